@@ -1,0 +1,19 @@
+"""HTTP transport: one module per spec area under ``client/`` and ``admin/``."""
+
+from __future__ import annotations
+
+from glia.http.admin import registration as admin_registration
+from glia.http.admin import server_version
+from glia.http.client import account, capabilities, devices, login, profile, registration, versions
+from glia.http.routes import Route
+
+CLIENT_MODULES = (versions, capabilities, registration, login, account, devices, profile)
+ADMIN_MODULES = (admin_registration, server_version)
+
+
+def client_routes() -> list[Route]:
+    return [r for m in CLIENT_MODULES for r in m.routes.routes]
+
+
+def admin_routes() -> list[Route]:
+    return [r for m in ADMIN_MODULES for r in m.routes.routes]

@@ -1,0 +1,51 @@
+"""Services: the logic per spec area, wired together once per process.
+
+Each service gets its collaborators in its constructor. ``build_services`` is the one
+place that wires them; handlers reach them through ``request.services``, which is this
+process's :class:`Services`, not a global.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from glia.config import Config
+from glia.services.account import AccountService
+from glia.services.auth import AuthService
+from glia.services.devices import DeviceService
+from glia.services.login import LoginService
+from glia.services.profile import ProfileService
+from glia.services.registration import RegistrationService
+from glia.services.uia import UiaService
+from glia.storage import Storage
+
+
+@dataclass(frozen=True)
+class Services:
+    config: Config
+    storage: Storage
+    auth: AuthService
+    uia: UiaService
+    registration: RegistrationService
+    login: LoginService
+    account: AccountService
+    devices: DeviceService
+    profile: ProfileService
+
+
+def build_services(config: Config, storage: Storage) -> Services:
+    auth = AuthService(config, storage)
+    uia = UiaService(storage)
+    login = LoginService(config, storage, auth)
+    account = AccountService(storage, auth, login, uia)
+    return Services(
+        config=config,
+        storage=storage,
+        auth=auth,
+        uia=uia,
+        registration=RegistrationService(config, storage, auth, uia),
+        login=login,
+        account=account,
+        devices=DeviceService(storage, account),
+        profile=ProfileService(config, storage),
+    )

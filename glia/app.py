@@ -1,0 +1,77 @@
+"""The composition root: config → storage → services → HTTP apps → listeners."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+
+from glia.config import Config
+from glia.http import admin_routes, client_routes
+from glia.http.server import HttpApp
+from glia.services import Services, build_services
+from glia.storage import open_storage
+
+logger = logging.getLogger("glia")
+
+
+@dataclass(frozen=True)
+class Listener:
+    label: str
+    app: HttpApp
+    host: str
+    port: int
+
+
+def build_listeners(services: Services) -> list[Listener]:
+    """The HTTP apps to serve and where: the client listener, and maybe an admin one."""
+    listeners = services.config.listeners
+    client = client_routes()
+    if listeners.admin.on_client_listener or not listeners.admin.enabled:
+        client += admin_routes()
+    out = [Listener("client", HttpApp(services, client, "c"), listeners.client.address,
+                    listeners.client.port)]
+    if listeners.admin.enabled:
+        out.append(Listener("admin", HttpApp(services, admin_routes(), "a"),
+                            listeners.admin.address, listeners.admin.port))
+    return out
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to :func:`serve`."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve(config: Config) -> None:
+    storage = await open_storage(config)
+    services = build_services(config, storage)
+    listeners = build_listeners(services)
+    servers = [
+        _Server(uvicorn.Config(lst.app, host=lst.host, port=lst.port, log_config=None,
+                               access_log=False, lifespan="off", server_header=False))
+        for lst in listeners
+    ]
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        logger.info("shutting down")
+        for server in servers:
+            server.should_exit = True
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+    for lst in listeners:
+        logger.info("%s API on http://%s:%d", lst.label, lst.host, lst.port)
+    try:
+        await asyncio.gather(*(s.serve() for s in servers))
+    finally:
+        await storage.close()
+        logger.info("stopped")

@@ -1,0 +1,260 @@
+"""The ``glia`` command: init, serve, migrate, register-user."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from glia import __version__
+from glia.config import Config, ConfigError, load_config, render_config
+
+DEFAULT_CONFIG = "glia.yaml"
+
+
+def _load(path: str | None) -> Config:
+    if path is None and Path(DEFAULT_CONFIG).exists():
+        path = DEFAULT_CONFIG
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        sys.exit(str(e))
+
+
+# -- init ----------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from signedjson.key import generate_signing_key, write_signing_keys
+
+    from glia.ids import is_valid_server_name, random_string
+
+    config_path = Path(args.config or DEFAULT_CONFIG)
+    if config_path.exists():
+        print(f"{config_path} already exists; not overwriting it.", file=sys.stderr)
+        return 1
+    if not is_valid_server_name(args.server_name):
+        print(f"{args.server_name!r} is not a valid server name.", file=sys.stderr)
+        return 1
+    from glia.config import RegistrationConfig
+
+    config = Config(
+        server_name=args.server_name,
+        data_dir=args.data_dir,
+        registration=RegistrationConfig(shared_secret=secrets.token_urlsafe(32)),
+        base_dir=str(config_path.resolve().parent),
+    )
+    key_path = config.resolve(config.signing_key_path)
+    if key_path.exists():
+        print(f"{key_path} already exists; not overwriting it.", file=sys.stderr)
+        return 1
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    key = generate_signing_key("a_" + random_string(4))
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        write_signing_keys(f, [key])
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(render_config(config))
+    print(f"Wrote {config_path} and the signing key {key_path}.")
+    print(f"Start the server with: glia serve -c {config_path}")
+    return 0
+
+
+# -- serve / migrate -----------------------------------------------------------------
+
+
+def _run(coro: object) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(coro)  # type: ignore[arg-type]
+    except ImportError:
+        asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from glia.app import serve
+    from glia.log import setup_logging
+
+    config = _load(args.config)
+    client = config.listeners.client
+    if args.host or args.port is not None:
+        client = dataclasses.replace(
+            client, address=args.host or client.address,
+            port=client.port if args.port is None else args.port,
+        )
+        config = dataclasses.replace(
+            config, listeners=dataclasses.replace(config.listeners, client=client)
+        )
+    setup_logging(config.logging.level)
+    _run(serve(config))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from glia.storage import open_engine
+    from glia.storage.migrate import migrate
+
+    config = _load(args.config)
+
+    async def run() -> None:
+        engine = await open_engine(config)
+        try:
+            applied = await migrate(engine)
+        finally:
+            await engine.close()
+        if not applied:
+            print("The database schema is up to date.")
+        for m in applied:
+            print(f"Applied {m.version:04d}_{m.name}")
+
+    asyncio.run(run())
+    return 0
+
+
+# -- register-user -------------------------------------------------------------------
+
+
+def _ask(prompt: str, default: str | None = None) -> str:
+    suffix = f" [{default}]" if default else ""
+    answer = input(f"{prompt}{suffix}: ").strip()
+    return answer or (default or "")
+
+
+def cmd_register_user(args: argparse.Namespace) -> int:
+    import httpx
+
+    from glia.services.registration import registration_mac
+
+    secret = args.shared_secret
+    server_url = args.server_url
+    if secret is None:
+        if args.config is None:
+            print("Give the shared secret with -k or a config file with -c.", file=sys.stderr)
+            return 1
+        config = _load(args.config)
+        secret = config.registration.shared_secret
+        if not secret:
+            print("No registration.shared_secret in the config.", file=sys.stderr)
+            return 1
+        if server_url is None:
+            listener = config.listeners.client
+            host = "localhost" if listener.address in ("0.0.0.0", "::") else listener.address
+            server_url = f"http://{host}:{listener.port}"
+    server_url = (server_url or "http://localhost:8008").rstrip("/")
+    interactive = sys.stdin.isatty()
+
+    user = args.user
+    if not user:
+        if not interactive:
+            print("No user name given (-u).", file=sys.stderr)
+            return 1
+        user = _ask("New user localpart", getpass.getuser())
+    password = args.password
+    if args.password_file:
+        password = Path(args.password_file).read_text().strip()
+    if not password:
+        if not interactive:
+            print("No password given (-p or --password-file).", file=sys.stderr)
+            return 1
+        password = getpass.getpass("Password: ")
+        if not password or password != getpass.getpass("Confirm password: "):
+            print("Passwords do not match or are empty.", file=sys.stderr)
+            return 1
+    admin = args.admin
+    if admin is None:
+        admin = interactive and _ask("Make admin", "no").lower() in ("y", "yes", "true")
+
+    with httpx.Client(timeout=30) as http:
+        try:
+            nonce = http.get(f"{server_url}/_synapse/admin/v1/register").json()["nonce"]
+        except (httpx.HTTPError, KeyError, ValueError) as e:
+            print(f"Could not get a nonce from {server_url}: {e}", file=sys.stderr)
+            return 1
+        body: dict[str, object] = {
+            "nonce": nonce, "username": user, "password": password, "admin": admin,
+            "mac": registration_mac(secret, nonce, user, password, admin, args.user_type),
+        }
+        if args.user_type:
+            body["user_type"] = args.user_type
+        print("Sending registration request...")
+        response = http.post(f"{server_url}/_synapse/admin/v1/register", json=body)
+    if response.status_code == 200:
+        print(f"Success! Registered {response.json()['user_id']}.")
+        return 0
+    try:
+        error = response.json()
+    except ValueError:
+        error = {"error": response.text}
+    if args.exists_ok and error.get("errcode") == "M_USER_IN_USE":
+        print(f"User {user} already exists; nothing to do.")
+        return 0
+    print(f"ERROR! Received {response.status_code}: {error.get('error')}", file=sys.stderr)
+    return 1
+
+
+# -- argument parsing ----------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="glia", description="Glia Matrix homeserver")
+    parser.add_argument("--version", action="version", version=f"glia {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    init = sub.add_parser("init", help="write a new config file and signing key")
+    init.add_argument("--server-name", required=True, help="domain of this server's user IDs")
+    init.add_argument("--data-dir", default="data", help="database, key and media (default: data)")
+    init.add_argument("-c", "--config", help=f"config file to write (default: {DEFAULT_CONFIG})")
+    init.set_defaults(func=cmd_init)
+
+    srv = sub.add_parser("serve", help="run the server")
+    srv.add_argument("-c", "--config", help=f"config file (default: {DEFAULT_CONFIG} if present)")
+    srv.add_argument("--host", help="client listener address (overrides the config)")
+    srv.add_argument("--port", type=int, help="client listener port (overrides the config)")
+    srv.set_defaults(func=cmd_serve)
+
+    mig = sub.add_parser("migrate", help="apply database migrations and report them")
+    mig.add_argument("-c", "--config", help=f"config file (default: {DEFAULT_CONFIG} if present)")
+    mig.set_defaults(func=cmd_migrate)
+
+    reg = sub.add_parser(
+        "register-user",
+        help="register a user via shared-secret registration (like register_new_matrix_user)",
+    )
+    reg.add_argument("-u", "--user", help="local part of the new user")
+    pw = reg.add_mutually_exclusive_group()
+    pw.add_argument("-p", "--password", help="new password (prompted for if missing)")
+    pw.add_argument("--password-file", help="file containing the new password")
+    reg.add_argument("-t", "--user_type", "--user-type", dest="user_type",
+                     help="user type, e.g. bot or support")
+    adm = reg.add_mutually_exclusive_group()
+    adm.add_argument("-a", "--admin", dest="admin", action="store_true", default=None,
+                     help="make the new user a server admin")
+    adm.add_argument("--no-admin", dest="admin", action="store_false",
+                     help="do not make the new user an admin (don't ask)")
+    secret = reg.add_mutually_exclusive_group()
+    secret.add_argument("-c", "--config", help="config file with registration.shared_secret")
+    secret.add_argument("-k", "--shared-secret", help="the shared secret itself")
+    reg.add_argument("--exists-ok", action="store_true",
+                     help="succeed if the user already exists")
+    reg.add_argument("server_url", nargs="?",
+                     help="URL of the server (default: from the config, else localhost:8008)")
+    reg.set_defaults(func=cmd_register_user)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

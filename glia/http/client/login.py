@@ -1,0 +1,39 @@
+"""``/login``, ``/logout`` and ``/logout/all``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glia.http.parsing import Request
+from glia.http.routes import Auth, RouteGroup, client_paths
+
+routes = RouteGroup()
+
+
+@routes.get(*client_paths("/login"), auth=Auth.NONE)
+async def login_flows(req: Request) -> dict[str, Any]:
+    return {"flows": req.services.login.flows()}
+
+
+@routes.post(*client_paths("/login"), auth=Auth.NONE, ratelimit="login")
+async def login(req: Request) -> dict[str, Any]:
+    done = await req.services.login.login(req.json())
+    return {
+        "user_id": done.user_id,
+        "access_token": done.access_token,
+        "device_id": done.device_id,
+        "home_server": req.services.config.server_name,
+        "well_known": {"m.homeserver": {"base_url": req.services.config.baseurl}},
+    }
+
+
+@routes.post(*client_paths("/logout"), auth=Auth.USER)
+async def logout(req: Request) -> dict[str, Any]:
+    await req.services.login.logout(req.requester)
+    return {}
+
+
+@routes.post(*client_paths("/logout/all"), auth=Auth.USER)
+async def logout_all(req: Request) -> dict[str, Any]:
+    await req.services.login.logout_all(req.requester)
+    return {}

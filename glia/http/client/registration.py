@@ -1,0 +1,32 @@
+"""``/register`` and ``/register/available``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glia import errors
+from glia.errors import MatrixError
+from glia.http.parsing import Request
+from glia.http.routes import Auth, RouteGroup, client_paths
+
+routes = RouteGroup()
+
+
+@routes.post(*client_paths("/register"), auth=Auth.NONE, ratelimit="register")
+async def register(req: Request) -> dict[str, Any]:
+    kind = req.query("kind") or "user"
+    if kind == "guest":
+        raise MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access is disabled")
+    if kind != "user":
+        raise errors.invalid_param("kind must be 'user' or 'guest'")
+    registered = await req.services.registration.register_with_uia(req.json())
+    return registered.to_json(req.services.config.server_name)
+
+
+@routes.get(*client_paths("/register/available"), auth=Auth.NONE, ratelimit="register")
+async def available(req: Request) -> dict[str, Any]:
+    username = req.query("username")
+    if not username:
+        raise errors.missing_param("Missing required query parameter username")
+    await req.services.registration.check_available(username.lower())
+    return {"available": True}

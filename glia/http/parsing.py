@@ -1,0 +1,139 @@
+"""The request object handlers see, with Matrix-flavoured parsing of input.
+
+Every parse failure raises a ``MatrixError`` with the errcode the spec (or Synapse, for
+the admin API) uses, so bad input can never surface as a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
+from starlette.requests import Request as StarletteRequest
+
+from glia import errors
+from glia.errors import MatrixError
+
+if TYPE_CHECKING:
+    from glia.services import Services
+    from glia.services.auth import Requester
+
+T = TypeVar("T")
+
+_decoder = msgspec.json.Decoder()
+
+
+class Request:
+    """One HTTP request: path parameters, query, body and the authenticated caller."""
+
+    def __init__(
+        self,
+        raw: StarletteRequest,
+        services: Services,
+        path_params: dict[str, str],
+        body: bytes,
+        requester: Requester | None,
+    ) -> None:
+        self.raw = raw
+        self.services = services
+        self.path_params = path_params
+        self.body = body
+        self._requester = requester
+
+    # -- who ---------------------------------------------------------------------------
+
+    @property
+    def requester(self) -> Requester:
+        """The caller; guaranteed present on routes declared with a user/admin auth level."""
+        if self._requester is None:
+            raise errors.missing_token()
+        return self._requester
+
+    @property
+    def requester_or_none(self) -> Requester | None:
+        return self._requester
+
+    @property
+    def client_ip(self) -> str | None:
+        return self.raw.client.host if self.raw.client else None
+
+    @property
+    def user_agent(self) -> str | None:
+        return self.raw.headers.get("user-agent")
+
+    # -- body --------------------------------------------------------------------------
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object (``M_NOT_JSON`` / ``M_BAD_JSON`` otherwise)."""
+        if not self.body.strip():
+            raise errors.not_json()
+        try:
+            value = _decoder.decode(self.body)
+        except msgspec.DecodeError as e:
+            raise errors.not_json() from e
+        if not isinstance(value, dict):
+            raise errors.bad_json("Content must be a JSON object.")
+        return value
+
+    def json_or_empty(self) -> dict[str, Any]:
+        """Like :meth:`json`, but an empty body is ``{}`` (endpoints where it's optional)."""
+        return self.json() if self.body.strip() else {}
+
+    def typed(self, model: type[T]) -> T:
+        """Decode the body into a msgspec Struct; field errors name the field."""
+        self.json()
+        try:
+            return msgspec.json.decode(self.body, type=model)
+        except msgspec.ValidationError as e:
+            raise validation_error(e) from e
+
+    # -- query -------------------------------------------------------------------------
+
+    def query(self, name: str) -> str | None:
+        return self.raw.query_params.get(name)
+
+    def query_bool(self, name: str, default: bool | None = None) -> bool | None:
+        value = self.query(name)
+        if value is None:
+            return default
+        if value not in ("true", "false"):
+            raise errors.invalid_param(
+                f"Boolean query parameter '{name}' must be one of ['true', 'false']"
+            )
+        return value == "true"
+
+    def query_int(self, name: str, default: int | None = None, *,
+                  required: bool = False, minimum: int | None = 0) -> int | None:
+        value = self.query(name)
+        if value is None:
+            if required:
+                raise errors.missing_param(f"Missing required integer query parameter {name}")
+            return default
+        try:
+            number = int(value)
+        except ValueError as e:
+            raise errors.invalid_param(f"Query parameter {name} must be an integer") from e
+        if minimum is not None and number < minimum:
+            raise errors.invalid_param(f"Query parameter {name} must be a positive integer.")
+        return number
+
+    def path(self, name: str) -> str:
+        return self.path_params[name]
+
+
+def validation_error(e: msgspec.ValidationError) -> MatrixError:
+    message = str(e)
+    if message.startswith("Object missing required field"):
+        return errors.missing_param(message)
+    return errors.bad_json(message)
+
+
+def require_str(body: Mapping[str, Any], key: str) -> str:
+    """A required string field: missing → ``M_MISSING_PARAM``, wrong type → ``M_BAD_JSON``."""
+    value = body.get(key)
+    if value is None:
+        raise errors.missing_param(f"Missing params: ['{key}']")
+    if not isinstance(value, str):
+        raise errors.bad_json(f"{key} must be a string")
+    return value

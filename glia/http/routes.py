@@ -1,0 +1,132 @@
+"""Route declarations: method, literal path, auth level, rate-limit class.
+
+Each HTTP module owns a :class:`RouteGroup` and declares handlers with the spec's path,
+so grepping a spec path finds its handler. The auth level is mandatory and enforced
+centrally by the server (``glia.http.guards``); handlers never check it themselves.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from glia.http.parsing import Request
+
+
+class Auth(enum.Enum):
+    NONE = "none"
+    USER = "user"
+    USER_OPTIONAL = "user_optional"
+    ADMIN = "admin"
+    #: Authenticated inside the handler by a shared-secret HMAC, not by a token.
+    SHARED_SECRET = "shared_secret"
+
+
+Handler = Callable[["Request"], Awaitable[Any]]
+
+CLIENT_VERSIONS = ("r0", "v3")
+
+
+def client_paths(path: str, versions: tuple[str, ...] = CLIENT_VERSIONS) -> tuple[str, ...]:
+    """``/login`` → ``/_matrix/client/r0/login``, ``/_matrix/client/v3/login``."""
+    return tuple(f"/_matrix/client/{v}{path}" for v in versions)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    auth: Auth
+    ratelimit: str | None
+
+
+class RouteGroup:
+    """The routes one module declares, collected by the server at start-up."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def route(
+        self, method: str, *paths: str, auth: Auth, ratelimit: str | None = None
+    ) -> Callable[[Handler], Handler]:
+        if not paths:
+            raise ValueError("a route needs at least one path")
+
+        def register(handler: Handler) -> Handler:
+            for path in paths:
+                self.routes.append(Route(method, path, handler, auth, ratelimit))
+            return handler
+
+        return register
+
+    def get(
+        self, *paths: str, auth: Auth, ratelimit: str | None = None
+    ) -> Callable[[Handler], Handler]:
+        return self.route("GET", *paths, auth=auth, ratelimit=ratelimit)
+
+    def post(
+        self, *paths: str, auth: Auth, ratelimit: str | None = None
+    ) -> Callable[[Handler], Handler]:
+        return self.route("POST", *paths, auth=auth, ratelimit=ratelimit)
+
+    def put(
+        self, *paths: str, auth: Auth, ratelimit: str | None = None
+    ) -> Callable[[Handler], Handler]:
+        return self.route("PUT", *paths, auth=auth, ratelimit=ratelimit)
+
+    def delete(
+        self, *paths: str, auth: Auth, ratelimit: str | None = None
+    ) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", *paths, auth=auth, ratelimit=ratelimit)
+
+
+class Router:
+    """Matches the raw path segment by segment, percent-decoding each segment once.
+
+    Matching the raw path (not the decoded one) keeps ``%2F`` inside an event ID from
+    splitting a segment.
+    """
+
+    def __init__(self, routes: list[Route]) -> None:
+        self._static: dict[str, dict[str, Route]] = {}
+        self._dynamic: dict[int, list[tuple[list[str], dict[str, Route]]]] = {}
+        for route in routes:
+            segments = route.path.strip("/").split("/")
+            if not any(s.startswith("{") for s in segments):
+                methods = self._static.setdefault("/" + "/".join(segments), {})
+            else:
+                bucket = self._dynamic.setdefault(len(segments), [])
+                for pattern, existing in bucket:
+                    if pattern == segments:
+                        methods = existing
+                        break
+                else:
+                    methods = {}
+                    bucket.append((segments, methods))
+            if route.method in methods:
+                raise ValueError(f"duplicate route {route.method} {route.path}")
+            methods[route.method] = route
+            if route.method == "GET":
+                methods.setdefault("HEAD", route)
+
+    def match(self, segments: list[str]) -> tuple[dict[str, Route], dict[str, str]] | None:
+        """The methods served at a path and its parameters, or None if nothing is."""
+        static = self._static.get("/" + "/".join(segments))
+        if static is not None:
+            return static, {}
+        for pattern, methods in self._dynamic.get(len(segments), ()):
+            params: dict[str, str] = {}
+            for want, got in zip(pattern, segments, strict=True):
+                if want.startswith("{"):
+                    if not got:
+                        break
+                    params[want[1:-1]] = got
+                elif want != got:
+                    break
+            else:
+                return methods, params
+        return None

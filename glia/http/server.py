@@ -1,0 +1,142 @@
+"""The ASGI application: routing, auth, rate limits, body limits, errors, CORS, access log.
+
+Every response goes through :func:`HttpApp.__call__`, so every response carries CORS
+headers and every error is Matrix JSON. A ``MatrixError`` is the client's problem; any
+other exception is a bug: logged with the request id, answered ``500 M_UNKNOWN``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+import msgspec
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from glia import errors
+from glia.errors import MatrixError
+from glia.http.guards import authorize
+from glia.http.parsing import Request
+from glia.http.ratelimit import RateLimiter
+from glia.http.routes import Route, Router
+from glia.log import redact_query
+
+if TYPE_CHECKING:
+    from glia.services import Services
+
+logger = logging.getLogger("glia.http")
+access_logger = logging.getLogger("glia.access")
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization, Date",
+    "Access-Control-Expose-Headers": "Server",
+}
+
+_encoder = msgspec.json.Encoder()
+_request_ids = itertools.count(1)
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(_encoder.encode(body), status, media_type="application/json")
+
+
+class HttpApp:
+    """One listener's application over a set of routes."""
+
+    def __init__(self, services: Services, routes: list[Route], name: str) -> None:
+        self._services = services
+        self._router = Router(routes)
+        self._limiter = RateLimiter(services.config.ratelimit)
+        self._max_body = services.config.max_request_size
+        self._access_log = services.config.logging.access_log
+        self._name = name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        request_id = f"{self._name}-{next(_request_ids)}"
+        raw = StarletteRequest(scope, receive)
+        user: str | None = None
+        try:
+            response, user = await self._handle(raw)
+        except MatrixError as e:
+            response = json_response(e.to_json(), e.status)
+        except Exception:
+            logger.exception("request %s %s %s failed", request_id, raw.method, scope["path"])
+            response = json_response(errors.unknown("Internal server error", 500).to_json(), 500)
+        response.headers.update(CORS_HEADERS)
+        await response(scope, receive, send)
+        if self._access_log:
+            query = redact_query(scope.get("query_string", b"").decode("latin-1"))
+            access_logger.info(
+                "%s %s %s %s%s %d %.1fms %s", request_id,
+                raw.client.host if raw.client else "-", raw.method, scope["path"],
+                f"?{query}" if query else "", response.status_code,
+                (time.perf_counter() - started) * 1000, user or "-",
+            )
+
+    async def _handle(self, raw: StarletteRequest) -> tuple[Response, str | None]:
+        if raw.method == "OPTIONS":
+            return Response(b"{}", 200, media_type="application/json"), None
+        raw_path = raw.scope.get("raw_path") or raw.scope["path"].encode()
+        path = raw_path.decode("latin-1").split("?", 1)[0]
+        segments = [unquote(s) for s in path.strip("/").split("/")]
+        matched = self._router.match(segments)
+        if matched is None:
+            raise errors.unrecognized(404)
+        methods, params = matched
+        route = methods.get(raw.method)
+        if route is None:
+            raise errors.unrecognized(405)
+        requester = await authorize(route.auth, raw, self._services.auth)
+        if route.ratelimit is not None:
+            key = requester.user_id if requester else (raw.client.host if raw.client else "-")
+            self._limiter.check(route.ratelimit, key)
+        body = await self._read_body(raw)
+        request = Request(raw, self._services, params, body, requester)
+        result = await route.handler(request)
+        user = requester.user_id if requester else None
+        if isinstance(result, Response):
+            return result, user
+        if isinstance(result, tuple):
+            status, payload = result
+            return json_response(payload, status), user
+        return json_response(result), user
+
+    async def _read_body(self, raw: StarletteRequest) -> bytes:
+        declared = raw.headers.get("content-length")
+        if declared is not None:
+            try:
+                if int(declared) > self._max_body:
+                    raise errors.too_large()
+            except ValueError as e:
+                raise errors.MatrixError(400, "M_UNKNOWN", "Invalid Content-Length") from e
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in raw.stream():
+            size += len(chunk)
+            if size > self._max_body:
+                raise errors.too_large()
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

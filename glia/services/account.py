@@ -1,0 +1,84 @@
+"""The caller's own account: password change and deactivation (both behind UIA)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from glia import errors
+from glia.services.auth import AuthService, Requester
+from glia.services.login import LoginService
+from glia.services.uia import PASSWORD, StageChecker, UiaService
+from glia.storage import Storage
+
+
+class AccountService:
+    def __init__(
+        self, storage: Storage, auth: AuthService, login: LoginService, uia: UiaService
+    ) -> None:
+        self._storage = storage
+        self._auth = auth
+        self._login = login
+        self._uia = uia
+
+    def password_stage(self, user_id: str) -> StageChecker:
+        """A UIA ``m.login.password`` checker that must name the caller themself."""
+
+        async def check(auth: Mapping[str, Any]) -> None:
+            named = self._login.user_id_from_identifier(auth)
+            if named.lower() != user_id.lower():
+                raise errors.forbidden("Invalid username or password")
+            await self._login.check_password_of(user_id, auth.get("password"))
+
+        return check
+
+    async def require_password(
+        self, requester: Requester, body: Mapping[str, Any], scope: str
+    ) -> None:
+        await self._uia.authenticate(
+            body,
+            scope=scope,
+            flows=[[PASSWORD]],
+            checkers={PASSWORD: self.password_stage(requester.user_id)},
+            user_id=requester.user_id,
+        )
+
+    async def change_password(self, requester: Requester, body: Mapping[str, Any]) -> None:
+        new_password = body.get("new_password")
+        if new_password is None:
+            raise errors.missing_param("Missing params: new_password")
+        new_password = self._auth.validate_new_password(new_password)
+        logout_devices = body.get("logout_devices", True)
+        if not isinstance(logout_devices, bool):
+            raise errors.bad_json("logout_devices must be a boolean")
+        await self.require_password(requester, body, "account/password")
+        await self.set_password(requester.user_id, new_password, logout_devices,
+                                keep_device=requester.device_id)
+
+    async def set_password(
+        self, user_id: str, new_password: str, logout_devices: bool,
+        keep_device: str | None = None,
+    ) -> None:
+        """Set a password; optionally end every other session. Also used by admin resets."""
+        password_hash = await self._auth.hash_password(new_password)
+        async with self._storage.transaction() as tx:
+            await tx.users.set_password_hash(user_id, password_hash)
+            if logout_devices:
+                await tx.devices.delete_all_for_user(user_id, except_device=keep_device)
+
+    async def deactivate(self, requester: Requester, body: Mapping[str, Any]) -> None:
+        erase = body.get("erase", False)
+        if not isinstance(erase, bool):
+            raise errors.bad_json("erase must be a boolean")
+        await self.require_password(requester, body, "account/deactivate")
+        await self.deactivate_user(requester.user_id, erase)
+
+    async def deactivate_user(self, user_id: str, erase: bool) -> None:
+        """Lock the account out for good: no password, no sessions; erase clears the profile."""
+        async with self._storage.transaction() as tx:
+            await tx.users.set_deactivated(user_id, True)
+            await tx.users.set_password_hash(user_id, None)
+            await tx.devices.delete_all_for_user(user_id)
+            if erase:
+                await tx.profile.set_displayname(user_id, None)
+                await tx.profile.set_avatar_url(user_id, None)

@@ -1,0 +1,48 @@
+"""The caller's devices: list, rename, delete (deletion behind UIA)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from glia import errors
+from glia.services.account import AccountService
+from glia.services.auth import Requester
+from glia.storage import Storage
+from glia.storage.devices import Device
+
+__all__ = ["Device", "DeviceService"]
+
+
+class DeviceService:
+    def __init__(self, storage: Storage, account: AccountService) -> None:
+        self._storage = storage
+        self._account = account
+
+    async def list_for(self, user_id: str) -> list[Device]:
+        return await self._storage.devices.list(user_id)
+
+    async def get(self, user_id: str, device_id: str) -> Device:
+        device = await self._storage.devices.get(user_id, device_id)
+        if device is None:
+            raise errors.not_found("Device not found")
+        return device
+
+    async def rename(self, user_id: str, device_id: str, body: Mapping[str, Any]) -> None:
+        name = body.get("display_name")
+        if name is not None and not isinstance(name, str):
+            raise errors.bad_json("display_name must be a string")
+        if name is not None and len(name) > 100:
+            raise errors.invalid_param("display_name is too long (max 100)")
+        await self.get(user_id, device_id)
+        await self._storage.devices.set_display_name(user_id, device_id, name)
+
+    async def delete(self, requester: Requester, device_ids: list[str],
+                     body: Mapping[str, Any]) -> None:
+        """Delete devices after password UIA; unknown IDs are ignored, as the spec says."""
+        await self._account.require_password(
+            requester, body, "delete_devices:" + ",".join(sorted(device_ids))
+        )
+        async with self._storage.transaction() as tx:
+            for device_id in device_ids:
+                await tx.devices.delete(requester.user_id, device_id)

@@ -1,0 +1,108 @@
+"""Logging in and out: password login creates a device and a token."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from glia import errors
+from glia.config import Config
+from glia.errors import MatrixError
+from glia.ids import InvalidId, new_device_id, parse_user_id
+from glia.services.auth import AuthService, Requester
+from glia.storage import Storage
+
+PASSWORD_LOGIN = "m.login.password"
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    user_id: str
+    device_id: str
+    access_token: str
+
+
+class LoginService:
+    def __init__(self, config: Config, storage: Storage, auth: AuthService) -> None:
+        self._config = config
+        self._storage = storage
+        self._auth = auth
+
+    def flows(self) -> list[dict[str, Any]]:
+        return [{"type": PASSWORD_LOGIN}]
+
+    def user_id_from_identifier(self, body: Mapping[str, Any]) -> str:
+        """The user ID a login (or UIA password stage) names, via ``identifier`` or ``user``."""
+        identifier = body.get("identifier")
+        if identifier is not None:
+            if not isinstance(identifier, Mapping):
+                raise errors.bad_json("identifier must be an object")
+            if identifier.get("type") != "m.id.user":
+                raise MatrixError(400, "M_UNKNOWN", "Unknown login identifier type")
+            user = identifier.get("user")
+        else:
+            user = body.get("user")
+        if not isinstance(user, str) or not user:
+            raise errors.missing_param("Missing param: identifier.user")
+        if not user.startswith("@"):
+            return f"@{user.lower()}:{self._config.server_name}"
+        try:
+            parse_user_id(user)
+        except InvalidId as e:
+            raise errors.invalid_param(str(e)) from e
+        return user
+
+    async def check_password_of(self, user_id: str, password: object) -> None:
+        """Raise ``403 M_FORBIDDEN`` unless ``password`` is this user's password."""
+        if not isinstance(password, str):
+            raise errors.bad_json("password must be a string")
+        user = await self._storage.users.get(user_id)
+        if user is None:
+            user = await self._find_case_insensitive(user_id)
+        if user is None or not await self._auth.check_password(password, user.password_hash):
+            raise errors.forbidden("Invalid username or password")
+
+    async def _find_case_insensitive(self, user_id: str) -> Any:
+        if await self._storage.users.exists_case_insensitive(user_id):
+            return await self._storage.users.get(user_id.lower())
+        return None
+
+    async def login(self, body: Mapping[str, Any]) -> LoggedIn:
+        login_type = body.get("type")
+        if login_type != PASSWORD_LOGIN:
+            if not isinstance(login_type, str):
+                raise errors.bad_json("type must be a string")
+            raise MatrixError(400, "M_UNKNOWN", "Unknown login type")
+        user_id = self.user_id_from_identifier(body)
+        password = body.get("password")
+        if password is None:
+            raise errors.missing_param("Missing param: password")
+        user = await self._storage.users.get(user_id) or await self._find_case_insensitive(user_id)
+        if user is None or not await self._auth.check_password(str(password), user.password_hash):
+            if not isinstance(password, str):
+                raise errors.bad_json("password must be a string")
+            raise errors.forbidden("Invalid username or password")
+        if user.deactivated:
+            raise MatrixError(403, "M_USER_DEACTIVATED", "This account has been deactivated")
+        if user.locked:
+            raise MatrixError(401, "M_USER_LOCKED", "User account has been locked")
+        device_id = body.get("device_id")
+        if device_id is not None and (not isinstance(device_id, str) or not device_id):
+            raise errors.bad_json("device_id must be a non-empty string")
+        display_name = body.get("initial_device_display_name")
+        if display_name is not None and not isinstance(display_name, str):
+            raise errors.bad_json("initial_device_display_name must be a string")
+        device_id = device_id or new_device_id()
+        async with self._storage.transaction() as tx:
+            token = await self._auth.issue_token(tx, user.user_id, device_id, display_name)
+        return LoggedIn(user.user_id, device_id, token)
+
+    async def logout(self, requester: Requester) -> None:
+        """End this session: its device (and so every token of it) is deleted."""
+        async with self._storage.transaction() as tx:
+            await tx.devices.delete(requester.user_id, requester.device_id)
+
+    async def logout_all(self, requester: Requester) -> None:
+        async with self._storage.transaction() as tx:
+            await tx.devices.delete_all_for_user(requester.user_id)

@@ -1,0 +1,53 @@
+"""Display names and avatars."""
+
+from __future__ import annotations
+
+from glia import errors
+from glia.config import Config
+from glia.ids import InvalidId, parse_user_id
+from glia.services.auth import Requester
+from glia.storage import Storage
+from glia.storage.profile import Profile
+
+MAX_DISPLAYNAME_LENGTH = 256
+MAX_AVATAR_URL_LENGTH = 1000
+
+
+class ProfileService:
+    def __init__(self, config: Config, storage: Storage) -> None:
+        self._config = config
+        self._storage = storage
+
+    async def get(self, user_id: str) -> Profile:
+        try:
+            parse_user_id(user_id)
+        except InvalidId as e:
+            raise errors.invalid_param(str(e)) from e
+        profile = await self._storage.profile.get(user_id)
+        if profile is None:
+            raise errors.not_found("Profile was not found")
+        return profile
+
+    def _check_can_edit(self, requester: Requester, user_id: str, what: str) -> None:
+        if user_id != requester.user_id and not requester.is_admin:
+            raise errors.forbidden(f"Cannot set another user's {what}")
+
+    async def set_displayname(self, requester: Requester, user_id: str, value: object) -> None:
+        self._check_can_edit(requester, user_id, "displayname")
+        if value is not None and not isinstance(value, str):
+            raise errors.bad_json("displayname must be a string")
+        if value is not None and len(value) > MAX_DISPLAYNAME_LENGTH:
+            raise errors.invalid_param(
+                f"Displayname is too long (max {MAX_DISPLAYNAME_LENGTH})"
+            )
+        await self.get(user_id)
+        await self._storage.profile.set_displayname(user_id, value or None)
+
+    async def set_avatar_url(self, requester: Requester, user_id: str, value: object) -> None:
+        self._check_can_edit(requester, user_id, "avatar_url")
+        if value is not None and not isinstance(value, str):
+            raise errors.bad_json("avatar_url must be a string")
+        if value is not None and len(value) > MAX_AVATAR_URL_LENGTH:
+            raise errors.invalid_param(f"avatar_url is too long (max {MAX_AVATAR_URL_LENGTH})")
+        await self.get(user_id)
+        await self._storage.profile.set_avatar_url(user_id, value or None)

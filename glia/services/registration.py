@@ -1,0 +1,203 @@
+"""Creating accounts: open registration (with UIA) and shared-secret admin registration."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from glia import errors
+from glia.clock import now_ms
+from glia.config import Config
+from glia.errors import MatrixError
+from glia.ids import localpart_error, new_device_id, random_string
+from glia.services.auth import AuthService
+from glia.services.uia import DUMMY, UiaService
+from glia.storage import Storage
+
+NONCE_LIFETIME_MS = 60_000
+KNOWN_USER_TYPES = ("bot", "support")
+
+
+@dataclass(frozen=True)
+class Registered:
+    user_id: str
+    device_id: str | None
+    access_token: str | None
+
+    def to_json(self, server_name: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"user_id": self.user_id, "home_server": server_name}
+        if self.access_token is not None:
+            body["access_token"] = self.access_token
+            body["device_id"] = self.device_id
+        return body
+
+
+class RegistrationService:
+    def __init__(
+        self, config: Config, storage: Storage, auth: AuthService, uia: UiaService
+    ) -> None:
+        self._config = config
+        self._storage = storage
+        self._auth = auth
+        self._uia = uia
+
+    def user_id_for(self, localpart: str) -> str:
+        return f"@{localpart}:{self._config.server_name}"
+
+    async def check_available(self, localpart: str) -> str:
+        """Validate a requested localpart and that nobody has it; returns the user ID."""
+        problem = localpart_error(localpart)
+        if problem is not None:
+            raise MatrixError(400, "M_INVALID_USERNAME", problem)
+        user_id = self.user_id_for(localpart)
+        if len(user_id) > 255:
+            raise MatrixError(
+                400, "M_INVALID_USERNAME", "User ID may not be longer than 255 characters"
+            )
+        if await self._storage.users.exists_case_insensitive(user_id):
+            raise MatrixError(400, "M_USER_IN_USE", "User ID already taken.")
+        return user_id
+
+    async def register(
+        self,
+        localpart: str,
+        password: str | None,
+        *,
+        admin: bool = False,
+        user_type: str | None = None,
+        displayname: str | None = None,
+        device_id: str | None = None,
+        device_display_name: str | None = None,
+        inhibit_login: bool = False,
+    ) -> Registered:
+        """Create the account, its profile and (unless inhibited) a first device, atomically."""
+        user_id = await self.check_available(localpart)
+        password_hash = await self._auth.hash_password(password) if password else None
+        async with self._storage.transaction() as tx:
+            if await tx.users.exists_case_insensitive(user_id):
+                raise MatrixError(400, "M_USER_IN_USE", "User ID already taken.")
+            await tx.users.create(
+                user_id, password_hash, admin=admin, user_type=user_type, creation_ts=now_ms()
+            )
+            await tx.profile.create(user_id, displayname if displayname else localpart)
+            if inhibit_login:
+                return Registered(user_id, None, None)
+            device_id = device_id or new_device_id()
+            token = await self._auth.issue_token(tx, user_id, device_id, device_display_name)
+        return Registered(user_id, device_id, token)
+
+    # -- open registration (POST /register) ---------------------------------------
+
+    def flows(self) -> list[list[str]]:
+        return [[DUMMY]]
+
+    async def register_with_uia(self, body: Mapping[str, Any]) -> Registered:
+        if not self._config.registration.enabled:
+            raise errors.forbidden("Registration has been disabled")
+        username = body.get("username")
+        if username is not None and not isinstance(username, str):
+            raise errors.invalid_param("Invalid username")
+        password = body.get("password")
+        if password is not None:
+            password = self._auth.validate_new_password(password)
+        device_id = _optional_str(body, "device_id")
+        device_name = _optional_str(body, "initial_device_display_name")
+        inhibit_login = body.get("inhibit_login", False)
+        if not isinstance(inhibit_login, bool):
+            raise errors.bad_json("inhibit_login must be a boolean")
+        localpart = username.lower() if username else await self._generate_localpart()
+        await self.check_available(localpart)
+
+        async def dummy(_: Mapping[str, Any]) -> None:
+            return None
+
+        await self._uia.authenticate(
+            body, scope=f"register:{localpart}", flows=self.flows(), checkers={DUMMY: dummy}
+        )
+        if password is None:
+            raise errors.missing_param("Missing params: password")
+        return await self.register(
+            localpart, password, device_id=device_id, device_display_name=device_name,
+            inhibit_login=inhibit_login,
+        )
+
+    async def _generate_localpart(self) -> str:
+        while True:
+            candidate = "u" + random_string(11).lower()
+            if not await self._storage.users.exists_case_insensitive(self.user_id_for(candidate)):
+                return candidate
+
+    # -- shared-secret admin registration ---------------------------------------------
+
+    async def new_nonce(self) -> str:
+        now = now_ms()
+        nonce = secrets.token_hex(64)
+        await self._storage.registration.sweep_nonces(now - NONCE_LIFETIME_MS)
+        await self._storage.registration.add_nonce(nonce, now)
+        return nonce
+
+    async def register_with_shared_secret(self, body: Mapping[str, Any]) -> Registered:
+        """``POST /_synapse/admin/v1/register``, with Synapse's checks in Synapse's order."""
+        secret = self._config.registration.shared_secret
+        if not secret:
+            raise errors.unknown("Shared secret registration is not enabled")
+        nonce = body.get("nonce")
+        if not isinstance(nonce, str) or not nonce:
+            raise errors.bad_json("nonce must be specified")
+        if not await self._storage.registration.take_nonce(nonce, now_ms() - NONCE_LIFETIME_MS):
+            raise errors.unknown("unrecognised nonce")
+        username = body.get("username")
+        if not isinstance(username, str) or not username:
+            raise errors.bad_json("username must be specified")
+        if len(username) > 512 or "\x00" in username:
+            raise errors.unknown("Invalid username")
+        password = body.get("password")
+        if not isinstance(password, str) or not password:
+            raise errors.bad_json("password must be specified")
+        if len(password) > 512 or "\x00" in password:
+            raise errors.unknown("Invalid password")
+        user_type = body.get("user_type")
+        if user_type is not None and user_type not in KNOWN_USER_TYPES:
+            raise errors.unknown("Invalid user type")
+        mac = body.get("mac")
+        if not isinstance(mac, str) or not mac:
+            raise errors.bad_json("mac must be specified")
+        admin = bool(body.get("admin"))
+        expected = registration_mac(secret, nonce, username, password, admin, user_type)
+        if not hmac.compare_digest(expected.encode(), mac.encode()):
+            raise MatrixError(403, "M_UNKNOWN", "HMAC incorrect")
+        displayname = body.get("displayname")
+        if displayname is not None and not isinstance(displayname, str):
+            raise errors.bad_json("displayname must be a string")
+        inhibit_login = body.get("inhibit_login", False)
+        if not isinstance(inhibit_login, bool):
+            raise errors.bad_json("inhibit_login must be a boolean")
+        return await self.register(
+            username.lower(), password, admin=admin, user_type=user_type,
+            displayname=displayname, device_id=_optional_str(body, "device_id"),
+            device_display_name=_optional_str(body, "initial_device_display_name"),
+            inhibit_login=inhibit_login,
+        )
+
+
+def registration_mac(
+    secret: str, nonce: str, username: str, password: str, admin: bool, user_type: str | None
+) -> str:
+    """HMAC-SHA1 over ``nonce\\0username\\0password\\0admin|notadmin[\\0user_type]``."""
+    mac = hmac.new(secret.encode(), digestmod=hashlib.sha1)
+    mac.update(f"{nonce}\x00{username}\x00{password}\x00".encode())
+    mac.update(b"admin" if admin else b"notadmin")
+    if user_type:
+        mac.update(b"\x00" + user_type.encode())
+    return mac.hexdigest()
+
+
+def _optional_str(body: Mapping[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise errors.bad_json(f"{key} must be a string")
+    return value

@@ -1,0 +1,138 @@
+"""Devices and the access tokens that belong to them (one login = one device)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from glia.storage.engine import Executor, Row
+
+
+@dataclass(frozen=True)
+class Device:
+    user_id: str
+    device_id: str
+    display_name: str | None
+    created_ts: int
+    last_seen_ts: int | None
+    last_seen_ip: str | None
+    last_seen_user_agent: str | None
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    """Who an access token authenticates, with the account flags checked per request."""
+
+    user_id: str
+    device_id: str
+    admin: bool
+    is_guest: bool
+    deactivated: bool
+    locked: bool
+
+
+_DEVICE_COLUMNS = (
+    "user_id, device_id, display_name, created_ts, last_seen_ts, last_seen_ip,"
+    " last_seen_user_agent"
+)
+
+
+def _device(row: Row) -> Device:
+    return Device(
+        user_id=row["user_id"],
+        device_id=row["device_id"],
+        display_name=row["display_name"],
+        created_ts=int(row["created_ts"]),
+        last_seen_ts=row["last_seen_ts"],
+        last_seen_ip=row["last_seen_ip"],
+        last_seen_user_agent=row["last_seen_user_agent"],
+    )
+
+
+class DeviceStore:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def upsert(
+        self, user_id: str, device_id: str, display_name: str | None, now: int
+    ) -> None:
+        """Create the device, or keep it (a login may reuse a known device ID)."""
+        await self._db.execute(
+            "INSERT INTO devices (user_id, device_id, display_name, created_ts)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (user_id, device_id) DO UPDATE SET"
+            " display_name = COALESCE(excluded.display_name, devices.display_name)",
+            user_id, device_id, display_name, now,
+        )
+
+    async def get(self, user_id: str, device_id: str) -> Device | None:
+        row = await self._db.fetchone(
+            f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE user_id = ? AND device_id = ?",
+            user_id, device_id,
+        )
+        return None if row is None else _device(row)
+
+    async def list(self, user_id: str) -> list[Device]:
+        rows = await self._db.fetchall(
+            f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE user_id = ? ORDER BY device_id",
+            user_id,
+        )
+        return [_device(r) for r in rows]
+
+    async def set_display_name(self, user_id: str, device_id: str, name: str | None) -> None:
+        await self._db.execute(
+            "UPDATE devices SET display_name = ? WHERE user_id = ? AND device_id = ?",
+            name, user_id, device_id,
+        )
+
+    async def delete(self, user_id: str, device_id: str) -> None:
+        """Remove a device and every token of it."""
+        await self._db.execute(
+            "DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?", user_id, device_id
+        )
+        await self._db.execute(
+            "DELETE FROM devices WHERE user_id = ? AND device_id = ?", user_id, device_id
+        )
+
+    async def record_seen(
+        self, user_id: str, device_id: str, ts: int, ip: str | None, user_agent: str | None
+    ) -> None:
+        await self._db.execute(
+            "UPDATE devices SET last_seen_ts = ?, last_seen_ip = ?, last_seen_user_agent = ?"
+            " WHERE user_id = ? AND device_id = ?",
+            ts, ip, user_agent, user_id, device_id,
+        )
+
+    # -- access tokens ---------------------------------------------------------------
+
+    async def add_token(self, token_hash: str, user_id: str, device_id: str, now: int) -> None:
+        await self._db.execute(
+            "INSERT INTO access_tokens (token_hash, user_id, device_id, created_ts)"
+            " VALUES (?, ?, ?, ?)",
+            token_hash, user_id, device_id, now,
+        )
+
+    async def token_owner(self, token_hash: str) -> TokenOwner | None:
+        row = await self._db.fetchone(
+            "SELECT t.user_id, t.device_id, u.admin, u.is_guest, u.deactivated, u.locked"
+            " FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
+            " WHERE t.token_hash = ?",
+            token_hash,
+        )
+        if row is None:
+            return None
+        return TokenOwner(
+            row["user_id"], row["device_id"], bool(row["admin"]), bool(row["is_guest"]),
+            bool(row["deactivated"]), bool(row["locked"]),
+        )
+
+    async def delete_token(self, token_hash: str) -> None:
+        await self._db.execute("DELETE FROM access_tokens WHERE token_hash = ?", token_hash)
+
+    async def delete_all_for_user(self, user_id: str, except_device: str | None = None) -> None:
+        """Log a user out everywhere (optionally keeping one device)."""
+        keep = except_device or ""
+        await self._db.execute(
+            "DELETE FROM access_tokens WHERE user_id = ? AND device_id <> ?", user_id, keep
+        )
+        await self._db.execute(
+            "DELETE FROM devices WHERE user_id = ? AND device_id <> ?", user_id, keep
+        )

@@ -1,0 +1,65 @@
+"""The narrow async database interface both engines implement.
+
+SQL is written once, with ``?`` placeholders; the PostgreSQL engine rewrites them to
+``$1, $2 …``. Rows are mappings by column name. Writes happen in ``transaction()``; a
+bare ``execute`` outside one is a single-statement transaction of its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+Row = Mapping[str, Any]
+
+
+class Executor(Protocol):
+    """What a store runs SQL through: the pool, or one transaction's connection."""
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        """Run a statement; returns the number of rows it changed."""
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None: ...
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]: ...
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        """The first column of the first row, or None."""
+
+
+class Engine(Executor, Protocol):
+    name: str
+
+    def transaction(self) -> AbstractAsyncContextManager[Executor]: ...
+
+    async def next_value(self, executor: Executor, sequence: str) -> int:
+        """Next value of a named counter (streams, ids); see ``storage.streams``."""
+
+    async def run_script(self, executor: Executor, script: str) -> None:
+        """Run a multi-statement migration script inside the given transaction."""
+
+    def migration_lock(self) -> AbstractAsyncContextManager[Executor]:
+        """A transaction that also excludes other processes migrating at once."""
+
+    async def close(self) -> None: ...
+
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+@functools.lru_cache(maxsize=4096)
+def to_numbered_placeholders(sql: str) -> str:
+    """``?`` → ``$n`` for PostgreSQL. Our SQL never has ``?`` inside string literals."""
+    counter = iter(range(1, 10_000))
+    return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+
+
+def is_read_only(sql: str) -> bool:
+    """Whether a statement only reads, so SQLite may run it on a reader connection."""
+    head = sql.lstrip()[:6].upper()
+    return head == "SELECT" or (head.startswith("WITH") and "RETURNING" not in sql.upper())

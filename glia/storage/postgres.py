@@ -1,0 +1,95 @@
+"""PostgreSQL engine on an asyncpg pool; the same SQL text, placeholders rewritten."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from glia.storage.engine import Executor, Row, to_numbered_placeholders
+
+# Any 64-bit number, so two Glia processes never migrate the same database at once.
+_MIGRATION_LOCK_KEY = 0x6C1A_0001
+
+
+def _rowcount(status: str) -> int:
+    """asyncpg returns a command tag such as ``UPDATE 3``; the last word is the count."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+class _ConnExecutor:
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return _rowcount(await self._conn.execute(to_numbered_placeholders(sql), *args))
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._conn.executemany(to_numbered_placeholders(sql), rows)
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        row: Row | None = await self._conn.fetchrow(to_numbered_placeholders(sql), *args)
+        return row
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        rows: list[Row] = await self._conn.fetch(to_numbered_placeholders(sql), *args)
+        return rows
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._conn.fetchval(to_numbered_placeholders(sql), *args)
+
+
+class PostgresEngine:
+    name = "postgres"
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, pool_size: int) -> PostgresEngine:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size)
+        return cls(pool)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield _ConnExecutor(conn)
+
+    @asynccontextmanager
+    async def migration_lock(self) -> AsyncIterator[Executor]:
+        async with self.transaction() as tx:
+            await tx.execute("SELECT pg_advisory_xact_lock(?)", _MIGRATION_LOCK_KEY)
+            yield tx
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        async with self._pool.acquire() as conn:
+            return await _ConnExecutor(conn).execute(sql, *args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        async with self.transaction() as tx:
+            await tx.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        async with self._pool.acquire() as conn:
+            return await _ConnExecutor(conn).fetchone(sql, *args)
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        async with self._pool.acquire() as conn:
+            return await _ConnExecutor(conn).fetchall(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        async with self._pool.acquire() as conn:
+            return await _ConnExecutor(conn).fetchval(sql, *args)
+
+    async def next_value(self, executor: Executor, sequence: str) -> int:
+        # Sequences never block concurrent writers, unlike a counter row.
+        return int(await executor.fetchval(f"SELECT nextval('{sequence}_seq')"))
+
+    async def run_script(self, executor: Executor, script: str) -> None:
+        await executor.execute(script)
+
+    async def close(self) -> None:
+        await self._pool.close()

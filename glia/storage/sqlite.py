@@ -1,0 +1,195 @@
+"""SQLite engine: WAL, one writer connection, a few readers, each on its own thread.
+
+SQLite allows one writer at a time, so writes are serialized by an asyncio lock in
+process instead of by SQLITE_BUSY retries; reads run concurrently on reader
+connections (WAL readers never block the writer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from glia.storage.engine import Executor, Row, is_read_only
+
+T = TypeVar("T")
+
+
+class _Connection:
+    """One sqlite3 connection confined to one thread."""
+
+    def __init__(self, path: str, synchronous: str, read_only: bool) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._conn: sqlite3.Connection | None = None
+        self._init = self._pool.submit(self._open, path, synchronous, read_only)
+
+    def _open(self, path: str, synchronous: str, read_only: bool) -> None:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=10000")
+        if read_only:
+            conn.execute("PRAGMA query_only=ON")
+        self._conn = conn
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        self._init.result()
+        conn = self._conn
+        assert conn is not None
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, conn)
+
+    def close(self) -> None:
+        def _close() -> None:
+            if self._conn is not None:
+                self._conn.close()
+
+        self._pool.submit(_close).result()
+        self._pool.shutdown(wait=True)
+
+
+def _execute(sql: str, args: Sequence[Any]) -> Callable[[sqlite3.Connection], int]:
+    return lambda c: c.execute(sql, args).rowcount
+
+
+def _fetchall(sql: str, args: Sequence[Any]) -> Callable[[sqlite3.Connection], list[Row]]:
+    return lambda c: c.execute(sql, args).fetchall()
+
+
+def _fetchval(sql: str, args: Sequence[Any]) -> Callable[[sqlite3.Connection], Any]:
+    def run(c: sqlite3.Connection) -> Any:
+        rows = c.execute(sql, args).fetchall()
+        return rows[0][0] if rows else None
+
+    return run
+
+
+def _fetchone(sql: str, args: Sequence[Any]) -> Callable[[sqlite3.Connection], Row | None]:
+    def run(c: sqlite3.Connection) -> Row | None:
+        cur = c.execute(sql, args)
+        row = cur.fetchone()
+        # Drain so RETURNING statements finish (SQLite runs them to completion on step).
+        cur.fetchall()
+        return row  # type: ignore[no-any-return]
+
+    return run
+
+
+class _TxExecutor:
+    """Runs statements on the writer connection inside an open transaction."""
+
+    def __init__(self, conn: _Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return await self._conn.run(_execute(sql, args))
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._conn.run(lambda c: c.executemany(sql, rows))
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        return await self._conn.run(_fetchone(sql, args))
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        return await self._conn.run(_fetchall(sql, args))
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._conn.run(_fetchval(sql, args))
+
+
+class SqliteEngine:
+    name = "sqlite"
+
+    def __init__(self, path: Path, synchronous: str = "full", readers: int = 2) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = _Connection(str(path), synchronous, read_only=False)
+        # The writer must create the file and switch it to WAL before readers attach.
+        self._writer._init.result()
+        self._readers = [_Connection(str(path), synchronous, True) for _ in range(readers)]
+        self._next_reader = 0
+        self._write_lock = asyncio.Lock()
+
+    def _reader(self) -> _Connection:
+        self._next_reader = (self._next_reader + 1) % len(self._readers)
+        return self._readers[self._next_reader]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        async with self._write_lock:
+            await self._writer.run(lambda c: c.execute("BEGIN IMMEDIATE"))
+            try:
+                yield _TxExecutor(self._writer)
+            except BaseException:
+                await self._writer.run(lambda c: c.execute("ROLLBACK"))
+                raise
+            await self._writer.run(lambda c: c.execute("COMMIT"))
+
+    def migration_lock(self) -> Any:
+        return self.transaction()
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        async with self._write_lock:
+            return await self._writer.run(fn)
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return await self._write(_execute(sql, args))
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        async with self.transaction() as tx:
+            await tx.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        if is_read_only(sql):
+            return await self._reader().run(_fetchone(sql, args))
+        return await self._write(_fetchone(sql, args))
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        if is_read_only(sql):
+            return await self._reader().run(_fetchall(sql, args))
+        return await self._write(_fetchall(sql, args))
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        if is_read_only(sql):
+            return await self._reader().run(_fetchval(sql, args))
+        return await self._write(_fetchval(sql, args))
+
+    async def next_value(self, executor: Executor, sequence: str) -> int:
+        value = await executor.fetchval(
+            "UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value", sequence
+        )
+        if value is None:
+            raise KeyError(f"unknown counter {sequence!r}")
+        return int(value)
+
+    async def run_script(self, executor: Executor, script: str) -> None:
+        # executescript() would COMMIT our transaction; run statement by statement.
+        for statement in split_statements(script):
+            await executor.execute(statement)
+
+    async def close(self) -> None:
+        for conn in [self._writer, *self._readers]:
+            conn.close()
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a SQL script on ``;`` at statement ends (trigger bodies kept whole)."""
+    statements: list[str] = []
+    current: list[str] = []
+    for line in script.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        current.append(line)
+        candidate = "\n".join(current).strip()
+        if candidate.endswith(";") and sqlite3.complete_statement(candidate):
+            statements.append(candidate)
+            current = []
+    rest = "\n".join(current).strip()
+    if rest:
+        statements.append(rest)
+    return statements

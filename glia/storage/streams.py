@@ -1,0 +1,27 @@
+"""Stream positions and other counters.
+
+One ordered counter per stream (``stream`` orders everything ``/sync`` reads). SQLite
+bumps a row in ``counters`` (writes are serialized anyway); PostgreSQL uses a sequence
+per counter so concurrent writers never queue on one row. New counters are declared by
+inserting a row into ``counters`` in a migration; the runner creates the sequence.
+"""
+
+from __future__ import annotations
+
+from glia.storage.engine import Engine, Executor
+
+STREAM = "stream"
+
+
+async def next_position(engine: Engine, executor: Executor, counter: str = STREAM) -> int:
+    return await engine.next_value(executor, counter)
+
+
+async def current_position(engine: Engine, counter: str = STREAM) -> int:
+    """The highest position handed out so far (0 before any)."""
+    if engine.name == "postgres":
+        row = await engine.fetchone(f"SELECT last_value, is_called FROM {counter}_seq")
+        if row is None:
+            return 0
+        return int(row["last_value"]) if row["is_called"] else int(row["last_value"]) - 1
+    return int(await engine.fetchval("SELECT value FROM counters WHERE name = ?", counter) or 0)
