@@ -1,0 +1,108 @@
+"""Fixtures: which engine, a PostgreSQL cluster if needed, real Glia servers on loopback.
+
+``GLIA_TEST_DB=sqlite|postgres`` (or ``--db``) picks the engine for the whole run; CI runs
+the suite once per engine. ``GLIA_TEST_POSTGRES`` may give a server DSN to use instead of
+the throwaway cluster.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.kit import Kit
+from tests.pg import Cluster, create_database
+from tests.server import GliaProcess
+
+_db_numbers = itertools.count(1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", choices=("sqlite", "postgres"), default=None,
+                     help="database engine for storage and API tests")
+
+
+@pytest.fixture(scope="session")
+def db_kind(request: pytest.FixtureRequest) -> str:
+    kind = request.config.getoption("--db") or os.environ.get("GLIA_TEST_DB", "sqlite")
+    assert kind in ("sqlite", "postgres"), kind
+    return str(kind)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_dsn(db_kind: str) -> Iterator[str | None]:
+    if db_kind != "postgres":
+        yield None
+        return
+    given = os.environ.get("GLIA_TEST_POSTGRES")
+    if given:
+        yield given
+        return
+    cluster = Cluster()
+    cluster.start()
+    try:
+        yield cluster.admin_dsn
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def new_database_url(pg_admin_dsn: str | None, tmp_path_factory: pytest.TempPathFactory
+                     ) -> Callable[[], str]:
+    """Make a fresh, empty database of the engine under test; returns its URL."""
+
+    def make() -> str:
+        n = next(_db_numbers)
+        if pg_admin_dsn is None:
+            return f"sqlite:{tmp_path_factory.mktemp('db')}/glia-{n}.db"
+        return create_database(pg_admin_dsn, f"glia_test_{os.getpid()}_{n}")
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def glia(new_database_url: Callable[[], str]) -> Iterator[GliaProcess]:
+    """The server most API tests share (tests use unique user names)."""
+    server = GliaProcess(new_database_url()).start()
+    yield server
+    server.stop()
+    _fail_on_server_errors(server)
+
+
+@pytest.fixture
+def glia_factory(new_database_url: Callable[[], str]) -> Iterator[Callable[..., GliaProcess]]:
+    """Start extra servers with their own config; stopped after the test."""
+    started: list[GliaProcess] = []
+
+    def start(extra_env: dict[str, str] | None = None, **kwargs: object) -> GliaProcess:
+        server = GliaProcess(new_database_url(), extra_env, **kwargs)  # type: ignore[arg-type]
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+    for server in started:
+        _fail_on_server_errors(server)
+
+
+def _fail_on_server_errors(server: GliaProcess) -> None:
+    """A 500 in any test is a bug even if the test itself did not look at it."""
+    log = server.log()
+    assert "Traceback" not in log, f"the server logged a traceback:\n{log[-5000:]}"
+
+
+@pytest.fixture(scope="session")
+def kit(glia: GliaProcess) -> Iterator[Kit]:
+    k = Kit(glia.url)
+    yield k
+    k.close()
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

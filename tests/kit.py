@@ -1,0 +1,83 @@
+"""The shared test kit: talk to a running Glia like a client would."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from glia.services.registration import registration_mac
+from tests.server import SHARED_SECRET
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class User:
+    user_id: str
+    access_token: str
+    device_id: str
+    password: str
+
+
+def unique(prefix: str = "u") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+class Kit:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+
+    def request(self, method: str, path: str, token: str | None = None,
+                json: Any = None, **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.http.request(method, path, json=json, headers=headers, **kwargs)
+
+    def register_user(self, localpart: str | None = None, password: str = PASSWORD,
+                      admin: bool = False, user_type: str | None = None) -> User:
+        """Create a user through shared-secret registration (works with any config)."""
+        localpart = localpart or unique()
+        nonce = self.http.get("/_synapse/admin/v1/register").json()["nonce"]
+        body: dict[str, Any] = {
+            "nonce": nonce, "username": localpart, "password": password, "admin": admin,
+            "mac": registration_mac(SHARED_SECRET, nonce, localpart, password, admin, user_type),
+        }
+        if user_type:
+            body["user_type"] = user_type
+        r = self.http.post("/_synapse/admin/v1/register", json=body)
+        assert r.status_code == 200, r.text
+        data = r.json()
+        return User(data["user_id"], data["access_token"], data["device_id"], password)
+
+    def make_admin(self, localpart: str | None = None) -> User:
+        return self.register_user(localpart, admin=True)
+
+    def login(self, user_id: str, password: str = PASSWORD, device_id: str | None = None) -> User:
+        body: dict[str, Any] = {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": user_id},
+            "password": password,
+        }
+        if device_id:
+            body["device_id"] = device_id
+        r = self.http.post("/_matrix/client/v3/login", json=body)
+        assert r.status_code == 200, r.text
+        data = r.json()
+        return User(data["user_id"], data["access_token"], data["device_id"], password)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def assert_error(response: httpx.Response, status: int, errcode: str) -> dict[str, Any]:
+    """The response is a Matrix error with this status and errcode."""
+    assert response.status_code == status, (response.status_code, response.text)
+    body: dict[str, Any] = response.json()
+    assert body.get("errcode") == errcode, body
+    assert isinstance(body.get("error"), str)
+    return body
