@@ -29,9 +29,8 @@ def _load(path: str | None) -> Config:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from signedjson.key import generate_signing_key, write_signing_keys
-
-    from glia.ids import is_valid_server_name, random_string
+    from glia.ids import is_valid_server_name
+    from glia.services.server_keys import create_signing_key_file
 
     config_path = Path(args.config or DEFAULT_CONFIG)
     if config_path.exists():
@@ -52,11 +51,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if key_path.exists():
         print(f"{key_path} already exists; not overwriting it.", file=sys.stderr)
         return 1
-    key_path.parent.mkdir(parents=True, exist_ok=True)
-    key = generate_signing_key("a_" + random_string(4))
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        write_signing_keys(f, [key])
+    create_signing_key_file(key_path)
     config_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:

@@ -14,10 +14,14 @@ from functools import cached_property
 
 from glia.config import Config
 from glia.storage.devices import DeviceStore
+from glia.storage.directory import DirectoryStore
 from glia.storage.engine import Engine, Executor
+from glia.storage.events import EventStore
 from glia.storage.migrate import migrate
 from glia.storage.profile import ProfileStore
 from glia.storage.registration import RegistrationStore
+from glia.storage.rooms import RoomStore
+from glia.storage.state import StateStore
 from glia.storage.streams import next_position
 from glia.storage.uia import UiaStore
 from glia.storage.users import UserStore
@@ -49,6 +53,22 @@ class Stores:
     @cached_property
     def uia(self) -> UiaStore:
         return UiaStore(self.db)
+
+    @cached_property
+    def rooms(self) -> RoomStore:
+        return RoomStore(self.db, self.engine.name)
+
+    @cached_property
+    def events(self) -> EventStore:
+        return EventStore(self.db)
+
+    @cached_property
+    def state(self) -> StateStore:
+        return StateStore(self.db)
+
+    @cached_property
+    def directory(self) -> DirectoryStore:
+        return DirectoryStore(self.db)
 
     async def next_stream_position(self, counter: str = "stream") -> int:
         return await next_position(self.engine, self.db, counter)

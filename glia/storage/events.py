@@ -1,0 +1,226 @@
+"""Events: full PDUs with their stream and topological positions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from glia.storage.engine import Executor, Row
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event_id: str
+    room_id: str
+    stream_ordering: int
+    depth: int
+    pdu: dict[str, Any]
+    unsigned: dict[str, Any]
+    redacted_by: str | None
+    sender_device: str | None
+    txn_id: str | None
+
+    @property
+    def type(self) -> str:
+        return str(self.pdu["type"])
+
+    @property
+    def sender(self) -> str:
+        return str(self.pdu["sender"])
+
+    @property
+    def state_key(self) -> str | None:
+        value = self.pdu.get("state_key")
+        return None if value is None else str(value)
+
+    @property
+    def content(self) -> dict[str, Any]:
+        content = self.pdu.get("content")
+        return content if isinstance(content, dict) else {}
+
+
+_COLUMNS = (
+    "event_id, room_id, stream_ordering, depth, pdu, unsigned, redacted_by, sender_device, txn_id"
+)
+
+
+def _event(row: Row) -> StoredEvent:
+    return StoredEvent(
+        event_id=row["event_id"],
+        room_id=row["room_id"],
+        stream_ordering=int(row["stream_ordering"]),
+        depth=int(row["depth"]),
+        pdu=json.loads(row["pdu"]),
+        unsigned=json.loads(row["unsigned"]),
+        redacted_by=row["redacted_by"],
+        sender_device=row["sender_device"],
+        txn_id=row["txn_id"],
+    )
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """What the single writer hands to storage for one event."""
+
+    event_id: str
+    room_id: str
+    stream_ordering: int
+    depth: int
+    pdu: dict[str, Any]
+    unsigned: dict[str, Any]
+    relates_to: str | None
+    rel_type: str | None
+    sender_device: str | None
+    txn_id: str | None
+
+
+class EventStore:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def insert(self, e: NewEvent) -> None:
+        pdu = e.pdu
+        await self._db.execute(
+            "INSERT INTO events (stream_ordering, event_id, room_id, depth, type, state_key,"
+            " sender, origin_server_ts, pdu, unsigned, relates_to, rel_type, contains_url,"
+            " sender_device, txn_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            e.stream_ordering, e.event_id, e.room_id, e.depth, pdu["type"],
+            pdu.get("state_key"), pdu["sender"], pdu["origin_server_ts"],
+            json.dumps(pdu, ensure_ascii=False, separators=(",", ":")),
+            json.dumps(e.unsigned, separators=(",", ":")), e.relates_to, e.rel_type,
+            isinstance(pdu.get("content", {}).get("url"), str), e.sender_device, e.txn_id,
+        )
+
+    async def get(self, event_id: str) -> StoredEvent | None:
+        row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM events WHERE event_id = ?",
+                                      event_id)
+        return None if row is None else _event(row)
+
+    async def get_many(self, event_ids: list[str]) -> dict[str, StoredEvent]:
+        if not event_ids:
+            return {}
+        marks = ", ".join("?" for _ in event_ids)
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM events WHERE event_id IN ({marks})", *event_ids
+        )
+        return {r["event_id"]: _event(r) for r in rows}
+
+    async def by_txn(self, sender: str, device_id: str, txn_id: str) -> StoredEvent | None:
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM events WHERE sender = ? AND sender_device = ?"
+            " AND txn_id = ?", sender, device_id, txn_id,
+        )
+        return None if row is None else _event(row)
+
+    async def max_depth(self, event_ids: list[str]) -> int:
+        if not event_ids:
+            return 0
+        marks = ", ".join("?" for _ in event_ids)
+        value = await self._db.fetchval(
+            f"SELECT MAX(depth) FROM events WHERE event_id IN ({marks})", *event_ids
+        )
+        return int(value or 0)
+
+    async def redact(self, event_id: str, pruned_pdu: dict[str, Any],
+                     unsigned: dict[str, Any], redacted_by: str) -> None:
+        """Replace an event by its redacted form; the original content is gone for good."""
+        await self._db.execute(
+            "UPDATE events SET pdu = ?, unsigned = ?, redacted_by = ?, relates_to = NULL,"
+            " rel_type = NULL, contains_url = FALSE WHERE event_id = ?",
+            json.dumps(pruned_pdu, ensure_ascii=False, separators=(",", ":")),
+            json.dumps(unsigned, separators=(",", ":")), redacted_by, event_id,
+        )
+
+    async def page(self, room_id: str, *, backwards: bool, from_pos: tuple[int, int] | None,
+                   to_pos: tuple[int, int] | None, limit: int,
+                   types: list[str] | None = None, not_types: list[str] | None = None,
+                   senders: list[str] | None = None, not_senders: list[str] | None = None,
+                   contains_url: bool | None = None) -> list[StoredEvent]:
+        """One page of a room's timeline in topological order.
+
+        Positions are (depth, stream_ordering); ``from_pos`` is exclusive in the
+        direction of travel, so tokens point *between* events.
+        """
+        where = ["room_id = ?"]
+        args: list[Any] = [room_id]
+        op, order = ("<", "DESC") if backwards else (">", "ASC")
+        if from_pos is not None:
+            where.append(f"(depth {op} ? OR (depth = ? AND stream_ordering {op} ?))")
+            args += [from_pos[0], from_pos[0], from_pos[1]]
+        if to_pos is not None:
+            back = ">=" if backwards else "<="
+            where.append(f"(depth {back[0]} ? OR (depth = ? AND stream_ordering {back} ?))")
+            args += [to_pos[0], to_pos[0], to_pos[1]]
+        for column, values, negate in (("type", types, False), ("type", not_types, True),
+                                       ("sender", senders, False),
+                                       ("sender", not_senders, True)):
+            if values:
+                marks = ", ".join("?" for _ in values)
+                where.append(f"{column} {'NOT IN' if negate else 'IN'} ({marks})")
+                args += values
+        if contains_url is not None:
+            where.append("contains_url = ?")
+            args.append(contains_url)
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"
+            f" ORDER BY depth {order}, stream_ordering {order} LIMIT ?", *args, limit,
+        )
+        return [_event(r) for r in rows]
+
+    async def relations(self, event_id: str, rel_type: str | None, event_type: str | None,
+                        *, backwards: bool, from_stream: int | None, limit: int
+                        ) -> list[StoredEvent]:
+        where = ["relates_to = ?"]
+        args: list[Any] = [event_id]
+        if rel_type is not None:
+            where.append("rel_type = ?")
+            args.append(rel_type)
+        if event_type is not None:
+            where.append("type = ?")
+            args.append(event_type)
+        op, order = ("<", "DESC") if backwards else (">", "ASC")
+        if from_stream is not None:
+            where.append(f"stream_ordering {op} ?")
+            args.append(from_stream)
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"
+            f" ORDER BY stream_ordering {order} LIMIT ?", *args, limit,
+        )
+        return [_event(r) for r in rows]
+
+    async def thread_roots(self, room_id: str, *, before_stream: int | None, limit: int,
+                           participated_by: str | None) -> list[tuple[str, int]]:
+        """Thread roots of a room, most recently active first: (root event ID, latest)."""
+        args: list[Any] = [room_id]
+        having = ""
+        if participated_by is not None:
+            having = (" AND (MAX(CASE WHEN t.sender = ? THEN 1 ELSE 0 END) = 1"
+                      " OR MAX(CASE WHEN r.sender = ? THEN 1 ELSE 0 END) = 1)")
+            args += [participated_by, participated_by]
+        rows = await self._db.fetchall(
+            "SELECT t.relates_to AS root, MAX(t.stream_ordering) AS latest"
+            " FROM events t JOIN events r ON r.event_id = t.relates_to"
+            " WHERE t.room_id = ? AND t.rel_type = 'm.thread'"
+            " GROUP BY t.relates_to HAVING 1 = 1" + having +
+            (" AND MAX(t.stream_ordering) < ?" if before_stream is not None else "") +
+            " ORDER BY latest DESC LIMIT ?",
+            *args, *([before_stream] if before_stream is not None else []), limit,
+        )
+        return [(r["root"], int(r["latest"])) for r in rows]
+
+    async def closest_by_ts(self, room_id: str, ts: int, forwards: bool) -> StoredEvent | None:
+        op, order = (">=", "ASC") if forwards else ("<=", "DESC")
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM events WHERE room_id = ? AND origin_server_ts {op} ?"
+            f" ORDER BY origin_server_ts {order}, stream_ordering {order} LIMIT 1",
+            room_id, ts,
+        )
+        return None if row is None else _event(row)
+
+    async def latest_in_room(self, room_id: str) -> StoredEvent | None:
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM events WHERE room_id = ?"
+            " ORDER BY depth DESC, stream_ordering DESC LIMIT 1", room_id,
+        )
+        return None if row is None else _event(row)

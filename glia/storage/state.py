@@ -1,0 +1,116 @@
+"""Room state: current and historical, as deltas over stream positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from glia.storage.engine import Executor
+
+StateKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Membership:
+    room_id: str
+    user_id: str
+    membership: str
+    event_id: str
+
+
+class StateStore:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def set(self, room_id: str, event_type: str, state_key: str, event_id: str,
+                  membership: str | None, stream: int) -> str | None:
+        """Make ``event_id`` the current state for its key; returns the replaced event ID."""
+        replaced = await self._db.fetchval(
+            "UPDATE room_state SET to_stream = ? WHERE room_id = ? AND type = ?"
+            " AND state_key = ? AND to_stream IS NULL RETURNING event_id",
+            stream, room_id, event_type, state_key,
+        )
+        await self._db.execute(
+            "INSERT INTO room_state (room_id, type, state_key, event_id, membership,"
+            " from_stream, to_stream) VALUES (?, ?, ?, ?, ?, ?, NULL)",
+            room_id, event_type, state_key, event_id, membership, stream,
+        )
+        return None if replaced is None else str(replaced)
+
+    async def current_ids(self, room_id: str, keys: list[StateKey] | None = None
+                          ) -> dict[StateKey, str]:
+        """Current state event IDs of a room (all of it, or just ``keys``)."""
+        return await self.ids_at(room_id, None, keys)
+
+    async def ids_at(self, room_id: str, stream: int | None,
+                     keys: list[StateKey] | None = None,
+                     types: list[str] | None = None) -> dict[StateKey, str]:
+        """State event IDs after the event at ``stream`` (None: current state)."""
+        where = ["room_id = ?"]
+        args: list[Any] = [room_id]
+        if stream is None:
+            where.append("to_stream IS NULL")
+        else:
+            where.append("from_stream <= ? AND (to_stream IS NULL OR to_stream > ?)")
+            args += [stream, stream]
+        if types:
+            where.append(f"type IN ({', '.join('?' for _ in types)})")
+            args += types
+        rows = await self._db.fetchall(
+            f"SELECT type, state_key, event_id FROM room_state WHERE {' AND '.join(where)}",
+            *args,
+        )
+        state = {(r["type"], r["state_key"]): r["event_id"] for r in rows}
+        if keys is not None:
+            wanted = set(keys)
+            state = {k: v for k, v in state.items() if k in wanted}
+        return state
+
+    async def members_at(self, room_id: str, stream: int | None,
+                         memberships: list[str] | None = None,
+                         not_memberships: list[str] | None = None) -> list[Membership]:
+        where = ["room_id = ?", "type = 'm.room.member'"]
+        args: list[Any] = [room_id]
+        if stream is None:
+            where.append("to_stream IS NULL")
+        else:
+            where.append("from_stream <= ? AND (to_stream IS NULL OR to_stream > ?)")
+            args += [stream, stream]
+        if memberships:
+            where.append(f"membership IN ({', '.join('?' for _ in memberships)})")
+            args += memberships
+        if not_memberships:
+            where.append(f"membership NOT IN ({', '.join('?' for _ in not_memberships)})")
+            args += not_memberships
+        rows = await self._db.fetchall(
+            "SELECT room_id, state_key, membership, event_id FROM room_state"
+            f" WHERE {' AND '.join(where)} ORDER BY state_key", *args,
+        )
+        return [Membership(r["room_id"], r["state_key"], r["membership"], r["event_id"])
+                for r in rows]
+
+    async def membership_of(self, room_id: str, user_id: str) -> Membership | None:
+        row = await self._db.fetchone(
+            "SELECT room_id, state_key, membership, event_id FROM room_state"
+            " WHERE room_id = ? AND type = 'm.room.member' AND state_key = ?"
+            " AND to_stream IS NULL", room_id, user_id,
+        )
+        if row is None:
+            return None
+        return Membership(row["room_id"], row["state_key"], row["membership"], row["event_id"])
+
+    async def rooms_of_user(self, user_id: str, memberships: list[str]) -> list[Membership]:
+        marks = ", ".join("?" for _ in memberships)
+        rows = await self._db.fetchall(
+            "SELECT room_id, state_key, membership, event_id FROM room_state"
+            " WHERE state_key = ? AND type = 'm.room.member' AND to_stream IS NULL"
+            f" AND membership IN ({marks}) ORDER BY room_id", user_id, *memberships,
+        )
+        return [Membership(r["room_id"], r["state_key"], r["membership"], r["event_id"])
+                for r in rows]
+
+    async def joined_count(self, room_id: str) -> int:
+        return int(await self._db.fetchval(
+            "SELECT COUNT(*) FROM room_state WHERE room_id = ? AND type = 'm.room.member'"
+            " AND to_stream IS NULL AND membership = 'join'", room_id,
+        ) or 0)
