@@ -81,3 +81,18 @@ def assert_error(response: httpx.Response, status: int, errcode: str) -> dict[st
     assert body.get("errcode") == errcode, body
     assert isinstance(body.get("error"), str)
     return body
+
+
+def create_room(kit: Kit, user: User, **body: Any) -> str:
+    r = kit.request("POST", "/_matrix/client/v3/createRoom", user.access_token, json=body)
+    assert r.status_code == 200, r.text
+    return str(r.json()["room_id"])
+
+
+def send_event(kit: Kit, user: User, room_id: str, content: Any = None,
+               event_type: str = "m.room.message", txn_id: str | None = None) -> str:
+    content = content if content is not None else {"msgtype": "m.text", "body": "hello"}
+    r = kit.request("PUT", f"/_matrix/client/v3/rooms/{room_id}/send/{event_type}/"
+                    f"{txn_id or unique('txn')}", user.access_token, json=content)
+    assert r.status_code == 200, r.text
+    return str(r.json()["event_id"])

@@ -109,8 +109,35 @@ class StateStore:
         return [Membership(r["room_id"], r["state_key"], r["membership"], r["event_id"])
                 for r in rows]
 
+    async def intervals(self, room_id: str, event_type: str,
+                        state_key: str) -> list[StateInterval]:
+        """Every value a state key ever had, oldest first (history visibility checks)."""
+        return await _intervals(self._db, room_id, event_type, state_key)
+
     async def joined_count(self, room_id: str) -> int:
         return int(await self._db.fetchval(
             "SELECT COUNT(*) FROM room_state WHERE room_id = ? AND type = 'm.room.member'"
             " AND to_stream IS NULL AND membership = 'join'", room_id,
         ) or 0)
+
+
+@dataclass(frozen=True)
+class StateInterval:
+    """One state event and the stream interval it was in force for."""
+
+    event_id: str
+    membership: str | None
+    from_stream: int
+    to_stream: int | None
+
+
+async def _intervals(db: Executor, room_id: str, event_type: str,
+                     state_key: str) -> list[StateInterval]:
+    rows = await db.fetchall(
+        "SELECT event_id, membership, from_stream, to_stream FROM room_state"
+        " WHERE room_id = ? AND type = ? AND state_key = ? ORDER BY from_stream",
+        room_id, event_type, state_key,
+    )
+    return [StateInterval(r["event_id"], r["membership"], int(r["from_stream"]),
+                          None if r["to_stream"] is None else int(r["to_stream"]))
+            for r in rows]
