@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from glia.http.admin import registration as admin_registration
 from glia.http.admin import server_version
-from glia.http.client import account, capabilities, devices, login, profile, registration, versions
+from glia.http.client import (
+    account,
+    capabilities,
+    devices,
+    directory,
+    events,
+    login,
+    membership,
+    profile,
+    registration,
+    rooms,
+    timeline,
+    versions,
+)
 from glia.http.routes import Route
 
-CLIENT_MODULES = (versions, capabilities, registration, login, account, devices, profile)
+CLIENT_MODULES = (
+    versions, capabilities, registration, login, account, devices, profile, rooms, membership,
+    events, timeline, directory,
+)
 ADMIN_MODULES = (admin_registration, server_version)
 
 

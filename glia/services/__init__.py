@@ -13,9 +13,16 @@ from glia.config import Config
 from glia.services.account import AccountService
 from glia.services.auth import AuthService
 from glia.services.devices import DeviceService
+from glia.services.directory import DirectoryService
+from glia.services.events import EventsService
 from glia.services.login import LoginService
+from glia.services.membership import MembershipService
 from glia.services.profile import ProfileService
 from glia.services.registration import RegistrationService
+from glia.services.rooms import RoomService
+from glia.services.server_keys import load_or_create_signing_key
+from glia.services.state import StateService
+from glia.services.timeline import TimelineService
 from glia.services.uia import UiaService
 from glia.storage import Storage
 
@@ -31,6 +38,12 @@ class Services:
     account: AccountService
     devices: DeviceService
     profile: ProfileService
+    room_events: EventsService
+    rooms: RoomService
+    membership: MembershipService
+    state: StateService
+    timeline: TimelineService
+    directory: DirectoryService
 
 
 def build_services(config: Config, storage: Storage) -> Services:
@@ -38,6 +51,7 @@ def build_services(config: Config, storage: Storage) -> Services:
     uia = UiaService(storage)
     login = LoginService(config, storage, auth)
     account = AccountService(storage, auth, login, uia)
+    room_events = EventsService(config, storage, load_or_create_signing_key(config))
     return Services(
         config=config,
         storage=storage,
@@ -48,4 +62,10 @@ def build_services(config: Config, storage: Storage) -> Services:
         account=account,
         devices=DeviceService(storage, account),
         profile=ProfileService(config, storage),
+        room_events=room_events,
+        rooms=RoomService(config, storage, room_events),
+        membership=MembershipService(storage, room_events),
+        state=StateService(storage),
+        timeline=TimelineService(storage),
+        directory=DirectoryService(config, storage),
     )

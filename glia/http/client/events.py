@@ -1,0 +1,68 @@
+"""Writing and reading room events: ``send``, ``state``, ``redact``, ``event``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glia.clock import now_ms
+from glia.http.parsing import Request
+from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.services.events import EventRequest, client_event
+
+routes = RouteGroup()
+
+
+@routes.put(*client_paths("/rooms/{roomId}/send/{eventType}/{txnId}"), auth=Auth.USER,
+            ratelimit="message")
+async def send(req: Request) -> dict[str, Any]:
+    who = req.requester
+    event = await req.services.room_events.send(
+        req.path("roomId"),
+        EventRequest(who.user_id, req.path("eventType"), req.json(),
+                     txn=(who.device_id, req.path("txnId"))),
+    )
+    return {"event_id": event.event_id}
+
+
+@routes.put(*client_paths("/rooms/{roomId}/state/{eventType}/{stateKey}"),
+            *client_paths("/rooms/{roomId}/state/{eventType}"), auth=Auth.USER,
+            ratelimit="message")
+async def put_state(req: Request) -> dict[str, Any]:
+    event = await req.services.room_events.send(
+        req.path("roomId"),
+        EventRequest(req.requester.user_id, req.path("eventType"), req.json(),
+                     state_key=req.path_params.get("stateKey", "")),
+    )
+    return {"event_id": event.event_id}
+
+
+@routes.get(*client_paths("/rooms/{roomId}/state/{eventType}/{stateKey}"),
+            *client_paths("/rooms/{roomId}/state/{eventType}"), auth=Auth.USER)
+async def get_state_event(req: Request) -> dict[str, Any]:
+    event = await req.services.state.state_event(
+        req.requester.user_id, req.path("roomId"), req.path("eventType"),
+        req.path_params.get("stateKey", ""))
+    if req.query("format") == "event":
+        return client_event(event, None, now_ms())
+    return event.content
+
+
+@routes.get(*client_paths("/rooms/{roomId}/state"), auth=Auth.USER)
+async def get_state(req: Request) -> list[dict[str, Any]]:
+    now = now_ms()
+    events = await req.services.state.state_events(req.requester.user_id, req.path("roomId"))
+    return [client_event(e, None, now) for e in events]
+
+
+@routes.put(*client_paths("/rooms/{roomId}/redact/{eventId}/{txnId}"), auth=Auth.USER,
+            ratelimit="message")
+async def redact(req: Request) -> dict[str, Any]:
+    who = req.requester
+    body = req.json_or_empty()
+    content = {k: v for k, v in body.items() if k == "reason"}
+    event = await req.services.room_events.send(
+        req.path("roomId"),
+        EventRequest(who.user_id, "m.room.redaction", content, redacts=req.path("eventId"),
+                     txn=(who.device_id, req.path("txnId"))),
+    )
+    return {"event_id": event.event_id}

@@ -1,0 +1,132 @@
+"""Room aliases and the published room directory (``publicRooms``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glia import errors
+from glia.clock import now_ms
+from glia.config import Config
+from glia.errors import MatrixError
+from glia.ids import is_valid_room_alias, is_valid_room_id
+from glia.services.auth import Requester
+from glia.storage import Storage
+
+#: State that makes up a room's directory entry: (event type, content key, output key).
+_SUMMARY_FIELDS = (
+    ("m.room.name", "name", "name"),
+    ("m.room.topic", "topic", "topic"),
+    ("m.room.canonical_alias", "alias", "canonical_alias"),
+    ("m.room.avatar", "url", "avatar_url"),
+    ("m.room.join_rules", "join_rule", "join_rule"),
+    ("m.room.create", "type", "room_type"),
+)
+MAX_PUBLIC_ROOMS_LIMIT = 500
+
+
+class DirectoryService:
+    def __init__(self, config: Config, storage: Storage) -> None:
+        self._config = config
+        self._storage = storage
+
+    def _check_alias(self, alias: str) -> None:
+        if not is_valid_room_alias(alias):
+            raise errors.invalid_param(f"{alias} is not a valid room alias")
+
+    async def resolve(self, alias: str) -> dict[str, Any]:
+        self._check_alias(alias)
+        found = await self._storage.directory.get_alias(alias)
+        if found is None:
+            raise errors.not_found(f"Room alias {alias} not found")
+        return {"room_id": found.room_id, "servers": [self._config.server_name]}
+
+    async def create_alias(self, requester: Requester, alias: str, room_id: object) -> None:
+        self._check_alias(alias)
+        if alias.rsplit(":", 1)[1] != self._config.server_name:
+            raise errors.invalid_param("Room alias must be on this server")
+        if not isinstance(room_id, str):
+            raise errors.bad_json("room_id must be a string")
+        if not is_valid_room_id(room_id):
+            raise errors.invalid_param(f"{room_id} is not a legal room ID")
+        if await self._storage.rooms.get(room_id) is None:
+            raise errors.not_found("Unknown room")
+        if not await self._storage.directory.create_alias(alias, room_id, requester.user_id,
+                                                          now_ms()):
+            raise MatrixError(409, "M_ROOM_IN_USE", f"Room alias {alias} already exists")
+
+    async def delete_alias(self, requester: Requester, alias: str) -> None:
+        self._check_alias(alias)
+        found = await self._storage.directory.get_alias(alias)
+        if found is None:
+            raise errors.not_found(f"Room alias {alias} not found")
+        if found.creator != requester.user_id and not requester.is_admin:
+            raise errors.forbidden("You don't have permission to delete the alias.")
+        await self._storage.directory.delete_alias(alias)
+
+    async def room_aliases(self, user_id: str, room_id: str) -> list[str]:
+        member = await self._storage.state.membership_of(room_id, user_id)
+        if member is None or member.membership != "join":
+            raise errors.forbidden("You are not in the room")
+        return await self._storage.directory.aliases_of(room_id)
+
+    async def visibility(self, room_id: str) -> str:
+        room = await self._storage.rooms.get(room_id)
+        if room is None:
+            raise errors.not_found("Unknown room")
+        return "public" if room.published else "private"
+
+    async def set_visibility(self, requester: Requester, room_id: str, value: object) -> None:
+        if value not in ("public", "private"):
+            raise errors.invalid_param("visibility must be 'public' or 'private'")
+        if await self._storage.rooms.get(room_id) is None:
+            raise errors.not_found("Unknown room")
+        member = await self._storage.state.membership_of(room_id, requester.user_id)
+        if not requester.is_admin and (member is None or member.membership != "join"):
+            raise errors.forbidden("You are not in the room")
+        await self._storage.rooms.set_published(room_id, value == "public")
+
+    async def public_rooms(self, limit: int | None, since: str | None,
+                           search: str | None) -> dict[str, Any]:
+        """Published rooms, biggest first; ``since`` is an offset token."""
+        offset = 0
+        if since:
+            if not since.isdigit():
+                raise errors.invalid_param("Invalid since token")
+            offset = int(since)
+        entries = [await self._entry(room_id)
+                   for room_id in await self._storage.rooms.published_room_ids()]
+        if search:
+            needle = search.lower()
+            entries = [e for e in entries if any(
+                needle in str(e.get(k, "")).lower() for k in ("name", "topic",
+                                                              "canonical_alias"))]
+        entries.sort(key=lambda e: (-e["num_joined_members"], e["room_id"]))
+        limit = MAX_PUBLIC_ROOMS_LIMIT if limit is None else min(limit, MAX_PUBLIC_ROOMS_LIMIT)
+        chunk = entries[offset:offset + limit]
+        body: dict[str, Any] = {"chunk": chunk, "total_room_count_estimate": len(entries)}
+        if offset + limit < len(entries):
+            body["next_batch"] = str(offset + limit)
+        if offset > 0:
+            body["prev_batch"] = str(max(0, offset - limit))
+        return body
+
+    async def _entry(self, room_id: str) -> dict[str, Any]:
+        keys = [(t, "") for t, _, _ in _SUMMARY_FIELDS] + [
+            ("m.room.history_visibility", ""), ("m.room.guest_access", "")]
+        ids = await self._storage.state.current_ids(room_id, keys)
+        events = await self._storage.events.get_many(list(ids.values()))
+        content = {key[0]: events[eid].content for key, eid in ids.items() if eid in events}
+        entry: dict[str, Any] = {
+            "room_id": room_id,
+            "num_joined_members": await self._storage.state.joined_count(room_id),
+            "world_readable": content.get("m.room.history_visibility", {}).get(
+                "history_visibility") == "world_readable",
+            "guest_can_join": content.get("m.room.guest_access", {}).get(
+                "guest_access") == "can_join",
+        }
+        for event_type, key, out in _SUMMARY_FIELDS:
+            value = content.get(event_type, {}).get(key)
+            if isinstance(value, str):
+                entry[out] = value
+        entry.setdefault("join_rule", "public")
+        return entry

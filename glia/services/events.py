@@ -1,0 +1,230 @@
+"""The single writer of room events: build → auth-check → persist → (notify).
+
+Everything that creates events — the client API, admin operations, server notices, later
+federation — goes through :meth:`EventsService.send`. Each event is built against the
+room's current state inside one transaction that first takes the room's lock, so two
+writers can never fork a room's graph; the event, its state change, its stream position
+and the room's forward extremity are committed together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from signedjson.types import SigningKey
+
+from glia import errors
+from glia.clock import now_ms
+from glia.config import Config
+from glia.errors import AuthRuleError, MatrixError
+from glia.ids import random_string
+from glia.protocol import auth_rules
+from glia.protocol.events import (
+    build_event,
+    compute_event_id,
+    room_id_for_v12_create,
+    size_limit_error,
+)
+from glia.protocol.redaction import redact
+from glia.protocol.room_versions import RoomVersion, get_room_version
+from glia.protocol.signing import sign_event
+from glia.storage import Storage, Stores
+from glia.storage.events import NewEvent, StoredEvent
+from glia.storage.rooms import Room
+
+__all__ = ["EventsService", "StoredEvent", "client_event"]
+
+
+@dataclass(frozen=True)
+class EventRequest:
+    """One event a caller wants written."""
+
+    sender: str
+    event_type: str
+    content: Mapping[str, Any]
+    state_key: str | None = None
+    redacts: str | None = None
+    #: (device_id, txn_id) for idempotent sends.
+    txn: tuple[str, str] | None = None
+
+
+class EventsService:
+    def __init__(self, config: Config, storage: Storage, signing_key: SigningKey) -> None:
+        self._config = config
+        self._storage = storage
+        self._key = signing_key
+
+    @property
+    def server_name(self) -> str:
+        return self._config.server_name
+
+    async def room(self, room_id: str) -> tuple[Room, RoomVersion]:
+        room = await self._storage.rooms.get(room_id)
+        if room is None:
+            raise errors.not_found("Unknown room")
+        version = get_room_version(room.room_version)
+        assert version is not None, room.room_version
+        return room, version
+
+    async def send(self, room_id: str, request: EventRequest) -> StoredEvent:
+        """Write one event to an existing room (idempotent when ``request.txn`` is given)."""
+        async with self._storage.transaction() as tx:
+            await tx.rooms.lock(room_id)
+            if request.txn is not None:
+                earlier = await tx.events.by_txn(request.sender, *request.txn)
+                if earlier is not None:
+                    return earlier
+            room = await tx.rooms.get(room_id)
+            if room is None:
+                raise errors.not_found("Unknown room")
+            version = get_room_version(room.room_version)
+            assert version is not None
+            return await self.append(tx, room_id, version, request)
+
+    async def create_room(self, creator: str, version: RoomVersion,
+                          create_content: Mapping[str, Any],
+                          later: Callable[[str], list[EventRequest]],
+                          alias: str | None = None) -> tuple[str, list[StoredEvent]]:
+        """Create a room: the create event, then the ``later(room_id)`` events, and the
+        alias if any, all in one transaction (a failure leaves no half-made room)."""
+        async with self._storage.transaction() as tx:
+            now = now_ms()
+            room_id = None if version.room_id_is_create_hash else self._new_room_id()
+            request = EventRequest(creator, "m.room.create", create_content, state_key="")
+            create = self._build(version, room_id, request, [], [], 1, now)
+            event_id = self._event_id(create, version)
+            if room_id is None:
+                room_id = room_id_for_v12_create(event_id)
+            await tx.rooms.lock(room_id)
+            await tx.rooms.create(room_id, version.identifier, creator, now)
+            self._auth_check(create, {}, version)
+            written = [await self._persist(tx, room_id, version, create, event_id, 1, request)]
+            if alias is not None and not await tx.directory.create_alias(
+                    alias, room_id, creator, now):
+                raise MatrixError(400, "M_ROOM_IN_USE", "Room alias already taken")
+            for follow_up in later(room_id):
+                written.append(await self.append(tx, room_id, version, follow_up))
+        return room_id, written
+
+    def _new_room_id(self) -> str:
+        return f"!{random_string(18)}:{self.server_name}"
+
+    async def append(self, tx: Stores, room_id: str, version: RoomVersion,
+                     request: EventRequest) -> StoredEvent:
+        """Build, check and persist one event inside the caller's locked transaction."""
+        prev = await tx.rooms.forward_extremities(room_id)
+        depth = await tx.events.max_depth(prev) + 1
+        auth_types = auth_rules.auth_types_for_event(
+            request.event_type, request.sender, request.state_key, request.content, version
+        )
+        auth_ids = await tx.state.current_ids(room_id, [("m.room.create", ""), *auth_types])
+        auth_events = await tx.events.get_many(list(auth_ids.values()))
+        auth_state = {key: auth_events[eid].pdu for key, eid in auth_ids.items()
+                      if eid in auth_events}
+        listed = [eid for key, eid in auth_ids.items()
+                  if key != ("m.room.create", "") or version.create_in_auth_events]
+        pdu = self._build(version, room_id, request, prev, sorted(listed), depth, now_ms())
+        self._auth_check(pdu, auth_state, version)
+        return await self._persist(tx, room_id, version, pdu, self._event_id(pdu, version),
+                                   depth, request)
+
+    def _build(self, version: RoomVersion, room_id: str | None, request: EventRequest,
+               prev: list[str], auth: list[str], depth: int, now: int) -> dict[str, Any]:
+        pdu = build_event(
+            version, room_id=room_id, sender=request.sender, event_type=request.event_type,
+            content=request.content, prev_events=prev, auth_events=auth, depth=depth,
+            origin_server_ts=now, server_name=self.server_name, state_key=request.state_key,
+            redacts=request.redacts,
+        )
+        pdu = sign_event(pdu, version, self.server_name, self._key)
+        problem = size_limit_error(pdu)
+        if problem is not None:
+            raise MatrixError(413, "M_TOO_LARGE", problem)
+        return pdu
+
+    @staticmethod
+    def _event_id(pdu: Mapping[str, Any], version: RoomVersion) -> str:
+        if version.event_id_in_pdu:
+            return str(pdu["event_id"])
+        return compute_event_id(pdu, version)
+
+    @staticmethod
+    def _auth_check(pdu: Mapping[str, Any], auth_state: Mapping[tuple[str, str], Any],
+                    version: RoomVersion) -> None:
+        try:
+            auth_rules.check_auth(pdu, auth_state, version)
+        except AuthRuleError as e:
+            raise errors.forbidden(str(e)) from e
+
+    async def _persist(self, tx: Stores, room_id: str, version: RoomVersion,
+                       pdu: dict[str, Any], event_id: str, depth: int,
+                       request: EventRequest) -> StoredEvent:
+        stream = await tx.next_stream_position()
+        unsigned: dict[str, Any] = {}
+        if request.state_key is not None:
+            membership = request.content.get("membership") \
+                if request.event_type == "m.room.member" else None
+            replaced = await tx.state.set(room_id, request.event_type, request.state_key,
+                                          event_id, membership if isinstance(membership, str)
+                                          else None, stream)
+            if replaced is not None:
+                previous = await tx.events.get(replaced)
+                if previous is not None:
+                    unsigned["replaces_state"] = replaced
+                    unsigned["prev_content"] = previous.content
+                    unsigned["prev_sender"] = previous.sender
+        relates = request.content.get("m.relates_to")
+        relates_to = rel_type = None
+        if isinstance(relates, Mapping) and isinstance(relates.get("event_id"), str) \
+                and isinstance(relates.get("rel_type"), str):
+            relates_to, rel_type = relates["event_id"], relates["rel_type"]
+        device_id, txn_id = request.txn if request.txn else (None, None)
+        new = NewEvent(event_id, room_id, stream, depth, pdu, unsigned, relates_to, rel_type,
+                       device_id, txn_id)
+        await tx.events.insert(new)
+        await tx.rooms.set_forward_extremities(room_id, [event_id])
+        stored = StoredEvent(event_id, room_id, stream, depth, pdu, unsigned, None, device_id,
+                             txn_id)
+        if request.redacts is not None:
+            await self._apply_redaction(tx, version, stored, request.redacts)
+        return stored
+
+    async def _apply_redaction(self, tx: Stores, version: RoomVersion,
+                               redaction: StoredEvent, target_id: str) -> None:
+        target = await tx.events.get(target_id)
+        if target is None or target.room_id != redaction.room_id or target.redacted_by:
+            return
+        unsigned = dict(target.unsigned)
+        unsigned.pop("prev_content", None)
+        unsigned["redacted_because"] = client_event(redaction, None)
+        await tx.events.redact(target_id, redact(target.pdu, version), unsigned,
+                               redaction.event_id)
+
+
+def client_event(event: StoredEvent, viewer: tuple[str, str] | None,
+                 now: int | None = None) -> dict[str, Any]:
+    """The client format of an event; ``viewer`` = (user_id, device_id) who asks."""
+    pdu = event.pdu
+    out: dict[str, Any] = {
+        "content": pdu.get("content", {}),
+        "event_id": event.event_id,
+        "origin_server_ts": pdu["origin_server_ts"],
+        "room_id": event.room_id,
+        "sender": pdu["sender"],
+        "type": pdu["type"],
+    }
+    if "state_key" in pdu:
+        out["state_key"] = pdu["state_key"]
+    if "redacts" in pdu:
+        out["redacts"] = pdu["redacts"]
+    unsigned = dict(event.unsigned)
+    if now is not None:
+        unsigned["age"] = max(0, now - int(pdu["origin_server_ts"]))
+    if viewer is not None and event.txn_id is not None and \
+            viewer == (event.sender, event.sender_device):
+        unsigned["transaction_id"] = event.txn_id
+    if unsigned:
+        out["unsigned"] = unsigned
+    return out

@@ -1,0 +1,171 @@
+"""Joining, inviting, leaving, kicking, banning, knocking and forgetting rooms.
+
+Each is one ``m.room.member`` event through the single writer; the room's auth rules
+decide whether it is allowed, so these methods only add what the rules can't know
+(resolving aliases, profile data in the member event, restricted-join authorisers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glia import errors
+from glia.errors import MatrixError
+from glia.ids import InvalidId, is_valid_room_alias, is_valid_room_id, parse_user_id
+from glia.services.events import EventRequest, EventsService
+from glia.storage import Storage
+from glia.storage.events import StoredEvent
+
+
+class MembershipService:
+    def __init__(self, storage: Storage, events: EventsService) -> None:
+        self._storage = storage
+        self._events = events
+
+    async def resolve_room(self, room_id_or_alias: str) -> str:
+        """A room ID from a room ID or a local alias (``404`` if unknown)."""
+        if is_valid_room_id(room_id_or_alias):
+            if await self._storage.rooms.get(room_id_or_alias) is None:
+                raise errors.not_found("No known servers for this room")
+            return room_id_or_alias
+        if is_valid_room_alias(room_id_or_alias):
+            alias = await self._storage.directory.get_alias(room_id_or_alias)
+            if alias is None:
+                raise errors.not_found(f"Room alias {room_id_or_alias} not found")
+            return alias.room_id
+        raise errors.invalid_param(f"{room_id_or_alias} was not legal room ID or room alias")
+
+    async def _member_content(self, user_id: str, membership: str,
+                              reason: str | None) -> dict[str, Any]:
+        content: dict[str, Any] = {"membership": membership}
+        if membership in ("join", "invite", "knock"):
+            profile = await self._storage.profile.get(user_id)
+            if profile is not None:
+                if profile.displayname is not None:
+                    content["displayname"] = profile.displayname
+                if profile.avatar_url is not None:
+                    content["avatar_url"] = profile.avatar_url
+        if reason is not None:
+            content["reason"] = reason
+        return content
+
+    async def _send(self, room_id: str, sender: str, target: str, membership: str,
+                    reason: str | None, extra: dict[str, Any] | None = None) -> StoredEvent:
+        content = await self._member_content(target, membership, reason)
+        content.update(extra or {})
+        return await self._events.send(
+            room_id, EventRequest(sender, "m.room.member", content, state_key=target)
+        )
+
+    async def join(self, user_id: str, room_id_or_alias: str, reason: str | None) -> str:
+        room_id = await self.resolve_room(room_id_or_alias)
+        current = await self._storage.state.membership_of(room_id, user_id)
+        if current is not None and current.membership == "join":
+            return room_id
+        extra = await self._restricted_join_authoriser(room_id, user_id, current)
+        await self._send(room_id, user_id, user_id, "join", reason, extra)
+        await self._storage.rooms.unforget(user_id, room_id)
+        return room_id
+
+    async def _restricted_join_authoriser(self, room_id: str, user_id: str,
+                                          current: Any) -> dict[str, Any]:
+        """For restricted rooms, name a local member who may invite (v8+ rules)."""
+        if current is not None and current.membership in ("invite", "join"):
+            return {}
+        ids = await self._storage.state.current_ids(
+            room_id, [("m.room.join_rules", ""), ("m.room.power_levels", "")])
+        events = await self._storage.events.get_many(list(ids.values()))
+        rules = events.get(ids.get(("m.room.join_rules", ""), ""))
+        if rules is None or rules.content.get("join_rule") not in (
+                "restricted", "knock_restricted"):
+            return {}
+        allowed = [a.get("room_id") for a in rules.content.get("allow", [])
+                   if isinstance(a, dict) and a.get("type") == "m.room_membership"]
+        for other in allowed:
+            if not isinstance(other, str):
+                continue
+            member = await self._storage.state.membership_of(other, user_id)
+            if member is not None and member.membership == "join":
+                break
+        else:
+            return {}
+        pl = events.get(ids.get(("m.room.power_levels", ""), ""))
+        pl_content = pl.content if pl else {}
+        invite_level = pl_content.get("invite", 0)
+        users = pl_content.get("users", {})
+        room = await self._storage.rooms.get(room_id)
+        for member in await self._storage.state.members_at(room_id, None, ["join"]):
+            is_creator = room is not None and member.user_id == room.creator
+            if is_creator or users.get(member.user_id, pl_content.get("users_default", 0)) \
+                    >= invite_level:
+                return {"join_authorised_via_users_server": member.user_id}
+        return {}
+
+    async def invite(self, inviter: str, room_id: str, invitee: str,
+                     reason: str | None) -> None:
+        await self._check_local_user(invitee)
+        await self._room_exists(room_id)
+        current = await self._storage.state.membership_of(room_id, invitee)
+        if current is not None and current.membership == "join":
+            raise errors.forbidden(f"{invitee} is already in the room.")
+        await self._send(room_id, inviter, invitee, "invite", reason)
+
+    async def leave(self, user_id: str, room_id: str, reason: str | None) -> None:
+        await self._room_exists(room_id)
+        current = await self._storage.state.membership_of(room_id, user_id)
+        if current is None or current.membership in ("leave", "ban"):
+            raise errors.forbidden(f"User {user_id} is not in room {room_id}")
+        await self._send(room_id, user_id, user_id, "leave", reason)
+
+    async def kick(self, sender: str, room_id: str, target: str, reason: str | None) -> None:
+        await self._room_exists(room_id)
+        current = await self._storage.state.membership_of(room_id, target)
+        if current is None or current.membership not in ("join", "invite", "knock"):
+            raise errors.forbidden(f"{target} is not in the room")
+        await self._send(room_id, sender, target, "leave", reason)
+
+    async def ban(self, sender: str, room_id: str, target: str, reason: str | None) -> None:
+        await self._room_exists(room_id)
+        _check_user_id(target)
+        await self._send(room_id, sender, target, "ban", reason)
+
+    async def unban(self, sender: str, room_id: str, target: str, reason: str | None) -> None:
+        await self._room_exists(room_id)
+        current = await self._storage.state.membership_of(room_id, target)
+        if current is None or current.membership != "ban":
+            raise errors.forbidden(f"{target} is not banned")
+        await self._send(room_id, sender, target, "leave", reason)
+
+    async def knock(self, user_id: str, room_id_or_alias: str, reason: str | None) -> str:
+        room_id = await self.resolve_room(room_id_or_alias)
+        await self._send(room_id, user_id, user_id, "knock", reason)
+        return room_id
+
+    async def forget(self, user_id: str, room_id: str) -> None:
+        current = await self._storage.state.membership_of(room_id, user_id)
+        if current is not None and current.membership in ("join", "invite", "knock"):
+            raise MatrixError(400, "M_UNKNOWN", "User must leave the room before forgetting it")
+        if current is None:
+            raise errors.not_found("Not a known room for this user")
+        await self._storage.rooms.forget(user_id, room_id)
+
+    async def _room_exists(self, room_id: str) -> None:
+        if not is_valid_room_id(room_id):
+            raise errors.invalid_param(f"{room_id} is not a legal room ID")
+        if await self._storage.rooms.get(room_id) is None:
+            raise errors.not_found("Unknown room")
+
+    async def _check_local_user(self, user_id: str) -> None:
+        parsed = _check_user_id(user_id)
+        if parsed.domain != self._events.server_name:
+            raise MatrixError(400, "M_UNKNOWN",
+                              "Cannot invite remote users: federation is not enabled yet")
+        if await self._storage.users.get(user_id) is None:
+            raise errors.not_found(f"Unknown user {user_id}")
+
+
+def _check_user_id(user_id: str) -> Any:
+    try:
+        return parse_user_id(user_id)
+    except InvalidId as e:
+        raise errors.invalid_param(str(e)) from e

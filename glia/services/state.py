@@ -1,0 +1,79 @@
+"""Reading room state as a member sees it.
+
+A joined member sees the current state; a member who left (or was banned) sees the
+state as it was when they left; anyone else sees nothing (``403``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glia import errors
+from glia.ids import is_valid_room_id
+from glia.services.events import client_event
+from glia.storage import Storage
+from glia.storage.events import StoredEvent
+from glia.storage.state import Membership
+
+
+class StateService:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    async def visible_position(self, user_id: str, room_id: str) -> int | None:
+        """None: the user sees current state; else the stream position they left at."""
+        if not is_valid_room_id(room_id):
+            raise errors.invalid_param(f"{room_id} is not a legal room ID")
+        if await self._storage.rooms.get(room_id) is None:
+            raise errors.not_found("Unknown room")
+        member = await self._storage.state.membership_of(room_id, user_id)
+        if member is not None and member.membership == "join":
+            return None
+        if member is not None and member.membership in ("leave", "ban"):
+            left = await self._storage.events.get(member.event_id)
+            if left is not None:
+                return left.stream_ordering
+        raise errors.forbidden(f"User {user_id} not in room {room_id}, and room previews"
+                               " are disabled")
+
+    async def state_events(self, user_id: str, room_id: str) -> list[StoredEvent]:
+        at = await self.visible_position(user_id, room_id)
+        ids = await self._storage.state.ids_at(room_id, at)
+        events = await self._storage.events.get_many(list(ids.values()))
+        return sorted(events.values(), key=lambda e: e.stream_ordering)
+
+    async def state_event(self, user_id: str, room_id: str, event_type: str,
+                          state_key: str) -> StoredEvent:
+        at = await self.visible_position(user_id, room_id)
+        ids = await self._storage.state.ids_at(room_id, at, [(event_type, state_key)])
+        event_id = ids.get((event_type, state_key))
+        event = await self._storage.events.get(event_id) if event_id else None
+        if event is None:
+            raise errors.not_found("Event not found.")
+        return event
+
+    async def members(self, user_id: str, room_id: str, at_stream: int | None,
+                      membership: str | None, not_membership: str | None
+                      ) -> list[dict[str, Any]]:
+        visible = await self.visible_position(user_id, room_id)
+        at = at_stream if visible is None else (
+            visible if at_stream is None else min(at_stream, visible))
+        rows: list[Membership] = await self._storage.state.members_at(
+            room_id, at, [membership] if membership else None,
+            [not_membership] if not_membership else None)
+        events = await self._storage.events.get_many([m.event_id for m in rows])
+        return [client_event(events[m.event_id], None) for m in rows if m.event_id in events]
+
+    async def joined_members(self, user_id: str, room_id: str) -> dict[str, Any]:
+        at = await self.visible_position(user_id, room_id)
+        rows = await self._storage.state.members_at(room_id, at, ["join"])
+        events = await self._storage.events.get_many([m.event_id for m in rows])
+        joined: dict[str, Any] = {}
+        for m in rows:
+            content = events[m.event_id].content if m.event_id in events else {}
+            joined[m.user_id] = {"display_name": content.get("displayname"),
+                                 "avatar_url": content.get("avatar_url")}
+        return joined
+
+    async def joined_rooms(self, user_id: str) -> list[str]:
+        return [m.room_id for m in await self._storage.state.rooms_of_user(user_id, ["join"])]

@@ -1,0 +1,37 @@
+"""Pagination tokens: positions in a room's timeline, opaque to clients.
+
+``t<depth>_<stream>`` is a topological position (``/messages``); ``s<stream>`` a stream
+position (``/sync``). Either parses to a :class:`Position`; a token that doesn't parse is
+the client's error (``400 M_INVALID_PARAM``), never a 500.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from glia import errors
+
+_TOPOLOGICAL = re.compile(r"^t(\d{1,18})_(\d{1,18})$")
+_STREAM = re.compile(r"^s(\d{1,18})$")
+
+
+@dataclass(frozen=True)
+class Position:
+    depth: int | None
+    stream: int
+
+    def token(self) -> str:
+        if self.depth is None:
+            return f"s{self.stream}"
+        return f"t{self.depth}_{self.stream}"
+
+
+def parse_position(token: str) -> Position:
+    match = _TOPOLOGICAL.match(token)
+    if match:
+        return Position(int(match.group(1)), int(match.group(2)))
+    match = _STREAM.match(token)
+    if match:
+        return Position(None, int(match.group(1)))
+    raise errors.invalid_param(f"Invalid pagination token {token!r}")
