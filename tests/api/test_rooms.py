@@ -160,3 +160,12 @@ def test_aliases_and_public_directory(kit: Kit) -> None:
                  404, "M_NOT_FOUND")
     assert_error(kit.request("POST", "/_matrix/client/v3/createRoom", alice.access_token,
                              json={"room_alias_name": local}), 400, "M_ROOM_IN_USE")
+
+
+def test_capabilities_list_room_versions(kit: Kit) -> None:
+    alice = kit.register_user()
+    caps = kit.request("GET", "/_matrix/client/v3/capabilities",
+                       alice.access_token).json()["capabilities"]
+    versions = caps["m.room_versions"]
+    assert versions["default"] == "12"
+    assert set(versions["available"]) == {str(v) for v in range(1, 13)}

@@ -6,6 +6,7 @@ from typing import Any
 
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.protocol.room_versions import room_versions_capability
 
 routes = RouteGroup()
 
@@ -18,5 +19,6 @@ async def capabilities(req: Request) -> dict[str, Any]:
         "m.set_avatar_url": {"enabled": True},
         "m.3pid_changes": {"enabled": False},
         "m.get_login_token": {"enabled": False},
+        "m.room_versions": room_versions_capability(),
     }
     return {"capabilities": caps}
