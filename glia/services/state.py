@@ -11,6 +11,7 @@ from typing import Any
 from glia import errors
 from glia.ids import is_valid_room_id
 from glia.services.events import client_event
+from glia.services.tokens import Position
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
 from glia.storage.state import Membership
@@ -52,14 +53,25 @@ class StateService:
             raise errors.not_found("Event not found.")
         return event
 
-    async def members(self, user_id: str, room_id: str, at_stream: int | None,
+    async def stream_at(self, room_id: str, position: Position) -> int:
+        """The stream position of the last event at or before a pagination token."""
+        if position.depth is None:
+            return position.stream
+        before = await self._storage.events.page(
+            room_id, backwards=True, from_pos=(position.depth, position.stream + 1),
+            to_pos=None, limit=1)
+        return before[0].stream_ordering if before else 0
+
+    async def members(self, user_id: str, room_id: str, at: Position | None,
                       membership: str | None, not_membership: str | None
                       ) -> list[dict[str, Any]]:
         visible = await self.visible_position(user_id, room_id)
-        at = at_stream if visible is None else (
+        at_stream = None if at is None else await self.stream_at(room_id, at)
+        # A member who left sees no later than their leaving.
+        stream = at_stream if visible is None else (
             visible if at_stream is None else min(at_stream, visible))
         rows: list[Membership] = await self._storage.state.members_at(
-            room_id, at, [membership] if membership else None,
+            room_id, stream, [membership] if membership else None,
             [not_membership] if not_membership else None)
         events = await self._storage.events.get_many([m.event_id for m in rows])
         return [client_event(events[m.event_id], None) for m in rows if m.event_id in events]

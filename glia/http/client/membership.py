@@ -92,9 +92,9 @@ async def unban(req: Request) -> dict[str, Any]:
 @routes.get(*client_paths("/rooms/{roomId}/members"), auth=Auth.USER)
 async def members(req: Request) -> dict[str, Any]:
     at = req.query("at")
-    at_stream = parse_position(at).stream if at else None
     chunk = await req.services.state.members(
-        req.requester.user_id, req.path("roomId"), at_stream, req.query("membership"),
+        req.requester.user_id, req.path("roomId"), parse_position(at) if at else None,
+        req.query("membership"),
         req.query("not_membership"))
     return {"chunk": chunk}
 
