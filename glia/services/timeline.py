@@ -14,7 +14,7 @@ from typing import Any
 
 from glia import errors
 from glia.clock import now_ms
-from glia.ids import is_valid_room_id
+from glia.ids import is_valid_event_id, is_valid_room_id
 from glia.services.events import client_event
 from glia.services.tokens import Position, parse_position
 from glia.storage import Storage
@@ -144,6 +144,8 @@ class TimelineService:
         return body
 
     async def visible_event(self, user_id: str, room_id: str, event_id: str) -> StoredEvent:
+        if not is_valid_event_id(event_id):
+            raise errors.invalid_param(f"{event_id} is not a legal event ID")
         visibility = await self._visibility(user_id, room_id)
         event = await self._storage.events.get(event_id)
         if event is None or event.room_id != room_id or not visibility.visible(event):

@@ -169,3 +169,14 @@ def test_capabilities_list_room_versions(kit: Kit) -> None:
     versions = caps["m.room_versions"]
     assert versions["default"] == "12"
     assert set(versions["available"]) == {str(v) for v in range(1, 13)}
+
+
+def test_invalid_event_ids(kit: Kit) -> None:
+    alice = kit.register_user()
+    room_id = create_room(kit, alice)
+    assert_error(kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/event/nope",
+                             alice.access_token), 400, "M_INVALID_PARAM")
+    assert_error(kit.request("PUT", f"/_matrix/client/v3/rooms/{room_id}/redact/nope/t",
+                             alice.access_token, json={}), 400, "M_INVALID_PARAM")
+    assert_error(kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/event/%24missing",
+                             alice.access_token), 404, "M_NOT_FOUND")

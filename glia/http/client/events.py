@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from glia import errors
 from glia.clock import now_ms
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.ids import is_valid_event_id
 from glia.services.events import EventRequest, client_event
 
 routes = RouteGroup()
@@ -59,6 +61,8 @@ async def get_state(req: Request) -> list[dict[str, Any]]:
 async def redact(req: Request) -> dict[str, Any]:
     who = req.requester
     body = req.json_or_empty()
+    if not is_valid_event_id(req.path("eventId")):
+        raise errors.invalid_param(f"{req.path('eventId')} is not a legal event ID")
     content = {k: v for k, v in body.items() if k == "reason"}
     event = await req.services.room_events.send(
         req.path("roomId"),
