@@ -61,7 +61,7 @@ def build_services(config: Config, storage: Storage) -> Services:
         login=login,
         account=account,
         devices=DeviceService(storage, account),
-        profile=ProfileService(config, storage),
+        profile=ProfileService(config, storage, room_events),
         room_events=room_events,
         rooms=RoomService(config, storage, room_events),
         membership=MembershipService(storage, room_events),

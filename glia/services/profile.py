@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from glia import errors
 from glia.config import Config
+from glia.errors import MatrixError
 from glia.ids import InvalidId, parse_user_id
 from glia.services.auth import Requester
+from glia.services.events import EventRequest, EventsService
 from glia.storage import Storage
 from glia.storage.profile import Profile
 
@@ -14,9 +16,10 @@ MAX_AVATAR_URL_LENGTH = 1000
 
 
 class ProfileService:
-    def __init__(self, config: Config, storage: Storage) -> None:
+    def __init__(self, config: Config, storage: Storage, events: EventsService) -> None:
         self._config = config
         self._storage = storage
+        self._events = events
 
     async def get(self, user_id: str) -> Profile:
         try:
@@ -42,6 +45,7 @@ class ProfileService:
             )
         await self.get(user_id)
         await self._storage.profile.set_displayname(user_id, value or None)
+        await self._announce(user_id, "displayname", value or None)
 
     async def set_avatar_url(self, requester: Requester, user_id: str, value: object) -> None:
         self._check_can_edit(requester, user_id, "avatar_url")
@@ -51,3 +55,25 @@ class ProfileService:
             raise errors.invalid_param(f"avatar_url is too long (max {MAX_AVATAR_URL_LENGTH})")
         await self.get(user_id)
         await self._storage.profile.set_avatar_url(user_id, value or None)
+        await self._announce(user_id, "avatar_url", value or None)
+
+    async def _announce(self, user_id: str, key: str, value: str | None) -> None:
+        """Re-send the user's join event in every joined room, as clients read
+        names and avatars from member events."""
+        for member in await self._storage.state.rooms_of_user(user_id, ["join"]):
+            current = await self._storage.events.get(member.event_id)
+            content = dict(current.content) if current else {"membership": "join"}
+            if content.get(key) == value:
+                continue
+            if value is None:
+                content.pop(key, None)
+            else:
+                content[key] = value
+            content.pop("join_authorised_via_users_server", None)
+            try:
+                await self._events.send(member.room_id, EventRequest(
+                    user_id, "m.room.member", content, state_key=user_id))
+            except MatrixError:
+                # A room whose rules refuse the update keeps the old name; the
+                # profile itself has changed either way.
+                continue

@@ -180,3 +180,14 @@ def test_invalid_event_ids(kit: Kit) -> None:
                              alice.access_token, json={}), 400, "M_INVALID_PARAM")
     assert_error(kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/event/%24missing",
                              alice.access_token), 404, "M_NOT_FOUND")
+
+
+def test_displayname_change_updates_member_events(kit: Kit) -> None:
+    alice = kit.register_user()
+    room_id = create_room(kit, alice)
+    r = kit.request("PUT", f"/_matrix/client/v3/profile/{alice.user_id}/displayname",
+                    alice.access_token, json={"displayname": "Alice A."})
+    assert r.status_code == 200
+    member = kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/state/m.room.member/"
+                         f"{alice.user_id}", alice.access_token).json()
+    assert member == {"membership": "join", "displayname": "Alice A."}
