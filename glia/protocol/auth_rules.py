@@ -20,15 +20,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
-import nacl.exceptions
-import nacl.signing
-from unpaddedbase64 import decode_base64
-
 from glia.errors import AuthRuleError
 from glia.ids import InvalidId, parse_user_id
 from glia.protocol.events import (
     StateKey,
-    encode_canonical_json,
     get_event_id,
     prev_event_ids,
     room_id_for_v12_create,
@@ -44,6 +39,7 @@ from glia.protocol.power_levels import (
     user_level,
 )
 from glia.protocol.room_versions import RoomVersion, get_room_version
+from glia.protocol.signing import third_party_signed_is_valid
 
 AuthState = Mapping[StateKey, Mapping[str, Any]]
 
@@ -446,44 +442,6 @@ def _check_third_party_invite(
         raise _reject("the third-party invite was sent by someone else")
     if not third_party_signed_is_valid(signed, _content(invite_event)):
         raise _reject("third_party_invite is not signed by any of the invite's keys")
-
-
-def third_party_signed_is_valid(
-    signed: Mapping[str, Any], invite_content: Mapping[str, Any]
-) -> bool:
-    """Whether any ed25519 signature in ``signed`` verifies with any public key of the
-    ``m.room.third_party_invite`` content (``public_key`` and ``public_keys``)."""
-    public_keys: list[str] = []
-    if isinstance(invite_content.get("public_key"), str):
-        public_keys.append(invite_content["public_key"])
-    listed = invite_content.get("public_keys")
-    if isinstance(listed, list):
-        public_keys.extend(
-            k["public_key"]
-            for k in listed
-            if isinstance(k, Mapping) and isinstance(k.get("public_key"), str)
-        )
-    signatures = signed.get("signatures")
-    if not isinstance(signatures, Mapping):
-        return False
-    message = encode_canonical_json(
-        {k: v for k, v in signed.items() if k not in ("signatures", "unsigned")}
-    )
-    for by_server in signatures.values():
-        if not isinstance(by_server, Mapping):
-            continue
-        for key_id, signature in by_server.items():
-            if not str(key_id).startswith("ed25519:") or not isinstance(signature, str):
-                continue
-            for public_key in public_keys:
-                try:
-                    nacl.signing.VerifyKey(decode_base64(public_key)).verify(
-                        message, decode_base64(signature)
-                    )
-                except (nacl.exceptions.CryptoError, ValueError, TypeError):
-                    continue
-                return True
-    return False
 
 
 def _levels_map(content: Mapping[str, Any], key: str, rv: RoomVersion) -> dict[str, int]:

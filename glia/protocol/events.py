@@ -14,7 +14,7 @@ from typing import Any, Final
 from canonicaljson import encode_canonical_json as _encode_canonical_json
 from unpaddedbase64 import decode_base64, encode_base64
 
-from glia.ids import MAX_ID_LENGTH, random_string
+from glia.ids import MAX_ID_LENGTH, InvalidId, parse_user_id, random_string
 from glia.protocol.redaction import redact
 from glia.protocol.room_versions import EventIdFormat, RoomVersion
 
@@ -385,6 +385,10 @@ def validate_pdu(event: Mapping[str, Any], room_version: RoomVersion) -> None:
         value = event.get(key)
         if not isinstance(value, int) or isinstance(value, bool):
             raise InvalidEvent(f"'{key}' must be an integer")
+    try:
+        parse_user_id(event["sender"])
+    except InvalidId as e:
+        raise InvalidEvent(f"'sender' is not a valid user ID: {e}") from e
     if not 0 <= event["depth"] <= rv.max_depth:
         raise InvalidEvent("'depth' is out of range")
     if "state_key" in event and not isinstance(event["state_key"], str):

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import nacl.exceptions
+import nacl.signing
 from signedjson.key import (
     NACL_ED25519,
     decode_signing_key_base64,
@@ -50,6 +51,7 @@ __all__ = [
     "sign_event",
     "sign_json",
     "signing_key_from_seed",
+    "third_party_signed_is_valid",
     "verify_event_signatures",
     "verify_json",
     "verify_key_base64",
@@ -232,3 +234,41 @@ def check_content_hash(event: Mapping[str, Any]) -> bool:
     return claimed_bytes is not None and expected is not None and hmac.compare_digest(
         claimed_bytes, expected
     )
+
+
+def third_party_signed_is_valid(
+    signed: Mapping[str, Any], invite_content: Mapping[str, Any]
+) -> bool:
+    """Whether any ed25519 signature in ``signed`` verifies with any public key of the
+    ``m.room.third_party_invite`` content (``public_key`` and ``public_keys``)."""
+    public_keys: list[str] = []
+    if isinstance(invite_content.get("public_key"), str):
+        public_keys.append(invite_content["public_key"])
+    listed = invite_content.get("public_keys")
+    if isinstance(listed, list):
+        public_keys.extend(
+            k["public_key"]
+            for k in listed
+            if isinstance(k, Mapping) and isinstance(k.get("public_key"), str)
+        )
+    signatures = signed.get("signatures")
+    if not isinstance(signatures, Mapping):
+        return False
+    message = encode_canonical_json(
+        {k: v for k, v in signed.items() if k not in ("signatures", "unsigned")}
+    )
+    for by_server in signatures.values():
+        if not isinstance(by_server, Mapping):
+            continue
+        for key_id, signature in by_server.items():
+            if not str(key_id).startswith("ed25519:") or not isinstance(signature, str):
+                continue
+            for public_key in public_keys:
+                try:
+                    nacl.signing.VerifyKey(decode_base64(public_key)).verify(
+                        message, decode_base64(signature)
+                    )
+                except (nacl.exceptions.CryptoError, ValueError, TypeError):
+                    continue
+                return True
+    return False

@@ -257,6 +257,8 @@ def test_validate_pdu() -> None:
         validate_pdu(dict(ev, event_id="$e:example.org"), V1)  # v1 refs are pairs
     with pytest.raises(InvalidEvent, match="depth"):
         validate_pdu(dict(ev, depth=2**53), V6)
+    with pytest.raises(InvalidEvent, match="sender"):
+        validate_pdu(dict(ev, sender="nobody"), V6)
     create = dict(ev, type="m.room.create", state_key="")
     with pytest.raises(InvalidEvent, match="room_id"):
         validate_pdu(create, V12)

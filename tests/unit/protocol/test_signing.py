@@ -175,3 +175,18 @@ def test_key_file_format_roundtrip(key: signing.SigningKey) -> None:
     vk_b64 = signing.verify_key_base64(signing.verify_key_of(key))
     vk = signing.decode_verify_key("ed25519:1", vk_b64)
     signing.verify_json(signing.sign_json({}, "s", key), "s", vk)
+
+
+def test_third_party_signed() -> None:
+    id_key = signing.generate_signing_key("0")
+    public = signing.verify_key_base64(signing.verify_key_of(id_key))
+    urlsafe = public.replace("+", "-").replace("/", "_")
+    signed = signing.sign_json({"mxid": "@b:x", "token": "t"}, "id.test", id_key)
+    assert signing.third_party_signed_is_valid(signed, {"public_key": public})
+    assert signing.third_party_signed_is_valid(
+        signed, {"public_key": "AAAA", "public_keys": [{"public_key": urlsafe}]}
+    )
+    assert not signing.third_party_signed_is_valid(signed, {"public_key": "AAAA"})
+    tampered = dict(signed, mxid="@c:x")
+    assert not signing.third_party_signed_is_valid(tampered, {"public_key": public})
+    assert not signing.third_party_signed_is_valid({"mxid": "@b:x"}, {"public_key": public})
