@@ -140,11 +140,16 @@ class RegistrationService:
         await self._storage.registration.add_nonce(nonce, now)
         return nonce
 
-    async def register_with_shared_secret(self, body: Mapping[str, Any]) -> Registered:
-        """``POST /_synapse/admin/v1/register``, with Synapse's checks in Synapse's order."""
+    def require_shared_secret(self) -> str:
+        """The configured secret; Synapse checks this before it even parses the body."""
         secret = self._config.registration.shared_secret
         if not secret:
             raise errors.unknown("Shared secret registration is not enabled")
+        return secret
+
+    async def register_with_shared_secret(self, body: Mapping[str, Any]) -> Registered:
+        """``POST /_synapse/admin/v1/register``, with Synapse's checks in Synapse's order."""
+        secret = self.require_shared_secret()
         nonce = body.get("nonce")
         if not isinstance(nonce, str) or not nonce:
             raise errors.bad_json("nonce must be specified")
@@ -170,6 +175,8 @@ class RegistrationService:
         expected = registration_mac(secret, nonce, username, password, admin, user_type)
         if not hmac.compare_digest(expected.encode(), mac.encode()):
             raise MatrixError(403, "M_UNKNOWN", "HMAC incorrect")
+        if not isinstance(body.get("refresh_token", False), bool):
+            raise errors.unknown("refresh_token must be a boolean")
         displayname = body.get("displayname")
         if displayname is not None and not isinstance(displayname, str):
             raise errors.bad_json("displayname must be a string")

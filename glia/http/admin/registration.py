@@ -17,5 +17,6 @@ async def get_nonce(req: Request) -> dict[str, Any]:
 
 @routes.post("/_synapse/admin/v1/register", auth=Auth.SHARED_SECRET)
 async def register(req: Request) -> dict[str, Any]:
+    req.services.registration.require_shared_secret()
     registered = await req.services.registration.register_with_shared_secret(req.json())
     return registered.to_json(req.services.config.server_name)
