@@ -43,8 +43,10 @@ class LoginService:
             user = identifier.get("user")
         else:
             user = body.get("user")
-        if not isinstance(user, str) or not user:
+        if user is None or user == "":
             raise errors.missing_param("Missing param: identifier.user")
+        if not isinstance(user, str):
+            raise errors.bad_json("identifier.user must be a string")
         if not user.startswith("@"):
             return f"@{user.lower()}:{self._config.server_name}"
         try:
@@ -70,29 +72,34 @@ class LoginService:
 
     async def login(self, body: Mapping[str, Any]) -> LoggedIn:
         login_type = body.get("type")
+        if login_type is None:
+            raise errors.missing_param("Missing param: type")
+        if not isinstance(login_type, str):
+            raise errors.bad_json("type must be a string")
         if login_type != PASSWORD_LOGIN:
-            if not isinstance(login_type, str):
-                raise errors.bad_json("type must be a string")
             raise MatrixError(400, "M_UNKNOWN", "Unknown login type")
         user_id = self.user_id_from_identifier(body)
         password = body.get("password")
         if password is None:
             raise errors.missing_param("Missing param: password")
-        user = await self._storage.users.get(user_id) or await self._find_case_insensitive(user_id)
-        if user is None or not await self._auth.check_password(str(password), user.password_hash):
-            if not isinstance(password, str):
-                raise errors.bad_json("password must be a string")
-            raise errors.forbidden("Invalid username or password")
-        if user.deactivated:
-            raise MatrixError(403, "M_USER_DEACTIVATED", "This account has been deactivated")
-        if user.locked:
-            raise MatrixError(401, "M_USER_LOCKED", "User account has been locked")
+        if not isinstance(password, str):
+            raise errors.bad_json("password must be a string")
         device_id = body.get("device_id")
         if device_id is not None and (not isinstance(device_id, str) or not device_id):
             raise errors.bad_json("device_id must be a non-empty string")
         display_name = body.get("initial_device_display_name")
         if display_name is not None and not isinstance(display_name, str):
             raise errors.bad_json("initial_device_display_name must be a string")
+        user = await self._storage.users.get(user_id) or await self._find_case_insensitive(user_id)
+        if user is not None and user.deactivated and not user.password_hash:
+            # Deactivation removes the password; say why the login fails, as Synapse does.
+            raise MatrixError(403, "M_USER_DEACTIVATED", "This account has been deactivated")
+        if user is None or not await self._auth.check_password(password, user.password_hash):
+            raise errors.forbidden("Invalid username or password")
+        if user.deactivated:
+            raise MatrixError(403, "M_USER_DEACTIVATED", "This account has been deactivated")
+        if user.locked:
+            raise MatrixError(401, "M_USER_LOCKED", "User account has been locked")
         device_id = device_id or new_device_id()
         async with self._storage.transaction() as tx:
             token = await self._auth.issue_token(tx, user.user_id, device_id, display_name)
