@@ -35,7 +35,8 @@ class DeviceService:
         if name is not None and len(name) > 100:
             raise errors.invalid_param("display_name is too long (max 100)")
         await self.get(user_id, device_id)
-        await self._storage.devices.set_display_name(user_id, device_id, name)
+        if name is not None:  # absent (or null): unchanged, as the spec says
+            await self._storage.devices.set_display_name(user_id, device_id, name)
 
     async def delete(self, requester: Requester, device_ids: list[str],
                      body: Mapping[str, Any]) -> None:
