@@ -72,6 +72,8 @@ class Request:
             value = _decoder.decode(self.body)
         except msgspec.DecodeError as e:
             raise errors.not_json() from e
+        except RecursionError as e:  # valid JSON, but nested deeper than we will follow
+            raise errors.bad_json("JSON is nested too deeply") from e
         if not isinstance(value, dict):
             raise errors.bad_json("Content must be a JSON object.")
         return value
@@ -87,6 +89,8 @@ class Request:
             return msgspec.json.decode(self.body, type=model)
         except msgspec.ValidationError as e:
             raise validation_error(e) from e
+        except RecursionError as e:
+            raise errors.bad_json("JSON is nested too deeply") from e
 
     # -- query -------------------------------------------------------------------------
 

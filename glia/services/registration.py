@@ -100,7 +100,7 @@ class RegistrationService:
             raise errors.forbidden("Registration has been disabled")
         username = body.get("username")
         if username is not None and not isinstance(username, str):
-            raise errors.invalid_param("Invalid username")
+            raise errors.bad_json("username must be a string")
         password = body.get("password")
         if password is not None:
             password = self._auth.validate_new_password(password)

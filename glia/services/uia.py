@@ -100,6 +100,8 @@ class UiaService:
                 try:
                     await checkers[stage](auth or {})
                 except MatrixError as e:
+                    if e.status not in (401, 403):
+                        raise  # a malformed auth dict is a bad request, not a failed stage
                     failure = e
                 else:
                     if stage not in completed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glia import errors
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 
@@ -36,6 +37,8 @@ async def get_avatar_url(req: Request) -> dict[str, Any]:
 @routes.put(*client_paths("/profile/{userId}/displayname"), auth=Auth.USER)
 async def set_displayname(req: Request) -> dict[str, Any]:
     body = req.json()
+    if "displayname" not in body:
+        raise errors.missing_param("Missing key 'displayname'")
     await req.services.profile.set_displayname(
         req.requester, req.path("userId"), body.get("displayname")
     )
@@ -45,6 +48,8 @@ async def set_displayname(req: Request) -> dict[str, Any]:
 @routes.put(*client_paths("/profile/{userId}/avatar_url"), auth=Auth.USER)
 async def set_avatar_url(req: Request) -> dict[str, Any]:
     body = req.json()
+    if "avatar_url" not in body:
+        raise errors.missing_param("Missing key 'avatar_url'")
     await req.services.profile.set_avatar_url(
         req.requester, req.path("userId"), body.get("avatar_url")
     )
