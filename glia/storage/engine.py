@@ -13,7 +13,21 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from glia import errors
+
 Row = Mapping[str, Any]
+
+
+def reject_nul(args: Sequence[Any]) -> Sequence[Any]:
+    """Refuse text with NUL characters, which PostgreSQL cannot store, on both engines alike.
+
+    Services validate their fields first; this is the net that keeps a stray ``\u0000``
+    (in a path segment, a device ID, a display name …) a ``400`` instead of a ``500``.
+    """
+    for arg in args:
+        if isinstance(arg, str) and "\x00" in arg:
+            raise errors.invalid_param("Text may not contain NUL characters")
+    return args
 
 
 class Executor(Protocol):

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from glia.storage.engine import Executor, Row, to_numbered_placeholders
+from glia.storage.engine import Executor, Row, reject_nul, to_numbered_placeholders
 
 # Any 64-bit number, so two Glia processes never migrate the same database at once.
 _MIGRATION_LOCK_KEY = 0x6C1A_0001
@@ -25,21 +25,26 @@ class _ConnExecutor:
         self._conn = conn
 
     async def execute(self, sql: str, *args: Any) -> int:
-        return _rowcount(await self._conn.execute(to_numbered_placeholders(sql), *args))
+        status = await self._conn.execute(to_numbered_placeholders(sql), *reject_nul(args))
+        return _rowcount(status)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        for row in rows:
+            reject_nul(row)
         await self._conn.executemany(to_numbered_placeholders(sql), rows)
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
-        row: Row | None = await self._conn.fetchrow(to_numbered_placeholders(sql), *args)
+        sql = to_numbered_placeholders(sql)
+        row: Row | None = await self._conn.fetchrow(sql, *reject_nul(args))
         return row
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
-        rows: list[Row] = await self._conn.fetch(to_numbered_placeholders(sql), *args)
+        sql = to_numbered_placeholders(sql)
+        rows: list[Row] = await self._conn.fetch(sql, *reject_nul(args))
         return rows
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        return await self._conn.fetchval(to_numbered_placeholders(sql), *args)
+        return await self._conn.fetchval(to_numbered_placeholders(sql), *reject_nul(args))
 
 
 class PostgresEngine:

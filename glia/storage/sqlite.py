@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from glia.storage.engine import Executor, Row, is_read_only
+from glia.storage.engine import Executor, Row, is_read_only, reject_nul
 
 T = TypeVar("T")
 
@@ -55,14 +55,18 @@ class _Connection:
 
 
 def _execute(sql: str, args: Sequence[Any]) -> Callable[[sqlite3.Connection], int]:
+    reject_nul(args)
     return lambda c: c.execute(sql, args).rowcount
 
 
 def _fetchall(sql: str, args: Sequence[Any]) -> Callable[[sqlite3.Connection], list[Row]]:
+    reject_nul(args)
     return lambda c: c.execute(sql, args).fetchall()
 
 
 def _fetchval(sql: str, args: Sequence[Any]) -> Callable[[sqlite3.Connection], Any]:
+    reject_nul(args)
+
     def run(c: sqlite3.Connection) -> Any:
         rows = c.execute(sql, args).fetchall()
         return rows[0][0] if rows else None
@@ -71,6 +75,8 @@ def _fetchval(sql: str, args: Sequence[Any]) -> Callable[[sqlite3.Connection], A
 
 
 def _fetchone(sql: str, args: Sequence[Any]) -> Callable[[sqlite3.Connection], Row | None]:
+    reject_nul(args)
+
     def run(c: sqlite3.Connection) -> Row | None:
         cur = c.execute(sql, args)
         row = cur.fetchone()
@@ -91,6 +97,8 @@ class _TxExecutor:
         return await self._conn.run(_execute(sql, args))
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        for row in rows:
+            reject_nul(row)
         await self._conn.run(lambda c: c.executemany(sql, rows))
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:

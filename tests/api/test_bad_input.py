@@ -328,3 +328,38 @@ def test_rate_limit_disabled(kit: Kit) -> None:
     statuses = {kit.http.post("/_matrix/client/v3/login", json=body).status_code
                 for _ in range(10)}
     assert statuses == {403}
+
+
+NUL_BODIES: list[tuple[str, str, dict[str, Any]]] = [
+    ("POST", "/_matrix/client/v3/login",
+     {"type": "m.login.password", "user": "nul\u0000user", "password": PASSWORD}),
+    ("POST", "/_matrix/client/v3/login",
+     {"type": "m.login.password", "user": "{localpart}", "password": PASSWORD,
+      "device_id": "DEV\u0000"}),
+    ("POST", "/_matrix/client/v3/login",
+     {"type": "m.login.password", "user": "{localpart}", "password": "nul\u0000"}),
+    ("POST", "/_matrix/client/v3/register",
+     {"username": "nul\u0000", "password": PASSWORD, "auth": {"type": "m.login.dummy"}}),
+    ("POST", "/_matrix/client/v3/register",
+     {"password": PASSWORD, "auth": {"type": "m.login.dummy", "session": "s\u0000"}}),
+    ("POST", "/_matrix/client/v3/account/password",
+     {"new_password": "x", "auth": {"type": "m.login.password", "password": PASSWORD,
+                                    "user": "{user_id}", "session": "\u0000"}}),
+    ("PUT", "/_matrix/client/v3/devices/{device_id}", {"display_name": "a\u0000b"}),
+    ("PUT", "/_matrix/client/v3/profile/{user_id}/displayname", {"displayname": "a\u0000b"}),
+    ("PUT", "/_matrix/client/v3/profile/{user_id}/avatar_url", {"avatar_url": "mxc://a/\u0000"}),
+    ("POST", "/_matrix/client/v3/delete_devices", {"devices": ["\u0000"]}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), NUL_BODIES,
+                         ids=[f"{m} {p} {i}" for i, (m, p, _) in enumerate(NUL_BODIES)])
+def test_nul_characters_in_strings(kit: Kit, caller: User, method: str, path: str,
+                                   body: dict[str, Any]) -> None:
+    """PostgreSQL cannot store U+0000: on both engines such text is a 4xx, never a 500."""
+    authed = not path.startswith(("/_matrix/client/v3/register", "/_matrix/client/v3/login"))
+    r = kit.request(method, _fill(path, caller), caller.access_token if authed else None,
+                    json=_fill(body, caller))
+    assert_not_500(r)
+    assert r.status_code in (400, 401, 403), r.text
+    assert r.status_code != 200
