@@ -1,0 +1,77 @@
+"""The admin API on its own listener, off the client port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from tests.kit import Kit, assert_error
+from tests.pg import free_port
+from tests.server import GliaProcess
+
+
+def _wait_for(url: str) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_admin_only_on_admin_listener(glia_factory: Callable[..., GliaProcess]) -> None:
+    admin_port = free_port()
+    server = glia_factory({
+        "GLIA_LISTENERS__ADMIN__ENABLED": "true",
+        "GLIA_LISTENERS__ADMIN__PORT": str(admin_port),
+        "GLIA_LISTENERS__ADMIN__ON_CLIENT_LISTENER": "false",
+    })
+    admin_url = f"http://127.0.0.1:{admin_port}"
+    _wait_for(admin_url)
+    with httpx.Client(base_url=admin_url) as admin, httpx.Client(base_url=server.url) as client:
+        # Admin paths answer on the admin port ...
+        r = admin.get("/_synapse/admin/v1/server_version")
+        assert r.status_code == 200 and "server_version" in r.json()
+        assert admin.get("/_synapse/admin/v1/register").status_code == 200
+        assert r.headers["access-control-allow-origin"] == "*"
+        # ... and are unknown on the client port.
+        assert_error(client.get("/_synapse/admin/v1/server_version"), 404, "M_UNRECOGNIZED")
+        assert_error(client.get("/_synapse/admin/v1/register"), 404, "M_UNRECOGNIZED")
+        assert_error(client.post("/_synapse/admin/v1/register", json={}), 404, "M_UNRECOGNIZED")
+        # Client paths are not served on the admin port.
+        assert_error(admin.get("/_matrix/client/versions"), 404, "M_UNRECOGNIZED")
+        assert_error(admin.get("/_matrix/client/v3/account/whoami"), 404, "M_UNRECOGNIZED")
+        assert client.get("/_matrix/client/versions").status_code == 200
+
+    # Shared-secret registration on the admin port creates a user who uses the client port.
+    admin_kit = Kit(admin_url)
+    user = admin_kit.register_user()
+    admin_kit.close()
+    with httpx.Client(base_url=server.url) as client:
+        r = client.get("/_matrix/client/v3/account/whoami",
+                       headers={"Authorization": f"Bearer {user.access_token}"})
+        assert r.status_code == 200 and r.json()["user_id"] == user.user_id
+
+
+def test_admin_on_both_listeners(glia_factory: Callable[..., GliaProcess]) -> None:
+    admin_port = free_port()
+    server = glia_factory({
+        "GLIA_LISTENERS__ADMIN__ENABLED": "true",
+        "GLIA_LISTENERS__ADMIN__PORT": str(admin_port),
+    })
+    admin_url = f"http://127.0.0.1:{admin_port}"
+    _wait_for(admin_url)
+    for url in (admin_url, server.url):
+        r = httpx.get(f"{url}/_synapse/admin/v1/server_version")
+        assert r.status_code == 200, (url, r.text)
+
+
+def test_admin_paths_on_client_listener_by_default(kit: Kit) -> None:
+    r = kit.http.get("/_synapse/admin/v1/server_version")
+    assert r.status_code == 200
