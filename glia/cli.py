@@ -190,7 +190,7 @@ def cmd_register_user(args: argparse.Namespace) -> int:
     except ValueError:
         error = {"error": response.text}
     if args.exists_ok and error.get("errcode") == "M_USER_IN_USE":
-        print(f"User {user} already exists; nothing to do.")
+        print("User already exists. Skipping.")  # register_new_matrix_user's words
         return 0
     print(f"ERROR! Received {response.status_code}: {error.get('error')}", file=sys.stderr)
     return 1
