@@ -1,0 +1,44 @@
+"""Storage fixtures: a fresh database of the engine under test for every test."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+import pytest_asyncio
+
+from glia.config import Config
+from glia.storage import Storage, open_engine, open_storage
+from glia.storage.engine import Engine
+
+
+def config_for(url: str) -> Config:
+    return Config(database=dataclasses.replace(Config().database, url=url,
+                                               sqlite_synchronous="normal"))
+
+
+@pytest.fixture
+def database_url(new_database_url: Callable[[], str]) -> str:
+    # Synchronous: creating a PostgreSQL database runs its own event loop.
+    return new_database_url()
+
+
+@pytest_asyncio.fixture
+async def storage(database_url: str) -> AsyncIterator[Storage]:
+    """Storage on a fresh, migrated database."""
+    s = await open_storage(config_for(database_url))
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+@pytest_asyncio.fixture
+async def engine(database_url: str) -> AsyncIterator[Engine]:
+    """A bare engine on a fresh, empty database (no migrations applied)."""
+    e = await open_engine(config_for(database_url))
+    try:
+        yield e
+    finally:
+        await e.close()
