@@ -15,7 +15,7 @@ from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import localpart_error, new_device_id, random_string
 from glia.services.auth import AuthService
-from glia.services.uia import DUMMY, UiaService
+from glia.services.uia import DUMMY, REGISTRATION_TOKEN, UiaService
 from glia.storage import Storage
 
 NONCE_LIFETIME_MS = 60_000
@@ -93,6 +93,10 @@ class RegistrationService:
     # -- open registration (POST /register) ---------------------------------------
 
     def flows(self) -> list[list[str]]:
+        if self._config.registration.require_token:
+            # No checker for this stage exists until registration tokens do, so with
+            # require_token set, open registration stays closed rather than open.
+            return [[REGISTRATION_TOKEN]]
         return [[DUMMY]]
 
     async def register_with_uia(self, body: Mapping[str, Any]) -> Registered:

@@ -215,3 +215,32 @@ def test_registration_disabled(glia_factory: Callable[..., GliaProcess]) -> None
         admin_kit = Kit(server.url)
         admin_kit.register_user()
         admin_kit.close()
+
+
+def test_require_token_closes_dummy_registration(
+        glia_factory: Callable[..., GliaProcess]) -> None:
+    server = glia_factory({"GLIA_REGISTRATION__REQUIRE_TOKEN": "true"})
+    with httpx.Client(base_url=server.url) as http:
+        localpart = unique("tok")
+        r = http.post(REGISTER, json={"username": localpart, "password": PASSWORD})
+        assert r.status_code == 401, r.text
+        assert r.json()["flows"] == [{"stages": ["m.login.registration_token"]}]
+        r = http.post(REGISTER, json={"username": localpart, "password": PASSWORD,
+                                      "auth": {"type": "m.login.dummy"}})
+        assert r.status_code == 401, r.text
+        assert r.json()["errcode"] == "M_UNRECOGNIZED"
+        r = http.post(REGISTER, json={"username": localpart, "password": PASSWORD,
+                                      "auth": {"type": "m.login.registration_token",
+                                               "token": "guess"}})
+        assert r.status_code == 401, r.text
+        assert http.get(AVAILABLE, params={"username": localpart}).json() == {"available": True}
+
+
+def test_minimum_password_length(glia_factory: Callable[..., GliaProcess]) -> None:
+    server = glia_factory({"GLIA_PASSWORD__MINIMUM_LENGTH": "12"})
+    with httpx.Client(base_url=server.url) as http:
+        body = {"username": unique("short"), "password": "short", "auth":
+                {"type": "m.login.dummy"}}
+        assert_error(http.post(REGISTER, json=body), 400, "M_PASSWORD_TOO_SHORT")
+        body["password"] = "long enough password"
+        assert http.post(REGISTER, json=body).status_code == 200
