@@ -101,7 +101,12 @@ class Router:
             else:
                 bucket = self._dynamic.setdefault(len(segments), [])
                 for pattern, existing in bucket:
-                    if pattern == segments:
+                    if _shape(pattern) == _shape(segments):
+                        # Otherwise one would shadow the other, or its handler would look
+                        # up parameter names the match never fills in.
+                        if pattern != segments:
+                            raise ValueError(f"{route.path}: parameter names differ from "
+                                             f"/{'/'.join(pattern)}")
                         methods = existing
                         break
                 else:
@@ -130,3 +135,7 @@ class Router:
             else:
                 return methods, params
         return None
+
+
+def _shape(segments: list[str]) -> list[str]:
+    return ["{}" if s.startswith("{") else s for s in segments]
