@@ -160,14 +160,14 @@ class RegistrationService:
         if not await self._storage.registration.take_nonce(nonce, now_ms() - NONCE_LIFETIME_MS):
             raise errors.unknown("unrecognised nonce")
         username = body.get("username")
-        if not isinstance(username, str) or not username:
+        if username is None or username == "":
             raise errors.bad_json("username must be specified")
-        if len(username) > 512 or "\x00" in username:
+        if not isinstance(username, str) or len(username) > 512 or "\x00" in username:
             raise errors.unknown("Invalid username")
         password = body.get("password")
-        if not isinstance(password, str) or not password:
+        if password is None or password == "":
             raise errors.bad_json("password must be specified")
-        if len(password) > 512 or "\x00" in password:
+        if not isinstance(password, str) or len(password) > 512 or "\x00" in password:
             raise errors.unknown("Invalid password")
         user_type = body.get("user_type")
         if user_type is not None and user_type not in KNOWN_USER_TYPES:

@@ -199,11 +199,15 @@ def test_missing_field(kit: Kit, field: str, message: str) -> None:
 
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("username", "x" * 513, "Invalid username"),
+    ("username", 5, "Invalid username"),
+    ("username", ["a"], "Invalid username"),
+    ("password", 5, "Invalid password"),
     ("username", "nul\x00byte", "Invalid username"),
     ("password", "x" * 513, "Invalid password"),
     ("password", "nul\x00byte", "Invalid password"),
 ])
-def test_invalid_username_or_password(kit: Kit, field: str, value: str, message: str) -> None:
+def test_invalid_username_or_password(kit: Kit, field: str, value: object, message: str
+                                     ) -> None:
     body = signed(kit)
     body[field] = value
     err = assert_error(kit.http.post(PATH, json=body), 400, "M_UNKNOWN")
