@@ -73,7 +73,8 @@ class HttpApp:
         except MatrixError as e:
             response = json_response(e.to_json(), e.status)
         except Exception:
-            logger.exception("request %s %s %s failed", request_id, raw.method, scope["path"])
+            logger.exception("request %s %s %s failed", request_id, raw.method,
+                             _loggable_path(scope))
             response = json_response(errors.unknown("Internal server error", 500).to_json(), 500)
         response.headers.update(CORS_HEADERS)
         await response(scope, receive, send)
@@ -81,7 +82,7 @@ class HttpApp:
             query = redact_query(scope.get("query_string", b"").decode("latin-1"))
             access_logger.info(
                 "%s %s %s %s%s %d %.1fms %s", request_id,
-                raw.client.host if raw.client else "-", raw.method, scope["path"],
+                raw.client.host if raw.client else "-", raw.method, _loggable_path(scope),
                 f"?{query}" if query else "", response.status_code,
                 (time.perf_counter() - started) * 1000, user or "-",
             )
@@ -130,6 +131,14 @@ class HttpApp:
                 raise errors.too_large()
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _loggable_path(scope: Scope) -> str:
+    """The path as the client sent it (still percent-encoded), so a ``%0A`` in it
+    cannot start a forged log line."""
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else str(scope["path"])
+    return path.encode("unicode_escape").decode("ascii").split("?", 1)[0]
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

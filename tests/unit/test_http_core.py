@@ -163,3 +163,10 @@ def test_static_routes_win_over_dynamic() -> None:
     matched = router.match(["profile", "@a:b"])
     assert matched is not None and matched[1] == {"userId": "@a:b"}
     assert router.match(["profile", ""]) is None
+
+
+def test_logged_paths_cannot_forge_log_lines() -> None:
+    from glia.http.server import _loggable_path
+
+    assert _loggable_path({"raw_path": b"/a%0Ab", "path": "/a\nb"}) == "/a%0Ab"
+    assert "\n" not in _loggable_path({"path": "/a\nb"})
