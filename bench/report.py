@@ -41,6 +41,14 @@ def _value(results: dict[str, Any], scenario: str, server: str, key: str) -> flo
     return None if value is None or math.isnan(value) else float(value)
 
 
+def _cell(results: dict[str, Any], scenario: str, server: str, metric: Metric) -> str:
+    """The formatted value, or why there is none (n/a, failed, interrupted)."""
+    entry = results["scenarios"].get(scenario, {}).get(server)
+    if entry and entry.get("status") != "ok":
+        return str(entry["status"])
+    return _fmt(_value(results, scenario, server, metric.key), metric.unit)
+
+
 def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per (scenario, metric), with formatted cells and the raw ratio."""
     out = []
@@ -58,7 +66,8 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 ratio_cell = f"{r:,.2f}× vs {who} {ref:,.0f} {m.unit}"
             out.append({
                 "scenario": sc.title, "name": sc.name, "metric": m.label,
-                "synapse": _fmt(s, m.unit), "glia": _fmt(g, m.unit),
+                "synapse": _cell(results, sc.name, "synapse", m),
+                "glia": _cell(results, sc.name, "glia", m),
                 "ratio": r, "ratio_cell": ratio_cell,
             })
     return out
@@ -144,3 +153,29 @@ def write_chart(results: dict[str, Any], path: Path) -> bool:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The table, the reasons for every n/a, and the conditions, for docs/performance.md."""
+    m = results["machine"]
+    servers = ", ".join(f"{n} {s.get('version') or s.get('error', '')}"
+                        for n, s in results["servers"].items())
+    lines = [
+        f"Run {results['started_at']} · scale `{results['scale']}` · {results['database']} · "
+        f"bcrypt rounds {results['bcrypt_rounds']} · {servers} "
+        f"(checkout {results.get('glia_commit') or '?'})",
+        f"Machine: {m.get('nproc')} cores ({m.get('cpu', '?')}), {m.get('mem_total_mb')} MB "
+        f"RAM, load average at start {m.get('loadavg_at_start', ['?'])[0]:.2f}",
+        "", markdown_table(results), "",
+    ]
+    for n in notes(results):  # code spans keep paths' underscores from turning italic
+        head, _, reason = n.partition(" — ")
+        lines.append(f"- {head} — `{reason}`" if reason else f"- {n}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m bench.report bench/results/FILE.json
+    import sys
+
+    for name in sys.argv[1:]:
+        print(markdown(json.loads(Path(name).read_text())))

@@ -23,6 +23,7 @@ import shlex
 import shutil
 import signal
 import statistics
+import subprocess
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -89,6 +90,17 @@ def machine() -> dict[str, Any]:
                 info["cpu"] = line.split(":", 1)[1].strip()
                 break
     return info
+
+
+def glia_commit() -> str:
+    """The checkout's commit (with ``+dirty`` for local changes), to say what was measured."""
+    def git(*a: str) -> str:
+        out = subprocess.run(["git", "-C", str(HERE.parent), *a], capture_output=True,
+                             text=True)
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    return commit + ("+dirty" if commit and git("status", "--porcelain", "--", "glia") else "")
 
 
 def _entry(status: str, reason: str = "", outcome: Any = None, seconds: float = 0.0
@@ -182,12 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     scale = SCALES[args.scale]
     signal.signal(signal.SIGTERM, _on_sigterm)
+    # Ctrl-C must stop the servers even when started from a shell that ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = datetime.now(UTC)
     stem = f"{started:%Y%m%dT%H%M%SZ}-{scale.name}-{'postgres' if args.postgres else 'sqlite'}"
     results: dict[str, Any] = {
         "started_at": started.isoformat(timespec="seconds"), "scale": scale.name,
         "scale_params": asdict(scale), "database": "PostgreSQL" if args.postgres else "SQLite",
-        "bcrypt_rounds": args.bcrypt_rounds, "machine": machine(), "servers": {},
+        "bcrypt_rounds": args.bcrypt_rounds, "glia_commit": glia_commit(),
+        "machine": machine(), "servers": {},
         "scenarios": {}, "interrupted": False,
     }
     run_dir = args.work_dir / "run"
@@ -222,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_all(servers, args, scale, sampler, results))
         except KeyboardInterrupt:
             results["interrupted"] = True
+            for per_server in results["scenarios"].values():
+                for name in args.server_names:
+                    per_server.setdefault(name, _entry("interrupted", "the run was interrupted"))
             print("\nInterrupted: stopping everything this run started …", flush=True)
         finally:
             results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")

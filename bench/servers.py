@@ -115,7 +115,8 @@ def wait_ready(proc: Proc, url: str, timeout: float) -> None:
 def server_version(url: str) -> str:
     try:
         r = httpx.get(f"{url}/_synapse/admin/v1/server_version", timeout=5)
-        return str(r.json().get("server_version", ""))
+        # Synapse appends "(b=branch,commit)" from whatever git repo it runs in: drop it.
+        return str(r.json().get("server_version", "")).split(" (")[0]
     except (httpx.HTTPError, ValueError, AttributeError):
         return ""
 
