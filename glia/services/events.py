@@ -9,7 +9,8 @@ and the room's forward extremity are committed together.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,16 @@ from glia.storage import Storage, Stores
 from glia.storage.events import NewEvent, StoredEvent
 from glia.storage.rooms import Room
 
-__all__ = ["EventsService", "StoredEvent", "client_event"]
+__all__ = ["AfterCommitHook", "EventsService", "PersistHook", "StoredEvent", "client_event"]
+
+logger = logging.getLogger(__name__)
+
+#: Runs inside the writing transaction, right after each event is stored: for what must
+#: commit together with the event (full-text rows, push actions).
+PersistHook = Callable[[Stores, StoredEvent, RoomVersion], Awaitable[None]]
+#: Runs once the transaction committed: for wake-ups and deliveries that must never see an
+#: event that was rolled back.
+AfterCommitHook = Callable[[Sequence[StoredEvent]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,23 @@ class EventsService:
         self._config = config
         self._storage = storage
         self._key = signing_key
+        self._persist_hooks: list[PersistHook] = []
+        self._after_commit_hooks: list[AfterCommitHook] = []
+
+    def on_persist(self, hook: PersistHook) -> None:
+        self._persist_hooks.append(hook)
+
+    def after_commit(self, hook: AfterCommitHook) -> None:
+        self._after_commit_hooks.append(hook)
+
+    async def _committed(self, events: Sequence[StoredEvent]) -> None:
+        for hook in self._after_commit_hooks:
+            try:
+                await hook(events)
+            except Exception:
+                # The events are durable already; a failed follow-up must not turn the
+                # client's successful write into an error.
+                logger.exception("after-commit hook %r failed", hook)
 
     @property
     def server_name(self) -> str:
@@ -81,7 +108,9 @@ class EventsService:
                 raise errors.not_found("Unknown room")
             version = get_room_version(room.room_version)
             assert version is not None
-            return await self.append(tx, room_id, version, request)
+            event = await self.append(tx, room_id, version, request)
+        await self._committed([event])
+        return event
 
     async def create_room(self, creator: str, version: RoomVersion,
                           create_content: Mapping[str, Any],
@@ -91,13 +120,20 @@ class EventsService:
         alias if any, all in one transaction (a failure leaves no half-made room)."""
         async with self._storage.transaction() as tx:
             now = now_ms()
-            room_id = None if version.room_id_is_create_hash else self._new_room_id()
             request = EventRequest(creator, "m.room.create", create_content, state_key="")
-            create = self._build(version, room_id, request, [], [], 1, now)
-            event_id = self._event_id(create, version)
-            if room_id is None:
-                room_id = room_id_for_v12_create(event_id)
-            await tx.rooms.lock(room_id)
+            while True:
+                room_id = None if version.room_id_is_create_hash else self._new_room_id()
+                create = self._build(version, room_id, request, [], [], 1, now)
+                event_id = self._event_id(create, version)
+                if room_id is None:
+                    room_id = room_id_for_v12_create(event_id)
+                await tx.rooms.lock(room_id)
+                if await tx.rooms.get(room_id) is None:
+                    break
+                # Room IDs derived from the create event (v12) collide when the same
+                # creator makes two rooms with the same content in one millisecond;
+                # a later timestamp gives a different create event and room ID.
+                now += 1
             await tx.rooms.create(room_id, version.identifier, creator, now)
             self._auth_check(create, {}, version)
             written = [await self._persist(tx, room_id, version, create, event_id, 1, request)]
@@ -106,6 +142,7 @@ class EventsService:
                 raise MatrixError(400, "M_ROOM_IN_USE", "Room alias already taken")
             for follow_up in later(room_id):
                 written.append(await self.append(tx, room_id, version, follow_up))
+        await self._committed(written)
         return room_id, written
 
     def _new_room_id(self) -> str:
@@ -189,6 +226,8 @@ class EventsService:
                              txn_id)
         if request.redacts is not None:
             await self._apply_redaction(tx, version, stored, request.redacts)
+        for hook in self._persist_hooks:
+            await hook(tx, stored, version)
         return stored
 
     async def _apply_redaction(self, tx: Stores, version: RoomVersion,

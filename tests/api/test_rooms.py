@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 from tests.kit import Kit, assert_error, create_room, send_event, unique
@@ -23,6 +24,21 @@ def test_create_room_initial_state_in_spec_order(kit: Kit) -> None:
     create = next(e for e in r.json() if e["type"] == "m.room.create")
     assert create["content"]["room_version"] == "12"
     assert room_id.startswith("!") and ":" not in room_id  # v12 room IDs
+
+
+def test_identical_concurrent_creates_get_distinct_rooms(kit: Kit) -> None:
+    """v12 room IDs hash the create event: the same creator making identical rooms at
+    once (same millisecond) must still get one room each, not a 500."""
+    alice = kit.register_user()
+
+    def create(_: int) -> tuple[int, str]:
+        r = kit.request("POST", "/_matrix/client/v3/createRoom", alice.access_token, json={})
+        return r.status_code, r.json().get("room_id", r.text)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(create, range(16)))
+    assert all(status == 200 for status, _ in results), results
+    assert len({room_id for _, room_id in results}) == 16
 
 
 def test_invite_join_send_and_paginate_exactly_once(kit: Kit) -> None:
