@@ -14,6 +14,7 @@ from glia.http.client import (
     membership,
     profile,
     registration,
+    relations,
     rooms,
     timeline,
     versions,
@@ -22,7 +23,7 @@ from glia.http.routes import Route
 
 CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
-    events, timeline, directory,
+    events, timeline, relations, directory,
 )
 ADMIN_MODULES = (admin_registration, server_version)
 

@@ -19,6 +19,7 @@ from glia.services.login import LoginService
 from glia.services.membership import MembershipService
 from glia.services.profile import ProfileService
 from glia.services.registration import RegistrationService
+from glia.services.relations import Aggregator, RelationsService
 from glia.services.rooms import RoomService
 from glia.services.server_keys import load_or_create_signing_key
 from glia.services.state import StateService
@@ -43,6 +44,7 @@ class Services:
     membership: MembershipService
     state: StateService
     timeline: TimelineService
+    relations: RelationsService
     directory: DirectoryService
 
 
@@ -52,6 +54,7 @@ def build_services(config: Config, storage: Storage) -> Services:
     login = LoginService(config, storage, auth)
     account = AccountService(storage, auth, login, uia)
     room_events = EventsService(config, storage, load_or_create_signing_key(config))
+    aggregator = Aggregator(storage)
     return Services(
         config=config,
         storage=storage,
@@ -66,6 +69,7 @@ def build_services(config: Config, storage: Storage) -> Services:
         rooms=RoomService(config, storage, room_events),
         membership=MembershipService(storage, room_events),
         state=StateService(storage),
-        timeline=TimelineService(storage),
+        timeline=TimelineService(storage, aggregator),
+        relations=RelationsService(storage, aggregator),
         directory=DirectoryService(config, storage),
     )

@@ -243,8 +243,10 @@ class EventsService:
 
 
 def client_event(event: StoredEvent, viewer: tuple[str, str] | None,
-                 now: int | None = None) -> dict[str, Any]:
-    """The client format of an event; ``viewer`` = (user_id, device_id) who asks."""
+                 now: int | None = None, *,
+                 relations: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The client format of an event; ``viewer`` = (user_id, device_id) who asks;
+    ``relations`` the bundled aggregations, if any."""
     pdu = event.pdu
     out: dict[str, Any] = {
         "content": pdu.get("content", {}),
@@ -264,6 +266,8 @@ def client_event(event: StoredEvent, viewer: tuple[str, str] | None,
     if viewer is not None and event.txn_id is not None and \
             viewer == (event.sender, event.sender_device):
         unsigned["transaction_id"] = event.txn_id
+    if relations:
+        unsigned["m.relations"] = relations
     if unsigned:
         out["unsigned"] = unsigned
     return out

@@ -1,7 +1,9 @@
-"""Room creation (``/createRoom``), in the spec's order of initial events."""
+"""Room creation (``/createRoom``, in the spec's order of initial events) and room
+upgrades (``/rooms/{roomId}/upgrade``)."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Mapping
 from typing import Any
@@ -9,11 +11,24 @@ from typing import Any
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import InvalidId, is_valid_room_alias, parse_user_id
-from glia.protocol.power_levels import default_power_levels_content
-from glia.protocol.room_versions import DEFAULT_ROOM_VERSION, get_room_version
+from glia.ids import InvalidId, is_valid_room_alias, is_valid_room_id, parse_user_id
+from glia.protocol.power_levels import (
+    SCALAR_KEYS,
+    default_power_levels_content,
+    event_level,
+    parse_level,
+    room_creators,
+    user_level,
+)
+from glia.protocol.room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_room_version
 from glia.services.events import EventRequest, EventsService
 from glia.storage import Storage
+
+#: The state an upgrade copies to the replacement room (the spec's recommended list).
+TRANSFERRED_STATE = (
+    "m.room.server_acl", "m.room.encryption", "m.room.name", "m.room.avatar", "m.room.topic",
+    "m.room.guest_access", "m.room.history_visibility", "m.room.join_rules",
+)
 
 PRESETS = {
     "private_chat": ("invite", "shared", "can_join"),
@@ -27,6 +42,7 @@ class RoomService:
         self._config = config
         self._storage = storage
         self._events = events
+        self._upgrade_lock = asyncio.Lock()
 
     async def create_room(self, creator: str, body: Mapping[str, Any]) -> str:
         version_id = body.get("room_version", self._default_version())
@@ -118,6 +134,123 @@ class RoomService:
     def _default_version(self) -> str:
         return DEFAULT_ROOM_VERSION
 
+    async def upgrade_room(self, user_id: str, room_id: str, body: Mapping[str, Any]) -> str:
+        """Replace a room by a new one in another version; returns the new room's ID."""
+        new_version_id = body.get("new_version")
+        if not isinstance(new_version_id, str):
+            raise errors.missing_param("Missing 'new_version' in request body")
+        new_version = get_room_version(new_version_id)
+        if new_version is None:
+            raise MatrixError(400, "M_UNSUPPORTED_ROOM_VERSION",
+                              f"Your homeserver does not support room version "
+                              f"{new_version_id!r}")
+        additional = _opt(body, "additional_creators", list) or []
+        for creator in additional:
+            try:
+                parse_user_id(creator)
+            except (InvalidId, TypeError) as e:
+                raise errors.invalid_param(
+                    f"Invalid user ID in additional_creators: {creator!r}") from e
+        if not is_valid_room_id(room_id):
+            raise errors.invalid_param(f"{room_id} is not a legal room ID")
+        # One upgrade at a time (they are rare): two concurrent requests for one room
+        # would otherwise make two replacement rooms.
+        async with self._upgrade_lock:
+            return await self._upgrade(user_id, room_id, new_version,
+                                       additional if new_version.privileged_creators else [])
+
+    async def _upgrade(self, user_id: str, room_id: str, new_version: RoomVersion,
+                       additional_creators: list[str]) -> str:
+        _, old_version = await self._events.room(room_id)
+        member = await self._storage.state.membership_of(room_id, user_id)
+        if member is None or member.membership != "join":
+            raise errors.forbidden(f"User {user_id} not in room {room_id}")
+        state_ids = await self._storage.state.current_ids(room_id)
+        state = await self._storage.events.get_many(list(state_ids.values()))
+        current = {key: state[eid] for key, eid in state_ids.items() if eid in state}
+        create = current[("m.room.create", "")]
+        pl_event = current.get(("m.room.power_levels", ""))
+        old_pl = dict(pl_event.content) if pl_event else None
+        creators = room_creators(create.pdu, old_version)
+        if user_level(old_pl, user_id, creators, old_version) < event_level(
+                old_pl, "m.room.tombstone", True, old_version):
+            raise errors.forbidden("You don't have permission to upgrade the room")
+
+        create_content: dict[str, Any] = {"room_version": new_version.identifier,
+                                          "predecessor": {"room_id": room_id}}
+        if not new_version.privileged_creators:
+            latest = await self._storage.events.latest_in_room(room_id)
+            if latest is not None:
+                create_content["predecessor"]["event_id"] = latest.event_id
+        else:
+            if additional_creators:
+                create_content["additional_creators"] = sorted(set(additional_creators))
+        if "type" in create.content:
+            create_content["type"] = create.content["type"]
+        for key in ("m.federate",):
+            if key in create.content:
+                create_content[key] = create.content[key]
+        new_creators = {user_id, *create_content.get("additional_creators", [])}
+        new_pl, restore_pl = _replacement_power_levels(old_pl, user_id, new_version,
+                                                       new_creators, old_version)
+        aliases = await self._storage.directory.aliases_of(room_id)
+        canonical = current.get(("m.room.canonical_alias", ""))
+
+        def later(new_room_id: str) -> list[EventRequest]:
+            events = [
+                EventRequest(user_id, "m.room.member", {"membership": "join"}, user_id),
+                EventRequest(user_id, "m.room.power_levels", new_pl, ""),
+            ]
+            events += [EventRequest(user_id, key[0], current[key].content, key[1])
+                       for key in sorted(current) if key[0] in TRANSFERRED_STATE]
+            if canonical is not None and canonical.content:
+                events.append(EventRequest(user_id, "m.room.canonical_alias",
+                                           canonical.content, ""))
+            events += [EventRequest(user_id, "m.room.member", {"membership": "ban"}, key[1])
+                       for key, event in sorted(current.items())
+                       if key[0] == "m.room.member" and event.content.get("membership") == "ban"
+                       and key[1] not in new_creators]
+            if restore_pl is not None:
+                events.append(EventRequest(user_id, "m.room.power_levels", restore_pl, ""))
+            return events
+
+        new_room_id, _ = await self._events.create_room(user_id, new_version, create_content,
+                                                        later)
+        async with self._storage.transaction() as tx:
+            await tx.directory.move_aliases(room_id, new_room_id)
+            room = await tx.rooms.get(room_id)
+            if room is not None and room.published:
+                await tx.rooms.set_published(room_id, False)
+                await tx.rooms.set_published(new_room_id, True)
+        await self._events.send(room_id, EventRequest(
+            user_id, "m.room.tombstone",
+            {"body": "This room has been replaced", "replacement_room": new_room_id}, ""))
+        if canonical is not None and canonical.content and aliases:
+            await self._try_send(room_id, EventRequest(user_id, "m.room.canonical_alias",
+                                                       {}, ""))
+        if old_pl is not None:
+            restricted = dict(old_pl)
+            users_default = old_pl.get("users_default", 0)
+            floor = max(50, (users_default if isinstance(users_default, int) else 0) + 1)
+            changed = False
+            for key in ("events_default", "invite"):
+                value = old_pl.get(key, 0)
+                if not isinstance(value, int) or value < floor:
+                    restricted[key] = floor
+                    changed = True
+            if changed:
+                await self._try_send(room_id, EventRequest(user_id, "m.room.power_levels",
+                                                           restricted, ""))
+        return new_room_id
+
+    async def _try_send(self, room_id: str, request: EventRequest) -> None:
+        """Best-effort follow-ups of an upgrade: the upgrader may lack the power for them."""
+        try:
+            await self._events.send(room_id, request)
+        except MatrixError as e:
+            if e.errcode != "M_FORBIDDEN":
+                raise
+
 
 def _opt(body: Mapping[str, Any], key: str, kind: type) -> Any:
     """An optional field of a given JSON type (``M_BAD_JSON`` naming the field otherwise)."""
@@ -128,3 +261,52 @@ def _opt(body: Mapping[str, Any], key: str, kind: type) -> Any:
         names = {str: "a string", list: "a list", dict: "an object", bool: "a boolean"}
         raise errors.bad_json(f"{key} must be {names.get(kind, kind.__name__)}")
     return value
+
+
+def _replacement_power_levels(
+    old: Mapping[str, Any] | None, upgrader: str, new_version: RoomVersion,
+    new_creators: set[str], old_version: RoomVersion,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The replacement room's power levels: the old ones, adjusted so the upgrader can
+    write the copied state (then restored: the second value), with v12 creators removed
+    from ``users`` (they may not be listed there)."""
+    if old is None:
+        return default_power_levels_content(upgrader, new_version), None
+    final = _integer_levels(old, old_version)
+    users = dict(final.get("users") or {})
+    if new_version.privileged_creators:
+        for creator in new_creators:
+            users.pop(creator, None)
+    elif old_version.privileged_creators:
+        # Leaving v12: the upgrader's unlimited power must become an explicit level.
+        users[upgrader] = 100
+    final["users"] = users
+    if new_version.privileged_creators:
+        return final, None
+    needed = max([100] + [v for v in (final.get("events") or {}).values()
+                          if isinstance(v, int)]
+                 + [v for k, v in final.items() if k in ("state_default", "ban")
+                    and isinstance(v, int)])
+    if users.get(upgrader, final.get("users_default", 0)) >= needed:
+        return final, None
+    boosted = copy.deepcopy(final)
+    boosted["users"] = {**users, upgrader: needed}
+    return boosted, final
+
+
+def _integer_levels(content: Mapping[str, Any], version: RoomVersion) -> dict[str, Any]:
+    """Power levels with every level as an integer: older rooms allow strings such as
+    ``"50"``, which v10+ rooms reject."""
+    out = copy.deepcopy(dict(content))
+    for key in SCALAR_KEYS:
+        if key in out:
+            level = parse_level(out[key], version)
+            if level is None:
+                del out[key]
+            else:
+                out[key] = level
+    for key in ("events", "users", "notifications"):
+        if isinstance(out.get(key), Mapping):
+            levels = {name: parse_level(v, version) for name, v in out[key].items()}
+            out[key] = {name: v for name, v in levels.items() if v is not None}
+    return out

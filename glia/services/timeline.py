@@ -1,25 +1,22 @@
-"""Reading a room's timeline: ``/messages``, ``/context``, ``/event``, with history visibility.
-
-Visibility follows the spec's history-visibility rules, evaluated per event from two
-small interval lists (the room's ``m.room.history_visibility`` values and the reader's
-memberships over time), so a page costs two extra queries however deep the room is.
-"""
+"""Reading a room's timeline: ``/messages``, ``/context``, ``/event``,
+``timestamp_to_event``, each filtered by history visibility (``services.visibility``)
+and with bundled aggregations (``services.relations``)."""
 
 from __future__ import annotations
 
-import bisect
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from glia import errors
 from glia.clock import now_ms
-from glia.ids import is_valid_event_id, is_valid_room_id
+from glia.ids import is_valid_event_id
 from glia.services.events import client_event
+from glia.services.relations import Aggregator
 from glia.services.tokens import Position, parse_position
+from glia.services.visibility import Visibility, room_visibility
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
-from glia.storage.state import StateInterval
 
 MAX_LIMIT = 1000
 
@@ -58,64 +55,15 @@ def parse_room_event_filter(text: str | None) -> RoomEventFilter:
                            strings("not_senders"), contains_url)
 
 
-class _Visibility:
-    """Decides which events of one room one user may see."""
-
-    def __init__(self, user_id: str, history: list[tuple[StateInterval, str]],
-                 memberships: list[StateInterval]) -> None:
-        self._user_id = user_id
-        self._history = history
-        self._history_starts = [h.from_stream for h, _ in history]
-        self._memberships = memberships
-        self._membership_starts = [m.from_stream for m in memberships]
-        self._joined_now = bool(memberships) and memberships[-1].to_stream is None \
-            and memberships[-1].membership == "join"
-
-    @staticmethod
-    def _at(starts: list[int], stream: int) -> int:
-        return bisect.bisect_right(starts, stream) - 1
-
-    def visible(self, event: StoredEvent) -> bool:
-        if event.type == "m.room.member" and event.state_key == self._user_id:
-            return True
-        i = self._at(self._history_starts, event.stream_ordering)
-        visibility = self._history[i][1] if i >= 0 else "shared"
-        if visibility == "world_readable":
-            return True
-        j = self._at(self._membership_starts, event.stream_ordering)
-        membership = self._memberships[j].membership if j >= 0 else None
-        if membership == "join":
-            return True
-        if visibility == "shared" and self._joined_now:
-            return True
-        return visibility == "invited" and membership == "invite"
-
-
 class TimelineService:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, aggregator: Aggregator) -> None:
         self._storage = storage
-
-    async def _visibility(self, user_id: str, room_id: str) -> _Visibility:
-        if not is_valid_room_id(room_id):
-            raise errors.invalid_param(f"{room_id} is not a legal room ID")
-        if await self._storage.rooms.get(room_id) is None:
-            raise errors.not_found("Unknown room")
-        state = self._storage.state
-        history_rows = await state.intervals(room_id, "m.room.history_visibility", "")
-        events = await self._storage.events.get_many([h.event_id for h in history_rows])
-        history = [(h, str(events[h.event_id].content.get("history_visibility", "shared")))
-                   for h in history_rows if h.event_id in events]
-        memberships = await state.intervals(room_id, "m.room.member", user_id)
-        if not memberships:
-            world = history and history[-1][1] == "world_readable"
-            if not world:
-                raise errors.forbidden(f"User {user_id} not in room {room_id}")
-        return _Visibility(user_id, history, memberships)
+        self._aggregator = aggregator
 
     async def messages(self, user_id: str, device_id: str, room_id: str, *,
                        from_token: str | None, to_token: str | None, backwards: bool,
                        limit: int, filter_json: str | None) -> dict[str, Any]:
-        visibility = await self._visibility(user_id, room_id)
+        visibility = await room_visibility(self._storage, user_id, room_id)
         event_filter = parse_room_event_filter(filter_json)
         limit = max(0, min(limit, MAX_LIMIT))
         from_pos = _topological(parse_position(from_token)) if from_token else None
@@ -132,10 +80,10 @@ class TimelineService:
             senders=event_filter.senders, not_senders=event_filter.not_senders,
             contains_url=event_filter.contains_url,
         )
-        now = now_ms()
+        visible = [e for e in page if visibility.visible(e)]
         body: dict[str, Any] = {
-            "chunk": [client_event(e, (user_id, device_id), now) for e in page
-                      if visibility.visible(e)],
+            "chunk": await self._aggregator.client_events(visible, (user_id, device_id),
+                                                          visibility),
             "start": Position(*from_pos).token(),
         }
         if page and len(page) == limit:
@@ -143,19 +91,38 @@ class TimelineService:
             body["end"] = Position(last.depth, last.stream_ordering).token()
         return body
 
-    async def visible_event(self, user_id: str, room_id: str, event_id: str) -> StoredEvent:
+    async def _visible_event(self, user_id: str, room_id: str, event_id: str
+                             ) -> tuple[StoredEvent, Visibility]:
         if not is_valid_event_id(event_id):
             raise errors.invalid_param(f"{event_id} is not a legal event ID")
-        visibility = await self._visibility(user_id, room_id)
+        visibility = await room_visibility(self._storage, user_id, room_id)
         event = await self._storage.events.get(event_id)
         if event is None or event.room_id != room_id or not visibility.visible(event):
             raise errors.not_found("Event not found.")
-        return event
+        return event, visibility
+
+    async def event(self, user_id: str, device_id: str, room_id: str, event_id: str
+                    ) -> dict[str, Any]:
+        event, visibility = await self._visible_event(user_id, room_id, event_id)
+        [out] = await self._aggregator.client_events([event], (user_id, device_id),
+                                                     visibility)
+        return out
+
+    async def timestamp_to_event(self, user_id: str, room_id: str, ts: int,
+                                 forwards: bool) -> dict[str, Any]:
+        """The closest event at or after (``forwards``) / before ``ts`` the user may see."""
+        visibility = await room_visibility(self._storage, user_id, room_id)
+        # Skip the few events the user may not see (e.g. from before they joined).
+        for candidate in await self._storage.events.closest_by_ts(room_id, ts, forwards, 50):
+            if visibility.visible(candidate):
+                return {"event_id": candidate.event_id,
+                        "origin_server_ts": candidate.pdu["origin_server_ts"]}
+        direction = "forward" if forwards else "backward"
+        raise errors.not_found(f"Unable to find event from {ts} in {direction} direction")
 
     async def context(self, user_id: str, device_id: str, room_id: str, event_id: str,
                       limit: int, filter_json: str | None) -> dict[str, Any]:
-        event = await self.visible_event(user_id, room_id, event_id)
-        visibility = await self._visibility(user_id, room_id)
+        event, visibility = await self._visible_event(user_id, room_id, event_id)
         event_filter = parse_room_event_filter(filter_json)
         limit = max(0, min(limit, MAX_LIMIT))
         before_n = limit // 2
@@ -175,12 +142,14 @@ class TimelineService:
         last = after[-1] if after else event
         state_ids = await self._storage.state.ids_at(room_id, last.stream_ordering)
         state_events = await self._storage.events.get_many(list(state_ids.values()))
+        before = [e for e in before if visibility.visible(e)]
+        after = [e for e in after if visibility.visible(e)]
+        rendered = await self._aggregator.client_events([event, *before, *after], viewer,
+                                                        visibility, now)
         return {
-            "event": client_event(event, viewer, now),
-            "events_before": [client_event(e, viewer, now) for e in before
-                              if visibility.visible(e)],
-            "events_after": [client_event(e, viewer, now) for e in after
-                             if visibility.visible(e)],
+            "event": rendered[0],
+            "events_before": rendered[1:1 + len(before)],
+            "events_after": rendered[1 + len(before):],
             "start": Position(first.depth, first.stream_ordering).token(),
             "end": Position(last.depth, last.stream_ordering).token(),
             "state": [client_event(e, None, now) for e in

@@ -41,3 +41,10 @@ class DirectoryStore:
             "SELECT room_alias FROM room_aliases WHERE room_id = ? ORDER BY room_alias", room_id
         )
         return [r["room_alias"] for r in rows]
+
+    async def move_aliases(self, from_room: str, to_room: str) -> list[str]:
+        """Point every alias of ``from_room`` at ``to_room`` (room upgrades)."""
+        moved = await self.aliases_of(from_room)
+        await self._db.execute("UPDATE room_aliases SET room_id = ? WHERE room_id = ?",
+                               to_room, from_room)
+        return moved

@@ -168,11 +168,27 @@ class EventStore:
         )
         return [_event(r) for r in rows]
 
-    async def relations(self, event_id: str, rel_type: str | None, event_type: str | None,
-                        *, backwards: bool, from_stream: int | None, limit: int
+    async def relations(self, room_id: str, event_id: str, rel_type: str | None,
+                        event_type: str | None, *, backwards: bool, from_stream: int | None,
+                        to_stream: int | None, limit: int, max_hops: int = 1
                         ) -> list[StoredEvent]:
-        where = ["relates_to = ?"]
-        args: list[Any] = [event_id]
+        """Events relating to ``event_id`` in stream order; with ``max_hops`` > 1 also
+        events relating to those, and so on (``recurse`` on ``/relations``)."""
+        where = ["room_id = ?"]
+        args: list[Any] = [room_id]
+        if max_hops > 1:
+            related = (
+                "WITH RECURSIVE related (event_id, hops) AS ("
+                " SELECT event_id, 1 FROM events WHERE relates_to = ? AND room_id = ?"
+                " UNION ALL SELECT e.event_id, r.hops + 1 FROM events e"
+                " JOIN related r ON e.relates_to = r.event_id WHERE r.hops < ?) "
+            )
+            prefix_args: list[Any] = [event_id, room_id, max_hops]
+            where.append("event_id IN (SELECT event_id FROM related)")
+        else:
+            related, prefix_args = "", []
+            where.append("relates_to = ?")
+            args.append(event_id)
         if rel_type is not None:
             where.append("rel_type = ?")
             args.append(rel_type)
@@ -183,11 +199,50 @@ class EventStore:
         if from_stream is not None:
             where.append(f"stream_ordering {op} ?")
             args.append(from_stream)
+        if to_stream is not None:
+            where.append(f"stream_ordering {'>=' if backwards else '<='} ?")
+            args.append(to_stream)
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"
-            f" ORDER BY stream_ordering {order} LIMIT ?", *args, limit,
+            f"{related}SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"
+            f" ORDER BY stream_ordering {order} LIMIT ?", *prefix_args, *args, limit,
         )
         return [_event(r) for r in rows]
+
+    async def thread_summaries(self, room_id: str, root_ids: list[str], user_id: str
+                               ) -> dict[str, tuple[int, int, bool]]:
+        """Per thread root: (replies, stream of the latest reply, user replied)."""
+        if not root_ids:
+            return {}
+        marks = ", ".join("?" for _ in root_ids)
+        rows = await self._db.fetchall(
+            "SELECT relates_to, COUNT(*) AS replies, MAX(stream_ordering) AS latest,"
+            " MAX(CASE WHEN sender = ? THEN 1 ELSE 0 END) AS mine FROM events"
+            f" WHERE room_id = ? AND rel_type = 'm.thread' AND relates_to IN ({marks})"
+            " GROUP BY relates_to", user_id, room_id, *root_ids,
+        )
+        return {r["relates_to"]: (int(r["replies"]), int(r["latest"]), bool(r["mine"]))
+                for r in rows}
+
+    async def latest_edits(self, room_id: str, event_ids: list[str]
+                           ) -> dict[tuple[str, str, str], int]:
+        """(edited event, editor, event type) → stream of the newest ``m.replace``."""
+        if not event_ids:
+            return {}
+        marks = ", ".join("?" for _ in event_ids)
+        rows = await self._db.fetchall(
+            "SELECT relates_to, sender, type, MAX(stream_ordering) AS latest FROM events"
+            f" WHERE room_id = ? AND rel_type = 'm.replace' AND relates_to IN ({marks})"
+            " GROUP BY relates_to, sender, type", room_id, *event_ids,
+        )
+        return {(r["relates_to"], r["sender"], r["type"]): int(r["latest"]) for r in rows}
+
+    async def by_streams(self, streams: list[int]) -> dict[int, StoredEvent]:
+        if not streams:
+            return {}
+        marks = ", ".join("?" for _ in streams)
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_ordering IN ({marks})", *streams)
+        return {int(r["stream_ordering"]): _event(r) for r in rows}
 
     async def thread_roots(self, room_id: str, *, before_stream: int | None, limit: int,
                            participated_by: str | None) -> list[tuple[str, int]]:
@@ -201,6 +256,7 @@ class EventStore:
         rows = await self._db.fetchall(
             "SELECT t.relates_to AS root, MAX(t.stream_ordering) AS latest"
             " FROM events t JOIN events r ON r.event_id = t.relates_to"
+            " AND r.room_id = t.room_id"
             " WHERE t.room_id = ? AND t.rel_type = 'm.thread'"
             " GROUP BY t.relates_to HAVING 1 = 1" + having +
             (" AND MAX(t.stream_ordering) < ?" if before_stream is not None else "") +
@@ -209,14 +265,16 @@ class EventStore:
         )
         return [(r["root"], int(r["latest"])) for r in rows]
 
-    async def closest_by_ts(self, room_id: str, ts: int, forwards: bool) -> StoredEvent | None:
+    async def closest_by_ts(self, room_id: str, ts: int, forwards: bool, limit: int
+                            ) -> list[StoredEvent]:
+        """The events nearest ``ts`` going forwards (at or after) or backwards."""
         op, order = (">=", "ASC") if forwards else ("<=", "DESC")
-        row = await self._db.fetchone(
+        rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM events WHERE room_id = ? AND origin_server_ts {op} ?"
-            f" ORDER BY origin_server_ts {order}, stream_ordering {order} LIMIT 1",
-            room_id, ts,
+            f" ORDER BY origin_server_ts {order}, stream_ordering {order} LIMIT ?",
+            room_id, ts, limit,
         )
-        return None if row is None else _event(row)
+        return [_event(r) for r in rows]
 
     async def latest_in_room(self, room_id: str) -> StoredEvent | None:
         row = await self._db.fetchone(

@@ -1,4 +1,4 @@
-"""``/createRoom`` and ``/joined_rooms``."""
+"""``/createRoom``, ``/joined_rooms`` and room upgrades."""
 
 from __future__ import annotations
 
@@ -19,3 +19,10 @@ async def create_room(req: Request) -> dict[str, Any]:
 @routes.get(*client_paths("/joined_rooms"), auth=Auth.USER)
 async def joined_rooms(req: Request) -> dict[str, Any]:
     return {"joined_rooms": await req.services.state.joined_rooms(req.requester.user_id)}
+
+
+@routes.post(*client_paths("/rooms/{roomId}/upgrade"), auth=Auth.USER, ratelimit="message")
+async def upgrade_room(req: Request) -> dict[str, Any]:
+    new_room = await req.services.rooms.upgrade_room(req.requester.user_id,
+                                                      req.path("roomId"), req.json())
+    return {"replacement_room": new_room}

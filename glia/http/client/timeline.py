@@ -1,27 +1,33 @@
-"""Reading the timeline: ``/messages``, ``/context/{eventId}``, ``/event/{eventId}``."""
+"""Reading the timeline: ``/messages``, ``/context/{eventId}``, ``/event/{eventId}``,
+``timestamp_to_event``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from glia import errors
-from glia.clock import now_ms
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
-from glia.services.events import client_event
 
 routes = RouteGroup()
 
 
+def direction(req: Request, default: str | None) -> bool:
+    """The ``dir`` query parameter: True for backwards (``b``)."""
+    value = req.query("dir") or default
+    if value is None:
+        raise errors.missing_param("Missing string query parameter 'dir'")
+    if value not in ("b", "f"):
+        raise errors.invalid_param("Query parameter 'dir' must be one of ['b', 'f']")
+    return value == "b"
+
+
 @routes.get(*client_paths("/rooms/{roomId}/messages"), auth=Auth.USER)
 async def messages(req: Request) -> dict[str, Any]:
-    direction = req.query("dir") or "b"
-    if direction not in ("b", "f"):
-        raise errors.invalid_param("Query parameter 'dir' must be one of ['b', 'f']")
     who = req.requester
     return await req.services.timeline.messages(
         who.user_id, who.device_id, req.path("roomId"), from_token=req.query("from"),
-        to_token=req.query("to"), backwards=direction == "b",
+        to_token=req.query("to"), backwards=direction(req, "b"),
         limit=req.query_int("limit", 10) or 0, filter_json=req.query("filter"),
     )
 
@@ -38,6 +44,13 @@ async def context(req: Request) -> dict[str, Any]:
 @routes.get(*client_paths("/rooms/{roomId}/event/{eventId}"), auth=Auth.USER)
 async def get_event(req: Request) -> dict[str, Any]:
     who = req.requester
-    event = await req.services.timeline.visible_event(
-        who.user_id, req.path("roomId"), req.path("eventId"))
-    return client_event(event, (who.user_id, who.device_id), now_ms())
+    return await req.services.timeline.event(who.user_id, who.device_id,
+                                             req.path("roomId"), req.path("eventId"))
+
+
+@routes.get(*client_paths("/rooms/{roomId}/timestamp_to_event", ("v1",)), auth=Auth.USER)
+async def timestamp_to_event(req: Request) -> dict[str, Any]:
+    ts = req.query_int("ts", required=True)
+    assert ts is not None
+    return await req.services.timeline.timestamp_to_event(
+        req.requester.user_id, req.path("roomId"), ts, forwards=not direction(req, None))
