@@ -70,8 +70,12 @@ async def serve(config: Config) -> None:
         loop.add_signal_handler(sig, stop)
     for lst in listeners:
         logger.info("%s API on http://%s:%d", lst.label, lst.host, lst.port)
+    worker = asyncio.create_task(services.jobs.run_worker())
     try:
         await asyncio.gather(*(s.serve() for s in servers))
     finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
         await storage.close()
         logger.info("stopped")

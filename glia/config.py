@@ -124,6 +124,15 @@ class MediaConfig:
 
 
 @dataclass(frozen=True)
+class JobsConfig:
+    #: Seconds without a heartbeat after which another worker takes over an active job
+    #: (its process died); workers heartbeat every third of this.
+    heartbeat_timeout: float = 30.0
+    #: Jobs one process runs at once.
+    concurrency: int = 2
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     #: Python logging level name.
     level: str = "INFO"
@@ -149,6 +158,7 @@ class Config:
     ratelimit: RateLimitConfig = field(default_factory=RateLimitConfig)
     password: PasswordConfig = field(default_factory=PasswordConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    jobs: JobsConfig = field(default_factory=JobsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     #: Directory of the config file; relative paths resolve against data_dir under it.
     base_dir: str = field(default=".", metadata={"internal": True})

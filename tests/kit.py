@@ -96,3 +96,18 @@ def send_event(kit: Kit, user: User, room_id: str, content: Any = None,
                     f"{txn_id or unique('txn')}", user.access_token, json=content)
     assert r.status_code == 200, r.text
     return str(r.json()["event_id"])
+
+
+def wait_for_job(kit: Kit, admin: User, job_id: str, timeout: float = 30) -> dict[str, Any]:
+    """Poll ``/_glia/admin/v1/jobs/{id}`` until the job finished; returns it."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        r = kit.request("GET", f"/_glia/admin/v1/jobs/{job_id}", admin.access_token)
+        assert r.status_code == 200, r.text
+        job: dict[str, Any] = r.json()
+        if job["status"] in ("complete", "failed", "cancelled"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)

@@ -45,7 +45,9 @@ async def authorize(
         if auth is Auth.USER_OPTIONAL:
             return None
         raise errors.missing_token()
-    requester = await auth_service.authenticate(token)
+    requester = await auth_service.authenticate(
+        token, request.client.host if request.client else None,
+        request.headers.get("user-agent"))
     if auth is Auth.ADMIN and not requester.is_admin:
         raise errors.forbidden("You are not a server admin")
     return requester

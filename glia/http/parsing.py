@@ -17,6 +17,7 @@ from glia.errors import MatrixError
 
 if TYPE_CHECKING:
     from glia.services import Services
+    from glia.services.admin.audit import AuditEntry
     from glia.services.auth import Requester
 
 T = TypeVar("T")
@@ -40,6 +41,8 @@ class Request:
         self.path_params = path_params
         self.body = body
         self._requester = requester
+        #: The audit-log entry of an admin write; services record it with their change.
+        self.audit: AuditEntry | None = None
 
     # -- who ---------------------------------------------------------------------------
 

@@ -35,6 +35,22 @@ def client_paths(path: str, versions: tuple[str, ...] = CLIENT_VERSIONS) -> tupl
     return tuple(f"/_matrix/client/{v}{path}" for v in versions)
 
 
+def admin_paths(path: str) -> tuple[str, ...]:
+    """A Synapse admin path, served where Synapse serves it and under Glia's own mount:
+    ``/v1/users/{userId}/admin`` → ``/_synapse/admin/v1/…``, ``/_glia/admin/v1/…``."""
+    return (f"/_synapse/admin{path}", f"/_glia/admin{path}")
+
+
+def glia_paths(path: str) -> tuple[str, ...]:
+    """An admin endpoint only Glia has: ``/_glia/admin{path}``."""
+    return (f"/_glia/admin{path}",)
+
+
+def dendrite_paths(path: str) -> tuple[str, ...]:
+    """A Dendrite admin path: ``/_dendrite/admin{path}``."""
+    return (f"/_dendrite/admin{path}",)
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -42,6 +58,8 @@ class Route:
     handler: Handler
     auth: Auth
     ratelimit: str | None
+    #: The audit-log action of a state-changing admin route (required for those).
+    audit: str | None = None
 
 
 class RouteGroup:
@@ -51,14 +69,17 @@ class RouteGroup:
         self.routes: list[Route] = []
 
     def route(
-        self, method: str, *paths: str, auth: Auth, ratelimit: str | None = None
+        self, method: str, *paths: str, auth: Auth, ratelimit: str | None = None,
+        audit: str | None = None,
     ) -> Callable[[Handler], Handler]:
         if not paths:
             raise ValueError("a route needs at least one path")
+        if auth is Auth.ADMIN and method != "GET" and audit is None:
+            raise ValueError(f"{method} {paths[0]}: admin writes must name an audit action")
 
         def register(handler: Handler) -> Handler:
             for path in paths:
-                self.routes.append(Route(method, path, handler, auth, ratelimit))
+                self.routes.append(Route(method, path, handler, auth, ratelimit, audit))
             return handler
 
         return register
@@ -69,19 +90,22 @@ class RouteGroup:
         return self.route("GET", *paths, auth=auth, ratelimit=ratelimit)
 
     def post(
-        self, *paths: str, auth: Auth, ratelimit: str | None = None
+        self, *paths: str, auth: Auth, ratelimit: str | None = None,
+        audit: str | None = None,
     ) -> Callable[[Handler], Handler]:
-        return self.route("POST", *paths, auth=auth, ratelimit=ratelimit)
+        return self.route("POST", *paths, auth=auth, ratelimit=ratelimit, audit=audit)
 
     def put(
-        self, *paths: str, auth: Auth, ratelimit: str | None = None
+        self, *paths: str, auth: Auth, ratelimit: str | None = None,
+        audit: str | None = None,
     ) -> Callable[[Handler], Handler]:
-        return self.route("PUT", *paths, auth=auth, ratelimit=ratelimit)
+        return self.route("PUT", *paths, auth=auth, ratelimit=ratelimit, audit=audit)
 
     def delete(
-        self, *paths: str, auth: Auth, ratelimit: str | None = None
+        self, *paths: str, auth: Auth, ratelimit: str | None = None,
+        audit: str | None = None,
     ) -> Callable[[Handler], Handler]:
-        return self.route("DELETE", *paths, auth=auth, ratelimit=ratelimit)
+        return self.route("DELETE", *paths, auth=auth, ratelimit=ratelimit, audit=audit)
 
 
 class Router:

@@ -25,6 +25,7 @@ from glia.http.parsing import Request
 from glia.http.ratelimit import RateLimiter
 from glia.http.routes import Route, Router
 from glia.log import redact_query
+from glia.services.admin.audit import AuditEntry
 
 if TYPE_CHECKING:
     from glia.services import Services
@@ -106,7 +107,13 @@ class HttpApp:
             self._limiter.check(route.ratelimit, key)
         body = await self._read_body(raw)
         request = Request(raw, self._services, params, body, requester)
-        result = await route.handler(request)
+        if route.audit is not None and requester is not None:
+            request.audit = AuditEntry(requester.user_id, route.audit,
+                                       next(iter(params.values()), None),
+                                       _audit_params(raw, body))
+            result = await self._audited(route, request, request.audit)
+        else:
+            result = await route.handler(request)
         user = requester.user_id if requester else None
         if isinstance(result, Response):
             return result, user
@@ -114,6 +121,21 @@ class HttpApp:
             status, payload = result
             return json_response(payload, status), user
         return json_response(result), user
+
+    async def _audited(self, route: Route, request: Request, entry: AuditEntry) -> Any:
+        """Run an admin write; whatever happens, it ends up in the audit log."""
+        audit = self._services.audit
+        try:
+            result = await route.handler(request)
+        except MatrixError as e:
+            await audit.record(entry, e.errcode, e.status)
+            raise
+        except Exception:
+            await audit.record(entry, "M_UNKNOWN", 500)
+            raise
+        status = result[0] if isinstance(result, tuple) else 200
+        await audit.record(entry, "ok", status)
+        return result
 
     async def _read_body(self, raw: StarletteRequest) -> bytes:
         declared = raw.headers.get("content-length")
@@ -131,6 +153,21 @@ class HttpApp:
                 raise errors.too_large()
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _audit_params(raw: StarletteRequest, body: bytes) -> dict[str, Any]:
+    """What an admin request asked for: its query and JSON body (secrets are stripped
+    by the audit service)."""
+    params: dict[str, Any] = dict(raw.query_params)
+    params.pop("access_token", None)
+    if body:
+        try:
+            decoded = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            decoded = None
+        if decoded is not None:
+            params["body"] = decoded
+    return params
 
 
 def _loggable_path(scope: Scope) -> str:

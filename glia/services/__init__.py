@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from glia.config import Config
-from glia.services.account import AccountService
+from glia.services.account import LEAVE_ALL_ROOMS, AccountService
+from glia.services.admin.audit import AuditService
+from glia.services.admin.jobs import JobsService
+from glia.services.admin.users import UserAdminService
 from glia.services.auth import AuthService
 from glia.services.devices import DeviceService
 from glia.services.directory import DirectoryService
@@ -46,30 +49,43 @@ class Services:
     timeline: TimelineService
     relations: RelationsService
     directory: DirectoryService
+    audit: AuditService
+    jobs: JobsService
+    user_admin: UserAdminService
 
 
 def build_services(config: Config, storage: Storage) -> Services:
     auth = AuthService(config, storage)
     uia = UiaService(storage)
     login = LoginService(config, storage, auth)
-    account = AccountService(storage, auth, login, uia)
+    jobs = JobsService(storage, config.jobs)
+    audit = AuditService(storage)
+    account = AccountService(storage, auth, login, uia, jobs)
+    registration = RegistrationService(config, storage, auth, uia)
     room_events = EventsService(config, storage, load_or_create_signing_key(config))
+    profile = ProfileService(config, storage, room_events)
+    membership = MembershipService(storage, room_events)
+    jobs.register(LEAVE_ALL_ROOMS, membership.leave_all_job)
     aggregator = Aggregator(storage)
     return Services(
         config=config,
         storage=storage,
         auth=auth,
         uia=uia,
-        registration=RegistrationService(config, storage, auth, uia),
+        registration=registration,
         login=login,
         account=account,
         devices=DeviceService(storage, account),
-        profile=ProfileService(config, storage, room_events),
+        profile=profile,
         room_events=room_events,
         rooms=RoomService(config, storage, room_events),
-        membership=MembershipService(storage, room_events),
+        membership=membership,
         state=StateService(storage),
         timeline=TimelineService(storage, aggregator),
         relations=RelationsService(storage, aggregator),
         directory=DirectoryService(config, storage),
+        audit=audit,
+        jobs=jobs,
+        user_admin=UserAdminService(config, storage, auth, account, registration, profile,
+                                    audit),
     )

@@ -6,20 +6,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from glia import errors
+from glia.services.admin.jobs import JobsService
 from glia.services.auth import AuthService, Requester
 from glia.services.login import LoginService
 from glia.services.uia import PASSWORD, StageChecker, UiaService
-from glia.storage import Storage
+from glia.storage import Storage, Stores
+
+#: The job that takes a deactivated user out of every room.
+LEAVE_ALL_ROOMS = "leave_all_rooms"
 
 
 class AccountService:
     def __init__(
-        self, storage: Storage, auth: AuthService, login: LoginService, uia: UiaService
+        self, storage: Storage, auth: AuthService, login: LoginService, uia: UiaService,
+        jobs: JobsService,
     ) -> None:
         self._storage = storage
         self._auth = auth
         self._login = login
         self._uia = uia
+        self._jobs = jobs
 
     def password_stage(self, user_id: str) -> StageChecker:
         """A UIA ``m.login.password`` checker that must name the caller themself."""
@@ -62,9 +68,15 @@ class AccountService:
         """Set a password; optionally end every other session. Also used by admin resets."""
         password_hash = await self._auth.hash_password(new_password)
         async with self._storage.transaction() as tx:
-            await tx.users.set_password_hash(user_id, password_hash)
-            if logout_devices:
-                await tx.devices.delete_all_for_user(user_id, except_device=keep_device)
+            await self.write_password(tx, user_id, password_hash, logout_devices, keep_device)
+
+    @staticmethod
+    async def write_password(tx: Stores, user_id: str, password_hash: str,
+                             logout_devices: bool, keep_device: str | None = None) -> None:
+        """Store a hashed password in the caller's transaction (admin resets audit it)."""
+        await tx.users.set_password_hash(user_id, password_hash)
+        if logout_devices:
+            await tx.devices.delete_all_for_user(user_id, except_device=keep_device)
 
     async def deactivate(self, requester: Requester, body: Mapping[str, Any]) -> None:
         erase = body.get("erase", False)
@@ -74,11 +86,21 @@ class AccountService:
         await self.deactivate_user(requester.user_id, erase)
 
     async def deactivate_user(self, user_id: str, erase: bool) -> None:
-        """Lock the account out for good: no password, no sessions; erase clears the profile."""
         async with self._storage.transaction() as tx:
-            await tx.users.set_deactivated(user_id, True)
-            await tx.users.set_password_hash(user_id, None)
-            await tx.devices.delete_all_for_user(user_id)
-            if erase:
-                await tx.profile.set_displayname(user_id, None)
-                await tx.profile.set_avatar_url(user_id, None)
+            await self.deactivate_in(tx, user_id, erase, started_by=user_id)
+
+    async def deactivate_in(self, tx: Stores, user_id: str, erase: bool,
+                            started_by: str) -> str:
+        """Lock the account out for good, in the caller's transaction: no password, no
+        sessions, no 3PIDs; erase clears the profile. Leaving the user's rooms is a job
+        (returned), scheduled in the same transaction so it happens even after a crash."""
+        await tx.users.set_deactivated(user_id, True)
+        await tx.users.set_password_hash(user_id, None)
+        await tx.devices.delete_all_for_user(user_id)
+        await tx.admin_users.delete_threepids(user_id)
+        if erase:
+            await tx.profile.set_displayname(user_id, None)
+            await tx.profile.set_avatar_url(user_id, None)
+            await tx.admin_users.set_flag(user_id, "erased", True)
+        return await self._jobs.schedule(LEAVE_ALL_ROOMS, {"user_id": user_id}, started_by,
+                                         tx=tx, target=user_id)

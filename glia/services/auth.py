@@ -40,12 +40,19 @@ def new_access_token() -> str:
     return "glia_" + secrets.token_urlsafe(30)
 
 
+#: A device's last-seen time and address are written at most this often per token and IP.
+SEEN_INTERVAL_MS = 60_000
+_SEEN_CACHE_LIMIT = 100_000
+
+
 class AuthService:
     def __init__(self, config: Config, storage: Storage) -> None:
         self._config = config
         self._storage = storage
+        self._last_recorded: dict[tuple[str, str | None], int] = {}
 
-    async def authenticate(self, token: str) -> Requester:
+    async def authenticate(self, token: str, ip: str | None = None,
+                           user_agent: str | None = None) -> Requester:
         token_hash = hash_token(token)
         owner = await self._storage.devices.token_owner(token_hash)
         if owner is None or owner.deactivated:
@@ -54,7 +61,21 @@ class AuthService:
             raise MatrixError(
                 401, "M_USER_LOCKED", "User account has been locked", soft_logout=True
             )
+        await self._record_seen(token_hash, owner.user_id, owner.device_id, ip, user_agent)
         return Requester(owner.user_id, owner.device_id, owner.admin, owner.is_guest, token_hash)
+
+    async def _record_seen(self, token_hash: str, user_id: str, device_id: str,
+                           ip: str | None, user_agent: str | None) -> None:
+        """Keep last-seen data (whois, device lists, admin user lists) fresh, cheaply:
+        one write per token and address per minute, not one per request."""
+        now = now_ms()
+        key = (token_hash, ip)
+        if now - self._last_recorded.get(key, 0) < SEEN_INTERVAL_MS:
+            return
+        if len(self._last_recorded) >= _SEEN_CACHE_LIMIT:
+            self._last_recorded.clear()
+        self._last_recorded[key] = now
+        await self._storage.devices.record_seen(user_id, device_id, now, ip, user_agent)
 
     async def issue_token(
         self, stores: Stores, user_id: str, device_id: str, display_name: str | None

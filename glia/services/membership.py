@@ -7,14 +7,18 @@ decide whether it is allowed, so these methods only add what the rules can't kno
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from glia import errors
 from glia.errors import MatrixError
 from glia.ids import InvalidId, is_valid_room_alias, is_valid_room_id, parse_user_id
+from glia.services.admin.jobs import JobContext
 from glia.services.events import EventRequest, EventsService
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
+
+logger = logging.getLogger(__name__)
 
 
 class MembershipService:
@@ -116,6 +120,31 @@ class MembershipService:
         if current is None or current.membership in ("leave", "ban"):
             raise errors.forbidden(f"User {user_id} is not in room {room_id}")
         await self._send(room_id, user_id, user_id, "leave", reason)
+
+    async def leave_all(self, user_id: str, memberships: tuple[str, ...] = ("join", "invite",
+                                                                          "knock"),
+                        reason: str | None = None) -> list[str]:
+        """Leave every room (and reject every invite and knock); returns the room IDs.
+
+        Idempotent, so a deactivation or evacuation job interrupted by a crash can simply
+        run again: rooms already left are no longer listed.
+        """
+        left = []
+        for member in await self._storage.state.rooms_of_user(user_id, list(memberships)):
+            try:
+                await self._send(member.room_id, user_id, user_id, "leave", reason)
+            except MatrixError as e:
+                # E.g. the room's rules forbid it; the others still get left.
+                logger.warning("%s could not leave %s: %s", user_id, member.room_id, e.error)
+                continue
+            left.append(member.room_id)
+        return left
+
+    async def leave_all_job(self, job: JobContext) -> dict[str, Any]:
+        """Job runner: ``params.user_id`` leaves everything (deactivation)."""
+        left = await self.leave_all(str(job.params["user_id"]))
+        await job.progress(len(left), len(left))
+        return {"left_rooms": left}
 
     async def kick(self, sender: str, room_id: str, target: str, reason: str | None) -> None:
         await self._room_exists(room_id)

@@ -13,10 +13,12 @@ from contextlib import asynccontextmanager
 from functools import cached_property
 
 from glia.config import Config
+from glia.storage.audit import AuditStore
 from glia.storage.devices import DeviceStore
 from glia.storage.directory import DirectoryStore
 from glia.storage.engine import Engine, Executor
 from glia.storage.events import EventStore
+from glia.storage.jobs import JobStore
 from glia.storage.migrate import migrate
 from glia.storage.profile import ProfileStore
 from glia.storage.registration import RegistrationStore
@@ -24,7 +26,7 @@ from glia.storage.rooms import RoomStore
 from glia.storage.state import StateStore
 from glia.storage.streams import next_position
 from glia.storage.uia import UiaStore
-from glia.storage.users import UserStore
+from glia.storage.users import AdminUserStore, UserStore
 
 
 class Stores:
@@ -69,6 +71,18 @@ class Stores:
     @cached_property
     def directory(self) -> DirectoryStore:
         return DirectoryStore(self.db)
+
+    @cached_property
+    def admin_users(self) -> AdminUserStore:
+        return AdminUserStore(self.db)
+
+    @cached_property
+    def audit(self) -> AuditStore:
+        return AuditStore(self.db)
+
+    @cached_property
+    def jobs(self) -> JobStore:
+        return JobStore(self.db)
 
     async def next_stream_position(self, counter: str = "stream") -> int:
         return await next_position(self.engine, self.db, counter)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 from glia.storage.engine import Executor, Row
@@ -91,6 +92,9 @@ class DeviceStore:
         await self._db.execute(
             "DELETE FROM devices WHERE user_id = ? AND device_id = ?", user_id, device_id
         )
+        await self._db.execute(
+            "DELETE FROM client_ips WHERE user_id = ? AND device_id = ?", user_id, device_id
+        )
 
     async def record_seen(
         self, user_id: str, device_id: str, ts: int, ip: str | None, user_agent: str | None
@@ -100,6 +104,20 @@ class DeviceStore:
             " WHERE user_id = ? AND device_id = ?",
             ts, ip, user_agent, user_id, device_id,
         )
+        if ip is not None:
+            await self._db.execute(
+                "INSERT INTO client_ips (user_id, device_id, ip, user_agent, last_seen)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, device_id, ip) DO UPDATE"
+                " SET user_agent = excluded.user_agent, last_seen = excluded.last_seen",
+                user_id, device_id, ip, user_agent, ts,
+            )
+
+    async def connections(self, user_id: str) -> builtins.list[Row]:
+        """Where the user's devices were seen from (whois): device_id, ip, user_agent,
+        last_seen."""
+        return await self._db.fetchall(
+            "SELECT device_id, ip, user_agent, last_seen FROM client_ips WHERE user_id = ?"
+            " ORDER BY device_id, last_seen DESC", user_id)
 
     # -- access tokens ---------------------------------------------------------------
 
@@ -135,4 +153,7 @@ class DeviceStore:
         )
         await self._db.execute(
             "DELETE FROM devices WHERE user_id = ? AND device_id <> ?", user_id, keep
+        )
+        await self._db.execute(
+            "DELETE FROM client_ips WHERE user_id = ? AND device_id <> ?", user_id, keep
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from glia.storage.engine import Executor, Row
 
@@ -86,3 +87,158 @@ class UserStore:
         await self._db.execute(
             "UPDATE users SET user_type = ? WHERE user_id = ?", user_type, user_id
         )
+
+
+@dataclass(frozen=True)
+class UserListQuery:
+    """The filters of Synapse's admin user list."""
+
+    user_id: str | None = None
+    name: str | None = None
+    guests: bool = True
+    #: True: only deactivated; False: only active; None: both.
+    deactivated: bool | None = False
+    admins: bool | None = None
+    include_locked: bool = False
+    not_user_types: tuple[str, ...] = ()
+    order_by: str = "name"
+    backwards: bool = False
+
+
+@dataclass(frozen=True)
+class AdminUserView:
+    user_id: str
+    displayname: str | None
+    avatar_url: str | None
+    admin: bool
+    user_type: str | None
+    is_guest: bool
+    deactivated: bool
+    locked: bool
+    erased: bool
+    shadow_banned: bool
+    suspended: bool
+    creation_ts: int
+    last_seen_ts: int | None
+
+
+#: order_by values → SQL expressions (secondary order is always the user ID).
+USER_ORDER = {
+    "name": "u.user_id", "displayname": "p.displayname", "is_guest": "u.is_guest",
+    "admin": "u.admin", "deactivated": "u.deactivated", "user_type": "u.user_type",
+    "avatar_url": "p.avatar_url", "shadow_banned": "u.shadow_banned",
+    "creation_ts": "u.creation_ts", "last_seen_ts": "last_seen_ts", "locked": "u.locked",
+}
+
+_VIEW = (
+    "SELECT u.user_id, u.admin, u.user_type, u.is_guest, u.deactivated, u.locked, u.erased,"
+    " u.shadow_banned, u.suspended, u.creation_ts, p.displayname, p.avatar_url,"
+    " (SELECT MAX(d.last_seen_ts) FROM devices d WHERE d.user_id = u.user_id)"
+    " AS last_seen_ts FROM users u LEFT JOIN profiles p ON p.user_id = u.user_id"
+)
+
+
+def _view(row: Row) -> AdminUserView:
+    return AdminUserView(
+        row["user_id"], row["displayname"], row["avatar_url"], bool(row["admin"]),
+        row["user_type"], bool(row["is_guest"]), bool(row["deactivated"]),
+        bool(row["locked"]), bool(row["erased"]), bool(row["shadow_banned"]),
+        bool(row["suspended"]), int(row["creation_ts"]),
+        None if row["last_seen_ts"] is None else int(row["last_seen_ts"]),
+    )
+
+
+def like_pattern(term: str) -> str:
+    """``term`` as a literal inside a LIKE pattern (``\\`` is the escape character)."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class AdminUserStore:
+    """The admin API's reads and writes of accounts (lists, flags, 3PIDs, SSO IDs)."""
+
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def view(self, user_id: str) -> AdminUserView | None:
+        row = await self._db.fetchone(f"{_VIEW} WHERE u.user_id = ?", user_id)
+        return None if row is None else _view(row)
+
+    async def page(self, query: UserListQuery, offset: int, limit: int
+                   ) -> tuple[list[AdminUserView], int]:
+        where: list[str] = ["1 = 1"]
+        args: list[Any] = []
+        if query.name:
+            term = like_pattern(query.name.lower())
+            where.append("(lower(u.user_id) LIKE ? ESCAPE '\\' OR lower(p.displayname)"
+                         " LIKE ? ESCAPE '\\')")
+            args += [f"@%{term}%:%", f"%{term}%"]
+        elif query.user_id:
+            where.append("lower(u.user_id) LIKE ? ESCAPE '\\'")
+            args.append(f"%{like_pattern(query.user_id.lower())}%")
+        if not query.guests:
+            where.append("u.is_guest = FALSE")
+        if query.deactivated is not None:
+            where.append("u.deactivated = ?")
+            args.append(query.deactivated)
+        if query.admins is not None:
+            where.append("u.admin = ?")
+            args.append(query.admins)
+        if not query.include_locked:
+            where.append("u.locked = FALSE")
+        for user_type in query.not_user_types:
+            if user_type == "":
+                where.append("u.user_type IS NOT NULL")
+            else:
+                where.append("(u.user_type IS NULL OR u.user_type <> ?)")
+                args.append(user_type)
+        clause = " AND ".join(where)
+        total = await self._db.fetchval(
+            "SELECT COUNT(*) FROM users u LEFT JOIN profiles p ON p.user_id = u.user_id"
+            f" WHERE {clause}", *args)
+        direction = "DESC" if query.backwards else "ASC"
+        order = USER_ORDER[query.order_by]
+        secondary = "" if query.order_by == "name" else ", u.user_id ASC"
+        rows = await self._db.fetchall(
+            f"{_VIEW} WHERE {clause} ORDER BY {order} {direction}{secondary} LIMIT ? OFFSET ?",
+            *args, limit, offset)
+        return [_view(r) for r in rows], int(total or 0)
+
+    async def set_flag(self, user_id: str, flag: str, value: bool) -> None:
+        if flag not in ("erased", "shadow_banned", "suspended"):
+            raise ValueError(flag)
+        await self._db.execute(f"UPDATE users SET {flag} = ? WHERE user_id = ?", value, user_id)
+
+    async def threepids(self, user_id: str) -> list[Row]:
+        return await self._db.fetchall(
+            "SELECT medium, address, added_at, validated_at FROM user_threepids"
+            " WHERE user_id = ? ORDER BY medium, address", user_id)
+
+    async def replace_threepids(self, user_id: str, threepids: list[tuple[str, str]],
+                                now: int) -> None:
+        await self._db.execute("DELETE FROM user_threepids WHERE user_id = ?", user_id)
+        for medium, address in threepids:
+            await self._db.execute(
+                "INSERT INTO user_threepids (user_id, medium, address, added_at, validated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (medium, address) DO UPDATE"
+                " SET user_id = excluded.user_id", user_id, medium, address, now, now)
+
+    async def external_ids(self, user_id: str) -> list[Row]:
+        return await self._db.fetchall(
+            "SELECT auth_provider, external_id FROM user_external_ids WHERE user_id = ?"
+            " ORDER BY auth_provider, external_id", user_id)
+
+    async def external_id_owner(self, auth_provider: str, external_id: str) -> str | None:
+        value = await self._db.fetchval(
+            "SELECT user_id FROM user_external_ids WHERE auth_provider = ?"
+            " AND external_id = ?", auth_provider, external_id)
+        return None if value is None else str(value)
+
+    async def replace_external_ids(self, user_id: str, ids: list[tuple[str, str]]) -> None:
+        await self._db.execute("DELETE FROM user_external_ids WHERE user_id = ?", user_id)
+        for provider, external_id in ids:
+            await self._db.execute(
+                "INSERT INTO user_external_ids (auth_provider, external_id, user_id)"
+                " VALUES (?, ?, ?)", provider, external_id, user_id)
+
+    async def delete_threepids(self, user_id: str) -> None:
+        await self._db.execute("DELETE FROM user_threepids WHERE user_id = ?", user_id)

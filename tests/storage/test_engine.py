@@ -20,7 +20,9 @@ async def test_engine_name(engine: Engine, db_kind: str) -> None:
 
 async def test_migrations_apply_and_record_versions(engine: Engine) -> None:
     known = available_migrations()
-    assert [m.version for m in known] == list(range(1, len(known) + 1))
+    versions = [m.version for m in known]
+    # Numbers are reserved per feature ahead of time, so gaps are allowed; order is not.
+    assert versions == sorted(set(versions)) and versions[0] == 1
     applied = await migrate(engine)
     assert [m.version for m in applied] == [m.version for m in known]
     rows = await engine.fetchall("SELECT version, name, applied_ts FROM schema_migrations"

@@ -1,0 +1,126 @@
+"""Durable admin jobs: claimed by one worker at a time, reclaimed when it stops
+heartbeating, so a job survives a crash of the process running it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from glia.storage.engine import Executor, Row
+
+ACTIVE = "active"
+SCHEDULED = "scheduled"
+COMPLETE = "complete"
+FAILED = "failed"
+CANCELLED = "cancelled"
+FINISHED = (COMPLETE, FAILED, CANCELLED)
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    kind: str
+    params: dict[str, Any]
+    status: str
+    done: int
+    total: int | None
+    result: dict[str, Any] | None
+    error: str | None
+    started_by: str
+    created_ts: int
+    started_ts: int | None
+    finished_ts: int | None
+    target: str | None
+
+
+def _job(row: Row) -> Job:
+    return Job(
+        job_id=row["job_id"], kind=row["kind"], params=json.loads(row["params"]),
+        status=row["status"], done=int(row["done"]),
+        total=None if row["total"] is None else int(row["total"]),
+        result=None if row["result"] is None else json.loads(row["result"]),
+        error=row["error"], started_by=row["started_by"], created_ts=int(row["created_ts"]),
+        started_ts=None if row["started_ts"] is None else int(row["started_ts"]),
+        finished_ts=None if row["finished_ts"] is None else int(row["finished_ts"]),
+        target=row["target"],
+    )
+
+
+_COLUMNS = ("job_id, kind, params, status, done, total, result, error, started_by, created_ts,"
+            " started_ts, finished_ts, target")
+
+
+class JobStore:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def insert(self, job_id: str, kind: str, params: dict[str, Any], started_by: str,
+                     now: int, target: str | None) -> None:
+        await self._db.execute(
+            "INSERT INTO jobs (job_id, kind, params, status, started_by, created_ts, target)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", job_id, kind,
+            json.dumps(params, separators=(",", ":")), SCHEDULED, started_by, now, target,
+        )
+
+    async def get(self, job_id: str) -> Job | None:
+        row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE job_id = ?", job_id)
+        return None if row is None else _job(row)
+
+    async def page(self, *, kind: str | None, status: str | None, target: str | None,
+                   offset: int, limit: int) -> tuple[list[Job], int]:
+        where, args = ["1 = 1"], []
+        for column, value in (("kind", kind), ("status", status), ("target", target)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        clause = " AND ".join(where)
+        total = await self._db.fetchval(f"SELECT COUNT(*) FROM jobs WHERE {clause}", *args)
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM jobs WHERE {clause} ORDER BY created_ts DESC, job_id"
+            " LIMIT ? OFFSET ?", *args, limit, offset)
+        return [_job(r) for r in rows], int(total or 0)
+
+    async def claim(self, worker: str, now: int, stale_before: int) -> Job | None:
+        """Take the oldest scheduled job, or an active one whose worker went silent."""
+        for _ in range(3):
+            row = await self._db.fetchone(
+                f"SELECT {_COLUMNS} FROM jobs WHERE status = ?"
+                " OR (status = ? AND (heartbeat_ts IS NULL OR heartbeat_ts < ?))"
+                " ORDER BY created_ts, job_id LIMIT 1", SCHEDULED, ACTIVE, stale_before)
+            if row is None:
+                return None
+            # Compare-and-set on what we read, so two workers cannot both win.
+            taken = await self._db.execute(
+                "UPDATE jobs SET status = ?, claimed_by = ?, heartbeat_ts = ?,"
+                " started_ts = COALESCE(started_ts, ?), done = 0 WHERE job_id = ?"
+                " AND status = ? AND (heartbeat_ts IS NULL OR heartbeat_ts < ?"
+                " OR status = ?)", ACTIVE, worker, now, now, row["job_id"], row["status"],
+                stale_before, SCHEDULED)
+            if taken == 1:
+                return await self.get(row["job_id"])
+        return None
+
+    async def heartbeat(self, job_id: str, worker: str, now: int, done: int,
+                        total: int | None) -> str | None:
+        """Record progress; returns the job's status (``cancelled`` stops the runner)."""
+        await self._db.execute(
+            "UPDATE jobs SET heartbeat_ts = ?, done = ?, total = COALESCE(?, total)"
+            " WHERE job_id = ? AND claimed_by = ? AND status = ?",
+            now, done, total, job_id, worker, ACTIVE)
+        value = await self._db.fetchval("SELECT status FROM jobs WHERE job_id = ?", job_id)
+        return None if value is None else str(value)
+
+    async def finish(self, job_id: str, worker: str, status: str, now: int,
+                     result: dict[str, Any] | None, error: str | None) -> None:
+        await self._db.execute(
+            "UPDATE jobs SET status = ?, finished_ts = ?, result = ?, error = ?"
+            " WHERE job_id = ? AND claimed_by = ? AND status = ?", status, now,
+            None if result is None else json.dumps(result, separators=(",", ":")), error,
+            job_id, worker, ACTIVE)
+
+    async def cancel(self, job_id: str, now: int) -> bool:
+        changed = await self._db.execute(
+            "UPDATE jobs SET status = ?, finished_ts = ? WHERE job_id = ?"
+            " AND status IN (?, ?)", CANCELLED, now, job_id, SCHEDULED, ACTIVE)
+        return changed == 1
