@@ -53,6 +53,7 @@ class _Server(uvicorn.Server):
 async def serve(config: Config) -> None:
     storage = await open_storage(config)
     services = build_services(config, storage)
+    await services.room_admin.backfill_stats()
     listeners = build_listeners(services)
     servers = [
         _Server(uvicorn.Config(lst.app, host=lst.host, port=lst.port, log_config=None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from glia.http.admin import audit, jobs, server_version, users
 from glia.http.admin import registration as admin_registration
+from glia.http.admin import rooms as admin_rooms
 from glia.http.client import (
     account,
     capabilities,
@@ -25,7 +26,7 @@ CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory,
 )
-ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users)
+ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms)
 
 
 def client_routes() -> list[Route]:

@@ -13,6 +13,7 @@ from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.admin.audit import AuditService
 from glia.services.admin.jobs import JobsService
+from glia.services.admin.rooms import RoomAdminService
 from glia.services.admin.users import UserAdminService
 from glia.services.auth import AuthService
 from glia.services.devices import DeviceService
@@ -52,6 +53,7 @@ class Services:
     audit: AuditService
     jobs: JobsService
     user_admin: UserAdminService
+    room_admin: RoomAdminService
 
 
 def build_services(config: Config, storage: Storage) -> Services:
@@ -67,6 +69,7 @@ def build_services(config: Config, storage: Storage) -> Services:
     membership = MembershipService(storage, room_events)
     jobs.register(LEAVE_ALL_ROOMS, membership.leave_all_job)
     aggregator = Aggregator(storage)
+    rooms = RoomService(config, storage, room_events)
     return Services(
         config=config,
         storage=storage,
@@ -78,7 +81,7 @@ def build_services(config: Config, storage: Storage) -> Services:
         devices=DeviceService(storage, account),
         profile=profile,
         room_events=room_events,
-        rooms=RoomService(config, storage, room_events),
+        rooms=rooms,
         membership=membership,
         state=StateService(storage),
         timeline=TimelineService(storage, aggregator),
@@ -87,5 +90,7 @@ def build_services(config: Config, storage: Storage) -> Services:
         audit=audit,
         jobs=jobs,
         user_admin=UserAdminService(config, storage, auth, account, registration, profile,
+                                    audit),
+        room_admin=RoomAdminService(config, storage, room_events, rooms, membership, jobs,
                                     audit),
     )

@@ -55,6 +55,9 @@ class MembershipService:
 
     async def _send(self, room_id: str, sender: str, target: str, membership: str,
                     reason: str | None, extra: dict[str, Any] | None = None) -> StoredEvent:
+        if membership in ("join", "invite", "knock") and \
+                await self._storage.admin_rooms.blocked_by(room_id) is not None:
+            raise MatrixError(403, "M_UNKNOWN", "This room has been blocked on this server")
         content = await self._member_content(target, membership, reason)
         content.update(extra or {})
         return await self._events.send(

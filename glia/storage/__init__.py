@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from functools import cached_property
 
 from glia.config import Config
+from glia.storage.admin_rooms import AdminRoomStore
 from glia.storage.audit import AuditStore
 from glia.storage.devices import DeviceStore
 from glia.storage.directory import DirectoryStore
@@ -75,6 +76,10 @@ class Stores:
     @cached_property
     def admin_users(self) -> AdminUserStore:
         return AdminUserStore(self.db)
+
+    @cached_property
+    def admin_rooms(self) -> AdminRoomStore:
+        return AdminRoomStore(self.db)
 
     @cached_property
     def audit(self) -> AuditStore:

@@ -111,6 +111,13 @@ class JobStore:
         value = await self._db.fetchval("SELECT status FROM jobs WHERE job_id = ?", job_id)
         return None if value is None else str(value)
 
+    async def save_result(self, job_id: str, worker: str, result: dict[str, Any]) -> None:
+        """A running job's partial result: what a restart resumes from, and what status
+        endpoints show while the job runs."""
+        await self._db.execute(
+            "UPDATE jobs SET result = ? WHERE job_id = ? AND claimed_by = ? AND status = ?",
+            json.dumps(result, separators=(",", ":")), job_id, worker, ACTIVE)
+
     async def finish(self, job_id: str, worker: str, status: str, now: int,
                      result: dict[str, Any] | None, error: str | None) -> None:
         await self._db.execute(

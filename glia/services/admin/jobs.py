@@ -56,6 +56,11 @@ class JobContext:
             raise JobCancelled()
 
 
+    async def save_result(self, partial: dict[str, Any]) -> None:
+        """Persist a partial result (also ``job.result`` when a restarted job resumes)."""
+        await self._service.save_result(self, partial)
+
+
 JobRunner = Callable[[JobContext], Awaitable[dict[str, Any]]]
 
 
@@ -106,6 +111,18 @@ class JobsService:
         cancelled = await tx.jobs.get(job_id)
         assert cancelled is not None
         return cancelled
+
+    async def save_result(self, context: JobContext, partial: dict[str, Any]) -> None:
+        await self._storage.jobs.save_result(context.job.job_id, self._worker_id, partial)
+
+    async def wait(self, job_id: str, poll: float = 0.05) -> Job:
+        """Wait for a job to finish (synchronous admin endpoints built on jobs)."""
+        self._wake.set()
+        while True:
+            job = await self.get(job_id)
+            if job.status in (COMPLETE, FAILED, CANCELLED):
+                return job
+            await asyncio.sleep(poll)
 
     async def heartbeat(self, context: JobContext) -> str | None:
         status = await self._storage.jobs.heartbeat(

@@ -1,0 +1,122 @@
+"""Room administration on Synapse's paths (``/v1/rooms`` list, details, members, state,
+block, v1/v2 delete and delete status) and Dendrite's (``evacuateRoom``,
+``evacuateUser``, ``purgeRoom``, ``emptyRooms``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glia import errors
+from glia.http.admin.pagination import page_params
+from glia.http.parsing import Request
+from glia.http.routes import Auth, RouteGroup, admin_paths, dendrite_paths
+from glia.services.admin.rooms import ROOM_ORDER, RoomListQuery
+
+routes = RouteGroup()
+
+
+def _dry_run(req: Request) -> bool:
+    """``dry_run`` from the query string or, for POSTs with a body, the JSON body."""
+    if req.query("dry_run") is not None:
+        return bool(req.query_bool("dry_run"))
+    value = req.json_or_empty().get("dry_run", False) if req.raw.method == "POST" else False
+    if not isinstance(value, bool):
+        raise errors.bad_json("Param 'dry_run' must be a boolean, if given")
+    return value
+
+
+@routes.get(*admin_paths("/v1/rooms"), auth=Auth.ADMIN)
+async def list_rooms(req: Request) -> dict[str, Any]:
+    page = page_params(req)
+    order_by = req.query("order_by") or "name"
+    if order_by not in ROOM_ORDER:
+        raise errors.invalid_param(
+            f"Query parameter 'order_by' must be one of {sorted(ROOM_ORDER)}")
+    search_term = req.query("search_term")
+    if search_term == "":
+        raise errors.invalid_param("search_term cannot be an empty string")
+    query = RoomListQuery(search_term=search_term, public=req.query_bool("public_rooms"),
+                          empty=req.query_bool("empty_rooms"), order_by=order_by,
+                          backwards=page.backwards)
+    rooms, total = await req.services.room_admin.page(query, page.offset, page.limit)
+    body: dict[str, Any] = {"rooms": rooms, "offset": page.offset, "total_rooms": total}
+    if page.offset + page.limit < total:
+        body["next_batch"] = page.offset + page.limit
+    if page.offset > 0:
+        body["prev_batch"] = max(0, page.offset - page.limit)
+    return body
+
+
+@routes.get(*admin_paths("/v1/rooms/{roomId}"), auth=Auth.ADMIN)
+async def room_details(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.details(req.path("roomId"))
+
+
+@routes.get(*admin_paths("/v1/rooms/{roomId}/members"), auth=Auth.ADMIN)
+async def room_members(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.members(req.path("roomId"))
+
+
+@routes.get(*admin_paths("/v1/rooms/{roomId}/state"), auth=Auth.ADMIN)
+async def room_state(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.state(req.path("roomId"), req.query("type"))
+
+
+@routes.get(*admin_paths("/v1/rooms/{roomId}/block"), auth=Auth.ADMIN)
+async def get_block(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.block_status(req.path("roomId"))
+
+
+@routes.put(*admin_paths("/v1/rooms/{roomId}/block"), auth=Auth.ADMIN, audit="rooms.block")
+async def put_block(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.set_block(req.requester, req.path("roomId"),
+                                                   req.json(), req.audit)
+
+
+@routes.delete(*admin_paths("/v1/rooms/{roomId}"), auth=Auth.ADMIN, audit="rooms.delete")
+async def delete_room_v1(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.delete_v1(req.requester, req.path("roomId"),
+                                                   req.json(), req.audit)
+
+
+@routes.delete(*admin_paths("/v2/rooms/{roomId}"), auth=Auth.ADMIN, audit="rooms.delete")
+async def delete_room_v2(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.delete_v2(req.requester, req.path("roomId"),
+                                                   req.json(), req.audit)
+
+
+@routes.get(*admin_paths("/v2/rooms/{roomId}/delete_status"), auth=Auth.ADMIN)
+async def delete_status_by_room(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.delete_status_by_room(req.path("roomId"))
+
+
+@routes.get(*admin_paths("/v2/rooms/delete_status/{deleteId}"), auth=Auth.ADMIN)
+async def delete_status(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.delete_status(req.path("deleteId"))
+
+
+async def _evacuate_room(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.evacuate_room(req.path("roomId"), _dry_run(req))
+
+
+async def _evacuate_user(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.evacuate_user(req.path("userId"), _dry_run(req))
+
+
+# POST since Dendrite 0.13; GET as older Dendrite (and its first docs) had it.
+for _method in ("POST", "GET"):
+    routes.route(_method, *dendrite_paths("/evacuateRoom/{roomId}"), auth=Auth.ADMIN,
+                 audit="rooms.evacuate")(_evacuate_room)
+    routes.route(_method, *dendrite_paths("/evacuateUser/{userId}"), auth=Auth.ADMIN,
+                 audit="users.evacuate")(_evacuate_user)
+
+
+@routes.post(*dendrite_paths("/purgeRoom/{roomId}"), auth=Auth.ADMIN, audit="rooms.purge")
+async def purge_room(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.purge_room(req.requester, req.path("roomId"),
+                                                    _dry_run(req), req.audit)
+
+
+@routes.get(*dendrite_paths("/emptyRooms"), auth=Auth.ADMIN)
+async def empty_rooms(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.empty_rooms()
