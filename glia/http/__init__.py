@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from glia.http.admin import audit, jobs, server_version, users
 from glia.http.admin import registration as admin_registration
+from glia.http.admin import reports as admin_reports
 from glia.http.admin import rooms as admin_rooms
 from glia.http.client import (
     account,
@@ -16,6 +17,7 @@ from glia.http.client import (
     profile,
     registration,
     relations,
+    reports,
     rooms,
     timeline,
     versions,
@@ -24,9 +26,10 @@ from glia.http.routes import Route
 
 CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
-    events, timeline, relations, directory,
+    events, timeline, relations, directory, reports,
 )
-ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms)
+ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
+                 admin_reports)
 
 
 def client_routes() -> list[Route]:

@@ -13,6 +13,7 @@ from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.admin.audit import AuditService
 from glia.services.admin.jobs import JobsService
+from glia.services.admin.reports import ReportAdminService
 from glia.services.admin.rooms import RoomAdminService
 from glia.services.admin.users import UserAdminService
 from glia.services.auth import AuthService
@@ -24,6 +25,7 @@ from glia.services.membership import MembershipService
 from glia.services.profile import ProfileService
 from glia.services.registration import RegistrationService
 from glia.services.relations import Aggregator, RelationsService
+from glia.services.reports import ReportService
 from glia.services.rooms import RoomService
 from glia.services.server_keys import load_or_create_signing_key
 from glia.services.state import StateService
@@ -53,6 +55,8 @@ class Services:
     audit: AuditService
     jobs: JobsService
     user_admin: UserAdminService
+    reports: ReportService
+    report_admin: ReportAdminService
     room_admin: RoomAdminService
 
 
@@ -93,4 +97,6 @@ def build_services(config: Config, storage: Storage) -> Services:
                                     audit),
         room_admin=RoomAdminService(config, storage, room_events, rooms, membership, jobs,
                                     audit),
+        reports=ReportService(config, storage),
+        report_admin=ReportAdminService(storage, audit),
     )

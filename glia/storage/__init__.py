@@ -23,6 +23,7 @@ from glia.storage.jobs import JobStore
 from glia.storage.migrate import migrate
 from glia.storage.profile import ProfileStore
 from glia.storage.registration import RegistrationStore
+from glia.storage.reports import ReportStore
 from glia.storage.rooms import RoomStore
 from glia.storage.state import StateStore
 from glia.storage.streams import next_position
@@ -88,6 +89,10 @@ class Stores:
     @cached_property
     def jobs(self) -> JobStore:
         return JobStore(self.db)
+
+    @cached_property
+    def reports(self) -> ReportStore:
+        return ReportStore(self.db)
 
     async def next_stream_position(self, counter: str = "stream") -> int:
         return await next_position(self.engine, self.db, counter)

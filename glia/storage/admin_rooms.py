@@ -35,7 +35,7 @@ STAT_STATE = {
 
 #: Every table that holds rows of a room, deleted by a purge (children first).
 ROOM_TABLES = (
-    "room_stats", "room_aliases", "forgotten_rooms",
+    "event_reports", "room_stats", "room_aliases", "forgotten_rooms",
     "forward_extremities", "room_state", "events",
 )
 
