@@ -13,6 +13,7 @@ from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.admin.audit import AuditService
 from glia.services.admin.jobs import JobsService
+from glia.services.admin.registration_tokens import RegistrationTokenAdminService
 from glia.services.admin.reports import ReportAdminService
 from glia.services.admin.rooms import RoomAdminService
 from glia.services.admin.users import UserAdminService
@@ -55,6 +56,7 @@ class Services:
     audit: AuditService
     jobs: JobsService
     user_admin: UserAdminService
+    registration_tokens: RegistrationTokenAdminService
     reports: ReportService
     report_admin: ReportAdminService
     room_admin: RoomAdminService
@@ -95,6 +97,7 @@ def build_services(config: Config, storage: Storage) -> Services:
         jobs=jobs,
         user_admin=UserAdminService(config, storage, auth, account, registration, profile,
                                     audit),
+        registration_tokens=RegistrationTokenAdminService(storage, audit),
         room_admin=RoomAdminService(config, storage, room_events, rooms, membership, jobs,
                                     audit),
         reports=ReportService(config, storage),

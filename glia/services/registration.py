@@ -15,7 +15,7 @@ from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import localpart_error, new_device_id, random_string
 from glia.services.auth import AuthService
-from glia.services.uia import DUMMY, REGISTRATION_TOKEN, UiaService
+from glia.services.uia import DUMMY, REGISTRATION_TOKEN, SESSION_LIFETIME_MS, UiaService
 from glia.storage import Storage
 
 NONCE_LIFETIME_MS = 60_000
@@ -73,16 +73,26 @@ class RegistrationService:
         device_id: str | None = None,
         device_display_name: str | None = None,
         inhibit_login: bool = False,
+        token_session: str | None = None,
     ) -> Registered:
-        """Create the account, its profile and (unless inhibited) a first device, atomically."""
+        """Create the account, its profile and (unless inhibited) a first device, atomically.
+
+        ``token_session``: the UIA session that passed the registration-token stage; its
+        use of the token is completed in the same transaction.
+        """
         user_id = await self.check_available(localpart)
         password_hash = await self._auth.hash_password(password) if password else None
         async with self._storage.transaction() as tx:
             if await tx.users.exists_case_insensitive(user_id):
                 raise MatrixError(400, "M_USER_IN_USE", "User ID already taken.")
+            now = now_ms()
             await tx.users.create(
-                user_id, password_hash, admin=admin, user_type=user_type, creation_ts=now_ms()
+                user_id, password_hash, admin=admin, user_type=user_type, creation_ts=now
             )
+            if token_session is not None and await tx.registration_tokens.complete(
+                    token_session, user_id, now) is None:
+                # The token was deleted after the stage passed: revoked means revoked.
+                raise errors.forbidden("Registration token is no longer valid")
             await tx.profile.create(user_id, displayname if displayname else localpart)
             if inhibit_login:
                 return Registered(user_id, None, None)
@@ -94,10 +104,43 @@ class RegistrationService:
 
     def flows(self) -> list[list[str]]:
         if self._config.registration.require_token:
-            # No checker for this stage exists until registration tokens do, so with
-            # require_token set, open registration stays closed rather than open.
             return [[REGISTRATION_TOKEN]]
         return [[DUMMY]]
+
+    async def _check_registration_token(self, auth: Mapping[str, Any]) -> None:
+        """The ``m.login.registration_token`` stage: take one use of the token for this
+        UIA session (it shows as ``pending`` until the account exists).
+
+        Failures are 401s, so they come back inside the UIA response the way Synapse
+        sends them, and the client can try another token in the same session.
+        """
+        if "token" not in auth:
+            raise MatrixError(401, "M_MISSING_PARAM", "Missing registration token")
+        token = auth["token"]
+        if not isinstance(token, str):
+            raise MatrixError(401, "M_INVALID_PARAM", "Registration token must be a string")
+        session_id = auth.get("session")
+        if not isinstance(session_id, str) or not session_id:
+            raise MatrixError(401, "M_MISSING_PARAM", "Missing UIA session")
+        now = now_ms()
+        await release_stale_token_uses(self._storage, now)
+        async with self._storage.transaction() as tx:
+            held = await tx.registration_tokens.reserve(token, session_id, now)
+        if held is None:
+            raise MatrixError(401, "M_UNAUTHORIZED", "Invalid registration token")
+        if held != token:
+            raise MatrixError(401, "M_INVALID_PARAM", "Registration token has changed")
+
+    async def registration_token_valid(self, token: str | None) -> bool:
+        """``GET /register/m.login.registration_token/validity``: a point-in-time answer
+        that takes nothing. Checks run in Synapse's order (disabled before missing)."""
+        if not self._config.registration.enabled:
+            raise errors.forbidden("Registration has been disabled")
+        if token is None:
+            raise errors.missing_param("Missing string query parameter 'token'")
+        now = now_ms()
+        await release_stale_token_uses(self._storage, now)
+        return await self._storage.registration_tokens.is_valid(token, now)
 
     async def register_with_uia(self, body: Mapping[str, Any]) -> Registered:
         if not self._config.registration.enabled:
@@ -120,14 +163,26 @@ class RegistrationService:
             return None
 
         await self._uia.authenticate(
-            body, scope=f"register:{localpart}", flows=self.flows(), checkers={DUMMY: dummy}
+            body, scope=f"register:{localpart}", flows=self.flows(),
+            checkers={DUMMY: dummy, REGISTRATION_TOKEN: self._check_registration_token},
         )
-        if password is None:
-            raise errors.missing_param("Missing params: password")
-        return await self.register(
-            localpart, password, device_id=device_id, device_display_name=device_name,
-            inhibit_login=inhibit_login,
-        )
+        token_session = None
+        if self._config.registration.require_token:
+            # The token stage (which insists on a session) is part of every flow.
+            token_session = str(body["auth"]["session"])
+        try:
+            if password is None:
+                raise errors.missing_param("Missing params: password")
+            return await self.register(
+                localpart, password, device_id=device_id, device_display_name=device_name,
+                inhibit_login=inhibit_login, token_session=token_session,
+            )
+        except Exception:
+            if token_session is not None:
+                # No account came of it: the use goes back to the token at once.
+                async with self._storage.transaction() as tx:
+                    await tx.registration_tokens.release(token_session)
+            raise
 
     async def _generate_localpart(self) -> str:
         while True:
@@ -193,6 +248,17 @@ class RegistrationService:
             device_display_name=_optional_str(body, "initial_device_display_name"),
             inhibit_login=inhibit_login,
         )
+
+
+async def release_stale_token_uses(storage: Storage, now: int) -> None:
+    """Give back token uses held by registrations that can no longer finish (their UIA
+    session expired: a crash mid-request, an abandoned flow), so they stop counting as
+    ``pending`` and stop blocking a token's last uses."""
+    before = now - SESSION_LIFETIME_MS
+    if not await storage.registration_tokens.has_stale(before):
+        return
+    async with storage.transaction() as tx:
+        await tx.registration_tokens.release_stale(before)
 
 
 def registration_mac(

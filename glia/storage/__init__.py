@@ -23,6 +23,7 @@ from glia.storage.jobs import JobStore
 from glia.storage.migrate import migrate
 from glia.storage.profile import ProfileStore
 from glia.storage.registration import RegistrationStore
+from glia.storage.registration_tokens import RegistrationTokenStore
 from glia.storage.reports import ReportStore
 from glia.storage.rooms import RoomStore
 from glia.storage.state import StateStore
@@ -57,6 +58,10 @@ class Stores:
     @cached_property
     def uia(self) -> UiaStore:
         return UiaStore(self.db)
+
+    @cached_property
+    def registration_tokens(self) -> RegistrationTokenStore:
+        return RegistrationTokenStore(self.db)
 
     @cached_property
     def rooms(self) -> RoomStore:

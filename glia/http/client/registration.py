@@ -1,4 +1,4 @@
-"""``/register`` and ``/register/available``."""
+"""``/register``, ``/register/available`` and the registration-token validity check."""
 
 from __future__ import annotations
 
@@ -30,3 +30,10 @@ async def available(req: Request) -> dict[str, Any]:
         raise errors.missing_param("Missing required query parameter username")
     await req.services.registration.check_available(username.lower())
     return {"available": True}
+
+
+@routes.get(*client_paths("/register/m.login.registration_token/validity", ("v1",)),
+            auth=Auth.NONE, ratelimit="register")
+async def registration_token_validity(req: Request) -> dict[str, Any]:
+    valid = await req.services.registration.registration_token_valid(req.query("token"))
+    return {"valid": valid}

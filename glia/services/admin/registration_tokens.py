@@ -1,0 +1,164 @@
+"""Registration-token administration: Synapse's ``/v1/registration_tokens`` API (also
+served on Dendrite's ``registrationTokens`` paths, whose JSON is the same) and Glia's list
+of the accounts each token let in.
+
+Checks run in Synapse's order with Synapse's messages and errcodes, because admin tools
+show them verbatim. Where Synapse would answer 500 (a number too big for the database, no
+unique random token left at a tiny length) Glia answers 400.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Mapping
+from typing import Any
+
+from glia import errors
+from glia.clock import now_ms
+from glia.services.admin.audit import AuditEntry, AuditService
+from glia.services.registration import release_stale_token_uses
+from glia.storage import Storage
+from glia.storage.registration_tokens import RegistrationToken
+
+__all__ = ["RegistrationTokenAdminService", "token_json"]
+
+#: The characters of a token: the spec's opaque-identifier grammar.
+TOKEN_CHARS = string.ascii_letters + string.digits + "._~-"
+_TOKEN_CHAR_SET = frozenset(TOKEN_CHARS)
+MAX_TOKEN_LENGTH = 64
+DEFAULT_TOKEN_LENGTH = 16
+#: Random tokens tried before giving up (only short lengths can run out).
+_GENERATE_ATTEMPTS = 10
+#: The largest value a BIGINT column holds.
+_MAX_BIGINT = 2**63 - 1
+
+
+def token_json(token: RegistrationToken) -> dict[str, Any]:
+    """The token object every registration-token endpoint answers with."""
+    return {"token": token.token, "uses_allowed": token.uses_allowed,
+            "pending": token.pending, "completed": token.completed,
+            "expiry_time": token.expiry_time}
+
+
+def _not_found(token: str) -> errors.MatrixError:
+    return errors.not_found(f"No such registration token: {token}")
+
+
+def _uses_allowed(value: Any) -> int | None:
+    # ``type(...) is int`` on purpose: JSON true/false must not pass as 1/0.
+    if value is None or (type(value) is int and 0 <= value <= _MAX_BIGINT):
+        return value
+    raise errors.invalid_param("uses_allowed must be a non-negative integer or null")
+
+
+def _expiry_time(value: Any, now: int) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int or value > _MAX_BIGINT:
+        raise errors.invalid_param("expiry_time must be an integer or null")
+    if value < now:
+        raise errors.invalid_param("expiry_time must not be in the past")
+    return value
+
+
+def _requested_token(value: Any) -> str:
+    if not isinstance(value, str):
+        raise errors.invalid_param("token must be a string")
+    if not 0 < len(value) <= MAX_TOKEN_LENGTH:
+        raise errors.invalid_param(
+            "token must not be empty and must not be longer than 64 characters")
+    if not set(value) <= _TOKEN_CHAR_SET:
+        # Synapse's wording, which names fewer characters than it (and Glia) accepts.
+        raise errors.invalid_param(
+            "token must consist only of characters matched by the regex [A-Za-z0-9-_]")
+    return value
+
+
+def _length(value: Any) -> int:
+    if type(value) is not int:
+        raise errors.invalid_param("length must be an integer")
+    if not 0 < value <= MAX_TOKEN_LENGTH:
+        raise errors.invalid_param("length must be greater than zero and not greater than 64")
+    return value
+
+
+class RegistrationTokenAdminService:
+    def __init__(self, storage: Storage, audit: AuditService) -> None:
+        self._storage = storage
+        self._audit = audit
+
+    async def list_tokens(self, valid: bool | None) -> list[dict[str, Any]]:
+        now = now_ms()
+        # Uses held by registrations that can no longer finish must not count as pending.
+        await release_stale_token_uses(self._storage, now)
+        tokens = await self._storage.registration_tokens.list_tokens(valid, now)
+        return [token_json(t) for t in tokens]
+
+    async def get(self, token: str) -> dict[str, Any]:
+        await release_stale_token_uses(self._storage, now_ms())
+        found = await self._storage.registration_tokens.get(token)
+        if found is None:
+            raise _not_found(token)
+        return token_json(found)
+
+    async def create(self, body: Mapping[str, Any], entry: AuditEntry | None
+                     ) -> dict[str, Any]:
+        requested = _requested_token(body["token"]) if "token" in body else None
+        length = None if requested is not None else _length(
+            body.get("length", DEFAULT_TOKEN_LENGTH))
+        uses_allowed = _uses_allowed(body.get("uses_allowed"))
+        now = now_ms()
+        expiry_time = _expiry_time(body.get("expiry_time"), now)
+        async with self._audit.transaction(entry) as tx:
+            store = tx.registration_tokens
+            if requested is not None:
+                if not await store.create(requested, uses_allowed, expiry_time, now):
+                    raise errors.invalid_param(f"Token already exists: {requested}")
+                token = requested
+            else:
+                assert length is not None
+                for _ in range(_GENERATE_ATTEMPTS):
+                    token = "".join(secrets.choice(TOKEN_CHARS) for _ in range(length))
+                    if await store.create(token, uses_allowed, expiry_time, now):
+                        break
+                else:
+                    raise errors.invalid_param(
+                        f"Unable to generate a unique registration token of length {length}")
+            if entry is not None:
+                # A generated token appears nowhere in the request: log what was made.
+                entry.target = token
+        return token_json(RegistrationToken(token, uses_allowed, 0, 0, expiry_time))
+
+    async def update(self, token: str, body: Mapping[str, Any], entry: AuditEntry | None
+                     ) -> dict[str, Any]:
+        """Change ``uses_allowed`` / ``expiry_time``; keys left out stay as they are, and
+        ``null`` removes the limit."""
+        changes: dict[str, int | None] = {}
+        if "uses_allowed" in body:
+            changes["uses_allowed"] = _uses_allowed(body["uses_allowed"])
+        if "expiry_time" in body:
+            changes["expiry_time"] = _expiry_time(body["expiry_time"], now_ms())
+        if not changes:
+            return await self.get(token)
+        async with self._audit.transaction(entry) as tx:
+            updated = await tx.registration_tokens.update(token, changes)
+            if updated is None:
+                raise _not_found(token)
+        return token_json(updated)
+
+    async def delete(self, token: str, entry: AuditEntry | None) -> None:
+        """Delete a token; registrations midway through its stage can no longer finish."""
+        async with self._audit.transaction(entry) as tx:
+            if not await tx.registration_tokens.delete(token):
+                raise _not_found(token)
+
+    async def users(self, token: str, *, offset: int, limit: int, newest_first: bool
+                    ) -> tuple[list[dict[str, Any]], int]:
+        """Who registered with a token, also after the token was deleted (404 only when
+        the token neither exists nor was ever used)."""
+        users, total = await self._storage.registration_tokens.users(
+            token, offset=offset, limit=limit, newest_first=newest_first)
+        if total == 0 and await self._storage.registration_tokens.get(token) is None:
+            raise _not_found(token)
+        return [{"user_id": u.user_id, "ts": u.ts} for u in users], total
