@@ -71,12 +71,16 @@ async def serve(config: Config) -> None:
         loop.add_signal_handler(sig, stop)
     for lst in listeners:
         logger.info("%s API on http://%s:%d", lst.label, lst.host, lst.port)
-    worker = asyncio.create_task(services.jobs.run_worker())
+    background = [asyncio.create_task(services.jobs.run_worker()),
+                  asyncio.create_task(services.typing.run_expiry()),
+                  asyncio.create_task(services.presence.run_expiry())]
     try:
         await asyncio.gather(*(s.serve() for s in servers))
     finally:
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
+        for task in background:
+            task.cancel()
+        for task in background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await storage.close()
         logger.info("stopped")

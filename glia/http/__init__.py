@@ -8,25 +8,31 @@ from glia.http.admin import reports as admin_reports
 from glia.http.admin import rooms as admin_rooms
 from glia.http.client import (
     account,
+    account_data,
     capabilities,
     devices,
     directory,
     events,
     login,
     membership,
+    presence,
     profile,
+    receipts,
     registration,
     relations,
     reports,
     rooms,
+    sync,
     timeline,
+    typing,
     versions,
 )
 from glia.http.routes import Route
 
 CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
-    events, timeline, relations, directory, reports,
+    events, timeline, relations, directory, reports, sync, account_data, receipts,
+    typing, presence,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens)

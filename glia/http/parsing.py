@@ -6,10 +6,11 @@ the admin API) uses, so bad input can never surface as a 500.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
+from starlette.requests import ClientDisconnect
 from starlette.requests import Request as StarletteRequest
 
 from glia import errors
@@ -23,6 +24,23 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _decoder = msgspec.json.Decoder()
+_STREAMED = "_glia_streamed_body"
+
+
+def streamed_body(handler: T) -> T:
+    """Declare that a handler reads its body itself, with :meth:`Request.stream`
+    (uploads): the server then neither buffers the body nor applies
+    ``max_request_size`` to it; the handler enforces its own limit."""
+    setattr(handler, _STREAMED, True)
+    return handler
+
+
+def is_streamed(handler: object) -> bool:
+    return bool(getattr(handler, _STREAMED, False))
+
+
+#: The largest integer every JSON parser represents exactly (2**53 - 1).
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 class Request:
@@ -95,6 +113,16 @@ class Request:
         except RecursionError as e:
             raise errors.bad_json("JSON is nested too deeply") from e
 
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The body piece by piece as it arrives (only on :func:`streamed_body` routes,
+        whose body the server has not read). A client hanging up mid-body is a 400."""
+        try:
+            async for chunk in self.raw.stream():
+                if chunk:
+                    yield chunk
+        except ClientDisconnect as e:
+            raise errors.unknown("The request body was cut short") from e
+
     # -- query -------------------------------------------------------------------------
 
     def query(self, name: str) -> str | None:
@@ -123,7 +151,9 @@ class Request:
             raise errors.invalid_param(f"Query parameter {name} must be an integer") from e
         if minimum is not None and number < minimum:
             raise errors.invalid_param(f"Query parameter {name} must be a positive integer.")
-        return number
+        # Clamped to what JSON clients and a BIGINT column carry: a "huge" limit or
+        # offset means "all" / "past the end", not a database error.
+        return max(-MAX_SAFE_INTEGER, min(number, MAX_SAFE_INTEGER))
 
     def path(self, name: str) -> str:
         return self.path_params[name]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
+from glia.services.account_data import AccountDataService
 from glia.services.admin.audit import AuditService
 from glia.services.admin.jobs import JobsService
 from glia.services.admin.registration_tokens import RegistrationTokenAdminService
@@ -21,16 +22,22 @@ from glia.services.auth import AuthService
 from glia.services.devices import DeviceService
 from glia.services.directory import DirectoryService
 from glia.services.events import EventsService
+from glia.services.filters import FilterService
 from glia.services.login import LoginService
 from glia.services.membership import MembershipService
+from glia.services.notifier import Notifier, notify_room_events
+from glia.services.presence import PresenceService
 from glia.services.profile import ProfileService
+from glia.services.receipts import ReceiptService
 from glia.services.registration import RegistrationService
 from glia.services.relations import Aggregator, RelationsService
 from glia.services.reports import ReportService
 from glia.services.rooms import RoomService
 from glia.services.server_keys import load_or_create_signing_key
 from glia.services.state import StateService
+from glia.services.sync import SyncService
 from glia.services.timeline import TimelineService
+from glia.services.typing import TypingService
 from glia.services.uia import UiaService
 from glia.storage import Storage
 
@@ -39,6 +46,7 @@ from glia.storage import Storage
 class Services:
     config: Config
     storage: Storage
+    notifier: Notifier
     auth: AuthService
     uia: UiaService
     registration: RegistrationService
@@ -60,6 +68,12 @@ class Services:
     reports: ReportService
     report_admin: ReportAdminService
     room_admin: RoomAdminService
+    filters: FilterService
+    account_data: AccountDataService
+    receipts: ReceiptService
+    typing: TypingService
+    presence: PresenceService
+    sync: SyncService
 
 
 def build_services(config: Config, storage: Storage) -> Services:
@@ -71,14 +85,22 @@ def build_services(config: Config, storage: Storage) -> Services:
     account = AccountService(storage, auth, login, uia, jobs)
     registration = RegistrationService(config, storage, auth, uia)
     room_events = EventsService(config, storage, load_or_create_signing_key(config))
+    notifier = Notifier()
+    room_events.after_commit(notify_room_events(notifier))
     profile = ProfileService(config, storage, room_events)
     membership = MembershipService(storage, room_events)
     jobs.register(LEAVE_ALL_ROOMS, membership.leave_all_job)
     aggregator = Aggregator(storage)
     rooms = RoomService(config, storage, room_events)
+    account_data = AccountDataService(storage, notifier)
+    receipts = ReceiptService(storage, notifier, account_data)
+    typing = TypingService(storage, notifier)
+    presence = PresenceService(storage, notifier)
+    sync = SyncService(storage, notifier, aggregator, receipts, typing, presence)
     return Services(
         config=config,
         storage=storage,
+        notifier=notifier,
         auth=auth,
         uia=uia,
         registration=registration,
@@ -102,4 +124,10 @@ def build_services(config: Config, storage: Storage) -> Services:
                                     audit),
         reports=ReportService(config, storage),
         report_admin=ReportAdminService(storage, audit),
+        filters=FilterService(storage),
+        account_data=account_data,
+        receipts=receipts,
+        typing=typing,
+        presence=presence,
+        sync=sync,
     )

@@ -13,21 +13,26 @@ from contextlib import asynccontextmanager
 from functools import cached_property
 
 from glia.config import Config
+from glia.storage.account_data import AccountDataStore
 from glia.storage.admin_rooms import AdminRoomStore
 from glia.storage.audit import AuditStore
 from glia.storage.devices import DeviceStore
 from glia.storage.directory import DirectoryStore
 from glia.storage.engine import Engine, Executor
 from glia.storage.events import EventStore
+from glia.storage.filters import FilterStore
 from glia.storage.jobs import JobStore
 from glia.storage.migrate import migrate
+from glia.storage.presence import PresenceStore
 from glia.storage.profile import ProfileStore
+from glia.storage.receipts import ReceiptStore
 from glia.storage.registration import RegistrationStore
 from glia.storage.registration_tokens import RegistrationTokenStore
 from glia.storage.reports import ReportStore
 from glia.storage.rooms import RoomStore
 from glia.storage.state import StateStore
-from glia.storage.streams import next_position
+from glia.storage.streams import STREAM, current_position, next_position
+from glia.storage.typing import TypingStore
 from glia.storage.uia import UiaStore
 from glia.storage.users import AdminUserStore, UserStore
 
@@ -35,9 +40,11 @@ from glia.storage.users import AdminUserStore, UserStore
 class Stores:
     """Every area store, bound to one executor (the pool or a transaction)."""
 
-    def __init__(self, engine: Engine, db: Executor) -> None:
+    def __init__(self, engine: Engine, db: Executor,
+                 inflight: _TxInFlight | None = None) -> None:
         self.engine = engine
         self.db = db
+        self._inflight = inflight
 
     @cached_property
     def users(self) -> UserStore:
@@ -80,6 +87,26 @@ class Stores:
         return DirectoryStore(self.db)
 
     @cached_property
+    def filters(self) -> FilterStore:
+        return FilterStore(self.db)
+
+    @cached_property
+    def account_data(self) -> AccountDataStore:
+        return AccountDataStore(self.db)
+
+    @cached_property
+    def receipts(self) -> ReceiptStore:
+        return ReceiptStore(self.db)
+
+    @cached_property
+    def typing(self) -> TypingStore:
+        return TypingStore(self.db)
+
+    @cached_property
+    def presence(self) -> PresenceStore:
+        return PresenceStore(self.db)
+
+    @cached_property
     def admin_users(self) -> AdminUserStore:
         return AdminUserStore(self.db)
 
@@ -99,8 +126,76 @@ class Stores:
     def reports(self) -> ReportStore:
         return ReportStore(self.db)
 
-    async def next_stream_position(self, counter: str = "stream") -> int:
-        return await next_position(self.engine, self.db, counter)
+    async def next_stream_position(self, counter: str = STREAM) -> int:
+        if counter != STREAM or self._inflight is None:
+            return await next_position(self.engine, self.db, counter)
+        # Until its value is known, an allocation holds a placeholder that is a lower
+        # bound for it (positions only grow), so a reader never passes over it.
+        placeholder = self._inflight.reserve()
+        try:
+            position = await next_position(self.engine, self.db, counter)
+        finally:
+            self._inflight.release(placeholder)
+        self._inflight.hold(position)
+        return position
+
+
+class InFlight:
+    """Stream positions handed out to transactions of this process that have not ended.
+
+    On PostgreSQL a position is taken from a sequence at once but becomes visible only
+    when its transaction commits, so positions can commit out of order. A reader that
+    promised "everything up to N" (a sync token) must not pass a position still in
+    flight, or that event would be skipped forever. (Other processes' positions are not
+    tracked here; see the multi-process note in docs.)
+    """
+
+    def __init__(self) -> None:
+        self._positions: dict[int, int] = {}
+        self._last_seen = 0
+
+    def reserve(self) -> int:
+        placeholder = self._last_seen + 1
+        self._positions[placeholder] = self._positions.get(placeholder, 0) + 1
+        return placeholder
+
+    def hold(self, position: int) -> None:
+        self._last_seen = max(self._last_seen, position)
+        self._positions[position] = self._positions.get(position, 0) + 1
+
+    def release(self, position: int) -> None:
+        left = self._positions.get(position, 0) - 1
+        if left > 0:
+            self._positions[position] = left
+        else:
+            self._positions.pop(position, None)
+
+    def safe_upto(self, current: int) -> int:
+        self._last_seen = max(self._last_seen, current)
+        return min(current, min(self._positions) - 1) if self._positions else current
+
+
+class _TxInFlight:
+    """One transaction's view of :class:`InFlight`: releases its positions at its end."""
+
+    def __init__(self, shared: InFlight) -> None:
+        self._shared = shared
+        self._held: list[int] = []
+
+    def reserve(self) -> int:
+        return self._shared.reserve()
+
+    def release(self, position: int) -> None:
+        self._shared.release(position)
+
+    def hold(self, position: int) -> None:
+        self._shared.hold(position)
+        self._held.append(position)
+
+    def end(self) -> None:
+        for position in self._held:
+            self._shared.release(position)
+        self._held.clear()
 
 
 class Storage(Stores):
@@ -108,11 +203,21 @@ class Storage(Stores):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine, engine)
+        self._stream_inflight = InFlight()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Stores]:
-        async with self.engine.transaction() as tx:
-            yield Stores(self.engine, tx)
+        inflight = _TxInFlight(self._stream_inflight)
+        try:
+            async with self.engine.transaction() as tx:
+                yield Stores(self.engine, tx, inflight)
+        finally:
+            inflight.end()
+
+    async def stream_upto(self) -> int:
+        """The stream position up to which everything has committed (as far as this
+        process knows): the end of what a sync may promise."""
+        return self._stream_inflight.safe_upto(await current_position(self.engine))
 
     async def close(self) -> None:
         await self.engine.close()

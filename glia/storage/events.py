@@ -282,3 +282,26 @@ class EventStore:
             " ORDER BY depth DESC, stream_ordering DESC LIMIT 1", room_id,
         )
         return None if row is None else _event(row)
+
+    async def stream_page(self, room_id: str, after: int | None, upto: int, limit: int
+                          ) -> list[StoredEvent]:
+        """The newest ``limit`` events of a room with stream position in (after, upto],
+        oldest first (a sync timeline)."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM events WHERE room_id = ? AND stream_ordering > ?"
+            " AND stream_ordering <= ? ORDER BY stream_ordering DESC LIMIT ?",
+            room_id, after if after is not None else -1, upto, limit,
+        )
+        return [_event(r) for r in reversed(rows)]
+
+    async def rooms_with_events(self, room_ids: list[str], after: int, upto: int
+                                ) -> set[str]:
+        """Which of these rooms have events in (after, upto]."""
+        if not room_ids:
+            return set()
+        marks = ", ".join("?" for _ in room_ids)
+        rows = await self._db.fetchall(
+            f"SELECT DISTINCT room_id FROM events WHERE room_id IN ({marks})"
+            " AND stream_ordering > ? AND stream_ordering <= ?", *room_ids, after, upto,
+        )
+        return {r["room_id"] for r in rows}

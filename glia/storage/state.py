@@ -121,6 +121,31 @@ class StateStore:
         ) or 0)
 
 
+    async def membership_changes(self, user_id: str, after: int, upto: int
+                                 ) -> list[tuple[Membership, int]]:
+        """The user's membership events with stream position in (after, upto], oldest
+        first, each with its position."""
+        rows = await self._db.fetchall(
+            "SELECT room_id, state_key, membership, event_id, from_stream FROM room_state"
+            " WHERE state_key = ? AND type = 'm.room.member' AND from_stream > ?"
+            " AND from_stream <= ? ORDER BY from_stream", user_id, after, upto,
+        )
+        return [(Membership(r["room_id"], r["state_key"], r["membership"], r["event_id"]),
+                 int(r["from_stream"])) for r in rows]
+
+    async def member_counts(self, room_id: str) -> dict[str, int]:
+        rows = await self._db.fetchall(
+            "SELECT membership, COUNT(*) AS n FROM room_state WHERE room_id = ?"
+            " AND type = 'm.room.member' AND to_stream IS NULL GROUP BY membership", room_id)
+        return {r["membership"]: int(r["n"]) for r in rows}
+
+    async def heroes(self, room_id: str, user_id: str, limit: int = 5) -> list[str]:
+        rows = await self._db.fetchall(
+            "SELECT state_key FROM room_state WHERE room_id = ? AND type = 'm.room.member'"
+            " AND to_stream IS NULL AND membership IN ('join', 'invite') AND state_key != ?"
+            " ORDER BY state_key LIMIT ?", room_id, user_id, limit)
+        return [r["state_key"] for r in rows]
+
 @dataclass(frozen=True)
 class StateInterval:
     """One state event and the stream interval it was in force for."""

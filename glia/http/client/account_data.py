@@ -1,0 +1,58 @@
+"""Account data (global and per room) and room tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glia.http.parsing import Request
+from glia.http.routes import Auth, RouteGroup, client_paths
+
+routes = RouteGroup()
+
+
+@routes.put(*client_paths("/user/{userId}/account_data/{type}"), auth=Auth.USER)
+async def put_global(req: Request) -> dict[str, Any]:
+    await req.services.account_data.put(req.requester.user_id, req.path("userId"), None,
+                                        req.path("type"), req.json())
+    return {}
+
+
+@routes.get(*client_paths("/user/{userId}/account_data/{type}"), auth=Auth.USER)
+async def get_global(req: Request) -> dict[str, Any]:
+    return await req.services.account_data.get(req.requester.user_id, req.path("userId"),
+                                               None, req.path("type"))
+
+
+@routes.put(*client_paths("/user/{userId}/rooms/{roomId}/account_data/{type}"),
+            auth=Auth.USER)
+async def put_room(req: Request) -> dict[str, Any]:
+    await req.services.account_data.put(req.requester.user_id, req.path("userId"),
+                                        req.path("roomId"), req.path("type"), req.json())
+    return {}
+
+
+@routes.get(*client_paths("/user/{userId}/rooms/{roomId}/account_data/{type}"),
+            auth=Auth.USER)
+async def get_room(req: Request) -> dict[str, Any]:
+    return await req.services.account_data.get(req.requester.user_id, req.path("userId"),
+                                               req.path("roomId"), req.path("type"))
+
+
+@routes.get(*client_paths("/user/{userId}/rooms/{roomId}/tags"), auth=Auth.USER)
+async def get_tags(req: Request) -> dict[str, Any]:
+    return await req.services.account_data.tags(req.requester.user_id, req.path("userId"),
+                                                req.path("roomId"))
+
+
+@routes.put(*client_paths("/user/{userId}/rooms/{roomId}/tags/{tag}"), auth=Auth.USER)
+async def put_tag(req: Request) -> dict[str, Any]:
+    await req.services.account_data.set_tag(req.requester.user_id, req.path("userId"),
+                                            req.path("roomId"), req.path("tag"), req.json())
+    return {}
+
+
+@routes.delete(*client_paths("/user/{userId}/rooms/{roomId}/tags/{tag}"), auth=Auth.USER)
+async def delete_tag(req: Request) -> dict[str, Any]:
+    await req.services.account_data.remove_tag(req.requester.user_id, req.path("userId"),
+                                               req.path("roomId"), req.path("tag"))
+    return {}

@@ -1,0 +1,117 @@
+"""Account data (global and per room) and room tags, which are room account data of
+type ``m.tag``. Every change takes a stream position and wakes the user's syncs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glia import errors
+from glia.errors import MatrixError
+from glia.ids import is_valid_room_id
+from glia.services.notifier import Notifier
+from glia.storage import Storage, Stores
+from glia.storage.account_data import GLOBAL
+
+#: Types only the server writes (the spec's 405 list, and Synapse's).
+SERVER_CONTROLLED = ("m.fully_read", "m.push_rules")
+TAG = "m.tag"
+MAX_TAG_LENGTH = 255
+
+
+class AccountDataService:
+    def __init__(self, storage: Storage, notifier: Notifier) -> None:
+        self._storage = storage
+        self._notifier = notifier
+
+    @staticmethod
+    def _own(requester_id: str, user_id: str) -> None:
+        if requester_id != user_id:
+            raise errors.forbidden("Cannot access account data for other users.")
+
+    @staticmethod
+    def _room(room_id: str) -> str:
+        if not is_valid_room_id(room_id):
+            raise errors.invalid_param(f"{room_id} is not a valid room ID.")
+        return room_id
+
+    @staticmethod
+    def _writable(data_type: str) -> None:
+        if data_type in SERVER_CONTROLLED:
+            raise MatrixError(405, "M_BAD_JSON", f"Cannot set {data_type} through this API.")
+
+    async def put(self, requester_id: str, user_id: str, room_id: str | None, data_type: str,
+                  content: dict[str, Any]) -> None:
+        self._own(requester_id, user_id)
+        room = GLOBAL if room_id is None else self._room(room_id)
+        self._writable(data_type)
+        if room != GLOBAL and data_type == TAG:
+            raise MatrixError(405, "M_BAD_JSON", "Cannot set m.tag through this API; use"
+                              " /tags.")
+        await self.write(user_id, room, data_type, content)
+
+    async def write(self, user_id: str, room_id: str, data_type: str,
+                    content: dict[str, Any], tx: Stores | None = None) -> None:
+        """Write without the client-facing checks (server-side writers: m.fully_read,
+        server notices' tags), in ``tx`` if given."""
+        if tx is not None:
+            await tx.account_data.put(user_id, room_id, data_type, content,
+                                      await tx.next_stream_position())
+            return
+        async with self._storage.transaction() as own:
+            await own.account_data.put(user_id, room_id, data_type, content,
+                                       await own.next_stream_position())
+        await self._notifier.notify(users=[user_id])
+
+    async def get(self, requester_id: str, user_id: str, room_id: str | None,
+                  data_type: str) -> dict[str, Any]:
+        self._own(requester_id, user_id)
+        room = GLOBAL if room_id is None else self._room(room_id)
+        content = await self._storage.account_data.get(user_id, room, data_type)
+        # An empty object is how deletion (MSC3391) looks; it reads as absent.
+        if not content:
+            raise errors.not_found("Account data not found")
+        return content
+
+    # -- tags ----------------------------------------------------------------------------
+
+    async def tags(self, requester_id: str, user_id: str, room_id: str) -> dict[str, Any]:
+        self._own(requester_id, user_id)
+        content = await self._storage.account_data.get(user_id, self._room(room_id), TAG)
+        tags = (content or {}).get("tags", {})
+        return {"tags": tags if isinstance(tags, dict) else {}}
+
+    async def set_tag(self, requester_id: str, user_id: str, room_id: str, tag: str,
+                      body: dict[str, Any]) -> None:
+        self._own(requester_id, user_id)
+        if not tag or len(tag.encode()) > MAX_TAG_LENGTH:
+            raise errors.invalid_param(f"Tag names must be 1 to {MAX_TAG_LENGTH} bytes")
+        order = body.get("order")
+        if order is not None and (isinstance(order, bool)
+                                  or not isinstance(order, int | float)):
+            raise errors.bad_json("'order' must be a number")
+        await self._update_tags(user_id, self._room(room_id), tag, dict(body))
+
+    async def remove_tag(self, requester_id: str, user_id: str, room_id: str,
+                         tag: str) -> None:
+        self._own(requester_id, user_id)
+        await self._update_tags(user_id, self._room(room_id), tag, None)
+
+    async def _update_tags(self, user_id: str, room_id: str, tag: str,
+                           value: dict[str, Any] | None) -> None:
+        async with self._storage.transaction() as stores:
+            content = await stores.account_data.get(user_id, room_id, TAG) or {}
+            tags = dict(content.get("tags") or {})
+            if value is None:
+                if tag not in tags:
+                    return
+                del tags[tag]
+            else:
+                tags[tag] = value
+            await stores.account_data.put(user_id, room_id, TAG, {"tags": tags},
+                                          await stores.next_stream_position())
+        await self._notifier.notify(users=[user_id])
+
+    async def add_tag(self, user_id: str, room_id: str, tag: str,
+                      value: dict[str, Any]) -> None:
+        """Tag a room for a user (server-side, e.g. ``m.server_notice``)."""
+        await self._update_tags(user_id, room_id, tag, value)

@@ -1,0 +1,61 @@
+"""Filters: stored per user (``/user/{userId}/filter``) or given inline to ``/sync``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from glia import errors
+from glia.protocol.filters import Filter, FilterError, parse_filter
+from glia.storage import Storage
+
+__all__ = ["Filter", "FilterService"]
+
+
+class FilterService:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    @staticmethod
+    def _own(requester_id: str, user_id: str, verb: str) -> None:
+        if requester_id != user_id:
+            raise errors.forbidden(f"Cannot {verb} filters for other users")
+
+    async def create(self, requester_id: str, user_id: str, body: dict[str, Any]) -> str:
+        self._own(requester_id, user_id, "create")
+        try:
+            parse_filter(body)
+        except FilterError as e:
+            raise errors.bad_json(f"Invalid filter: {e}") from e
+        async with self._storage.transaction() as tx:
+            return str(await tx.filters.add(user_id, body))
+
+    async def get(self, requester_id: str, user_id: str, filter_id: str) -> dict[str, Any]:
+        self._own(requester_id, user_id, "get")
+        definition = await self._stored(user_id, filter_id)
+        if definition is None:
+            raise errors.not_found("No such filter")
+        return definition
+
+    async def _stored(self, user_id: str, filter_id: str) -> dict[str, Any] | None:
+        if not filter_id.isdigit() or len(filter_id) > 18:
+            return None
+        return await self._storage.filters.get(user_id, int(filter_id))
+
+    async def for_sync(self, user_id: str, param: str | None) -> Filter:
+        """The ``filter`` query parameter of ``/sync``: inline JSON or a stored ID."""
+        if param is None or param == "":
+            return Filter()
+        if param.lstrip().startswith("{"):
+            try:
+                value = json.loads(param)
+            except ValueError as e:
+                raise errors.not_json("Invalid filter JSON") from e
+        else:
+            value = await self._stored(user_id, param)
+            if value is None:
+                raise errors.invalid_param(f"No such filter {param}")
+        try:
+            return parse_filter(value)
+        except FilterError as e:
+            raise errors.bad_json(f"Invalid filter: {e}") from e

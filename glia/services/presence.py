@@ -1,0 +1,119 @@
+"""Presence: online / unavailable / offline, set explicitly or by syncing, with
+timeouts (a user who stops syncing goes offline; one idle for long goes unavailable)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from glia import errors
+from glia.clock import now_ms
+from glia.ids import InvalidId, parse_user_id
+from glia.services.notifier import Notifier
+from glia.storage import Storage
+from glia.storage.presence import Presence
+
+logger = logging.getLogger(__name__)
+
+STATES = ("online", "unavailable", "offline")
+#: A user whose syncs stopped this long ago is offline (Synapse uses the same 30 s).
+SYNC_TIMEOUT_MS = 30_000
+#: Online but not active for this long reads as unavailable.
+IDLE_TIMEOUT_MS = 5 * 60_000
+MAX_STATUS_LENGTH = 1024
+
+
+class PresenceService:
+    def __init__(self, storage: Storage, notifier: Notifier) -> None:
+        self._storage = storage
+        self._notifier = notifier
+
+    async def _write(self, presence: Presence) -> None:
+        async with self._storage.transaction() as tx:
+            stream = await tx.next_stream_position()
+            await tx.presence.put(Presence(presence.user_id, presence.state,
+                                           presence.status_msg, presence.last_active_ts,
+                                           presence.last_sync_ts, stream))
+        rooms = await self._storage.state.rooms_of_user(presence.user_id, ["join"])
+        await self._notifier.notify(users=[presence.user_id], rooms=[m.room_id for m in rooms])
+
+    async def set_status(self, requester_id: str, user_id: str, body: dict[str, Any]) -> None:
+        if requester_id != user_id:
+            raise errors.forbidden("You may only set your own presence")
+        state = body.get("presence")
+        if state not in STATES:
+            raise errors.bad_json(f"'presence' must be one of {list(STATES)}")
+        status_msg = body.get("status_msg")
+        if status_msg is not None and (not isinstance(status_msg, str)
+                                       or len(status_msg) > MAX_STATUS_LENGTH):
+            raise errors.bad_json("'status_msg' must be a string of at most"
+                                  f" {MAX_STATUS_LENGTH} characters")
+        now = now_ms()
+        current = await self._storage.presence.get(user_id)
+        await self._write(Presence(user_id, str(state), status_msg, now,
+                                   current.last_sync_ts if current else now, 0))
+
+    async def get_status(self, user_id: str) -> dict[str, Any]:
+        try:
+            parse_user_id(user_id)
+        except InvalidId as e:
+            raise errors.invalid_param(str(e)) from e
+        presence = await self._storage.presence.get(user_id)
+        if presence is None:
+            if await self._storage.users.get(user_id) is None:
+                raise errors.not_found(f"Unknown user {user_id}")
+            return {"presence": "offline"}
+        return self.content(presence, now_ms())
+
+    @staticmethod
+    def content(p: Presence, now: int) -> dict[str, Any]:
+        out: dict[str, Any] = {"presence": p.state,
+                               "last_active_ago": max(0, now - p.last_active_ts)}
+        if p.state == "online":
+            out["currently_active"] = now - p.last_active_ts < IDLE_TIMEOUT_MS
+        if p.status_msg is not None:
+            out["status_msg"] = p.status_msg
+        return out
+
+    async def on_sync(self, user_id: str, set_presence: str | None) -> None:
+        """A sync is activity: it sets ``set_presence`` (default online) unless the user
+        chose a state explicitly that the sync does not override."""
+        if set_presence is not None and set_presence not in STATES:
+            raise errors.invalid_param(f"set_presence must be one of {list(STATES)}")
+        state = set_presence or "online"
+        now = now_ms()
+        current = await self._storage.presence.get(user_id)
+        if current is not None and (current.state == state or (
+                set_presence is None and current.state == "unavailable")):
+            await self._storage.presence.touch_sync(user_id, now)
+            return
+        if state == "offline" and current is None:
+            return
+        await self._write(Presence(user_id, state,
+                                   current.status_msg if current else None,
+                                   now if state == "online" else
+                                   (current.last_active_ts if current else now), now, 0))
+
+    async def expire(self) -> int:
+        """Users who stopped syncing go offline."""
+        now = now_ms()
+        stale = await self._storage.presence.stale_online(now - SYNC_TIMEOUT_MS)
+        for p in stale:
+            await self._write(Presence(p.user_id, "offline", p.status_msg, p.last_active_ts,
+                                       p.last_sync_ts, 0))
+        return len(stale)
+
+    async def run_expiry(self, interval: float = 5.0) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.expire()
+            except Exception:
+                logger.exception("presence expiry failed")
+
+    async def sync_events(self, room_ids: list[str], since: int | None, upto: int
+                          ) -> list[dict[str, Any]]:
+        now = now_ms()
+        return [{"type": "m.presence", "sender": p.user_id, "content": self.content(p, now)}
+                for p in await self._storage.presence.changed_in_rooms(room_ids, since, upto)]

@@ -1,0 +1,119 @@
+"""Read receipts (``m.read``, ``m.read.private``, threaded) and read markers
+(``m.fully_read``, which is room account data)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from glia import errors
+from glia.clock import now_ms
+from glia.ids import is_valid_event_id, is_valid_room_id
+from glia.services.account_data import AccountDataService
+from glia.services.notifier import Notifier
+from glia.storage import Storage
+from glia.storage.events import StoredEvent
+from glia.storage.receipts import UNTHREADED, Receipt
+
+READ, READ_PRIVATE, FULLY_READ = "m.read", "m.read.private", "m.fully_read"
+RECEIPT_TYPES = (READ, READ_PRIVATE, FULLY_READ)
+MAIN_THREAD = "main"
+
+#: Called when a user's read position in a room moves (push counts reset from there).
+ReadHook = Callable[[str, str, int], Awaitable[None]]
+
+
+class ReceiptService:
+    def __init__(self, storage: Storage, notifier: Notifier,
+                 account_data: AccountDataService) -> None:
+        self._storage = storage
+        self._notifier = notifier
+        self._account_data = account_data
+        self._read_hooks: list[ReadHook] = []
+
+    def on_read(self, hook: ReadHook) -> None:
+        self._read_hooks.append(hook)
+
+    async def _event(self, user_id: str, room_id: str, event_id: str) -> StoredEvent:
+        if not is_valid_room_id(room_id):
+            raise errors.invalid_param(f"{room_id} is not a valid room ID")
+        if not is_valid_event_id(event_id):
+            raise errors.invalid_param(f"{event_id} is not a valid event ID")
+        member = await self._storage.state.membership_of(room_id, user_id)
+        if member is None or member.membership != "join":
+            raise errors.forbidden(f"User {user_id} not in room {room_id}")
+        event = await self._storage.events.get(event_id)
+        if event is None or event.room_id != room_id:
+            raise errors.not_found("Event not found")
+        return event
+
+    async def receipt(self, user_id: str, room_id: str, receipt_type: str, event_id: str,
+                      body: dict[str, Any]) -> None:
+        if receipt_type not in RECEIPT_TYPES:
+            raise errors.invalid_param(f"Receipt type must be one of {list(RECEIPT_TYPES)}")
+        thread_id = body.get("thread_id", UNTHREADED)
+        if not isinstance(thread_id, str) or (
+                thread_id not in (UNTHREADED, MAIN_THREAD) and not is_valid_event_id(thread_id)):
+            raise errors.invalid_param("thread_id must be 'main' or an event ID")
+        event = await self._event(user_id, room_id, event_id)
+        if receipt_type == FULLY_READ:
+            if thread_id != UNTHREADED:
+                raise errors.invalid_param("m.fully_read receipts cannot be threaded")
+            await self._fully_read(user_id, room_id, event_id)
+            return
+        await self._put(user_id, room_id, receipt_type, event, thread_id)
+
+    async def _put(self, user_id: str, room_id: str, receipt_type: str, event: StoredEvent,
+                   thread_id: str) -> None:
+        async with self._storage.transaction() as tx:
+            current = await tx.receipts.get(room_id, receipt_type, user_id, thread_id)
+            if current is not None:
+                previous = await tx.events.get(current.event_id)
+                # Receipts only move forwards; an older one is accepted and ignored.
+                if previous is not None and previous.stream_ordering >= event.stream_ordering:
+                    return
+            await tx.receipts.put(Receipt(room_id, receipt_type, user_id, thread_id,
+                                          event.event_id, now_ms(),
+                                          await tx.next_stream_position()))
+        for hook in self._read_hooks:
+            await hook(user_id, room_id, event.stream_ordering)
+        if receipt_type == READ:
+            await self._notifier.notify(rooms=[room_id])
+        else:
+            await self._notifier.notify(users=[user_id])
+
+    async def _fully_read(self, user_id: str, room_id: str, event_id: str) -> None:
+        await self._account_data.write(user_id, room_id, FULLY_READ, {"event_id": event_id})
+
+    async def read_markers(self, user_id: str, room_id: str, body: dict[str, Any]) -> None:
+        markers: dict[str, str] = {}
+        for key in RECEIPT_TYPES:
+            value = body.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise errors.bad_json(f"{key} must be an event ID")
+            markers[key] = value
+        events = {k: await self._event(user_id, room_id, v) for k, v in markers.items()}
+        if FULLY_READ in events:
+            await self._fully_read(user_id, room_id, events[FULLY_READ].event_id)
+        for receipt_type in (READ, READ_PRIVATE):
+            if receipt_type in events:
+                await self._put(user_id, room_id, receipt_type, events[receipt_type],
+                                UNTHREADED)
+
+    async def sync_events(self, user_id: str, room_ids: list[str], since: int | None,
+                          upto: int) -> dict[str, dict[str, Any]]:
+        """room_id → the ``m.receipt`` ephemeral event of what changed (private receipts
+        only the user's own)."""
+        out: dict[str, dict[str, Any]] = {}
+        for r in await self._storage.receipts.in_rooms(room_ids, since, upto):
+            if r.receipt_type == READ_PRIVATE and r.user_id != user_id:
+                continue
+            content = out.setdefault(r.room_id, {"type": "m.receipt", "content": {}})
+            entry: dict[str, Any] = {"ts": r.ts}
+            if r.thread_id != UNTHREADED:
+                entry["thread_id"] = r.thread_id
+            content["content"].setdefault(r.event_id, {}).setdefault(
+                r.receipt_type, {})[r.user_id] = entry
+        return out

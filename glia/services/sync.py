@@ -1,0 +1,391 @@
+"""``/sync``: everything new for one device since a token, long-polling until there is.
+
+A token is ``s<position>``: every durable stream (room events, account data, receipts,
+typing, presence, to-device, device lists) takes its positions from one counter, so one
+number says "everything up to here". A response covers (since, upto], where ``upto`` is a
+position below which every write has committed (``Storage.stream_upto``).
+
+Per room, only what is needed is read: the newest ``limit`` timeline events of the
+window, and state as deltas between stream positions — never a room's whole history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from glia import errors
+from glia.clock import now_ms
+from glia.protocol.filters import EventFilter, Filter, select_fields
+from glia.services.events import StoredEvent, client_event
+from glia.services.notifier import Notifier
+from glia.services.presence import PresenceService
+from glia.services.receipts import ReceiptService
+from glia.services.relations import Aggregator
+from glia.services.tokens import Position
+from glia.services.typing import TypingService
+from glia.services.visibility import Visibility, room_visibility
+from glia.storage import Storage
+from glia.storage.account_data import GLOBAL, AccountData
+from glia.storage.state import Membership
+
+DEFAULT_TIMELINE_LIMIT = 10
+MAX_TIMEOUT_MS = 5 * 60_000
+_TOKEN = re.compile(r"^s(\d{1,18})(?:_\S*)?$")
+#: State shown to invitees and knockers (the spec's recommended stripped state).
+STRIPPED_TYPES = ("m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
+                  "m.room.canonical_alias", "m.room.encryption", "m.room.topic")
+
+
+class DeviceSyncSource(Protocol):
+    """Per-device data (to-device messages, device lists, one-time key counts)."""
+
+    async def sync_section(self, user_id: str, device_id: str, since: int | None,
+                           upto: int) -> dict[str, Any]: ...
+
+    async def ack_to_device(self, user_id: str, device_id: str, upto: int) -> None: ...
+
+
+UnreadCounts = Callable[[str, str], Awaitable[tuple[int, int]]]
+AccountDataSource = Callable[[str], Awaitable[list[dict[str, Any]]]]
+
+
+def parse_since(token: str | None) -> int | None:
+    if token is None or token == "":
+        return None
+    match = _TOKEN.match(token)
+    if match is None:
+        raise errors.invalid_param(f"Invalid since token {token!r}")
+    return int(match.group(1))
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    user_id: str
+    device_id: str
+    since: int | None
+    filter: Filter
+    full_state: bool = False
+    timeout_ms: int = 0
+    set_presence: str | None = None
+
+
+@dataclass
+class _Window:
+    request: SyncRequest
+    since: int | None
+    upto: int
+    now: int
+    joined_now: list[str] = field(default_factory=list)
+
+
+class SyncService:
+    def __init__(self, storage: Storage, notifier: Notifier, aggregator: Aggregator,
+                 receipts: ReceiptService, typing: TypingService,
+                 presence: PresenceService) -> None:
+        self._storage = storage
+        self._notifier = notifier
+        self._aggregator = aggregator
+        self._receipts = receipts
+        self._typing = typing
+        self._presence = presence
+        self._devices: DeviceSyncSource | None = None
+        self._unread: UnreadCounts | None = None
+        self._extra_account_data: list[AccountDataSource] = []
+
+    def add_device_source(self, source: DeviceSyncSource) -> None:
+        self._devices = source
+
+    def set_unread_counts(self, counts: UnreadCounts) -> None:
+        self._unread = counts
+
+    def add_account_data_source(self, source: AccountDataSource) -> None:
+        """Global account data computed by another service (e.g. ``m.push_rules``),
+        sent on initial sync."""
+        self._extra_account_data.append(source)
+
+    async def sync(self, request: SyncRequest) -> dict[str, Any]:
+        if request.set_presence != "offline" or request.since is None:
+            await self._presence.on_sync(request.user_id, request.set_presence)
+        if request.since is not None and self._devices is not None:
+            await self._devices.ack_to_device(request.user_id, request.device_id,
+                                              request.since)
+        upto = await self._storage.stream_upto()
+        if request.since is not None and request.since > upto:
+            # A token from the future (another process's, or a restored backup): wait for
+            # it rather than replaying or skipping anything.
+            upto = request.since
+        body, empty = await self._build(request, upto)
+        timeout = min(max(request.timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
+        if request.since is None or request.full_state or not empty or timeout <= 0:
+            return body
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return body
+            rooms = [m.room_id for m in await self._storage.state.rooms_of_user(
+                request.user_id, ["join"])]
+            last = upto
+
+            async def moved(last: int = last) -> bool:
+                return await self._storage.stream_upto() > last
+
+            await self._notifier.wait(request.user_id, rooms, remaining, ready=moved)
+            upto = max(upto, await self._storage.stream_upto())
+            if upto == last:
+                continue
+            body, empty = await self._build(request, upto)
+            if not empty:
+                return body
+
+    async def _build(self, request: SyncRequest, upto: int) -> tuple[dict[str, Any], bool]:
+        since = None if request.full_state else request.since
+        window = _Window(request, request.since, upto, now_ms())
+        changed = await self._storage.account_data.changed(request.user_id, request.since,
+                                                           upto)
+        rooms = await self._rooms(window, since, _by_room(changed))
+        account_data = await self._global_account_data(window, changed)
+        joined = window.joined_now
+        presence = await self._presence.sync_events(joined, request.since, upto)
+        presence = [e for e in presence if request.filter.presence.allows(e)]
+        body: dict[str, Any] = {
+            "next_batch": f"s{upto}",
+            "rooms": rooms,
+            "account_data": {"events": account_data},
+            "presence": {"events": presence},
+        }
+        device: dict[str, Any] = {}
+        if self._devices is not None:
+            device = await self._devices.sync_section(request.user_id, request.device_id,
+                                                      request.since, upto)
+            body.update(device)
+        empty = not any(rooms.values()) and not account_data and not presence and not (
+            device.get("to_device", {}).get("events")
+            or device.get("device_lists", {}).get("changed")
+            or device.get("device_lists", {}).get("left"))
+        return body, empty
+
+    # -- account data ----------------------------------------------------------------
+
+    async def _global_account_data(self, window: _Window, changed: list[AccountData]
+                                   ) -> list[dict[str, Any]]:
+        user_id = window.request.user_id
+        events = [{"type": d.type, "content": d.content} for d in changed
+                  if d.room_id == GLOBAL and d.content]
+        if window.since is None:
+            for source in self._extra_account_data:
+                events += await source(user_id)
+        return [e for e in events if window.request.filter.account_data.allows(e)]
+
+    # -- rooms -----------------------------------------------------------------------
+
+    async def _rooms(self, window: _Window, since: int | None,
+                     room_account: dict[str, list[AccountData]]) -> dict[str, Any]:
+        request = window.request
+        room_filter = request.filter.room
+        user_id = request.user_id
+        current = {m.room_id: m for m in await self._storage.state.rooms_of_user(
+            user_id, ["join", "invite", "knock", "leave", "ban"])}
+        window.joined_now = [r for r, m in current.items() if m.membership == "join"]
+        changed_membership: dict[str, tuple[Membership, int]] = {}
+        if since is not None:
+            for membership, stream in await self._storage.state.membership_changes(
+                    user_id, since, window.upto):
+                changed_membership[membership.room_id] = (membership, stream)
+        out: dict[str, Any] = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
+        joined = [r for r in window.joined_now if room_filter.allows_room(r)]
+        if since is None:
+            active = set(joined)
+        else:
+            active = await self._storage.events.rooms_with_events(joined, since, window.upto)
+            active |= {r for r in joined if r in changed_membership or r in room_account}
+        ephemeral = await self._ephemeral(window, joined)
+        active |= set(ephemeral)
+        for room_id in sorted(active):
+            newly = since is None or (room_id in changed_membership and
+                                      changed_membership[room_id][0].membership == "join")
+            out["join"][room_id] = await self._joined_room(
+                window, room_id, None if newly else since, newly,
+                ephemeral.get(room_id, []), room_account.get(room_id, []))
+        for room_id, member in current.items():
+            if not room_filter.allows_room(room_id):
+                continue
+            recent = since is None or room_id in changed_membership
+            if member.membership == "invite" and recent:
+                out["invite"][room_id] = {"invite_state": {
+                    "events": await self._stripped_state(room_id, member.event_id)}}
+            elif member.membership == "knock" and recent:
+                out["knock"][room_id] = {"knock_state": {
+                    "events": await self._stripped_state(room_id, member.event_id)}}
+            elif member.membership in ("leave", "ban") and (
+                    (since is None and room_filter.include_leave)
+                    or (since is not None and room_id in changed_membership)):
+                if await self._storage.rooms.is_forgotten(user_id, room_id):
+                    continue
+                out["leave"][room_id] = await self._left_room(
+                    window, room_id, since, member, room_account.get(room_id, []))
+        return {k: v for k, v in out.items() if v}
+
+    async def _ephemeral(self, window: _Window, rooms: list[str]
+                         ) -> dict[str, list[dict[str, Any]]]:
+        event_filter = window.request.filter.room.ephemeral
+        out: dict[str, list[dict[str, Any]]] = {}
+        typing = await self._typing.sync_events(rooms, window.since, window.upto)
+        receipts = await self._receipts.sync_events(window.request.user_id, rooms,
+                                                    window.since, window.upto)
+        for source in (typing, receipts):
+            for room_id, event in source.items():
+                if event_filter.allows(event):
+                    out.setdefault(room_id, []).append(event)
+        return out
+
+    async def _joined_room(self, window: _Window, room_id: str, since: int | None,
+                           newly: bool, ephemeral: list[dict[str, Any]],
+                           account: list[AccountData]) -> dict[str, Any]:
+        request = window.request
+        room_filter = request.filter.room
+        visibility = await room_visibility(self._storage, request.user_id, room_id)
+        timeline, limited = await self._timeline(room_filter.timeline, room_id, since,
+                                                 window.upto, visibility)
+        state = await self._state(window, room_id, since, newly, limited, timeline)
+        body: dict[str, Any] = {
+            "timeline": {
+                "events": await self._render(window, timeline, visibility),
+                "limited": limited,
+                "prev_batch": await self._prev_batch(room_id, timeline, window.upto),
+            },
+            "state": {"events": [self._format(window, client_event(e, None, window.now))
+                                 for e in state]},
+            "ephemeral": {"events": ephemeral},
+            "account_data": {"events": [
+                {"type": d.type, "content": d.content} for d in account
+                if d.content and room_filter.account_data.allows({"type": d.type})]},
+        }
+        if newly or any(e.type == "m.room.member" for e in (*timeline, *state)):
+            body["summary"] = await self._summary(room_id, request.user_id)
+        if self._unread is not None:
+            notifications, highlights = await self._unread(request.user_id, room_id)
+            body["unread_notifications"] = {"notification_count": notifications,
+                                            "highlight_count": highlights}
+        return body
+
+    async def _left_room(self, window: _Window, room_id: str, since: int | None,
+                         member: Membership, account: list[AccountData]) -> dict[str, Any]:
+        """A room the user left: its timeline up to (and including) the leave."""
+        leave = await self._storage.events.get(member.event_id)
+        upto = leave.stream_ordering if leave is not None else window.upto
+        visibility = await room_visibility(self._storage, window.request.user_id, room_id)
+        timeline, limited = await self._timeline(window.request.filter.room.timeline,
+                                                 room_id, since, upto, visibility)
+        state = await self._state(window, room_id, since, since is None, limited, timeline)
+        return {
+            "timeline": {"events": await self._render(window, timeline, visibility),
+                         "limited": limited,
+                         "prev_batch": await self._prev_batch(room_id, timeline, upto)},
+            "state": {"events": [self._format(window, client_event(e, None, window.now))
+                                 for e in state]},
+            "account_data": {"events": [{"type": d.type, "content": d.content}
+                                        for d in account if d.content]},
+        }
+
+    async def _timeline(self, event_filter: EventFilter, room_id: str, since: int | None,
+                        upto: int, visibility: Visibility) -> tuple[list[StoredEvent], bool]:
+        """The newest ``limit`` visible, filter-passing events in (since, upto], oldest
+        first, and whether older ones in the window were left out."""
+        limit = event_filter.limit_or(DEFAULT_TIMELINE_LIMIT)
+        picked: list[StoredEvent] = []
+        ceiling = upto
+        batch = max(limit + 1, 20)
+        while len(picked) <= limit:
+            page = await self._storage.events.stream_page(room_id, since, ceiling, batch)
+            for event in reversed(page):
+                if visibility.visible(event) and event_filter.allows(event.pdu):
+                    picked.append(event)
+                    if len(picked) > limit:
+                        break
+            if len(page) < batch:
+                break
+            ceiling = page[0].stream_ordering - 1
+        limited = len(picked) > limit
+        return list(reversed(picked[:limit])), limited
+
+    async def _state(self, window: _Window, room_id: str, since: int | None, newly: bool,
+                     limited: bool, timeline: list[StoredEvent]) -> list[StoredEvent]:
+        """State up to the start of the timeline: all of it for a room new to the client,
+        the changes since ``since`` if the timeline skipped some, else nothing."""
+        state_filter = window.request.filter.room.state
+        start = timeline[0].stream_ordering - 1 if timeline else window.upto
+        if newly:
+            ids = await self._storage.state.ids_at(room_id, start)
+            if state_filter.lazy_load_members:
+                wanted = {e.sender for e in timeline} | {window.request.user_id}
+                ids = {k: v for k, v in ids.items()
+                       if k[0] != "m.room.member" or k[1] in wanted}
+        elif limited and since is not None:
+            now_ids = await self._storage.state.ids_at(room_id, start)
+            then_ids = await self._storage.state.ids_at(room_id, since)
+            ids = {k: v for k, v in now_ids.items() if then_ids.get(k) != v}
+        elif state_filter.lazy_load_members:
+            # The senders' member events, so the client can render names.
+            wanted = {e.sender for e in timeline}
+            keys = [("m.room.member", s) for s in wanted]
+            ids = await self._storage.state.ids_at(room_id, start, keys) if keys else {}
+        else:
+            return []
+        in_timeline = {e.event_id for e in timeline}
+        events = await self._storage.events.get_many(
+            [v for v in ids.values() if v not in in_timeline])
+        return sorted((e for e in events.values() if state_filter.allows(e.pdu)),
+                      key=lambda e: e.stream_ordering)
+
+    async def _render(self, window: _Window, events: list[StoredEvent],
+                      visibility: Visibility) -> list[dict[str, Any]]:
+        request = window.request
+        if request.filter.event_format == "federation":
+            return [self._format(window, dict(e.pdu)) for e in events]
+        rendered = await self._aggregator.client_events(
+            events, (request.user_id, request.device_id), visibility, window.now)
+        return [self._format(window, e) for e in rendered]
+
+    @staticmethod
+    def _format(window: _Window, event: dict[str, Any]) -> dict[str, Any]:
+        fields = window.request.filter.event_fields
+        return event if fields is None else select_fields(event, fields)
+
+    async def _prev_batch(self, room_id: str, timeline: list[StoredEvent], upto: int) -> str:
+        """A ``/messages`` token just before the timeline (or the window's end)."""
+        if timeline:
+            first = timeline[0]
+            return Position(first.depth, first.stream_ordering).token()
+        latest = await self._storage.events.stream_page(room_id, None, upto, 1)
+        if not latest:
+            return Position(1, 0).token()
+        return Position(latest[0].depth, latest[0].stream_ordering + 1).token()
+
+    async def _summary(self, room_id: str, user_id: str) -> dict[str, Any]:
+        counts = await self._storage.state.member_counts(room_id)
+        summary: dict[str, Any] = {"m.joined_member_count": counts.get("join", 0),
+                                   "m.invited_member_count": counts.get("invite", 0)}
+        named = await self._storage.state.current_ids(
+            room_id, [("m.room.name", ""), ("m.room.canonical_alias", "")])
+        if not named:
+            summary["m.heroes"] = await self._storage.state.heroes(room_id, user_id)
+        return summary
+
+    async def _stripped_state(self, room_id: str, member_event_id: str) -> list[dict[str, Any]]:
+        ids = await self._storage.state.current_ids(room_id, [(t, "") for t in STRIPPED_TYPES])
+        events = await self._storage.events.get_many([*ids.values(), member_event_id])
+        return [{"type": e.type, "state_key": e.state_key, "content": e.content,
+                 "sender": e.sender} for e in events.values()]
+
+
+def _by_room(data: list[AccountData]) -> dict[str, list[AccountData]]:
+    out: dict[str, list[AccountData]] = {}
+    for d in data:
+        if d.room_id != GLOBAL:
+            out.setdefault(d.room_id, []).append(d)
+    return out

@@ -1,0 +1,84 @@
+"""Typing notifications: stored in the database so every process sees them, with a
+stream position per change so ``/sync`` resends a room's list when it changes —
+including when a timeout ends someone's typing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from glia import errors
+from glia.clock import now_ms
+from glia.ids import is_valid_room_id
+from glia.services.notifier import Notifier
+from glia.storage import Storage
+
+logger = logging.getLogger(__name__)
+
+MAX_TIMEOUT_MS = 120_000
+DEFAULT_TIMEOUT_MS = 30_000
+
+
+class TypingService:
+    def __init__(self, storage: Storage, notifier: Notifier) -> None:
+        self._storage = storage
+        self._notifier = notifier
+
+    async def set_typing(self, requester_id: str, room_id: str, user_id: str,
+                         body: dict[str, Any]) -> None:
+        if requester_id != user_id:
+            raise errors.forbidden("Cannot set another user's typing state")
+        if not is_valid_room_id(room_id):
+            raise errors.invalid_param(f"{room_id} is not a valid room ID")
+        typing = body.get("typing")
+        if not isinstance(typing, bool):
+            raise errors.bad_json("'typing' must be a boolean")
+        timeout = body.get("timeout", DEFAULT_TIMEOUT_MS)
+        if typing and (isinstance(timeout, bool) or not isinstance(timeout, int)
+                       or timeout < 0):
+            raise errors.bad_json("'timeout' must be a non-negative integer")
+        member = await self._storage.state.membership_of(room_id, user_id)
+        if member is None or member.membership != "join":
+            raise errors.forbidden(f"User {user_id} not in room {room_id}")
+        async with self._storage.transaction() as tx:
+            if typing:
+                expires = now_ms() + min(int(timeout), MAX_TIMEOUT_MS)
+                await tx.typing.start(room_id, user_id, expires,
+                                      await tx.next_stream_position())
+            elif not await tx.typing.stop(room_id, user_id, await tx.next_stream_position()):
+                return
+        await self._notifier.notify(rooms=[room_id])
+
+    async def expire(self) -> int:
+        """End every typing notification whose timeout passed; returns how many."""
+        ended = 0
+        for room_id, user_id in await self._storage.typing.expired(now_ms()):
+            async with self._storage.transaction() as tx:
+                stopped = await tx.typing.stop(room_id, user_id,
+                                               await tx.next_stream_position())
+            if stopped:
+                ended += 1
+                await self._notifier.notify(rooms=[room_id])
+        return ended
+
+    async def run_expiry(self, interval: float = 1.0) -> None:
+        """Background loop (one per process; concurrent expiry is harmless)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.expire()
+            except Exception:
+                logger.exception("typing expiry failed")
+
+    async def sync_events(self, room_ids: list[str], since: int | None, upto: int
+                          ) -> dict[str, dict[str, Any]]:
+        """room_id → ``m.typing`` event, for rooms whose typing list changed."""
+        now = now_ms()
+        out: dict[str, dict[str, Any]] = {}
+        for room_id in await self._storage.typing.changed_rooms(room_ids, since, upto):
+            users = await self._storage.typing.typing_in(room_id, now)
+            if since is None and not users:
+                continue
+            out[room_id] = {"type": "m.typing", "content": {"user_ids": users}}
+        return out
