@@ -6,6 +6,7 @@ from glia.http.admin import audit, jobs, registration_tokens, server_version, us
 from glia.http.admin import registration as admin_registration
 from glia.http.admin import reports as admin_reports
 from glia.http.admin import rooms as admin_rooms
+from glia.http.admin import search as admin_search
 from glia.http.client import (
     account,
     account_data,
@@ -22,6 +23,7 @@ from glia.http.client import (
     relations,
     reports,
     rooms,
+    search,
     sync,
     timeline,
     typing,
@@ -31,11 +33,11 @@ from glia.http.routes import Route
 
 CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
-    events, timeline, relations, directory, reports, sync, account_data, receipts,
+    events, timeline, relations, directory, reports, search, sync, account_data, receipts,
     typing, presence,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
-                 admin_reports, registration_tokens)
+                 admin_reports, registration_tokens, admin_search)
 
 
 def client_routes() -> list[Route]:

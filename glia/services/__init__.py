@@ -17,6 +17,7 @@ from glia.services.admin.jobs import JobsService
 from glia.services.admin.registration_tokens import RegistrationTokenAdminService
 from glia.services.admin.reports import ReportAdminService
 from glia.services.admin.rooms import RoomAdminService
+from glia.services.admin.search import SEARCH_REINDEX, SearchAdminService
 from glia.services.admin.users import UserAdminService
 from glia.services.auth import AuthService
 from glia.services.devices import DeviceService
@@ -33,6 +34,7 @@ from glia.services.registration import RegistrationService
 from glia.services.relations import Aggregator, RelationsService
 from glia.services.reports import ReportService
 from glia.services.rooms import RoomService
+from glia.services.search import SearchService
 from glia.services.server_keys import load_or_create_signing_key
 from glia.services.state import StateService
 from glia.services.sync import SyncService
@@ -64,6 +66,8 @@ class Services:
     audit: AuditService
     jobs: JobsService
     user_admin: UserAdminService
+    search: SearchService
+    search_admin: SearchAdminService
     registration_tokens: RegistrationTokenAdminService
     reports: ReportService
     report_admin: ReportAdminService
@@ -91,6 +95,10 @@ def build_services(config: Config, storage: Storage) -> Services:
     membership = MembershipService(storage, room_events)
     jobs.register(LEAVE_ALL_ROOMS, membership.leave_all_job)
     aggregator = Aggregator(storage)
+    search = SearchService(storage, aggregator)
+    room_events.on_persist(search.on_persist)
+    search_admin = SearchAdminService(storage, jobs, audit)
+    jobs.register(SEARCH_REINDEX, search_admin.reindex_job)
     rooms = RoomService(config, storage, room_events)
     account_data = AccountDataService(storage, notifier)
     receipts = ReceiptService(storage, notifier, account_data)
@@ -119,6 +127,8 @@ def build_services(config: Config, storage: Storage) -> Services:
         jobs=jobs,
         user_admin=UserAdminService(config, storage, auth, account, registration, profile,
                                     audit),
+        search=search,
+        search_admin=search_admin,
         registration_tokens=RegistrationTokenAdminService(storage, audit),
         room_admin=RoomAdminService(config, storage, room_events, rooms, membership, jobs,
                                     audit),

@@ -30,6 +30,7 @@ from glia.storage.registration import RegistrationStore
 from glia.storage.registration_tokens import RegistrationTokenStore
 from glia.storage.reports import ReportStore
 from glia.storage.rooms import RoomStore
+from glia.storage.search import SearchStore
 from glia.storage.state import StateStore
 from glia.storage.streams import STREAM, current_position, next_position
 from glia.storage.typing import TypingStore
@@ -81,6 +82,10 @@ class Stores:
     @cached_property
     def state(self) -> StateStore:
         return StateStore(self.db)
+
+    @cached_property
+    def search(self) -> SearchStore:
+        return SearchStore(self.db, self.engine.name)
 
     @cached_property
     def directory(self) -> DirectoryStore:

@@ -365,6 +365,7 @@ class RoomAdminService:
             done += deleted
             await job.progress(done, max(total, done))
         async with self._storage.transaction() as tx:
+            await tx.search.delete_room(room_id)
             await tx.admin_rooms.delete_room_rows(room_id)
         logger.info("purged room %s: %d events", room_id, done)
         return done

@@ -1,0 +1,366 @@
+"""Full-text search over room events: one store, both engines.
+
+The search service decides *what* is indexed (message bodies, room names and topics);
+this module decides *how*. Text is cut into terms and normalised here, in Python
+(compatibility-decomposed, diacritics dropped, case-folded), so SQLite and PostgreSQL
+index and match exactly the same terms:
+
+- SQLite keeps the terms in ``event_search.terms``, indexed by the external-content FTS5
+  table ``event_search_fts`` (triggers keep it in step), ranked by ``bm25``;
+- PostgreSQL keeps ``to_tsvector('simple', terms)`` in ``event_search.vector`` under a GIN
+  index, ranked by ``ts_rank``. ``simple``: no stemming and no stop words, because rooms
+  are written in every language; every query term matches as a prefix instead.
+
+This is the only module with engine-specific search SQL.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sys
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from glia.storage.engine import Executor
+
+#: Terms longer than this are not indexed (base64 blobs, hashes); PostgreSQL would refuse
+#: lexemes past 2 KB anyway, and skipping them on both engines keeps results the same.
+MAX_TERM_LENGTH = 256
+
+
+# -- terms ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _word_pattern() -> re.Pattern[str]:
+    """Runs of letters, digits and combining marks.
+
+    ``\\w`` alone would cut words at spacing marks (the vowel signs of Indic scripts), so
+    the character class also lists every mark; the table is built once, on first use.
+    """
+    ranges: list[str] = []
+    start: int | None = None
+    for code in range(sys.maxunicode + 2):
+        is_mark = code <= sys.maxunicode and unicodedata.category(chr(code))[0] == "M"
+        if is_mark and start is None:
+            start = code
+        elif not is_mark and start is not None:
+            ranges.append(f"\\U{start:08x}-\\U{code - 1:08x}")
+            start = None
+    return re.compile(f"(?:[^\\W_]|[{''.join(ranges)}])+")
+
+
+def _fold(text: str) -> str:
+    """Case-folded, compatibility-decomposed (``ﬁ`` → ``fi``, full-width → ASCII), with
+    diacritics dropped, so ``Café`` and ``cafe`` are the same term."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", kept).casefold()
+
+
+def terms(text: str) -> list[str]:
+    """The normalised terms of ``text``, in order, as they are indexed and searched."""
+    return [t for t in _word_pattern().findall(_fold(text)) if len(t) <= MAX_TERM_LENGTH]
+
+
+def words(text: str) -> Iterable[tuple[str, list[str]]]:
+    """Each word of ``text`` as written, with its normalised terms (for highlights)."""
+    for match in _word_pattern().finditer(text):
+        yield match.group(0), terms(match.group(0))
+
+
+# -- queries -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Terms that must appear next to each other; with ``prefix`` the last one may be
+    the start of a longer term."""
+
+    terms: tuple[str, ...]
+    prefix: bool
+
+    def fts5(self) -> str:
+        # Terms hold only letters, digits and marks: nothing to escape inside the quotes.
+        return f'"{" ".join(self.terms)}"' + ("*" if self.prefix else "")
+
+    def tsquery(self) -> str:
+        parts = [f"'{t}'" for t in self.terms]
+        if self.prefix:
+            parts[-1] += ":*"
+        return parts[0] if len(parts) == 1 else "(" + " <-> ".join(parts) + ")"
+
+    def matches(self, term: str) -> bool:
+        """Whether a document term is one this phrase looks for (highlighting)."""
+        if self.prefix and term.startswith(self.terms[-1]):
+            return True
+        return term in self.terms
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """Every group of ``required`` (each group: any of its phrases), none of ``excluded``."""
+
+    required: tuple[tuple[Phrase, ...], ...]
+    excluded: tuple[Phrase, ...] = ()
+
+    def fts5(self) -> str:
+        expression = " AND ".join(
+            "(" + " OR ".join(p.fts5() for p in group) + ")" for group in self.required)
+        if self.excluded:
+            expression = (f"({expression}) NOT ("
+                          + " OR ".join(p.fts5() for p in self.excluded) + ")")
+        return expression
+
+    def tsquery(self) -> str:
+        expression = " & ".join(
+            "(" + " | ".join(p.tsquery() for p in group) + ")" for group in self.required)
+        for phrase in self.excluded:
+            expression += f" & !{phrase.tsquery()}"
+        return expression
+
+    def highlights(self, term: str) -> bool:
+        return any(p.matches(term) for group in self.required for p in group)
+
+
+# -- rows ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchEntry:
+    """One event's searchable text, as the search service hands it over."""
+
+    stream_ordering: int
+    event_id: str
+    room_id: str
+    sender: str
+    type: str
+    contains_url: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    stream_ordering: int
+    event_id: str
+    room_id: str
+    #: Higher is a better match.
+    rank: float
+
+
+@dataclass(frozen=True)
+class RoomScope:
+    """A room and the stream intervals ``[from, to)`` (``to`` None: open) of it the
+    searcher may read, so visibility is applied inside the query, before paging."""
+
+    room_id: str
+    ranges: tuple[tuple[int, int | None], ...]
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    types: tuple[str, ...]
+    senders: tuple[str, ...] | None = None
+    not_senders: tuple[str, ...] = ()
+    contains_url: bool | None = None
+
+
+@dataclass(frozen=True)
+class IndexSource:
+    """An event the reindex job reads back from the event table."""
+
+    stream_ordering: int
+    event_id: str
+    room_id: str
+    sender: str
+    type: str
+    state_key: str | None
+    content: dict[str, Any]
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+class SearchStore:
+    def __init__(self, db: Executor, engine_name: str) -> None:
+        self._db = db
+        self._postgres = engine_name == "postgres"
+
+    # -- writing -----------------------------------------------------------------------
+
+    async def index(self, entries: Sequence[SearchEntry]) -> list[int]:
+        """Add (or replace) entries; those without any term are left out. Returns the
+        stream orderings of the entries left out."""
+        rows = []
+        empty = []
+        for e in entries:
+            found = terms(e.text)
+            if found:
+                rows.append((e.stream_ordering, e.event_id, e.room_id, e.sender, e.type,
+                             e.contains_url, " ".join(found)))
+            else:
+                empty.append(e.stream_ordering)
+        if rows:
+            text = "to_tsvector('simple', ?)" if self._postgres else "?"
+            column = "vector" if self._postgres else "terms"
+            await self._db.executemany(
+                "INSERT INTO event_search (stream_ordering, event_id, room_id, sender, type,"
+                f" contains_url, {column}) VALUES (?, ?, ?, ?, ?, ?, {text})"
+                " ON CONFLICT (stream_ordering) DO UPDATE SET event_id = excluded.event_id,"
+                " room_id = excluded.room_id, sender = excluded.sender, type = excluded.type,"
+                f" contains_url = excluded.contains_url, {column} = excluded.{column}", rows)
+        return empty
+
+    async def delete_event(self, event_id: str, room_id: str) -> None:
+        """Forget a redacted event (only if it is in ``room_id``, as redactions are)."""
+        await self._db.execute(
+            "DELETE FROM event_search WHERE event_id = ? AND room_id = ?", event_id, room_id)
+
+    async def delete_room(self, room_id: str) -> int:
+        """Forget every event of a room (room purges); returns how many rows went."""
+        return await self._db.execute("DELETE FROM event_search WHERE room_id = ?", room_id)
+
+    # -- searching ---------------------------------------------------------------------
+
+    def _source(self, query: SearchQuery) -> tuple[str, str, str, list[Any]]:
+        """FROM clause, match condition, rank expression and the query's argument."""
+        if self._postgres:
+            return ("event_search s CROSS JOIN to_tsquery('simple', ?) AS q",
+                    "s.vector @@ q", "ts_rank(s.vector, q)", [query.tsquery()])
+        # FTS5 first, so its rows drive the join and bm25() has a full-text cursor.
+        return ("event_search_fts CROSS JOIN event_search s"
+                " ON s.stream_ordering = event_search_fts.rowid",
+                "event_search_fts MATCH ?", "-bm25(event_search_fts)", [query.fts5()])
+
+    @property
+    def _room(self) -> str:
+        """The room column in conditions. On SQLite, ``+`` keeps the planner from probing
+        the room index once per listed room for every match (the primary key already
+        found the row)."""
+        return "s.room_id" if self._postgres else "+s.room_id"
+
+    @staticmethod
+    def _filter(search_filter: SearchFilter) -> tuple[list[str], list[Any]]:
+        where = [f"s.type IN ({_marks(search_filter.types)})"]
+        args: list[Any] = list(search_filter.types)
+        if search_filter.senders is not None:
+            where.append(f"s.sender IN ({_marks(search_filter.senders)})")
+            args += search_filter.senders
+        if search_filter.not_senders:
+            where.append(f"s.sender NOT IN ({_marks(search_filter.not_senders)})")
+            args += search_filter.not_senders
+        if search_filter.contains_url is not None:
+            where.append("s.contains_url = ?")
+            args.append(search_filter.contains_url)
+        return where, args
+
+    def _scope(self, scope: Sequence[RoomScope]) -> tuple[str, list[Any]]:
+        parts: list[str] = []
+        args: list[Any] = []
+        for room in scope:
+            for start, end in room.ranges:
+                part = f"({self._room} = ? AND s.stream_ordering >= ?"
+                args += [room.room_id, start]
+                if end is not None:
+                    part += " AND s.stream_ordering < ?"
+                    args.append(end)
+                parts.append(part + ")")
+        return "(" + " OR ".join(parts) + ")", args
+
+    async def rooms_with_hits(self, query: SearchQuery, room_ids: Sequence[str],
+                              search_filter: SearchFilter) -> list[str]:
+        """Which of ``room_ids`` have any match (so visibility is worked out only for
+        those)."""
+        if not room_ids or not search_filter.types:
+            return []
+        source, match, _, args = self._source(query)
+        where, filter_args = self._filter(search_filter)
+        rows = await self._db.fetchall(
+            f"SELECT DISTINCT s.room_id FROM {source} WHERE {match}"
+            f" AND {self._room} IN ({_marks(room_ids)}) AND {' AND '.join(where)}",
+            *args, *room_ids, *filter_args)
+        return sorted(r["room_id"] for r in rows)
+
+    async def count(self, query: SearchQuery, scope: Sequence[RoomScope],
+                    search_filter: SearchFilter) -> int:
+        if not scope or not search_filter.types:
+            return 0
+        source, match, _, args = self._source(query)
+        where, filter_args = self._filter(search_filter)
+        scoped, scope_args = self._scope(scope)
+        return int(await self._db.fetchval(
+            f"SELECT COUNT(*) FROM {source} WHERE {match} AND {scoped}"
+            f" AND {' AND '.join(where)}", *args, *scope_args, *filter_args) or 0)
+
+    async def page(self, query: SearchQuery, scope: Sequence[RoomScope],
+                   search_filter: SearchFilter, *, by_rank: bool, limit: int,
+                   offset: int = 0, before_stream: int | None = None) -> list[SearchHit]:
+        """One page of hits: best first (``by_rank``, paged by ``offset``) or newest
+        first (paged by ``before_stream``, exclusive)."""
+        if not scope or not search_filter.types:
+            return []
+        source, match, rank, args = self._source(query)
+        where, filter_args = self._filter(search_filter)
+        scoped, scope_args = self._scope(scope)
+        if before_stream is not None:
+            where.append("s.stream_ordering < ?")
+            filter_args.append(before_stream)
+        order = "score DESC, s.stream_ordering DESC" if by_rank else "s.stream_ordering DESC"
+        rows = await self._db.fetchall(
+            f"SELECT s.stream_ordering, s.event_id, s.room_id, {rank} AS score"
+            f" FROM {source} WHERE {match} AND {scoped} AND {' AND '.join(where)}"
+            f" ORDER BY {order} LIMIT ? OFFSET ?",
+            *args, *scope_args, *filter_args, limit, offset)
+        return [SearchHit(int(r["stream_ordering"]), r["event_id"], r["room_id"],
+                          float(r["score"] or 0.0)) for r in rows]
+
+    # -- rebuilding --------------------------------------------------------------------
+
+    async def count_sources(self, types: Sequence[str]) -> int:
+        """How many events of ``types`` (not redacted) a rebuild reads."""
+        return int(await self._db.fetchval(
+            f"SELECT COUNT(*) FROM events WHERE type IN ({_marks(types)})"
+            " AND redacted_by IS NULL", *types) or 0)
+
+    async def sources(self, types: Sequence[str], after_stream: int,
+                      limit: int) -> list[IndexSource]:
+        """The next events of ``types`` (not redacted) after ``after_stream``."""
+        rows = await self._db.fetchall(
+            "SELECT stream_ordering, event_id, room_id, sender, type, state_key, pdu"
+            f" FROM events WHERE stream_ordering > ? AND type IN ({_marks(types)})"
+            " AND redacted_by IS NULL ORDER BY stream_ordering LIMIT ?",
+            after_stream, *types, limit)
+        out = []
+        for r in rows:
+            content = json.loads(r["pdu"]).get("content")
+            out.append(IndexSource(int(r["stream_ordering"]), r["event_id"], r["room_id"],
+                                   r["sender"], r["type"], r["state_key"],
+                                   content if isinstance(content, dict) else {}))
+        return out
+
+    async def replace_range(self, after_stream: int, upto_stream: int,
+                            skipped_streams: Sequence[int],
+                            entries: Sequence[SearchEntry]) -> int:
+        """Rebuild the index over ``(after_stream, upto_stream]``: drop rows whose event
+        is gone or redacted and rows of events read but not indexable now
+        (``skipped_streams``, or no terms), then write ``entries``. Rows of events written
+        meanwhile are left alone, so a rebuild never loses a live event. Returns how many
+        entries were written."""
+        await self._db.execute(
+            "DELETE FROM event_search WHERE stream_ordering > ? AND stream_ordering <= ?"
+            " AND NOT EXISTS (SELECT 1 FROM events e WHERE"
+            " e.stream_ordering = event_search.stream_ordering AND e.redacted_by IS NULL)",
+            after_stream, upto_stream)
+        empty = await self.index(entries)
+        gone = [*skipped_streams, *empty]
+        if gone:
+            await self._db.execute(
+                f"DELETE FROM event_search WHERE stream_ordering IN ({_marks(gone)})", *gone)
+        return len(entries) - len(empty)
