@@ -133,6 +133,21 @@ class JobsConfig:
 
 
 @dataclass(frozen=True)
+class ServerNoticesConfig:
+    #: Admins may send server notices (/_synapse/admin/v1/send_server_notice).
+    enabled: bool = True
+    #: Localpart of the user notices come from (created on first use).
+    system_mxid_localpart: str = "server"
+    #: Display name and avatar (mxc://) of that user.
+    system_mxid_display_name: str = "Server Notices"
+    system_mxid_avatar_url: str = ""
+    #: Name, topic and avatar of each user's notices room.
+    room_name: str = "Server Notices"
+    room_topic: str = ""
+    room_avatar_url: str = ""
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     #: Python logging level name.
     level: str = "INFO"
@@ -159,6 +174,7 @@ class Config:
     password: PasswordConfig = field(default_factory=PasswordConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
     jobs: JobsConfig = field(default_factory=JobsConfig)
+    server_notices: ServerNoticesConfig = field(default_factory=ServerNoticesConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     #: Directory of the config file; relative paths resolve against data_dir under it.
     base_dir: str = field(default=".", metadata={"internal": True})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glia.http.admin import audit, jobs, registration_tokens, server_version, users
+from glia.http.admin import audit, jobs, registration_tokens, server_notices, server_version, users
 from glia.http.admin import registration as admin_registration
 from glia.http.admin import reports as admin_reports
 from glia.http.admin import rooms as admin_rooms
@@ -37,7 +37,8 @@ CLIENT_MODULES = (
     typing, presence,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
-                 admin_reports, registration_tokens, admin_search)
+                 admin_reports, registration_tokens, admin_search,
+                 server_notices)
 
 
 def client_routes() -> list[Route]:

@@ -18,6 +18,7 @@ from glia.services.admin.registration_tokens import RegistrationTokenAdminServic
 from glia.services.admin.reports import ReportAdminService
 from glia.services.admin.rooms import RoomAdminService
 from glia.services.admin.search import SEARCH_REINDEX, SearchAdminService
+from glia.services.admin.server_notices import ServerNoticeService
 from glia.services.admin.users import UserAdminService
 from glia.services.auth import AuthService
 from glia.services.devices import DeviceService
@@ -78,6 +79,7 @@ class Services:
     typing: TypingService
     presence: PresenceService
     sync: SyncService
+    server_notices: ServerNoticeService
 
 
 def build_services(config: Config, storage: Storage) -> Services:
@@ -140,4 +142,6 @@ def build_services(config: Config, storage: Storage) -> Services:
         typing=typing,
         presence=presence,
         sync=sync,
+        server_notices=ServerNoticeService(config, storage, room_events, rooms, membership,
+                                           registration, account_data),
     )

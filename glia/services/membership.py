@@ -124,6 +124,15 @@ class MembershipService:
             raise errors.forbidden(f"User {user_id} is not in room {room_id}")
         await self._send(room_id, user_id, user_id, "leave", reason)
 
+    async def client_leave(self, user_id: str, room_id: str, reason: str | None) -> None:
+        """A user's own ``/leave``: like :meth:`leave`, except that the invite to their
+        server-notices room cannot be rejected (as on Synapse and Dendrite)."""
+        current = await self._storage.state.membership_of(room_id, user_id)
+        if current is not None and current.membership == "invite" and \
+                await self._storage.server_notices.room_of(user_id) == room_id:
+            raise errors.forbidden("You cannot reject this invite")
+        await self.leave(user_id, room_id, reason)
+
     async def leave_all(self, user_id: str, memberships: tuple[str, ...] = ("join", "invite",
                                                                           "knock"),
                         reason: str | None = None) -> list[str]:

@@ -31,6 +31,7 @@ from glia.storage.registration_tokens import RegistrationTokenStore
 from glia.storage.reports import ReportStore
 from glia.storage.rooms import RoomStore
 from glia.storage.search import SearchStore
+from glia.storage.server_notices import ServerNoticeStore
 from glia.storage.state import StateStore
 from glia.storage.streams import STREAM, current_position, next_position
 from glia.storage.typing import TypingStore
@@ -110,6 +111,10 @@ class Stores:
     @cached_property
     def presence(self) -> PresenceStore:
         return PresenceStore(self.db)
+
+    @cached_property
+    def server_notices(self) -> ServerNoticeStore:
+        return ServerNoticeStore(self.db)
 
     @cached_property
     def admin_users(self) -> AdminUserStore:

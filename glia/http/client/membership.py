@@ -54,8 +54,8 @@ async def invite(req: Request) -> dict[str, Any]:
 @routes.post(*client_paths("/rooms/{roomId}/leave"), auth=Auth.USER, ratelimit="message")
 async def leave(req: Request) -> dict[str, Any]:
     body = req.json_or_empty()
-    await req.services.membership.leave(req.requester.user_id, req.path("roomId"),
-                                        _reason(body))
+    await req.services.membership.client_leave(req.requester.user_id,
+                                               req.path("roomId"), _reason(body))
     return {}
 
 

@@ -1,0 +1,130 @@
+"""Server notices (Synapse's ``/v1/send_server_notice``): messages from a system user
+into a per-user room tagged ``m.server_notice``, which the user cannot post in and whose
+invite they cannot reject; a user who left is invited back by the next notice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from glia import errors
+from glia.config import Config
+from glia.errors import MatrixError
+from glia.ids import InvalidId, parse_user_id
+from glia.services.account_data import AccountDataService
+from glia.services.auth import Requester
+from glia.services.events import EventRequest, EventsService
+from glia.services.membership import MembershipService
+from glia.services.registration import RegistrationService
+from glia.services.rooms import RoomService
+from glia.storage import Storage
+
+SERVER_NOTICE_TAG = "m.server_notice"
+
+
+class ServerNoticeService:
+    def __init__(self, config: Config, storage: Storage, events: EventsService,
+                 rooms: RoomService, membership: MembershipService,
+                 registration: RegistrationService, account_data: AccountDataService) -> None:
+        self._config = config.server_notices
+        self._server_name = config.server_name
+        self._storage = storage
+        self._events = events
+        self._rooms = rooms
+        self._membership = membership
+        self._registration = registration
+        self._account_data = account_data
+        # One notices room per user, even when two notices race for a new user.
+        self._lock = asyncio.Lock()
+
+    @property
+    def system_user(self) -> str:
+        return f"@{self._config.system_mxid_localpart}:{self._server_name}"
+
+    async def send(self, requester: Requester, body: Mapping[str, Any],
+                   txn_id: str | None) -> dict[str, Any]:
+        if not self._config.enabled:
+            raise MatrixError(400, "M_UNKNOWN", "Server notices are not enabled on this server")
+        target, event_type, content, state_key = self._parse(body)
+        await self._check_target(target)
+        if txn_id is not None:
+            sent = await self._storage.server_notices.sent(requester.token_hash, txn_id)
+            if sent is not None:
+                return {"event_id": sent}
+        async with self._lock:
+            await self._ensure_system_user()
+            room_id = await self._room_for(target)
+        event = await self._events.send(room_id, EventRequest(
+            self.system_user, event_type, content, state_key=state_key))
+        if txn_id is not None:
+            await self._storage.server_notices.record_sent(requester.token_hash, txn_id,
+                                                           event.event_id)
+        return {"event_id": event.event_id}
+
+    @staticmethod
+    def _parse(body: Mapping[str, Any]) -> tuple[str, str, dict[str, Any], str | None]:
+        for key in ("user_id", "content"):
+            if key not in body:
+                raise errors.missing_param(f"Missing param {key!r}")
+        target, content = body["user_id"], body["content"]
+        if not isinstance(target, str):
+            raise errors.bad_json("'user_id' must be a string")
+        if not isinstance(content, dict):
+            raise errors.bad_json("'content' must be an object")
+        event_type = body.get("type", "m.room.message")
+        state_key = body.get("state_key")
+        if not isinstance(event_type, str) or (state_key is not None
+                                                and not isinstance(state_key, str)):
+            raise errors.bad_json("'type' and 'state_key' must be strings")
+        return target, event_type, content, state_key
+
+    async def _check_target(self, user_id: str) -> None:
+        try:
+            parsed = parse_user_id(user_id)
+        except InvalidId as e:
+            raise errors.invalid_param(str(e)) from e
+        if parsed.domain != self._server_name:
+            raise MatrixError(400, "M_UNKNOWN", "Server notices can only be sent to local users")
+        if user_id == self.system_user or await self._storage.users.get(user_id) is None:
+            raise errors.not_found("User not found")
+
+    async def _ensure_system_user(self) -> None:
+        user_id = self.system_user
+        if await self._storage.users.get(user_id) is None:
+            await self._registration.register(
+                self._config.system_mxid_localpart, None,
+                displayname=self._config.system_mxid_display_name or None, inhibit_login=True)
+            if self._config.system_mxid_avatar_url:
+                await self._storage.profile.set_avatar_url(user_id,
+                                                           self._config.system_mxid_avatar_url)
+
+    async def _room_for(self, user_id: str) -> str:
+        """The user's notices room: the current one (inviting them back if they left),
+        or a new one."""
+        room_id = await self._storage.server_notices.room_of(user_id)
+        if room_id is not None and await self._storage.rooms.get(room_id) is not None:
+            system = await self._storage.state.membership_of(room_id, self.system_user)
+            if system is not None and system.membership == "join":
+                member = await self._storage.state.membership_of(room_id, user_id)
+                if member is None or member.membership not in ("join", "invite"):
+                    await self._membership.invite(self.system_user, room_id, user_id, None)
+                return room_id
+        body: dict[str, Any] = {
+            "preset": "private_chat", "name": self._config.room_name,
+            "invite": [user_id], "creation_content": {"m.federate": False},
+            # Everyone but the system user (the creator) is muted: notices are one-way.
+            "power_level_content_override": {"users_default": -10},
+        }
+        if self._config.room_topic:
+            body["topic"] = self._config.room_topic
+        if self._config.room_avatar_url:
+            body["initial_state"] = [{"type": "m.room.avatar", "state_key": "",
+                                      "content": {"url": self._config.room_avatar_url}}]
+        room_id = await self._rooms.create_room(self.system_user, body)
+        await self._storage.server_notices.set_room(user_id, room_id)
+        await self._account_data.add_tag(user_id, room_id, SERVER_NOTICE_TAG, {"order": 1.0})
+        return room_id
+
+    async def is_notice_room(self, user_id: str, room_id: str) -> bool:
+        return await self._storage.server_notices.room_of(user_id) == room_id
