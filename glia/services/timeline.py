@@ -14,7 +14,7 @@ from glia.ids import is_valid_event_id
 from glia.services.events import client_event
 from glia.services.relations import Aggregator
 from glia.services.tokens import Position, parse_position
-from glia.services.visibility import Visibility, room_visibility
+from glia.services.visibility import Visibility, admin_visibility, room_visibility
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
 
@@ -62,8 +62,9 @@ class TimelineService:
 
     async def messages(self, user_id: str, device_id: str, room_id: str, *,
                        from_token: str | None, to_token: str | None, backwards: bool,
-                       limit: int, filter_json: str | None) -> dict[str, Any]:
-        visibility = await room_visibility(self._storage, user_id, room_id)
+                       limit: int, filter_json: str | None, admin: bool = False
+                       ) -> dict[str, Any]:
+        visibility = await self._visibility(user_id, room_id, admin)
         event_filter = parse_room_event_filter(filter_json)
         limit = max(0, min(limit, MAX_LIMIT))
         from_pos = _topological(parse_position(from_token)) if from_token else None
@@ -91,11 +92,17 @@ class TimelineService:
             body["end"] = Position(last.depth, last.stream_ordering).token()
         return body
 
-    async def _visible_event(self, user_id: str, room_id: str, event_id: str
-                             ) -> tuple[StoredEvent, Visibility]:
+    async def _visibility(self, user_id: str, room_id: str, admin: bool) -> Visibility:
+        """The reader's view; ``admin`` for the admin API, which sees every event."""
+        if admin:
+            return await admin_visibility(self._storage, user_id, room_id)
+        return await room_visibility(self._storage, user_id, room_id)
+
+    async def _visible_event(self, user_id: str, room_id: str, event_id: str,
+                             admin: bool = False) -> tuple[StoredEvent, Visibility]:
         if not is_valid_event_id(event_id):
             raise errors.invalid_param(f"{event_id} is not a legal event ID")
-        visibility = await room_visibility(self._storage, user_id, room_id)
+        visibility = await self._visibility(user_id, room_id, admin)
         event = await self._storage.events.get(event_id)
         if event is None or event.room_id != room_id or not visibility.visible(event):
             raise errors.not_found("Event not found.")
@@ -109,9 +116,9 @@ class TimelineService:
         return out
 
     async def timestamp_to_event(self, user_id: str, room_id: str, ts: int,
-                                 forwards: bool) -> dict[str, Any]:
+                                 forwards: bool, admin: bool = False) -> dict[str, Any]:
         """The closest event at or after (``forwards``) / before ``ts`` the user may see."""
-        visibility = await room_visibility(self._storage, user_id, room_id)
+        visibility = await self._visibility(user_id, room_id, admin)
         # Skip the few events the user may not see (e.g. from before they joined).
         for candidate in await self._storage.events.closest_by_ts(room_id, ts, forwards, 50):
             if visibility.visible(candidate):
@@ -121,8 +128,9 @@ class TimelineService:
         raise errors.not_found(f"Unable to find event from {ts} in {direction} direction")
 
     async def context(self, user_id: str, device_id: str, room_id: str, event_id: str,
-                      limit: int, filter_json: str | None) -> dict[str, Any]:
-        event, visibility = await self._visible_event(user_id, room_id, event_id)
+                      limit: int, filter_json: str | None, admin: bool = False
+                      ) -> dict[str, Any]:
+        event, visibility = await self._visible_event(user_id, room_id, event_id, admin)
         event_filter = parse_room_event_filter(filter_json)
         limit = max(0, min(limit, MAX_LIMIT))
         before_n = limit // 2

@@ -189,3 +189,32 @@ class AdminRoomStore:
         for table in ROOM_TABLES:
             await self._db.execute(f"DELETE FROM {table} WHERE room_id = ?", room_id)
         await self._db.execute("DELETE FROM rooms WHERE room_id = ?", room_id)
+
+    # -- history purges ------------------------------------------------------------------
+
+    async def history_batch(self, room_id: str, before: tuple[int, int],
+                            keep_sender_suffix: str | None, batch: int) -> list[str]:
+        """Up to ``batch`` message (non-state) events older than ``before`` (depth,
+        stream), sparing senders ending in ``keep_sender_suffix``."""
+        args: list[Any] = [room_id, before[0], before[0], before[1]]
+        keep = ""
+        if keep_sender_suffix is not None:
+            keep = " AND sender NOT LIKE ? ESCAPE '\\'"
+            args.append(f"%{like_pattern(keep_sender_suffix)}")
+        rows = await self._db.fetchall(
+            "SELECT event_id FROM events WHERE room_id = ? AND state_key IS NULL"
+            " AND (depth < ? OR (depth = ? AND stream_ordering < ?))" + keep +
+            " ORDER BY stream_ordering LIMIT ?", *args, batch)
+        return [r["event_id"] for r in rows]
+
+    async def delete_events(self, event_ids: list[str]) -> int:
+        if not event_ids:
+            return 0
+        marks = ", ".join("?" for _ in event_ids)
+        return await self._db.execute(f"DELETE FROM events WHERE event_id IN ({marks})",
+                                      *event_ids)
+
+    async def delete_forward_extremities_except(self, room_id: str, keep: str) -> int:
+        return await self._db.execute(
+            "DELETE FROM forward_extremities WHERE room_id = ? AND event_id != ?",
+            room_id, keep)

@@ -347,3 +347,98 @@ def test_delete_job_resumes_after_kill9(glia_factory: Callable[..., GliaProcess]
         assert "job" in server.log()
     finally:
         kit.close()
+
+
+def test_moderation_tools(kit: Kit) -> None:
+    """What moderation bots and admin UIs use beside deletion: reading any room's
+    messages and context, make_room_admin, force-join, forward extremities, fetch_event,
+    history purges and the scheduled-task view."""
+    admin = kit.make_admin()
+    owner, outsider = kit.register_user(), kit.register_user()
+    room = create_room(kit, owner, preset="private_chat")
+    ids = [send_event(kit, owner, room, {"msgtype": "m.text", "body": f"p{i}"})
+           for i in range(6)]
+
+    r = kit.request("GET", f"{S}/v1/rooms/{room}/messages?dir=b&limit=3", admin.access_token)
+    assert r.status_code == 200, r.text
+    assert [e["content"]["body"] for e in r.json()["chunk"]] == ["p5", "p4", "p3"]
+    r = kit.request("GET", f"{S}/v1/rooms/{room}/messages", admin.access_token)
+    assert r.json()["chunk"][0]["type"] == "m.room.create"  # dir defaults to f
+    r = kit.request("GET", f"{S}/v1/rooms/{room}/context/{ids[2]}?limit=2",
+                    admin.access_token)
+    assert r.status_code == 200, r.text
+    assert r.json()["event"]["content"]["body"] == "p2"
+    assert_error(kit.request("GET", f"/_matrix/client/v3/rooms/{room}/context/{ids[2]}",
+                             admin.access_token), 403, "M_FORBIDDEN")
+    r = kit.request("GET", f"{S}/v1/rooms/{room}/timestamp_to_event?ts=0",
+                    admin.access_token)
+    assert r.status_code == 200 and r.json()["event_id"].startswith("$")
+    assert_error(kit.request("GET", f"{S}/v1/rooms/{room}/timestamp_to_event",
+                             admin.access_token), 400, "M_MISSING_PARAM")
+    r = kit.request("GET", f"{S}/v1/fetch_event/{ids[0]}", admin.access_token)
+    assert r.json()["event"]["content"]["body"] == "p0" and "hashes" in r.json()["event"]
+    assert_error(kit.request("GET", f"{S}/v1/fetch_event/$nope", admin.access_token),
+                 404, "M_NOT_FOUND")
+
+    # make_room_admin: the admin gets the owner's power and, the room being private, an
+    # invite from the owner.
+    r = kit.request("POST", f"{S}/v1/rooms/{room}/make_room_admin", admin.access_token,
+                    json={})
+    assert r.status_code == 200, r.text
+    _join(kit, admin, room)
+    r = kit.request("GET", f"/_matrix/client/v3/rooms/{room}/state/m.room.power_levels",
+                    admin.access_token)
+    levels = r.json()
+    assert levels["users"].get(admin.user_id, 100) == levels["users"].get(owner.user_id, 100)
+    # Force-join: the admin (now able to invite) brings the outsider in.
+    r = kit.request("POST", f"{S}/v1/join/{room}", admin.access_token,
+                    json={"user_id": outsider.user_id})
+    assert r.status_code == 200, r.text and r.json() == {"room_id": room}
+    r = kit.request("GET", f"{S}/v1/rooms/{room}/members", admin.access_token)
+    assert outsider.user_id in r.json()["members"]
+    assert_error(kit.request("POST", f"{S}/v1/join/{room}", admin.access_token, json={}),
+                 400, "M_MISSING_PARAM")
+    assert_error(kit.request("POST", f"{S}/v1/join/{room}", admin.access_token,
+                             json={"user_id": "@x:elsewhere.example"}), 400, "M_UNKNOWN")
+
+    r = kit.request("GET", f"{S}/v1/rooms/{room}/forward_extremities", admin.access_token)
+    assert r.json()["count"] == 1
+    r = kit.request("DELETE", f"{S}/v1/rooms/{room}/forward_extremities", admin.access_token)
+    assert r.json() == {"deleted": 0}
+
+    # History purge: local users' messages survive unless delete_local_events.
+    r = kit.request("POST", f"{S}/v1/purge_history/{room}/{ids[4]}", admin.access_token,
+                    json={})
+    assert r.status_code == 200, r.text
+    purge_id = r.json()["purge_id"]
+    wait_for_job(kit, admin, purge_id)
+    r = kit.request("GET", f"{S}/v1/purge_history_status/{purge_id}", admin.access_token)
+    assert r.json() == {"status": "complete"}
+    r = kit.request("POST", f"{S}/v1/purge_history/{room}", admin.access_token,
+                    json={"purge_up_to_event_id": ids[4], "delete_local_events": True})
+    job = wait_for_job(kit, admin, r.json()["purge_id"])
+    assert job["result"] == {"deleted_events": 4}
+    r = kit.request("GET", f"{S}/v1/rooms/{room}/messages?dir=b&limit=50", admin.access_token)
+    bodies = [e["content"].get("body") for e in r.json()["chunk"]
+              if e["type"] == "m.room.message"]
+    assert bodies == ["p5", "p4"]
+    assert any(e["type"] == "m.room.create" for e in r.json()["chunk"])  # state is kept
+    assert_error(kit.request("POST", f"{S}/v1/purge_history/{room}", admin.access_token,
+                             json={}), 400, "M_BAD_JSON")
+    assert_error(kit.request("POST", f"{S}/v1/purge_history/{room}", admin.access_token,
+                             json={"purge_up_to_ts": "x"}), 400, "M_BAD_JSON")
+    assert_error(kit.request("POST", f"{S}/v1/purge_history/{room}", admin.access_token,
+                             json={"purge_up_to_ts": 1}), 404, "M_NOT_FOUND")
+    assert_error(kit.request("GET", f"{S}/v1/purge_history_status/nope", admin.access_token),
+                 404, "M_NOT_FOUND")
+
+    r = kit.request("GET", f"{S}/v1/scheduled_tasks?action_name=purge_history"
+                    f"&resource_id={room}", admin.access_token)
+    tasks = r.json()["scheduled_tasks"]
+    assert len(tasks) == 2 and {t["status"] for t in tasks} == {"complete"}
+    assert set(tasks[0]) == {"id", "action", "status", "timestamp_ms", "resource_id",
+                             "result", "error"}
+    assert_error(kit.request("GET", f"{S}/v1/scheduled_tasks?status=bogus",
+                             admin.access_token), 400, "M_INVALID_PARAM")
+    actions = _audit_actions(kit, admin, room)
+    assert {"rooms.make_room_admin", "rooms.join", "rooms.purge_history"} <= set(actions)

@@ -8,6 +8,7 @@ from typing import Any
 
 from glia import errors
 from glia.http.admin.pagination import page_params
+from glia.http.client.timeline import direction
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, admin_paths, dendrite_paths
 from glia.services.admin.rooms import ROOM_ORDER, RoomListQuery
@@ -120,3 +121,78 @@ async def purge_room(req: Request) -> dict[str, Any]:
 @routes.get(*dendrite_paths("/emptyRooms"), auth=Auth.ADMIN)
 async def empty_rooms(req: Request) -> dict[str, Any]:
     return await req.services.room_admin.empty_rooms()
+
+
+@routes.get(*admin_paths("/v1/rooms/{roomId}/messages"), auth=Auth.ADMIN)
+async def room_messages(req: Request) -> dict[str, Any]:
+    return await req.services.timeline.messages(
+        req.requester.user_id, req.requester.device_id, req.path("roomId"),
+        from_token=req.query("from"), to_token=req.query("to"),
+        backwards=direction(req, "f"), limit=min(req.query_int("limit", 10) or 0, 1000),
+        filter_json=req.query("filter"), admin=True)
+
+
+@routes.get(*admin_paths("/v1/rooms/{roomId}/context/{eventId}"), auth=Auth.ADMIN)
+async def room_context(req: Request) -> dict[str, Any]:
+    return await req.services.timeline.context(
+        req.requester.user_id, req.requester.device_id, req.path("roomId"),
+        req.path("eventId"), req.query_int("limit", 10) or 0, req.query("filter"), admin=True)
+
+
+@routes.get(*admin_paths("/v1/rooms/{roomId}/timestamp_to_event"), auth=Auth.ADMIN)
+async def room_timestamp_to_event(req: Request) -> dict[str, Any]:
+    ts = req.query_int("ts", required=True)
+    assert ts is not None
+    return await req.services.timeline.timestamp_to_event(
+        req.requester.user_id, req.path("roomId"), ts, forwards=not direction(req, "f"),
+        admin=True)
+
+
+@routes.post(*admin_paths("/v1/rooms/{roomId}/make_room_admin"), auth=Auth.ADMIN,
+             audit="rooms.make_room_admin")
+async def make_room_admin(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.make_room_admin(req.requester, req.path("roomId"),
+                                                         req.json_or_empty())
+
+
+@routes.post(*admin_paths("/v1/join/{roomId}"), auth=Auth.ADMIN, audit="rooms.join")
+async def force_join(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.force_join(req.requester, req.path("roomId"),
+                                                    req.json())
+
+
+@routes.get(*admin_paths("/v1/rooms/{roomId}/forward_extremities"), auth=Auth.ADMIN)
+async def forward_extremities(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.forward_extremities(req.path("roomId"))
+
+
+@routes.delete(*admin_paths("/v1/rooms/{roomId}/forward_extremities"), auth=Auth.ADMIN,
+               audit="rooms.delete_forward_extremities")
+async def delete_forward_extremities(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.delete_forward_extremities(req.path("roomId"),
+                                                                    req.audit)
+
+
+@routes.get(*admin_paths("/v1/fetch_event/{eventId}"), auth=Auth.ADMIN)
+async def fetch_event(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.fetch_event(req.path("eventId"))
+
+
+@routes.post(*admin_paths("/v1/purge_history/{roomId}"), auth=Auth.ADMIN,
+             audit="rooms.purge_history")
+async def purge_history(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.purge_history(req.requester, req.path("roomId"),
+                                                       None, req.json_or_empty(), req.audit)
+
+
+@routes.post(*admin_paths("/v1/purge_history/{roomId}/{eventId}"), auth=Auth.ADMIN,
+             audit="rooms.purge_history")
+async def purge_history_to_event(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.purge_history(
+        req.requester, req.path("roomId"), req.path("eventId"), req.json_or_empty(),
+        req.audit)
+
+
+@routes.get(*admin_paths("/v1/purge_history_status/{purgeId}"), auth=Auth.ADMIN)
+async def purge_history_status(req: Request) -> dict[str, Any]:
+    return await req.services.room_admin.purge_history_status(req.path("purgeId"))

@@ -23,11 +23,13 @@ from glia.clock import now_ms
 from glia.config import JobsConfig
 from glia.errors import MatrixError
 from glia.storage import Storage, Stores
-from glia.storage.jobs import CANCELLED, COMPLETE, FAILED, Job
+from glia.storage.jobs import ACTIVE, CANCELLED, COMPLETE, FAILED, SCHEDULED, Job
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Job", "JobCancelled", "JobContext", "JobRunner", "JobsService"]
+__all__ = ["JOB_STATUSES", "Job", "JobCancelled", "JobContext", "JobRunner", "JobsService"]
+
+JOB_STATUSES = (SCHEDULED, ACTIVE, COMPLETE, FAILED, CANCELLED)
 
 
 class JobCancelled(Exception):
@@ -96,6 +98,18 @@ class JobsService:
                    offset: int, limit: int) -> tuple[list[Job], int]:
         return await self._storage.jobs.page(kind=kind, status=status, target=target,
                                              offset=offset, limit=limit)
+
+    async def all(self, *, kind: str | None, status: str | None, target: str | None,
+                  batch: int = 1000) -> list[Job]:
+        """Every matching job, newest first, read in pages."""
+        out: list[Job] = []
+        while True:
+            jobs, total = await self._storage.jobs.page(kind=kind, status=status,
+                                                        target=target, offset=len(out),
+                                                        limit=batch)
+            out += jobs
+            if not jobs or len(out) >= total:
+                return out
 
     async def latest_for(self, kind: str, target: str) -> list[Job]:
         jobs, _ = await self._storage.jobs.page(kind=kind, status=None, target=target,
