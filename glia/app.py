@@ -15,6 +15,7 @@ from glia.config import Config
 from glia.http import admin_routes, client_routes
 from glia.http.server import HttpApp
 from glia.services import Services, build_services
+from glia.services.notifier import link_processes
 from glia.storage import open_storage
 
 logger = logging.getLogger("glia")
@@ -54,6 +55,8 @@ async def serve(config: Config) -> None:
     storage = await open_storage(config)
     services = build_services(config, storage)
     await services.room_admin.backfill_stats()
+    unlink = await link_processes(services.notifier, storage) \
+        if storage.shared_by_processes else None
     listeners = build_listeners(services)
     servers = [
         _Server(uvicorn.Config(lst.app, host=lst.host, port=lst.port, log_config=None,
@@ -82,5 +85,7 @@ async def serve(config: Config) -> None:
         for task in background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if unlink is not None:
+            await unlink()
         await storage.close()
         logger.info("stopped")

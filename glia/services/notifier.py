@@ -12,10 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from glia.storage import Storage
 from glia.storage.events import StoredEvent
+
+#: The PostgreSQL channel wake-ups travel on between processes.
+CHANNEL = "glia_wake"
+#: NOTIFY payloads must stay under 8000 bytes; larger notifications are split.
+MAX_PAYLOAD = 7000
 
 #: Forwards a notification to other processes (users, rooms).
 Publisher = Callable[[list[str], list[str]], Awaitable[None]]
@@ -95,3 +103,44 @@ def notify_room_events(notifier: Notifier) -> Callable[[Sequence[StoredEvent]], 
         await notifier.notify(users=targets, rooms={e.room_id for e in events})
 
     return hook
+
+
+async def link_processes(notifier: Notifier, storage: Storage
+                         ) -> Callable[[], Awaitable[None]]:
+    """Forward this process's notifications to the other processes on the same
+    PostgreSQL database, and theirs to this one (``LISTEN/NOTIFY``); returns the
+    function that unlinks."""
+    origin = uuid.uuid4().hex
+
+    def received(payload: str) -> None:
+        try:
+            message = json.loads(payload)
+        except ValueError:
+            return
+        if isinstance(message, dict) and message.get("o") != origin:
+            notifier.wake_local(message.get("u") or [], message.get("r") or [])
+
+    async def publish(users: list[str], rooms: list[str]) -> None:
+        for chunk_users, chunk_rooms in _chunks(users, rooms):
+            await storage.notify(CHANNEL, json.dumps(
+                {"o": origin, "u": chunk_users, "r": chunk_rooms}, separators=(",", ":")))
+
+    stop = await storage.listen(CHANNEL, received)
+    notifier.add_publisher(publish)
+    return stop
+
+
+def _chunks(users: list[str], rooms: list[str]) -> list[tuple[list[str], list[str]]]:
+    out: list[tuple[list[str], list[str]]] = []
+    current: tuple[list[str], list[str]] = ([], [])
+    size = 0
+    for index, items in ((0, users), (1, rooms)):
+        for item in items:
+            if size + len(item) + 4 > MAX_PAYLOAD and (current[0] or current[1]):
+                out.append(current)
+                current, size = ([], []), 0
+            current[index].append(item)
+            size += len(item.encode()) + 4
+    if current[0] or current[1]:
+        out.append(current)
+    return out

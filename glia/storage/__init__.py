@@ -8,7 +8,7 @@ other.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import cached_property
 
@@ -223,6 +223,25 @@ class Storage(Stores):
                 yield Stores(self.engine, tx, inflight)
         finally:
             inflight.end()
+
+    @property
+    def shared_by_processes(self) -> bool:
+        """Several processes may serve this database (PostgreSQL), so wake-ups must
+        travel between them."""
+        return self.engine.name == "postgres"
+
+    async def listen(self, channel: str, callback: Callable[[str], None]
+                     ) -> Callable[[], Awaitable[None]]:
+        from glia.storage.postgres import PostgresEngine
+
+        assert isinstance(self.engine, PostgresEngine)
+        return await self.engine.listen(channel, callback)
+
+    async def notify(self, channel: str, payload: str) -> None:
+        from glia.storage.postgres import PostgresEngine
+
+        assert isinstance(self.engine, PostgresEngine)
+        await self.engine.notify(channel, payload)
 
     async def stream_upto(self) -> int:
         """The stream position up to which everything has committed (as far as this

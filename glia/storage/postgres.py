@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -50,13 +50,33 @@ class _ConnExecutor:
 class PostgresEngine:
     name = "postgres"
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, dsn: str) -> None:
         self._pool = pool
+        self._dsn = dsn
 
     @classmethod
     async def connect(cls, dsn: str, pool_size: int) -> PostgresEngine:
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size)
-        return cls(pool)
+        return cls(pool, dsn)
+
+    async def listen(self, channel: str, callback: Callable[[str], None]
+                     ) -> Callable[[], Awaitable[None]]:
+        """Call ``callback(payload)`` for every ``NOTIFY`` on ``channel`` (on a connection
+        of its own, outside the pool); returns the function that stops listening."""
+        conn = await asyncpg.connect(self._dsn)
+
+        def on_notify(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+            callback(payload)
+
+        await conn.add_listener(channel, on_notify)
+
+        async def stop() -> None:
+            await conn.close()
+
+        return stop
+
+    async def notify(self, channel: str, payload: str) -> None:
+        await self.execute("SELECT pg_notify(?, ?)", channel, payload)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
