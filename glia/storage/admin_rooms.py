@@ -35,7 +35,8 @@ STAT_STATE = {
 
 #: Every table that holds rows of a room, deleted by a purge (children first).
 ROOM_TABLES = (
-    "event_reports", "room_stats", "room_aliases", "forgotten_rooms",
+    "event_reports", "receipts", "typing", "typing_rooms", "account_data",
+    "server_notice_rooms", "room_stats", "room_aliases", "forgotten_rooms",
     "forward_extremities", "room_state", "events",
 )
 
