@@ -121,6 +121,14 @@ class MediaConfig:
     store_path: str = "media"
     #: Largest accepted upload, in bytes.
     max_upload_size: int = 50 * 1024 * 1024
+    #: Images with more pixels than this are not thumbnailed (decompression bombs).
+    max_image_pixels: int = 32_000_000
+    #: IDs from /create a user may hold without having uploaded to them yet.
+    max_pending_uploads: int = 5
+    #: Seconds an ID from /create stays usable without an upload (the spec's 24 hours).
+    unused_expiration: float = 86400.0
+    #: URL previews (/preview_url). Not implemented: must stay false.
+    url_preview_enabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -318,6 +326,14 @@ def _validate(config: Config, problems: list[str]) -> None:
         problems.append("max_request_size: must be at least 1024")
     if config.media.max_upload_size < 0:
         problems.append("media.max_upload_size: must not be negative")
+    if config.media.max_image_pixels < 1:
+        problems.append("media.max_image_pixels: must be at least 1")
+    if config.media.max_pending_uploads < 1:
+        problems.append("media.max_pending_uploads: must be at least 1")
+    if config.media.unused_expiration <= 0:
+        problems.append("media.unused_expiration: must be > 0")
+    if config.media.url_preview_enabled:
+        problems.append("media.url_preview_enabled: URL previews are not implemented")
     if config.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         problems.append("logging.level: must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
     for name in ("login", "register", "message", "default"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from glia.http.admin import audit, jobs, registration_tokens, server_notices, server_version, users
+from glia.http.admin import media as admin_media
 from glia.http.admin import registration as admin_registration
 from glia.http.admin import reports as admin_reports
 from glia.http.admin import rooms as admin_rooms
@@ -29,6 +30,7 @@ from glia.http.client import (
     typing,
     versions,
 )
+from glia.http.media import media
 from glia.http.routes import Route
 
 CLIENT_MODULES = (
@@ -38,11 +40,12 @@ CLIENT_MODULES = (
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search,
-                 server_notices)
+                 server_notices, admin_media)
+MEDIA_MODULES = (media,)
 
 
 def client_routes() -> list[Route]:
-    return [r for m in CLIENT_MODULES for r in m.routes.routes]
+    return [r for m in (*CLIENT_MODULES, *MEDIA_MODULES) for r in m.routes.routes]
 
 
 def admin_routes() -> list[Route]:

@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 from glia import errors
 from glia.errors import MatrixError
 from glia.http.guards import authorize
-from glia.http.parsing import Request
+from glia.http.parsing import Request, is_streamed
 from glia.http.ratelimit import RateLimiter
 from glia.http.routes import Route, Router
 from glia.log import redact_query
@@ -105,7 +105,8 @@ class HttpApp:
         if route.ratelimit is not None:
             key = requester.user_id if requester else (raw.client.host if raw.client else "-")
             self._limiter.check(route.ratelimit, key)
-        body = await self._read_body(raw)
+        # Uploads stream their own body (and have their own size limit).
+        body = b"" if is_streamed(route.handler) else await self._read_body(raw)
         request = Request(raw, self._services, params, body, requester)
         if route.audit is not None and requester is not None:
             request.audit = AuditEntry(requester.user_id, route.audit,

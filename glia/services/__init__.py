@@ -14,6 +14,7 @@ from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.account_data import AccountDataService
 from glia.services.admin.audit import AuditService
 from glia.services.admin.jobs import JobsService
+from glia.services.admin.media import MEDIA_DELETE, MediaAdminService
 from glia.services.admin.registration_tokens import RegistrationTokenAdminService
 from glia.services.admin.reports import ReportAdminService
 from glia.services.admin.rooms import RoomAdminService
@@ -26,6 +27,7 @@ from glia.services.directory import DirectoryService
 from glia.services.events import EventsService
 from glia.services.filters import FilterService
 from glia.services.login import LoginService
+from glia.services.media import MediaService
 from glia.services.membership import MembershipService
 from glia.services.notifier import Notifier, notify_room_events
 from glia.services.presence import PresenceService
@@ -79,6 +81,8 @@ class Services:
     typing: TypingService
     presence: PresenceService
     sync: SyncService
+    media: MediaService
+    media_admin: MediaAdminService
     server_notices: ServerNoticeService
 
 
@@ -102,6 +106,9 @@ def build_services(config: Config, storage: Storage) -> Services:
     search_admin = SearchAdminService(storage, jobs, audit)
     jobs.register(SEARCH_REINDEX, search_admin.reindex_job)
     rooms = RoomService(config, storage, room_events)
+    media = MediaService(config, storage)
+    media_admin = MediaAdminService(config, storage, media, jobs, audit)
+    jobs.register(MEDIA_DELETE, media_admin.delete_job)
     account_data = AccountDataService(storage, notifier)
     receipts = ReceiptService(storage, notifier, account_data)
     typing = TypingService(storage, notifier)
@@ -142,6 +149,8 @@ def build_services(config: Config, storage: Storage) -> Services:
         typing=typing,
         presence=presence,
         sync=sync,
+        media=media,
+        media_admin=media_admin,
         server_notices=ServerNoticeService(config, storage, room_events, rooms, membership,
                                            registration, account_data),
     )

@@ -22,6 +22,7 @@ from glia.storage.engine import Engine, Executor
 from glia.storage.events import EventStore
 from glia.storage.filters import FilterStore
 from glia.storage.jobs import JobStore
+from glia.storage.media import MediaStore
 from glia.storage.migrate import migrate
 from glia.storage.presence import PresenceStore
 from glia.storage.profile import ProfileStore
@@ -115,6 +116,10 @@ class Stores:
     @cached_property
     def server_notices(self) -> ServerNoticeStore:
         return ServerNoticeStore(self.db)
+
+    @cached_property
+    def media(self) -> MediaStore:
+        return MediaStore(self.db)
 
     @cached_property
     def admin_users(self) -> AdminUserStore:

@@ -1,0 +1,258 @@
+"""Media administration on Synapse's paths: info, quarantine (by item, user or room),
+protection, deletion (one item, by age and size, a user's page), a user's media list and
+a room's media list.
+
+Quarantine follows Synapse 1.128+: it spreads to every item with the same SHA-256, later
+uploads of those bytes arrive quarantined, and protected items are never touched.
+Deletions run as one durable job kind, ``media_delete`` (rows in batches, files after
+each batch commits), which the synchronous Synapse endpoints schedule and wait for; its
+partial result is saved per batch, so a job reclaimed after a crash resumes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glia import errors
+from glia.config import Config
+from glia.errors import MatrixError
+from glia.ids import InvalidId, parse_user_id
+from glia.services.admin.audit import AuditEntry, AuditService
+from glia.services.admin.jobs import JobContext, JobsService
+from glia.services.auth import Requester
+from glia.services.media import MediaService
+from glia.storage import Storage
+from glia.storage.media import MEDIA_ORDER, Media
+
+__all__ = ["MEDIA_DELETE", "MEDIA_ORDER", "MediaAdminService"]
+
+MEDIA_DELETE = "media_delete"
+BATCH = 100
+#: Synapse's sanity check: a before_ts below this was surely given in seconds.
+MIN_BEFORE_TS = 30_000_000_000
+_MAX_SQL_INT = 2**63 - 1
+
+
+def media_item(media: Media) -> dict[str, Any]:
+    """One item of the user media list, in Synapse's field names."""
+    return {
+        "media_id": media.media_id, "media_type": media.content_type,
+        "media_length": media.size, "upload_name": media.upload_name,
+        "created_ts": media.created_ts, "last_access_ts": media.last_access_ts,
+        "quarantined_by": media.quarantined_by,
+        "safe_from_quarantine": media.safe_from_quarantine, "url_cache": None,
+        "user_id": media.user_id,
+        # Glia serves every item on both the legacy and the authenticated endpoints.
+        "authenticated": False, "sha256": media.sha256,
+    }
+
+
+class MediaAdminService:
+    def __init__(self, config: Config, storage: Storage, media: MediaService,
+                 jobs: JobsService, audit: AuditService) -> None:
+        self._server_name = config.server_name
+        self._storage = storage
+        self._media = media
+        self._jobs = jobs
+        self._audit = audit
+
+    def _local_user(self, user_id: str) -> None:
+        try:
+            parsed = parse_user_id(user_id)
+        except InvalidId as e:
+            raise errors.invalid_param(str(e)) from e
+        if parsed.domain != self._server_name:
+            raise MatrixError(400, "M_UNKNOWN", "Can only look up local users")
+
+    async def _existing_user(self, user_id: str) -> None:
+        self._local_user(user_id)
+        if await self._storage.users.get(user_id) is None:
+            raise errors.not_found("Unknown user")
+
+    # -- one item ----------------------------------------------------------------------
+
+    async def info(self, server_name: str, media_id: str) -> dict[str, Any]:
+        """Synapse's media info. There is no remote cache yet, so a foreign server name
+        is always unknown."""
+        media = None
+        if server_name == self._server_name:
+            media = await self._storage.media.get(media_id)
+        if media is None:
+            raise errors.not_found("Unknown media")
+        return {"media_info": {
+            "media_origin": None, "user_id": media.user_id, "media_id": media.media_id,
+            "media_type": media.content_type, "media_length": media.size,
+            "upload_name": media.upload_name, "created_ts": media.created_ts,
+            "filesystem_id": None, "url_cache": None, "last_access_ts": media.last_access_ts,
+            "quarantined_by": media.quarantined_by, "authenticated": False,
+            "safe_from_quarantine": media.safe_from_quarantine, "sha256": media.sha256,
+        }}
+
+    async def quarantine(self, requester: Requester, server_name: str, media_id: str,
+                         entry: AuditEntry | None) -> dict[str, Any]:
+        """``{}`` whether or not the item exists, as in Synapse."""
+        async with self._audit.transaction(entry) as tx:
+            if server_name == self._server_name:
+                await tx.media.quarantine([media_id], requester.user_id)
+        return {}
+
+    async def unquarantine(self, server_name: str, media_id: str, entry: AuditEntry | None
+                           ) -> dict[str, Any]:
+        async with self._audit.transaction(entry) as tx:
+            if server_name == self._server_name:
+                await tx.media.unquarantine(media_id)
+        return {}
+
+    async def protect(self, media_id: str, protected: bool, entry: AuditEntry | None
+                      ) -> dict[str, Any]:
+        async with self._audit.transaction(entry) as tx:
+            await tx.media.set_protected(media_id, protected)
+        return {}
+
+    async def quarantine_user_media(self, requester: Requester, user_id: str,
+                                    entry: AuditEntry | None) -> dict[str, Any]:
+        """Every item the user uploaded (a remote user has none here)."""
+        async with self._audit.transaction(entry) as tx:
+            ids = await tx.media.user_media_ids(user_id)
+            count = await tx.media.quarantine(ids, requester.user_id)
+        return {"num_quarantined": count}
+
+    async def room_media(self, room_id: str) -> dict[str, list[str]]:
+        """Media referenced by the room's unencrypted events (``content.url`` and
+        ``content.info.thumbnail_url``); an unknown room has none."""
+        local: list[str] = []
+        remote: list[str] = []
+        prefix = f"mxc://{self._server_name}/"
+        after: int | None = -1
+        while after is not None:
+            urls, after = await self._storage.media.room_media_urls(room_id, after, 500)
+            for url in urls:
+                (local if url.startswith(prefix) else remote).append(url)
+        return {"local": local, "remote": remote}
+
+    async def quarantine_room_media(self, requester: Requester, room_id: str,
+                                    entry: AuditEntry | None) -> dict[str, Any]:
+        prefix = f"mxc://{self._server_name}/"
+        found = await self.room_media(room_id)
+        ids = sorted({url[len(prefix):] for url in found["local"]})
+        count = 0
+        async with self._audit.transaction(entry) as tx:
+            for start in range(0, len(ids), BATCH):
+                count += await tx.media.quarantine(ids[start:start + BATCH],
+                                                   requester.user_id)
+        return {"num_quarantined": count}
+
+    # -- lists -------------------------------------------------------------------------
+
+    async def user_media(self, user_id: str, order_by: str, backwards: bool, offset: int,
+                         limit: int) -> tuple[list[dict[str, Any]], int]:
+        await self._existing_user(user_id)
+        media, total = await self._storage.media.page_by_user(
+            user_id, order_by, backwards, min(offset, _MAX_SQL_INT), min(limit, _MAX_SQL_INT))
+        return [media_item(m) for m in media], total
+
+    # -- deletion ----------------------------------------------------------------------
+
+    async def delete_one(self, requester: Requester, server_name: str, media_id: str,
+                         entry: AuditEntry | None) -> dict[str, Any]:
+        if server_name != self._server_name:
+            raise MatrixError(400, "M_UNKNOWN", "Can only delete local media")
+        if await self._storage.media.get(media_id) is None:
+            raise errors.not_found("Unknown media")
+        return await self._run_delete(requester, {"media_ids": [media_id]}, entry, media_id)
+
+    async def delete_old(self, requester: Requester, server_name: str | None,
+                         before_ts: int, size_gt: int, keep_profiles: bool, dry_run: bool,
+                         entry: AuditEntry | None) -> dict[str, Any]:
+        """Items last accessed (never accessed: created) before ``before_ts``, larger than
+        ``size_gt`` bytes, neither quarantined nor protected, and unless ``keep_profiles``
+        is false not in use as an avatar."""
+        if before_ts < MIN_BEFORE_TS:
+            raise errors.invalid_param(
+                "Query parameter before_ts you provided is from the year 1970. Double check"
+                " that you are providing a timestamp in milliseconds.")
+        if server_name is not None and server_name != self._server_name:
+            raise MatrixError(400, "M_UNKNOWN", "Can only delete local media")
+        params = {"before_ts": min(before_ts, _MAX_SQL_INT),
+                  "size_gt": min(size_gt, _MAX_SQL_INT), "keep_profiles": keep_profiles}
+        if dry_run:
+            ids = [m.media_id async for m in self._sweep(params, "")]
+            return {"deleted_media": ids, "total": len(ids), "dry_run": True}
+        return await self._run_delete(requester, params, entry, None)
+
+    async def delete_user_media(self, requester: Requester, user_id: str, order_by: str,
+                                backwards: bool, offset: int, limit: int, dry_run: bool,
+                                entry: AuditEntry | None) -> dict[str, Any]:
+        """The page the list would show with the same parameters, deleted."""
+        await self._existing_user(user_id)
+        media, _ = await self._storage.media.page_by_user(
+            user_id, order_by, backwards, min(offset, _MAX_SQL_INT), min(limit, _MAX_SQL_INT))
+        ids = [m.media_id for m in media]
+        if dry_run:
+            return {"deleted_media": ids, "total": len(ids), "dry_run": True}
+        return await self._run_delete(requester, {"media_ids": ids}, entry, user_id)
+
+    async def _run_delete(self, requester: Requester, params: dict[str, Any],
+                          entry: AuditEntry | None, target: str | None) -> dict[str, Any]:
+        async with self._audit.transaction(entry) as tx:
+            job_id = await self._jobs.schedule(MEDIA_DELETE, params, requester.user_id,
+                                               tx=tx, target=target)
+        job = await self._jobs.wait(job_id)
+        if job.status == "cancelled":
+            raise MatrixError(400, "M_UNKNOWN", "Media deletion cancelled")
+        if job.status != "complete":
+            raise MatrixError(500, "M_UNKNOWN", job.error or "Media deletion failed")
+        result = job.result or {}
+        deleted = list(result.get("deleted_media", []))
+        return {"deleted_media": deleted, "total": len(deleted)}
+
+    async def _sweep(self, params: dict[str, Any], after: str) -> Any:
+        """The items an age/size deletion selects, after media ID ``after``."""
+        keep: set[str] = set()
+        prefix = f"mxc://{self._server_name}/"
+        if params.get("keep_profiles", True):
+            keep = await self._storage.media.profile_urls(prefix)
+        while True:
+            batch = await self._storage.media.sweep_candidates(
+                int(params["before_ts"]), int(params["size_gt"]), after, BATCH)
+            if not batch:
+                return
+            for media in batch:
+                if prefix + media.media_id not in keep:
+                    yield media
+            after = batch[-1].media_id
+
+    async def delete_job(self, context: JobContext) -> dict[str, Any]:
+        """Delete in batches: rows in one transaction, then that batch's files. The
+        partial result (IDs deleted so far, and for a sweep the last ID looked at) is
+        saved after each batch, so a reclaimed job continues instead of starting over."""
+        params = context.params
+        saved = context.job.result or {}
+        deleted: list[str] = list(saved.get("deleted_media", []))
+        if "media_ids" in params:
+            ids = [str(i) for i in params["media_ids"]]
+            await context.progress(len(deleted), len(ids))
+            for start in range(0, len(ids), BATCH):
+                deleted += await self._delete_batch(ids[start:start + BATCH])
+                await context.save_result({"deleted_media": deleted})
+                await context.progress(min(start + BATCH, len(ids)), len(ids))
+        else:
+            cursor = str(saved.get("cursor", ""))
+            batch: list[str] = []
+            async for media in self._sweep(params, cursor):
+                batch.append(media.media_id)
+                if len(batch) >= BATCH:
+                    deleted += await self._delete_batch(batch)
+                    await context.save_result({"deleted_media": deleted, "cursor": batch[-1]})
+                    await context.progress(len(deleted))
+                    batch = []
+            if batch:
+                deleted += await self._delete_batch(batch)
+                await context.progress(len(deleted))
+        return {"deleted_media": deleted, "total": len(deleted)}
+
+    async def _delete_batch(self, media_ids: list[str]) -> list[str]:
+        async with self._storage.transaction() as tx:
+            gone = await tx.media.delete(media_ids)
+        await self._media.remove_files(gone)
+        return gone
