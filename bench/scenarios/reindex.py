@@ -42,13 +42,21 @@ def _total(job: dict[str, Any]) -> int | None:
     return None
 
 
+async def _join_unless_creator(t: Target, user: Any, room: str, creator: bool) -> None:
+    if not creator:
+        await t.client.join(user, room)
+
+
 async def run(t: Target, scale: Scale) -> Outcome:
     tok = (await t.get_admin()).access_token
     need = scale.reindex_events - t.messages_written
     if need > 0:
         users = await t.fresh_users(10)
         rooms = await bounded(10, 4, lambda i: t.client.create_room(
-            users[i], preset="private_chat", name=f"bench reindex {i}"))
+            users[i], preset="public_chat", name=f"bench reindex {i}"))
+        # send_many posts round-robin over the rooms, so every sender joins every room.
+        await bounded(len(users) * len(rooms), 4, lambda k: _join_unless_creator(
+            t, users[k // len(rooms)], rooms[k % len(rooms)], k // len(rooms) == k % len(rooms)))
         await t.send_many(rooms, users, need, 10, "filling for reindex")
     start = time.perf_counter()
     body = (await t.client.call("POST", REINDEX, tok, json={})).body

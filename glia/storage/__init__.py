@@ -44,10 +44,18 @@ class Stores:
     """Every area store, bound to one executor (the pool or a transaction)."""
 
     def __init__(self, engine: Engine, db: Executor,
-                 inflight: _TxInFlight | None = None) -> None:
+                 inflight: _TxContext | None = None) -> None:
         self.engine = engine
         self.db = db
         self._inflight = inflight
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this transaction has committed (at once outside one):
+        for wake-ups that must not fire before what they announce is visible."""
+        if self._inflight is None:
+            callback()
+        else:
+            self._inflight.callbacks.append(callback)
 
     @cached_property
     def users(self) -> UserStore:
@@ -190,12 +198,14 @@ class InFlight:
         return min(current, min(self._positions) - 1) if self._positions else current
 
 
-class _TxInFlight:
-    """One transaction's view of :class:`InFlight`: releases its positions at its end."""
+class _TxContext:
+    """One transaction's view of :class:`InFlight` (its positions are released when it
+    ends) and its after-commit callbacks."""
 
     def __init__(self, shared: InFlight) -> None:
         self._shared = shared
         self._held: list[int] = []
+        self.callbacks: list[Callable[[], None]] = []
 
     def reserve(self) -> int:
         return self._shared.reserve()
@@ -222,12 +232,14 @@ class Storage(Stores):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Stores]:
-        inflight = _TxInFlight(self._stream_inflight)
+        context = _TxContext(self._stream_inflight)
         try:
             async with self.engine.transaction() as tx:
-                yield Stores(self.engine, tx, inflight)
+                yield Stores(self.engine, tx, context)
         finally:
-            inflight.end()
+            context.end()
+        for callback in context.callbacks:
+            callback()
 
     @property
     def shared_by_processes(self) -> bool:

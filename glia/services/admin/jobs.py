@@ -85,7 +85,8 @@ class JobsService:
         job_id = uuid.uuid4().hex
         stores = tx if tx is not None else self._storage
         await stores.jobs.insert(job_id, kind, dict(params), started_by, now_ms(), target)
-        self._wake.set()
+        # Woken before the row commits, the worker would find nothing and sleep a poll.
+        stores.after_commit(self._wake.set)
         return job_id
 
     async def get(self, job_id: str) -> Job:
