@@ -15,6 +15,8 @@ from glia.http.client import (
     devices,
     directory,
     events,
+    key_backup,
+    keys,
     login,
     membership,
     presence,
@@ -27,6 +29,7 @@ from glia.http.client import (
     search,
     sync,
     timeline,
+    to_device,
     typing,
     versions,
 )
@@ -36,7 +39,7 @@ from glia.http.routes import Route
 CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
-    typing, presence,
+    typing, presence, keys, to_device, key_backup,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search,

@@ -26,6 +26,8 @@ from glia.services.devices import DeviceService
 from glia.services.directory import DirectoryService
 from glia.services.events import EventsService
 from glia.services.filters import FilterService
+from glia.services.key_backup import KeyBackupService
+from glia.services.keys import KeysService
 from glia.services.login import LoginService
 from glia.services.media import MediaService
 from glia.services.membership import MembershipService
@@ -42,6 +44,7 @@ from glia.services.server_keys import load_or_create_signing_key
 from glia.services.state import StateService
 from glia.services.sync import SyncService
 from glia.services.timeline import TimelineService
+from glia.services.to_device import ToDeviceService
 from glia.services.typing import TypingService
 from glia.services.uia import UiaService
 from glia.storage import Storage
@@ -83,6 +86,9 @@ class Services:
     sync: SyncService
     media: MediaService
     media_admin: MediaAdminService
+    keys: KeysService
+    to_device: ToDeviceService
+    key_backup: KeyBackupService
     server_notices: ServerNoticeService
 
 
@@ -114,6 +120,8 @@ def build_services(config: Config, storage: Storage) -> Services:
     typing = TypingService(storage, notifier)
     presence = PresenceService(storage, notifier)
     sync = SyncService(storage, notifier, aggregator, receipts, typing, presence)
+    keys = KeysService(config, storage, notifier, account)
+    sync.add_device_source(keys)
     return Services(
         config=config,
         storage=storage,
@@ -123,7 +131,7 @@ def build_services(config: Config, storage: Storage) -> Services:
         registration=registration,
         login=login,
         account=account,
-        devices=DeviceService(storage, account),
+        devices=DeviceService(storage, account, keys),
         profile=profile,
         room_events=room_events,
         rooms=rooms,
@@ -151,6 +159,9 @@ def build_services(config: Config, storage: Storage) -> Services:
         sync=sync,
         media=media,
         media_admin=media_admin,
+        keys=keys,
+        to_device=ToDeviceService(config, storage, notifier),
+        key_backup=KeyBackupService(storage),
         server_notices=ServerNoticeService(config, storage, room_events, rooms, membership,
                                            registration, account_data),
     )

@@ -8,6 +8,7 @@ from typing import Any
 from glia import errors
 from glia.services.account import AccountService
 from glia.services.auth import Requester
+from glia.services.keys import KeysService
 from glia.storage import Storage
 from glia.storage.devices import Device
 
@@ -15,9 +16,10 @@ __all__ = ["Device", "DeviceService"]
 
 
 class DeviceService:
-    def __init__(self, storage: Storage, account: AccountService) -> None:
+    def __init__(self, storage: Storage, account: AccountService, keys: KeysService) -> None:
         self._storage = storage
         self._account = account
+        self._keys = keys
 
     async def list_for(self, user_id: str) -> list[Device]:
         return await self._storage.devices.list(user_id)
@@ -44,6 +46,12 @@ class DeviceService:
         await self._account.require_password(
             requester, body, "delete_devices:" + ",".join(sorted(device_ids))
         )
+        keys_changed = False
         async with self._storage.transaction() as tx:
             for device_id in device_ids:
+                # Before the row goes: its keys and inbox go with it by cascade.
+                keys_changed |= await self._keys.device_deleted(tx, requester.user_id,
+                                                                device_id)
                 await tx.devices.delete(requester.user_id, device_id)
+        if keys_changed:
+            await self._keys.notify_device_list(requester.user_id)

@@ -22,6 +22,8 @@ from glia.storage.engine import Engine, Executor
 from glia.storage.events import EventStore
 from glia.storage.filters import FilterStore
 from glia.storage.jobs import JobStore
+from glia.storage.key_backup import KeyBackupStore
+from glia.storage.keys import KeyStore
 from glia.storage.media import MediaStore
 from glia.storage.migrate import migrate
 from glia.storage.presence import PresenceStore
@@ -35,6 +37,7 @@ from glia.storage.search import SearchStore
 from glia.storage.server_notices import ServerNoticeStore
 from glia.storage.state import StateStore
 from glia.storage.streams import STREAM, current_position, next_position
+from glia.storage.to_device import ToDeviceStore
 from glia.storage.typing import TypingStore
 from glia.storage.uia import UiaStore
 from glia.storage.users import AdminUserStore, UserStore
@@ -128,6 +131,18 @@ class Stores:
     @cached_property
     def media(self) -> MediaStore:
         return MediaStore(self.db)
+
+    @cached_property
+    def keys(self) -> KeyStore:
+        return KeyStore(self.db, self.engine.name)
+
+    @cached_property
+    def to_device(self) -> ToDeviceStore:
+        return ToDeviceStore(self.db)
+
+    @cached_property
+    def key_backup(self) -> KeyBackupStore:
+        return KeyBackupStore(self.db)
 
     @cached_property
     def admin_users(self) -> AdminUserStore:

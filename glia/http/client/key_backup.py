@@ -1,0 +1,109 @@
+"""Server-side key backups: ``/room_keys/version[/{version}]`` and
+``/room_keys/keys[/{roomId}[/{sessionId}]]`` (``?version=`` required on the latter)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glia import errors
+from glia.http.parsing import Request
+from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.services.key_backup import parse_key, parse_rooms, parse_sessions
+
+routes = RouteGroup()
+
+
+def _version(req: Request) -> str:
+    version = req.query("version")
+    if version is None:
+        raise errors.missing_param("Missing string query parameter 'version'")
+    return version
+
+
+# -- versions ------------------------------------------------------------------------------
+
+
+@routes.post(*client_paths("/room_keys/version"), auth=Auth.USER)
+async def create_version(req: Request) -> dict[str, Any]:
+    return await req.services.key_backup.create_version(req.requester.user_id, req.json())
+
+
+@routes.get(*client_paths("/room_keys/version"), auth=Auth.USER)
+async def current_version(req: Request) -> dict[str, Any]:
+    return await req.services.key_backup.get_version(req.requester.user_id, None)
+
+
+@routes.get(*client_paths("/room_keys/version/{version}"), auth=Auth.USER)
+async def get_version(req: Request) -> dict[str, Any]:
+    return await req.services.key_backup.get_version(req.requester.user_id,
+                                                     req.path("version"))
+
+
+@routes.put(*client_paths("/room_keys/version/{version}"), auth=Auth.USER)
+async def update_version(req: Request) -> dict[str, Any]:
+    return await req.services.key_backup.update_version(
+        req.requester.user_id, req.path("version"), req.json())
+
+
+@routes.delete(*client_paths("/room_keys/version/{version}"), auth=Auth.USER)
+async def delete_version(req: Request) -> dict[str, Any]:
+    return await req.services.key_backup.delete_version(req.requester.user_id,
+                                                        req.path("version"))
+
+
+# -- keys ----------------------------------------------------------------------------------
+
+
+@routes.put(*client_paths("/room_keys/keys"), auth=Auth.USER)
+async def put_all_keys(req: Request) -> dict[str, Any]:
+    version = _version(req)
+    keys = parse_rooms(req.json())
+    return await req.services.key_backup.put_keys(req.requester.user_id, version, keys)
+
+
+@routes.put(*client_paths("/room_keys/keys/{roomId}"), auth=Auth.USER)
+async def put_room_keys(req: Request) -> dict[str, Any]:
+    version = _version(req)
+    keys = parse_sessions(req.path("roomId"), req.json())
+    return await req.services.key_backup.put_keys(req.requester.user_id, version, keys)
+
+
+@routes.put(*client_paths("/room_keys/keys/{roomId}/{sessionId}"), auth=Auth.USER)
+async def put_session_key(req: Request) -> dict[str, Any]:
+    version = _version(req)
+    key = parse_key(req.path("roomId"), req.path("sessionId"), req.json())
+    return await req.services.key_backup.put_keys(req.requester.user_id, version, [key])
+
+
+@routes.get(*client_paths("/room_keys/keys"), auth=Auth.USER)
+async def get_all_keys(req: Request) -> dict[str, Any]:
+    return await req.services.key_backup.get_keys(req.requester.user_id, _version(req))
+
+
+@routes.get(*client_paths("/room_keys/keys/{roomId}"), auth=Auth.USER)
+async def get_room_keys(req: Request) -> dict[str, Any]:
+    return await req.services.key_backup.get_keys(req.requester.user_id, _version(req),
+                                                  req.path("roomId"))
+
+
+@routes.get(*client_paths("/room_keys/keys/{roomId}/{sessionId}"), auth=Auth.USER)
+async def get_session_key(req: Request) -> dict[str, Any]:
+    return await req.services.key_backup.get_keys(req.requester.user_id, _version(req),
+                                                  req.path("roomId"), req.path("sessionId"))
+
+
+@routes.delete(*client_paths("/room_keys/keys"), auth=Auth.USER)
+async def delete_all_keys(req: Request) -> dict[str, Any]:
+    return await req.services.key_backup.delete_keys(req.requester.user_id, _version(req))
+
+
+@routes.delete(*client_paths("/room_keys/keys/{roomId}"), auth=Auth.USER)
+async def delete_room_keys(req: Request) -> dict[str, Any]:
+    return await req.services.key_backup.delete_keys(req.requester.user_id, _version(req),
+                                                     req.path("roomId"))
+
+
+@routes.delete(*client_paths("/room_keys/keys/{roomId}/{sessionId}"), auth=Auth.USER)
+async def delete_session_key(req: Request) -> dict[str, Any]:
+    return await req.services.key_backup.delete_keys(
+        req.requester.user_id, _version(req), req.path("roomId"), req.path("sessionId"))

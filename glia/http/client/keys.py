@@ -1,0 +1,43 @@
+"""End-to-end encryption keys: ``/keys/upload``, ``/keys/query``, ``/keys/claim``,
+``/keys/changes``, and cross-signing's ``/keys/device_signing/upload`` and
+``/keys/signatures/upload``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glia.http.parsing import Request
+from glia.http.routes import Auth, RouteGroup, client_paths
+
+routes = RouteGroup()
+
+
+@routes.post(*client_paths("/keys/upload"), auth=Auth.USER)
+async def upload_keys(req: Request) -> dict[str, Any]:
+    return await req.services.keys.upload(req.requester, req.json())
+
+
+@routes.post(*client_paths("/keys/query"), auth=Auth.USER)
+async def query_keys(req: Request) -> dict[str, Any]:
+    return await req.services.keys.query(req.requester, req.json())
+
+
+@routes.post(*client_paths("/keys/claim"), auth=Auth.USER)
+async def claim_keys(req: Request) -> dict[str, Any]:
+    return await req.services.keys.claim(req.requester, req.json())
+
+
+@routes.get(*client_paths("/keys/changes"), auth=Auth.USER)
+async def key_changes(req: Request) -> dict[str, Any]:
+    return await req.services.keys.changes(req.requester, req.query("from"), req.query("to"))
+
+
+# Cross-signing arrived in v1.1, after r0 (Synapse serves this one on v3 only).
+@routes.post(*client_paths("/keys/device_signing/upload", ("v3",)), auth=Auth.USER)
+async def upload_signing_keys(req: Request) -> dict[str, Any]:
+    return await req.services.keys.upload_signing_keys(req.requester, req.json())
+
+
+@routes.post(*client_paths("/keys/signatures/upload"), auth=Auth.USER)
+async def upload_signatures(req: Request) -> dict[str, Any]:
+    return await req.services.keys.upload_signatures(req.requester, req.json())

@@ -1,0 +1,687 @@
+"""End-to-end encryption keys (the spec's key management and cross-signing APIs): device
+keys, one-time and fallback keys, cross-signing keys and signatures, device-list tracking,
+and the per-device part of ``/sync``.
+
+The server never decrypts anything; it checks what it can (each device key object is
+signed by the device's own ed25519 key, each cross-signing key by the master key, each
+uploaded signature by the key it names), hands each one-time key out at most once, and
+tells users when the keys of people they share rooms with change. Errors and messages
+follow Synapse where clients were written against them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from glia import errors
+from glia.clock import now_ms
+from glia.config import Config
+from glia.errors import MatrixError
+from glia.ids import InvalidId, parse_user_id
+from glia.protocol.events import encode_canonical_json
+from glia.protocol.signing import SignatureError, VerifyKey, decode_verify_key, verify_json
+from glia.services.account import AccountService
+from glia.services.auth import Requester
+from glia.services.notifier import Notifier
+from glia.storage import Storage, Stores
+from glia.storage.keys import CrossSigningKey, DeviceKeys, Signature
+
+__all__ = ["KeysService", "parse_stream_token"]
+
+SIGNED_CURVE25519 = "signed_curve25519"
+#: The spec's recommended cap on to-device messages per ``/sync`` response.
+TO_DEVICE_LIMIT = 100
+CROSS_SIGNING_FIELDS = (("master_key", "master"), ("self_signing_key", "self_signing"),
+                        ("user_signing_key", "user_signing"))
+_TOKEN = re.compile(r"^(?:s(\d{1,18})(?:_\S*)?|(\d{1,18}))$")
+_REMOTE_FAILURE = {"status": 503, "message": "Federation is not available on this server"}
+
+JsonDict = dict[str, Any]
+
+
+def parse_stream_token(token: str, name: str) -> int:
+    """A sync token as a stream position: ``s<position>`` (what ``/sync`` hands out) or
+    the bare decimal position."""
+    match = _TOKEN.match(token)
+    if match is None:
+        raise errors.invalid_param(f"Invalid stream token in '{name}'")
+    return int(match.group(1) or match.group(2))
+
+
+# -- validation helpers ------------------------------------------------------------------
+
+
+def _object(value: Any, what: str) -> JsonDict:
+    if not isinstance(value, dict):
+        raise errors.bad_json(f"{what} must be a JSON object")
+    return value
+
+
+def _string(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise errors.bad_json(f"{what} must be a string")
+    return value
+
+
+def _signatures(value: Any, what: str) -> dict[str, dict[str, str]]:
+    """``{user_id: {key_id: signature}}`` with strings all the way down."""
+    sigs = _object(value, f"{what}.signatures")
+    for signer, by_key in sigs.items():
+        for key_id, sig in _object(by_key, f"{what}.signatures.{signer}").items():
+            _string(sig, f"{what}.signatures.{signer}.{key_id}")
+    return sigs
+
+
+def _key_id(value: str, what: str) -> tuple[str, str]:
+    """``<algorithm>:<id>`` with exactly one colon (Synapse's rule)."""
+    parts = value.split(":")
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        raise errors.bad_json(f"Invalid {what} key {value!r}. Expected \"<algorithm>:<key_id>\".")
+    return parts[0], parts[1]
+
+
+def _verify_key(key_id: str, public: Any) -> VerifyKey:
+    """An ed25519 public key from its ID and unpadded base64 value."""
+    if not isinstance(public, str):
+        raise errors.bad_json(f"Key {key_id} must be a string")
+    try:
+        return decode_verify_key(key_id, public)
+    except Exception as e:  # bad base64, wrong length: the nacl and base64 errors vary
+        raise errors.invalid_param(f"Key {key_id} is not a valid ed25519 public key") from e
+
+
+def _canonical(value: Any) -> str:
+    """Canonical JSON text of any JSON value (what is stored and compared)."""
+    try:
+        return encode_canonical_json(value).decode()
+    except (ValueError, TypeError) as e:
+        raise errors.bad_json(f"Not canonical JSON: {e}") from e
+
+
+def _check_signed(obj: Mapping[str, Any], user_id: str, key: VerifyKey, what: str) -> None:
+    try:
+        verify_json(obj, user_id, key)
+    except SignatureError as e:
+        raise MatrixError(400, "M_INVALID_SIGNATURE", f"Invalid signature on {what}") from e
+    except (ValueError, TypeError) as e:  # not encodable as canonical JSON
+        raise errors.bad_json(f"{what} is not valid canonical JSON") from e
+
+
+def _without(obj: Mapping[str, Any], *keys: str) -> JsonDict:
+    return {k: v for k, v in obj.items() if k not in keys}
+
+
+def _failure(e: MatrixError) -> JsonDict:
+    """One entry of ``failures`` in ``/keys/signatures/upload`` (the spec's fields, plus
+    Synapse's ``status``)."""
+    return {"errcode": e.errcode, "error": e.error, "status": e.status}
+
+
+def _parse_one_time_keys(value: Any, what: str, user_id: str, device_id: str,
+                         device_key: VerifyKey | None) -> list[tuple[str, str, Any]]:
+    """Validate ``one_time_keys`` / ``fallback_keys``: (algorithm, key ID, key) triples.
+
+    A key is a string or a ``KeyObject``; a signed object must carry a valid signature by
+    the device's ed25519 key whenever that key is known.
+    """
+    keys = _object(value, what)
+    parsed = []
+    for full_id, key in keys.items():
+        algorithm, key_id = _key_id(full_id, what)
+        if isinstance(key, dict):
+            _string(key.get("key"), f"{what}.{full_id}.key")
+            if "signatures" not in key:
+                raise errors.bad_json(f"{what}.{full_id} must have signatures")
+            _signatures(key["signatures"], f"{what}.{full_id}")
+            if "fallback" in key and not isinstance(key["fallback"], bool):
+                raise errors.bad_json(f"{what}.{full_id}.fallback must be a boolean")
+            if device_key is not None and user_id in key["signatures"]:
+                _check_signed(key, user_id, device_key, f"{what} {full_id}")
+            elif device_key is not None:
+                raise MatrixError(400, "M_INVALID_SIGNATURE",
+                                  f"{what} {full_id} is not signed by device {device_id}")
+            _canonical(key)
+        elif not isinstance(key, str):
+            raise errors.bad_json(f"{what}.{full_id} must be a string or a key object")
+        parsed.append((algorithm, key_id, key))
+    return parsed
+
+
+def _parse_cross_signing_key(value: Any, user_id: str, key_type: str
+                             ) -> tuple[JsonDict, str, VerifyKey]:
+    """A cross-signing key object: the user's own, for this usage, with exactly one
+    ed25519 key whose ID names its public key. Returns it, the public key and the key."""
+    key = _object(value, f"{key_type} key")
+    usage = key.get("usage")
+    keys = key.get("keys")
+    if (key.get("user_id") != user_id or not isinstance(usage, list)
+            or key_type not in usage or not isinstance(keys, dict) or len(keys) != 1):
+        raise errors.invalid_param(f"Invalid {key_type} key")
+    if not all(isinstance(u, str) for u in usage):
+        raise errors.invalid_param(f"Invalid {key_type} key")
+    ((key_id, public),) = keys.items()
+    algorithm, _, name = key_id.partition(":")
+    if algorithm != "ed25519" or not name or public != name:
+        raise errors.invalid_param(f"Invalid {key_type} key")
+    if "signatures" in key:
+        _signatures(key["signatures"], f"{key_type} key")
+    _canonical(key)
+    return key, name, _verify_key(key_id, public)
+
+
+class KeysService:
+    def __init__(self, config: Config, storage: Storage, notifier: Notifier,
+                 account: AccountService) -> None:
+        self._config = config
+        self._storage = storage
+        self._notifier = notifier
+        self._account = account
+
+    def _is_local(self, user_id: str) -> bool:
+        return user_id.rpartition(":")[2] == self._config.server_name
+
+    # -- /keys/upload ------------------------------------------------------------------
+
+    async def upload(self, requester: Requester, body: Mapping[str, Any]) -> JsonDict:
+        """``/keys/upload`` for the caller's device: everything is checked before anything
+        is stored, so a refused request changes nothing."""
+        user_id, device_id = requester.user_id, requester.device_id
+        device_keys: JsonDict | None = None
+        device_key: VerifyKey | None = None
+        if "device_keys" in body:
+            device_keys = self._parse_device_keys(body["device_keys"], user_id, device_id)
+            device_key = _verify_key(f"ed25519:{device_id}",
+                                     device_keys["keys"][f"ed25519:{device_id}"])
+        else:
+            stored = await self._storage.keys.get_device_keys(user_id, device_id)
+            if stored is not None:
+                public = stored.keys.get("keys", {}).get(f"ed25519:{device_id}")
+                device_key = _verify_key(f"ed25519:{device_id}", public)
+        one_time = fallback = None
+        if body.get("one_time_keys") is not None:
+            one_time = _parse_one_time_keys(body["one_time_keys"], "one_time_keys", user_id,
+                                            device_id, device_key)
+        if body.get("fallback_keys") is not None:
+            fallback = _parse_one_time_keys(body["fallback_keys"], "fallback_keys", user_id,
+                                            device_id, device_key)
+            algorithms = [a for a, _, _ in fallback]
+            if len(algorithms) != len(set(algorithms)):
+                raise errors.invalid_param("At most one fallback key per algorithm")
+
+        changed = False
+        now = now_ms()
+        async with self._storage.transaction() as tx:
+            if await tx.devices.get(user_id, device_id) is None:
+                raise errors.unknown_token()
+            if device_keys is not None:
+                changed = await tx.keys.set_device_keys(
+                    user_id, device_id, _canonical(_without(device_keys, "unsigned")), now)
+                if changed:
+                    await tx.keys.mark_device_list_changed(
+                        user_id, await tx.next_stream_position())
+            if one_time:
+                await self._add_one_time_keys(tx, user_id, device_id, now, one_time)
+            for algorithm, key_id, key in fallback or ():
+                await tx.keys.set_fallback_key(user_id, device_id, algorithm, key_id,
+                                               _canonical(key))
+            counts = await tx.keys.count_one_time_keys(user_id, device_id)
+        if changed:
+            await self.notify_device_list(user_id)
+        return {"one_time_key_counts": {SIGNED_CURVE25519: 0, **counts}}
+
+    @staticmethod
+    def _parse_device_keys(value: Any, user_id: str, device_id: str) -> JsonDict:
+        keys = _object(value, "device_keys")
+        for field in ("user_id", "device_id"):
+            if field not in keys:
+                raise errors.bad_json(f"device_keys.{field} is required")
+            _string(keys[field], f"device_keys.{field}")
+        if keys["user_id"] != user_id:
+            raise errors.bad_json("Provided `user_id` in `device_keys` does not match that "
+                                  "of the authenticated user")
+        if keys["device_id"] != device_id:
+            raise errors.bad_json("Provided `device_id` in `device_keys` does not match that "
+                                  "of the authenticated user device")
+        algorithms = keys.get("algorithms")
+        if not isinstance(algorithms, list) or not all(isinstance(a, str) for a in algorithms):
+            raise errors.bad_json("device_keys.algorithms must be a list of strings")
+        identity = _object(keys.get("keys"), "device_keys.keys")
+        for key_id, public in identity.items():
+            _key_id(key_id, "device_keys.keys")
+            _string(public, f"device_keys.keys.{key_id}")
+        if "signatures" not in keys:
+            raise errors.bad_json("device_keys.signatures is required")
+        _signatures(keys["signatures"], "device_keys")
+        own = f"ed25519:{device_id}"
+        if own not in identity:
+            raise errors.invalid_param(f"device_keys.keys must include {own}")
+        _check_signed(keys, user_id, _verify_key(own, identity[own]), "device_keys")
+        return keys
+
+    @staticmethod
+    async def _add_one_time_keys(tx: Stores, user_id: str, device_id: str, now: int,
+                                 keys: Sequence[tuple[str, str, Any]]) -> None:
+        """Add new keys; re-uploading a stored key is a no-op (signatures may differ),
+        a different key under a stored ID is refused, as in Synapse."""
+        stored = await tx.keys.one_time_keys(user_id, device_id,
+                                             [f"{a}:{k}" for a, k, _ in keys])
+        new: list[tuple[str, str, str]] = []
+        for algorithm, key_id, key in keys:
+            key_json = _canonical(key)
+            old = stored.get((algorithm, key_id))
+            if old is None:
+                new.append((algorithm, key_id, key_json))
+            elif not _same_one_time_key(old, key):
+                raise errors.unknown(f"One time key {algorithm}:{key_id} already exists. "
+                                     f"Old key: {old}; new key: {key_json}")
+        await tx.keys.add_one_time_keys(user_id, device_id, now, new)
+
+    # -- /keys/query -------------------------------------------------------------------
+
+    async def query(self, requester: Requester, body: Mapping[str, Any]) -> JsonDict:
+        """``/keys/query``: local users' device keys and cross-signing keys, with the
+        uploaded signatures the caller may see (the owner's own, and the caller's)."""
+        wanted = body.get("device_keys")
+        if not isinstance(wanted, dict):
+            raise errors.bad_json("'device_keys' must be a JSON object")
+        if any(not isinstance(v, list) or not all(isinstance(d, str) for d in v)
+               for v in wanted.values()):
+            raise errors.bad_json("'device_keys' values must be a list of strings")
+        local: dict[str, list[str]] = {}
+        failures: JsonDict = {}
+        for user_id, device_ids in wanted.items():
+            try:
+                domain = parse_user_id(user_id).domain
+            except InvalidId:
+                continue  # as Synapse: an invalid ID is a user without keys
+            if domain == self._config.server_name:
+                local[user_id] = device_ids
+            else:
+                failures[domain] = dict(_REMOTE_FAILURE)
+        requester_id = requester.user_id
+        result: JsonDict = {"device_keys": {}, "failures": failures, "master_keys": {},
+                            "self_signing_keys": {}, "user_signing_keys": {}}
+        found = await self._storage.keys.device_keys(
+            [(u, d or None) for u, d in local.items()])
+        by_user: dict[str, list[DeviceKeys]] = {}
+        for device in found:
+            by_user.setdefault(device.user_id, []).append(device)
+        cross = await self._storage.keys.cross_signing_keys(list(local))
+        for user_id in local:
+            signers = sorted({user_id, requester_id})
+            extra: dict[str, list[Signature]] = {}
+            for sig in await self._storage.keys.signatures_of(user_id, signers):
+                extra.setdefault(sig.target_key_id, []).append(sig)
+            devices: JsonDict = {}
+            for device in by_user.get(user_id, []):
+                keys = _with_signatures(device.keys, extra.get(device.device_id, []))
+                if device.display_name is not None:
+                    keys["unsigned"] = {"device_display_name": device.display_name}
+                devices[device.device_id] = keys
+            result["device_keys"][user_id] = devices
+            for key in cross:
+                if key.user_id != user_id:
+                    continue
+                if key.key_type == "user_signing" and user_id != requester_id:
+                    continue  # only its owner sees a user-signing key
+                field = f"{key.key_type}_keys"
+                result[field][user_id] = _with_signatures(key.key, extra.get(key.public_key, []))
+        return result
+
+    # -- /keys/claim -------------------------------------------------------------------
+
+    async def claim(self, requester: Requester, body: Mapping[str, Any]) -> JsonDict:
+        """``/keys/claim``: per device, its oldest one-time key of the algorithm (deleted in
+        the same statement), else its fallback key (marked used)."""
+        wanted = body.get("one_time_keys")
+        if not isinstance(wanted, dict):
+            raise errors.bad_json("'one_time_keys' must be a JSON object")
+        local: list[tuple[str, str, str]] = []
+        failures: JsonDict = {}
+        for user_id, devices in wanted.items():
+            if not isinstance(devices, dict) or not all(
+                    isinstance(a, str) for a in devices.values()):
+                raise errors.bad_json("'one_time_keys' must map user IDs to device IDs to "
+                                      "algorithm names")
+            try:
+                domain = parse_user_id(user_id).domain
+            except InvalidId:
+                continue
+            if domain != self._config.server_name:
+                failures[domain] = dict(_REMOTE_FAILURE)
+                continue
+            local += [(user_id, d, a) for d, a in devices.items()]
+        claimed: dict[str, dict[str, JsonDict]] = {}
+        async with self._storage.transaction() as tx:
+            for user_id, device_id, algorithm in local:
+                key = await tx.keys.claim_one_time_key(user_id, device_id, algorithm)
+                if key is None:
+                    key = await tx.keys.claim_fallback_key(user_id, device_id, algorithm)
+                if key is not None:
+                    claimed.setdefault(user_id, {}).setdefault(device_id, {})[key.key_id] = (
+                        key.key)
+        return {"one_time_keys": claimed, "failures": failures}
+
+    # -- /keys/changes and /sync's device lists ------------------------------------------
+
+    async def changes(self, requester: Requester, from_token: str | None,
+                      to_token: str | None) -> JsonDict:
+        if from_token is None:
+            raise errors.missing_param("Missing string query parameter 'from'")
+        since = parse_stream_token(from_token, "from")
+        upto = (parse_stream_token(to_token, "to") if to_token is not None
+                else await self._storage.stream_upto())
+        return await self.device_lists(requester.user_id, since, upto)
+
+    async def device_lists(self, user_id: str, since: int, upto: int) -> JsonDict:
+        """``changed``: users (``user_id`` or sharing a joined room with them) whose device
+        lists changed in (since, upto], and users who newly share a room with them;
+        ``left``: users who shared a room at ``since`` and share none any more."""
+        if upto <= since:
+            return {"changed": [], "left": []}
+        store = self._storage.keys
+        changed = set(await store.changed_for(user_id, since, upto))
+        candidates: set[str] = set()
+        rooms = await store.rooms_with_membership(user_id)
+        moves = await store.membership_changes(list(rooms), since, upto)
+        after: dict[tuple[str, str], str | None] = {}
+        for move in moves:  # oldest first: the last one is the membership at upto
+            after[(move.room_id, move.user_id)] = move.membership
+        before = {pair: await store.membership_at(pair[0], pair[1], since) for pair in after}
+        moved_in_room: dict[str, list[str]] = {}
+        for room_id, other in after:
+            moved_in_room.setdefault(room_id, []).append(other)
+        for room_id in moved_in_room:
+            mine = (room_id, user_id)
+            current = rooms.get(room_id)
+            was_in = before.get(mine, current) == "join"
+            is_in = after.get(mine, current) == "join"
+            if is_in and not was_in:  # we joined: everyone there is new to us
+                changed.update(await store.joined_members([room_id]))
+            elif was_in and not is_in:  # we left: everyone who was there may be gone
+                members = await self._storage.state.members_at(room_id, since, ["join"])
+                candidates.update(m.user_id for m in members)
+            elif is_in:
+                for other in moved_in_room[room_id]:
+                    then, now = before[(room_id, other)], after[(room_id, other)]
+                    if now == "join" and then != "join":
+                        changed.add(other)
+                    elif now != "join" and then == "join":
+                        candidates.add(other)
+        candidates.discard(user_id)
+        left = candidates - await store.sharing_a_room(user_id, sorted(candidates))
+        changed -= left
+        return {"changed": sorted(changed), "left": sorted(left)}
+
+    async def sync_section(self, user_id: str, device_id: str, since: int | None,
+                           upto: int) -> dict[str, Any]:
+        """The per-device part of a ``/sync`` response covering (since, upto].
+
+        ``to_device``: the device's pending messages with position <= upto, oldest first,
+        at most 100 (the rest come in later syncs); ``device_lists``: see
+        :meth:`device_lists` (empty lists on an initial sync, ``since`` None);
+        ``device_one_time_keys_count`` (``signed_curve25519`` always present) and
+        ``device_unused_fallback_key_types``.
+
+        When the messages were cut at 100, the position of the last one delivered is
+        recorded against ``upto`` (and the stream moved on, so the next response has
+        another token), so that :meth:`ack_to_device` with this ``upto`` deletes only what
+        this response carried, however often the client retries with it.
+        """
+        pending = await self._storage.to_device.pending(user_id, device_id, upto,
+                                                        TO_DEVICE_LIMIT + 1)
+        if len(pending) > TO_DEVICE_LIMIT:
+            pending = pending[:TO_DEVICE_LIMIT]
+            async with self._storage.transaction() as tx:
+                await tx.to_device.record_delivered(user_id, device_id, upto,
+                                                    pending[-1].stream)
+                # Move the stream on, so the next sync's token differs from this one's and
+                # a retry with this token can be told from the sync after it.
+                await tx.next_stream_position()
+        if since is None:
+            device_lists: JsonDict = {"changed": [], "left": []}
+        else:
+            device_lists = await self.device_lists(user_id, since, upto)
+        counts = await self._storage.keys.count_one_time_keys(user_id, device_id)
+        return {
+            "to_device": {"events": [{"sender": m.sender, "type": m.type,
+                                      "content": m.content} for m in pending]},
+            "device_lists": device_lists,
+            "device_one_time_keys_count": {SIGNED_CURVE25519: 0, **counts},
+            "device_unused_fallback_key_types":
+                await self._storage.keys.unused_fallback_key_types(user_id, device_id),
+        }
+
+    async def ack_to_device(self, user_id: str, device_id: str, upto: int) -> None:
+        """The client came back with the token of a sync that covered up to ``upto``: it
+        has the to-device messages that sync carried, so delete them (all messages with
+        position <= upto, or fewer if that sync was cut at 100). Idempotent, so a retry
+        with the same token loses nothing; call it before :meth:`sync_section` of the same
+        request. Writes only when there is something to delete, so an idle long-poll does
+        not take SQLite's write lock."""
+        store = self._storage.to_device
+        delivered = await store.delivered_upto(user_id, device_id, upto)
+        stream = upto if delivered is None else delivered
+        if not await store.has_acknowledgeable(user_id, device_id, stream, upto):
+            return
+        async with self._storage.transaction() as tx:
+            await tx.to_device.acknowledge(user_id, device_id, stream, upto)
+
+    # -- device deletion and wake-ups ----------------------------------------------------
+
+    @staticmethod
+    async def device_deleted(tx: Stores, user_id: str, device_id: str) -> bool:
+        """Call in the deleting transaction, before the device row goes (its keys, one-time
+        keys and inbox then go with it by cascade). Records a device-list change when the
+        device had keys; returns whether it did (then call :meth:`notify_device_list`)."""
+        had_keys = await tx.keys.has_device_keys(user_id, device_id)
+        await tx.keys.delete_signatures_of(user_id, device_id)
+        if had_keys:
+            await tx.keys.mark_device_list_changed(user_id, await tx.next_stream_position())
+        return had_keys
+
+    async def notify_device_list(self, user_id: str) -> None:
+        """Wake syncs that may see a change of ``user_id``'s keys: theirs and their rooms'."""
+        rooms = [room for room, membership in
+                 (await self._storage.keys.rooms_with_membership(user_id)).items()
+                 if membership == "join"]
+        await self._notifier.notify(users=[user_id], rooms=rooms)
+
+    # -- cross-signing -----------------------------------------------------------------
+
+    async def upload_signing_keys(self, requester: Requester, body: Mapping[str, Any]
+                                  ) -> JsonDict:
+        """``/keys/device_signing/upload``. Behind UIA once the user has a master key,
+        except when every key sent is the one already stored (a retried upload)."""
+        user_id = requester.user_id
+        new: dict[str, tuple[JsonDict, str, VerifyKey]] = {}
+        for field, key_type in CROSS_SIGNING_FIELDS:
+            if body.get(field) is not None:
+                new[key_type] = _parse_cross_signing_key(body[field], user_id, key_type)
+        stored = {k.key_type: k for k in await self._storage.keys.cross_signing_keys([user_id])}
+        if all(key_type in stored and stored[key_type].key_json == _canonical(key)
+               for key_type, (key, _, _) in new.items()):
+            return {}
+        if "master" in new:
+            master_key: VerifyKey = new["master"][2]
+        elif "master" in stored:
+            master = stored["master"]
+            master_key = _verify_key(f"ed25519:{master.public_key}", master.public_key)
+        else:
+            raise errors.missing_param("No master key available")
+        for key_type in ("self_signing", "user_signing"):
+            if key_type in new:
+                _check_signed(new[key_type][0], user_id, master_key, f"{key_type} key")
+        if "master" in stored:
+            scope = hashlib.sha256(_canonical(
+                {f: body.get(f) for f, _ in CROSS_SIGNING_FIELDS}).encode()).hexdigest()
+            await self._account.require_password(requester, body,
+                                                 f"keys/device_signing/upload:{scope}")
+        now = now_ms()
+        async with self._storage.transaction() as tx:
+            for key_type, (key, public, _) in new.items():
+                if await tx.devices.get(user_id, public) is not None:
+                    raise errors.forbidden("Key ID in use")
+                await tx.keys.set_cross_signing_key(user_id, key_type, public,
+                                                    _canonical(key), now)
+            if "master" in new or "self_signing" in new:
+                await tx.keys.mark_device_list_changed(user_id,
+                                                       await tx.next_stream_position())
+            if "user_signing" in new:
+                await tx.keys.mark_signatures_changed(user_id, [user_id],
+                                                      await tx.next_stream_position())
+        await self.notify_device_list(user_id)
+        return {}
+
+    async def upload_signatures(self, requester: Requester, body: Mapping[str, Any]
+                                ) -> JsonDict:
+        """``/keys/signatures/upload``: the caller's devices signed by their self-signing
+        key, their master key signed by their devices, and other users' master keys signed
+        by their user-signing key. Each signature that fails is reported in ``failures``
+        and the others are stored."""
+        user_id = requester.user_id
+        for target, objects in body.items():
+            if not isinstance(objects, dict) or not all(
+                    isinstance(o, dict) for o in objects.values()):
+                raise errors.invalid_param(f"Invalid parameter: signatures of {target}")
+        failures: dict[str, JsonDict] = {}
+        accepted: list[Signature] = []
+        own = body.get(user_id, {})
+        if own:
+            accepted += await self._own_signatures(user_id, own, failures)
+        others = {t: o for t, o in body.items() if t != user_id and o}
+        if others:
+            accepted += await self._other_signatures(user_id, others, failures)
+        if accepted:
+            async with self._storage.transaction() as tx:
+                await tx.keys.add_signatures(accepted)
+                position = await tx.next_stream_position()
+                if any(s.target_user_id == user_id for s in accepted):
+                    await tx.keys.mark_device_list_changed(user_id, position)
+                await tx.keys.mark_signatures_changed(
+                    user_id, [s.target_user_id for s in accepted
+                              if s.target_user_id != user_id], position)
+            await self.notify_device_list(user_id)
+        return {"failures": failures}
+
+    async def _own_signatures(self, user_id: str, objects: Mapping[str, JsonDict],
+                              failures: dict[str, JsonDict]) -> list[Signature]:
+        keys = self._storage.keys
+        cross = {k.key_type: k for k in await keys.cross_signing_keys([user_id])}
+        devices = {d.device_id: d for d in await keys.device_keys([(user_id, None)])}
+        master, ssk = cross.get("master"), cross.get("self_signing")
+        accepted: list[Signature] = []
+        for key_id, signed in objects.items():
+            try:
+                if master is not None and key_id == master.public_key:
+                    accepted += _master_signed_by_devices(user_id, master, signed, devices)
+                    continue
+                if ssk is None:
+                    raise errors.not_found(f"No self_signing key found for {user_id}")
+                device = devices.get(key_id)
+                if device is None:
+                    raise errors.not_found("Unknown device")
+                ssk_id = f"ed25519:{ssk.public_key}"
+                signature = _signature_by(signed, user_id, ssk_id)
+                _check_same(signed, device.keys)
+                _check_signed(signed, user_id, _verify_key(ssk_id, ssk.public_key),
+                              f"device {key_id}")
+                accepted.append(Signature(user_id, ssk_id, user_id, key_id, signature))
+            except MatrixError as e:
+                failures.setdefault(user_id, {})[key_id] = _failure(e)
+        return accepted
+
+    async def _other_signatures(self, user_id: str, objects: Mapping[str, Mapping[str, Any]],
+                                failures: dict[str, JsonDict]) -> list[Signature]:
+        keys = self._storage.keys
+        usk = await keys.cross_signing_key(user_id, "user_signing")
+        accepted: list[Signature] = []
+        for target, signed_objects in objects.items():
+            for key_id, signed in signed_objects.items():
+                try:
+                    if usk is None:
+                        raise errors.not_found(f"No user_signing key found for {user_id}")
+                    master = (await keys.cross_signing_key(target, "master")
+                              if self._is_local(target) else None)
+                    if master is None:
+                        raise errors.not_found(f"No master key found for {target}")
+                    if key_id != master.public_key:
+                        raise errors.not_found("Unknown device")
+                    usk_id = f"ed25519:{usk.public_key}"
+                    signature = _signature_by(signed, user_id, usk_id)
+                    _check_same(signed, master.key)
+                    _check_signed(signed, user_id, _verify_key(usk_id, usk.public_key),
+                                  f"master key of {target}")
+                    accepted.append(Signature(user_id, usk_id, target, key_id, signature))
+                except MatrixError as e:
+                    failures.setdefault(target, {})[key_id] = _failure(e)
+        return accepted
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _same_one_time_key(stored_json: str, key: Any) -> bool:
+    """Whether an uploaded one-time key is the stored one, signatures aside."""
+    stored = json.loads(stored_json)
+    if not isinstance(stored, dict) or not isinstance(key, dict):
+        return bool(stored == key)
+    return _without(stored, "signatures") == _without(key, "signatures")
+
+
+def _with_signatures(obj: Mapping[str, Any], extra: Sequence[Signature]) -> JsonDict:
+    """A copy of a key object with uploaded signatures merged into ``signatures``."""
+    merged = dict(obj)
+    signatures = {signer: dict(by_key)
+                  for signer, by_key in (obj.get("signatures") or {}).items()}
+    for sig in extra:
+        signatures.setdefault(sig.signer_user_id, {})[sig.signing_key_id] = sig.signature
+    if signatures:
+        merged["signatures"] = signatures
+    return merged
+
+
+def _signature_by(signed: Mapping[str, Any], user_id: str, key_id: str) -> str:
+    sigs = signed.get("signatures")
+    sig = sigs.get(user_id, {}).get(key_id) if isinstance(sigs, dict) else None
+    if not isinstance(sig, str):
+        raise MatrixError(400, "M_INVALID_SIGNATURE", "Invalid signature")
+    return sig
+
+
+def _check_same(signed: Mapping[str, Any], stored: Mapping[str, Any]) -> None:
+    """A signature upload must carry exactly the stored key object, signatures aside."""
+    if _without(signed, "signatures", "unsigned") != _without(stored, "signatures",
+                                                              "unsigned"):
+        raise errors.unknown("Key does not match")
+
+
+def _master_signed_by_devices(user_id: str, master: CrossSigningKey, signed: JsonDict,
+                              devices: Mapping[str, DeviceKeys]) -> list[Signature]:
+    """Signatures of the user's master key by their own devices (each must verify)."""
+    sigs = signed.get("signatures")
+    by_user = sigs.get(user_id) if isinstance(sigs, dict) else None
+    if not isinstance(by_user, dict) or not by_user:
+        raise MatrixError(400, "M_INVALID_SIGNATURE", "Invalid signature")
+    _check_same(signed, master.key)
+    stored_sigs = (master.key.get("signatures") or {}).get(user_id, {})
+    accepted = []
+    for signing_key_id, signature in by_user.items():
+        if signing_key_id in stored_sigs or signing_key_id == f"ed25519:{master.public_key}":
+            continue  # already part of the uploaded key
+        algorithm, _, device_id = signing_key_id.partition(":")
+        device = devices.get(device_id)
+        public = device.keys.get("keys", {}).get(signing_key_id) if device else None
+        if algorithm != "ed25519" or not isinstance(public, str) or not isinstance(
+                signature, str):
+            raise MatrixError(400, "M_INVALID_SIGNATURE", "Invalid signature")
+        only = _without(signed, "signatures")
+        only["signatures"] = {user_id: {signing_key_id: signature}}
+        _check_signed(only, user_id, _verify_key(signing_key_id, public), "master key")
+        accepted.append(Signature(user_id, signing_key_id, user_id, master.public_key,
+                                  signature))
+    return accepted

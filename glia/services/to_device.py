@@ -1,0 +1,80 @@
+"""Send-to-device messaging: ``PUT /sendToDevice/{eventType}/{txnId}`` queues one message
+per target device in the device's inbox, which its ``/sync`` then delivers
+(``KeysService.sync_section``) and deletes once acknowledged.
+
+Only local users are served: Glia has no federation yet, so messages to remote users are
+dropped, as the brief for this area says (a remote server could not be reached anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from glia import errors
+from glia.clock import now_ms
+from glia.config import Config
+from glia.ids import InvalidId, parse_user_id
+from glia.services.auth import Requester
+from glia.services.notifier import Notifier
+from glia.storage import Storage
+
+#: How long a transaction ID is remembered (a client retries within seconds or minutes).
+TXN_KEEP_MS = 24 * 60 * 60 * 1000
+ALL_DEVICES = "*"
+
+
+class ToDeviceService:
+    def __init__(self, config: Config, storage: Storage, notifier: Notifier) -> None:
+        self._config = config
+        self._storage = storage
+        self._notifier = notifier
+
+    async def send(self, requester: Requester, event_type: str, txn_id: str,
+                   body: Mapping[str, Any]) -> None:
+        """Queue the messages, once per (sending device, txn ID): a retried request with the
+        same transaction ID is answered again without queueing anything twice."""
+        if not event_type:
+            raise errors.invalid_param("Event type may not be empty")
+        if "messages" not in body:
+            raise errors.missing_param("Missing params: ['messages']")
+        targets = self._targets(body["messages"])
+        recipients: set[str] = set()
+        async with self._storage.transaction() as tx:
+            if not await tx.to_device.claim_txn(requester.user_id, requester.device_id, txn_id,
+                                                now_ms(), TXN_KEEP_MS):
+                return
+            messages: list[tuple[str, str, dict[str, Any]]] = []
+            for user_id, by_device in targets.items():
+                everyone = by_device.pop(ALL_DEVICES, None)
+                if everyone is not None:
+                    for device_id in await tx.to_device.device_ids(user_id):
+                        by_device.setdefault(device_id, everyone)
+                messages += [(user_id, d, c) for d, c in sorted(by_device.items())]
+            if messages:
+                position = await tx.next_stream_position()
+                if await tx.to_device.add(position, requester.user_id, event_type, messages):
+                    recipients = {user_id for user_id, _, _ in messages}
+        if recipients:
+            await self._notifier.notify(users=sorted(recipients))
+
+    def _targets(self, messages: Any) -> dict[str, dict[str, dict[str, Any]]]:
+        """``messages`` validated: local user → device ID (or ``*``) → content. A device
+        named explicitly gets its own content even when ``*`` is also given."""
+        if not isinstance(messages, dict):
+            raise errors.bad_json("messages must be a JSON object")
+        targets: dict[str, dict[str, dict[str, Any]]] = {}
+        for user_id, by_device in messages.items():
+            try:
+                domain = parse_user_id(user_id).domain
+            except InvalidId as e:
+                raise errors.invalid_param(f"Invalid user ID {user_id!r}") from e
+            if not isinstance(by_device, dict):
+                raise errors.bad_json(f"messages.{user_id} must be a JSON object")
+            for device_id, content in by_device.items():
+                if not isinstance(content, dict):
+                    raise errors.bad_json(f"messages.{user_id}.{device_id} must be a JSON "
+                                          "object")
+            if domain == self._config.server_name:
+                targets[user_id] = dict(by_device)
+        return targets

@@ -1,0 +1,134 @@
+"""End-to-end encryption with a real client library: two matrix-nio clients (Olm and Megolm
+through vodozemac) upload device and one-time keys, query and claim each other's keys,
+share a Megolm session over to-device messages and exchange an encrypted message that only
+the receiving device can read. Skipped where ``/sync`` is not served yet or matrix-nio was
+installed without its ``e2e`` extra."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    KeysQueryResponse,
+    KeysUploadResponse,
+    LoginResponse,
+    MegolmEvent,
+    RoomCreateResponse,
+    RoomMessageText,
+    RoomSendResponse,
+    SyncResponse,
+)
+
+from tests.kit import PASSWORD, Kit
+from tests.server import GliaProcess
+
+nio_crypto = pytest.importorskip("nio.crypto")
+pytestmark = pytest.mark.skipif(not nio_crypto.ENCRYPTION_ENABLED,
+                                reason="matrix-nio without its e2e extra (vodozemac)")
+
+MEGOLM = {"algorithm": "m.megolm.v1.aes-sha2"}
+
+
+async def _client(glia: GliaProcess, user_id: str, store: Path) -> AsyncClient:
+    store.mkdir()
+    config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False)
+    client = AsyncClient(glia.url, user_id, store_path=str(store), config=config)
+    login = await client.login(PASSWORD, device_name="nio e2e")
+    assert isinstance(login, LoginResponse), login
+    assert client.should_upload_keys
+    uploaded = await client.keys_upload()
+    assert isinstance(uploaded, KeysUploadResponse), uploaded
+    assert uploaded.signed_curve25519_count > 0
+    return client
+
+
+async def _sync(client: AsyncClient) -> SyncResponse:
+    response = await client.sync(timeout=3000)
+    assert isinstance(response, SyncResponse), response
+    if client.should_upload_keys:
+        await client.keys_upload()
+    if client.should_query_keys:
+        assert isinstance(await client.keys_query(), KeysQueryResponse)
+    return response
+
+
+async def test_encrypted_message_between_nio_clients(glia: GliaProcess, kit: Kit,
+                                                     tmp_path: Path) -> None:
+    if kit.request("GET", "/_matrix/client/v3/sync").status_code == 404:
+        pytest.skip("/sync is not served yet")
+    a_user, b_user = kit.register_user(), kit.register_user()
+    alice = await _client(glia, a_user.user_id, tmp_path / "alice")
+    bob = await _client(glia, b_user.user_id, tmp_path / "bob")
+    try:
+        created = await alice.room_create(
+            name="secret room", invite=[b_user.user_id],
+            initial_state=[{"type": "m.room.encryption", "state_key": "",
+                            "content": MEGOLM}])
+        assert isinstance(created, RoomCreateResponse), created
+        room_id = created.room_id
+        await _sync(bob)
+        assert room_id in bob.invited_rooms
+        await bob.join(room_id)
+        await _sync(bob)
+        await _sync(alice)
+        assert alice.rooms[room_id].encrypted
+        # Alice knows Bob's device from /keys/query (tracked through device lists).
+        assert b_user.user_id in alice.device_store.users
+        assert bob.device_id in alice.device_store[b_user.user_id]
+
+        received: list[RoomMessageText] = []
+        undecrypted: list[MegolmEvent] = []
+
+        async def on_text(room: object, event: RoomMessageText) -> None:
+            received.append(event)
+
+        async def on_megolm(room: object, event: MegolmEvent) -> None:
+            undecrypted.append(event)
+
+        bob.add_event_callback(on_text, RoomMessageText)  # type: ignore[arg-type]
+        bob.add_event_callback(on_megolm, MegolmEvent)  # type: ignore[arg-type]
+
+        # Sending claims one of Bob's one-time keys, shares the Megolm session with his
+        # device over /sendToDevice, then sends the encrypted event.
+        sent = await alice.room_send(room_id, "m.room.message",
+                                     {"msgtype": "m.text", "body": "for bob only"},
+                                     ignore_unverified_devices=True)
+        assert isinstance(sent, RoomSendResponse), sent
+        raw = kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/event/{sent.event_id}",
+                          b_user.access_token).json()
+        assert raw["type"] == "m.room.encrypted"
+        assert "for bob only" not in str(raw)
+
+        for _ in range(5):
+            await _sync(bob)
+            if received:
+                break
+            await asyncio.sleep(0.2)
+        assert [e.body for e in received] == ["for bob only"], undecrypted
+        assert received[0].decrypted
+        assert received[0].sender == a_user.user_id
+
+        # Bob answers in the same room: the other direction works too.
+        alice_got: list[str] = []
+
+        async def on_reply(room: object, event: RoomMessageText) -> None:
+            alice_got.append(event.body)
+
+        alice.add_event_callback(on_reply, RoomMessageText)  # type: ignore[arg-type]
+        reply = await bob.room_send(room_id, "m.room.message",
+                                    {"msgtype": "m.text", "body": "got it"},
+                                    ignore_unverified_devices=True)
+        assert isinstance(reply, RoomSendResponse), reply
+        for _ in range(5):
+            await _sync(alice)
+            if "got it" in alice_got:
+                break
+            await asyncio.sleep(0.2)
+        assert "got it" in alice_got
+    finally:
+        await alice.close()
+        await bob.close()
