@@ -3,6 +3,12 @@
 SQLite allows one writer at a time, so writes are serialized by an asyncio lock in
 process instead of by SQLITE_BUSY retries; reads run concurrently on reader
 connections (WAL readers never block the writer).
+
+Group commit: with ``synchronous=full`` every COMMIT waits for the disk, which would cap
+writes at one transaction per fsync. So transactions that queue up behind each other
+share one SQLite transaction: each runs in its own SAVEPOINT (a failing one rolls back
+alone), and one COMMIT makes the whole group durable. No member returns before that
+COMMIT, so nothing is acknowledged before it is on disk.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -111,6 +117,18 @@ class _TxExecutor:
         return await self._conn.run(_fetchval(sql, args))
 
 
+#: At most this many transactions share one COMMIT (bounds a member's wait).
+MAX_GROUP = 200
+
+
+class _Group:
+    """Transactions sharing one SQLite transaction, and the future of its COMMIT."""
+
+    def __init__(self) -> None:
+        self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.members = 0
+
+
 class SqliteEngine:
     name = "sqlite"
 
@@ -122,6 +140,8 @@ class SqliteEngine:
         self._readers = [_Connection(str(path), synchronous, True) for _ in range(readers)]
         self._next_reader = 0
         self._write_lock = asyncio.Lock()
+        self._group: _Group | None = None
+        self._flush: asyncio.Task[None] | None = None
 
     def _reader(self) -> _Connection:
         self._next_reader = (self._next_reader + 1) % len(self._readers)
@@ -130,19 +150,56 @@ class SqliteEngine:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
         async with self._write_lock:
-            await self._writer.run(lambda c: c.execute("BEGIN IMMEDIATE"))
+            group = self._group
+            if group is None:
+                await self._writer.run(lambda c: c.execute("BEGIN IMMEDIATE"))
+                group = self._group = _Group()
+            group.members += 1
+            await self._writer.run(lambda c: c.execute("SAVEPOINT tx"))
             try:
                 yield _TxExecutor(self._writer)
             except BaseException:
-                await self._writer.run(lambda c: c.execute("ROLLBACK"))
+                await self._writer.run(_rollback_savepoint)
+                await self._after_member(group)
                 raise
+            await self._writer.run(lambda c: c.execute("RELEASE tx"))
+            await self._after_member(group)
+        await asyncio.shield(group.committed)
+
+    async def _after_member(self, group: _Group) -> None:
+        """(Lock held.) Commit at once when the group is full; otherwise soon, once the
+        transactions already queued for the lock have joined the group (the lock is
+        FIFO, so a flush queued now runs after them)."""
+        if group.members >= MAX_GROUP:
+            await self._commit()
+        elif self._flush is None or self._flush.done():
+            self._flush = asyncio.ensure_future(self._flush_group())
+
+    async def _flush_group(self) -> None:
+        async with self._write_lock:
+            await self._commit()
+
+    async def _commit(self) -> None:
+        """(Lock held.) Make the current group durable and tell its members."""
+        group, self._group = self._group, None
+        if group is None:
+            return
+        try:
             await self._writer.run(lambda c: c.execute("COMMIT"))
+        except BaseException as e:
+            with suppress(sqlite3.Error):
+                await self._writer.run(lambda c: c.execute("ROLLBACK"))
+            group.committed.set_exception(e)
+            # The members see the failure; nobody else needs to retrieve it.
+            group.committed.exception()
+            return
+        group.committed.set_result(None)
 
     def migration_lock(self) -> Any:
         return self.transaction()
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        async with self._write_lock:
+        async with self.transaction():
             return await self._writer.run(fn)
 
     async def execute(self, sql: str, *args: Any) -> int:
@@ -181,8 +238,15 @@ class SqliteEngine:
             await executor.execute(statement)
 
     async def close(self) -> None:
+        if self._flush is not None:
+            await self._flush  # the last group's COMMIT
         for conn in [self._writer, *self._readers]:
             conn.close()
+
+
+def _rollback_savepoint(c: sqlite3.Connection) -> None:
+    c.execute("ROLLBACK TO tx")
+    c.execute("RELEASE tx")
 
 
 def split_statements(script: str) -> list[str]:

@@ -201,3 +201,30 @@ async def test_nul_text_is_refused_on_both_engines(storage: Storage, value: str)
 def test_numbered_placeholders() -> None:
     assert to_numbered_placeholders("SELECT ? , ?, f(?)") == "SELECT $1 , $2, f($3)"
     assert to_numbered_placeholders("SELECT 1") == "SELECT 1"
+
+
+async def test_concurrent_transactions_commit_and_fail_independently(storage: Storage
+                                                                     ) -> None:
+    """Transactions that queue up together (SQLite commits them as a group) commit or
+    roll back each on its own, and a transaction's work is visible to other connections
+    as soon as it returned."""
+
+    class Boom(Exception):
+        pass
+
+    async def one(i: int) -> None:
+        async with storage.transaction() as tx:
+            await tx.db.execute("INSERT INTO filters (user_id, filter_id, definition)"
+                                " VALUES (?, ?, ?)", "@g:x", i, "{}")
+            if i % 3 == 0:
+                raise Boom()
+        seen = await storage.db.fetchval(
+            "SELECT COUNT(*) FROM filters WHERE user_id = ? AND filter_id = ?", "@g:x", i)
+        assert seen == 1
+
+    results = await asyncio.gather(*(one(i) for i in range(30)), return_exceptions=True)
+    assert [i for i, r in enumerate(results) if isinstance(r, Boom)] == list(range(0, 30, 3))
+    assert all(r is None for r in results if not isinstance(r, Boom)), results
+    rows = await storage.db.fetchall("SELECT filter_id FROM filters WHERE user_id = ?"
+                                     " ORDER BY filter_id", "@g:x")
+    assert [r["filter_id"] for r in rows] == [i for i in range(30) if i % 3]
