@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from glia.http.admin import audit, jobs, registration_tokens, server_notices, server_version, users
+from glia.http.admin import (
+    audit,
+    jobs,
+    registration_tokens,
+    server_notices,
+    server_version,
+    user_extras,
+    users,
+)
+from glia.http.admin import devices as admin_devices
 from glia.http.admin import media as admin_media
 from glia.http.admin import registration as admin_registration
 from glia.http.admin import reports as admin_reports
@@ -43,7 +52,7 @@ CLIENT_MODULES = (
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search,
-                 server_notices, admin_media)
+                 server_notices, admin_media, user_extras, admin_devices)
 MEDIA_MODULES = (media,)
 
 

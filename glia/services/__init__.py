@@ -13,13 +13,16 @@ from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.account_data import AccountDataService
 from glia.services.admin.audit import AuditService
+from glia.services.admin.devices import DeviceAdminService
 from glia.services.admin.jobs import JobsService
 from glia.services.admin.media import MEDIA_DELETE, MediaAdminService
+from glia.services.admin.redact import UserRedactService
 from glia.services.admin.registration_tokens import RegistrationTokenAdminService
 from glia.services.admin.reports import ReportAdminService
 from glia.services.admin.rooms import RoomAdminService
 from glia.services.admin.search import SEARCH_REINDEX, SearchAdminService
 from glia.services.admin.server_notices import ServerNoticeService
+from glia.services.admin.user_lookup import UserLookupService
 from glia.services.admin.users import UserAdminService
 from glia.services.auth import AuthService
 from glia.services.devices import DeviceService
@@ -90,6 +93,9 @@ class Services:
     to_device: ToDeviceService
     key_backup: KeyBackupService
     server_notices: ServerNoticeService
+    user_lookup: UserLookupService
+    user_redact: UserRedactService
+    device_admin: DeviceAdminService
 
 
 def build_services(config: Config, storage: Storage) -> Services:
@@ -164,4 +170,7 @@ def build_services(config: Config, storage: Storage) -> Services:
         key_backup=KeyBackupService(storage),
         server_notices=ServerNoticeService(config, storage, room_events, rooms, membership,
                                            registration, account_data),
+        user_lookup=UserLookupService(config, storage, registration),
+        user_redact=UserRedactService(config, storage, room_events, jobs, audit),
+        device_admin=DeviceAdminService(config, storage, keys, audit),
     )

@@ -61,7 +61,11 @@ class AuthService:
             raise MatrixError(
                 401, "M_USER_LOCKED", "User account has been locked", soft_logout=True
             )
-        await self._record_seen(token_hash, owner.user_id, owner.device_id, ip, user_agent)
+        if owner.valid_until_ms is not None and owner.valid_until_ms <= now_ms():
+            raise MatrixError(401, "M_UNKNOWN_TOKEN", "Access token has expired",
+                              soft_logout=True)
+        if owner.puppeted_by is None:  # an admin acting as the user leaves no trace in whois
+            await self._record_seen(token_hash, owner.user_id, owner.device_id, ip, user_agent)
         return Requester(owner.user_id, owner.device_id, owner.admin, owner.is_guest, token_hash)
 
     async def _record_seen(self, token_hash: str, user_id: str, device_id: str,

@@ -31,12 +31,17 @@ class ProfileService:
             raise errors.not_found("Profile was not found")
         return profile
 
-    def _check_can_edit(self, requester: Requester, user_id: str, what: str) -> None:
+    async def _check_can_edit(self, requester: Requester, user_id: str, what: str) -> None:
         if user_id != requester.user_id and not requester.is_admin:
             raise errors.forbidden(f"Cannot set another user's {what}")
+        # Suspended users may not change their profile; an admin may change it for them.
+        if user_id == requester.user_id and \
+                (await self._storage.admin_users.restrictions(user_id))[0]:
+            raise MatrixError(403, "M_USER_SUSPENDED",
+                              "This action is not allowed while the account is suspended")
 
     async def set_displayname(self, requester: Requester, user_id: str, value: object) -> None:
-        self._check_can_edit(requester, user_id, "displayname")
+        await self._check_can_edit(requester, user_id, "displayname")
         if value is not None and not isinstance(value, str):
             raise errors.bad_json("displayname must be a string")
         if value is not None and len(value) > MAX_DISPLAYNAME_LENGTH:
@@ -45,19 +50,22 @@ class ProfileService:
             )
         await self.get(user_id)
         await self._storage.profile.set_displayname(user_id, value or None)
-        await self._announce(user_id, "displayname", value or None)
+        await self._announce(user_id, "displayname", value or None,
+                             by_admin=user_id != requester.user_id)
 
     async def set_avatar_url(self, requester: Requester, user_id: str, value: object) -> None:
-        self._check_can_edit(requester, user_id, "avatar_url")
+        await self._check_can_edit(requester, user_id, "avatar_url")
         if value is not None and not isinstance(value, str):
             raise errors.bad_json("avatar_url must be a string")
         if value is not None and len(value) > MAX_AVATAR_URL_LENGTH:
             raise errors.invalid_param(f"avatar_url is too long (max {MAX_AVATAR_URL_LENGTH})")
         await self.get(user_id)
         await self._storage.profile.set_avatar_url(user_id, value or None)
-        await self._announce(user_id, "avatar_url", value or None)
+        await self._announce(user_id, "avatar_url", value or None,
+                             by_admin=user_id != requester.user_id)
 
-    async def _announce(self, user_id: str, key: str, value: str | None) -> None:
+    async def _announce(self, user_id: str, key: str, value: str | None,
+                        by_admin: bool) -> None:
         """Re-send the user's join event in every joined room, as clients read
         names and avatars from member events."""
         for member in await self._storage.state.rooms_of_user(user_id, ["join"]):
@@ -72,7 +80,8 @@ class ProfileService:
             content.pop("join_authorised_via_users_server", None)
             try:
                 await self._events.send(member.room_id, EventRequest(
-                    user_id, "m.room.member", content, state_key=user_id))
+                    user_id, "m.room.member", content, state_key=user_id,
+                    by_admin=by_admin))
             except MatrixError:
                 # A room whose rules refuse the update keeps the old name; the
                 # profile itself has changed either way.

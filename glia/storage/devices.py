@@ -29,6 +29,10 @@ class TokenOwner:
     is_guest: bool
     deactivated: bool
     locked: bool
+    #: The admin who holds this token to act as ``user_id`` (impersonation), if any.
+    puppeted_by: str | None = None
+    #: When the token stops working (ms), if it expires.
+    valid_until_ms: int | None = None
 
 
 _DEVICE_COLUMNS = (
@@ -121,16 +125,19 @@ class DeviceStore:
 
     # -- access tokens ---------------------------------------------------------------
 
-    async def add_token(self, token_hash: str, user_id: str, device_id: str, now: int) -> None:
+    async def add_token(self, token_hash: str, user_id: str, device_id: str, now: int, *,
+                        puppeted_by: str | None = None,
+                        valid_until_ms: int | None = None) -> None:
         await self._db.execute(
-            "INSERT INTO access_tokens (token_hash, user_id, device_id, created_ts)"
-            " VALUES (?, ?, ?, ?)",
-            token_hash, user_id, device_id, now,
+            "INSERT INTO access_tokens (token_hash, user_id, device_id, created_ts,"
+            " puppeted_by, valid_until_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            token_hash, user_id, device_id, now, puppeted_by, valid_until_ms,
         )
 
     async def token_owner(self, token_hash: str) -> TokenOwner | None:
         row = await self._db.fetchone(
-            "SELECT t.user_id, t.device_id, u.admin, u.is_guest, u.deactivated, u.locked"
+            "SELECT t.user_id, t.device_id, u.admin, u.is_guest, u.deactivated, u.locked,"
+            " t.puppeted_by, t.valid_until_ms"
             " FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
             " WHERE t.token_hash = ?",
             token_hash,
@@ -139,18 +146,22 @@ class DeviceStore:
             return None
         return TokenOwner(
             row["user_id"], row["device_id"], bool(row["admin"]), bool(row["is_guest"]),
-            bool(row["deactivated"]), bool(row["locked"]),
+            bool(row["deactivated"]), bool(row["locked"]), row["puppeted_by"],
+            None if row["valid_until_ms"] is None else int(row["valid_until_ms"]),
         )
 
     async def delete_token(self, token_hash: str) -> None:
         await self._db.execute("DELETE FROM access_tokens WHERE token_hash = ?", token_hash)
 
     async def delete_all_for_user(self, user_id: str, except_device: str | None = None) -> None:
-        """Log a user out everywhere (optionally keeping one device)."""
+        """Log a user out everywhere (optionally keeping one device). Tokens an admin holds
+        to act as this user are the admin's, not theirs: they go with the admin's."""
         keep = except_device or ""
         await self._db.execute(
-            "DELETE FROM access_tokens WHERE user_id = ? AND device_id <> ?", user_id, keep
+            "DELETE FROM access_tokens WHERE user_id = ? AND device_id <> ?"
+            " AND puppeted_by IS NULL", user_id, keep
         )
+        await self._db.execute("DELETE FROM access_tokens WHERE puppeted_by = ?", user_id)
         await self._db.execute(
             "DELETE FROM devices WHERE user_id = ? AND device_id <> ?", user_id, keep
         )

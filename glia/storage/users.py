@@ -208,6 +208,42 @@ class AdminUserStore:
             raise ValueError(flag)
         await self._db.execute(f"UPDATE users SET {flag} = ? WHERE user_id = ?", value, user_id)
 
+    async def restrictions(self, user_id: str) -> tuple[bool, bool]:
+        """(suspended, shadow_banned) of an account; both False for unknown users."""
+        row = await self._db.fetchone(
+            "SELECT suspended, shadow_banned FROM users WHERE user_id = ?", user_id)
+        if row is None:
+            return False, False
+        return bool(row["suspended"]), bool(row["shadow_banned"])
+
+    async def threepid_owner(self, medium: str, address: str) -> str | None:
+        value = await self._db.fetchval(
+            "SELECT user_id FROM user_threepids WHERE medium = ? AND address = ?",
+            medium, address)
+        return None if value is None else str(value)
+
+    async def events_to_redact(self, user_id: str, room_id: str, limit: int,
+                               after_ts: int | None, before_ts: int | None) -> list[str]:
+        """The user-redaction job's work in one room: of the user's ``limit`` newest
+        messages, encrypted events and own joins, those not redacted yet, newest first."""
+        where = ["e.room_id = ?", "e.sender = ?",
+                 "e.type IN ('m.room.message', 'm.room.encrypted', 'm.room.member')",
+                 "(e.type <> 'm.room.member' OR (e.state_key = e.sender AND EXISTS ("
+                 "SELECT 1 FROM room_state s WHERE s.room_id = e.room_id"
+                 " AND s.from_stream = e.stream_ordering AND s.event_id = e.event_id"
+                 " AND s.membership = 'join')))"]
+        args: list[Any] = [room_id, user_id]
+        if after_ts is not None:
+            where.append("e.origin_server_ts >= ?")
+            args.append(after_ts)
+        if before_ts is not None:
+            where.append("e.origin_server_ts <= ?")
+            args.append(before_ts)
+        rows = await self._db.fetchall(
+            f"SELECT e.event_id, e.redacted_by FROM events e WHERE {' AND '.join(where)}"
+            " ORDER BY e.stream_ordering DESC LIMIT ?", *args, limit)
+        return [r["event_id"] for r in rows if r["redacted_by"] is None]
+
     async def threepids(self, user_id: str) -> list[Row]:
         return await self._db.fetchall(
             "SELECT medium, address, added_at, validated_at FROM user_threepids"

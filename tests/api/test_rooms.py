@@ -207,3 +207,23 @@ def test_displayname_change_updates_member_events(kit: Kit) -> None:
     member = kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/state/m.room.member/"
                          f"{alice.user_id}", alice.access_token).json()
     assert member == {"membership": "join", "displayname": "Alice A."}
+
+
+def test_redacting_others_events_needs_the_redact_level(kit: Kit) -> None:
+    """A member below the room's redact level may redact only their own events (room
+    versions from 3 leave this check to the client API)."""
+    owner, member = kit.register_user(), kit.register_user()
+    room = create_room(kit, owner, preset="public_chat")
+    r = kit.request("POST", f"/_matrix/client/v3/join/{room}", member.access_token, json={})
+    assert r.status_code == 200
+    theirs = send_event(kit, owner, room)
+    mine = send_event(kit, member, room)
+    r = kit.request("PUT", f"/_matrix/client/v3/rooms/{room}/redact/{theirs}/r1",
+                    member.access_token, json={})
+    assert_error(r, 403, "M_FORBIDDEN")
+    r = kit.request("PUT", f"/_matrix/client/v3/rooms/{room}/redact/{mine}/r2",
+                    member.access_token, json={})
+    assert r.status_code == 200, r.text
+    r = kit.request("PUT", f"/_matrix/client/v3/rooms/{room}/redact/{mine}/r3",
+                    owner.access_token, json={})
+    assert r.status_code == 200, r.text

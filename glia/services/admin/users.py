@@ -15,10 +15,10 @@ from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import InvalidId, UserId, parse_user_id
+from glia.ids import InvalidId, UserId, new_device_id, parse_user_id
 from glia.services.account import AccountService
 from glia.services.admin.audit import AuditEntry, AuditService
-from glia.services.auth import AuthService, Requester
+from glia.services.auth import AuthService, Requester, hash_token, new_access_token
 from glia.services.profile import ProfileService
 from glia.services.registration import RegistrationService
 from glia.storage import Storage
@@ -258,6 +258,49 @@ class UserAdminService:
                 "ip": row["ip"], "last_seen": int(row["last_seen"]),
                 "user_agent": row["user_agent"]})
         return {"user_id": user_id, "devices": devices}
+
+    async def suspend(self, user_id: str, body: Mapping[str, Any],
+                      entry: AuditEntry | None) -> dict[str, Any]:
+        """Suspend or unsuspend (the user keeps their sessions; what they may still do is
+        enforced by the event writer and the profile service)."""
+        self.local_user(user_id, "Can only suspend local users")
+        if await self._storage.users.get(user_id) is None:
+            raise errors.not_found("User not found")
+        if "suspend" not in body:
+            raise errors.missing_param("Missing params: ['suspend']")
+        suspend = body["suspend"]
+        if not isinstance(suspend, bool):
+            raise errors.bad_json("Param 'suspend' must be a boolean")
+        async with self._audit.transaction(entry) as tx:
+            await tx.admin_users.set_flag(user_id, "suspended", suspend)
+        return {f"user_{user_id}_suspended": suspend}
+
+    async def set_shadow_ban(self, user_id: str, banned: bool,
+                             entry: AuditEntry | None) -> None:
+        """Synapse checks only locality here, not existence (nothing to flag then)."""
+        self.local_user(user_id, "Only local users can be shadow-banned")
+        async with self._audit.transaction(entry) as tx:
+            await tx.admin_users.set_flag(user_id, "shadow_banned", banned)
+
+    async def login_as(self, requester: Requester, user_id: str, body: Mapping[str, Any],
+                       entry: AuditEntry | None) -> dict[str, Any]:
+        """Impersonation: a token acting as the user but held by the admin, without a
+        device row (the user cannot see it); ``/logout`` with it or the admin's
+        ``/logout/all`` ends it, the user's own ``/logout/all`` does not."""
+        self.local_user(user_id, "Only local users can be logged in as")
+        valid_until_ms = body.get("valid_until_ms")
+        if valid_until_ms is not None and type(valid_until_ms) is not int:
+            raise MatrixError(400, "M_UNKNOWN", "'valid_until_ms' parameter must be an int")
+        if user_id == requester.user_id:
+            raise MatrixError(400, "M_UNKNOWN", "Cannot use admin API to login as self")
+        if await self._storage.users.get(user_id) is None:
+            raise errors.not_found("User not found")
+        token = new_access_token()
+        async with self._audit.transaction(entry) as tx:
+            await tx.devices.add_token(hash_token(token), user_id, new_device_id(), now_ms(),
+                                       puppeted_by=requester.user_id,
+                                       valid_until_ms=valid_until_ms)
+        return {"access_token": token}
 
     @staticmethod
     def _parse(user_id: str) -> UserId:

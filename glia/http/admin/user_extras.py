@@ -1,0 +1,83 @@
+"""The rest of Synapse's user admin API that admin tools call: a user's rooms and
+memberships, suspension, shadow-bans, impersonation, username availability, lookups by
+3PID and SSO identity, account data, and redaction of a user's events (a job)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glia.http.parsing import Request
+from glia.http.routes import Auth, RouteGroup, admin_paths
+
+routes = RouteGroup()
+
+
+@routes.get(*admin_paths("/v1/users/{userId}/joined_rooms"), auth=Auth.ADMIN)
+async def joined_rooms(req: Request) -> dict[str, Any]:
+    return await req.services.user_lookup.joined_rooms(req.path("userId"))
+
+
+@routes.get(*admin_paths("/v1/users/{userId}/memberships"), auth=Auth.ADMIN)
+async def memberships(req: Request) -> dict[str, Any]:
+    return await req.services.user_lookup.memberships(req.path("userId"))
+
+
+@routes.get(*admin_paths("/v1/users/{userId}/accountdata"), auth=Auth.ADMIN)
+async def account_data(req: Request) -> dict[str, Any]:
+    return await req.services.user_lookup.account_data(req.path("userId"))
+
+
+@routes.put(*admin_paths("/v1/suspend/{userId}"), auth=Auth.ADMIN, audit="users.suspend")
+async def suspend(req: Request) -> dict[str, Any]:
+    return await req.services.user_admin.suspend(req.path("userId"), req.json(), req.audit)
+
+
+# The body is ignored: tools send ``{}`` or nothing.
+@routes.post(*admin_paths("/v1/users/{userId}/shadow_ban"), auth=Auth.ADMIN,
+             audit="users.shadow_ban")
+async def shadow_ban(req: Request) -> dict[str, Any]:
+    await req.services.user_admin.set_shadow_ban(req.path("userId"), True, req.audit)
+    return {}
+
+
+@routes.delete(*admin_paths("/v1/users/{userId}/shadow_ban"), auth=Auth.ADMIN,
+               audit="users.unshadow_ban")
+async def remove_shadow_ban(req: Request) -> dict[str, Any]:
+    await req.services.user_admin.set_shadow_ban(req.path("userId"), False, req.audit)
+    return {}
+
+
+@routes.post(*admin_paths("/v1/users/{userId}/login"), auth=Auth.ADMIN,
+             audit="users.login_as")
+async def login_as(req: Request) -> dict[str, Any]:
+    return await req.services.user_admin.login_as(req.requester, req.path("userId"),
+                                                  req.json_or_empty(), req.audit)
+
+
+@routes.get(*admin_paths("/v1/username_available"), auth=Auth.ADMIN)
+async def username_available(req: Request) -> dict[str, Any]:
+    return await req.services.user_lookup.username_available(req.query("username"))
+
+
+@routes.get(*admin_paths("/v1/threepid/{medium}/users/{address}"), auth=Auth.ADMIN)
+async def user_by_threepid(req: Request) -> dict[str, Any]:
+    return await req.services.user_lookup.by_threepid(req.path("medium"), req.path("address"))
+
+
+@routes.get(*admin_paths("/v1/auth_providers/{provider}/users/{externalId}"),
+            auth=Auth.ADMIN)
+async def user_by_external_id(req: Request) -> dict[str, Any]:
+    return await req.services.user_lookup.by_external_id(req.path("provider"),
+                                                         req.path("externalId"))
+
+
+@routes.post(*admin_paths("/v1/user/{userId}/redact"), auth=Auth.ADMIN,
+             audit="users.redact_events")
+async def redact_events(req: Request) -> dict[str, Any]:
+    return await req.services.user_redact.redact(req.requester, req.path("userId"),
+                                                 req.json(), req.audit)
+
+
+@routes.get(*admin_paths("/v1/user/redact_status/{redactId}"), auth=Auth.ADMIN)
+async def redact_status(req: Request) -> dict[str, Any]:
+    return await req.services.user_redact.status(req.path("redactId"))

@@ -1,0 +1,131 @@
+"""Synapse's admin device API (``/v2/users/{userId}/devices``): list, create, show,
+rename and delete any local user's devices, without the user-interactive auth the
+owner would need.
+
+Deleting a device takes its access tokens, end-to-end keys, to-device inbox and pushers
+with it (the key service records the device-list change other users' clients need).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from glia import errors
+from glia.clock import now_ms
+from glia.config import Config
+from glia.errors import MatrixError
+from glia.ids import InvalidId, parse_user_id
+from glia.services.admin.audit import AuditEntry, AuditService
+from glia.services.keys import KeysService
+from glia.storage import Storage
+from glia.storage.devices import Device
+
+#: Longest device ID an admin may create (they end up in keys, paths and logs).
+MAX_DEVICE_ID_LENGTH = 255
+#: The client API's limit on device names, applied to admins too.
+MAX_DISPLAY_NAME_LENGTH = 100
+
+
+def device_object(device: Device) -> dict[str, Any]:
+    return {
+        "device_id": device.device_id, "display_name": device.display_name,
+        "last_seen_ip": device.last_seen_ip,
+        "last_seen_user_agent": device.last_seen_user_agent,
+        "last_seen_ts": None if device.last_seen_ts is None else int(device.last_seen_ts),
+        "user_id": device.user_id,
+    }
+
+
+class DeviceAdminService:
+    def __init__(self, config: Config, storage: Storage, keys: KeysService,
+                 audit: AuditService) -> None:
+        self._config = config
+        self._storage = storage
+        self._keys = keys
+        self._audit = audit
+
+    async def _user(self, user_id: str,
+                    message: str = "Can only lookup local users") -> None:
+        """A local user that exists (Synapse's messages, ``lookup`` spelling included)."""
+        try:
+            domain = parse_user_id(user_id).domain
+        except InvalidId as e:
+            raise errors.invalid_param(str(e)) from e
+        if domain != self._config.server_name:
+            raise MatrixError(400, "M_UNKNOWN", message)
+        if await self._storage.users.get(user_id) is None:
+            raise errors.not_found("Unknown user")
+
+    async def list_devices(self, user_id: str) -> dict[str, Any]:
+        await self._user(user_id)
+        devices = [device_object(d) for d in await self._storage.devices.list(user_id)]
+        return {"devices": devices, "total": len(devices)}
+
+    async def get(self, user_id: str, device_id: str) -> dict[str, Any]:
+        await self._user(user_id)
+        device = await self._storage.devices.get(user_id, device_id)
+        if device is None:
+            raise errors.not_found("No device found")
+        return device_object(device)
+
+    async def create(self, user_id: str, body: Mapping[str, Any],
+                     entry: AuditEntry | None) -> None:
+        """A device without any access token (a later login may use its ID); an
+        existing device is left as it is."""
+        await self._user(user_id, "Can only create devices for local users")
+        device_id = body.get("device_id")
+        if not device_id:
+            raise MatrixError(400, "M_UNKNOWN", "Missing device_id")
+        if not isinstance(device_id, str):
+            raise MatrixError(400, "M_UNKNOWN", "device_id must be a string")
+        if len(device_id) > MAX_DEVICE_ID_LENGTH:
+            raise errors.invalid_param(
+                f"device_id may not be longer than {MAX_DEVICE_ID_LENGTH} characters")
+        async with self._audit.transaction(entry) as tx:
+            await tx.devices.upsert(user_id, device_id, None, now_ms())
+
+    async def rename(self, user_id: str, device_id: str, body: Mapping[str, Any],
+                     entry: AuditEntry | None) -> None:
+        """Set ``display_name``; a body without it changes nothing (Synapse)."""
+        await self._user(user_id)
+        name = body.get("display_name")
+        if name is not None and not isinstance(name, str):
+            raise errors.bad_json("display_name must be a string")
+        if name is not None and len(name) > MAX_DISPLAY_NAME_LENGTH:
+            raise errors.invalid_param(
+                f"display_name is too long (max {MAX_DISPLAY_NAME_LENGTH})")
+        if await self._storage.devices.get(user_id, device_id) is None:
+            raise errors.not_found("Device not found")
+        async with self._audit.transaction(entry) as tx:
+            if name is not None:
+                await tx.devices.set_display_name(user_id, device_id, name)
+
+    async def delete(self, user_id: str, device_ids: list[str],
+                     entry: AuditEntry | None) -> None:
+        """Delete devices (unknown IDs are ignored, as in Synapse: ``{}`` either way)."""
+        await self._user(user_id)
+        await self._delete(user_id, device_ids, entry)
+
+    async def delete_many(self, user_id: str, body: Mapping[str, Any],
+                          entry: AuditEntry | None) -> None:
+        """``delete_devices``: ``{"devices": [...]}``."""
+        await self._user(user_id)
+        if "devices" not in body:
+            raise errors.missing_param("Missing params: ['devices']")
+        device_ids = body["devices"]
+        if not isinstance(device_ids, list) or \
+                not all(isinstance(d, str) for d in device_ids):
+            raise errors.bad_json("devices must be a list of device IDs")
+        await self._delete(user_id, device_ids, entry)
+
+    async def _delete(self, user_id: str, device_ids: list[str],
+                      entry: AuditEntry | None) -> None:
+        keys_changed = False
+        async with self._audit.transaction(entry) as tx:
+            for device_id in device_ids:
+                # Before the row goes: its keys, inbox and pushers go with it by cascade.
+                keys_changed |= await self._keys.device_deleted(tx, user_id, device_id)
+                await tx.devices.delete(user_id, device_id)
+        if keys_changed:
+            await self._keys.notify_device_list(user_id)

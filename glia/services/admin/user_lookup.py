@@ -1,0 +1,87 @@
+"""Read-only questions admin tools ask about users: the rooms they are in, their
+memberships, who owns a 3PID or an SSO identity, their account data, and whether a
+username is free.
+
+Which of these accept remote users, and which check that the user exists, follows
+Synapse endpoint by endpoint, because tools rely on the differences (joined rooms and
+memberships answer for remote users from this server's view of its rooms).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glia import errors
+from glia.config import Config
+from glia.errors import MatrixError
+from glia.ids import InvalidId, UserId, parse_user_id
+from glia.services.registration import RegistrationService
+from glia.storage import Storage
+from glia.storage.account_data import GLOBAL
+
+#: Every membership a user can have in a room.
+MEMBERSHIPS = ["join", "invite", "leave", "ban", "knock"]
+
+
+class UserLookupService:
+    def __init__(self, config: Config, storage: Storage,
+                 registration: RegistrationService) -> None:
+        self._config = config
+        self._storage = storage
+        self._registration = registration
+
+    @staticmethod
+    def _parse(user_id: str) -> UserId:
+        try:
+            return parse_user_id(user_id)
+        except InvalidId as e:
+            raise errors.invalid_param(str(e)) from e
+
+    async def joined_rooms(self, user_id: str) -> dict[str, Any]:
+        """Rooms whose current state has the user joined (no existence check, remote
+        users too, as in Synapse)."""
+        self._parse(user_id)
+        rooms = [m.room_id for m in await self._storage.state.rooms_of_user(user_id, ["join"])]
+        return {"joined_rooms": rooms, "total": len(rooms)}
+
+    async def memberships(self, user_id: str) -> dict[str, Any]:
+        """The user's current membership in every room this server has state for."""
+        self._parse(user_id)
+        members = await self._storage.state.rooms_of_user(user_id, MEMBERSHIPS)
+        return {"memberships": {m.room_id: m.membership for m in members}}
+
+    async def account_data(self, user_id: str) -> dict[str, Any]:
+        """Everything the user stored, secrets included (that is what admins ask for)."""
+        if self._parse(user_id).domain != self._config.server_name:
+            raise MatrixError(400, "M_UNKNOWN", "Can only look up local users")
+        if await self._storage.users.get(user_id) is None:
+            raise errors.not_found("User not found")
+        global_data: dict[str, Any] = {}
+        rooms: dict[str, dict[str, Any]] = {}
+        for item in await self._storage.account_data.all_of_user(user_id):
+            if item.room_id == GLOBAL:
+                global_data[item.type] = item.content
+            else:
+                rooms.setdefault(item.room_id, {})[item.type] = item.content
+        return {"account_data": {"global": global_data, "rooms": rooms}}
+
+    async def username_available(self, username: str | None) -> dict[str, Any]:
+        """``{"available": true}`` or an error saying why not (never ``false``), by the
+        registration rules, even when registration is closed."""
+        if username is None:
+            raise errors.missing_param("Missing string query parameter 'username'")
+        await self._registration.check_available(username)
+        return {"available": True}
+
+    async def by_threepid(self, medium: str, address: str) -> dict[str, Any]:
+        user_id = await self._storage.admin_users.threepid_owner(medium, address)
+        if user_id is None:
+            raise errors.not_found("User not found")
+        return {"user_id": user_id}
+
+    async def by_external_id(self, auth_provider: str, external_id: str) -> dict[str, Any]:
+        user_id = await self._storage.admin_users.external_id_owner(auth_provider,
+                                                                    external_id)
+        if user_id is None:
+            raise errors.not_found("User not found")
+        return {"user_id": user_id}
