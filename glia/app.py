@@ -76,7 +76,8 @@ async def serve(config: Config) -> None:
         logger.info("%s API on http://%s:%d", lst.label, lst.host, lst.port)
     background = [asyncio.create_task(services.jobs.run_worker()),
                   asyncio.create_task(services.typing.run_expiry()),
-                  asyncio.create_task(services.presence.run_expiry())]
+                  asyncio.create_task(services.presence.run_expiry()),
+                  asyncio.create_task(services.push_gateway.run())]
     try:
         await asyncio.gather(*(s.serve() for s in servers))
     finally:

@@ -13,6 +13,7 @@ from glia.http.admin import (
 )
 from glia.http.admin import devices as admin_devices
 from glia.http.admin import media as admin_media
+from glia.http.admin import pushers as admin_pushers
 from glia.http.admin import registration as admin_registration
 from glia.http.admin import reports as admin_reports
 from glia.http.admin import rooms as admin_rooms
@@ -30,6 +31,7 @@ from glia.http.client import (
     membership,
     presence,
     profile,
+    push,
     receipts,
     registration,
     relations,
@@ -48,11 +50,11 @@ from glia.http.routes import Route
 CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
-    typing, presence, keys, to_device, key_backup,
+    typing, presence, push, keys, to_device, key_backup,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
-                 admin_reports, registration_tokens, admin_search,
-                 server_notices, admin_media, user_extras, admin_devices)
+                 admin_reports, registration_tokens, admin_search, server_notices, admin_media,
+                 admin_pushers, user_extras, admin_devices)
 MEDIA_MODULES = (media,)
 
 

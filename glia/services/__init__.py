@@ -37,6 +37,8 @@ from glia.services.membership import MembershipService
 from glia.services.notifier import Notifier, notify_room_events
 from glia.services.presence import PresenceService
 from glia.services.profile import ProfileService
+from glia.services.push import PushService
+from glia.services.push_gateway import PushGateway
 from glia.services.receipts import ReceiptService
 from glia.services.registration import RegistrationService
 from glia.services.relations import Aggregator, RelationsService
@@ -75,27 +77,29 @@ class Services:
     audit: AuditService
     jobs: JobsService
     user_admin: UserAdminService
+    user_lookup: UserLookupService
+    user_redact: UserRedactService
+    device_admin: DeviceAdminService
     search: SearchService
     search_admin: SearchAdminService
     registration_tokens: RegistrationTokenAdminService
     reports: ReportService
     report_admin: ReportAdminService
     room_admin: RoomAdminService
+    media: MediaService
+    media_admin: MediaAdminService
     filters: FilterService
     account_data: AccountDataService
     receipts: ReceiptService
     typing: TypingService
     presence: PresenceService
     sync: SyncService
-    media: MediaService
-    media_admin: MediaAdminService
+    server_notices: ServerNoticeService
+    push: PushService
+    push_gateway: PushGateway
     keys: KeysService
     to_device: ToDeviceService
     key_backup: KeyBackupService
-    server_notices: ServerNoticeService
-    user_lookup: UserLookupService
-    user_redact: UserRedactService
-    device_admin: DeviceAdminService
 
 
 def build_services(config: Config, storage: Storage) -> Services:
@@ -118,6 +122,10 @@ def build_services(config: Config, storage: Storage) -> Services:
     search_admin = SearchAdminService(storage, jobs, audit)
     jobs.register(SEARCH_REINDEX, search_admin.reindex_job)
     rooms = RoomService(config, storage, room_events)
+    push_gateway = PushGateway(storage)
+    push = PushService(config, storage, notifier, push_gateway)
+    room_events.on_persist(push.on_persist)
+    room_events.after_commit(push_gateway.after_commit)
     media = MediaService(config, storage)
     media_admin = MediaAdminService(config, storage, media, jobs, audit)
     jobs.register(MEDIA_DELETE, media_admin.delete_job)
@@ -128,6 +136,9 @@ def build_services(config: Config, storage: Storage) -> Services:
     sync = SyncService(storage, notifier, aggregator, receipts, typing, presence)
     keys = KeysService(config, storage, notifier, account)
     sync.add_device_source(keys)
+    receipts.on_read(push.mark_read)
+    sync.set_unread_counts(push.unread_counts)
+    sync.add_account_data_source(push.sync_account_data)
     return Services(
         config=config,
         storage=storage,
@@ -150,6 +161,9 @@ def build_services(config: Config, storage: Storage) -> Services:
         jobs=jobs,
         user_admin=UserAdminService(config, storage, auth, account, registration, profile,
                                     audit),
+        user_lookup=UserLookupService(config, storage, registration),
+        user_redact=UserRedactService(config, storage, room_events, jobs, audit),
+        device_admin=DeviceAdminService(config, storage, keys, audit),
         search=search,
         search_admin=search_admin,
         registration_tokens=RegistrationTokenAdminService(storage, audit),
@@ -157,20 +171,19 @@ def build_services(config: Config, storage: Storage) -> Services:
                                     audit),
         reports=ReportService(config, storage),
         report_admin=ReportAdminService(storage, audit),
+        media=media,
+        media_admin=media_admin,
         filters=FilterService(storage),
         account_data=account_data,
         receipts=receipts,
         typing=typing,
         presence=presence,
         sync=sync,
-        media=media,
-        media_admin=media_admin,
+        server_notices=ServerNoticeService(config, storage, room_events, rooms, membership,
+                                           registration, account_data),
+        push=push,
+        push_gateway=push_gateway,
         keys=keys,
         to_device=ToDeviceService(config, storage, notifier),
         key_backup=KeyBackupService(storage),
-        server_notices=ServerNoticeService(config, storage, room_events, rooms, membership,
-                                           registration, account_data),
-        user_lookup=UserLookupService(config, storage, registration),
-        user_redact=UserRedactService(config, storage, room_events, jobs, audit),
-        device_admin=DeviceAdminService(config, storage, keys, audit),
     )

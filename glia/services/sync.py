@@ -50,7 +50,8 @@ class DeviceSyncSource(Protocol):
 
 
 UnreadCounts = Callable[[str, str], Awaitable[tuple[int, int]]]
-AccountDataSource = Callable[[str], Awaitable[list[dict[str, Any]]]]
+#: Global account data another service computes (user, since, upto) → events.
+AccountDataSource = Callable[[str, int | None, int], Awaitable[list[dict[str, Any]]]]
 
 
 def parse_since(token: str | None) -> int | None:
@@ -103,8 +104,7 @@ class SyncService:
         self._unread = counts
 
     def add_account_data_source(self, source: AccountDataSource) -> None:
-        """Global account data computed by another service (e.g. ``m.push_rules``),
-        sent on initial sync."""
+        """Global account data computed by another service (e.g. ``m.push_rules``)."""
         self._extra_account_data.append(source)
 
     async def sync(self, request: SyncRequest) -> dict[str, Any]:
@@ -176,9 +176,8 @@ class SyncService:
         user_id = window.request.user_id
         events = [{"type": d.type, "content": d.content} for d in changed
                   if d.room_id == GLOBAL and d.content]
-        if window.since is None:
-            for source in self._extra_account_data:
-                events += await source(user_id)
+        for source in self._extra_account_data:
+            events += await source(user_id, window.since, window.upto)
         return [e for e in events if window.request.filter.account_data.allows(e)]
 
     # -- rooms -----------------------------------------------------------------------

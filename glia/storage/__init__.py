@@ -28,6 +28,7 @@ from glia.storage.media import MediaStore
 from glia.storage.migrate import migrate
 from glia.storage.presence import PresenceStore
 from glia.storage.profile import ProfileStore
+from glia.storage.push import PushStore
 from glia.storage.receipts import ReceiptStore
 from glia.storage.registration import RegistrationStore
 from glia.storage.registration_tokens import RegistrationTokenStore
@@ -101,6 +102,10 @@ class Stores:
         return SearchStore(self.db, self.engine.name)
 
     @cached_property
+    def media(self) -> MediaStore:
+        return MediaStore(self.db)
+
+    @cached_property
     def directory(self) -> DirectoryStore:
         return DirectoryStore(self.db)
 
@@ -129,22 +134,6 @@ class Stores:
         return ServerNoticeStore(self.db)
 
     @cached_property
-    def media(self) -> MediaStore:
-        return MediaStore(self.db)
-
-    @cached_property
-    def keys(self) -> KeyStore:
-        return KeyStore(self.db, self.engine.name)
-
-    @cached_property
-    def to_device(self) -> ToDeviceStore:
-        return ToDeviceStore(self.db)
-
-    @cached_property
-    def key_backup(self) -> KeyBackupStore:
-        return KeyBackupStore(self.db)
-
-    @cached_property
     def admin_users(self) -> AdminUserStore:
         return AdminUserStore(self.db)
 
@@ -163,6 +152,22 @@ class Stores:
     @cached_property
     def reports(self) -> ReportStore:
         return ReportStore(self.db)
+
+    @cached_property
+    def keys(self) -> KeyStore:
+        return KeyStore(self.db, self.engine.name)
+
+    @cached_property
+    def to_device(self) -> ToDeviceStore:
+        return ToDeviceStore(self.db)
+
+    @cached_property
+    def key_backup(self) -> KeyBackupStore:
+        return KeyBackupStore(self.db)
+
+    @cached_property
+    def push(self) -> PushStore:
+        return PushStore(self.db)
 
     async def next_stream_position(self, counter: str = STREAM) -> int:
         if counter != STREAM or self._inflight is None:

@@ -351,3 +351,31 @@ def test_full_state_and_federation_format(kit: Kit) -> None:
     raw = _sync(kit, alice, filter_={"event_format": "federation"})
     event = raw["rooms"]["join"][room]["timeline"]["events"][-1]
     assert "hashes" in event and "signatures" in event
+
+
+def test_unread_notifications_and_push_rules(kit: Kit) -> None:
+    alice, bob = kit.register_user(), kit.register_user()
+    room = create_room(kit, alice, preset="public_chat")
+    _join(kit, bob, room)
+    first = _sync(kit, bob)
+    rules = [e for e in first["account_data"]["events"] if e["type"] == "m.push_rules"]
+    assert rules and "global" in rules[0]["content"]
+    since = first["next_batch"]
+    last = ""
+    for i in range(3):
+        last = send_event(kit, alice, room, {"msgtype": "m.text", "body": f"n{i}"})
+    body = _sync(kit, bob, since)
+    assert body["rooms"]["join"][room]["unread_notifications"] == {
+        "notification_count": 3, "highlight_count": 0}
+    assert not [e for e in body["account_data"]["events"] if e["type"] == "m.push_rules"]
+    r = kit.request("POST", f"/_matrix/client/v3/rooms/{room}/receipt/m.read/{last}",
+                    bob.access_token, json={})
+    assert r.status_code == 200
+    body = _sync(kit, bob, body["next_batch"])
+    assert body["rooms"]["join"][room]["unread_notifications"]["notification_count"] == 0
+    # Changing a rule resends m.push_rules.
+    r = kit.request("PUT", "/_matrix/client/v3/pushrules/global/override/.m.rule.master/"
+                    "enabled", bob.access_token, json={"enabled": True})
+    assert r.status_code == 200, r.text
+    body = _sync(kit, bob, body["next_batch"])
+    assert [e for e in body["account_data"]["events"] if e["type"] == "m.push_rules"]
