@@ -141,6 +141,13 @@ class JobsConfig:
 
 
 @dataclass(frozen=True)
+class PushConfig:
+    #: Let pushers deliver to gateways on loopback, private, link-local or otherwise
+    #: non-public addresses. Off, a user cannot make the server POST into its own network.
+    allow_private_gateways: bool = False
+
+
+@dataclass(frozen=True)
 class ServerNoticesConfig:
     #: Admins may send server notices (/_synapse/admin/v1/send_server_notice).
     enabled: bool = True
@@ -183,6 +190,7 @@ class Config:
     media: MediaConfig = field(default_factory=MediaConfig)
     jobs: JobsConfig = field(default_factory=JobsConfig)
     server_notices: ServerNoticesConfig = field(default_factory=ServerNoticesConfig)
+    push: PushConfig = field(default_factory=PushConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     #: Directory of the config file; relative paths resolve against data_dir under it.
     base_dir: str = field(default=".", metadata={"internal": True})

@@ -35,6 +35,8 @@ class GliaProcess:
             "GLIA_RATELIMIT__ENABLED": "false",
             "GLIA_DATABASE__SQLITE_SYNCHRONOUS": "normal",
             "GLIA_LOGGING__LEVEL": "INFO",
+            # The tests' push gateways listen on 127.0.0.1.
+            "GLIA_PUSH__ALLOW_PRIVATE_GATEWAYS": "true",
             **(extra_env or {}),
         }
         if database_url:

@@ -122,7 +122,7 @@ def build_services(config: Config, storage: Storage) -> Services:
     search_admin = SearchAdminService(storage, jobs, audit)
     jobs.register(SEARCH_REINDEX, search_admin.reindex_job)
     rooms = RoomService(config, storage, room_events)
-    push_gateway = PushGateway(storage)
+    push_gateway = PushGateway(storage, config.push.allow_private_gateways)
     push = PushService(config, storage, notifier, push_gateway)
     room_events.on_persist(push.on_persist)
     room_events.after_commit(push_gateway.after_commit)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -49,8 +50,24 @@ RETENTION_EVERY_MS = 3_600_000
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
+async def public_address(host: str, port: int) -> bool:
+    """Whether every address ``host`` resolves to is a public one (pushes to loopback,
+    private, link-local, multicast or reserved addresses would let any user make the
+    server send requests into its own network)."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port)
+    except OSError:
+        return True  # unresolvable: the POST fails as a network error, and is retried
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global:
+            return False
+    return True
+
+
 class PushGateway:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, allow_private: bool = False) -> None:
+        self._allow_private = allow_private
         self._storage = storage
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -173,7 +190,16 @@ class PushGateway:
         payload = build_payload(event, n, pusher, await self._storage.push.total_unread(
             n.user_id), await self._room_details(event))
         url = str(pusher.data.get("url"))
-        host = urlsplit(url).hostname
+        parts = urlsplit(url)
+        host = parts.hostname
+        if not self._allow_private and host is not None and not await public_address(
+                host, parts.port or (443 if parts.scheme == "https" else 80)):
+            logger.warning("push gateway %s of %s is not on a public address; dropped the"
+                           " push (push.allow_private_gateways is off)", host,
+                           pusher.app_id)
+            await self._storage.push.finish_delivery(d)
+            await self._storage.push.delivery_failed(pusher, now_ms())
+            return
         try:
             response = await self._http().post(
                 url, content=msgspec.json.encode(payload),

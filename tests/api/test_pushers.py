@@ -425,3 +425,30 @@ def test_two_processes_push_each_event_once(db_kind: str,
         second.stop()
     for server in (first, second):
         assert "Traceback" not in server.log(), server.log()[-3000:]
+
+
+def test_private_gateways_are_refused_by_default(glia_factory: Callable[..., GliaProcess],
+                                                 gateway: Gateway) -> None:
+    """Without push.allow_private_gateways, a pusher pointing into the server's own
+    network (here loopback) receives nothing, and admins see it failing."""
+    server = glia_factory({"GLIA_PUSH__ALLOW_PRIVATE_GATEWAYS": "false"})
+    kit = Kit(server.url)
+    try:
+        alice, bob = kit.register_user(), kit.register_user()
+        room_id = _room_with(kit, alice, bob)
+        assert _set(kit, bob, _pusher(gateway.url, "private")).status_code == 200
+        send_event(kit, alice, room_id, {"msgtype": "m.text", "body": "not for loopback"})
+        admin = kit.make_admin()
+        deadline = time.monotonic() + 10
+        while True:
+            r = kit.request("GET", f"/_synapse/admin/v1/users/{_q(bob.user_id)}/pushers",
+                            admin.access_token)
+            [p] = r.json()["pushers"]
+            if p["failing_since_ts"] is not None:
+                break
+            assert time.monotonic() < deadline, p
+            time.sleep(0.05)
+        assert gateway.received == []
+        assert "not on a public address" in server.log()
+    finally:
+        kit.close()
