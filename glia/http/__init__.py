@@ -8,6 +8,7 @@ from glia.http.admin import (
     registration_tokens,
     server_notices,
     server_version,
+    synapse_extras,
     user_extras,
     users,
 )
@@ -18,6 +19,7 @@ from glia.http.admin import registration as admin_registration
 from glia.http.admin import reports as admin_reports
 from glia.http.admin import rooms as admin_rooms
 from glia.http.admin import search as admin_search
+from glia.http.admin import statistics as admin_statistics
 from glia.http.client import (
     account,
     account_data,
@@ -38,6 +40,7 @@ from glia.http.client import (
     reports,
     rooms,
     search,
+    spaces,
     sync,
     timeline,
     to_device,
@@ -50,11 +53,11 @@ from glia.http.routes import Route
 CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
-    typing, presence, push, keys, to_device, key_backup,
+    typing, presence, push, keys, to_device, key_backup, spaces,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,
-                 admin_pushers, user_extras, admin_devices)
+                 admin_pushers, user_extras, admin_devices, admin_statistics, synapse_extras)
 MEDIA_MODULES = (media,)
 
 

@@ -2,6 +2,10 @@
 
 Buckets are per process: with several processes the effective limit is the configured
 one times the number of processes, which is acceptable for abuse protection.
+
+A user's admin-set override (Synapse's ``override_ratelimit``) replaces the ``message``
+class's rate and burst for them; an override with a rate of 0 exempts them from every
+class (the usual setting for bots), as in Synapse.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 from glia import errors
 from glia.clock import monotonic
 from glia.config import RateLimitConfig
+from glia.services.admin.ratelimit import RatelimitOverride
 
 _MAX_BUCKETS = 100_000
 
@@ -20,6 +25,8 @@ _MAX_BUCKETS = 100_000
 class _Bucket:
     tokens: float
     updated: float
+    per_second: float
+    burst: float
 
 
 class RateLimiter:
@@ -27,29 +34,44 @@ class RateLimiter:
         self._config = config
         self._buckets: dict[tuple[str, str], _Bucket] = {}
 
-    def check(self, limit_class: str, key: str) -> None:
-        """Take one token for ``key`` or raise ``429`` with how long to wait."""
+    @property
+    def enabled(self) -> bool:
+        return self._config.enabled
+
+    def check(self, limit_class: str, key: str,
+              override: RatelimitOverride | None = None) -> None:
+        """Take one token for ``key`` or raise ``429`` with how long to wait.
+        ``override``: the requesting user's override, if they have one."""
         if not self._config.enabled:
             return
+        if override is not None and override.messages_per_second == 0:
+            return
         settings = getattr(self._config, limit_class)
+        per_second, burst = float(settings.per_second), float(settings.burst)
+        if override is not None and limit_class == "message":
+            # A burst below one would refuse every message; a rate with no burst
+            # means one at a time.
+            per_second = float(override.messages_per_second)
+            burst = float(max(1, override.burst_count))
         now = monotonic()
         bucket = self._buckets.get((limit_class, key))
         if bucket is None:
             if len(self._buckets) >= _MAX_BUCKETS:
                 self._prune(now)
-            bucket = self._buckets[(limit_class, key)] = _Bucket(settings.burst, now)
+            bucket = self._buckets[(limit_class, key)] = _Bucket(burst, now, per_second,
+                                                                 burst)
         else:
-            refill = (now - bucket.updated) * settings.per_second
-            bucket.tokens = min(settings.burst, bucket.tokens + refill)
+            refill = (now - bucket.updated) * per_second
+            bucket.tokens = min(burst, bucket.tokens + refill)
             bucket.updated = now
+            bucket.per_second, bucket.burst = per_second, burst
         if bucket.tokens < 1:
-            wait_s = (1 - bucket.tokens) / settings.per_second
+            wait_s = (1 - bucket.tokens) / per_second
             raise errors.limit_exceeded(math.ceil(wait_s * 1000))
         bucket.tokens -= 1
 
     def _prune(self, now: float) -> None:
         """Drop buckets that have refilled anyway, so memory stays bounded."""
         for key, bucket in list(self._buckets.items()):
-            settings = getattr(self._config, key[0])
-            if bucket.tokens + (now - bucket.updated) * settings.per_second >= settings.burst:
+            if bucket.tokens + (now - bucket.updated) * bucket.per_second >= bucket.burst:
                 del self._buckets[key]

@@ -104,7 +104,10 @@ class HttpApp:
         requester = await authorize(route.auth, raw, self._services.auth)
         if route.ratelimit is not None:
             key = requester.user_id if requester else (raw.client.host if raw.client else "-")
-            self._limiter.check(route.ratelimit, key)
+            override = None
+            if requester is not None and self._limiter.enabled:
+                override = await self._services.ratelimit_overrides.lookup(requester.user_id)
+            self._limiter.check(route.ratelimit, key, override)
         # Uploads stream their own body (and have their own size limit).
         body = b"" if is_streamed(route.handler) else await self._read_body(raw)
         request = Request(raw, self._services, params, body, requester)

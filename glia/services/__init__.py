@@ -14,14 +14,17 @@ from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.account_data import AccountDataService
 from glia.services.admin.audit import AuditService
 from glia.services.admin.devices import DeviceAdminService
+from glia.services.admin.experimental import ExperimentalFeaturesService
 from glia.services.admin.jobs import JobsService
 from glia.services.admin.media import MEDIA_DELETE, MediaAdminService
+from glia.services.admin.ratelimit import RatelimitOverrideService
 from glia.services.admin.redact import UserRedactService
 from glia.services.admin.registration_tokens import RegistrationTokenAdminService
 from glia.services.admin.reports import ReportAdminService
 from glia.services.admin.rooms import RoomAdminService
 from glia.services.admin.search import SEARCH_REINDEX, SearchAdminService
 from glia.services.admin.server_notices import ServerNoticeService
+from glia.services.admin.statistics import StatisticsAdminService
 from glia.services.admin.user_lookup import UserLookupService
 from glia.services.admin.users import UserAdminService
 from glia.services.auth import AuthService
@@ -46,6 +49,7 @@ from glia.services.reports import ReportService
 from glia.services.rooms import RoomService
 from glia.services.search import SearchService
 from glia.services.server_keys import load_or_create_signing_key
+from glia.services.spaces import SpacesService
 from glia.services.state import StateService
 from glia.services.sync import SyncService
 from glia.services.timeline import TimelineService
@@ -100,6 +104,10 @@ class Services:
     keys: KeysService
     to_device: ToDeviceService
     key_backup: KeyBackupService
+    statistics_admin: StatisticsAdminService
+    ratelimit_overrides: RatelimitOverrideService
+    experimental_features: ExperimentalFeaturesService
+    spaces: SpacesService
 
 
 def build_services(config: Config, storage: Storage) -> Services:
@@ -186,4 +194,8 @@ def build_services(config: Config, storage: Storage) -> Services:
         keys=keys,
         to_device=ToDeviceService(config, storage, notifier),
         key_backup=KeyBackupService(storage),
+        statistics_admin=StatisticsAdminService(config, storage),
+        ratelimit_overrides=RatelimitOverrideService(config, storage, audit),
+        experimental_features=ExperimentalFeaturesService(config, storage, audit),
+        spaces=SpacesService(storage),
     )

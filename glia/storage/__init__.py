@@ -20,6 +20,7 @@ from glia.storage.devices import DeviceStore
 from glia.storage.directory import DirectoryStore
 from glia.storage.engine import Engine, Executor
 from glia.storage.events import EventStore
+from glia.storage.experimental import ExperimentalFeatureStore
 from glia.storage.filters import FilterStore
 from glia.storage.jobs import JobStore
 from glia.storage.key_backup import KeyBackupStore
@@ -29,6 +30,7 @@ from glia.storage.migrate import migrate
 from glia.storage.presence import PresenceStore
 from glia.storage.profile import ProfileStore
 from glia.storage.push import PushStore
+from glia.storage.ratelimit_overrides import RatelimitOverrideStore
 from glia.storage.receipts import ReceiptStore
 from glia.storage.registration import RegistrationStore
 from glia.storage.registration_tokens import RegistrationTokenStore
@@ -36,7 +38,9 @@ from glia.storage.reports import ReportStore
 from glia.storage.rooms import RoomStore
 from glia.storage.search import SearchStore
 from glia.storage.server_notices import ServerNoticeStore
+from glia.storage.spaces import SpaceStore
 from glia.storage.state import StateStore
+from glia.storage.statistics import StatisticsStore
 from glia.storage.streams import STREAM, current_position, next_position
 from glia.storage.to_device import ToDeviceStore
 from glia.storage.typing import TypingStore
@@ -168,6 +172,22 @@ class Stores:
     @cached_property
     def push(self) -> PushStore:
         return PushStore(self.db)
+
+    @cached_property
+    def statistics(self) -> StatisticsStore:
+        return StatisticsStore(self.db)
+
+    @cached_property
+    def ratelimit_overrides(self) -> RatelimitOverrideStore:
+        return RatelimitOverrideStore(self.db)
+
+    @cached_property
+    def experimental_features(self) -> ExperimentalFeatureStore:
+        return ExperimentalFeatureStore(self.db)
+
+    @cached_property
+    def spaces(self) -> SpaceStore:
+        return SpaceStore(self.db)
 
     async def next_stream_position(self, counter: str = STREAM) -> int:
         if counter != STREAM or self._inflight is None:

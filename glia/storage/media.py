@@ -44,6 +44,15 @@ class Thumbnail:
     size: int
 
 
+@dataclass(frozen=True)
+class QuarantineChange:
+    """One entry of the quarantine change feed: the item's quarantine was set or lifted."""
+
+    stream_id: int
+    media_id: str
+    quarantined: bool
+
+
 #: Synapse's ``order_by`` values of the user media list → columns.
 MEDIA_ORDER = {
     "media_id": "media_id", "upload_name": "upload_name", "created_ts": "created_ts",
@@ -178,18 +187,60 @@ class MediaStore:
         if not media_ids:
             return 0
         marks = _in(media_ids)
-        return await self._db.execute(
+        await self._lock_quarantine_feed()
+        rows = await self._db.fetchall(
             "UPDATE media SET quarantined_by = ? WHERE quarantined_by IS NULL"
             " AND safe_from_quarantine = FALSE AND (media_id IN"
             f" ({marks}) OR sha256 IN (SELECT sha256 FROM media WHERE media_id IN ({marks})"
-            " AND sha256 IS NOT NULL))", by, *media_ids, *media_ids)
+            " AND sha256 IS NOT NULL)) RETURNING media_id", by, *media_ids, *media_ids)
+        await self._record_quarantine_changes([r["media_id"] for r in rows], True)
+        return len(rows)
 
     async def unquarantine(self, media_id: str) -> int:
         """Lift quarantine from the item and from every item with the same bytes."""
-        return await self._db.execute(
+        await self._lock_quarantine_feed()
+        rows = await self._db.fetchall(
             "UPDATE media SET quarantined_by = NULL WHERE quarantined_by IS NOT NULL AND"
             " (media_id = ? OR sha256 IN (SELECT sha256 FROM media WHERE media_id = ?"
-            " AND sha256 IS NOT NULL))", media_id, media_id)
+            " AND sha256 IS NOT NULL)) RETURNING media_id", media_id, media_id)
+        await self._record_quarantine_changes([r["media_id"] for r in rows], False)
+        return len(rows)
+
+    # -- the quarantine change feed ------------------------------------------------------
+
+    async def _lock_quarantine_feed(self) -> None:
+        """Take the feed's position row before any media row, so quarantining writers
+        queue in one order (no deadlock) and commit their positions in order."""
+        await self._db.execute(
+            "UPDATE media_quarantine_position SET position = position WHERE id = 1")
+
+    async def _record_quarantine_changes(self, media_ids: Sequence[str],
+                                         quarantined: bool) -> None:
+        if not media_ids:
+            return
+        last = int(await self._db.fetchval(
+            "UPDATE media_quarantine_position SET position = position + ? WHERE id = 1"
+            " RETURNING position", len(media_ids)))
+        first = last - len(media_ids) + 1
+        await self._db.executemany(
+            "INSERT INTO media_quarantine_changes (stream_id, media_id, quarantined)"
+            " VALUES (?, ?, ?)",
+            [(first + i, media_id, quarantined) for i, media_id in enumerate(media_ids)])
+
+    async def quarantine_position(self) -> int:
+        """The newest position of the feed (0 before any change)."""
+        return int(await self._db.fetchval(
+            "SELECT position FROM media_quarantine_position WHERE id = 1") or 0)
+
+    async def quarantine_changes(self, after: int, upto: int, limit: int
+                                 ) -> list[QuarantineChange]:
+        """Changes with positions in (``after``, ``upto``], oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT stream_id, media_id, quarantined FROM media_quarantine_changes"
+            " WHERE stream_id > ? AND stream_id <= ? ORDER BY stream_id LIMIT ?",
+            after, upto, limit)
+        return [QuarantineChange(int(r["stream_id"]), r["media_id"], bool(r["quarantined"]))
+                for r in rows]
 
     async def set_protected(self, media_id: str, protected: bool) -> int:
         return await self._db.execute(

@@ -1,0 +1,191 @@
+"""The space hierarchy walk: the client's ``GET /v1/rooms/{roomId}/hierarchy`` and the
+admin API's ``GET /_synapse/admin/v1/rooms/{roomId}/hierarchy``, one walk for both.
+
+Depth first from the root, children in the spec's order (valid ``order`` strings first,
+then the child event's timestamp, then the room ID); a room met twice (or a loop) is
+visited once. For a user, a room is listed when they are joined or invited, may join
+(public rules, or a restricted rule naming a room they are in), may knock, or the room is
+world-readable; other rooms are left out and not walked into. The admin walk lists every
+room this server has. Rooms this server does not have are left out: Glia has no
+federation to ask. A page that stops early stores where it stopped (the rooms left to
+visit and those visited) under a random token for five minutes, so any process can serve
+the next page.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from glia import errors
+from glia.clock import now_ms
+from glia.ids import is_valid_room_id, random_string
+from glia.protocol.room_versions import get_room_version
+from glia.storage import Storage
+from glia.storage.engine import Row
+from glia.storage.events import StoredEvent
+from glia.storage.spaces import HierarchySession
+
+#: Most rooms in one page (also the default), as in Synapse.
+MAX_LIMIT = 50
+SESSION_TTL_MS = 5 * 60 * 1000
+SPACE = "m.space"
+_ORDER = re.compile(r"[\x20-\x7E]{1,50}")
+
+
+class SpacesService:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    async def hierarchy(self, user_id: str, room_id: str, *, suggested_only: bool = False,
+                        max_depth: int | None = None, limit: int | None = None,
+                        from_token: str | None = None, admin: bool = False
+                        ) -> dict[str, Any]:
+        """One page of the walk from ``room_id``. ``admin``: every local room, without
+        the visibility rules (the requester must be a server admin)."""
+        if not is_valid_room_id(room_id):
+            raise errors.invalid_param(f"{room_id} is not a legal room ID")
+        if limit is not None and limit < 1:
+            raise errors.invalid_param("Query parameter limit must be greater than 0")
+        root = await self._storage.admin_rooms.get(room_id)
+        if admin:
+            if root is None:
+                raise errors.not_found("Room not found")
+        elif root is None or not await self._accessible(root, user_id):
+            raise errors.forbidden(
+                f"User {user_id} not in room {room_id}, and room previews are disabled")
+
+        if from_token is not None:
+            session = await self._storage.spaces.session(from_token,
+                                                         now_ms() - SESSION_TTL_MS)
+            if session is None or (session.user_id, session.room_id, session.suggested_only,
+                                   session.max_depth, session.admin) != (
+                    user_id, room_id, suggested_only, max_depth, admin):
+                raise errors.invalid_param("Unknown pagination token")
+            queue, processed = list(session.queue), set(session.processed)
+        else:
+            queue, processed = [(room_id, 0)], set()
+
+        page_size = MAX_LIMIT if limit is None else min(limit, MAX_LIMIT)
+        rooms: list[dict[str, Any]] = []
+        while queue and len(rooms) < page_size:
+            current, depth = queue.pop()
+            if current in processed:
+                continue
+            processed.add(current)
+            entry = await self._entry(current, user_id, suggested_only, admin)
+            if entry is None:
+                continue
+            rooms.append(entry)
+            if max_depth is None or depth < max_depth:
+                # Reversed, so the first child is the next room visited.
+                queue.extend((child["state_key"], depth + 1)
+                             for child in reversed(entry["children_state"]))
+
+        body: dict[str, Any] = {"rooms": rooms}
+        if queue:
+            token = random_string(32)
+            now = now_ms()
+            async with self._storage.transaction() as tx:
+                await tx.spaces.delete_sessions_before(now - SESSION_TTL_MS)
+                await tx.spaces.save_session(token, HierarchySession(
+                    user_id=user_id, room_id=room_id, suggested_only=suggested_only,
+                    max_depth=max_depth, admin=admin, queue=queue,
+                    processed=sorted(processed), created_ts=now))
+            body["next_batch"] = token
+        return body
+
+    # -- one room ----------------------------------------------------------------------
+
+    async def _entry(self, room_id: str, user_id: str, suggested_only: bool,
+                     admin: bool) -> dict[str, Any] | None:
+        """The room's summary with its children, or None when it is not to be listed."""
+        if not is_valid_room_id(room_id):
+            return None
+        stats = await self._storage.admin_rooms.get(room_id)
+        if stats is None or (not admin and not await self._accessible(stats, user_id)):
+            return None
+        entry = {
+            "room_id": room_id, "room_version": stats["room_version"],
+            "name": stats["name"], "topic": stats["topic"],
+            "canonical_alias": stats["canonical_alias"],
+            "num_joined_members": int(stats["joined_members"]),
+            "avatar_url": stats["avatar"], "join_rule": stats["join_rules"],
+            "world_readable": stats["history_visibility"] == "world_readable",
+            "guest_can_join": stats["guest_access"] == "can_join",
+            "room_type": stats["room_type"], "encryption": stats["encryption"],
+        }
+        summary: dict[str, Any] = {k: v for k, v in entry.items() if v is not None}
+        children: list[dict[str, Any]] = []
+        if stats["room_type"] == SPACE:
+            children = [_stripped(e) for e in await self._children(room_id)
+                        if not suggested_only or e.content.get("suggested") is True]
+        summary["children_state"] = children
+        return summary
+
+    async def _children(self, room_id: str) -> list[StoredEvent]:
+        """The room's ``m.space.child`` events that name servers (``via``), in the
+        spec's order."""
+        ids = await self._storage.state.ids_at(room_id, None, types=["m.space.child"])
+        events = await self._storage.events.get_many(list(ids.values()))
+        valid = [e for e in events.values() if _has_via(e) and e.state_key is not None]
+        return sorted(valid, key=_child_order)
+
+    async def _accessible(self, stats: Row, user_id: str) -> bool:
+        """Whether the user may see the room's summary: the spec's list for the
+        hierarchy (member or invited, may join or knock, or world-readable)."""
+        room_id = stats["room_id"]
+        version = get_room_version(stats["room_version"])
+        join_rule = stats["join_rules"]
+        if join_rule == "public":
+            return True
+        if version is not None and (
+                (join_rule == "knock" and version.knock_join_rule)
+                or (join_rule == "knock_restricted" and version.knock_restricted_join_rule)):
+            return True
+        if stats["history_visibility"] == "world_readable":
+            return True
+        member = await self._storage.state.membership_of(room_id, user_id)
+        if member is not None and member.membership in ("join", "invite"):
+            return True
+        if join_rule == "restricted" and version is not None and version.restricted_join_rule:
+            for allowed in await self._allowed_rooms(room_id):
+                there = await self._storage.state.membership_of(allowed, user_id)
+                if there is not None and there.membership == "join":
+                    return True
+        return False
+
+    async def _allowed_rooms(self, room_id: str) -> list[str]:
+        """The rooms a restricted join rule admits members of."""
+        ids = await self._storage.state.current_ids(room_id, [("m.room.join_rules", "")])
+        events = await self._storage.events.get_many(list(ids.values()))
+        rooms: list[str] = []
+        for event in events.values():
+            allow = event.content.get("allow")
+            if not isinstance(allow, list):
+                continue
+            for rule in allow:
+                if (isinstance(rule, dict) and rule.get("type") == "m.room_membership"
+                        and isinstance(rule.get("room_id"), str)):
+                    rooms.append(rule["room_id"])
+        return rooms
+
+
+def _has_via(event: StoredEvent) -> bool:
+    via = event.content.get("via")
+    return isinstance(via, list) and bool(via) and all(isinstance(v, str) for v in via)
+
+
+def _child_order(event: StoredEvent) -> tuple[bool, str, int, str]:
+    order = event.content.get("order")
+    if not isinstance(order, str) or _ORDER.fullmatch(order) is None:
+        order = None
+    ts = event.pdu.get("origin_server_ts")
+    return (order is None, order or "", ts if isinstance(ts, int) else 0,
+            event.state_key or "")
+
+
+def _stripped(event: StoredEvent) -> dict[str, Any]:
+    """A stripped state event with its timestamp, as the hierarchy lists children."""
+    return {"type": event.type, "state_key": event.state_key, "content": event.content,
+            "sender": event.sender, "origin_server_ts": event.pdu.get("origin_server_ts")}
