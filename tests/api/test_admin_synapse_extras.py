@@ -480,3 +480,28 @@ def test_spec_suspend(kit: Kit) -> None:
     assert_error(kit.request("GET", ghost, user.access_token), 403, "M_FORBIDDEN")
     assert_error(kit.request("PUT", path, user.access_token, json={"suspended": True}), 403,
                  "M_FORBIDDEN")
+
+
+def test_spec_lock_endpoint_and_capability(kit: Kit) -> None:
+    admin, user = kit.make_admin(), kit.register_user()
+    lock = f"/_matrix/client/v1/admin/lock/{quote(user.user_id, safe='')}"
+    r = kit.request("GET", lock, admin.access_token)
+    assert r.status_code == 200 and r.json() == {"locked": False}
+    r = kit.request("PUT", lock, admin.access_token, json={"locked": True})
+    assert r.status_code == 200 and r.json() == {"locked": True}
+    assert_error(kit.request("GET", "/_matrix/client/v3/account/whoami", user.access_token),
+                 401, "M_USER_LOCKED")
+    assert kit.request("GET", lock, admin.access_token).json() == {"locked": True}
+    r = kit.request("PUT", lock, admin.access_token, json={"locked": False})
+    assert r.status_code == 200
+    assert kit.request("GET", "/_matrix/client/v3/account/whoami",
+                       user.access_token).status_code == 200
+    assert_error(kit.request("PUT", lock, admin.access_token, json={}), 400, "M_MISSING_PARAM")
+    assert_error(kit.request("PUT", lock, admin.access_token, json={"locked": "y"}), 400,
+                 "M_BAD_JSON")
+    assert_error(kit.request("PUT", lock, user.access_token, json={"locked": True}), 403,
+                 "M_FORBIDDEN")
+    caps = kit.request("GET", "/_matrix/client/v3/capabilities", admin.access_token).json()
+    assert caps["capabilities"]["m.account_moderation"] == {"suspend": True, "lock": True}
+    caps = kit.request("GET", "/_matrix/client/v3/capabilities", user.access_token).json()
+    assert "m.account_moderation" not in caps["capabilities"]

@@ -1,8 +1,8 @@
 """The rest of Synapse's admin API that makes sense without federation: a user's sent
 invites and joined rooms since a time, rate-limit overrides, experimental-feature flags,
 the quarantine change feed, the admin space hierarchy, and the spec's suspension
-endpoint (``/_matrix/client/v1/admin/suspend/{userId}``) over the same suspension as
-Synapse's ``/v1/suspend``."""
+endpoints (``/_matrix/client/v1/admin/suspend/{userId}`` and ``…/admin/lock/{userId}``)
+over the same suspension and lock flags as Synapse's ``/v1/suspend`` and ``/v2/users``."""
 
 from __future__ import annotations
 
@@ -141,3 +141,26 @@ async def put_suspended(req: Request) -> dict[str, Any]:
     await req.services.user_admin.suspend(req.path("userId"), {"suspend": suspended},
                                           req.audit)
     return {"suspended": suspended}
+
+
+@routes.get(*client_paths("/admin/lock/{userId}", ("v1",)), auth=Auth.ADMIN)
+async def get_locked(req: Request) -> dict[str, Any]:
+    return {"locked": bool((await _suspend_target(req))["locked"])}
+
+
+@routes.put(*client_paths("/admin/lock/{userId}", ("v1",)), auth=Auth.ADMIN,
+            audit="users.lock")
+async def put_locked(req: Request) -> dict[str, Any]:
+    """A locked account cannot log in and its sessions answer ``401 M_USER_LOCKED``."""
+    body = req.json()
+    if "locked" not in body:
+        raise errors.missing_param("Missing params: ['locked']")
+    locked = body["locked"]
+    if not isinstance(locked, bool):
+        raise errors.bad_json("Param 'locked' must be a boolean")
+    if req.path("userId") == req.requester.user_id:
+        raise errors.forbidden("You may not lock yourself.")
+    await _suspend_target(req)
+    await req.services.user_admin.put(req.requester, req.path("userId"), {"locked": locked},
+                                      req.audit)
+    return {"locked": locked}

@@ -21,4 +21,7 @@ async def capabilities(req: Request) -> dict[str, Any]:
         "m.get_login_token": {"enabled": False},
         "m.room_versions": room_versions_capability(),
     }
+    if req.requester.is_admin:
+        # The spec's /admin/suspend and /admin/lock endpoints (omitted for non-admins).
+        caps["m.account_moderation"] = {"suspend": True, "lock": True}
     return {"capabilities": caps}
