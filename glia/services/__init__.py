@@ -28,6 +28,7 @@ from glia.services.admin.statistics import StatisticsAdminService
 from glia.services.admin.user_lookup import UserLookupService
 from glia.services.admin.users import UserAdminService
 from glia.services.auth import AuthService
+from glia.services.device_removal import DeviceRemoval
 from glia.services.devices import DeviceService
 from glia.services.directory import DirectoryService
 from glia.services.events import EventsService
@@ -113,10 +114,11 @@ class Services:
 def build_services(config: Config, storage: Storage) -> Services:
     auth = AuthService(config, storage)
     uia = UiaService(storage)
-    login = LoginService(config, storage, auth)
+    device_removal = DeviceRemoval()
+    login = LoginService(config, storage, auth, device_removal)
     jobs = JobsService(storage, config.jobs)
     audit = AuditService(storage)
-    account = AccountService(storage, auth, login, uia, jobs)
+    account = AccountService(storage, auth, login, uia, jobs, device_removal)
     registration = RegistrationService(config, storage, auth, uia)
     room_events = EventsService(config, storage, load_or_create_signing_key(config))
     notifier = Notifier()
@@ -144,6 +146,7 @@ def build_services(config: Config, storage: Storage) -> Services:
     sync = SyncService(storage, notifier, aggregator, receipts, typing, presence)
     keys = KeysService(config, storage, notifier, account)
     sync.add_device_source(keys)
+    device_removal.add(keys.devices_removing)
     receipts.on_read(push.mark_read)
     sync.set_unread_counts(push.unread_counts)
     sync.add_account_data_source(push.sync_account_data)

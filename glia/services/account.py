@@ -8,6 +8,7 @@ from typing import Any
 from glia import errors
 from glia.services.admin.jobs import JobsService
 from glia.services.auth import AuthService, Requester
+from glia.services.device_removal import DeviceRemoval
 from glia.services.login import LoginService
 from glia.services.uia import PASSWORD, StageChecker, UiaService
 from glia.storage import Storage, Stores
@@ -19,8 +20,9 @@ LEAVE_ALL_ROOMS = "leave_all_rooms"
 class AccountService:
     def __init__(
         self, storage: Storage, auth: AuthService, login: LoginService, uia: UiaService,
-        jobs: JobsService,
+        jobs: JobsService, device_removal: DeviceRemoval,
     ) -> None:
+        self._device_removal = device_removal
         self._storage = storage
         self._auth = auth
         self._login = login
@@ -70,12 +72,14 @@ class AccountService:
         async with self._storage.transaction() as tx:
             await self.write_password(tx, user_id, password_hash, logout_devices, keep_device)
 
-    @staticmethod
-    async def write_password(tx: Stores, user_id: str, password_hash: str,
+    async def write_password(self, tx: Stores, user_id: str, password_hash: str,
                              logout_devices: bool, keep_device: str | None = None) -> None:
         """Store a hashed password in the caller's transaction (admin resets audit it)."""
         await tx.users.set_password_hash(user_id, password_hash)
         if logout_devices:
+            devices = [d.device_id for d in await tx.devices.list(user_id)
+                       if d.device_id != keep_device]
+            await self._device_removal.before_delete(tx, user_id, devices)
             await tx.devices.delete_all_for_user(user_id, except_device=keep_device)
 
     async def deactivate(self, requester: Requester, body: Mapping[str, Any]) -> None:
@@ -96,6 +100,7 @@ class AccountService:
         (returned), scheduled in the same transaction so it happens even after a crash."""
         await tx.users.set_deactivated(user_id, True)
         await tx.users.set_password_hash(user_id, None)
+        await self._device_removal.before_delete(tx, user_id)
         await tx.devices.delete_all_for_user(user_id)
         await tx.admin_users.delete_threepids(user_id)
         if erase:

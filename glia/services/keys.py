@@ -11,10 +11,11 @@ follow Synapse where clients were written against them.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
 from glia import errors
@@ -484,6 +485,15 @@ class KeysService:
             await tx.keys.mark_device_list_changed(user_id, await tx.next_stream_position())
         return had_keys
 
+    async def devices_removing(self, tx: Stores, user_id: str, device_ids: list[str]) -> None:
+        """A :class:`~glia.services.device_removal.DeviceRemoval` step: record the
+        device-list change in ``tx`` and wake the syncs that should see it after commit."""
+        changed = False
+        for device_id in device_ids:
+            changed |= await self.device_deleted(tx, user_id, device_id)
+        if changed:
+            tx.after_commit(lambda: _spawn(self.notify_device_list(user_id)))
+
     async def notify_device_list(self, user_id: str) -> None:
         """Wake syncs that may see a change of ``user_id``'s keys: theirs and their rooms'."""
         rooms = [room for room, membership in
@@ -685,3 +695,13 @@ def _master_signed_by_devices(user_id: str, master: CrossSigningKey, signed: Jso
         accepted.append(Signature(user_id, signing_key_id, user_id, master.public_key,
                                   signature))
     return accepted
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _spawn(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run a wake-up after commit without making the committing caller wait for it."""
+    task = asyncio.ensure_future(coroutine)
+    _background.add(task)
+    task.add_done_callback(_background.discard)

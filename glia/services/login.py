@@ -11,6 +11,7 @@ from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import InvalidId, new_device_id, parse_user_id
 from glia.services.auth import AuthService, Requester
+from glia.services.device_removal import DeviceRemoval
 from glia.storage import Storage
 
 PASSWORD_LOGIN = "m.login.password"
@@ -24,10 +25,12 @@ class LoggedIn:
 
 
 class LoginService:
-    def __init__(self, config: Config, storage: Storage, auth: AuthService) -> None:
+    def __init__(self, config: Config, storage: Storage, auth: AuthService,
+                 device_removal: DeviceRemoval) -> None:
         self._config = config
         self._storage = storage
         self._auth = auth
+        self._device_removal = device_removal
 
     def flows(self) -> list[dict[str, Any]]:
         return [{"type": PASSWORD_LOGIN}]
@@ -108,8 +111,11 @@ class LoginService:
     async def logout(self, requester: Requester) -> None:
         """End this session: its device (and so every token of it) is deleted."""
         async with self._storage.transaction() as tx:
+            await self._device_removal.before_delete(tx, requester.user_id,
+                                                     [requester.device_id])
             await tx.devices.delete(requester.user_id, requester.device_id)
 
     async def logout_all(self, requester: Requester) -> None:
         async with self._storage.transaction() as tx:
+            await self._device_removal.before_delete(tx, requester.user_id)
             await tx.devices.delete_all_for_user(requester.user_id)

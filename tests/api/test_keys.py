@@ -612,3 +612,37 @@ def test_bodies_must_be_json_objects(kit: Kit, method: str, path: str) -> None:
         assert r.json()["errcode"] in (errcode, "M_NOT_JSON"), r.text
     r = kit.request(method, path, None, json={})
     assert_error(r, 401, "M_MISSING_TOKEN")
+
+
+def test_logout_and_password_change_are_device_list_changes(kit: Kit) -> None:
+    """However a device goes (logout, logout/all, a password change that logs out the
+    other sessions), users sharing a room see the device-list change and lose its keys."""
+    alice, bob = kit.register_user(), kit.register_user()
+    room_id = create_room(kit, alice, preset="public_chat")
+    join(kit, bob, room_id)
+    phones = [kit.login(bob.user_id, device_id=unique("DEV")) for _ in range(3)]
+    for device in phones:
+        setup_device(kit, device)
+
+    mark = stream_token(kit, alice)
+    r = kit.request("POST", f"{V3}/logout", phones[0].access_token, json={})
+    assert r.status_code == 200, r.text
+    assert bob.user_id in changes(kit, alice, mark)["changed"]
+    assert phones[0].device_id not in query(kit, alice, {bob.user_id: []})[
+        "device_keys"][bob.user_id]
+
+    mark = stream_token(kit, alice)
+    r = kit.request("POST", f"{V3}/account/password", phones[1].access_token, json={
+        "new_password": "another long password", "logout_devices": True,
+        "auth": {"type": "m.login.password", "password": bob.password,
+                 "identifier": {"type": "m.id.user", "user": bob.user_id}}})
+    assert r.status_code == 200, r.text
+    assert bob.user_id in changes(kit, alice, mark)["changed"]
+    remaining = query(kit, alice, {bob.user_id: []})["device_keys"][bob.user_id]
+    assert phones[2].device_id not in remaining and phones[1].device_id in remaining
+
+    mark = stream_token(kit, alice)
+    r = kit.request("POST", f"{V3}/logout/all", phones[1].access_token, json={})
+    assert r.status_code == 200, r.text
+    assert bob.user_id in changes(kit, alice, mark)["changed"]
+    assert query(kit, alice, {bob.user_id: []})["device_keys"][bob.user_id] == {}
