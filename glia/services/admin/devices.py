@@ -15,8 +15,8 @@ from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import InvalidId, parse_user_id
 from glia.services.admin.audit import AuditEntry, AuditService
+from glia.services.admin.targets import local_user
 from glia.services.keys import KeysService
 from glia.storage import Storage
 from glia.storage.devices import Device
@@ -48,12 +48,7 @@ class DeviceAdminService:
     async def _user(self, user_id: str,
                     message: str = "Can only lookup local users") -> None:
         """A local user that exists (Synapse's messages, ``lookup`` spelling included)."""
-        try:
-            domain = parse_user_id(user_id).domain
-        except InvalidId as e:
-            raise errors.invalid_param(str(e)) from e
-        if domain != self._config.server_name:
-            raise MatrixError(400, "M_UNKNOWN", message)
+        local_user(user_id, self._config.server_name, message)
         if await self._storage.users.get(user_id) is None:
             raise errors.not_found("Unknown user")
 

@@ -14,8 +14,8 @@ from typing import Any
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import InvalidId, parse_user_id
 from glia.services.admin.audit import AuditEntry, AuditService
+from glia.services.admin.targets import local_user
 from glia.storage import Storage
 
 #: The per-user features Synapse knows, in the order it lists them.
@@ -29,12 +29,7 @@ class ExperimentalFeaturesService:
         self._audit = audit
 
     def _local(self, user_id: str, message: str) -> None:
-        try:
-            parsed = parse_user_id(user_id)
-        except InvalidId as e:
-            raise errors.invalid_param(str(e)) from e
-        if parsed.domain != self._server_name:
-            raise MatrixError(400, "M_UNKNOWN", message)
+        local_user(user_id, self._server_name, message)
 
     async def get(self, user_id: str) -> dict[str, Any]:
         """Every known feature, ``false`` unless switched on (an unknown local user has

@@ -16,9 +16,9 @@ from typing import Any
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import InvalidId, parse_user_id
 from glia.services.admin.audit import AuditEntry, AuditService
 from glia.services.admin.jobs import JobContext, JobsService
+from glia.services.admin.targets import local_user
 from glia.services.auth import Requester
 from glia.services.media import MediaService
 from glia.storage import Storage
@@ -57,12 +57,7 @@ class MediaAdminService:
         self._audit = audit
 
     def _local_user(self, user_id: str) -> None:
-        try:
-            parsed = parse_user_id(user_id)
-        except InvalidId as e:
-            raise errors.invalid_param(str(e)) from e
-        if parsed.domain != self._server_name:
-            raise MatrixError(400, "M_UNKNOWN", "Can only look up local users")
+        local_user(user_id, self._server_name, "Can only look up local users")
 
     async def _existing_user(self, user_id: str) -> None:
         self._local_user(user_id)

@@ -14,9 +14,8 @@ from typing import Any
 from glia import errors
 from glia.clock import monotonic
 from glia.config import Config
-from glia.errors import MatrixError
-from glia.ids import InvalidId, parse_user_id
 from glia.services.admin.audit import AuditEntry, AuditService
+from glia.services.admin.targets import existing_local_user
 from glia.storage import Storage
 from glia.storage.ratelimit_overrides import RatelimitOverride
 
@@ -86,14 +85,7 @@ class RatelimitOverrideService:
         return {}
 
     async def _existing_local(self, user_id: str, message: str) -> None:
-        try:
-            parsed = parse_user_id(user_id)
-        except InvalidId as e:
-            raise errors.invalid_param(str(e)) from e
-        if parsed.domain != self._server_name:
-            raise MatrixError(400, "M_UNKNOWN", message)
-        if await self._storage.users.get(user_id) is None:
-            raise errors.not_found("User not found")
+        await existing_local_user(self._storage, user_id, self._server_name, message)
 
 
 def _body(override: RatelimitOverride) -> dict[str, Any]:

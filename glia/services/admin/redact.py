@@ -20,10 +20,11 @@ from typing import Any
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import InvalidId, is_valid_room_id, parse_user_id
+from glia.ids import is_valid_room_id
 from glia.protocol.power_levels import action_level, event_level, room_creators, user_level
 from glia.services.admin.audit import AuditEntry, AuditService
 from glia.services.admin.jobs import JobContext, JobsService
+from glia.services.admin.targets import is_local, parse_user
 from glia.services.auth import Requester
 from glia.services.events import EventRequest, EventsService
 from glia.storage import Storage
@@ -81,19 +82,13 @@ class UserRedactService:
         jobs.register(REDACT_USER_EVENTS, self._job)
 
     def _is_local(self, user_id: str) -> bool:
-        try:
-            return parse_user_id(user_id).domain == self._config.server_name
-        except InvalidId:
-            return False
+        return is_local(user_id, self._config.server_name)
 
     async def redact(self, requester: Requester, user_id: str, body: Mapping[str, Any],
                      entry: AuditEntry | None) -> dict[str, Any]:
         """Schedule the job; ``rooms: []`` means the rooms the user is joined to or
         banned from right now."""
-        try:
-            local = parse_user_id(user_id).domain == self._config.server_name
-        except InvalidId as e:
-            raise errors.invalid_param(str(e)) from e
+        local = parse_user(user_id).domain == self._config.server_name
         params = parse_request(body)
         if local and await self._storage.users.get(user_id) is None:
             raise errors.not_found("User not found")

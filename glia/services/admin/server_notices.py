@@ -11,8 +11,8 @@ from typing import Any
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import InvalidId, parse_user_id
 from glia.services.account_data import AccountDataService
+from glia.services.admin.targets import local_user
 from glia.services.auth import Requester
 from glia.services.events import EventRequest, EventsService
 from glia.services.membership import MembershipService
@@ -80,12 +80,7 @@ class ServerNoticeService:
         return target, event_type, content, state_key
 
     async def _check_target(self, user_id: str) -> None:
-        try:
-            parsed = parse_user_id(user_id)
-        except InvalidId as e:
-            raise errors.invalid_param(str(e)) from e
-        if parsed.domain != self._server_name:
-            raise MatrixError(400, "M_UNKNOWN", "Server notices can only be sent to local users")
+        local_user(user_id, self._server_name, "Server notices can only be sent to local users")
         if user_id == self.system_user or await self._storage.users.get(user_id) is None:
             raise errors.not_found("User not found")
 

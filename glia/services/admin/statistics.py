@@ -12,7 +12,7 @@ from typing import Any
 
 from glia import errors
 from glia.config import Config
-from glia.ids import InvalidId, parse_user_id
+from glia.services.admin.targets import parse_user
 from glia.storage import Storage
 from glia.storage.statistics import USER_MEDIA_ORDER, UserMediaQuery
 
@@ -72,7 +72,4 @@ class StatisticsAdminService:
 
 def _parse(user_id: str) -> None:
     """Remote users are fine here (they simply have nothing); malformed IDs are not."""
-    try:
-        parse_user_id(user_id)
-    except InvalidId as e:
-        raise errors.invalid_param(str(e)) from e
+    parse_user(user_id)

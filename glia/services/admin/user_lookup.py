@@ -14,7 +14,8 @@ from typing import Any
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import InvalidId, UserId, parse_user_id
+from glia.ids import UserId
+from glia.services.admin.targets import parse_user
 from glia.services.registration import RegistrationService
 from glia.storage import Storage
 from glia.storage.account_data import GLOBAL
@@ -32,10 +33,7 @@ class UserLookupService:
 
     @staticmethod
     def _parse(user_id: str) -> UserId:
-        try:
-            return parse_user_id(user_id)
-        except InvalidId as e:
-            raise errors.invalid_param(str(e)) from e
+        return parse_user(user_id)
 
     async def joined_rooms(self, user_id: str) -> dict[str, Any]:
         """Rooms whose current state has the user joined (no existence check, remote

@@ -15,9 +15,10 @@ from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import InvalidId, UserId, new_device_id, parse_user_id
+from glia.ids import UserId, new_device_id
 from glia.services.account import AccountService
 from glia.services.admin.audit import AuditEntry, AuditService
+from glia.services.admin.targets import local_user, parse_user
 from glia.services.auth import AuthService, Requester, hash_token, new_access_token
 from glia.services.profile import ProfileService
 from glia.services.registration import RegistrationService
@@ -65,13 +66,7 @@ class UserAdminService:
 
     def local_user(self, user_id: str, message: str) -> UserId:
         """Parse a user ID that must be local (Synapse's ``400 M_UNKNOWN`` otherwise)."""
-        try:
-            parsed = parse_user_id(user_id)
-        except InvalidId as e:
-            raise errors.invalid_param(str(e)) from e
-        if parsed.domain != self._config.server_name:
-            raise MatrixError(400, "M_UNKNOWN", message)
-        return parsed
+        return local_user(user_id, self._config.server_name, message)
 
     async def page(self, query: UserListQuery, offset: int, limit: int
                    ) -> tuple[list[dict[str, Any]], int]:
@@ -304,10 +299,7 @@ class UserAdminService:
 
     @staticmethod
     def _parse(user_id: str) -> UserId:
-        try:
-            return parse_user_id(user_id)
-        except InvalidId as e:
-            raise errors.invalid_param(str(e)) from e
+        return parse_user(user_id)
 
 
 def _pairs(body: Mapping[str, Any], key: str, fields: tuple[str, str]
