@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Final
 
 from glia import errors
@@ -47,6 +47,20 @@ class PushRule:
     conditions: tuple[dict[str, Any], ...] | None = None
     #: content rules only.
     pattern: str | None = None
+
+    @cached_property
+    def shared_key(self) -> tuple[Any, ...] | None:
+        """For a rule whose every condition reads only the event (not the user), a key
+        under which its result is shared by every member for one event; else None."""
+        if self.kind not in ("override", "underride") or self.conditions is None:
+            return None
+        keys = []
+        for condition in self.conditions:
+            key = _condition_key(condition)
+            if key is None:
+                return None
+            keys.append(key)
+        return ("rule", tuple(keys))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -327,6 +341,9 @@ class EventFacts:
     member_count: int
     #: :data:`UNKNOWN` until loaded.
     power: PowerFacts | object = UNKNOWN
+    #: Results of conditions that do not depend on the user, computed once per event for
+    #: every member (they mostly share the default rules).
+    memo: dict[Any, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def has_mentions(self) -> bool:
@@ -408,7 +425,34 @@ def _is_word(ch: str) -> bool:
 
 def glob_match(pattern: str, value: str, *, word_boundary: bool = False) -> bool:
     """Case-insensitive glob match of the whole value, or (``word_boundary``) of any
-    substring that starts and ends at a word boundary (the ``content.body`` rule)."""
+    substring that starts and ends at a word boundary (the ``content.body`` rule).
+
+    Every member of a room is checked against mostly the same default rules, so most
+    patterns are literal (``@room``, a localpart, ``m.notice``): those take a plain
+    substring search, and only real globs run the automaton."""
+    if "*" not in pattern and "?" not in pattern:
+        return _literal_match(pattern.lower(), value.lower(), word_boundary)
+    return _glob_automaton(pattern, value, word_boundary)
+
+
+def _literal_match(pattern: str, text: str, word_boundary: bool) -> bool:
+    """:func:`glob_match` for a pattern without wildcards (both already lower-cased)."""
+    if not word_boundary:
+        return pattern == text
+    n, size = len(text), len(pattern)
+
+    def boundary(i: int) -> bool:
+        return i == 0 or i == n or not _is_word(text[i - 1]) or not _is_word(text[i])
+
+    start = text.find(pattern)
+    while start != -1:
+        if boundary(start) and boundary(start + size):
+            return True
+        start = text.find(pattern, start + 1)
+    return False
+
+
+def _glob_automaton(pattern: str, value: str, word_boundary: bool) -> bool:
     g = _compile_glob(pattern)
     text = value.lower()
     accept = 1 << g.length
@@ -481,9 +525,37 @@ def _display_name_in_body(display_name: Any, body: str) -> bool:
                      re.IGNORECASE) is not None
 
 
+#: Condition kinds whose result is the same for every user (memoised per event).
+_SHARED_KINDS = frozenset({"event_match", "event_property_is", "event_property_contains",
+                           "room_member_count", "sender_notification_permission"})
+
+
+def _condition_key(condition: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """A hashable key for a condition whose result is the same for every user."""
+    if condition.get("kind") not in _SHARED_KINDS:
+        return None
+    key = tuple(sorted(condition.items()))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 def condition_matches(condition: Mapping[str, Any], facts: EventFacts,
                       display_name: Any = UNKNOWN) -> bool:
     """Whether one condition holds (unknown or malformed conditions never do)."""
+    key = _condition_key(condition)
+    if key is not None:
+        hit = facts.memo.get(key)
+        if hit is None:
+            hit = facts.memo[key] = _condition_matches(condition, facts, display_name)
+        return hit
+    return _condition_matches(condition, facts, display_name)
+
+
+def _condition_matches(condition: Mapping[str, Any], facts: EventFacts,
+                       display_name: Any) -> bool:
     kind = condition.get("kind")
     event = facts.event
     if kind == "event_match":
@@ -531,12 +603,24 @@ def rule_matches(rule: PushRule, facts: EventFacts, user_id: str,
     if rule.kind == "content":
         content = event.get("content")
         body = content.get("body") if isinstance(content, Mapping) else None
-        return isinstance(body, str) and isinstance(rule.pattern, str) and \
-            glob_match(rule.pattern, body, word_boundary=True)
+        if not isinstance(body, str) or not isinstance(rule.pattern, str):
+            return False
+        key = ("content", rule.pattern)
+        hit = facts.memo.get(key)
+        if hit is None:
+            hit = facts.memo[key] = glob_match(rule.pattern, body, word_boundary=True)
+        return hit
     if rule.kind == "room":
         return event.get("room_id") == rule.rule_id
     if rule.kind == "sender":
         return event.get("sender") == rule.rule_id
+    shared = rule.shared_key
+    if shared is not None:
+        hit = facts.memo.get(shared)
+        if hit is None:
+            hit = facts.memo[shared] = all(
+                condition_matches(c, facts, display_name) for c in rule.conditions or ())
+        return hit
     return all(condition_matches(c, facts, display_name) for c in rule.conditions or ())
 
 

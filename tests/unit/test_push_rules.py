@@ -343,3 +343,19 @@ def test_ruleset_find() -> None:
     found = ruleset.find("underride", ".m.rule.message")
     assert found is not None and found.default
     assert ruleset.find("room", ".m.rule.message") is None
+
+
+def test_literal_patterns_match_like_the_automaton() -> None:
+    """The literal fast path of glob_match agrees with the automaton on every input."""
+    import random
+
+    from glia.protocol.push_rules import _glob_automaton
+
+    rng = random.Random(7)
+    alphabet = "ab @._-Zé"
+    for _ in range(4000):
+        pattern = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4)))
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        for word_boundary in (False, True):
+            assert glob_match(pattern, value, word_boundary=word_boundary) is \
+                _glob_automaton(pattern, value, word_boundary), (pattern, value, word_boundary)
