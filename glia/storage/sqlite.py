@@ -51,6 +51,14 @@ class _Connection:
         assert conn is not None
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, conn)
 
+    def run_inline(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run on the calling (event loop) thread: for the writer inside a transaction,
+        where the write lock already serialises every use of the connection and a
+        statement costs less than handing it to a thread and back."""
+        self._init.result()
+        assert self._conn is not None
+        return fn(self._conn)
+
     def close(self) -> None:
         def _close() -> None:
             if self._conn is not None:
@@ -94,13 +102,19 @@ def _fetchone(sql: str, args: Sequence[Any]) -> Callable[[sqlite3.Connection], R
 
 
 class _TxExecutor:
-    """Runs statements on the writer connection inside an open transaction."""
+    """Runs statements on the writer connection inside an open transaction: inline on the
+    event loop (the write lock is held, and a typical statement costs less than a thread
+    handoff), except bulk work that may take long — ``executemany`` and deletes — which
+    goes to the writer's thread."""
 
     def __init__(self, conn: _Connection) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, *args: Any) -> int:
-        return await self._conn.run(_execute(sql, args))
+        if sql.lstrip()[:6].upper() == "DELETE":
+            # A delete may cascade through many rows (purges): keep the loop free.
+            return await self._conn.run(_execute(sql, args))
+        return self._conn.run_inline(_execute(sql, args))
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         for row in rows:
@@ -108,13 +122,13 @@ class _TxExecutor:
         await self._conn.run(lambda c: c.executemany(sql, rows))
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
-        return await self._conn.run(_fetchone(sql, args))
+        return self._conn.run_inline(_fetchone(sql, args))
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
-        return await self._conn.run(_fetchall(sql, args))
+        return self._conn.run_inline(_fetchall(sql, args))
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        return await self._conn.run(_fetchval(sql, args))
+        return self._conn.run_inline(_fetchval(sql, args))
 
 
 #: At most this many transactions share one COMMIT (bounds a member's wait).
@@ -152,17 +166,18 @@ class SqliteEngine:
         async with self._write_lock:
             group = self._group
             if group is None:
+                # May wait (busy_timeout) for another process: on the thread.
                 await self._writer.run(lambda c: c.execute("BEGIN IMMEDIATE"))
                 group = self._group = _Group()
             group.members += 1
-            await self._writer.run(lambda c: c.execute("SAVEPOINT tx"))
+            self._writer.run_inline(lambda c: c.execute("SAVEPOINT tx"))
             try:
                 yield _TxExecutor(self._writer)
             except BaseException:
-                await self._writer.run(_rollback_savepoint)
+                self._writer.run_inline(_rollback_savepoint)
                 await self._after_member(group)
                 raise
-            await self._writer.run(lambda c: c.execute("RELEASE tx"))
+            self._writer.run_inline(lambda c: c.execute("RELEASE tx"))
             await self._after_member(group)
         await asyncio.shield(group.committed)
 
