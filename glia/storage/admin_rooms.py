@@ -181,14 +181,14 @@ class AdminRoomStore:
 
     async def delete_event_batch(self, room_id: str, batch: int) -> int:
         """Delete up to ``batch`` of the room's events (newest first); returns how many."""
-        return await self._db.execute(
+        return await self._db.execute_bulk(
             "DELETE FROM events WHERE stream_ordering IN (SELECT stream_ordering FROM events"
             " WHERE room_id = ? ORDER BY stream_ordering DESC LIMIT ?)", room_id, batch)
 
     async def delete_room_rows(self, room_id: str) -> None:
         """Everything else the room left behind, then the room itself."""
         for table in ROOM_TABLES:
-            await self._db.execute(f"DELETE FROM {table} WHERE room_id = ?", room_id)
+            await self._db.execute_bulk(f"DELETE FROM {table} WHERE room_id = ?", room_id)
         await self._db.execute("DELETE FROM rooms WHERE room_id = ?", room_id)
 
     # -- history purges ------------------------------------------------------------------
@@ -212,7 +212,7 @@ class AdminRoomStore:
         if not event_ids:
             return 0
         marks = ", ".join("?" for _ in event_ids)
-        return await self._db.execute(f"DELETE FROM events WHERE event_id IN ({marks})",
+        return await self._db.execute_bulk(f"DELETE FROM events WHERE event_id IN ({marks})",
                                       *event_ids)
 
     async def delete_forward_extremities_except(self, room_id: str, keep: str) -> int:

@@ -36,6 +36,10 @@ class Executor(Protocol):
     async def execute(self, sql: str, *args: Any) -> int:
         """Run a statement; returns the number of rows it changed."""
 
+    async def execute_bulk(self, sql: str, *args: Any) -> int:
+        """:meth:`execute` for a statement that may touch many rows (purges): an engine
+        that runs short statements on its event loop runs this one off it."""
+
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None: ...

@@ -28,6 +28,9 @@ class _ConnExecutor:
         status = await self._conn.execute(to_numbered_placeholders(sql), *reject_nul(args))
         return _rowcount(status)
 
+    async def execute_bulk(self, sql: str, *args: Any) -> int:
+        return await self.execute(sql, *args)
+
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         for row in rows:
             reject_nul(row)
@@ -92,6 +95,9 @@ class PostgresEngine:
     async def execute(self, sql: str, *args: Any) -> int:
         async with self._pool.acquire() as conn:
             return await _ConnExecutor(conn).execute(sql, *args)
+
+    async def execute_bulk(self, sql: str, *args: Any) -> int:
+        return await self.execute(sql, *args)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         async with self.transaction() as tx:

@@ -225,7 +225,8 @@ class SearchStore:
 
     async def delete_room(self, room_id: str) -> int:
         """Forget every event of a room (room purges); returns how many rows went."""
-        return await self._db.execute("DELETE FROM event_search WHERE room_id = ?", room_id)
+        return await self._db.execute_bulk("DELETE FROM event_search WHERE room_id = ?",
+                                           room_id)
 
     # -- searching ---------------------------------------------------------------------
 
@@ -353,7 +354,7 @@ class SearchStore:
         (``skipped_streams``, or no terms), then write ``entries``. Rows of events written
         meanwhile are left alone, so a rebuild never loses a live event. Returns how many
         entries were written."""
-        await self._db.execute(
+        await self._db.execute_bulk(
             "DELETE FROM event_search WHERE stream_ordering > ? AND stream_ordering <= ?"
             " AND NOT EXISTS (SELECT 1 FROM events e WHERE"
             " e.stream_ordering = event_search.stream_ordering AND e.redacted_by IS NULL)",
@@ -361,6 +362,6 @@ class SearchStore:
         empty = await self.index(entries)
         gone = [*skipped_streams, *empty]
         if gone:
-            await self._db.execute(
+            await self._db.execute_bulk(
                 f"DELETE FROM event_search WHERE stream_ordering IN ({_marks(gone)})", *gone)
         return len(entries) - len(empty)

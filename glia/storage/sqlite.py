@@ -101,25 +101,32 @@ def _fetchone(sql: str, args: Sequence[Any]) -> Callable[[sqlite3.Connection], R
     return run
 
 
+#: ``executemany`` with more rows than this runs on the writer thread, not inline.
+INLINE_ROWS = 100
+
+
 class _TxExecutor:
     """Runs statements on the writer connection inside an open transaction: inline on the
     event loop (the write lock is held, and a typical statement costs less than a thread
-    handoff), except bulk work that may take long — ``executemany`` and deletes — which
-    goes to the writer's thread."""
+    handoff), except bulk work that may take long — :meth:`execute_bulk` and large
+    ``executemany`` batches — which goes to the writer's thread."""
 
     def __init__(self, conn: _Connection) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, *args: Any) -> int:
-        if sql.lstrip()[:6].upper() == "DELETE":
-            # A delete may cascade through many rows (purges): keep the loop free.
-            return await self._conn.run(_execute(sql, args))
         return self._conn.run_inline(_execute(sql, args))
+
+    async def execute_bulk(self, sql: str, *args: Any) -> int:
+        return await self._conn.run(_execute(sql, args))
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         for row in rows:
             reject_nul(row)
-        await self._conn.run(lambda c: c.executemany(sql, rows))
+        if len(rows) <= INLINE_ROWS:
+            self._conn.run_inline(lambda c: c.executemany(sql, rows))
+        else:
+            await self._conn.run(lambda c: c.executemany(sql, rows))
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
         return self._conn.run_inline(_fetchone(sql, args))
@@ -218,6 +225,9 @@ class SqliteEngine:
             return await self._writer.run(fn)
 
     async def execute(self, sql: str, *args: Any) -> int:
+        return await self._write(_execute(sql, args))
+
+    async def execute_bulk(self, sql: str, *args: Any) -> int:
         return await self._write(_execute(sql, args))
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
