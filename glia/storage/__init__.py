@@ -41,7 +41,7 @@ from glia.storage.server_notices import ServerNoticeStore
 from glia.storage.spaces import SpaceStore
 from glia.storage.state import StateStore
 from glia.storage.statistics import StatisticsStore
-from glia.storage.streams import STREAM, current_position, next_position
+from glia.storage.streams import STREAM, STREAM_ORDER_LOCK, current_position, next_position
 from glia.storage.to_device import ToDeviceStore
 from glia.storage.typing import TypingStore
 from glia.storage.uia import UiaStore
@@ -194,6 +194,8 @@ class Stores:
             return await next_position(self.engine, self.db, counter)
         # Until its value is known, an allocation holds a placeholder that is a lower
         # bound for it (positions only grow), so a reader never passes over it.
+        if self._inflight.ordered:
+            await self.db.execute("SELECT pg_advisory_xact_lock(?, ?)", *STREAM_ORDER_LOCK)
         placeholder = self._inflight.reserve()
         try:
             position = await next_position(self.engine, self.db, counter)
@@ -242,10 +244,12 @@ class _TxContext:
     """One transaction's view of :class:`InFlight` (its positions are released when it
     ends) and its after-commit callbacks."""
 
-    def __init__(self, shared: InFlight) -> None:
+    def __init__(self, shared: InFlight, ordered: bool) -> None:
         self._shared = shared
         self._held: list[int] = []
         self.callbacks: list[Callable[[], None]] = []
+        #: Positions must commit in order across processes (see STREAM_ORDER_LOCK).
+        self.ordered = ordered
 
     def reserve(self) -> int:
         return self._shared.reserve()
@@ -266,13 +270,14 @@ class _TxContext:
 class Storage(Stores):
     """The pool-bound facade; ``transaction()`` gives a transaction-bound one."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, several_processes: bool = False) -> None:
         super().__init__(engine, engine)
         self._stream_inflight = InFlight()
+        self._ordered = several_processes and engine.name == "postgres"
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Stores]:
-        context = _TxContext(self._stream_inflight)
+        context = _TxContext(self._stream_inflight, self._ordered)
         try:
             async with self.engine.transaction() as tx:
                 yield Stores(self.engine, tx, context)
@@ -303,7 +308,14 @@ class Storage(Stores):
     async def stream_upto(self) -> int:
         """The stream position up to which everything has committed (as far as this
         process knows): the end of what a sync may promise."""
-        return self._stream_inflight.safe_upto(await current_position(self.engine))
+        if not self._ordered:
+            return self._stream_inflight.safe_upto(await current_position(self.engine))
+        async with self.engine.transaction() as tx:
+            # Shared: waits for a writer between its position and its commit, not for
+            # other readers.
+            await tx.execute("SELECT pg_advisory_xact_lock_shared(?, ?)", *STREAM_ORDER_LOCK)
+            current = await current_position(self.engine, executor=tx)
+        return self._stream_inflight.safe_upto(current)
 
     async def close(self) -> None:
         await self.engine.close()
@@ -323,7 +335,7 @@ async def open_storage(config: Config, *, run_migrations: bool = True) -> Storag
     engine = await open_engine(config)
     if run_migrations:
         await migrate(engine)
-    return Storage(engine)
+    return Storage(engine, config.database.several_processes)
 
 
 __all__ = ["Storage", "Stores", "open_engine", "open_storage"]

@@ -17,10 +17,18 @@ async def next_position(engine: Engine, executor: Executor, counter: str = STREA
     return await engine.next_value(executor, counter)
 
 
-async def current_position(engine: Engine, counter: str = STREAM) -> int:
+#: The two-key advisory lock that orders stream positions across processes (PostgreSQL,
+#: ``database.several_processes``): writers hold it exclusively from taking a position to
+#: their commit; readers take it shared to read a position nobody is still writing below.
+STREAM_ORDER_LOCK = (0x6C1A, 2)
+
+
+async def current_position(engine: Engine, counter: str = STREAM,
+                           executor: Executor | None = None) -> int:
     """The highest position handed out so far (0 before any)."""
     if engine.name == "postgres":
-        row = await engine.fetchone(f"SELECT last_value, is_called FROM {counter}_seq")
+        row = await (executor or engine).fetchone(
+            f"SELECT last_value, is_called FROM {counter}_seq")
         if row is None:
             return 0
         return int(row["last_value"]) if row["is_called"] else int(row["last_value"]) - 1

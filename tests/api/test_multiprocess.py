@@ -19,8 +19,9 @@ def test_sync_wakes_across_processes(db_kind: str,
     if db_kind != "postgres":
         pytest.skip("several processes share a database only on PostgreSQL")
     url = new_database_url()
-    first = GliaProcess(url).start()
-    second = GliaProcess(url).start()
+    several = {"GLIA_DATABASE__SEVERAL_PROCESSES": "true"}
+    first = GliaProcess(url, several).start()
+    second = GliaProcess(url, several).start()
     kit_a, kit_b = Kit(first.url), Kit(second.url)
     try:
         alice = kit_a.register_user()
@@ -53,4 +54,57 @@ def test_sync_wakes_across_processes(db_kind: str,
         first.stop()
         second.stop()
         for server in (first, second):
+            assert "Traceback" not in server.log(), server.log()[-3000:]
+
+
+def test_no_event_is_skipped_when_two_processes_write(
+        db_kind: str, new_database_url: Callable[[], str]) -> None:
+    """Messages written concurrently through two processes reach a reader that syncs
+    incrementally through one of them: every one, once (stream positions commit in
+    order with database.several_processes)."""
+    if db_kind != "postgres":
+        pytest.skip("several processes share a database only on PostgreSQL")
+    url = new_database_url()
+    several = {"GLIA_DATABASE__SEVERAL_PROCESSES": "true"}
+    servers = [GliaProcess(url, several).start(), GliaProcess(url, several).start()]
+    kits = [Kit(s.url) for s in servers]
+    try:
+        alice, reader = kits[0].register_user(), kits[0].register_user()
+        room = create_room(kits[0], alice, preset="public_chat")
+        r = kits[0].request("POST", f"/_matrix/client/v3/join/{room}", reader.access_token,
+                            json={})
+        assert r.status_code == 200, r.text
+        since = kits[0].request("GET", "/_matrix/client/v3/sync", reader.access_token,
+                                params={"timeout": "0"}).json()["next_batch"]
+        sent: list[str] = []
+
+        def send_many(kit: Kit, tag: str) -> None:
+            for i in range(60):
+                send_event(kit, alice, room, {"msgtype": "m.text", "body": f"{tag}{i}"})
+                sent.append(f"{tag}{i}")
+
+        writers = [threading.Thread(target=send_many, args=(k, t))
+                   for k, t in ((kits[0], "a"), (kits[1], "b"))]
+        for w in writers:
+            w.start()
+        seen: list[str] = []
+        deadline = time.monotonic() + 60
+        while (any(w.is_alive() for w in writers) or len(seen) < len(sent)) and \
+                time.monotonic() < deadline:
+            r = kits[0].request("GET", "/_matrix/client/v3/sync", reader.access_token,
+                                params={"since": since, "timeout": "1000",
+                                        "filter": '{"room": {"timeline": {"limit": 1000}}}'})
+            body = r.json()
+            since = body["next_batch"]
+            events = body.get("rooms", {}).get("join", {}).get(room, {}).get(
+                "timeline", {}).get("events", [])
+            seen += [e["content"]["body"] for e in events if e["type"] == "m.room.message"]
+        for w in writers:
+            w.join()
+        assert sorted(seen) == sorted(sent), (len(seen), len(sent))
+    finally:
+        for kit in kits:
+            kit.close()
+        for server in servers:
+            server.stop()
             assert "Traceback" not in server.log(), server.log()[-3000:]

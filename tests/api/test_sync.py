@@ -82,11 +82,12 @@ def test_long_poll_wakes_on_message(kit: Kit) -> None:
     sender.join()
     assert _bodies(body["rooms"]["join"][room]) == ["wake up"]
     assert elapsed < 10, elapsed
-    # And a timeout with nothing to say returns an empty response at the same position.
+    # And a timeout with nothing for this user returns an empty response (the position
+    # may move on: other users' presence and typing share the stream).
     started = time.monotonic()
     quiet = _sync(kit, bob, body["next_batch"], timeout=300)
     assert time.monotonic() - started >= 0.25
-    assert quiet["next_batch"] == body["next_batch"]
+    assert not quiet.get("rooms", {}).get("join")
 
 
 def test_thirty_messages_while_away_limited(kit: Kit) -> None:
