@@ -16,16 +16,6 @@ from glia.services.admin.rooms import ROOM_ORDER, RoomListQuery
 routes = RouteGroup()
 
 
-def _dry_run(req: Request) -> bool:
-    """``dry_run`` from the query string or, for POSTs with a body, the JSON body."""
-    if req.query("dry_run") is not None:
-        return bool(req.query_bool("dry_run"))
-    value = req.json_or_empty().get("dry_run", False) if req.raw.method == "POST" else False
-    if not isinstance(value, bool):
-        raise errors.bad_json("Param 'dry_run' must be a boolean, if given")
-    return value
-
-
 @routes.get(*admin_paths("/v1/rooms"), auth=Auth.ADMIN)
 async def list_rooms(req: Request) -> dict[str, Any]:
     page = page_params(req)
@@ -97,11 +87,11 @@ async def delete_status(req: Request) -> dict[str, Any]:
 
 
 async def _evacuate_room(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.evacuate_room(req.path("roomId"), _dry_run(req))
+    return await req.services.room_admin.evacuate_room(req.path("roomId"), req.dry_run())
 
 
 async def _evacuate_user(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.evacuate_user(req.path("userId"), _dry_run(req))
+    return await req.services.room_admin.evacuate_user(req.path("userId"), req.dry_run())
 
 
 # POST since Dendrite 0.13; GET as older Dendrite (and its first docs) had it.
@@ -115,7 +105,7 @@ for _method in ("POST", "GET"):
 @routes.post(*dendrite_paths("/purgeRoom/{roomId}"), auth=Auth.ADMIN, audit="rooms.purge")
 async def purge_room(req: Request) -> dict[str, Any]:
     return await req.services.room_admin.purge_room(req.requester, req.path("roomId"),
-                                                    _dry_run(req), req.audit)
+                                                    req.dry_run(), req.audit)
 
 
 @routes.get(*dendrite_paths("/emptyRooms"), auth=Auth.ADMIN)
