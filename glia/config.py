@@ -131,8 +131,6 @@ class MediaConfig:
     max_pending_uploads: int = 5
     #: Seconds an ID from /create stays usable without an upload (the spec's 24 hours).
     unused_expiration: float = 86400.0
-    #: URL previews (/preview_url). Not implemented: must stay false.
-    url_preview_enabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -344,8 +342,6 @@ def _validate(config: Config, problems: list[str]) -> None:
         problems.append("media.max_pending_uploads: must be at least 1")
     if config.media.unused_expiration <= 0:
         problems.append("media.unused_expiration: must be > 0")
-    if config.media.url_preview_enabled:
-        problems.append("media.url_preview_enabled: URL previews are not implemented")
     if config.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         problems.append("logging.level: must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
     for name in ("login", "register", "message", "default"):

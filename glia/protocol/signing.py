@@ -67,7 +67,8 @@ class SignatureError(Exception):
 
 
 def generate_signing_key(version: str | None = None) -> SigningKey:
-    """A new ed25519 signing key; ``version`` defaults to Synapse's ``a_XXXX`` style."""
+    """A new ed25519 signing key; ``version`` defaults to Synapse's style, ``a_``
+    and four random characters."""
     return _generate_signing_key(version or f"a_{random_string(4)}")
 
 

@@ -5,7 +5,8 @@ ones, over one service.
 Every file response carries the spec's sandboxing ``Content-Security-Policy`` and
 ``Cross-Origin-Resource-Policy: cross-origin``, and is ``inline`` only for the content
 types the spec lists as safe to render. Bodies are streamed from an open file handle.
-URL previews are not implemented (``preview_url`` is an unknown path).
+There are no URL previews: ``preview_url`` answers ``404 M_UNRECOGNIZED`` like any
+unknown path.
 """
 
 from __future__ import annotations
