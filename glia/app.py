@@ -54,7 +54,7 @@ class _Server(uvicorn.Server):
 async def serve(config: Config) -> None:
     storage = await open_storage(config)
     services = build_services(config, storage)
-    await services.room_admin.backfill_stats()
+    await services.room_stats.backfill()
     unlink = await link_processes(services.notifier, storage) \
         if storage.shared_by_processes else None
     listeners = build_listeners(services)

@@ -21,6 +21,8 @@ from glia.services.admin.ratelimit import RatelimitOverrideService
 from glia.services.admin.redact import UserRedactService
 from glia.services.admin.registration_tokens import RegistrationTokenAdminService
 from glia.services.admin.reports import ReportAdminService
+from glia.services.admin.room_moderation import RoomModerationService
+from glia.services.admin.room_stats import RoomStats
 from glia.services.admin.rooms import RoomAdminService
 from glia.services.admin.search import SEARCH_REINDEX, SearchAdminService
 from glia.services.admin.server_notices import ServerNoticeService
@@ -91,6 +93,8 @@ class Services:
     reports: ReportService
     report_admin: ReportAdminService
     room_admin: RoomAdminService
+    room_moderation: RoomModerationService
+    room_stats: RoomStats
     media: MediaService
     media_admin: MediaAdminService
     filters: FilterService
@@ -132,6 +136,9 @@ def build_services(config: Config, storage: Storage) -> Services:
     search_admin = SearchAdminService(storage, jobs, audit)
     jobs.register(SEARCH_REINDEX, search_admin.reindex_job)
     rooms = RoomService(config, storage, room_events)
+    room_stats = RoomStats(config, storage)
+    room_events.on_persist(room_stats.on_persist)
+    room_admin = RoomAdminService(config, storage, room_events, rooms, membership, jobs, audit)
     push_gateway = PushGateway(storage, config.push.allow_private_gateways)
     push = PushService(config, storage, notifier, push_gateway)
     room_events.on_persist(push.on_persist)
@@ -178,8 +185,10 @@ def build_services(config: Config, storage: Storage) -> Services:
         search=search,
         search_admin=search_admin,
         registration_tokens=RegistrationTokenAdminService(storage, audit),
-        room_admin=RoomAdminService(config, storage, room_events, rooms, membership, jobs,
-                                    audit),
+        room_admin=room_admin,
+        room_moderation=RoomModerationService(config, storage, room_events, membership, jobs,
+                                              audit, room_admin),
+        room_stats=room_stats,
         reports=ReportService(config, storage),
         report_admin=ReportAdminService(storage, audit),
         media=media,

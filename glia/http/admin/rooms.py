@@ -141,48 +141,48 @@ async def room_timestamp_to_event(req: Request) -> dict[str, Any]:
 @routes.post(*admin_paths("/v1/rooms/{roomId}/make_room_admin"), auth=Auth.ADMIN,
              audit="rooms.make_room_admin")
 async def make_room_admin(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.make_room_admin(req.requester, req.path("roomId"),
+    return await req.services.room_moderation.make_room_admin(req.requester, req.path("roomId"),
                                                          req.json_or_empty())
 
 
 @routes.post(*admin_paths("/v1/join/{roomId}"), auth=Auth.ADMIN, audit="rooms.join")
 async def force_join(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.force_join(req.requester, req.path("roomId"),
+    return await req.services.room_moderation.force_join(req.requester, req.path("roomId"),
                                                     req.json())
 
 
 @routes.get(*admin_paths("/v1/rooms/{roomId}/forward_extremities"), auth=Auth.ADMIN)
 async def forward_extremities(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.forward_extremities(req.path("roomId"))
+    return await req.services.room_moderation.forward_extremities(req.path("roomId"))
 
 
 @routes.delete(*admin_paths("/v1/rooms/{roomId}/forward_extremities"), auth=Auth.ADMIN,
                audit="rooms.delete_forward_extremities")
 async def delete_forward_extremities(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.delete_forward_extremities(req.path("roomId"),
+    return await req.services.room_moderation.delete_forward_extremities(req.path("roomId"),
                                                                     req.audit)
 
 
 @routes.get(*admin_paths("/v1/fetch_event/{eventId}"), auth=Auth.ADMIN)
 async def fetch_event(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.fetch_event(req.path("eventId"))
+    return await req.services.room_moderation.fetch_event(req.path("eventId"))
 
 
 @routes.post(*admin_paths("/v1/purge_history/{roomId}"), auth=Auth.ADMIN,
              audit="rooms.purge_history")
 async def purge_history(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.purge_history(req.requester, req.path("roomId"),
+    return await req.services.room_moderation.purge_history(req.requester, req.path("roomId"),
                                                        None, req.json_or_empty(), req.audit)
 
 
 @routes.post(*admin_paths("/v1/purge_history/{roomId}/{eventId}"), auth=Auth.ADMIN,
              audit="rooms.purge_history")
 async def purge_history_to_event(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.purge_history(
+    return await req.services.room_moderation.purge_history(
         req.requester, req.path("roomId"), req.path("eventId"), req.json_or_empty(),
         req.audit)
 
 
 @routes.get(*admin_paths("/v1/purge_history_status/{purgeId}"), auth=Auth.ADMIN)
 async def purge_history_status(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.purge_history_status(req.path("purgeId"))
+    return await req.services.room_moderation.purge_history_status(req.path("purgeId"))

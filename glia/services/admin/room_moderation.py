@@ -1,0 +1,216 @@
+"""Moderation tools beside room deletion: make_room_admin, force-join, forward
+extremities, fetch_event and history purges (a job, with Synapse's status view)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from glia import errors
+from glia.config import Config
+from glia.errors import MatrixError
+from glia.ids import InvalidId, parse_user_id
+from glia.services.admin.audit import AuditEntry, AuditService
+from glia.services.admin.jobs import JobContext, JobsService
+from glia.services.admin.rooms import PURGE_BATCH, RoomAdminService, body_bool, body_str
+from glia.services.auth import Requester
+from glia.services.events import EventRequest, EventsService
+from glia.services.membership import MembershipService
+from glia.storage import Storage
+from glia.storage.jobs import CANCELLED
+
+__all__ = ["PURGE_HISTORY", "RoomModerationService"]
+
+logger = logging.getLogger(__name__)
+
+PURGE_HISTORY = "purge_history"
+
+
+class RoomModerationService:
+    def __init__(self, config: Config, storage: Storage, events: EventsService,
+                 membership: MembershipService, jobs: JobsService, audit: AuditService,
+                 rooms: RoomAdminService) -> None:
+        self._config = config
+        self._storage = storage
+        self._events = events
+        self._membership = membership
+        self._jobs = jobs
+        self._audit = audit
+        self._rooms = rooms
+        jobs.register(PURGE_HISTORY, self._purge_history_job)
+
+    @property
+    def _server_name(self) -> str:
+        return self._config.server_name
+
+    async def make_room_admin(self, requester: Requester, room_id_or_alias: str,
+                              body: Mapping[str, Any]) -> dict[str, Any]:
+        """Give ``user_id`` (default: the caller) the power of the room's most powerful
+        local member, sending the power levels as that member; invite them if needed."""
+        room_id = await self._membership.resolve_room(room_id_or_alias)
+        target = body_str(body, "user_id", requester.user_id) or requester.user_id
+        try:
+            parse_user_id(target)
+        except InvalidId as e:
+            raise errors.invalid_param(str(e)) from e
+        ids = await self._storage.state.current_ids(
+            room_id, [("m.room.create", ""), ("m.room.power_levels", ""),
+                      ("m.room.join_rules", "")])
+        if not ids:
+            raise MatrixError(400, "M_UNKNOWN", "Server not in room")
+        events = await self._storage.events.get_many(list(ids.values()))
+        create = events.get(ids.get(("m.room.create", ""), ""))
+        levels = events.get(ids.get(("m.room.power_levels", ""), ""))
+        joined = {u for u, _ in await self._rooms.local_members(room_id, ("join",))}
+        _, version = await self._events.room(room_id)
+        creators: list[str] = []
+        if create is not None and version.privileged_creators:
+            extra = create.content.get("additional_creators", [])
+            creators = [create.sender, *(c for c in extra if isinstance(c, str))]
+        users = dict(levels.content.get("users", {})) if levels is not None else {}
+        ranked = [c for c in creators if c in joined] + sorted(
+            (u for u in users if u in joined and isinstance(users[u], int)),
+            key=lambda u: -int(users[u]))
+        if levels is None and create is not None and create.sender in joined:
+            ranked = [create.sender]
+        if not ranked:
+            raise MatrixError(400, "M_UNKNOWN", "No local admin user in room")
+        admin_user = ranked[0]
+        level = users.get(admin_user, 100)
+        if levels is not None and target not in creators and users.get(target) != level:
+            new = dict(levels.content)
+            new["users"] = {**users, target: level}
+            try:
+                await self._events.send(room_id, EventRequest(
+                    admin_user, "m.room.power_levels", new, state_key=""))
+            except MatrixError as e:
+                raise MatrixError(400, "M_UNKNOWN", "No local admin user in room with power"
+                                  " to update power levels.") from e
+        member = await self._storage.state.membership_of(room_id, target)
+        rule = events.get(ids.get(("m.room.join_rules", ""), ""))
+        public = rule is not None and rule.content.get("join_rule") == "public"
+        if (member is None or member.membership not in ("join", "invite")) and not public:
+            await self._membership.invite(admin_user, room_id, target, None)
+        return {}
+
+    async def force_join(self, requester: Requester, room_id_or_alias: str,
+                         body: Mapping[str, Any]) -> dict[str, Any]:
+        """Join a local user to a room; for non-public rooms the calling admin invites
+        them first (and so must be able to)."""
+        if "user_id" not in body:
+            raise errors.missing_param("Missing param 'user_id'")
+        user_id = body["user_id"]
+        if not isinstance(user_id, str):
+            raise errors.bad_json("'user_id' must be a string")
+        try:
+            local = parse_user_id(user_id).domain == self._server_name
+        except InvalidId as e:
+            raise errors.invalid_param(str(e)) from e
+        if not local:
+            raise MatrixError(400, "M_UNKNOWN", "This endpoint can only be used with local users")
+        if await self._storage.users.get(user_id) is None:
+            raise errors.not_found("User not found")
+        room_id = await self._membership.resolve_room(room_id_or_alias)
+        ids = await self._storage.state.current_ids(room_id, [("m.room.join_rules", "")])
+        rules = await self._storage.events.get_many(list(ids.values()))
+        public = any(e.content.get("join_rule") == "public" for e in rules.values())
+        member = await self._storage.state.membership_of(room_id, user_id)
+        if not public and (member is None or member.membership not in ("join", "invite")):
+            await self._membership.invite(requester.user_id, room_id, user_id, None)
+        await self._membership.join(user_id, room_id, None)
+        return {"room_id": room_id}
+
+    async def forward_extremities(self, room_id_or_alias: str) -> dict[str, Any]:
+        room_id = await self._membership.resolve_room(room_id_or_alias)
+        ids = await self._storage.rooms.forward_extremities(room_id)
+        events = await self._storage.events.get_many(ids)
+        results = [{"event_id": e.event_id, "state_group": None, "depth": e.depth,
+                    "received_ts": e.pdu.get("origin_server_ts")}
+                   for e in sorted(events.values(), key=lambda e: e.stream_ordering)]
+        return {"count": len(results), "results": results}
+
+    async def delete_forward_extremities(self, room_id_or_alias: str,
+                                         entry: AuditEntry | None) -> dict[str, Any]:
+        """Keep only the newest forward extremity (Synapse's repair for wide DAGs)."""
+        room_id = await self._membership.resolve_room(room_id_or_alias)
+        events = await self._storage.events.get_many(
+            await self._storage.rooms.forward_extremities(room_id))
+        if len(events) <= 1:
+            return {"deleted": 0}
+        newest = max(events.values(), key=lambda e: e.stream_ordering)
+        async with self._audit.transaction(entry) as tx:
+            await tx.rooms.lock(room_id)
+            deleted = await tx.admin_rooms.delete_forward_extremities_except(
+                room_id, newest.event_id)
+        return {"deleted": deleted}
+
+    async def fetch_event(self, event_id: str) -> dict[str, Any]:
+        """Any stored event in federation format, whatever the admin's membership."""
+        event = await self._storage.events.get(event_id)
+        if event is None:
+            raise errors.not_found("Event not found")
+        return {"event": {**event.pdu, "unsigned": dict(event.unsigned)}}
+
+    # -- history purges ------------------------------------------------------------------
+
+    async def purge_history(self, requester: Requester, room_id: str, event_id: str | None,
+                            body: Mapping[str, Any], entry: AuditEntry | None
+                            ) -> dict[str, Any]:
+        """Delete message events older than a point as a job (state is always kept; local
+        users' events only with ``delete_local_events``)."""
+        await self._rooms.known(room_id)
+        delete_local = body_bool(body, "delete_local_events", False)
+        event_id = event_id or body_str(body, "purge_up_to_event_id", None)
+        if event_id is not None:
+            point = await self._storage.events.get(event_id)
+            if point is None:
+                raise errors.not_found("Event not found")
+            if point.room_id != room_id:
+                raise MatrixError(400, "M_UNKNOWN", "Event is for wrong room.")
+        elif "purge_up_to_ts" in body:
+            ts = body["purge_up_to_ts"]
+            if isinstance(ts, bool) or not isinstance(ts, int):
+                raise errors.bad_json("purge_up_to_ts must be an int")
+            found = await self._storage.events.closest_by_ts(room_id, ts, False, 1)
+            if not found:
+                raise errors.not_found("there is no event to be purged")
+            point = found[0]
+        else:
+            raise errors.bad_json("must specify purge_up_to_event_id or purge_up_to_ts")
+        params = {"room_id": room_id, "depth": point.depth, "stream": point.stream_ordering,
+                  "delete_local_events": delete_local}
+        async with self._audit.transaction(entry) as tx:
+            job_id = await self._jobs.schedule(PURGE_HISTORY, params, requester.user_id,
+                                               tx=tx, target=room_id)
+        return {"purge_id": job_id}
+
+    async def purge_history_status(self, purge_id: str) -> dict[str, Any]:
+        job = await self._storage.jobs.get(purge_id)
+        if job is None or job.kind != PURGE_HISTORY:
+            raise errors.not_found(f"purge id '{purge_id}' not found")
+        status = job.status if job.status in ("complete", "failed") else "active"
+        if job.status == CANCELLED:
+            status = "failed"
+        out: dict[str, Any] = {"status": status}
+        if status == "failed":
+            out["error"] = job.error or "cancelled"
+        return out
+
+    async def _purge_history_job(self, job: JobContext) -> dict[str, Any]:
+        p = job.params
+        room_id = str(p["room_id"])
+        keep = None if p["delete_local_events"] else f":{self._server_name}"
+        deleted = 0
+        while True:
+            async with self._storage.transaction() as tx:
+                batch = await tx.admin_rooms.history_batch(
+                    room_id, (int(p["depth"]), int(p["stream"])), keep, PURGE_BATCH)
+                for event_id in batch:
+                    await tx.search.delete_event(event_id, room_id)
+                deleted += await tx.admin_rooms.delete_events(batch)
+            await job.progress(deleted)
+            if len(batch) < PURGE_BATCH:
+                break
+        logger.info("purged %d events of %s's history", deleted, room_id)
+        return {"deleted_events": deleted}
