@@ -24,6 +24,7 @@ from glia.http.client import (
     account,
     account_data,
     capabilities,
+    cross_signing,
     devices,
     directory,
     events,
@@ -53,7 +54,7 @@ from glia.http.routes import Route
 CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
-    typing, presence, push, keys, to_device, key_backup, spaces,
+    typing, presence, push, keys, cross_signing, to_device, key_backup, spaces,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,

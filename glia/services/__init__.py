@@ -30,6 +30,7 @@ from glia.services.admin.statistics import StatisticsAdminService
 from glia.services.admin.user_lookup import UserLookupService
 from glia.services.admin.users import UserAdminService
 from glia.services.auth import AuthService
+from glia.services.cross_signing import CrossSigningService
 from glia.services.device_removal import DeviceRemoval
 from glia.services.devices import DeviceService
 from glia.services.directory import DirectoryService
@@ -107,6 +108,7 @@ class Services:
     push: PushService
     push_gateway: PushGateway
     keys: KeysService
+    cross_signing: CrossSigningService
     to_device: ToDeviceService
     key_backup: KeyBackupService
     statistics_admin: StatisticsAdminService
@@ -204,6 +206,7 @@ def build_services(config: Config, storage: Storage) -> Services:
         push=push,
         push_gateway=push_gateway,
         keys=keys,
+        cross_signing=CrossSigningService(config, storage, account, keys),
         to_device=ToDeviceService(config, storage, notifier),
         key_backup=KeyBackupService(storage),
         statistics_admin=StatisticsAdminService(config, storage),

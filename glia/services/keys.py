@@ -1,10 +1,9 @@
-"""End-to-end encryption keys (the spec's key management and cross-signing APIs): device
-keys, one-time and fallback keys, cross-signing keys and signatures, device-list tracking,
-and the per-device part of ``/sync``.
+"""End-to-end encryption keys (the spec's key management API): device keys, one-time
+and fallback keys, device-list tracking, and the per-device part of ``/sync``
+(cross-signing is in ``cross_signing.py``, key formats in ``key_formats.py``).
 
 The server never decrypts anything; it checks what it can (each device key object is
-signed by the device's own ed25519 key, each cross-signing key by the master key, each
-uploaded signature by the key it names), hands each one-time key out at most once, and
+signed by the device's own ed25519 key), hands each one-time key out at most once, and
 tells users when the keys of people they share rooms with change. Errors and messages
 follow Synapse where clients were written against them.
 """
@@ -12,8 +11,6 @@ follow Synapse where clients were written against them.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import re
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
@@ -21,27 +18,36 @@ from typing import Any
 from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
-from glia.errors import MatrixError
 from glia.ids import InvalidId, parse_user_id
-from glia.protocol.events import encode_canonical_json
-from glia.protocol.signing import SignatureError, VerifyKey, decode_verify_key, verify_json
+from glia.protocol.signing import VerifyKey
 from glia.services.account import AccountService
 from glia.services.auth import Requester
+from glia.services.key_formats import (
+    JsonDict,
+    canonical,
+    check_signed,
+    json_object,
+    json_string,
+    parse_key_id,
+    parse_one_time_keys,
+    parse_signatures,
+    same_one_time_key,
+    verify_key_of,
+    with_signatures,
+    without_keys,
+)
 from glia.services.notifier import Notifier
 from glia.storage import Storage, Stores
-from glia.storage.keys import CrossSigningKey, DeviceKeys, Signature
+from glia.storage.keys import DeviceKeys, Signature
 
 __all__ = ["KeysService", "parse_stream_token"]
 
 SIGNED_CURVE25519 = "signed_curve25519"
 #: The spec's recommended cap on to-device messages per ``/sync`` response.
 TO_DEVICE_LIMIT = 100
-CROSS_SIGNING_FIELDS = (("master_key", "master"), ("self_signing_key", "self_signing"),
-                        ("user_signing_key", "user_signing"))
 _TOKEN = re.compile(r"^(?:s(\d{1,18})(?:_\S*)?|(\d{1,18}))$")
 _REMOTE_FAILURE = {"status": 503, "message": "Federation is not available on this server"}
 
-JsonDict = dict[str, Any]
 
 
 def parse_stream_token(token: str, name: str) -> int:
@@ -53,127 +59,6 @@ def parse_stream_token(token: str, name: str) -> int:
     return int(match.group(1) or match.group(2))
 
 
-# -- validation helpers ------------------------------------------------------------------
-
-
-def _object(value: Any, what: str) -> JsonDict:
-    if not isinstance(value, dict):
-        raise errors.bad_json(f"{what} must be a JSON object")
-    return value
-
-
-def _string(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise errors.bad_json(f"{what} must be a string")
-    return value
-
-
-def _signatures(value: Any, what: str) -> dict[str, dict[str, str]]:
-    """``{user_id: {key_id: signature}}`` with strings all the way down."""
-    sigs = _object(value, f"{what}.signatures")
-    for signer, by_key in sigs.items():
-        for key_id, sig in _object(by_key, f"{what}.signatures.{signer}").items():
-            _string(sig, f"{what}.signatures.{signer}.{key_id}")
-    return sigs
-
-
-def _key_id(value: str, what: str) -> tuple[str, str]:
-    """``<algorithm>:<id>`` with exactly one colon (Synapse's rule)."""
-    parts = value.split(":")
-    if len(parts) != 2 or not parts[0] or not parts[1]:
-        raise errors.bad_json(f"Invalid {what} key {value!r}. Expected \"<algorithm>:<key_id>\".")
-    return parts[0], parts[1]
-
-
-def _verify_key(key_id: str, public: Any) -> VerifyKey:
-    """An ed25519 public key from its ID and unpadded base64 value."""
-    if not isinstance(public, str):
-        raise errors.bad_json(f"Key {key_id} must be a string")
-    try:
-        return decode_verify_key(key_id, public)
-    except Exception as e:  # bad base64, wrong length: the nacl and base64 errors vary
-        raise errors.invalid_param(f"Key {key_id} is not a valid ed25519 public key") from e
-
-
-def _canonical(value: Any) -> str:
-    """Canonical JSON text of any JSON value (what is stored and compared)."""
-    try:
-        return encode_canonical_json(value).decode()
-    except (ValueError, TypeError) as e:
-        raise errors.bad_json(f"Not canonical JSON: {e}") from e
-
-
-def _check_signed(obj: Mapping[str, Any], user_id: str, key: VerifyKey, what: str) -> None:
-    try:
-        verify_json(obj, user_id, key)
-    except SignatureError as e:
-        raise MatrixError(400, "M_INVALID_SIGNATURE", f"Invalid signature on {what}") from e
-    except (ValueError, TypeError) as e:  # not encodable as canonical JSON
-        raise errors.bad_json(f"{what} is not valid canonical JSON") from e
-
-
-def _without(obj: Mapping[str, Any], *keys: str) -> JsonDict:
-    return {k: v for k, v in obj.items() if k not in keys}
-
-
-def _failure(e: MatrixError) -> JsonDict:
-    """One entry of ``failures`` in ``/keys/signatures/upload`` (the spec's fields, plus
-    Synapse's ``status``)."""
-    return {"errcode": e.errcode, "error": e.error, "status": e.status}
-
-
-def _parse_one_time_keys(value: Any, what: str, user_id: str, device_id: str,
-                         device_key: VerifyKey | None) -> list[tuple[str, str, Any]]:
-    """Validate ``one_time_keys`` / ``fallback_keys``: (algorithm, key ID, key) triples.
-
-    A key is a string or a ``KeyObject``; a signed object must carry a valid signature by
-    the device's ed25519 key whenever that key is known.
-    """
-    keys = _object(value, what)
-    parsed = []
-    for full_id, key in keys.items():
-        algorithm, key_id = _key_id(full_id, what)
-        if isinstance(key, dict):
-            _string(key.get("key"), f"{what}.{full_id}.key")
-            if "signatures" not in key:
-                raise errors.bad_json(f"{what}.{full_id} must have signatures")
-            _signatures(key["signatures"], f"{what}.{full_id}")
-            if "fallback" in key and not isinstance(key["fallback"], bool):
-                raise errors.bad_json(f"{what}.{full_id}.fallback must be a boolean")
-            if device_key is not None and user_id in key["signatures"]:
-                _check_signed(key, user_id, device_key, f"{what} {full_id}")
-            elif device_key is not None:
-                raise MatrixError(400, "M_INVALID_SIGNATURE",
-                                  f"{what} {full_id} is not signed by device {device_id}")
-            _canonical(key)
-        elif not isinstance(key, str):
-            raise errors.bad_json(f"{what}.{full_id} must be a string or a key object")
-        parsed.append((algorithm, key_id, key))
-    return parsed
-
-
-def _parse_cross_signing_key(value: Any, user_id: str, key_type: str
-                             ) -> tuple[JsonDict, str, VerifyKey]:
-    """A cross-signing key object: the user's own, for this usage, with exactly one
-    ed25519 key whose ID names its public key. Returns it, the public key and the key."""
-    key = _object(value, f"{key_type} key")
-    usage = key.get("usage")
-    keys = key.get("keys")
-    if (key.get("user_id") != user_id or not isinstance(usage, list)
-            or key_type not in usage or not isinstance(keys, dict) or len(keys) != 1):
-        raise errors.invalid_param(f"Invalid {key_type} key")
-    if not all(isinstance(u, str) for u in usage):
-        raise errors.invalid_param(f"Invalid {key_type} key")
-    ((key_id, public),) = keys.items()
-    algorithm, _, name = key_id.partition(":")
-    if algorithm != "ed25519" or not name or public != name:
-        raise errors.invalid_param(f"Invalid {key_type} key")
-    if "signatures" in key:
-        _signatures(key["signatures"], f"{key_type} key")
-    _canonical(key)
-    return key, name, _verify_key(key_id, public)
-
-
 class KeysService:
     def __init__(self, config: Config, storage: Storage, notifier: Notifier,
                  account: AccountService) -> None:
@@ -182,7 +67,7 @@ class KeysService:
         self._notifier = notifier
         self._account = account
 
-    def _is_local(self, user_id: str) -> bool:
+    def is_local(self, user_id: str) -> bool:
         return user_id.rpartition(":")[2] == self._config.server_name
 
     # -- /keys/upload ------------------------------------------------------------------
@@ -195,19 +80,19 @@ class KeysService:
         device_key: VerifyKey | None = None
         if "device_keys" in body:
             device_keys = self._parse_device_keys(body["device_keys"], user_id, device_id)
-            device_key = _verify_key(f"ed25519:{device_id}",
+            device_key = verify_key_of(f"ed25519:{device_id}",
                                      device_keys["keys"][f"ed25519:{device_id}"])
         else:
             stored = await self._storage.keys.get_device_keys(user_id, device_id)
             if stored is not None:
                 public = stored.keys.get("keys", {}).get(f"ed25519:{device_id}")
-                device_key = _verify_key(f"ed25519:{device_id}", public)
+                device_key = verify_key_of(f"ed25519:{device_id}", public)
         one_time = fallback = None
         if body.get("one_time_keys") is not None:
-            one_time = _parse_one_time_keys(body["one_time_keys"], "one_time_keys", user_id,
+            one_time = parse_one_time_keys(body["one_time_keys"], "one_time_keys", user_id,
                                             device_id, device_key)
         if body.get("fallback_keys") is not None:
-            fallback = _parse_one_time_keys(body["fallback_keys"], "fallback_keys", user_id,
+            fallback = parse_one_time_keys(body["fallback_keys"], "fallback_keys", user_id,
                                             device_id, device_key)
             algorithms = [a for a, _, _ in fallback]
             if len(algorithms) != len(set(algorithms)):
@@ -220,7 +105,7 @@ class KeysService:
                 raise errors.unknown_token()
             if device_keys is not None:
                 changed = await tx.keys.set_device_keys(
-                    user_id, device_id, _canonical(_without(device_keys, "unsigned")), now)
+                    user_id, device_id, canonical(without_keys(device_keys, "unsigned")), now)
                 if changed:
                     await tx.keys.mark_device_list_changed(
                         user_id, await tx.next_stream_position())
@@ -228,7 +113,7 @@ class KeysService:
                 await self._add_one_time_keys(tx, user_id, device_id, now, one_time)
             for algorithm, key_id, key in fallback or ():
                 await tx.keys.set_fallback_key(user_id, device_id, algorithm, key_id,
-                                               _canonical(key))
+                                               canonical(key))
             counts = await tx.keys.count_one_time_keys(user_id, device_id)
         if changed:
             await self.notify_device_list(user_id)
@@ -236,11 +121,11 @@ class KeysService:
 
     @staticmethod
     def _parse_device_keys(value: Any, user_id: str, device_id: str) -> JsonDict:
-        keys = _object(value, "device_keys")
+        keys = json_object(value, "device_keys")
         for field in ("user_id", "device_id"):
             if field not in keys:
                 raise errors.bad_json(f"device_keys.{field} is required")
-            _string(keys[field], f"device_keys.{field}")
+            json_string(keys[field], f"device_keys.{field}")
         if keys["user_id"] != user_id:
             raise errors.bad_json("Provided `user_id` in `device_keys` does not match that "
                                   "of the authenticated user")
@@ -250,17 +135,17 @@ class KeysService:
         algorithms = keys.get("algorithms")
         if not isinstance(algorithms, list) or not all(isinstance(a, str) for a in algorithms):
             raise errors.bad_json("device_keys.algorithms must be a list of strings")
-        identity = _object(keys.get("keys"), "device_keys.keys")
+        identity = json_object(keys.get("keys"), "device_keys.keys")
         for key_id, public in identity.items():
-            _key_id(key_id, "device_keys.keys")
-            _string(public, f"device_keys.keys.{key_id}")
+            parse_key_id(key_id, "device_keys.keys")
+            json_string(public, f"device_keys.keys.{key_id}")
         if "signatures" not in keys:
             raise errors.bad_json("device_keys.signatures is required")
-        _signatures(keys["signatures"], "device_keys")
+        parse_signatures(keys["signatures"], "device_keys")
         own = f"ed25519:{device_id}"
         if own not in identity:
             raise errors.invalid_param(f"device_keys.keys must include {own}")
-        _check_signed(keys, user_id, _verify_key(own, identity[own]), "device_keys")
+        check_signed(keys, user_id, verify_key_of(own, identity[own]), "device_keys")
         return keys
 
     @staticmethod
@@ -272,11 +157,11 @@ class KeysService:
                                              [f"{a}:{k}" for a, k, _ in keys])
         new: list[tuple[str, str, str]] = []
         for algorithm, key_id, key in keys:
-            key_json = _canonical(key)
+            key_json = canonical(key)
             old = stored.get((algorithm, key_id))
             if old is None:
                 new.append((algorithm, key_id, key_json))
-            elif not _same_one_time_key(old, key):
+            elif not same_one_time_key(old, key):
                 raise errors.unknown(f"One time key {algorithm}:{key_id} already exists. "
                                      f"Old key: {old}; new key: {key_json}")
         await tx.keys.add_one_time_keys(user_id, device_id, now, new)
@@ -319,7 +204,7 @@ class KeysService:
                 extra.setdefault(sig.target_key_id, []).append(sig)
             devices: JsonDict = {}
             for device in by_user.get(user_id, []):
-                keys = _with_signatures(device.keys, extra.get(device.device_id, []))
+                keys = with_signatures(device.keys, extra.get(device.device_id, []))
                 if device.display_name is not None:
                     keys["unsigned"] = {"device_display_name": device.display_name}
                 devices[device.device_id] = keys
@@ -330,7 +215,7 @@ class KeysService:
                 if key.key_type == "user_signing" and user_id != requester_id:
                     continue  # only its owner sees a user-signing key
                 field = f"{key.key_type}_keys"
-                result[field][user_id] = _with_signatures(key.key, extra.get(key.public_key, []))
+                result[field][user_id] = with_signatures(key.key, extra.get(key.public_key, []))
         return result
 
     # -- /keys/claim -------------------------------------------------------------------
@@ -501,200 +386,7 @@ class KeysService:
                  if membership == "join"]
         await self._notifier.notify(users=[user_id], rooms=rooms)
 
-    # -- cross-signing -----------------------------------------------------------------
-
-    async def upload_signing_keys(self, requester: Requester, body: Mapping[str, Any]
-                                  ) -> JsonDict:
-        """``/keys/device_signing/upload``. Behind UIA once the user has a master key,
-        except when every key sent is the one already stored (a retried upload)."""
-        user_id = requester.user_id
-        new: dict[str, tuple[JsonDict, str, VerifyKey]] = {}
-        for field, key_type in CROSS_SIGNING_FIELDS:
-            if body.get(field) is not None:
-                new[key_type] = _parse_cross_signing_key(body[field], user_id, key_type)
-        stored = {k.key_type: k for k in await self._storage.keys.cross_signing_keys([user_id])}
-        if all(key_type in stored and stored[key_type].key_json == _canonical(key)
-               for key_type, (key, _, _) in new.items()):
-            return {}
-        if "master" in new:
-            master_key: VerifyKey = new["master"][2]
-        elif "master" in stored:
-            master = stored["master"]
-            master_key = _verify_key(f"ed25519:{master.public_key}", master.public_key)
-        else:
-            raise errors.missing_param("No master key available")
-        for key_type in ("self_signing", "user_signing"):
-            if key_type in new:
-                _check_signed(new[key_type][0], user_id, master_key, f"{key_type} key")
-        if "master" in stored:
-            scope = hashlib.sha256(_canonical(
-                {f: body.get(f) for f, _ in CROSS_SIGNING_FIELDS}).encode()).hexdigest()
-            await self._account.require_password(requester, body,
-                                                 f"keys/device_signing/upload:{scope}")
-        now = now_ms()
-        async with self._storage.transaction() as tx:
-            for key_type, (key, public, _) in new.items():
-                if await tx.devices.get(user_id, public) is not None:
-                    raise errors.forbidden("Key ID in use")
-                await tx.keys.set_cross_signing_key(user_id, key_type, public,
-                                                    _canonical(key), now)
-            if "master" in new or "self_signing" in new:
-                await tx.keys.mark_device_list_changed(user_id,
-                                                       await tx.next_stream_position())
-            if "user_signing" in new:
-                await tx.keys.mark_signatures_changed(user_id, [user_id],
-                                                      await tx.next_stream_position())
-        await self.notify_device_list(user_id)
-        return {}
-
-    async def upload_signatures(self, requester: Requester, body: Mapping[str, Any]
-                                ) -> JsonDict:
-        """``/keys/signatures/upload``: the caller's devices signed by their self-signing
-        key, their master key signed by their devices, and other users' master keys signed
-        by their user-signing key. Each signature that fails is reported in ``failures``
-        and the others are stored."""
-        user_id = requester.user_id
-        for target, objects in body.items():
-            if not isinstance(objects, dict) or not all(
-                    isinstance(o, dict) for o in objects.values()):
-                raise errors.invalid_param(f"Invalid parameter: signatures of {target}")
-        failures: dict[str, JsonDict] = {}
-        accepted: list[Signature] = []
-        own = body.get(user_id, {})
-        if own:
-            accepted += await self._own_signatures(user_id, own, failures)
-        others = {t: o for t, o in body.items() if t != user_id and o}
-        if others:
-            accepted += await self._other_signatures(user_id, others, failures)
-        if accepted:
-            async with self._storage.transaction() as tx:
-                await tx.keys.add_signatures(accepted)
-                position = await tx.next_stream_position()
-                if any(s.target_user_id == user_id for s in accepted):
-                    await tx.keys.mark_device_list_changed(user_id, position)
-                await tx.keys.mark_signatures_changed(
-                    user_id, [s.target_user_id for s in accepted
-                              if s.target_user_id != user_id], position)
-            await self.notify_device_list(user_id)
-        return {"failures": failures}
-
-    async def _own_signatures(self, user_id: str, objects: Mapping[str, JsonDict],
-                              failures: dict[str, JsonDict]) -> list[Signature]:
-        keys = self._storage.keys
-        cross = {k.key_type: k for k in await keys.cross_signing_keys([user_id])}
-        devices = {d.device_id: d for d in await keys.device_keys([(user_id, None)])}
-        master, ssk = cross.get("master"), cross.get("self_signing")
-        accepted: list[Signature] = []
-        for key_id, signed in objects.items():
-            try:
-                if master is not None and key_id == master.public_key:
-                    accepted += _master_signed_by_devices(user_id, master, signed, devices)
-                    continue
-                if ssk is None:
-                    raise errors.not_found(f"No self_signing key found for {user_id}")
-                device = devices.get(key_id)
-                if device is None:
-                    raise errors.not_found("Unknown device")
-                ssk_id = f"ed25519:{ssk.public_key}"
-                signature = _signature_by(signed, user_id, ssk_id)
-                _check_same(signed, device.keys)
-                _check_signed(signed, user_id, _verify_key(ssk_id, ssk.public_key),
-                              f"device {key_id}")
-                accepted.append(Signature(user_id, ssk_id, user_id, key_id, signature))
-            except MatrixError as e:
-                failures.setdefault(user_id, {})[key_id] = _failure(e)
-        return accepted
-
-    async def _other_signatures(self, user_id: str, objects: Mapping[str, Mapping[str, Any]],
-                                failures: dict[str, JsonDict]) -> list[Signature]:
-        keys = self._storage.keys
-        usk = await keys.cross_signing_key(user_id, "user_signing")
-        accepted: list[Signature] = []
-        for target, signed_objects in objects.items():
-            for key_id, signed in signed_objects.items():
-                try:
-                    if usk is None:
-                        raise errors.not_found(f"No user_signing key found for {user_id}")
-                    master = (await keys.cross_signing_key(target, "master")
-                              if self._is_local(target) else None)
-                    if master is None:
-                        raise errors.not_found(f"No master key found for {target}")
-                    if key_id != master.public_key:
-                        raise errors.not_found("Unknown device")
-                    usk_id = f"ed25519:{usk.public_key}"
-                    signature = _signature_by(signed, user_id, usk_id)
-                    _check_same(signed, master.key)
-                    _check_signed(signed, user_id, _verify_key(usk_id, usk.public_key),
-                                  f"master key of {target}")
-                    accepted.append(Signature(user_id, usk_id, target, key_id, signature))
-                except MatrixError as e:
-                    failures.setdefault(target, {})[key_id] = _failure(e)
-        return accepted
-
-
 # -- helpers -----------------------------------------------------------------------------
-
-
-def _same_one_time_key(stored_json: str, key: Any) -> bool:
-    """Whether an uploaded one-time key is the stored one, signatures aside."""
-    stored = json.loads(stored_json)
-    if not isinstance(stored, dict) or not isinstance(key, dict):
-        return bool(stored == key)
-    return _without(stored, "signatures") == _without(key, "signatures")
-
-
-def _with_signatures(obj: Mapping[str, Any], extra: Sequence[Signature]) -> JsonDict:
-    """A copy of a key object with uploaded signatures merged into ``signatures``."""
-    merged = dict(obj)
-    signatures = {signer: dict(by_key)
-                  for signer, by_key in (obj.get("signatures") or {}).items()}
-    for sig in extra:
-        signatures.setdefault(sig.signer_user_id, {})[sig.signing_key_id] = sig.signature
-    if signatures:
-        merged["signatures"] = signatures
-    return merged
-
-
-def _signature_by(signed: Mapping[str, Any], user_id: str, key_id: str) -> str:
-    sigs = signed.get("signatures")
-    sig = sigs.get(user_id, {}).get(key_id) if isinstance(sigs, dict) else None
-    if not isinstance(sig, str):
-        raise MatrixError(400, "M_INVALID_SIGNATURE", "Invalid signature")
-    return sig
-
-
-def _check_same(signed: Mapping[str, Any], stored: Mapping[str, Any]) -> None:
-    """A signature upload must carry exactly the stored key object, signatures aside."""
-    if _without(signed, "signatures", "unsigned") != _without(stored, "signatures",
-                                                              "unsigned"):
-        raise errors.unknown("Key does not match")
-
-
-def _master_signed_by_devices(user_id: str, master: CrossSigningKey, signed: JsonDict,
-                              devices: Mapping[str, DeviceKeys]) -> list[Signature]:
-    """Signatures of the user's master key by their own devices (each must verify)."""
-    sigs = signed.get("signatures")
-    by_user = sigs.get(user_id) if isinstance(sigs, dict) else None
-    if not isinstance(by_user, dict) or not by_user:
-        raise MatrixError(400, "M_INVALID_SIGNATURE", "Invalid signature")
-    _check_same(signed, master.key)
-    stored_sigs = (master.key.get("signatures") or {}).get(user_id, {})
-    accepted = []
-    for signing_key_id, signature in by_user.items():
-        if signing_key_id in stored_sigs or signing_key_id == f"ed25519:{master.public_key}":
-            continue  # already part of the uploaded key
-        algorithm, _, device_id = signing_key_id.partition(":")
-        device = devices.get(device_id)
-        public = device.keys.get("keys", {}).get(signing_key_id) if device else None
-        if algorithm != "ed25519" or not isinstance(public, str) or not isinstance(
-                signature, str):
-            raise MatrixError(400, "M_INVALID_SIGNATURE", "Invalid signature")
-        only = _without(signed, "signatures")
-        only["signatures"] = {user_id: {signing_key_id: signature}}
-        _check_signed(only, user_id, _verify_key(signing_key_id, public), "master key")
-        accepted.append(Signature(user_id, signing_key_id, user_id, master.public_key,
-                                  signature))
-    return accepted
 
 
 _background: set[asyncio.Task[None]] = set()

@@ -1,6 +1,5 @@
 """End-to-end encryption keys: ``/keys/upload``, ``/keys/query``, ``/keys/claim``,
-``/keys/changes``, and cross-signing's ``/keys/device_signing/upload`` and
-``/keys/signatures/upload``."""
+``/keys/changes`` (cross-signing's uploads are in ``cross_signing.py``)."""
 
 from __future__ import annotations
 
@@ -30,14 +29,3 @@ async def claim_keys(req: Request) -> dict[str, Any]:
 @routes.get(*client_paths("/keys/changes"), auth=Auth.USER)
 async def key_changes(req: Request) -> dict[str, Any]:
     return await req.services.keys.changes(req.requester, req.query("from"), req.query("to"))
-
-
-# Cross-signing arrived in v1.1, after r0 (Synapse serves this one on v3 only).
-@routes.post(*client_paths("/keys/device_signing/upload", ("v3",)), auth=Auth.USER)
-async def upload_signing_keys(req: Request) -> dict[str, Any]:
-    return await req.services.keys.upload_signing_keys(req.requester, req.json())
-
-
-@routes.post(*client_paths("/keys/signatures/upload"), auth=Auth.USER)
-async def upload_signatures(req: Request) -> dict[str, Any]:
-    return await req.services.keys.upload_signatures(req.requester, req.json())
