@@ -46,6 +46,7 @@ from glia.services.presence import PresenceService
 from glia.services.profile import ProfileService
 from glia.services.push import PushService
 from glia.services.push_gateway import PushGateway
+from glia.services.pushers import PusherService
 from glia.services.receipts import ReceiptService
 from glia.services.registration import RegistrationService
 from glia.services.relations import Aggregator, RelationsService
@@ -107,6 +108,7 @@ class Services:
     server_notices: ServerNoticeService
     push: PushService
     push_gateway: PushGateway
+    pushers: PusherService
     keys: KeysService
     cross_signing: CrossSigningService
     to_device: ToDeviceService
@@ -205,6 +207,7 @@ def build_services(config: Config, storage: Storage) -> Services:
                                            registration, account_data),
         push=push,
         push_gateway=push_gateway,
+        pushers=PusherService(config, storage, push_gateway),
         keys=keys,
         cross_signing=CrossSigningService(config, storage, account, keys),
         to_device=ToDeviceService(config, storage, notifier),

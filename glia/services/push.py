@@ -1,5 +1,5 @@
-"""Push notifications: rules per user, evaluation of every event, notifications, unread
-counts, and pushers.
+"""Push notifications: rules per user, evaluation of every event, notifications and unread
+counts (pushers are ``services/pushers.py``).
 
 Evaluation runs inside the event writer's transaction (an ``on_persist`` hook), so a
 notification row and its queued pushes commit with the event, and the unread counts in
@@ -21,14 +21,12 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
-from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
 from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import InvalidId, parse_user_id
 from glia.protocol import push_rules as pr
 from glia.protocol.events import redacts_of
 from glia.protocol.power_levels import room_creators, user_level
@@ -38,16 +36,12 @@ from glia.services.events import StoredEvent, client_event
 from glia.services.notifier import Notifier
 from glia.services.push_gateway import PushGateway
 from glia.storage import Storage, Stores
-from glia.storage.push import Notification, Pusher
+from glia.storage.push import Notification
 
 __all__ = ["PushService"]
 
 logger = logging.getLogger(__name__)
 
-NOTIFY_PATH = "/_matrix/push/v1/notify"
-PUSHER_KINDS = ("http", "email")
-MAX_APP_ID_LENGTH = 64
-MAX_PUSHKEY_BYTES = 512
 DEFAULT_NOTIFICATIONS_LIMIT = 50
 MAX_NOTIFICATIONS_LIMIT = 500
 #: Users whose built rule sets are kept (about 9 KB each), and member events whose
@@ -56,13 +50,6 @@ RULES_CACHE_SIZE = 2048
 NAMES_CACHE_SIZE = 20_000
 #: How deep the JSON of a rule's conditions and actions, or a pusher's data, may nest.
 MAX_JSON_DEPTH = 32
-#: The fields ``POST /pushers/set`` needs unless it deletes, in Synapse's order.
-_PUSHER_FIELDS = ("kind", "app_id", "app_display_name", "device_display_name", "pushkey",
-                  "lang", "data")
-
-
-def _unknown(message: str) -> MatrixError:
-    return MatrixError(400, "M_UNKNOWN", message)
 
 
 def _unknown_rule() -> MatrixError:
@@ -169,10 +156,10 @@ class PushService:
         enabled switch) unless they say otherwise."""
         _check_kind_for_write(kind)
         if "/" in rule_id or "\\" in rule_id:
-            raise _unknown("rule_id may not contain slashes")
+            raise errors.unknown("rule_id may not contain slashes")
         if rule_id.startswith("."):
-            raise _unknown("cannot add new rule_ids that start with '.'")
-        _check_depth(body, "The push rule")
+            raise errors.unknown("cannot add new rule_ids that start with '.'")
+        check_json_depth(body, "The push rule")
         rule = pr.rule_from_request(kind, rule_id, body)
         async with self._storage.transaction() as tx:
             # First, so concurrent changes of one user's rules queue on this row.
@@ -189,7 +176,7 @@ class PushService:
                 elif anchor in order:
                     at = order.index(anchor) + (0 if before else 1)
                 else:
-                    raise _unknown(f"before/after rule not found: {anchor}")
+                    raise errors.unknown(f"before/after rule not found: {anchor}")
                 order.insert(at, rule_id)
             await tx.push.upsert_rule(user_id, rule, keep_enabled=exists)
             await tx.push.set_priorities(user_id, kind, order)
@@ -222,7 +209,7 @@ class PushService:
         _check_kind_for_write(kind)
         if "actions" not in body:
             raise errors.missing_param("Missing 'actions'")
-        _check_depth(body["actions"], "actions")
+        check_json_depth(body["actions"], "actions")
         await self._set_attribute(user_id, kind, rule_id,
                                   actions=pr.parse_actions(body["actions"]))
 
@@ -414,94 +401,7 @@ class PushService:
             page["next_token"] = str(rows[-1].stream)
         return page
 
-    # -- pushers ---------------------------------------------------------------------
-
-    async def pushers(self, user_id: str) -> list[dict[str, Any]]:
-        """``GET /pushers``: the user's pushers in the spec's format."""
-        return [_pusher_json(p) for p in await self._storage.push.pushers_of_user(user_id)]
-
-    async def set_pusher(self, requester: Requester, body: Mapping[str, Any]) -> None:
-        """``POST /pushers/set``: create or update (``kind`` set) or delete (``kind`` null)
-        the pusher ``(app_id, pushkey)`` of the caller."""
-        user_id = requester.user_id
-        if "app_id" in body and "pushkey" in body and "kind" in body and body["kind"] is None:
-            app_id, pushkey = _string(body, "app_id"), _string(body, "pushkey")
-            await self._storage.push.delete_pusher(user_id, app_id, pushkey)
-            return
-        missing = [k for k in _PUSHER_FIELDS if k not in body]
-        if missing:
-            raise errors.missing_param(f"Missing params: {missing!r}")
-        kind, app_id, pushkey = (_string(body, k) for k in ("kind", "app_id", "pushkey"))
-        app_name, device_name, lang = (
-            _string(body, k) for k in ("app_display_name", "device_display_name", "lang"))
-        profile_tag = _string(body, "profile_tag") if "profile_tag" in body else ""
-        append = body.get("append", False)
-        if not isinstance(append, bool):
-            raise errors.bad_json("append must be a boolean")
-        data = body["data"]
-        if not isinstance(data, dict):
-            raise errors.bad_json("data must be an object")
-        _check_depth(data, "data")
-        if not app_id or len(app_id) > MAX_APP_ID_LENGTH:
-            raise errors.invalid_param(
-                f"app_id must be between 1 and {MAX_APP_ID_LENGTH} characters")
-        if not pushkey or len(pushkey.encode()) > MAX_PUSHKEY_BYTES:
-            raise errors.invalid_param(
-                f"pushkey must be between 1 and {MAX_PUSHKEY_BYTES} bytes")
-        if kind == "http":
-            _check_gateway_url(data)
-        elif kind == "email":
-            await self._check_email(user_id, pushkey)
-        else:
-            raise errors.invalid_param(
-                f"Unsupported pusher kind {kind!r}: must be one of {list(PUSHER_KINDS)}")
-        pusher = Pusher(
-            user_id=user_id, app_id=app_id, pushkey=pushkey, kind=kind,
-            app_display_name=app_name, device_display_name=device_name,
-            profile_tag=profile_tag, lang=lang, data=data, device_id=requester.device_id,
-            pushkey_ts=now_ms(),
-        )
-        async with self._storage.transaction() as tx:
-            if not append:
-                await tx.push.delete_pushers_of_others(app_id, pushkey, user_id)
-            await tx.push.upsert_pusher(pusher)
-        self._gateway.ensure_running()
-
-    async def _check_email(self, user_id: str, address: str) -> None:
-        """An email pusher needs the address to be one of the user's email 3PIDs."""
-        threepids = await self._storage.admin_users.threepids(user_id)
-        if not any(t["medium"] == "email" and str(t["address"]).casefold() ==
-                   address.casefold() for t in threepids):
-            raise MatrixError(400, "M_THREEPID_NOT_FOUND", "Email not found")
-
-    # -- admin -----------------------------------------------------------------------
-
-    async def admin_pushers(self, user_id: str) -> dict[str, Any]:
-        """Synapse's ``GET /_synapse/admin/v1/users/{userId}/pushers``, with Glia's
-        delivery health per pusher."""
-        try:
-            parsed = parse_user_id(user_id)
-        except InvalidId as e:
-            raise errors.invalid_param(str(e)) from e
-        if parsed.domain != self._config.server_name:
-            raise _unknown("Can only look up local users")
-        if await self._storage.users.get(user_id) is None:
-            raise errors.not_found("User not found")
-        pushers = await self._storage.push.pushers_of_user(user_id)
-        queued = await self._storage.push.pending_deliveries(user_id)
-        out = []
-        for p in pushers:
-            item = _pusher_json(p)
-            item.update({
-                "enabled": True, "device_id": p.device_id, "pushkey_ts": p.pushkey_ts,
-                "last_success_ts": p.last_success_ts, "failing_since_ts": p.failing_since_ts,
-                "queued_pushes": queued.get((p.app_id, p.pushkey), 0),
-            })
-            out.append(item)
-        return {"pushers": out, "total": len(out)}
-
-
-def _check_depth(value: Any, what: str) -> None:
+def check_json_depth(value: Any, what: str) -> None:
     """Refuse JSON nested deeper than :data:`MAX_JSON_DEPTH`: rules are decoded again in
     the event writer, which must never fail on what a user stored."""
     level: list[Any] = [value]
@@ -516,46 +416,7 @@ def _check_depth(value: Any, what: str) -> None:
 
 def _check_kind_for_write(kind: str) -> None:
     if kind not in pr.KINDS:
-        raise _unknown(f"Unknown template: {kind}")
-
-
-def _string(body: Mapping[str, Any], key: str) -> str:
-    value = body[key]
-    if not isinstance(value, str):
-        raise errors.bad_json(f"{key} must be a string")
-    return value
-
-
-def _pusher_json(p: Pusher) -> dict[str, Any]:
-    return {
-        "app_display_name": p.app_display_name, "app_id": p.app_id, "data": p.data,
-        "device_display_name": p.device_display_name, "kind": p.kind, "lang": p.lang,
-        "profile_tag": p.profile_tag, "pushkey": p.pushkey,
-    }
-
-
-def _config_error(message: str) -> MatrixError:
-    # Synapse's wording and errcode for a pusher it cannot use.
-    return errors.missing_param(f"Config Error: {message}")
-
-
-def _check_gateway_url(data: Mapping[str, Any]) -> None:
-    """An HTTP pusher's ``data.url``: an http(s) URL whose path ends in the Push Gateway
-    API's ``/_matrix/push/v1/notify``."""
-    if "url" not in data:
-        raise _config_error("'url' required in data for HTTP pusher")
-    url = data["url"]
-    if not isinstance(url, str):
-        raise _config_error("'url' must be a string")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-    except ValueError as e:
-        raise _config_error("'url' must be an http or https URL") from e
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _config_error("'url' must be an http or https URL")
-    if not parts.path.endswith(NOTIFY_PATH):
-        raise _config_error(f"'url' must have a path of '{NOTIFY_PATH}'")
+        raise errors.unknown(f"Unknown template: {kind}")
 
 
 def _thread_of(content: Mapping[str, Any]) -> str:

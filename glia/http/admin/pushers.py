@@ -13,4 +13,4 @@ routes = RouteGroup()
 
 @routes.get(*admin_paths("/v1/users/{userId}/pushers"), auth=Auth.ADMIN)
 async def user_pushers(req: Request) -> dict[str, Any]:
-    return await req.services.push.admin_pushers(req.path("userId"))
+    return await req.services.pushers.admin_pushers(req.path("userId"))

@@ -96,12 +96,12 @@ def _json_value(req: Request) -> Any:
 
 @routes.get(*client_paths("/pushers"), auth=Auth.USER)
 async def get_pushers(req: Request) -> dict[str, Any]:
-    return {"pushers": await req.services.push.pushers(req.requester.user_id)}
+    return {"pushers": await req.services.pushers.pushers(req.requester.user_id)}
 
 
 @routes.post(*client_paths("/pushers/set"), auth=Auth.USER, ratelimit="default")
 async def set_pusher(req: Request) -> dict[str, Any]:
-    await req.services.push.set_pusher(req.requester, req.json())
+    await req.services.pushers.set_pusher(req.requester, req.json())
     return {}
 
 

@@ -1,0 +1,152 @@
+"""Pushers (the spec's ``pushers`` and ``pushers/set``): where a user's notifications go,
+validated as Synapse does, and Synapse's admin list with each pusher's delivery health.
+Delivery itself is ``push_gateway.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from glia import errors
+from glia.clock import now_ms
+from glia.config import Config
+from glia.errors import MatrixError
+from glia.services.admin.targets import existing_local_user
+from glia.services.auth import Requester
+from glia.services.push import check_json_depth
+from glia.services.push_gateway import PushGateway
+from glia.storage import Storage
+from glia.storage.push import Pusher
+
+__all__ = ["PusherService"]
+
+NOTIFY_PATH = "/_matrix/push/v1/notify"
+PUSHER_KINDS = ("http", "email")
+MAX_APP_ID_LENGTH = 64
+MAX_PUSHKEY_BYTES = 512
+#: The fields ``POST /pushers/set`` needs unless it deletes, in Synapse's order.
+_PUSHER_FIELDS = ("kind", "app_id", "app_display_name", "device_display_name", "pushkey",
+                  "lang", "data")
+
+
+class PusherService:
+    def __init__(self, config: Config, storage: Storage, gateway: PushGateway) -> None:
+        self._config = config
+        self._storage = storage
+        self._gateway = gateway
+
+    async def pushers(self, user_id: str) -> list[dict[str, Any]]:
+        """``GET /pushers``: the user's pushers in the spec's format."""
+        return [_pusher_json(p) for p in await self._storage.push.pushers_of_user(user_id)]
+
+    async def set_pusher(self, requester: Requester, body: Mapping[str, Any]) -> None:
+        """``POST /pushers/set``: create or update (``kind`` set) or delete (``kind`` null)
+        the pusher ``(app_id, pushkey)`` of the caller."""
+        user_id = requester.user_id
+        if "app_id" in body and "pushkey" in body and "kind" in body and body["kind"] is None:
+            app_id, pushkey = _string(body, "app_id"), _string(body, "pushkey")
+            await self._storage.push.delete_pusher(user_id, app_id, pushkey)
+            return
+        missing = [k for k in _PUSHER_FIELDS if k not in body]
+        if missing:
+            raise errors.missing_param(f"Missing params: {missing!r}")
+        kind, app_id, pushkey = (_string(body, k) for k in ("kind", "app_id", "pushkey"))
+        app_name, device_name, lang = (
+            _string(body, k) for k in ("app_display_name", "device_display_name", "lang"))
+        profile_tag = _string(body, "profile_tag") if "profile_tag" in body else ""
+        append = body.get("append", False)
+        if not isinstance(append, bool):
+            raise errors.bad_json("append must be a boolean")
+        data = body["data"]
+        if not isinstance(data, dict):
+            raise errors.bad_json("data must be an object")
+        check_json_depth(data, "data")
+        if not app_id or len(app_id) > MAX_APP_ID_LENGTH:
+            raise errors.invalid_param(
+                f"app_id must be between 1 and {MAX_APP_ID_LENGTH} characters")
+        if not pushkey or len(pushkey.encode()) > MAX_PUSHKEY_BYTES:
+            raise errors.invalid_param(
+                f"pushkey must be between 1 and {MAX_PUSHKEY_BYTES} bytes")
+        if kind == "http":
+            _check_gateway_url(data)
+        elif kind == "email":
+            await self._check_email(user_id, pushkey)
+        else:
+            raise errors.invalid_param(
+                f"Unsupported pusher kind {kind!r}: must be one of {list(PUSHER_KINDS)}")
+        pusher = Pusher(
+            user_id=user_id, app_id=app_id, pushkey=pushkey, kind=kind,
+            app_display_name=app_name, device_display_name=device_name,
+            profile_tag=profile_tag, lang=lang, data=data, device_id=requester.device_id,
+            pushkey_ts=now_ms(),
+        )
+        async with self._storage.transaction() as tx:
+            if not append:
+                await tx.push.delete_pushers_of_others(app_id, pushkey, user_id)
+            await tx.push.upsert_pusher(pusher)
+        self._gateway.ensure_running()
+
+    async def _check_email(self, user_id: str, address: str) -> None:
+        """An email pusher needs the address to be one of the user's email 3PIDs."""
+        threepids = await self._storage.admin_users.threepids(user_id)
+        if not any(t["medium"] == "email" and str(t["address"]).casefold() ==
+                   address.casefold() for t in threepids):
+            raise MatrixError(400, "M_THREEPID_NOT_FOUND", "Email not found")
+
+    async def admin_pushers(self, user_id: str) -> dict[str, Any]:
+        """Synapse's ``GET /_synapse/admin/v1/users/{userId}/pushers``, with Glia's
+        delivery health per pusher."""
+        await existing_local_user(self._storage, user_id, self._config.server_name,
+                                  "Can only look up local users")
+        pushers = await self._storage.push.pushers_of_user(user_id)
+        queued = await self._storage.push.pending_deliveries(user_id)
+        out = []
+        for p in pushers:
+            item = _pusher_json(p)
+            item.update({
+                "enabled": True, "device_id": p.device_id, "pushkey_ts": p.pushkey_ts,
+                "last_success_ts": p.last_success_ts, "failing_since_ts": p.failing_since_ts,
+                "queued_pushes": queued.get((p.app_id, p.pushkey), 0),
+            })
+            out.append(item)
+        return {"pushers": out, "total": len(out)}
+
+
+def _string(body: Mapping[str, Any], key: str) -> str:
+    value = body[key]
+    if not isinstance(value, str):
+        raise errors.bad_json(f"{key} must be a string")
+    return value
+
+
+def _pusher_json(p: Pusher) -> dict[str, Any]:
+    return {
+        "app_display_name": p.app_display_name, "app_id": p.app_id, "data": p.data,
+        "device_display_name": p.device_display_name, "kind": p.kind, "lang": p.lang,
+        "profile_tag": p.profile_tag, "pushkey": p.pushkey,
+    }
+
+
+def _config_error(message: str) -> MatrixError:
+    # Synapse's wording and errcode for a pusher it cannot use.
+    return errors.missing_param(f"Config Error: {message}")
+
+
+def _check_gateway_url(data: Mapping[str, Any]) -> None:
+    """An HTTP pusher's ``data.url``: an http(s) URL whose path ends in the Push Gateway
+    API's ``/_matrix/push/v1/notify``."""
+    if "url" not in data:
+        raise _config_error("'url' required in data for HTTP pusher")
+    url = data["url"]
+    if not isinstance(url, str):
+        raise _config_error("'url' must be a string")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError as e:
+        raise _config_error("'url' must be an http or https URL") from e
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _config_error("'url' must be an http or https URL")
+    if not parts.path.endswith(NOTIFY_PATH):
+        raise _config_error(f"'url' must have a path of '{NOTIFY_PATH}'")
