@@ -349,7 +349,7 @@ def test_literal_patterns_match_like_the_automaton() -> None:
     """The literal fast path of glob_match agrees with the automaton on every input."""
     import random
 
-    from glia.protocol.push_rules import _glob_automaton
+    from glia.protocol.glob import _glob_automaton
 
     rng = random.Random(7)
     alphabet = "ab @._-Zé"
