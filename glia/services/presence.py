@@ -19,6 +19,8 @@ logger = logging.getLogger(__name__)
 STATES = ("online", "unavailable", "offline")
 #: A user whose syncs stopped this long ago is offline (Synapse uses the same 30 s).
 SYNC_TIMEOUT_MS = 30_000
+#: How stale the recorded time of a user's last sync may get (well under the timeout).
+SYNC_TOUCH_INTERVAL_MS = 5_000
 #: Online but not active for this long reads as unavailable.
 IDLE_TIMEOUT_MS = 5 * 60_000
 MAX_STATUS_LENGTH = 1024
@@ -86,7 +88,10 @@ class PresenceService:
         current = await self._storage.presence.get(user_id)
         if current is not None and (current.state == state or (
                 set_presence is None and current.state == "unavailable")):
-            await self._storage.presence.touch_sync(user_id, now)
+            # A sync every few seconds is normal; one write per long-poll would put the
+            # writer on every sync's path for a time the timeout only needs coarsely.
+            if now - current.last_sync_ts >= SYNC_TOUCH_INTERVAL_MS:
+                await self._storage.presence.touch_sync(user_id, now)
             return
         if state == "offline" and current is None:
             return
