@@ -245,29 +245,14 @@ class SyncService:
     async def _joined_room(self, window: _Window, room_id: str, since: int | None,
                            newly: bool, ephemeral: list[dict[str, Any]],
                            account: list[AccountData]) -> dict[str, Any]:
-        request = window.request
-        room_filter = request.filter.room
-        visibility = await room_visibility(self._storage, request.user_id, room_id)
-        timeline, limited = await self._timeline(room_filter.timeline, room_id, since,
-                                                 window.upto, visibility)
-        state = await self._state(window, room_id, since, newly, limited, timeline)
-        body: dict[str, Any] = {
-            "timeline": {
-                "events": await self._render(window, timeline, visibility),
-                "limited": limited,
-                "prev_batch": await self._prev_batch(room_id, timeline, window.upto),
-            },
-            "state": {"events": [self._format(window, client_event(e, None, window.now))
-                                 for e in state]},
-            "ephemeral": {"events": ephemeral},
-            "account_data": {"events": [
-                {"type": d.type, "content": d.content} for d in account
-                if d.content and room_filter.account_data.allows({"type": d.type})]},
-        }
+        user_id = window.request.user_id
+        body, timeline, state = await self._timeline_and_state(
+            window, room_id, since, window.upto, newly, account)
+        body["ephemeral"] = {"events": ephemeral}
         if newly or any(e.type == "m.room.member" for e in (*timeline, *state)):
-            body["summary"] = await self._summary(room_id, request.user_id)
+            body["summary"] = await self._summary(room_id, user_id)
         if self._unread is not None:
-            notifications, highlights = await self._unread(request.user_id, room_id)
+            notifications, highlights = await self._unread(user_id, room_id)
             body["unread_notifications"] = {"notification_count": notifications,
                                             "highlight_count": highlights}
         return body
@@ -277,19 +262,33 @@ class SyncService:
         """A room the user left: its timeline up to (and including) the leave."""
         leave = await self._storage.events.get(member.event_id)
         upto = leave.stream_ordering if leave is not None else window.upto
+        body, _, _ = await self._timeline_and_state(window, room_id, since, upto,
+                                                    since is None, account)
+        return body
+
+    async def _timeline_and_state(self, window: _Window, room_id: str, since: int | None,
+                                  upto: int, newly: bool, account: list[AccountData]
+                                  ) -> tuple[dict[str, Any], list[StoredEvent],
+                                             list[StoredEvent]]:
+        """A room's ``timeline``, ``state`` and ``account_data`` over (since, upto]."""
+        room_filter = window.request.filter.room
         visibility = await room_visibility(self._storage, window.request.user_id, room_id)
-        timeline, limited = await self._timeline(window.request.filter.room.timeline,
-                                                 room_id, since, upto, visibility)
-        state = await self._state(window, room_id, since, since is None, limited, timeline)
-        return {
-            "timeline": {"events": await self._render(window, timeline, visibility),
-                         "limited": limited,
-                         "prev_batch": await self._prev_batch(room_id, timeline, upto)},
+        timeline, limited = await self._timeline(room_filter.timeline, room_id, since, upto,
+                                                 visibility)
+        state = await self._state(window, room_id, since, newly, limited, timeline, upto)
+        body: dict[str, Any] = {
+            "timeline": {
+                "events": await self._render(window, timeline, visibility),
+                "limited": limited,
+                "prev_batch": await self._prev_batch(room_id, timeline, upto),
+            },
             "state": {"events": [self._format(window, client_event(e, None, window.now))
                                  for e in state]},
-            "account_data": {"events": [{"type": d.type, "content": d.content}
-                                        for d in account if d.content]},
+            "account_data": {"events": [
+                {"type": d.type, "content": d.content} for d in account
+                if d.content and room_filter.account_data.allows({"type": d.type})]},
         }
+        return body, timeline, state
 
     async def _timeline(self, event_filter: EventFilter, room_id: str, since: int | None,
                         upto: int, visibility: Visibility) -> tuple[list[StoredEvent], bool]:
@@ -314,11 +313,12 @@ class SyncService:
         return list(reversed(picked[:limit])), limited
 
     async def _state(self, window: _Window, room_id: str, since: int | None, newly: bool,
-                     limited: bool, timeline: list[StoredEvent]) -> list[StoredEvent]:
+                     limited: bool, timeline: list[StoredEvent], upto: int
+                     ) -> list[StoredEvent]:
         """State up to the start of the timeline: all of it for a room new to the client,
         the changes since ``since`` if the timeline skipped some, else nothing."""
         state_filter = window.request.filter.room.state
-        start = timeline[0].stream_ordering - 1 if timeline else window.upto
+        start = timeline[0].stream_ordering - 1 if timeline else upto
         if newly:
             ids = await self._storage.state.ids_at(room_id, start)
             if state_filter.lazy_load_members:
