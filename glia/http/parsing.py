@@ -18,7 +18,7 @@ from glia.errors import MatrixError
 
 if TYPE_CHECKING:
     from glia.services import Services
-    from glia.services.admin.audit import AuditEntry
+    from glia.services.audit import AuditEntry
     from glia.services.auth import Requester
 
 T = TypeVar("T")

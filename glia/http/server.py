@@ -25,7 +25,7 @@ from glia.http.parsing import Request, is_streamed
 from glia.http.ratelimit import RateLimiter
 from glia.http.routes import Route, Router
 from glia.log import redact_query
-from glia.services.admin.audit import AuditEntry
+from glia.services.audit import AuditEntry
 
 if TYPE_CHECKING:
     from glia.services import Services

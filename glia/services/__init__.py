@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.account_data import AccountDataService
-from glia.services.admin.audit import AuditService
 from glia.services.admin.devices import DeviceAdminService
 from glia.services.admin.experimental import ExperimentalFeaturesService
-from glia.services.admin.jobs import JobsService
 from glia.services.admin.media import MEDIA_DELETE, MediaAdminService
 from glia.services.admin.ratelimit import RatelimitOverrideService
 from glia.services.admin.redact import UserRedactService
@@ -29,6 +27,7 @@ from glia.services.admin.server_notices import ServerNoticeService
 from glia.services.admin.statistics import StatisticsAdminService
 from glia.services.admin.user_lookup import UserLookupService
 from glia.services.admin.users import UserAdminService
+from glia.services.audit import AuditService
 from glia.services.auth import AuthService
 from glia.services.cross_signing import CrossSigningService
 from glia.services.device_removal import DeviceRemoval
@@ -36,6 +35,7 @@ from glia.services.devices import DeviceService
 from glia.services.directory import DirectoryService
 from glia.services.events import EventsService
 from glia.services.filters import FilterService
+from glia.services.jobs import JobsService
 from glia.services.key_backup import KeyBackupService
 from glia.services.keys import KeysService
 from glia.services.login import LoginService

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from glia import errors
-from glia.services.admin.jobs import JobsService
 from glia.services.auth import AuthService, Requester
 from glia.services.device_removal import DeviceRemoval
+from glia.services.jobs import JobsService
 from glia.services.login import LoginService
 from glia.services.uia import PASSWORD, StageChecker, UiaService
 from glia.storage import Storage, Stores

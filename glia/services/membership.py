@@ -13,8 +13,8 @@ from typing import Any
 from glia import errors
 from glia.errors import MatrixError
 from glia.ids import InvalidId, is_valid_room_alias, is_valid_room_id, parse_user_id
-from glia.services.admin.jobs import JobContext
 from glia.services.events import EventRequest, EventsService
+from glia.services.jobs import JobContext
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
 

@@ -12,10 +12,10 @@ from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.services.admin.targets import existing_local_user
 from glia.services.auth import Requester
 from glia.services.push import check_json_depth
 from glia.services.push_gateway import PushGateway
+from glia.services.targets import existing_local_user
 from glia.storage import Storage
 from glia.storage.push import Pusher
 

@@ -7,7 +7,7 @@ from typing import Any
 from glia.http.admin.pagination import page_params
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, glia_paths
-from glia.services.admin.audit import AuditQuery
+from glia.services.audit import AuditQuery
 
 routes = RouteGroup()
 

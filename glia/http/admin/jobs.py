@@ -9,7 +9,7 @@ from glia import errors
 from glia.http.admin.pagination import page_params
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, admin_paths, glia_paths
-from glia.services.admin.jobs import JOB_STATUSES, Job
+from glia.services.jobs import JOB_STATUSES, Job
 
 routes = RouteGroup()
 

@@ -15,9 +15,9 @@ from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.services.admin.audit import AuditEntry, AuditService
-from glia.services.admin.targets import local_user
+from glia.services.audit import AuditEntry, AuditService
 from glia.services.keys import KeysService
+from glia.services.targets import local_user
 from glia.storage import Storage
 from glia.storage.devices import Device
 

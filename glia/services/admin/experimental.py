@@ -14,8 +14,8 @@ from typing import Any
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.services.admin.audit import AuditEntry, AuditService
-from glia.services.admin.targets import local_user
+from glia.services.audit import AuditEntry, AuditService
+from glia.services.targets import local_user
 from glia.storage import Storage
 
 #: The per-user features Synapse knows, in the order it lists them.

@@ -16,11 +16,11 @@ from typing import Any
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.services.admin.audit import AuditEntry, AuditService
-from glia.services.admin.jobs import JobContext, JobsService
-from glia.services.admin.targets import local_user
+from glia.services.audit import AuditEntry, AuditService
 from glia.services.auth import Requester
+from glia.services.jobs import JobContext, JobsService
 from glia.services.media import MediaService
+from glia.services.targets import local_user
 from glia.storage import Storage
 from glia.storage.media import MEDIA_ORDER, Media
 

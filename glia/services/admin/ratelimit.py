@@ -14,8 +14,8 @@ from typing import Any
 from glia import errors
 from glia.clock import monotonic
 from glia.config import Config
-from glia.services.admin.audit import AuditEntry, AuditService
-from glia.services.admin.targets import existing_local_user
+from glia.services.audit import AuditEntry, AuditService
+from glia.services.targets import existing_local_user
 from glia.storage import Storage
 from glia.storage.ratelimit_overrides import RatelimitOverride
 

@@ -22,11 +22,11 @@ from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import is_valid_room_id
 from glia.protocol.power_levels import action_level, event_level, room_creators, user_level
-from glia.services.admin.audit import AuditEntry, AuditService
-from glia.services.admin.jobs import JobContext, JobsService
-from glia.services.admin.targets import is_local, parse_user
+from glia.services.audit import AuditEntry, AuditService
 from glia.services.auth import Requester
 from glia.services.events import EventRequest, EventsService
+from glia.services.jobs import JobContext, JobsService
+from glia.services.targets import is_local, parse_user
 from glia.storage import Storage
 from glia.storage.jobs import ACTIVE, CANCELLED, COMPLETE, FAILED, SCHEDULED
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from glia import errors
 from glia.clock import now_ms
-from glia.services.admin.audit import AuditEntry, AuditService
+from glia.services.audit import AuditEntry, AuditService
 from glia.services.registration import release_stale_token_uses
 from glia.storage import Storage
 from glia.storage.registration_tokens import RegistrationToken

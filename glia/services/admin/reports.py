@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from glia import errors
-from glia.services.admin.audit import AuditEntry, AuditService
+from glia.services.audit import AuditEntry, AuditService
 from glia.storage import Storage
 from glia.storage.reports import KINDS, Report, ReportQuery
 

@@ -11,11 +11,11 @@ from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import InvalidId, parse_user_id
-from glia.services.admin.audit import AuditEntry, AuditService
-from glia.services.admin.jobs import JobContext, JobsService
 from glia.services.admin.rooms import PURGE_BATCH, RoomAdminService, body_bool, body_str
+from glia.services.audit import AuditEntry, AuditService
 from glia.services.auth import Requester
 from glia.services.events import EventRequest, EventsService
+from glia.services.jobs import JobContext, JobsService
 from glia.services.membership import MembershipService
 from glia.storage import Storage
 from glia.storage.jobs import CANCELLED

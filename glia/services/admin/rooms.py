@@ -19,10 +19,10 @@ from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import InvalidId, is_valid_room_id, parse_user_id
-from glia.services.admin.audit import AuditEntry, AuditService
-from glia.services.admin.jobs import Job, JobContext, JobsService
+from glia.services.audit import AuditEntry, AuditService
 from glia.services.auth import Requester
 from glia.services.events import EventRequest, EventsService, client_event
+from glia.services.jobs import Job, JobContext, JobsService
 from glia.services.membership import MembershipService
 from glia.services.rooms import RoomService
 from glia.storage import Storage

@@ -13,8 +13,8 @@ import logging
 import time
 from typing import Any
 
-from glia.services.admin.audit import AuditEntry, AuditService
-from glia.services.admin.jobs import JobContext, JobsService
+from glia.services.audit import AuditEntry, AuditService
+from glia.services.jobs import JobContext, JobsService
 from glia.services.search import INDEXED_TYPES, entry_for
 from glia.storage import Storage
 from glia.storage.jobs import ACTIVE, SCHEDULED

@@ -12,12 +12,12 @@ from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.services.account_data import AccountDataService
-from glia.services.admin.targets import local_user
 from glia.services.auth import Requester
 from glia.services.events import EventRequest, EventsService
 from glia.services.membership import MembershipService
 from glia.services.registration import RegistrationService
 from glia.services.rooms import RoomService
+from glia.services.targets import local_user
 from glia.storage import Storage
 
 SERVER_NOTICE_TAG = "m.server_notice"

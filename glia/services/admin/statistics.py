@@ -12,7 +12,7 @@ from typing import Any
 
 from glia import errors
 from glia.config import Config
-from glia.services.admin.targets import parse_user
+from glia.services.targets import parse_user
 from glia.storage import Storage
 from glia.storage.statistics import USER_MEDIA_ORDER, UserMediaQuery
 

@@ -15,8 +15,8 @@ from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import UserId
-from glia.services.admin.targets import parse_user
 from glia.services.registration import RegistrationService
+from glia.services.targets import parse_user
 from glia.storage import Storage
 from glia.storage.account_data import GLOBAL
 

@@ -17,11 +17,11 @@ from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import UserId, new_device_id
 from glia.services.account import AccountService
-from glia.services.admin.audit import AuditEntry, AuditService
-from glia.services.admin.targets import local_user, parse_user
+from glia.services.audit import AuditEntry, AuditService
 from glia.services.auth import AuthService, Requester, hash_token, new_access_token
 from glia.services.profile import ProfileService
 from glia.services.registration import RegistrationService
+from glia.services.targets import local_user, parse_user
 from glia.storage import Storage
 from glia.storage.users import USER_ORDER, AdminUserView, UserListQuery
 
