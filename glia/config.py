@@ -184,6 +184,8 @@ class Config:
     signing_key_path: str = "signing.key"
     #: Largest JSON request body accepted, in bytes.
     max_request_size: int = 1024 * 1024
+    #: Deepest nesting of objects and arrays accepted in a JSON body (M_BAD_JSON beyond).
+    max_json_depth: int = 100
     listeners: ListenersConfig = field(default_factory=ListenersConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     registration: RegistrationConfig = field(default_factory=RegistrationConfig)
@@ -334,6 +336,8 @@ def _validate(config: Config, problems: list[str]) -> None:
         problems.append("password.bcrypt_rounds: must be between 4 and 31")
     if config.max_request_size < 1024:
         problems.append("max_request_size: must be at least 1024")
+    if not 2 <= config.max_json_depth <= 500:
+        problems.append("max_json_depth: must be between 2 and 500")
     if config.media.max_upload_size < 0:
         problems.append("media.max_upload_size: must not be negative")
     if config.media.max_image_pixels < 1:

@@ -7,14 +7,14 @@ the admin API) uses, so bad input can never surface as a 500.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic
 
-import msgspec
 from starlette.requests import ClientDisconnect
 from starlette.requests import Request as StarletteRequest
+from typing_extensions import TypeVar
 
 from glia import errors
-from glia.errors import MatrixError
+from glia.http.decoding import decode_object, to_model
 
 if TYPE_CHECKING:
     from glia.services import Services
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_decoder = msgspec.json.Decoder()
 _STREAMED = "_glia_streamed_body"
 
 
@@ -43,22 +42,38 @@ def is_streamed(handler: object) -> bool:
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
-class Request:
-    """One HTTP request: path parameters, query, body and the authenticated caller."""
+class NoBody:
+    """The request model of a route that declares none: ``req.body`` is not to be read."""
+
+
+#: The route's request model (``NoBody`` where the route declares none).
+B = TypeVar("B", default=NoBody)
+
+
+class Request(Generic[B]):
+    """One HTTP request: path parameters, query, body and the authenticated caller.
+
+    ``body`` is the route's typed request model, decoded and validated by the server
+    before the handler runs (``glia.http.decoding``); handlers never parse JSON
+    themselves."""
 
     def __init__(
         self,
         raw: StarletteRequest,
         services: Services,
         path_params: dict[str, str],
-        body: bytes,
+        raw_body: bytes,
         requester: Requester | None,
+        max_json_depth: int = 100,
     ) -> None:
         self.raw = raw
         self.services = services
         self.path_params = path_params
-        self.body = body
+        self.raw_body = raw_body
+        self.max_json_depth = max_json_depth
         self._requester = requester
+        self._decoded: dict[str, Any] | None = None
+        self._body: Any = None
         #: The audit-log entry of an admin write; services record it with their change.
         self.audit: AuditEntry | None = None
 
@@ -85,24 +100,29 @@ class Request:
 
     # -- body --------------------------------------------------------------------------
 
+    @property
+    def body(self) -> B:
+        """The route's request model, as the server decoded it."""
+        if isinstance(self._body, NoBody) or self._body is None:
+            raise RuntimeError("this route declares no request model")
+        return self._body  # type: ignore[no-any-return]
+
+    def decode_body(self, model: type[B], empty_ok: bool) -> None:
+        """Decode and validate the body into ``model`` (done once, by the server)."""
+        if empty_ok and not self.raw_body.strip():
+            self._decoded = {}
+        self._body = to_model(self.json(), model)
+
     def json(self) -> dict[str, Any]:
-        """The body as a JSON object (``M_NOT_JSON`` / ``M_BAD_JSON`` otherwise)."""
-        if not self.body.strip():
-            raise errors.not_json()
-        try:
-            value = _decoder.decode(self.body)
-        except msgspec.DecodeError as e:
-            raise errors.not_json() from e
-        except RecursionError as e:  # valid JSON, but nested deeper than we will follow
-            raise errors.bad_json("JSON is nested too deeply") from e
-        if not isinstance(value, dict):
-            raise errors.bad_json("Content must be a JSON object.")
-        return value
+        """The body as a JSON object (``M_NOT_JSON`` / ``M_BAD_JSON`` otherwise),
+        decoded once."""
+        if self._decoded is None:
+            self._decoded = decode_object(self.raw_body, self.max_json_depth)
+        return self._decoded
 
     def json_or_empty(self) -> dict[str, Any]:
         """Like :meth:`json`, but an empty body is ``{}`` (endpoints where it's optional)."""
-        return self.json() if self.body.strip() else {}
-
+        return self.json() if self.raw_body.strip() else {}
 
     def dry_run(self) -> bool:
         """Glia's ``dry_run`` of destructive admin operations: from the query string or,
@@ -118,15 +138,11 @@ class Request:
         if not isinstance(value, bool):
             raise errors.bad_json("Param 'dry_run' must be a boolean, if given")
         return value
+
     def typed(self, model: type[T]) -> T:
-        """Decode the body into a msgspec Struct; field errors name the field."""
-        self.json()
-        try:
-            return msgspec.json.decode(self.body, type=model)
-        except msgspec.ValidationError as e:
-            raise validation_error(e) from e
-        except RecursionError as e:
-            raise errors.bad_json("JSON is nested too deeply") from e
+        """Decode the body into ``model`` (for handlers whose model depends on the
+        request, e.g. a login type); field errors name the field."""
+        return to_model(self.json(), model)
 
     async def stream(self) -> AsyncIterator[bytes]:
         """The body piece by piece as it arrives (only on :func:`streamed_body` routes,
@@ -172,13 +188,6 @@ class Request:
 
     def path(self, name: str) -> str:
         return self.path_params[name]
-
-
-def validation_error(e: msgspec.ValidationError) -> MatrixError:
-    message = str(e)
-    if message.startswith("Object missing required field"):
-        return errors.missing_param(message)
-    return errors.bad_json(message)
 
 
 def require_str(body: Mapping[str, Any], key: str) -> str:

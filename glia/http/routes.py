@@ -25,7 +25,7 @@ class Auth(enum.Enum):
     SHARED_SECRET = "shared_secret"
 
 
-Handler = Callable[["Request"], Awaitable[Any]]
+Handler = Callable[["Request[Any]"], Awaitable[Any]]
 
 CLIENT_VERSIONS = ("r0", "v3")
 
@@ -60,6 +60,10 @@ class Route:
     ratelimit: str | None
     #: The audit-log action of a state-changing admin route (required for those).
     audit: str | None = None
+    #: The request model the server decodes the JSON body into (``req.body``).
+    body: type[Any] | None = None
+    #: Whether an empty body stands for ``{}`` (the spec makes some bodies optional).
+    empty_body: bool = False
 
 
 class RouteGroup:
@@ -70,7 +74,7 @@ class RouteGroup:
 
     def route(
         self, method: str, *paths: str, auth: Auth, ratelimit: str | None = None,
-        audit: str | None = None,
+        audit: str | None = None, body: type[Any] | None = None, empty_body: bool = False,
     ) -> Callable[[Handler], Handler]:
         if not paths:
             raise ValueError("a route needs at least one path")
@@ -79,7 +83,8 @@ class RouteGroup:
 
         def register(handler: Handler) -> Handler:
             for path in paths:
-                self.routes.append(Route(method, path, handler, auth, ratelimit, audit))
+                self.routes.append(Route(method, path, handler, auth, ratelimit, audit,
+                                         body, empty_body))
             return handler
 
         return register
@@ -91,21 +96,24 @@ class RouteGroup:
 
     def post(
         self, *paths: str, auth: Auth, ratelimit: str | None = None,
-        audit: str | None = None,
+        audit: str | None = None, body: type[Any] | None = None, empty_body: bool = False,
     ) -> Callable[[Handler], Handler]:
-        return self.route("POST", *paths, auth=auth, ratelimit=ratelimit, audit=audit)
+        return self.route("POST", *paths, auth=auth, ratelimit=ratelimit, audit=audit,
+                          body=body, empty_body=empty_body)
 
     def put(
         self, *paths: str, auth: Auth, ratelimit: str | None = None,
-        audit: str | None = None,
+        audit: str | None = None, body: type[Any] | None = None, empty_body: bool = False,
     ) -> Callable[[Handler], Handler]:
-        return self.route("PUT", *paths, auth=auth, ratelimit=ratelimit, audit=audit)
+        return self.route("PUT", *paths, auth=auth, ratelimit=ratelimit, audit=audit,
+                          body=body, empty_body=empty_body)
 
     def delete(
         self, *paths: str, auth: Auth, ratelimit: str | None = None,
-        audit: str | None = None,
+        audit: str | None = None, body: type[Any] | None = None, empty_body: bool = False,
     ) -> Callable[[Handler], Handler]:
-        return self.route("DELETE", *paths, auth=auth, ratelimit=ratelimit, audit=audit)
+        return self.route("DELETE", *paths, auth=auth, ratelimit=ratelimit, audit=audit,
+                          body=body, empty_body=empty_body)
 
 
 class Router:

@@ -7,6 +7,7 @@ other exception is a bug: logged with the request id, answered ``500 M_UNKNOWN``
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import time
@@ -56,6 +57,7 @@ class HttpApp:
         self._router = Router(routes)
         self._limiter = RateLimiter(services.config.ratelimit)
         self._max_body = services.config.max_request_size
+        self._max_json_depth = services.config.max_json_depth
         self._access_log = services.config.logging.access_log
         self._name = name
 
@@ -110,14 +112,15 @@ class HttpApp:
             self._limiter.check(route.ratelimit, key, override)
         # Uploads stream their own body (and have their own size limit).
         body = b"" if is_streamed(route.handler) else await self._read_body(raw)
-        request = Request(raw, self._services, params, body, requester)
+        request: Request[Any] = Request(raw, self._services, params, body, requester,
+                                        self._max_json_depth)
         if route.audit is not None and requester is not None:
             request.audit = AuditEntry(requester.user_id, route.audit,
                                        next(iter(params.values()), None),
-                                       _audit_params(raw, body))
+                                       _audit_params(request))
             result = await self._audited(route, request, request.audit)
         else:
-            result = await route.handler(request)
+            result = await _run(route, request)
         user = requester.user_id if requester else None
         if isinstance(result, Response):
             return result, user
@@ -130,7 +133,7 @@ class HttpApp:
         """Run an admin write; whatever happens, it ends up in the audit log."""
         audit = self._services.audit
         try:
-            result = await route.handler(request)
+            result = await _run(route, request)
         except MatrixError as e:
             await audit.record(entry, e.errcode, e.status)
             raise
@@ -159,18 +162,22 @@ class HttpApp:
         return b"".join(chunks)
 
 
-def _audit_params(raw: StarletteRequest, body: bytes) -> dict[str, Any]:
+async def _run(route: Route, request: Request[Any]) -> Any:
+    """Decode the body into the route's request model, then call the handler."""
+    if route.body is not None:
+        request.decode_body(route.body, route.empty_body)
+    return await route.handler(request)
+
+
+def _audit_params(request: Request[Any]) -> dict[str, Any]:
     """What an admin request asked for: its query and JSON body (secrets are stripped
-    by the audit service)."""
-    params: dict[str, Any] = dict(raw.query_params)
+    by the audit service). A body that does not decode is left out here; the request
+    is refused, and audited as refused, when the route decodes it."""
+    params: dict[str, Any] = dict(request.raw.query_params)
     params.pop("access_token", None)
-    if body:
-        try:
-            decoded = msgspec.json.decode(body)
-        except msgspec.DecodeError:
-            decoded = None
-        if decoded is not None:
-            params["body"] = decoded
+    if request.raw_body.strip():
+        with contextlib.suppress(MatrixError):
+            params["body"] = request.json()
     return params
 
 

@@ -4,58 +4,65 @@ from __future__ import annotations
 
 from typing import Any
 
-from glia import errors
-from glia.http.parsing import Request, require_str
+import msgspec
+
+from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.services.tokens import parse_position
 
 routes = RouteGroup()
 
 
-def _reason(body: dict[str, Any]) -> str | None:
-    reason = body.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise errors.bad_json("reason must be a string")
-    return reason
+class ReasonBody(msgspec.Struct):
+    """join, knock, leave: an optional reason (the whole body is optional)."""
+
+    reason: str | None = None
 
 
-@routes.post(*client_paths("/join/{roomIdOrAlias}"), auth=Auth.USER, ratelimit="message")
-async def join_by_id_or_alias(req: Request) -> dict[str, Any]:
-    body = req.json_or_empty()
+class TargetBody(msgspec.Struct):
+    """invite, kick, ban, unban: whom, and why."""
+
+    user_id: str
+    reason: str | None = None
+
+
+@routes.post(*client_paths("/join/{roomIdOrAlias}"), auth=Auth.USER, ratelimit="message",
+             body=ReasonBody, empty_body=True)
+async def join_by_id_or_alias(req: Request[ReasonBody]) -> dict[str, Any]:
     room_id = await req.services.membership.join(
-        req.requester.user_id, req.path("roomIdOrAlias"), _reason(body))
+        req.requester.user_id, req.path("roomIdOrAlias"), req.body.reason)
     return {"room_id": room_id}
 
 
-@routes.post(*client_paths("/rooms/{roomId}/join"), auth=Auth.USER, ratelimit="message")
-async def join(req: Request) -> dict[str, Any]:
-    body = req.json_or_empty()
+@routes.post(*client_paths("/rooms/{roomId}/join"), auth=Auth.USER, ratelimit="message",
+             body=ReasonBody, empty_body=True)
+async def join(req: Request[ReasonBody]) -> dict[str, Any]:
     room_id = await req.services.membership.join(
-        req.requester.user_id, req.path("roomId"), _reason(body))
+        req.requester.user_id, req.path("roomId"), req.body.reason)
     return {"room_id": room_id}
 
 
-@routes.post(*client_paths("/knock/{roomIdOrAlias}"), auth=Auth.USER, ratelimit="message")
-async def knock(req: Request) -> dict[str, Any]:
-    body = req.json_or_empty()
+@routes.post(*client_paths("/knock/{roomIdOrAlias}"), auth=Auth.USER, ratelimit="message",
+             body=ReasonBody, empty_body=True)
+async def knock(req: Request[ReasonBody]) -> dict[str, Any]:
     room_id = await req.services.membership.knock(
-        req.requester.user_id, req.path("roomIdOrAlias"), _reason(body))
+        req.requester.user_id, req.path("roomIdOrAlias"), req.body.reason)
     return {"room_id": room_id}
 
 
-@routes.post(*client_paths("/rooms/{roomId}/invite"), auth=Auth.USER, ratelimit="message")
-async def invite(req: Request) -> dict[str, Any]:
-    body = req.json()
+@routes.post(*client_paths("/rooms/{roomId}/invite"), auth=Auth.USER, ratelimit="message",
+             body=TargetBody)
+async def invite(req: Request[TargetBody]) -> dict[str, Any]:
     await req.services.membership.invite(
-        req.requester.user_id, req.path("roomId"), require_str(body, "user_id"), _reason(body))
+        req.requester.user_id, req.path("roomId"), req.body.user_id, req.body.reason)
     return {}
 
 
-@routes.post(*client_paths("/rooms/{roomId}/leave"), auth=Auth.USER, ratelimit="message")
-async def leave(req: Request) -> dict[str, Any]:
-    body = req.json_or_empty()
+@routes.post(*client_paths("/rooms/{roomId}/leave"), auth=Auth.USER, ratelimit="message",
+             body=ReasonBody, empty_body=True)
+async def leave(req: Request[ReasonBody]) -> dict[str, Any]:
     await req.services.membership.client_leave(req.requester.user_id,
-                                               req.path("roomId"), _reason(body))
+                                               req.path("roomId"), req.body.reason)
     return {}
 
 
@@ -65,27 +72,27 @@ async def forget(req: Request) -> dict[str, Any]:
     return {}
 
 
-@routes.post(*client_paths("/rooms/{roomId}/kick"), auth=Auth.USER, ratelimit="message")
-async def kick(req: Request) -> dict[str, Any]:
-    body = req.json()
+@routes.post(*client_paths("/rooms/{roomId}/kick"), auth=Auth.USER, ratelimit="message",
+             body=TargetBody)
+async def kick(req: Request[TargetBody]) -> dict[str, Any]:
     await req.services.membership.kick(
-        req.requester.user_id, req.path("roomId"), require_str(body, "user_id"), _reason(body))
+        req.requester.user_id, req.path("roomId"), req.body.user_id, req.body.reason)
     return {}
 
 
-@routes.post(*client_paths("/rooms/{roomId}/ban"), auth=Auth.USER, ratelimit="message")
-async def ban(req: Request) -> dict[str, Any]:
-    body = req.json()
+@routes.post(*client_paths("/rooms/{roomId}/ban"), auth=Auth.USER, ratelimit="message",
+             body=TargetBody)
+async def ban(req: Request[TargetBody]) -> dict[str, Any]:
     await req.services.membership.ban(
-        req.requester.user_id, req.path("roomId"), require_str(body, "user_id"), _reason(body))
+        req.requester.user_id, req.path("roomId"), req.body.user_id, req.body.reason)
     return {}
 
 
-@routes.post(*client_paths("/rooms/{roomId}/unban"), auth=Auth.USER, ratelimit="message")
-async def unban(req: Request) -> dict[str, Any]:
-    body = req.json()
+@routes.post(*client_paths("/rooms/{roomId}/unban"), auth=Auth.USER, ratelimit="message",
+             body=TargetBody)
+async def unban(req: Request[TargetBody]) -> dict[str, Any]:
     await req.services.membership.unban(
-        req.requester.user_id, req.path("roomId"), require_str(body, "user_id"), _reason(body))
+        req.requester.user_id, req.path("roomId"), req.body.user_id, req.body.reason)
     return {}
 
 

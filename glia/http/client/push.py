@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
-from glia import errors
+from glia.http.decoding import decode_json
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 
@@ -84,14 +82,7 @@ async def put_actions(req: Request) -> dict[str, Any]:
 
 def _json_value(req: Request) -> Any:
     """Any JSON value (``PUT …/enabled`` also takes a bare boolean)."""
-    if not req.body.strip():
-        raise errors.not_json()
-    try:
-        return msgspec.json.decode(req.body)
-    except msgspec.DecodeError as e:
-        raise errors.not_json() from e
-    except RecursionError as e:
-        raise errors.bad_json("JSON is nested too deeply") from e
+    return decode_json(req.raw_body, req.max_json_depth)
 
 
 @routes.get(*client_paths("/pushers"), auth=Auth.USER)
