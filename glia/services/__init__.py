@@ -66,8 +66,10 @@ from glia.storage import Storage
 
 @dataclass(frozen=True)
 class Services:
+    """What HTTP handlers reach. Storage is not here: handlers go through services, and
+    ``app.py`` holds the storage it opened."""
+
     config: Config
-    storage: Storage
     notifier: Notifier
     auth: AuthService
     uia: UiaService
@@ -163,7 +165,6 @@ def build_services(config: Config, storage: Storage) -> Services:
     sync.add_account_data_source(push.sync_account_data)
     return Services(
         config=config,
-        storage=storage,
         notifier=notifier,
         auth=auth,
         uia=uia,
