@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from glia import errors
 from glia.clock import monotonic
 from glia.config import RateLimitConfig
-from glia.services.admin.ratelimit import RatelimitOverride
+from glia.services.ratelimit import RatelimitOverride
 
 _MAX_BUCKETS = 100_000
 

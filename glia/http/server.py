@@ -108,7 +108,7 @@ class HttpApp:
             key = requester.user_id if requester else (raw.client.host if raw.client else "-")
             override = None
             if requester is not None and self._limiter.enabled:
-                override = await self._services.ratelimit_overrides.lookup(requester.user_id)
+                override = await self._services.ratelimit.lookup(requester.user_id)
             self._limiter.check(route.ratelimit, key, override)
         # Uploads stream their own body (and have their own size limit).
         body = b"" if is_streamed(route.handler) else await self._read_body(raw)

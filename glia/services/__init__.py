@@ -47,6 +47,7 @@ from glia.services.profile import ProfileService
 from glia.services.push import PushService
 from glia.services.push_gateway import PushGateway
 from glia.services.pushers import PusherService
+from glia.services.ratelimit import RatelimitOverrides
 from glia.services.receipts import ReceiptService
 from glia.services.registration import RegistrationService
 from glia.services.relations import Aggregator, RelationsService
@@ -66,8 +67,10 @@ from glia.storage import Storage
 
 @dataclass(frozen=True)
 class Services:
+    """What HTTP handlers reach. Storage is not here: handlers go through services, and
+    ``app.py`` holds the storage it opened."""
+
     config: Config
-    storage: Storage
     notifier: Notifier
     auth: AuthService
     uia: UiaService
@@ -114,6 +117,7 @@ class Services:
     to_device: ToDeviceService
     key_backup: KeyBackupService
     statistics_admin: StatisticsAdminService
+    ratelimit: RatelimitOverrides
     ratelimit_overrides: RatelimitOverrideService
     experimental_features: ExperimentalFeaturesService
     spaces: SpacesService
@@ -161,9 +165,9 @@ def build_services(config: Config, storage: Storage) -> Services:
     receipts.on_read(push.mark_read)
     sync.set_unread_counts(push.unread_counts)
     sync.add_account_data_source(push.sync_account_data)
+    ratelimit = RatelimitOverrides(storage)
     return Services(
         config=config,
-        storage=storage,
         notifier=notifier,
         auth=auth,
         uia=uia,
@@ -213,7 +217,8 @@ def build_services(config: Config, storage: Storage) -> Services:
         to_device=ToDeviceService(config, storage, notifier),
         key_backup=KeyBackupService(storage),
         statistics_admin=StatisticsAdminService(config, storage),
-        ratelimit_overrides=RatelimitOverrideService(config, storage, audit),
+        ratelimit=ratelimit,
+        ratelimit_overrides=RatelimitOverrideService(config, storage, audit, ratelimit),
         experimental_features=ExperimentalFeaturesService(config, storage, audit),
         spaces=SpacesService(storage),
     )

@@ -91,7 +91,7 @@ class Stores:
 
     @cached_property
     def rooms(self) -> RoomStore:
-        return RoomStore(self.db, self.engine.name)
+        return RoomStore(self.db, self.engine.dialect)
 
     @cached_property
     def events(self) -> EventStore:
@@ -103,7 +103,7 @@ class Stores:
 
     @cached_property
     def search(self) -> SearchStore:
-        return SearchStore(self.db, self.engine.name)
+        return SearchStore(self.db, self.engine.dialect)
 
     @cached_property
     def media(self) -> MediaStore:
@@ -159,7 +159,7 @@ class Stores:
 
     @cached_property
     def keys(self) -> KeyStore:
-        return KeyStore(self.db, self.engine.name)
+        return KeyStore(self.db, self.engine.dialect)
 
     @cached_property
     def to_device(self) -> ToDeviceStore:
@@ -195,7 +195,7 @@ class Stores:
         # Until its value is known, an allocation holds a placeholder that is a lower
         # bound for it (positions only grow), so a reader never passes over it.
         if self._inflight.ordered:
-            await self.db.execute("SELECT pg_advisory_xact_lock(?, ?)", *STREAM_ORDER_LOCK)
+            await self.engine.dialect.lock_pair(self.db, STREAM_ORDER_LOCK, shared=False)
         placeholder = self._inflight.reserve()
         try:
             position = await next_position(self.engine, self.db, counter)
@@ -273,7 +273,7 @@ class Storage(Stores):
     def __init__(self, engine: Engine, several_processes: bool = False) -> None:
         super().__init__(engine, engine)
         self._stream_inflight = InFlight()
-        self._ordered = several_processes and engine.name == "postgres"
+        self._ordered = several_processes and engine.dialect.shared_by_processes
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Stores]:
@@ -290,7 +290,7 @@ class Storage(Stores):
     def shared_by_processes(self) -> bool:
         """Several processes may serve this database (PostgreSQL), so wake-ups must
         travel between them."""
-        return self.engine.name == "postgres"
+        return self.engine.dialect.shared_by_processes
 
     async def listen(self, channel: str, callback: Callable[[str], None]
                      ) -> Callable[[], Awaitable[None]]:
@@ -313,7 +313,7 @@ class Storage(Stores):
         async with self.engine.transaction() as tx:
             # Shared: waits for a writer between its position and its commit, not for
             # other readers.
-            await tx.execute("SELECT pg_advisory_xact_lock_shared(?, ?)", *STREAM_ORDER_LOCK)
+            await self.engine.dialect.lock_pair(tx, STREAM_ORDER_LOCK, shared=True)
             current = await current_position(self.engine, executor=tx)
         return self._stream_inflight.safe_upto(current)
 

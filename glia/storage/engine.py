@@ -11,9 +11,12 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from glia import errors
+
+if TYPE_CHECKING:
+    from glia.storage.search import SearchQuery
 
 Row = Mapping[str, Any]
 
@@ -50,13 +53,52 @@ class Executor(Protocol):
         """The first column of the first row, or None."""
 
 
+class Dialect(Protocol):
+    """The SQL that differs between the engines. Stores ask the engine's dialect for it,
+    so each store keeps one SQL text and never tests which engine it runs on."""
+
+    #: Several processes may serve this database at once, so locks and wake-ups must
+    #: work between processes.
+    shared_by_processes: bool
+    #: Ends a ``SELECT … LIMIT 1`` subquery that picks a row to take, so a concurrent
+    #: taker passes over a row another one holds instead of waiting for it.
+    skip_locked: str
+    #: The ``event_search`` column the search terms are indexed in, the SQL that turns a
+    #: ``?`` of space-separated terms into its value, and the room column in search
+    #: conditions.
+    search_column: str
+    search_value: str
+    search_room: str
+
+    async def lock_name(self, executor: Executor, name: str) -> None:
+        """Hold a lock on ``name`` until the transaction ends (nothing to do where write
+        transactions are serialized anyway)."""
+
+    async def lock_pair(self, executor: Executor, key: tuple[int, int], *,
+                        shared: bool) -> None:
+        """Hold the two-number lock ``key``, shared or exclusive, until the transaction
+        ends (nothing to do where write transactions are serialized anyway)."""
+
+    def search_source(self, query: SearchQuery) -> tuple[str, str, str, list[Any]]:
+        """Full-text search: the FROM clause (``event_search`` as ``s``), the match
+        condition, the rank expression (higher is better) and the query's arguments."""
+
+
 class Engine(Executor, Protocol):
     name: str
+    dialect: Dialect
 
     def transaction(self) -> AbstractAsyncContextManager[Executor]: ...
 
     async def next_value(self, executor: Executor, sequence: str) -> int:
         """Next value of a named counter (streams, ids); see ``storage.streams``."""
+
+    async def current_value(self, executor: Executor, sequence: str) -> int:
+        """The highest value :meth:`next_value` handed out so far (0 before any)."""
+
+    async def sync_counters(self, executor: Executor) -> None:
+        """Back every row of ``counters`` with what :meth:`next_value` needs (after
+        migrations, which may add counters)."""
 
     async def run_script(self, executor: Executor, script: str) -> None:
         """Run a multi-statement migration script inside the given transaction."""

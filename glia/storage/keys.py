@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from glia.storage.engine import Executor
+from glia.storage.engine import Dialect, Executor
 
 #: Longest list of values bound into one ``IN (...)``; SQLite caps bound parameters.
 _CHUNK = 500
@@ -70,9 +70,9 @@ def _marks(values: Sequence[Any]) -> str:
 
 
 class KeyStore:
-    def __init__(self, db: Executor, engine_name: str) -> None:
+    def __init__(self, db: Executor, dialect: Dialect) -> None:
         self._db = db
-        self._engine_name = engine_name
+        self._dialect = dialect
 
     # -- device keys -------------------------------------------------------------------
 
@@ -165,7 +165,7 @@ class KeyStore:
         on PostgreSQL the row is locked with SKIP LOCKED, so a second claimer takes the next
         key instead of waiting for the first and then finding nothing.
         """
-        lock = " FOR UPDATE SKIP LOCKED" if self._engine_name == "postgres" else ""
+        lock = self._dialect.skip_locked
         row = await self._db.fetchone(
             "DELETE FROM e2e_one_time_keys WHERE user_id = ? AND device_id = ?"
             " AND algorithm = ? AND key_id = (SELECT key_id FROM e2e_one_time_keys"

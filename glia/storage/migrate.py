@@ -65,15 +65,6 @@ async def applied_versions(executor: Executor) -> set[int]:
     return {int(r["version"]) for r in rows}
 
 
-async def _sync_sequences(engine: Engine, tx: Executor) -> None:
-    """On PostgreSQL every row of ``counters`` is backed by a sequence ``<name>_seq``."""
-    if engine.name != "postgres":
-        return
-    for row in await tx.fetchall("SELECT name, value FROM counters"):
-        start = int(row["value"]) + 1
-        await tx.execute(f"CREATE SEQUENCE IF NOT EXISTS {row['name']}_seq START WITH {start}")
-
-
 async def migrate(engine: Engine) -> list[Migration]:
     """Apply every pending migration; returns the ones applied."""
     applied_now: list[Migration] = []
@@ -100,5 +91,5 @@ async def migrate(engine: Engine) -> list[Migration]:
                 migration.version, migration.name, now_ms(),
             )
             applied_now.append(migration)
-        await _sync_sequences(engine, tx)
+        await engine.sync_counters(tx)
     return applied_now

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from glia.storage.engine import Executor, Row, reject_nul, to_numbered_placeholders
+from glia.storage.engine import (
+    Dialect,
+    Executor,
+    Row,
+    reject_nul,
+    to_numbered_placeholders,
+)
+
+if TYPE_CHECKING:
+    from glia.storage.search import Phrase, SearchQuery
 
 # Any 64-bit number, so two Glia processes never migrate the same database at once.
 _MIGRATION_LOCK_KEY = 0x6C1A_0001
@@ -18,6 +27,48 @@ def _rowcount(status: str) -> int:
     """asyncpg returns a command tag such as ``UPDATE 3``; the last word is the count."""
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
+
+
+def _tsquery_phrase(phrase: Phrase) -> str:
+    parts = [f"'{t}'" for t in phrase.terms]
+    if phrase.prefix:
+        parts[-1] += ":*"
+    return parts[0] if len(parts) == 1 else "(" + " <-> ".join(parts) + ")"
+
+
+def tsquery(query: SearchQuery) -> str:
+    """A search query in ``to_tsquery`` syntax."""
+    expression = " & ".join(
+        "(" + " | ".join(_tsquery_phrase(p) for p in group) + ")" for group in query.required)
+    for phrase in query.excluded:
+        expression += f" & !{_tsquery_phrase(phrase)}"
+    return expression
+
+
+class PostgresDialect:
+    """PostgreSQL's side of :class:`~glia.storage.engine.Dialect`: several processes may
+    share the database, so writers take advisory locks; full-text search through
+    ``tsvector`` under a GIN index, with the ``simple`` configuration (no stemming and no
+    stop words, because rooms are written in every language; every query term matches as
+    a prefix instead)."""
+
+    shared_by_processes = True
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+    search_column = "vector"
+    search_value = "to_tsvector('simple', ?)"
+    search_room = "s.room_id"
+
+    async def lock_name(self, executor: Executor, name: str) -> None:
+        await executor.execute("SELECT pg_advisory_xact_lock(hashtext(?))", name)
+
+    async def lock_pair(self, executor: Executor, key: tuple[int, int], *,
+                        shared: bool) -> None:
+        lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        await executor.execute(f"SELECT {lock}(?, ?)", *key)
+
+    def search_source(self, query: SearchQuery) -> tuple[str, str, str, list[Any]]:
+        return ("event_search s CROSS JOIN to_tsquery('simple', ?) AS q",
+                "s.vector @@ q", "ts_rank(s.vector, q)", [tsquery(query)])
 
 
 class _ConnExecutor:
@@ -52,6 +103,7 @@ class _ConnExecutor:
 
 class PostgresEngine:
     name = "postgres"
+    dialect: Dialect = PostgresDialect()
 
     def __init__(self, pool: Any, dsn: str) -> None:
         self._pool = pool
@@ -118,6 +170,19 @@ class PostgresEngine:
     async def next_value(self, executor: Executor, sequence: str) -> int:
         # Sequences never block concurrent writers, unlike a counter row.
         return int(await executor.fetchval(f"SELECT nextval('{sequence}_seq')"))
+
+    async def current_value(self, executor: Executor, sequence: str) -> int:
+        row = await executor.fetchone(f"SELECT last_value, is_called FROM {sequence}_seq")
+        if row is None:
+            return 0
+        return int(row["last_value"]) if row["is_called"] else int(row["last_value"]) - 1
+
+    async def sync_counters(self, executor: Executor) -> None:
+        # Every row of ``counters`` is backed by a sequence ``<name>_seq``.
+        for row in await executor.fetchall("SELECT name, value FROM counters"):
+            start = int(row["value"]) + 1
+            await executor.execute(
+                f"CREATE SEQUENCE IF NOT EXISTS {row['name']}_seq START WITH {start}")
 
     async def run_script(self, executor: Executor, script: str) -> None:
         await executor.execute(script)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from glia.storage.engine import Executor, Row
+from glia.storage.engine import Dialect, Executor, Row
 
 
 @dataclass(frozen=True)
@@ -22,18 +22,17 @@ def _room(row: Row) -> Room:
 
 
 class RoomStore:
-    def __init__(self, db: Executor, engine_name: str) -> None:
+    def __init__(self, db: Executor, dialect: Dialect) -> None:
         self._db = db
-        self._engine_name = engine_name
+        self._dialect = dialect
 
     async def lock(self, room_id: str) -> None:
         """Serialize writers of one room until the transaction ends.
 
-        SQLite transactions are already serialized; PostgreSQL takes an advisory lock
-        keyed by the room so several processes never fork a room's event graph.
+        SQLite transactions are already serialized; PostgreSQL takes a lock keyed by the
+        room so several processes never fork a room's event graph.
         """
-        if self._engine_name == "postgres":
-            await self._db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", room_id)
+        await self._dialect.lock_name(self._db, room_id)
 
     async def create(self, room_id: str, room_version: str, creator: str, now: int) -> None:
         await self._db.execute(

@@ -3,15 +3,12 @@
 The search service decides *what* is indexed (message bodies, room names and topics);
 this module decides *how*. Text is cut into terms and normalised here, in Python
 (compatibility-decomposed, diacritics dropped, case-folded), so SQLite and PostgreSQL
-index and match exactly the same terms:
+index and match exactly the same terms.
 
-- SQLite keeps the terms in ``event_search.terms``, indexed by the external-content FTS5
-  table ``event_search_fts`` (triggers keep it in step), ranked by ``bm25``;
-- PostgreSQL keeps ``to_tsvector('simple', terms)`` in ``event_search.vector`` under a GIN
-  index, ranked by ``ts_rank``. ``simple``: no stemming and no stop words, because rooms
-  are written in every language; every query term matches as a prefix instead.
-
-This is the only module with engine-specific search SQL.
+The engine's dialect holds the engine-specific part (``Dialect.search_*``): SQLite
+indexes ``event_search.terms`` in the FTS5 table ``event_search_fts`` and ranks by
+``bm25``; PostgreSQL keeps ``to_tsvector('simple', terms)`` in ``event_search.vector``
+under a GIN index and ranks by ``ts_rank``.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from glia.storage.engine import Executor
+from glia.storage.engine import Dialect, Executor
 
 #: Terms longer than this are not indexed (base64 blobs, hashes); PostgreSQL would refuse
 #: lexemes past 2 KB anyway, and skipping them on both engines keeps results the same.
@@ -86,16 +83,6 @@ class Phrase:
     terms: tuple[str, ...]
     prefix: bool
 
-    def fts5(self) -> str:
-        # Terms hold only letters, digits and marks: nothing to escape inside the quotes.
-        return f'"{" ".join(self.terms)}"' + ("*" if self.prefix else "")
-
-    def tsquery(self) -> str:
-        parts = [f"'{t}'" for t in self.terms]
-        if self.prefix:
-            parts[-1] += ":*"
-        return parts[0] if len(parts) == 1 else "(" + " <-> ".join(parts) + ")"
-
     def matches(self, term: str) -> bool:
         """Whether a document term is one this phrase looks for (highlighting)."""
         if self.prefix and term.startswith(self.terms[-1]):
@@ -109,21 +96,6 @@ class SearchQuery:
 
     required: tuple[tuple[Phrase, ...], ...]
     excluded: tuple[Phrase, ...] = ()
-
-    def fts5(self) -> str:
-        expression = " AND ".join(
-            "(" + " OR ".join(p.fts5() for p in group) + ")" for group in self.required)
-        if self.excluded:
-            expression = (f"({expression}) NOT ("
-                          + " OR ".join(p.fts5() for p in self.excluded) + ")")
-        return expression
-
-    def tsquery(self) -> str:
-        expression = " & ".join(
-            "(" + " | ".join(p.tsquery() for p in group) + ")" for group in self.required)
-        for phrase in self.excluded:
-            expression += f" & !{phrase.tsquery()}"
-        return expression
 
     def highlights(self, term: str) -> bool:
         return any(p.matches(term) for group in self.required for p in group)
@@ -189,9 +161,9 @@ def _marks(values: Sequence[Any]) -> str:
 
 
 class SearchStore:
-    def __init__(self, db: Executor, engine_name: str) -> None:
+    def __init__(self, db: Executor, dialect: Dialect) -> None:
         self._db = db
-        self._postgres = engine_name == "postgres"
+        self._dialect = dialect
 
     # -- writing -----------------------------------------------------------------------
 
@@ -208,8 +180,8 @@ class SearchStore:
             else:
                 empty.append(e.stream_ordering)
         if rows:
-            text = "to_tsvector('simple', ?)" if self._postgres else "?"
-            column = "vector" if self._postgres else "terms"
+            text = self._dialect.search_value
+            column = self._dialect.search_column
             await self._db.executemany(
                 "INSERT INTO event_search (stream_ordering, event_id, room_id, sender, type,"
                 f" contains_url, {column}) VALUES (?, ?, ?, ?, ?, ?, {text})"
@@ -229,23 +201,6 @@ class SearchStore:
                                            room_id)
 
     # -- searching ---------------------------------------------------------------------
-
-    def _source(self, query: SearchQuery) -> tuple[str, str, str, list[Any]]:
-        """FROM clause, match condition, rank expression and the query's argument."""
-        if self._postgres:
-            return ("event_search s CROSS JOIN to_tsquery('simple', ?) AS q",
-                    "s.vector @@ q", "ts_rank(s.vector, q)", [query.tsquery()])
-        # FTS5 first, so its rows drive the join and bm25() has a full-text cursor.
-        return ("event_search_fts CROSS JOIN event_search s"
-                " ON s.stream_ordering = event_search_fts.rowid",
-                "event_search_fts MATCH ?", "-bm25(event_search_fts)", [query.fts5()])
-
-    @property
-    def _room(self) -> str:
-        """The room column in conditions. On SQLite, ``+`` keeps the planner from probing
-        the room index once per listed room for every match (the primary key already
-        found the row)."""
-        return "s.room_id" if self._postgres else "+s.room_id"
 
     @staticmethod
     def _filter(search_filter: SearchFilter) -> tuple[list[str], list[Any]]:
@@ -267,7 +222,7 @@ class SearchStore:
         args: list[Any] = []
         for room in scope:
             for start, end in room.ranges:
-                part = f"({self._room} = ? AND s.stream_ordering >= ?"
+                part = f"({self._dialect.search_room} = ? AND s.stream_ordering >= ?"
                 args += [room.room_id, start]
                 if end is not None:
                     part += " AND s.stream_ordering < ?"
@@ -281,11 +236,11 @@ class SearchStore:
         those)."""
         if not room_ids or not search_filter.types:
             return []
-        source, match, _, args = self._source(query)
+        source, match, _, args = self._dialect.search_source(query)
         where, filter_args = self._filter(search_filter)
         rows = await self._db.fetchall(
             f"SELECT DISTINCT s.room_id FROM {source} WHERE {match}"
-            f" AND {self._room} IN ({_marks(room_ids)}) AND {' AND '.join(where)}",
+            f" AND {self._dialect.search_room} IN ({_marks(room_ids)}) AND {' AND '.join(where)}",
             *args, *room_ids, *filter_args)
         return sorted(r["room_id"] for r in rows)
 
@@ -293,7 +248,7 @@ class SearchStore:
                     search_filter: SearchFilter) -> int:
         if not scope or not search_filter.types:
             return 0
-        source, match, _, args = self._source(query)
+        source, match, _, args = self._dialect.search_source(query)
         where, filter_args = self._filter(search_filter)
         scoped, scope_args = self._scope(scope)
         return int(await self._db.fetchval(
@@ -307,7 +262,7 @@ class SearchStore:
         first (paged by ``before_stream``, exclusive)."""
         if not scope or not search_filter.types:
             return []
-        source, match, rank, args = self._source(query)
+        source, match, rank, args = self._dialect.search_source(query)
         where, filter_args = self._filter(search_filter)
         scoped, scope_args = self._scope(scope)
         if before_stream is not None:

@@ -19,11 +19,57 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from glia.storage.engine import Executor, Row, is_read_only, reject_nul
+from glia.storage.engine import Dialect, Executor, Row, is_read_only, reject_nul
+
+if TYPE_CHECKING:
+    from glia.storage.search import Phrase, SearchQuery
 
 T = TypeVar("T")
+
+
+def _fts5_phrase(phrase: Phrase) -> str:
+    # Terms hold only letters, digits and marks: nothing to escape inside the quotes.
+    return f'"{" ".join(phrase.terms)}"' + ("*" if phrase.prefix else "")
+
+
+def fts5_query(query: SearchQuery) -> str:
+    """A search query in FTS5's query syntax."""
+    expression = " AND ".join(
+        "(" + " OR ".join(_fts5_phrase(p) for p in group) + ")" for group in query.required)
+    if query.excluded:
+        expression = (f"({expression}) NOT ("
+                      + " OR ".join(_fts5_phrase(p) for p in query.excluded) + ")")
+    return expression
+
+
+class SqliteDialect:
+    """SQLite's side of :class:`~glia.storage.engine.Dialect`: one process, one writer at
+    a time, so there is nothing to lock; full-text search through FTS5."""
+
+    shared_by_processes = False
+    skip_locked = ""
+    #: The external-content FTS5 table ``event_search_fts`` indexes this column (triggers
+    #: keep it in step).
+    search_column = "terms"
+    search_value = "?"
+    #: ``+`` keeps the planner from probing the room index once per listed room for
+    #: every match (the primary key already found the row).
+    search_room = "+s.room_id"
+
+    async def lock_name(self, executor: Executor, name: str) -> None:
+        return None
+
+    async def lock_pair(self, executor: Executor, key: tuple[int, int], *,
+                        shared: bool) -> None:
+        return None
+
+    def search_source(self, query: SearchQuery) -> tuple[str, str, str, list[Any]]:
+        # FTS5 first, so its rows drive the join and bm25() has a full-text cursor.
+        return ("event_search_fts CROSS JOIN event_search s"
+                " ON s.stream_ordering = event_search_fts.rowid",
+                "event_search_fts MATCH ?", "-bm25(event_search_fts)", [fts5_query(query)])
 
 
 class _Connection:
@@ -152,6 +198,7 @@ class _Group:
 
 class SqliteEngine:
     name = "sqlite"
+    dialect: Dialect = SqliteDialect()
 
     def __init__(self, path: Path, synchronous: str = "full", readers: int = 2) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -256,6 +303,13 @@ class SqliteEngine:
         if value is None:
             raise KeyError(f"unknown counter {sequence!r}")
         return int(value)
+
+    async def current_value(self, executor: Executor, sequence: str) -> int:
+        return int(await executor.fetchval(
+            "SELECT value FROM counters WHERE name = ?", sequence) or 0)
+
+    async def sync_counters(self, executor: Executor) -> None:
+        return None  # next_value() bumps the counter rows themselves
 
     async def run_script(self, executor: Executor, script: str) -> None:
         # executescript() would COMMIT our transaction; run statement by statement.

@@ -26,10 +26,4 @@ STREAM_ORDER_LOCK = (0x6C1A, 2)
 async def current_position(engine: Engine, counter: str = STREAM,
                            executor: Executor | None = None) -> int:
     """The highest position handed out so far (0 before any)."""
-    if engine.name == "postgres":
-        row = await (executor or engine).fetchone(
-            f"SELECT last_value, is_called FROM {counter}_seq")
-        if row is None:
-            return 0
-        return int(row["last_value"]) if row["is_called"] else int(row["last_value"]) - 1
-    return int(await engine.fetchval("SELECT value FROM counters WHERE name = ?", counter) or 0)
+    return await engine.current_value(executor or engine, counter)

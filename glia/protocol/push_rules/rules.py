@@ -1,0 +1,89 @@
+"""A push rule and a user's rule set: the shapes every other push rule module shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Final
+
+from glia.protocol.push_rules.conditions import condition_key
+
+#: Rule kinds in the order they are evaluated.
+KINDS: Final = ("override", "content", "room", "sender", "underride")
+#: Actions older spec versions had; they are ignored (stripped) everywhere.
+HISTORICAL_ACTIONS: Final = frozenset({"dont_notify", "coalesce"})
+#: The body-text mention rules (deprecated in v1.7, dropped from the spec's defaults in
+#: v1.17). Kept for clients that do not send ``m.mentions`` yet; skipped for events that
+#: have it, as the spec said while they were defined.
+LEGACY_MENTION_RULES: Final = frozenset({
+    ".m.rule.contains_display_name", ".m.rule.contains_user_name", ".m.rule.roomnotif",
+})
+MASTER_RULE: Final = ".m.rule.master"
+
+Action = str | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PushRule:
+    kind: str
+    rule_id: str
+    actions: tuple[Action, ...]
+    enabled: bool = True
+    default: bool = False
+    #: override/underride rules only.
+    conditions: tuple[dict[str, Any], ...] | None = None
+    #: content rules only.
+    pattern: str | None = None
+
+    @cached_property
+    def shared_key(self) -> tuple[Any, ...] | None:
+        """For a rule whose every condition reads only the event (not the user), a key
+        under which its result is shared by every member for one event; else None."""
+        if self.kind not in ("override", "underride") or self.conditions is None:
+            return None
+        keys = []
+        for condition in self.conditions:
+            key = condition_key(condition)
+            if key is None:
+                return None
+            keys.append(key)
+        return ("rule", tuple(keys))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rule_id": self.rule_id,
+            "default": self.default,
+            "enabled": self.enabled,
+            "actions": list(self.actions),
+        }
+        if self.kind in ("override", "underride"):
+            out["conditions"] = list(self.conditions or ())
+        if self.kind == "content" and self.pattern is not None:
+            out["pattern"] = self.pattern
+        return out
+
+
+@dataclass(frozen=True)
+class DefaultRuleChange:
+    """A user's change to a server-default rule (None: keep the default)."""
+
+    enabled: bool | None = None
+    actions: tuple[Action, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """A user's complete rules per kind, each list in evaluation order."""
+
+    by_kind: dict[str, list[PushRule]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, list[dict[str, Any]]]:
+        return {kind: [r.to_json() for r in self.by_kind.get(kind, [])] for kind in KINDS}
+
+    def in_order(self) -> Iterable[PushRule]:
+        for kind in KINDS:
+            yield from self.by_kind.get(kind, [])
+
+    def find(self, kind: str, rule_id: str) -> PushRule | None:
+        return next((r for r in self.by_kind.get(kind, []) if r.rule_id == rule_id), None)
