@@ -254,13 +254,29 @@ class PushStore:
     # -- notifications ---------------------------------------------------------------
 
     async def add_notifications(self, rows: Sequence[Notification]) -> None:
+        """Store notifications; one already stored for that user and event stays as is
+        (push evaluation may run twice on an event)."""
         if rows:
             await self._db.executemany(
                 f"INSERT INTO push_notifications ({_NOTIFICATION_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, stream) DO NOTHING",
                 [(n.user_id, n.room_id, n.event_id, n.stream, n.thread_id, _dumps(n.actions),
                   n.highlight, n.ts) for n in rows],
             )
+
+    async def notified(self, user_ids: Sequence[str], streams: Sequence[int]
+                       ) -> set[tuple[str, int]]:
+        """Which (user, stream) pairs among ``user_ids`` × ``streams`` have a notification."""
+        out: set[tuple[str, int]] = set()
+        for chunk in _chunks(list(user_ids)):
+            for i in range(0, len(streams), _CHUNK):
+                part = streams[i:i + _CHUNK]
+                rows = await self._db.fetchall(
+                    "SELECT user_id, stream FROM push_notifications"
+                    f" WHERE user_id IN ({_marks(chunk)}) AND stream IN ({_marks(part)})",
+                    *chunk, *part)
+                out.update((r["user_id"], int(r["stream"])) for r in rows)
+        return out
 
     async def queue_deliveries(self, user_ids: Sequence[str], stream: int, now: int) -> int:
         """Queue the notification at ``stream`` for every HTTP pusher of ``user_ids``
