@@ -7,6 +7,7 @@ import asyncio
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -25,6 +26,14 @@ NOT_CANONICAL: list[Any] = [1.5, 2.0, 2**53, -(2**53), [1, {"deep": 0.5}]]
 def _send(kit: Kit, user: User, room_id: str, content: dict[str, Any]) -> Any:
     return kit.request("PUT", f"{V3}/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}",
                        user.access_token, json=content)
+
+
+def _event(kit: Kit, user: User, room_id: str, event_id: str) -> Any:
+    # Event IDs of room version 3 use standard base64, which may contain "/" and "+".
+    r = kit.request("GET", f"{V3}/rooms/{room_id}/event/{quote(event_id, safe='')}",
+                    user.access_token)
+    assert r.status_code == 200, r.text
+    return r.json()
 
 
 def _state(kit: Kit, user: User, room_id: str, event_type: str, content: dict[str, Any]
@@ -47,8 +56,7 @@ def test_strict_versions_refuse_floats_and_big_integers(kit: Kit, version: str) 
     for value in (2**53 - 1, -(2**53) + 1):
         r = _send(kit, alice, room_id, {"body": "edge", "n": value})
         assert r.status_code == 200, r.text
-        event = kit.request("GET", f"{V3}/rooms/{room_id}/event/{r.json()['event_id']}",
-                            alice.access_token).json()
+        event = _event(kit, alice, room_id, r.json()["event_id"])
         assert event["content"]["n"] == value
 
 
@@ -58,8 +66,7 @@ def test_older_versions_accept_what_strict_ones_refuse(kit: Kit, version: str) -
     room_id = create_room(kit, alice, room_version=version)
     r = _send(kit, alice, room_id, {"body": "x", "n": 1.5, "big": 2**53})
     assert r.status_code == 200, r.text
-    event = kit.request("GET", f"{V3}/rooms/{room_id}/event/{r.json()['event_id']}",
-                        alice.access_token).json()
+    event = _event(kit, alice, room_id, r.json()["event_id"])
     assert event["content"]["n"] == 1.5 and event["content"]["big"] == 2**53
     r = _state(kit, alice, room_id, "org.example.s", {"n": 0.25})
     assert r.status_code == 200, r.text
