@@ -77,7 +77,8 @@ async def serve(config: Config) -> None:
     background = [asyncio.create_task(services.jobs.run_worker()),
                   asyncio.create_task(services.typing.run_expiry()),
                   asyncio.create_task(services.presence.run_expiry()),
-                  asyncio.create_task(services.push_gateway.run())]
+                  asyncio.create_task(services.push_gateway.run()),
+                  asyncio.create_task(services.event_fanout.run_retries())]
     try:
         await asyncio.gather(*(s.serve() for s in servers))
     finally:

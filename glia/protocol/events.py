@@ -11,10 +11,10 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from canonicaljson import encode_canonical_json as _encode_canonical_json
 from unpaddedbase64 import decode_base64, encode_base64
 
 from glia.ids import MAX_ID_LENGTH, InvalidId, parse_user_id, random_string
+from glia.protocol.canonical_json import encode_canonical_json, event_json_error
 from glia.protocol.redaction import redact
 from glia.protocol.room_versions import EventIdFormat, RoomVersion
 
@@ -28,79 +28,9 @@ MAX_FIELD_BYTES: Final = MAX_ID_LENGTH
 MAX_PREV_EVENTS: Final = 20
 MAX_AUTH_EVENTS: Final = 10
 
-CANONICAL_INT_MIN: Final = -(2**53) + 1
-CANONICAL_INT_MAX: Final = 2**53 - 1
-
 
 class InvalidEvent(ValueError):
     """The PDU does not follow its room version's event format; it must be dropped."""
-
-
-# --- canonical JSON -------------------------------------------------------------------
-
-
-def _normalise_numbers(value: Any) -> Any:
-    """Integral floats (``1e10``, ``-0.0``) become ints, as the spec's examples require.
-
-    Only old room versions can carry floats at all; non-integral ones are left as they
-    are (they are not canonical, but v1–v5 events must still be hashable).
-    """
-    if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
-        return value
-    if isinstance(value, dict):
-        return {k: _normalise_numbers(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_normalise_numbers(v) for v in value]
-    return value
-
-
-def _has_float(value: Any) -> bool:
-    if isinstance(value, float):
-        return True
-    if isinstance(value, dict):
-        return any(_has_float(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_has_float(v) for v in value)
-    return False
-
-
-def encode_canonical_json(value: Any) -> bytes:
-    """The spec's Canonical JSON: UTF-8, sorted keys, no whitespace, integers only."""
-    if _has_float(value):
-        value = _normalise_numbers(value)
-    return _encode_canonical_json(value)
-
-
-def canonical_json_error(value: Any, path: str = "") -> str | None:
-    """Why ``value`` is not strict canonical JSON (v6+), or None if it is.
-
-    Integers must lie in ``[-(2**53)+1, 2**53-1]`` and floats are not allowed.
-    """
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return None
-    if isinstance(value, int):
-        if not CANONICAL_INT_MIN <= value <= CANONICAL_INT_MAX:
-            return f"integer out of range at {path or '<root>'}"
-        return None
-    if isinstance(value, float):
-        return f"float value at {path or '<root>'}"
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                return f"non-string key at {path or '<root>'}"
-            err = canonical_json_error(v, f"{path}.{k}" if path else k)
-            if err:
-                return err
-        return None
-    if isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            err = canonical_json_error(v, f"{path}[{i}]")
-            if err:
-                return err
-        return None
-    return f"value of type {type(value).__name__} at {path or '<root>'}"
 
 
 # --- hashes and IDs -------------------------------------------------------------------
@@ -411,10 +341,9 @@ def validate_pdu(event: Mapping[str, Any], room_version: RoomVersion) -> None:
     _check_refs(event, "prev_events", rv, MAX_PREV_EVENTS)
     _check_refs(event, "auth_events", rv, MAX_AUTH_EVENTS)
 
-    if rv.strict_canonicaljson:
-        err = canonical_json_error(dict(event))
-        if err:
-            raise InvalidEvent(f"not canonical JSON: {err}")
+    err = event_json_error(event, rv)
+    if err:
+        raise InvalidEvent(f"not canonical JSON: {err}")
     err = size_limit_error(event)
     if err:
         raise InvalidEvent(err)

@@ -27,13 +27,8 @@ from signedjson.types import SigningKey, VerifyKey
 from unpaddedbase64 import decode_base64, encode_base64
 
 from glia.ids import random_string
-from glia.protocol.events import (
-    JsonDict,
-    compute_content_hash,
-    decode_hash,
-    encode_canonical_json,
-    server_of,
-)
+from glia.protocol.canonical_json import encode_canonical_json
+from glia.protocol.events import JsonDict, compute_content_hash, decode_hash, server_of
 from glia.protocol.redaction import redact
 from glia.protocol.room_versions import RoomVersion
 

@@ -33,6 +33,7 @@ from glia.services.cross_signing import CrossSigningService
 from glia.services.device_removal import DeviceRemoval
 from glia.services.devices import DeviceService
 from glia.services.directory import DirectoryService
+from glia.services.event_fanout import EventFanout
 from glia.services.events import EventsService
 from glia.services.filters import FilterService
 from glia.services.jobs import JobsService
@@ -41,10 +42,11 @@ from glia.services.keys import KeysService
 from glia.services.login import LoginService
 from glia.services.media import MediaService
 from glia.services.membership import MembershipService
-from glia.services.notifier import Notifier, notify_room_events
+from glia.services.notifier import Notifier, RoomEventWakeups
 from glia.services.presence import PresenceService
 from glia.services.profile import ProfileService
 from glia.services.push import PushService
+from glia.services.push_evaluation import PushEvaluator
 from glia.services.push_gateway import PushGateway
 from glia.services.pushers import PusherService
 from glia.services.ratelimit import RatelimitOverrides
@@ -53,7 +55,7 @@ from glia.services.registration import RegistrationService
 from glia.services.relations import Aggregator, RelationsService
 from glia.services.reports import ReportService
 from glia.services.rooms import RoomService
-from glia.services.search import SearchService
+from glia.services.search import SearchIndexer, SearchService
 from glia.services.server_keys import load_or_create_signing_key
 from glia.services.spaces import SpacesService
 from glia.services.state import StateService
@@ -72,6 +74,7 @@ class Services:
 
     config: Config
     notifier: Notifier
+    event_fanout: EventFanout
     auth: AuthService
     uia: UiaService
     registration: RegistrationService
@@ -124,51 +127,52 @@ class Services:
 
 
 def build_services(config: Config, storage: Storage) -> Services:
+    notifier = Notifier()
     auth = AuthService(config, storage)
     uia = UiaService(storage)
-    device_removal = DeviceRemoval()
+    keys = KeysService(config, storage, notifier)
+    device_removal = DeviceRemoval([keys.devices_removing])
     login = LoginService(config, storage, auth, device_removal)
     jobs = JobsService(storage, config.jobs)
     audit = AuditService(storage)
     account = AccountService(storage, auth, login, uia, jobs, device_removal)
     registration = RegistrationService(config, storage, auth, uia)
-    room_events = EventsService(config, storage, load_or_create_signing_key(config))
-    notifier = Notifier()
-    room_events.after_commit(notify_room_events(notifier))
+    aggregator = Aggregator(storage)
+    push_gateway = PushGateway(storage, config.push.allow_private_gateways)
+    room_stats = RoomStats(config, storage)
+    # The event-write pipeline (services/events.py). Subscribers run after each commit in
+    # this order: push before the wake-ups, so a woken /sync sees the new unread counts.
+    event_fanout = EventFanout(storage, [
+        SearchIndexer(storage),
+        PushEvaluator(config.server_name, storage, push_gateway),
+        RoomEventWakeups(notifier),
+    ])
+    room_events = EventsService(config, storage, load_or_create_signing_key(config),
+                                persist_steps=[room_stats], fanout=event_fanout)
     profile = ProfileService(config, storage, room_events)
     membership = MembershipService(storage, room_events)
     jobs.register(LEAVE_ALL_ROOMS, membership.leave_all_job)
-    aggregator = Aggregator(storage)
     search = SearchService(storage, aggregator)
-    room_events.on_persist(search.on_persist)
     search_admin = SearchAdminService(storage, jobs, audit)
     jobs.register(SEARCH_REINDEX, search_admin.reindex_job)
     rooms = RoomService(config, storage, room_events)
-    room_stats = RoomStats(config, storage)
-    room_events.on_persist(room_stats.on_persist)
     room_admin = RoomAdminService(config, storage, room_events, rooms, membership, jobs, audit)
-    push_gateway = PushGateway(storage, config.push.allow_private_gateways)
     push = PushService(config, storage, notifier, push_gateway)
-    room_events.on_persist(push.on_persist)
-    room_events.after_commit(push_gateway.after_commit)
     media = MediaService(config, storage)
     media_admin = MediaAdminService(config, storage, media, jobs, audit)
     jobs.register(MEDIA_DELETE, media_admin.delete_job)
     account_data = AccountDataService(storage, notifier)
-    receipts = ReceiptService(storage, notifier, account_data)
+    receipts = ReceiptService(storage, notifier, account_data, read_positions=push)
     typing = TypingService(storage, notifier)
     presence = PresenceService(storage, notifier)
-    sync = SyncService(storage, notifier, aggregator, receipts, typing, presence)
-    keys = KeysService(config, storage, notifier, account)
-    sync.add_device_source(keys)
-    device_removal.add(keys.devices_removing)
-    receipts.on_read(push.mark_read)
-    sync.set_unread_counts(push.unread_counts)
-    sync.add_account_data_source(push.sync_account_data)
+    sync = SyncService(storage, notifier, aggregator, receipts, typing, presence,
+                       devices=keys, unread_counts=push.unread_counts,
+                       account_data_sources=[push.sync_account_data])
     ratelimit = RatelimitOverrides(storage)
     return Services(
         config=config,
         notifier=notifier,
+        event_fanout=event_fanout,
         auth=auth,
         uia=uia,
         registration=registration,

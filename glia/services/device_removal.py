@@ -1,14 +1,14 @@
 """What must happen whenever devices are deleted, whichever path deletes them (logout,
 logout-all, a password change that logs out, deactivation, the device APIs).
 
-Other areas register a step that runs inside the deleting transaction, before the device
+The steps, given at construction, run inside the deleting transaction, before the device
 rows go: end-to-end keys record a device-list change (so other users stop encrypting for
 the device) and wake the syncs that should see it once the transaction commits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from glia.storage import Stores
 
@@ -17,11 +17,8 @@ RemovalStep = Callable[[Stores, str, list[str]], Awaitable[None]]
 
 
 class DeviceRemoval:
-    def __init__(self) -> None:
-        self._steps: list[RemovalStep] = []
-
-    def add(self, step: RemovalStep) -> None:
-        self._steps.append(step)
+    def __init__(self, steps: Sequence[RemovalStep]) -> None:
+        self._steps = list(steps)
 
     async def before_delete(self, tx: Stores, user_id: str,
                             device_ids: list[str] | None = None) -> None:

@@ -1,18 +1,30 @@
-"""The single writer of room events: build → auth-check → persist → (notify).
+"""The event-write pipeline: the single writer of room events, readable top to bottom.
 
 Everything that creates events — the client API, admin operations, server notices, later
-federation — goes through :meth:`EventsService.send`. Each event is built against the
-room's current state inside one transaction that first takes the room's lock, so two
-writers can never fork a room's graph; the event, its state change, its stream position
-and the room's forward extremity are committed together.
+federation — goes through :meth:`EventsService.send` (or :meth:`~EventsService.create_room`
+for a new room's first events). Each event passes the same stages:
+
+1. **moderate** — a suspended sender may only leave and redact their own events; a
+   shadow-banned sender's event is made up and never stored (:meth:`_moderate`);
+2. **select auth events** from the room's current state, inside one transaction that
+   first takes the room's lock, so two writers can never fork a room's graph;
+3. **build** the PDU and **check its JSON** against the room version's rules (v6+:
+   canonical JSON, so no floats and no integers beyond ±(2**53 − 1)), then sign it;
+4. **authorise** it against those auth events (the spec's auth rules);
+5. **persist** the event, its state change, its stream position, the room's forward
+   extremity, an applied redaction and the room statistics counters, and record it in
+   the outbox (``services/event_fanout.py``) — all in that one transaction;
+6. **publish**, after the commit, to the subscribers named in ``build_services``
+   (search index, push evaluation, ``/sync`` wake-ups …). A failing subscriber never
+   fails the write: the outbox row stays and the subscriber is retried.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from signedjson.types import SigningKey
 
@@ -22,6 +34,7 @@ from glia.config import Config
 from glia.errors import AuthRuleError, MatrixError
 from glia.ids import random_string
 from glia.protocol import auth_rules
+from glia.protocol.canonical_json import event_json_error
 from glia.protocol.events import (
     build_event,
     compute_event_id,
@@ -32,20 +45,22 @@ from glia.protocol.power_levels import action_level, room_creators, user_level
 from glia.protocol.redaction import redact
 from glia.protocol.room_versions import RoomVersion, get_room_version
 from glia.protocol.signing import sign_event
+from glia.services.event_fanout import EventFanout, WrittenEvent
+from glia.services.event_format import client_event
 from glia.storage import Storage, Stores
 from glia.storage.events import NewEvent, StoredEvent
 from glia.storage.rooms import Room
 
-__all__ = ["AfterCommitHook", "EventsService", "PersistHook", "StoredEvent", "client_event"]
+__all__ = ["EventRequest", "EventsService", "PersistStep", "StoredEvent", "client_event"]
 
 logger = logging.getLogger(__name__)
 
-#: Runs inside the writing transaction, right after each event is stored: for what must
-#: commit together with the event (full-text rows, push actions).
-PersistHook = Callable[[Stores, StoredEvent, RoomVersion], Awaitable[None]]
-#: Runs once the transaction committed: for wake-ups and deliveries that must never see an
-#: event that was rolled back.
-AfterCommitHook = Callable[[Sequence[StoredEvent]], Awaitable[None]]
+
+class PersistStep(Protocol):
+    """Work that must commit with each event, in its transaction: counters, which a
+    retry could not redo safely (room statistics)."""
+
+    async def apply(self, tx: Stores, event: StoredEvent) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -65,27 +80,13 @@ class EventRequest:
 
 
 class EventsService:
-    def __init__(self, config: Config, storage: Storage, signing_key: SigningKey) -> None:
+    def __init__(self, config: Config, storage: Storage, signing_key: SigningKey, *,
+                 persist_steps: Sequence[PersistStep], fanout: EventFanout) -> None:
         self._config = config
         self._storage = storage
         self._key = signing_key
-        self._persist_hooks: list[PersistHook] = []
-        self._after_commit_hooks: list[AfterCommitHook] = []
-
-    def on_persist(self, hook: PersistHook) -> None:
-        self._persist_hooks.append(hook)
-
-    def after_commit(self, hook: AfterCommitHook) -> None:
-        self._after_commit_hooks.append(hook)
-
-    async def _committed(self, events: Sequence[StoredEvent]) -> None:
-        for hook in self._after_commit_hooks:
-            try:
-                await hook(events)
-            except Exception:
-                # The events are durable already; a failed follow-up must not turn the
-                # client's successful write into an error.
-                logger.exception("after-commit hook %r failed", hook)
+        self._persist_steps = list(persist_steps)
+        self._fanout = fanout
 
     @property
     def server_name(self) -> str:
@@ -116,8 +117,9 @@ class EventsService:
                 raise errors.not_found("Unknown room")
             version = get_room_version(room.room_version)
             assert version is not None
-            event = await self.append(tx, room_id, version, request)
-        await self._committed([event])
+            event = await self._append(tx, room_id, version, request)
+            await self._fanout.record(tx, [event])
+        await self._fanout.publish([WrittenEvent(event, version)])
         return event
 
     async def create_room(self, creator: str, version: RoomVersion,
@@ -146,7 +148,7 @@ class EventsService:
                 # a later timestamp gives a different create event and room ID.
                 now += 1
             await tx.rooms.create(room_id, version.identifier, creator, now)
-            self._auth_check(create, {}, version)
+            self._authorise(create, {}, version)
             written = [await self._persist(tx, room_id, version, create, event_id, 1, request)]
             if alias is not None and not await tx.directory.create_alias(
                     alias, room_id, creator, now):
@@ -154,8 +156,9 @@ class EventsService:
             for follow_up in later(room_id):
                 if shadow_banned and _is_invite(follow_up):
                     continue  # a shadow-banned creator's invitees are silently left out
-                written.append(await self.append(tx, room_id, version, follow_up))
-        await self._committed(written)
+                written.append(await self._append(tx, room_id, version, follow_up))
+            await self._fanout.record(tx, written)
+        await self._fanout.publish([WrittenEvent(e, version) for e in written])
         return room_id, written
 
     async def _moderate(self, room_id: str, request: EventRequest) -> StoredEvent | None:
@@ -188,9 +191,10 @@ class EventsService:
     def _new_room_id(self) -> str:
         return f"!{random_string(18)}:{self.server_name}"
 
-    async def append(self, tx: Stores, room_id: str, version: RoomVersion,
-                     request: EventRequest) -> StoredEvent:
-        """Build, check and persist one event inside the caller's locked transaction."""
+    async def _append(self, tx: Stores, room_id: str, version: RoomVersion,
+                      request: EventRequest) -> StoredEvent:
+        """Select auth events, build, authorise and persist one event inside the
+        caller's transaction, which holds the room's lock."""
         prev = await tx.rooms.forward_extremities(room_id)
         depth = await tx.events.max_depth(prev) + 1
         auth_types = auth_rules.auth_types_for_event(
@@ -205,7 +209,7 @@ class EventsService:
         if request.redacts is not None and not request.by_admin:
             await self._check_redaction_power(tx, version, request, auth_state)
         pdu = self._build(version, room_id, request, prev, sorted(listed), depth, now_ms())
-        self._auth_check(pdu, auth_state, version)
+        self._authorise(pdu, auth_state, version)
         return await self._persist(tx, room_id, version, pdu, self._event_id(pdu, version),
                                    depth, request)
 
@@ -234,6 +238,11 @@ class EventsService:
             origin_server_ts=now, server_name=self.server_name, state_key=request.state_key,
             redacts=request.redacts,
         )
+        problem = event_json_error(pdu, version)
+        if problem is not None:
+            raise errors.bad_json(f"Room version {version.identifier} events must be "
+                                  f"canonical JSON (integers only, within ±(2^53−1)): "
+                                  f"{problem}")
         pdu = sign_event(pdu, version, self.server_name, self._key)
         problem = size_limit_error(pdu)
         if problem is not None:
@@ -247,7 +256,7 @@ class EventsService:
         return compute_event_id(pdu, version)
 
     @staticmethod
-    def _auth_check(pdu: Mapping[str, Any], auth_state: Mapping[tuple[str, str], Any],
+    def _authorise(pdu: Mapping[str, Any], auth_state: Mapping[tuple[str, str], Any],
                     version: RoomVersion) -> None:
         try:
             auth_rules.check_auth(pdu, auth_state, version)
@@ -285,8 +294,8 @@ class EventsService:
                              txn_id)
         if request.redacts is not None:
             await self._apply_redaction(tx, version, stored, request.redacts)
-        for hook in self._persist_hooks:
-            await hook(tx, stored, version)
+        for step in self._persist_steps:
+            await step.apply(tx, stored)
         return stored
 
     async def _apply_redaction(self, tx: Stores, version: RoomVersion,
@@ -309,34 +318,3 @@ def _suspended() -> MatrixError:
 def _is_invite(request: EventRequest) -> bool:
     return request.event_type == "m.room.member" and \
         request.content.get("membership") == "invite" and request.state_key != request.sender
-
-
-def client_event(event: StoredEvent, viewer: tuple[str, str] | None,
-                 now: int | None = None, *,
-                 relations: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The client format of an event; ``viewer`` = (user_id, device_id) who asks;
-    ``relations`` the bundled aggregations, if any."""
-    pdu = event.pdu
-    out: dict[str, Any] = {
-        "content": pdu.get("content", {}),
-        "event_id": event.event_id,
-        "origin_server_ts": pdu["origin_server_ts"],
-        "room_id": event.room_id,
-        "sender": pdu["sender"],
-        "type": pdu["type"],
-    }
-    if "state_key" in pdu:
-        out["state_key"] = pdu["state_key"]
-    if "redacts" in pdu:
-        out["redacts"] = pdu["redacts"]
-    unsigned = dict(event.unsigned)
-    if now is not None:
-        unsigned["age"] = max(0, now - int(pdu["origin_server_ts"]))
-    if viewer is not None and event.txn_id is not None and \
-            viewer == (event.sender, event.sender_device):
-        unsigned["transaction_id"] = event.txn_id
-    if relations:
-        unsigned["m.relations"] = relations
-    if unsigned:
-        out["unsigned"] = unsigned
-    return out

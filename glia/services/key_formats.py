@@ -10,7 +10,7 @@ from typing import Any
 
 from glia import errors
 from glia.errors import MatrixError
-from glia.protocol.events import encode_canonical_json
+from glia.protocol.canonical_json import encode_canonical_json
 from glia.protocol.signing import SignatureError, VerifyKey, decode_verify_key, verify_json
 from glia.storage.keys import Signature
 

@@ -20,7 +20,6 @@ from glia.clock import now_ms
 from glia.config import Config
 from glia.ids import InvalidId, parse_user_id
 from glia.protocol.signing import VerifyKey
-from glia.services.account import AccountService
 from glia.services.auth import Requester
 from glia.services.key_formats import (
     JsonDict,
@@ -60,12 +59,10 @@ def parse_stream_token(token: str, name: str) -> int:
 
 
 class KeysService:
-    def __init__(self, config: Config, storage: Storage, notifier: Notifier,
-                 account: AccountService) -> None:
+    def __init__(self, config: Config, storage: Storage, notifier: Notifier) -> None:
         self._config = config
         self._storage = storage
         self._notifier = notifier
-        self._account = account
 
     def is_local(self, user_id: str) -> bool:
         return user_id.rpartition(":")[2] == self._config.server_name

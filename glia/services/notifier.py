@@ -17,8 +17,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from glia.services.event_fanout import WrittenEvent
 from glia.storage import Storage
-from glia.storage.events import StoredEvent
 
 #: The PostgreSQL channel wake-ups travel on between processes.
 CHANNEL = "glia_wake"
@@ -93,16 +93,20 @@ def _discard(index: dict[str, set[_Waiter]], key: str, waiter: _Waiter) -> None:
             del index[key]
 
 
-def notify_room_events(notifier: Notifier) -> Callable[[Sequence[StoredEvent]], Awaitable[None]]:
-    """The event writer's after-commit hook: wake the rooms' members, and the targets of
-    membership events (an invitee is not a member yet)."""
+class RoomEventWakeups:
+    """The event writer's last subscriber (after push evaluation, so a woken ``/sync``
+    sees the new unread counts): wake the rooms' members, and the targets of membership
+    events (an invitee is not a member yet). A spurious repeat on retry is harmless."""
 
-    async def hook(events: Sequence[StoredEvent]) -> None:
-        targets = [e.state_key for e in events
-                   if e.type == "m.room.member" and e.state_key is not None]
-        await notifier.notify(users=targets, rooms={e.room_id for e in events})
+    name = "notifier"
 
-    return hook
+    def __init__(self, notifier: Notifier) -> None:
+        self._notifier = notifier
+
+    async def handle(self, events: Sequence[WrittenEvent]) -> None:
+        targets = [w.event.state_key for w in events
+                   if w.event.type == "m.room.member" and w.event.state_key is not None]
+        await self._notifier.notify(users=targets, rooms={w.event.room_id for w in events})
 
 
 async def link_processes(notifier: Notifier, storage: Storage

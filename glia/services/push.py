@@ -1,14 +1,7 @@
-"""Push notifications: rules per user, evaluation of every event, notifications and unread
-counts (pushers are ``services/pushers.py``).
-
-Evaluation runs inside the event writer's transaction (an ``on_persist`` hook), so a
-notification row and its queued pushes commit with the event, and the unread counts in
-``/sync`` never lag the timeline. Its cost per event is a few queries whatever the number
-of rules: recipients' rules are read once per transaction (a ``createRoom`` batch reads
-them once, not once per event), and display names and power levels are read only for
-the events whose rules need them (see ``MissingFact`` in ``glia.protocol.push_rules``).
-Nothing is cached across transactions, so several processes always agree on the rules.
-Delivery to push gateways happens after the commit, in ``services/push_gateway.py``.
+"""Push notifications: rules per user, the notifications they caused (``GET
+/notifications``), read positions and unread counts. Evaluating the rules on each new
+event is ``services/push_evaluation.py``, delivery to push gateways
+``services/push_gateway.py``, pushers ``services/pushers.py``.
 
 A user's read position per room (their latest read receipt, or their own latest event)
 decides what is unread; notifications at or before it count as read.
@@ -17,26 +10,19 @@ decides what is unread; notifications at or before it count as read.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Generic, TypeVar
-from weakref import WeakKeyDictionary
+from typing import Any
 
 from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.protocol import push_rules as pr
-from glia.protocol.events import redacts_of
-from glia.protocol.power_levels import room_creators, user_level
-from glia.protocol.room_versions import RoomVersion
 from glia.services.auth import Requester
-from glia.services.events import StoredEvent, client_event
+from glia.services.event_format import client_event
 from glia.services.notifier import Notifier
 from glia.services.push_gateway import PushGateway
 from glia.storage import Storage, Stores
-from glia.storage.push import Notification
 
 __all__ = ["PushService"]
 
@@ -44,47 +30,12 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_NOTIFICATIONS_LIMIT = 50
 MAX_NOTIFICATIONS_LIMIT = 500
-#: Users whose built rule sets are kept (about 9 KB each), and member events whose
-#: display names are kept.
-RULES_CACHE_SIZE = 2048
-NAMES_CACHE_SIZE = 20_000
 #: How deep the JSON of a rule's conditions and actions, or a pusher's data, may nest.
 MAX_JSON_DEPTH = 32
 
 
 def _unknown_rule() -> MatrixError:
     return errors.not_found("Unknown rule")
-
-
-@dataclass
-class _Batch:
-    """What one writing transaction already loaded: each recipient's rules."""
-
-    rulesets: dict[str, pr.Ruleset] = field(default_factory=dict)
-
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class _Lru(Generic[K, V]):
-    """A small bounded least-recently-used map."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        if len(self._items) > self._size:
-            self._items.popitem(last=False)
 
 
 class PushService:
@@ -94,17 +45,6 @@ class PushService:
         self._storage = storage
         self._notifier = notifier
         self._gateway = gateway
-        self._suffix = f":{config.server_name}"
-        self._batches: WeakKeyDictionary[Stores, _Batch] = WeakKeyDictionary()
-        # Built rule sets by user, each with the version (stream position of the user's
-        # last rule change) it was built at. The version is read again in every writing
-        # transaction, so a change made by any process is seen at once.
-        self._rules: _Lru[str, tuple[int | None, pr.Ruleset]] = _Lru(RULES_CACHE_SIZE)
-        # Display names by member event ID (an event's content never changes).
-        self._names: _Lru[str, tuple[str | None]] = _Lru(NAMES_CACHE_SIZE)
-
-    def _is_local(self, user_id: str) -> bool:
-        return user_id.endswith(self._suffix)
 
     # -- rules -----------------------------------------------------------------------
 
@@ -234,117 +174,6 @@ class PushService:
     async def _changed(self, tx: Stores, user_id: str) -> None:
         await tx.push.mark_rules_changed(user_id, await tx.next_stream_position())
 
-    # -- evaluation, inside the event writer's transaction ---------------------------
-
-    async def on_persist(self, tx: Stores, event: StoredEvent, version: RoomVersion) -> None:
-        """Evaluate each local recipient's rules on a new event; store the notifications
-        they cause and queue their pushes. Also moves read positions the event implies:
-        a sender has read up to their own event, and leaving a room reads it."""
-        room_id, sender, stream = event.room_id, event.sender, event.stream_ordering
-        if self._is_local(sender):
-            await tx.push.mark_read(sender, room_id, stream)
-        if event.type == "m.room.redaction":
-            target_id = redacts_of(event.pdu, version)
-            target = await tx.events.get(target_id) if target_id is not None else None
-            # Only if the writer applied the redaction (a redacted event notifies nobody).
-            if target is not None and target.redacted_by == event.event_id:
-                await tx.push.delete_event_notifications(target.event_id)
-        target_user = event.state_key if event.type == "m.room.member" else None
-        membership = event.content.get("membership")
-        if target_user and target_user != sender and self._is_local(target_user) and \
-                membership in ("leave", "ban"):
-            await tx.push.mark_read(target_user, room_id, stream)
-
-        joined = await tx.state.members_at(room_id, None, ["join"])
-        # Each recipient with the event ID of their member event (for display names).
-        recipients = {m.user_id: m.event_id for m in joined
-                      if m.user_id != sender and self._is_local(m.user_id)}
-        if target_user and membership == "invite" and target_user != sender and \
-                self._is_local(target_user):
-            recipients[target_user] = event.event_id
-        if not recipients:
-            return
-        batch = self._batches.setdefault(tx, _Batch())
-        missing = [u for u in recipients if u not in batch.rulesets]
-        if missing:
-            await self._load_rulesets(tx, missing, batch)
-
-        facts = pr.EventFacts({**event.pdu, "event_id": event.event_id, "room_id": room_id},
-                              len(joined))
-        names: dict[str, str | None] | None = None
-        now = now_ms()
-        thread_id = _thread_of(event.content)
-        rows: list[Notification] = []
-        for user_id in recipients:
-            while True:
-                try:
-                    rule = pr.evaluate(batch.rulesets[user_id], facts, user_id,
-                                       pr.UNKNOWN if names is None else names.get(user_id))
-                    break
-                except pr.MissingFact as missing_fact:
-                    if missing_fact.fact == "display_name" and names is None:
-                        names = await self._display_names(tx, recipients)
-                    elif missing_fact.fact == "power_levels" and facts.power is pr.UNKNOWN:
-                        facts = replace(facts, power=await _power_facts(tx, event, version))
-                    else:
-                        raise
-            if rule is None:
-                continue
-            actions = pr.effective_actions(rule.actions)
-            if pr.notifies(actions):
-                rows.append(Notification(user_id, room_id, event.event_id, stream, thread_id,
-                                         actions, pr.highlights(actions), now))
-        if rows:
-            await tx.push.add_notifications(rows)
-            if await tx.push.queue_deliveries([n.user_id for n in rows], stream, now):
-                self._gateway.expect_work()
-
-    async def _load_rulesets(self, tx: Stores, user_ids: list[str], batch: _Batch) -> None:
-        """Rule sets of ``user_ids`` into ``batch``: from the cache where the version read
-        now matches, else built from the database (or from the defaults alone for users
-        who never changed a rule)."""
-        versions = await tx.push.rule_versions(user_ids)
-        stale = []
-        for user_id in user_ids:
-            version = versions.get(user_id)
-            cached = self._rules.get(user_id)
-            if cached is not None and cached[0] == version:
-                batch.rulesets[user_id] = cached[1]
-            elif version is None:
-                ruleset = pr.build_ruleset(user_id, [], {})
-                self._rules.put(user_id, (None, ruleset))
-                batch.rulesets[user_id] = ruleset
-            else:
-                stale.append(user_id)
-        if stale:
-            loaded = await tx.push.rules_for_users(stale)
-            for user_id in stale:
-                mine = loaded[user_id]
-                ruleset = pr.build_ruleset(user_id, mine.rules, mine.changes)
-                self._rules.put(user_id, (versions.get(user_id), ruleset))
-                batch.rulesets[user_id] = ruleset
-
-    async def _display_names(self, tx: Stores, members: Mapping[str, str]
-                             ) -> dict[str, str | None]:
-        """Each recipient's display name in the room, from their member event."""
-        out: dict[str, str | None] = {}
-        unknown: dict[str, str] = {}
-        for user_id, event_id in members.items():
-            cached = self._names.get(event_id)
-            if cached is None:
-                unknown[user_id] = event_id
-            else:
-                out[user_id] = cached[0]
-        events = await tx.events.get_many(sorted(set(unknown.values()))) if unknown else {}
-        for user_id, event_id in unknown.items():
-            event = events.get(event_id)
-            name = event.content.get("displayname") \
-                if event is not None and event.state_key == user_id else None
-            out[user_id] = name if isinstance(name, str) else None
-            if event is not None:
-                self._names.put(event_id, (out[user_id],))
-        return out
-
     # -- unread counts and read positions --------------------------------------------
 
     async def unread_counts(self, user_id: str, room_id: str) -> tuple[int, int]:
@@ -417,24 +246,3 @@ def check_json_depth(value: Any, what: str) -> None:
 def _check_kind_for_write(kind: str) -> None:
     if kind not in pr.KINDS:
         raise errors.unknown(f"Unknown template: {kind}")
-
-
-def _thread_of(content: Mapping[str, Any]) -> str:
-    relates = content.get("m.relates_to")
-    if isinstance(relates, Mapping) and relates.get("rel_type") == "m.thread" and \
-            isinstance(relates.get("event_id"), str):
-        return str(relates["event_id"])
-    return "main"
-
-
-async def _power_facts(tx: Stores, event: StoredEvent, version: RoomVersion) -> pr.PowerFacts:
-    """The sender's power level and the room's power levels (``@room`` permission)."""
-    ids = await tx.state.current_ids(event.room_id, [("m.room.create", ""),
-                                                     ("m.room.power_levels", "")])
-    events = await tx.events.get_many(list(ids.values()))
-    create = events.get(ids.get(("m.room.create", ""), ""))
-    power = events.get(ids.get(("m.room.power_levels", ""), ""))
-    pl_content = power.content if power is not None else None
-    creators = room_creators(create.pdu if create is not None else None, version)
-    return pr.PowerFacts(user_level(pl_content, event.sender, creators, version),
-                         pl_content, version)

@@ -1,14 +1,15 @@
 """Delivering notifications to HTTP pushers (the Push Gateway API, ``/_matrix/push/v1``).
 
-The queue is durable: the event writer queues one ``push_deliveries`` row per notification
-and HTTP pusher in the event's own transaction, so a crash or restart loses no push. This
+The queue is durable: push evaluation queues one ``push_deliveries`` row per notification
+and HTTP pusher in the transaction that records the notification (and the event writer's
+outbox makes sure evaluation runs for every event), so a crash or restart loses no push. This
 worker claims due rows with a lease (several processes on one PostgreSQL never send the
 same push twice at once), POSTs them to the gateways with short timeouts and a bounded
 number in flight, and deletes them once delivered. A failing gateway is retried with a
 backoff that doubles up to an hour, for all of that pusher's pushes together; a push still
 failing after a day is dropped. Pushkeys a gateway reports as ``rejected`` lose their
-pusher, as the spec requires. Nothing here runs inside the event writer: ``after_commit``
-only wakes the worker.
+pusher, as the spec requires. Nothing here runs inside the event writer: push evaluation
+(``services/push_evaluation.py``) wakes the worker once the pushes it queued committed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -73,21 +74,9 @@ class PushGateway:
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
-        self._expect_work = False
         self._next_retention = 0
 
     # -- wake-ups ----------------------------------------------------------------------
-
-    def expect_work(self) -> None:
-        """The writer queued pushes in the transaction being written."""
-        self._expect_work = True
-
-    async def after_commit(self, events: Sequence[StoredEvent]) -> None:
-        """The event writer's after-commit hook: wake the worker if pushes were queued
-        (never waits on a gateway)."""
-        if self._expect_work:
-            self._expect_work = False
-            self.wake()
 
     def wake(self) -> None:
         self.ensure_running()

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from glia import errors
 from glia.clock import now_ms
@@ -19,20 +18,20 @@ READ, READ_PRIVATE, FULLY_READ = "m.read", "m.read.private", "m.fully_read"
 RECEIPT_TYPES = (READ, READ_PRIVATE, FULLY_READ)
 MAIN_THREAD = "main"
 
-#: Called when a user's read position in a room moves (push counts reset from there).
-ReadHook = Callable[[str, str, int], Awaitable[None]]
+
+class ReadPositions(Protocol):
+    """Told when a user's read position in a room moves (push counts reset from there)."""
+
+    async def mark_read(self, user_id: str, room_id: str, stream: int) -> None: ...
 
 
 class ReceiptService:
     def __init__(self, storage: Storage, notifier: Notifier,
-                 account_data: AccountDataService) -> None:
+                 account_data: AccountDataService, read_positions: ReadPositions) -> None:
         self._storage = storage
         self._notifier = notifier
         self._account_data = account_data
-        self._read_hooks: list[ReadHook] = []
-
-    def on_read(self, hook: ReadHook) -> None:
-        self._read_hooks.append(hook)
+        self._read_positions = read_positions
 
     async def _event(self, user_id: str, room_id: str, event_id: str) -> StoredEvent:
         if not is_valid_room_id(room_id):
@@ -75,8 +74,7 @@ class ReceiptService:
             await tx.receipts.put(Receipt(room_id, receipt_type, user_id, thread_id,
                                           event.event_id, now_ms(),
                                           await tx.next_stream_position()))
-        for hook in self._read_hooks:
-            await hook(user_id, room_id, event.stream_ordering)
+        await self._read_positions.mark_read(user_id, room_id, event.stream_ordering)
         if receipt_type == READ:
             await self._notifier.notify(rooms=[room_id])
         else:

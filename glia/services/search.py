@@ -1,10 +1,10 @@
 """Server-side search (``POST /search``): full text over the rooms a user can read.
 
-Indexing: :meth:`SearchService.on_persist` runs inside the event writer's transaction, so
-an event and its index row commit together, and a redaction removes its target's row in
-the redaction's own transaction. Indexed are the spec's three keys: ``content.body`` of
-``m.room.message``, ``content.name`` of ``m.room.name`` and ``content.topic`` of
-``m.room.topic``.
+Indexing: :class:`SearchIndexer` is a subscriber of the event writer, so an event is
+indexed right after it commits (before the client's request returns) or, should that
+fail, by the writer's retries; a redaction removes its target's row. Indexed are the
+spec's three keys: ``content.body`` of ``m.room.message``, ``content.name`` of
+``m.room.name`` and ``content.topic`` of ``m.room.topic``.
 
 Who sees what: the rooms searched are those the user is or was a member of (forgotten
 rooms excepted). For each room with a match, the history-visibility rules
@@ -22,8 +22,8 @@ from glia import errors
 from glia.clock import now_ms
 from glia.errors import MatrixError
 from glia.protocol.events import redacts_of
-from glia.protocol.room_versions import RoomVersion
-from glia.services.events import client_event
+from glia.services.event_fanout import WrittenEvent
+from glia.services.event_format import client_event
 from glia.services.relations import Aggregator
 from glia.services.search_request import (
     KEYS,
@@ -35,7 +35,7 @@ from glia.services.search_request import (
 )
 from glia.services.tokens import Position
 from glia.services.visibility import Visibility, room_visibility
-from glia.storage import Storage, Stores
+from glia.storage import Storage
 from glia.storage.events import StoredEvent
 from glia.storage.search import (
     RoomScope,
@@ -46,7 +46,7 @@ from glia.storage.search import (
     words,
 )
 
-__all__ = ["INDEXED_TYPES", "SearchService", "entry_for", "parse_query"]
+__all__ = ["INDEXED_TYPES", "SearchIndexer", "SearchService", "entry_for", "parse_query"]
 
 FIELDS = {event_type: field for event_type, field in KEYS.values()}
 INDEXED_TYPES = tuple(FIELDS)
@@ -82,28 +82,44 @@ def _probe(room_id: str, stream: int) -> StoredEvent:
                        None, None, None)
 
 
+class SearchIndexer:
+    """The event writer's subscriber that keeps the full-text index current. Idempotent:
+    an entry is an upsert by stream position, and a redaction's delete can repeat."""
+
+    name = "search"
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    async def handle(self, events: Sequence[WrittenEvent]) -> None:
+        entries = [entry for w in events if (entry := entry_for(
+            w.event.stream_ordering, w.event.event_id, w.event.room_id, w.event.sender,
+            w.event.type, w.event.state_key, w.event.content)) is not None]
+        redactions = [(w.event, target_id) for w in events
+                      if w.event.type == "m.room.redaction"
+                      and (target_id := redacts_of(w.event.pdu, w.version)) is not None]
+        if not entries and not redactions:
+            return
+        async with self._storage.transaction() as tx:
+            if entries:
+                # An entry's event may have been redacted since it was handed to us (its
+                # redaction's subscribers may even have run already): leave those out.
+                now = await tx.events.get_many([e.event_id for e in entries])
+                await tx.search.index([e for e in entries if e.event_id in now
+                                       and now[e.event_id].redacted_by is None])
+            if redactions:
+                targets = await tx.events.get_many([t for _, t in redactions])
+                for redaction, target_id in redactions:
+                    target = targets.get(target_id)
+                    # Only if the writer did redact it (same room, not redacted before).
+                    if target is not None and target.redacted_by == redaction.event_id:
+                        await tx.search.delete_event(target_id, redaction.room_id)
+
+
 class SearchService:
     def __init__(self, storage: Storage, aggregator: Aggregator) -> None:
         self._storage = storage
         self._aggregator = aggregator
-
-    # -- indexing ----------------------------------------------------------------------
-
-    async def on_persist(self, tx: Stores, event: StoredEvent, version: RoomVersion) -> None:
-        """Index an event as it is written; a redaction unindexes what it redacted."""
-        if event.type == "m.room.redaction":
-            target_id = redacts_of(event.pdu, version)
-            if target_id is None:
-                return
-            # Only if the writer did redact it (same room, not redacted before).
-            target = await tx.events.get(target_id)
-            if target is not None and target.redacted_by == event.event_id:
-                await tx.search.delete_event(target_id, event.room_id)
-            return
-        entry = entry_for(event.stream_ordering, event.event_id, event.room_id,
-                          event.sender, event.type, event.state_key, event.content)
-        if entry is not None:
-            await tx.search.index([entry])
 
     # -- searching ---------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -86,31 +86,26 @@ class _Window:
 class SyncService:
     def __init__(self, storage: Storage, notifier: Notifier, aggregator: Aggregator,
                  receipts: ReceiptService, typing: TypingService,
-                 presence: PresenceService) -> None:
+                 presence: PresenceService, *, devices: DeviceSyncSource,
+                 unread_counts: UnreadCounts,
+                 account_data_sources: Sequence[AccountDataSource] = ()) -> None:
+        """``devices`` gives the per-device sections, ``unread_counts`` each room's
+        notification counts, ``account_data_sources`` global account data other services
+        compute (e.g. ``m.push_rules``)."""
         self._storage = storage
         self._notifier = notifier
         self._aggregator = aggregator
         self._receipts = receipts
         self._typing = typing
         self._presence = presence
-        self._devices: DeviceSyncSource | None = None
-        self._unread: UnreadCounts | None = None
-        self._extra_account_data: list[AccountDataSource] = []
-
-    def add_device_source(self, source: DeviceSyncSource) -> None:
-        self._devices = source
-
-    def set_unread_counts(self, counts: UnreadCounts) -> None:
-        self._unread = counts
-
-    def add_account_data_source(self, source: AccountDataSource) -> None:
-        """Global account data computed by another service (e.g. ``m.push_rules``)."""
-        self._extra_account_data.append(source)
+        self._devices = devices
+        self._unread = unread_counts
+        self._extra_account_data = list(account_data_sources)
 
     async def sync(self, request: SyncRequest) -> dict[str, Any]:
         if request.set_presence != "offline" or request.since is None:
             await self._presence.on_sync(request.user_id, request.set_presence)
-        if request.since is not None and self._devices is not None:
+        if request.since is not None:
             await self._devices.ack_to_device(request.user_id, request.device_id,
                                               request.since)
         upto = await self._storage.stream_upto()
@@ -158,11 +153,9 @@ class SyncService:
             "account_data": {"events": account_data},
             "presence": {"events": presence},
         }
-        device: dict[str, Any] = {}
-        if self._devices is not None:
-            device = await self._devices.sync_section(request.user_id, request.device_id,
-                                                      request.since, upto)
-            body.update(device)
+        device = await self._devices.sync_section(request.user_id, request.device_id,
+                                                  request.since, upto)
+        body.update(device)
         empty = not any(rooms.values()) and not account_data and not presence and not (
             device.get("to_device", {}).get("events")
             or device.get("device_lists", {}).get("changed")
@@ -251,10 +244,9 @@ class SyncService:
         body["ephemeral"] = {"events": ephemeral}
         if newly or any(e.type == "m.room.member" for e in (*timeline, *state)):
             body["summary"] = await self._summary(room_id, user_id)
-        if self._unread is not None:
-            notifications, highlights = await self._unread(user_id, room_id)
-            body["unread_notifications"] = {"notification_count": notifications,
-                                            "highlight_count": highlights}
+        notifications, highlights = await self._unread(user_id, room_id)
+        body["unread_notifications"] = {"notification_count": notifications,
+                                        "highlight_count": highlights}
         return body
 
     async def _left_room(self, window: _Window, room_id: str, since: int | None,

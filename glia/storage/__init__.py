@@ -27,6 +27,7 @@ from glia.storage.key_backup import KeyBackupStore
 from glia.storage.keys import KeyStore
 from glia.storage.media import MediaStore
 from glia.storage.migrate import migrate
+from glia.storage.outbox import OutboxStore
 from glia.storage.presence import PresenceStore
 from glia.storage.profile import ProfileStore
 from glia.storage.push import PushStore
@@ -100,6 +101,10 @@ class Stores:
     @cached_property
     def state(self) -> StateStore:
         return StateStore(self.db)
+
+    @cached_property
+    def outbox(self) -> OutboxStore:
+        return OutboxStore(self.db)
 
     @cached_property
     def search(self) -> SearchStore:

@@ -1,15 +1,18 @@
 """Room statistics for the admin room list (names, aliases, member and state counts),
-kept current by the event writer so listing rooms never parses state."""
+kept current by the event writer so listing rooms never parses state.
+
+They are counters adjusted by deltas, so they are a persist step of the writer (they
+commit with the event) rather than an after-commit subscriber: a retried subscriber may
+run twice, and counting an event twice would be wrong."""
 
 from __future__ import annotations
 
 import logging
 
 from glia.config import Config
-from glia.protocol.room_versions import RoomVersion
-from glia.services.events import StoredEvent
 from glia.storage import Storage, Stores
 from glia.storage.admin_rooms import STAT_STATE
+from glia.storage.events import StoredEvent
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +22,7 @@ class RoomStats:
         self._server_name = config.server_name
         self._storage = storage
 
-    async def on_persist(self, tx: Stores, event: StoredEvent, _: RoomVersion) -> None:
+    async def apply(self, tx: Stores, event: StoredEvent) -> None:
         """Keep ``room_stats`` current from inside the event writer's transaction, by
         deltas: a recount would cost a scan of the room's members per join."""
         if event.state_key is None:

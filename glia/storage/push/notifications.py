@@ -11,7 +11,7 @@ import msgspec
 
 from glia.protocol.push_rules import Action
 from glia.storage.engine import Row
-from glia.storage.push.common import StoreBase, chunks, dumps, marks
+from glia.storage.push.common import CHUNK, StoreBase, chunks, dumps, marks
 
 
 @dataclass(frozen=True)
@@ -47,13 +47,29 @@ _UNREAD = (
 
 class NotificationStore(StoreBase):
     async def add_notifications(self, rows: Sequence[Notification]) -> None:
+        """Store notifications; one already stored for that user and event stays as is
+        (push evaluation may run twice on an event)."""
         if rows:
             await self._db.executemany(
                 f"INSERT INTO push_notifications ({NOTIFICATION_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, stream) DO NOTHING",
                 [(n.user_id, n.room_id, n.event_id, n.stream, n.thread_id, dumps(n.actions),
                   n.highlight, n.ts) for n in rows],
             )
+
+    async def notified(self, user_ids: Sequence[str], streams: Sequence[int]
+                       ) -> set[tuple[str, int]]:
+        """Which (user, stream) pairs among ``user_ids`` × ``streams`` have a notification."""
+        out: set[tuple[str, int]] = set()
+        for chunk in chunks(list(user_ids)):
+            for i in range(0, len(streams), CHUNK):
+                part = streams[i:i + CHUNK]
+                rows = await self._db.fetchall(
+                    "SELECT user_id, stream FROM push_notifications"
+                    f" WHERE user_id IN ({marks(chunk)}) AND stream IN ({marks(part)})",
+                    *chunk, *part)
+                out.update((r["user_id"], int(r["stream"])) for r in rows)
+        return out
 
     async def delete_event_notifications(self, event_id: str) -> None:
         """Forget the notifications an event caused (it was redacted)."""

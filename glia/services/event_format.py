@@ -1,0 +1,41 @@
+"""The client format of room events (the spec's ClientEvent), shared by every read path."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from glia.storage.events import StoredEvent
+
+__all__ = ["client_event"]
+
+
+def client_event(event: StoredEvent, viewer: tuple[str, str] | None,
+                 now: int | None = None, *,
+                 relations: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The client format of an event; ``viewer`` = (user_id, device_id) who asks;
+    ``relations`` the bundled aggregations, if any."""
+    pdu = event.pdu
+    out: dict[str, Any] = {
+        "content": pdu.get("content", {}),
+        "event_id": event.event_id,
+        "origin_server_ts": pdu["origin_server_ts"],
+        "room_id": event.room_id,
+        "sender": pdu["sender"],
+        "type": pdu["type"],
+    }
+    if "state_key" in pdu:
+        out["state_key"] = pdu["state_key"]
+    if "redacts" in pdu:
+        out["redacts"] = pdu["redacts"]
+    unsigned = dict(event.unsigned)
+    if now is not None:
+        unsigned["age"] = max(0, now - int(pdu["origin_server_ts"]))
+    if viewer is not None and event.txn_id is not None and \
+            viewer == (event.sender, event.sender_device):
+        unsigned["transaction_id"] = event.txn_id
+    if relations:
+        unsigned["m.relations"] = relations
+    if unsigned:
+        out["unsigned"] = unsigned
+    return out
