@@ -14,7 +14,7 @@ from typing import Annotated, Literal, get_args
 import msgspec
 
 from glia import errors
-from glia.protocol.events import CANONICAL_INT_MAX
+from glia.protocol.filters import JSON_SAFE_MAX
 from glia.storage.search import Phrase, SearchQuery, terms
 
 #: The spec's search keys → (event type, content field).
@@ -103,15 +103,15 @@ class Criteria:
 
 
 class EventContextRequest(msgspec.Struct):
-    before_limit: Annotated[int, msgspec.Meta(ge=0, le=CANONICAL_INT_MAX)] = DEFAULT_CONTEXT
-    after_limit: Annotated[int, msgspec.Meta(ge=0, le=CANONICAL_INT_MAX)] = DEFAULT_CONTEXT
+    before_limit: Annotated[int, msgspec.Meta(ge=0, le=JSON_SAFE_MAX)] = DEFAULT_CONTEXT
+    after_limit: Annotated[int, msgspec.Meta(ge=0, le=JSON_SAFE_MAX)] = DEFAULT_CONTEXT
     include_profile: bool = False
 
 
 class RoomEventsFilter(msgspec.Struct):
     """The room-event filter of a search (its ``types`` apply to the indexed types)."""
 
-    limit: Annotated[int, msgspec.Meta(ge=1, le=CANONICAL_INT_MAX)] = DEFAULT_LIMIT
+    limit: Annotated[int, msgspec.Meta(ge=1, le=JSON_SAFE_MAX)] = DEFAULT_LIMIT
     types: list[str] | None = None
     not_types: list[str] | None = None
     rooms: list[str] | None = None
