@@ -1,7 +1,8 @@
 """The client-server filter language: validation and matching, with no I/O.
 
 A filter arrives as JSON (``POST /user/{userId}/filter`` or inline in ``/sync``), is
-validated once into frozen dataclasses, and is then applied to events. ``types`` and
+validated by its wire model (:class:`FilterDefinition`), compiled once into frozen
+dataclasses with the defaults filled in, and is then applied to events. ``types`` and
 ``not_types`` take ``*`` wildcards; ``not_*`` lists win over their positive lists.
 """
 
