@@ -7,8 +7,9 @@ the admin API) uses, so bad input can never surface as a 500.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Annotated, Any, Generic
 
+import msgspec
 from starlette.requests import ClientDisconnect
 from starlette.requests import Request as StarletteRequest
 from typing_extensions import TypeVar
@@ -40,6 +41,10 @@ def is_streamed(handler: object) -> bool:
 
 #: The largest integer every JSON parser represents exactly (2**53 - 1).
 MAX_SAFE_INTEGER = 2**53 - 1
+
+#: A request model's count, limit or duration: 0 to ``MAX_SAFE_INTEGER`` (past it,
+#: ``M_INVALID_PARAM``).
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0, le=MAX_SAFE_INTEGER)]
 
 
 class NoBody:

@@ -1,7 +1,8 @@
 """The client-server filter language: validation and matching, with no I/O.
 
 A filter arrives as JSON (``POST /user/{userId}/filter`` or inline in ``/sync``), is
-validated once into frozen dataclasses, and is then applied to events. ``types`` and
+validated by its wire model (:class:`FilterDefinition`), compiled once into frozen
+dataclasses with the defaults filled in, and is then applied to events. ``types`` and
 ``not_types`` take ``*`` wildcards; ``not_*`` lists win over their positive lists.
 """
 
@@ -11,9 +12,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 MAX_LIMIT = 1000  # a client asking for more gets this many
+#: The largest integer every JSON parser keeps exact; larger limits are refused.
+JSON_SAFE_MAX = 2**53 - 1
 
 
 class FilterError(ValueError):
@@ -98,79 +103,114 @@ class Filter:
     room: RoomFilter = field(default_factory=RoomFilter)
 
 
-def _strings(value: Mapping[str, Any], key: str, path: str, prefix: str | None = None
-             ) -> tuple[str, ...] | None:
-    items = value.get(key)
-    if items is None:
-        return None
-    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-        raise FilterError(f"{path}{key} must be a list of strings")
-    if prefix is not None:
-        for item in items:
-            if not item.startswith(prefix):
-                raise FilterError(f"{path}{key}: {item!r} does not start with {prefix!r}")
-    return tuple(items)
+# -- the wire shape ---------------------------------------------------------------------
+# Absent and null fields are alike (filters stored before these models allowed null);
+# encoding a definition leaves both out, so a stored filter reads back as it was given.
+
+Strings = tuple[str, ...]
 
 
-def _bool(value: Mapping[str, Any], key: str, path: str) -> bool | None:
-    item = value.get(key)
-    if item is not None and not isinstance(item, bool):
-        raise FilterError(f"{path}{key} must be a boolean")
-    return item
+def _prefixed(items: Strings | None, name: str, prefix: str) -> None:
+    for item in items or ():
+        if not item.startswith(prefix):
+            raise ValueError(f"{name}: {item!r} does not start with {prefix!r}")
 
 
-def _object(value: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
-    item = value.get(key, {})
-    if not isinstance(item, Mapping):
-        raise FilterError(f"{path}{key} must be an object")
-    return item
+class EventFilterDefinition(msgspec.Struct, frozen=True, omit_defaults=True):
+    #: Negative is ``M_BAD_JSON`` (as in Synapse); past 2**53-1 out of range.
+    limit: Annotated[int, msgspec.Meta(le=JSON_SAFE_MAX)] | None = None
+    types: Strings | None = None
+    not_types: Strings | None = None
+    senders: Strings | None = None
+    not_senders: Strings | None = None
+    rooms: Strings | None = None
+    not_rooms: Strings | None = None
+    contains_url: bool | None = None
+    lazy_load_members: bool | None = None
+    include_redundant_members: bool | None = None
+    unread_thread_notifications: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.limit is not None and self.limit < 0:
+            raise ValueError("limit must not be negative")
+        for name, prefix in (("senders", "@"), ("not_senders", "@"), ("rooms", "!"),
+                             ("not_rooms", "!")):
+            _prefixed(getattr(self, name), name, prefix)
 
 
-def parse_event_filter(value: Mapping[str, Any], path: str = "") -> EventFilter:
-    limit = value.get("limit")
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)
-                              or limit < 0):
-        raise FilterError(f"{path}limit must be a non-negative integer")
+class RoomFilterDefinition(msgspec.Struct, frozen=True, omit_defaults=True):
+    rooms: Strings | None = None
+    not_rooms: Strings | None = None
+    include_leave: bool | None = None
+    timeline: EventFilterDefinition | None = None
+    state: EventFilterDefinition | None = None
+    ephemeral: EventFilterDefinition | None = None
+    account_data: EventFilterDefinition | None = None
+
+    def __post_init__(self) -> None:
+        _prefixed(self.rooms, "rooms", "!")
+        _prefixed(self.not_rooms, "not_rooms", "!")
+
+
+class FilterDefinition(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A filter as the client writes it (``POST /user/{userId}/filter``, inline in
+    ``/sync``); :func:`compile_filter` makes the :class:`Filter` that is applied."""
+
+    event_format: str | None = None
+    event_fields: Strings | None = None
+    presence: EventFilterDefinition | None = None
+    account_data: EventFilterDefinition | None = None
+    room: RoomFilterDefinition | None = None
+
+    def __post_init__(self) -> None:
+        # Checked here rather than as a Literal: Synapse answers M_BAD_JSON for it.
+        if self.event_format not in (None, "client", "federation"):
+            raise ValueError("event_format must be 'client' or 'federation'")
+
+    def to_json(self) -> dict[str, Any]:
+        """The definition as JSON (what was given, without null fields)."""
+        encoded: dict[str, Any] = msgspec.to_builtins(self)
+        return encoded
+
+
+def _event_filter(d: EventFilterDefinition | None) -> EventFilter:
+    if d is None:
+        return EventFilter()
     return EventFilter(
-        limit=limit,
-        types=_strings(value, "types", path),
-        not_types=_strings(value, "not_types", path) or (),
-        senders=_strings(value, "senders", path, "@"),
-        not_senders=_strings(value, "not_senders", path, "@") or (),
-        rooms=_strings(value, "rooms", path, "!"),
-        not_rooms=_strings(value, "not_rooms", path, "!") or (),
-        contains_url=_bool(value, "contains_url", path),
-        lazy_load_members=bool(_bool(value, "lazy_load_members", path)),
-        include_redundant_members=bool(_bool(value, "include_redundant_members", path)),
-        unread_thread_notifications=bool(_bool(value, "unread_thread_notifications", path)),
+        limit=d.limit, types=d.types, not_types=d.not_types or (), senders=d.senders,
+        not_senders=d.not_senders or (), rooms=d.rooms, not_rooms=d.not_rooms or (),
+        contains_url=d.contains_url, lazy_load_members=bool(d.lazy_load_members),
+        include_redundant_members=bool(d.include_redundant_members),
+        unread_thread_notifications=bool(d.unread_thread_notifications),
+    )
+
+
+def compile_filter(d: FilterDefinition) -> Filter:
+    """The filter a definition describes, with the spec's defaults filled in."""
+    room = d.room or RoomFilterDefinition()
+    return Filter(
+        event_format=d.event_format or "client",
+        event_fields=d.event_fields,
+        presence=_event_filter(d.presence),
+        account_data=_event_filter(d.account_data),
+        room=RoomFilter(
+            rooms=room.rooms, not_rooms=room.not_rooms or (),
+            include_leave=bool(room.include_leave),
+            timeline=_event_filter(room.timeline), state=_event_filter(room.state),
+            ephemeral=_event_filter(room.ephemeral),
+            account_data=_event_filter(room.account_data),
+        ),
     )
 
 
 def parse_filter(value: Any) -> Filter:
-    """Validate a filter definition; raises :class:`FilterError` naming the bad field."""
-    if not isinstance(value, Mapping):
-        raise FilterError("filter must be a JSON object")
-    event_format = value.get("event_format", "client")
-    if event_format not in ("client", "federation"):
-        raise FilterError("event_format must be 'client' or 'federation'")
-    room = _object(value, "room", "")
-    return Filter(
-        event_format=event_format,
-        event_fields=_strings(value, "event_fields", ""),
-        presence=parse_event_filter(_object(value, "presence", ""), "presence."),
-        account_data=parse_event_filter(_object(value, "account_data", ""), "account_data."),
-        room=RoomFilter(
-            rooms=_strings(room, "rooms", "room.", "!"),
-            not_rooms=_strings(room, "not_rooms", "room.", "!") or (),
-            include_leave=bool(_bool(room, "include_leave", "room.")),
-            timeline=parse_event_filter(_object(room, "timeline", "room."), "room.timeline."),
-            state=parse_event_filter(_object(room, "state", "room."), "room.state."),
-            ephemeral=parse_event_filter(_object(room, "ephemeral", "room."),
-                                         "room.ephemeral."),
-            account_data=parse_event_filter(_object(room, "account_data", "room."),
-                                            "room.account_data."),
-        ),
-    )
+    """Validate a filter definition given as JSON; raises :class:`FilterError` naming the
+    bad field."""
+    try:
+        definition = msgspec.convert(value, FilterDefinition, strict=True)
+    except msgspec.ValidationError as e:
+        raise FilterError(str(e)) from e
+    return compile_filter(definition)
 
 
 def select_fields(event: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:

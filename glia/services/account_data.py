@@ -81,15 +81,17 @@ class AccountDataService:
         return {"tags": tags if isinstance(tags, dict) else {}}
 
     async def set_tag(self, requester_id: str, user_id: str, room_id: str, tag: str,
-                      body: dict[str, Any]) -> None:
+                      content: dict[str, Any]) -> None:
+        """Tag a room; ``content`` is the tag's object, kept as given (``order`` is the
+        one field the spec defines, and it must be a number)."""
         self._own(requester_id, user_id)
         if not tag or len(tag.encode()) > MAX_TAG_LENGTH:
             raise errors.invalid_param(f"Tag names must be 1 to {MAX_TAG_LENGTH} bytes")
-        order = body.get("order")
+        order = content.get("order")
         if order is not None and (isinstance(order, bool)
                                   or not isinstance(order, int | float)):
             raise errors.bad_json("'order' must be a number")
-        await self._update_tags(user_id, self._room(room_id), tag, dict(body))
+        await self._update_tags(user_id, self._room(room_id), tag, dict(content))
 
     async def remove_tag(self, requester_id: str, user_id: str, room_id: str,
                          tag: str) -> None:

@@ -40,12 +40,10 @@ class DirectoryService:
             raise errors.not_found(f"Room alias {alias} not found")
         return {"room_id": found.room_id, "servers": [self._config.server_name]}
 
-    async def create_alias(self, requester: Requester, alias: str, room_id: object) -> None:
+    async def create_alias(self, requester: Requester, alias: str, room_id: str) -> None:
         self._check_alias(alias)
         if alias.rsplit(":", 1)[1] != self._config.server_name:
             raise errors.invalid_param("Room alias must be on this server")
-        if not isinstance(room_id, str):
-            raise errors.bad_json("room_id must be a string")
         if not is_valid_room_id(room_id):
             raise errors.invalid_param(f"{room_id} is not a legal room ID")
         if await self._storage.rooms.get(room_id) is None:
@@ -75,15 +73,15 @@ class DirectoryService:
             raise errors.not_found("Unknown room")
         return "public" if room.published else "private"
 
-    async def set_visibility(self, requester: Requester, room_id: str, value: object) -> None:
-        if value not in ("public", "private"):
-            raise errors.invalid_param("visibility must be 'public' or 'private'")
+    async def set_visibility(self, requester: Requester, room_id: str,
+                             published: bool) -> None:
+        """Publish the room in the directory (or take it out)."""
         if await self._storage.rooms.get(room_id) is None:
             raise errors.not_found("Unknown room")
         member = await self._storage.state.membership_of(room_id, requester.user_id)
         if not requester.is_admin and (member is None or member.membership != "join"):
             raise errors.forbidden("You are not in the room")
-        await self._storage.rooms.set_published(room_id, value == "public")
+        await self._storage.rooms.set_published(room_id, published)
 
     async def public_rooms(self, limit: int | None, since: str | None,
                            search: str | None) -> dict[str, Any]:

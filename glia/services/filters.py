@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from glia import errors
-from glia.protocol.filters import Filter, FilterError, parse_filter
+from glia.protocol.filters import Filter, FilterDefinition, FilterError, parse_filter
 from glia.storage import Storage
 
-__all__ = ["Filter", "FilterService"]
+__all__ = ["Filter", "FilterDefinition", "FilterService"]
 
 
 class FilterService:
@@ -21,14 +21,12 @@ class FilterService:
         if requester_id != user_id:
             raise errors.forbidden(f"Cannot {verb} filters for other users")
 
-    async def create(self, requester_id: str, user_id: str, body: dict[str, Any]) -> str:
+    async def create(self, requester_id: str, user_id: str,
+                     definition: FilterDefinition) -> str:
+        """Store a (validated) definition; it reads back as it was given."""
         self._own(requester_id, user_id, "create")
-        try:
-            parse_filter(body)
-        except FilterError as e:
-            raise errors.bad_json(f"Invalid filter: {e}") from e
         async with self._storage.transaction() as tx:
-            return str(await tx.filters.add(user_id, body))
+            return str(await tx.filters.add(user_id, definition.to_json()))
 
     async def get(self, requester_id: str, user_id: str, filter_id: str) -> dict[str, Any]:
         self._own(requester_id, user_id, "get")

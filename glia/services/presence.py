@@ -40,20 +40,18 @@ class PresenceService:
         rooms = await self._storage.state.rooms_of_user(presence.user_id, ["join"])
         await self._notifier.notify(users=[presence.user_id], rooms=[m.room_id for m in rooms])
 
-    async def set_status(self, requester_id: str, user_id: str, body: dict[str, Any]) -> None:
+    async def set_status(self, requester_id: str, user_id: str, presence: str,
+                         status_msg: str | None = None) -> None:
         if requester_id != user_id:
             raise errors.forbidden("You may only set your own presence")
-        state = body.get("presence")
-        if state not in STATES:
+        if presence not in STATES:
             raise errors.bad_json(f"'presence' must be one of {list(STATES)}")
-        status_msg = body.get("status_msg")
-        if status_msg is not None and (not isinstance(status_msg, str)
-                                       or len(status_msg) > MAX_STATUS_LENGTH):
+        if status_msg is not None and len(status_msg) > MAX_STATUS_LENGTH:
             raise errors.bad_json("'status_msg' must be a string of at most"
                                   f" {MAX_STATUS_LENGTH} characters")
         now = now_ms()
         current = await self._storage.presence.get(user_id)
-        await self._write(Presence(user_id, str(state), status_msg, now,
+        await self._write(Presence(user_id, presence, status_msg, now,
                                    current.last_sync_ts if current else now, 0))
 
     async def get_status(self, user_id: str) -> dict[str, Any]:

@@ -40,10 +40,9 @@ class ProfileService:
             raise MatrixError(403, "M_USER_SUSPENDED",
                               "This action is not allowed while the account is suspended")
 
-    async def set_displayname(self, requester: Requester, user_id: str, value: object) -> None:
+    async def set_displayname(self, requester: Requester, user_id: str,
+                              value: str | None) -> None:
         await self._check_can_edit(requester, user_id, "displayname")
-        if value is not None and not isinstance(value, str):
-            raise errors.bad_json("displayname must be a string")
         if value is not None and len(value) > MAX_DISPLAYNAME_LENGTH:
             raise errors.invalid_param(
                 f"Displayname is too long (max {MAX_DISPLAYNAME_LENGTH})"
@@ -53,10 +52,9 @@ class ProfileService:
         await self._announce(user_id, "displayname", value or None,
                              by_admin=user_id != requester.user_id)
 
-    async def set_avatar_url(self, requester: Requester, user_id: str, value: object) -> None:
+    async def set_avatar_url(self, requester: Requester, user_id: str,
+                             value: str | None) -> None:
         await self._check_can_edit(requester, user_id, "avatar_url")
-        if value is not None and not isinstance(value, str):
-            raise errors.bad_json("avatar_url must be a string")
         if value is not None and len(value) > MAX_AVATAR_URL_LENGTH:
             raise errors.invalid_param(f"avatar_url is too long (max {MAX_AVATAR_URL_LENGTH})")
         await self.get(user_id)

@@ -47,12 +47,12 @@ class ReceiptService:
         return event
 
     async def receipt(self, user_id: str, room_id: str, receipt_type: str, event_id: str,
-                      body: dict[str, Any]) -> None:
+                      thread_id: str | None = None) -> None:
         if receipt_type not in RECEIPT_TYPES:
             raise errors.invalid_param(f"Receipt type must be one of {list(RECEIPT_TYPES)}")
-        thread_id = body.get("thread_id", UNTHREADED)
-        if not isinstance(thread_id, str) or (
-                thread_id not in (UNTHREADED, MAIN_THREAD) and not is_valid_event_id(thread_id)):
+        if thread_id is None:
+            thread_id = UNTHREADED
+        elif thread_id not in (UNTHREADED, MAIN_THREAD) and not is_valid_event_id(thread_id):
             raise errors.invalid_param("thread_id must be 'main' or an event ID")
         event = await self._event(user_id, room_id, event_id)
         if receipt_type == FULLY_READ:
@@ -83,15 +83,11 @@ class ReceiptService:
     async def _fully_read(self, user_id: str, room_id: str, event_id: str) -> None:
         await self._account_data.write(user_id, room_id, FULLY_READ, {"event_id": event_id})
 
-    async def read_markers(self, user_id: str, room_id: str, body: dict[str, Any]) -> None:
-        markers: dict[str, str] = {}
-        for key in RECEIPT_TYPES:
-            value = body.get(key)
-            if value is None:
-                continue
-            if not isinstance(value, str):
-                raise errors.bad_json(f"{key} must be an event ID")
-            markers[key] = value
+    async def read_markers(self, user_id: str, room_id: str, *, fully_read: str | None,
+                           read: str | None, read_private: str | None) -> None:
+        """Move the read marker and the (public, private) read receipts at once."""
+        given = {FULLY_READ: fully_read, READ: read, READ_PRIVATE: read_private}
+        markers = {key: value for key, value in given.items() if value is not None}
         events = {k: await self._event(user_id, room_id, v) for k, v in markers.items()}
         if FULLY_READ in events:
             await self._fully_read(user_id, room_id, events[FULLY_READ].event_id)

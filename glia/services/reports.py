@@ -8,9 +8,6 @@ dropped, as Synapse does, so the endpoint does not reveal which accounts exist.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
@@ -25,48 +22,17 @@ MIN_SCORE, MAX_SCORE = -100, 0
 _EVENT_NOT_FOUND = "Unable to report event: it does not exist or you aren't able to see it."
 
 
-def _reason(body: Mapping[str, Any]) -> str | None:
-    """An optional ``reason`` (event reports): a string when given, even ``null`` is not."""
-    if "reason" not in body:
-        return None
-    reason = body["reason"]
-    if not isinstance(reason, str):
-        raise errors.bad_json("Param 'reason' must be a string")
-    return reason
-
-
-def _required_reason(body: Mapping[str, Any]) -> str:
-    """The required ``reason`` of room and user reports (it may be blank)."""
-    reason = _reason(body)
-    if reason is None:
-        raise errors.missing_param("Missing params: ['reason']")
-    return reason
-
-
-def _score(body: Mapping[str, Any]) -> int | None:
-    """``score``: an integer from -100 (most offensive) to 0; booleans are not integers."""
-    if "score" not in body:
-        return None
-    score = body["score"]
-    if type(score) is not int:
-        raise errors.bad_json("Param 'score' must be an integer")
-    if not MIN_SCORE <= score <= MAX_SCORE:
-        raise errors.invalid_param(
-            f"Param 'score' must be an integer between {MIN_SCORE} and {MAX_SCORE}")
-    return score
-
-
 class ReportService:
     def __init__(self, config: Config, storage: Storage) -> None:
         self._config = config
         self._storage = storage
 
     async def report_event(self, user_id: str, room_id: str, event_id: str,
-                           body: Mapping[str, Any]) -> None:
+                           reason: str | None, score: int | None) -> None:
         """Only a current member who can see the event may report it (spec 1.8); every
-        way of failing that is the same 404, so the answer reveals nothing more."""
-        reason = _reason(body)
-        score = _score(body)
+        way of failing that is the same 404, so the answer reveals nothing more.
+        ``score`` runs from ``MIN_SCORE`` (most offensive) to ``MAX_SCORE`` (the request
+        model holds it to that range)."""
         if not is_valid_room_id(room_id) or not is_valid_event_id(event_id):
             raise errors.not_found(_EVENT_NOT_FOUND)
         event = await self._storage.events.get(event_id)
@@ -85,9 +51,8 @@ class ReportService:
                                     event_id=event_id, event_sender=event.sender,
                                     reason=reason, score=score)
 
-    async def report_room(self, user_id: str, room_id: str, body: Mapping[str, Any]) -> None:
+    async def report_room(self, user_id: str, room_id: str, reason: str) -> None:
         """Anyone may report a room this server knows, joined or not (spec 1.13)."""
-        reason = _required_reason(body)
         if not is_valid_room_id(room_id) or await self._storage.rooms.get(room_id) is None:
             raise errors.not_found("Room does not exist")
         async with self._storage.transaction() as tx:
@@ -95,11 +60,9 @@ class ReportService:
             await tx.reports.insert(report_id, "room", now_ms(), user_id, room_id=room_id,
                                     reason=reason)
 
-    async def report_user(self, user_id: str, target_user_id: str,
-                          body: Mapping[str, Any]) -> None:
+    async def report_user(self, user_id: str, target_user_id: str, reason: str) -> None:
         """Stored only for existing local users; others get the same ``{}`` (spec 1.14
         lets servers hide whether the user exists)."""
-        reason = _required_reason(body)
         if len(reason) > MAX_USER_REPORT_REASON:
             raise errors.bad_json(
                 f"Reason must be less than {MAX_USER_REPORT_REASON} characters")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
+
+import msgspec
 
 from glia import errors
 from glia.config import Config
@@ -37,6 +39,32 @@ PRESETS = {
 }
 
 
+class InitialStateEvent(msgspec.Struct, frozen=True):
+    """One ``initial_state`` entry of ``/createRoom``."""
+
+    type: str
+    content: dict[str, Any] = {}
+    state_key: str = ""
+
+
+class CreateRoom(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``/createRoom`` asks for (also the server's own rooms: server notices, the
+    replacement room of a shutdown). Absent and ``null`` fields take the spec's
+    defaults."""
+
+    preset: Literal["private_chat", "trusted_private_chat", "public_chat"] | None = None
+    visibility: Literal["public", "private"] | None = None
+    invite: list[str] | None = None
+    initial_state: list[InitialStateEvent] | None = None
+    creation_content: dict[str, Any] | None = None
+    power_level_content_override: dict[str, Any] | None = None
+    room_version: str | None = None
+    is_direct: bool | None = None
+    name: str | None = None
+    topic: str | None = None
+    room_alias_name: str | None = None
+
+
 class RoomService:
     def __init__(self, config: Config, storage: Storage, events: EventsService) -> None:
         self._config = config
@@ -44,39 +72,28 @@ class RoomService:
         self._events = events
         self._upgrade_lock = asyncio.Lock()
 
-    async def create_room(self, creator: str, body: Mapping[str, Any]) -> str:
-        version_id = body.get("room_version", self._default_version())
+    async def create_room(self, creator: str, command: CreateRoom) -> str:
+        version_id = command.room_version or self._default_version()
         version = get_room_version(version_id)
         if version is None:
             raise MatrixError(400, "M_UNSUPPORTED_ROOM_VERSION",
                               f"Your homeserver does not support room version {version_id!r}")
-        visibility = _opt(body, "visibility", str) or "private"
-        if visibility not in ("public", "private"):
-            raise errors.invalid_param("visibility must be 'public' or 'private'")
-        preset = _opt(body, "preset", str) or (
+        visibility = command.visibility or "private"
+        preset = command.preset or (
             "public_chat" if visibility == "public" else "private_chat")
-        if preset not in PRESETS:
-            raise errors.invalid_param(f"Unknown preset {preset!r}")
-        invite = _opt(body, "invite", list) or []
+        invite = list(command.invite or [])
         for user_id in invite:
             try:
                 parse_user_id(user_id)
-            except (InvalidId, TypeError) as e:
+            except InvalidId as e:
                 raise errors.invalid_param(f"Invalid user ID in invite: {user_id!r}") from e
-        is_direct = _opt(body, "is_direct", bool) or False
-        creation_content = dict(_opt(body, "creation_content", dict) or {})
-        pl_override = _opt(body, "power_level_content_override", dict)
-        initial_state = _opt(body, "initial_state", list) or []
-        for item in initial_state:
-            if not isinstance(item, dict) or not isinstance(item.get("type"), str) \
-                    or not isinstance(item.get("content", {}), dict) \
-                    or not isinstance(item.get("state_key", ""), str):
-                raise MatrixError(400, "M_INVALID_ROOM_STATE",
-                                  "initial_state entries need type, content, state_key")
-        name = _opt(body, "name", str)
-        topic = _opt(body, "topic", str)
+        is_direct = bool(command.is_direct)
+        creation_content = dict(command.creation_content or {})
+        pl_override = command.power_level_content_override
+        initial_state = list(command.initial_state or [])
+        name, topic = command.name, command.topic
         alias = None
-        alias_name = _opt(body, "room_alias_name", str)
+        alias_name = command.room_alias_name
         if alias_name is not None:
             alias = f"#{alias_name}:{self._config.server_name}"
             if not is_valid_room_alias(alias) or any(c in alias_name for c in " :\t\n"):
@@ -112,8 +129,8 @@ class RoomService:
                              {"history_visibility": history}, ""),
                 EventRequest(creator, "m.room.guest_access", {"guest_access": guest}, ""),
             ]
-            events += [EventRequest(creator, s["type"], s.get("content", {}),
-                                    s.get("state_key", "")) for s in initial_state]
+            events += [EventRequest(creator, s.type, s.content, s.state_key)
+                        for s in initial_state]
             if name is not None:
                 events.append(EventRequest(creator, "m.room.name", {"name": name}, ""))
             if topic is not None:
@@ -134,21 +151,19 @@ class RoomService:
     def _default_version(self) -> str:
         return DEFAULT_ROOM_VERSION
 
-    async def upgrade_room(self, user_id: str, room_id: str, body: Mapping[str, Any]) -> str:
+    async def upgrade_room(self, user_id: str, room_id: str, new_version_id: str,
+                           additional_creators: list[str] | None = None) -> str:
         """Replace a room by a new one in another version; returns the new room's ID."""
-        new_version_id = body.get("new_version")
-        if not isinstance(new_version_id, str):
-            raise errors.missing_param("Missing 'new_version' in request body")
         new_version = get_room_version(new_version_id)
         if new_version is None:
             raise MatrixError(400, "M_UNSUPPORTED_ROOM_VERSION",
                               f"Your homeserver does not support room version "
                               f"{new_version_id!r}")
-        additional = _opt(body, "additional_creators", list) or []
+        additional = list(additional_creators or [])
         for creator in additional:
             try:
                 parse_user_id(creator)
-            except (InvalidId, TypeError) as e:
+            except InvalidId as e:
                 raise errors.invalid_param(
                     f"Invalid user ID in additional_creators: {creator!r}") from e
         if not is_valid_room_id(room_id):
@@ -250,17 +265,6 @@ class RoomService:
         except MatrixError as e:
             if e.errcode != "M_FORBIDDEN":
                 raise
-
-
-def _opt(body: Mapping[str, Any], key: str, kind: type) -> Any:
-    """An optional field of a given JSON type (``M_BAD_JSON`` naming the field otherwise)."""
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        names = {str: "a string", list: "a list", dict: "an object", bool: "a boolean"}
-        raise errors.bad_json(f"{key} must be {names.get(kind, kind.__name__)}")
-    return value
 
 
 def _replacement_power_levels(

@@ -30,8 +30,9 @@ from glia.services.search_request import (
     ContextRequest,
     Criteria,
     NextBatch,
+    SearchRequest,
+    criteria_of,
     parse_query,
-    parse_request,
 )
 from glia.services.tokens import Position
 from glia.services.visibility import Visibility, room_visibility
@@ -123,9 +124,9 @@ class SearchService:
 
     # -- searching ---------------------------------------------------------------------
 
-    async def search(self, user_id: str, device_id: str, body: Mapping[str, Any],
+    async def search(self, user_id: str, device_id: str, request: SearchRequest,
                      next_batch: str | None) -> dict[str, Any]:
-        criteria = parse_request(body)
+        criteria = criteria_of(request)
         batch = NextBatch.parse(next_batch) if next_batch is not None else None
         if criteria is None:
             return {"search_categories": {}}

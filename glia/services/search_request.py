@@ -1,26 +1,33 @@
-"""The ``POST /search`` request: the search term, the criteria (keys, filter, order,
-context, groups) validated into plain values, and ``next_batch`` tokens. No I/O."""
+"""The ``POST /search`` request: its model (the server decodes the body into it, so a
+wrong field is refused naming it), the criteria it resolves to (keys, filter, order,
+context, groups), the search term's query, and ``next_batch`` tokens. No I/O."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Literal, get_args
+
+import msgspec
 
 from glia import errors
+from glia.protocol.filters import JSON_SAFE_MAX
 from glia.storage.search import Phrase, SearchQuery, terms
 
 #: The spec's search keys → (event type, content field).
-KEYS: dict[str, tuple[str, str]] = {
+SearchKey = Literal["content.body", "content.name", "content.topic"]
+Order = Literal["rank", "recent"]
+GroupKey = Literal["room_id", "sender"]
+KEYS: dict[SearchKey, tuple[str, str]] = {
     "content.body": ("m.room.message", "body"),
     "content.name": ("m.room.name", "name"),
     "content.topic": ("m.room.topic", "topic"),
 }
-ORDERS = ("rank", "recent")
-GROUP_KEYS = ("room_id", "sender")
+ORDERS: tuple[str, ...] = get_args(Order)
+GROUP_KEYS: tuple[str, ...] = get_args(GroupKey)
 DEFAULT_LIMIT, MAX_LIMIT = 10, 100
 DEFAULT_CONTEXT, MAX_CONTEXT = 5, 100
 #: Longer search terms are refused rather than turned into huge index queries.
@@ -95,39 +102,51 @@ class Criteria:
     group_by: tuple[str, ...]
 
 
-def _object(value: Any, name: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise errors.bad_json(f"{name} must be an object")
-    return value
+class EventContextRequest(msgspec.Struct):
+    before_limit: Annotated[int, msgspec.Meta(ge=0, le=JSON_SAFE_MAX)] = DEFAULT_CONTEXT
+    after_limit: Annotated[int, msgspec.Meta(ge=0, le=JSON_SAFE_MAX)] = DEFAULT_CONTEXT
+    include_profile: bool = False
 
 
-def _strings(body: Mapping[str, Any], key: str, name: str) -> list[str] | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise errors.bad_json(f"{name}.{key} must be a list of strings")
-    return value
+class RoomEventsFilter(msgspec.Struct):
+    """The room-event filter of a search (its ``types`` apply to the indexed types)."""
+
+    limit: Annotated[int, msgspec.Meta(ge=1, le=JSON_SAFE_MAX)] = DEFAULT_LIMIT
+    types: list[str] | None = None
+    not_types: list[str] | None = None
+    rooms: list[str] | None = None
+    not_rooms: list[str] | None = None
+    senders: list[str] | None = None
+    not_senders: list[str] | None = None
+    contains_url: bool | None = None
 
 
-def _bool(body: Mapping[str, Any], key: str, name: str, default: bool) -> bool:
-    value = body.get(key, default)
-    if not isinstance(value, bool):
-        raise errors.bad_json(f"{name}.{key} must be a boolean")
-    return value
+class Grouping(msgspec.Struct):
+    key: GroupKey
 
 
-def _int(body: Mapping[str, Any], key: str, name: str, default: int, minimum: int,
-         maximum: int) -> int:
-    """An integer field, at least ``minimum``; values past ``maximum`` are capped."""
-    value = body.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise errors.bad_json(f"{name}.{key} must be an integer")
-    if value < minimum:
-        raise errors.invalid_param(f"{name}.{key} must be at least {minimum}")
-    return min(value, maximum)
+class Groupings(msgspec.Struct):
+    group_by: list[Grouping] = []
+
+
+class RoomEventsRequest(msgspec.Struct):
+    search_term: str
+    keys: list[SearchKey] | None = None
+    filter: RoomEventsFilter | None = None
+    order_by: Order = "rank"
+    event_context: EventContextRequest | None = None
+    include_state: bool = False
+    groupings: Groupings | None = None
+
+
+class SearchCategories(msgspec.Struct):
+    room_events: RoomEventsRequest | None = None
+
+
+class SearchRequest(msgspec.Struct):
+    """The ``POST /search`` body."""
+
+    search_categories: SearchCategories
 
 
 def _type_matcher(patterns: Sequence[str]) -> re.Pattern[str]:
@@ -136,87 +155,37 @@ def _type_matcher(patterns: Sequence[str]) -> re.Pattern[str]:
     return re.compile("(?:" + "|".join(alternatives) + r")\Z", re.DOTALL)
 
 
-def parse_request(body: Mapping[str, Any]) -> Criteria | None:
-    """The ``room_events`` criteria (None if the request has no such category)."""
-    if "search_categories" not in body:
-        raise errors.missing_param("Missing params: ['search_categories']")
-    categories = _object(body["search_categories"], "search_categories")
-    if categories.get("room_events") is None:
+def criteria_of(request: SearchRequest) -> Criteria | None:
+    """The ``room_events`` criteria with the server's caps and the indexed types resolved
+    (None if the request has no such category)."""
+    criteria = request.search_categories.room_events
+    if criteria is None:
         return None
-    name = "search_categories.room_events"
-    criteria = _object(categories["room_events"], name)
-    term = criteria.get("search_term")
-    if term is None:
-        raise errors.missing_param(f"Missing params: ['{name}.search_term']")
-    if not isinstance(term, str):
-        raise errors.bad_json(f"{name}.search_term must be a string")
-
-    keys = _strings(criteria, "keys", name)
-    if keys is not None:
-        unknown = sorted(set(keys) - set(KEYS))
-        if unknown:
-            raise errors.invalid_param(f"Unknown search keys: {unknown}; "
-                                       f"expected some of {list(KEYS)}")
-    types = [KEYS[k][0] for k in KEYS if keys is None or k in keys]
-
-    filter_name = f"{name}.filter"
-    search_filter = _object(criteria.get("filter"), filter_name)
-    wanted = _strings(search_filter, "types", filter_name)
-    if wanted is not None:
-        matcher = _type_matcher(wanted)
+    types = [KEYS[k][0] for k in KEYS if criteria.keys is None or k in criteria.keys]
+    search_filter = criteria.filter or RoomEventsFilter()
+    if search_filter.types is not None:
+        matcher = _type_matcher(search_filter.types)
         types = [t for t in types if matcher.match(t)]
-    unwanted = _strings(search_filter, "not_types", filter_name)
-    if unwanted:
-        matcher = _type_matcher(unwanted)
+    if search_filter.not_types:
+        matcher = _type_matcher(search_filter.not_types)
         types = [t for t in types if not matcher.match(t)]
-    contains_url = search_filter.get("contains_url")
-    if contains_url is not None and not isinstance(contains_url, bool):
-        raise errors.bad_json(f"{filter_name}.contains_url must be a boolean")
-
-    order_by = criteria.get("order_by", "rank")
-    if not isinstance(order_by, str):
-        raise errors.bad_json(f"{name}.order_by must be a string")
-    if order_by not in ORDERS:
-        raise errors.invalid_param(f"Invalid order by: {order_by!r}; expected one of "
-                                   f"{list(ORDERS)}")
-
     context = None
-    if criteria.get("event_context") is not None:
-        context_name = f"{name}.event_context"
-        raw = _object(criteria["event_context"], context_name)
-        context = ContextRequest(
-            _int(raw, "before_limit", context_name, DEFAULT_CONTEXT, 0, MAX_CONTEXT),
-            _int(raw, "after_limit", context_name, DEFAULT_CONTEXT, 0, MAX_CONTEXT),
-            _bool(raw, "include_profile", context_name, False))
-
-    groupings_name = f"{name}.groupings"
-    groupings = _object(criteria.get("groupings"), groupings_name)
+    if criteria.event_context is not None:
+        raw = criteria.event_context
+        context = ContextRequest(min(raw.before_limit, MAX_CONTEXT),
+                                 min(raw.after_limit, MAX_CONTEXT), raw.include_profile)
     group_by: list[str] = []
-    raw_groups = groupings.get("group_by", [])
-    if not isinstance(raw_groups, list):
-        raise errors.bad_json(f"{groupings_name}.group_by must be a list")
-    for group in raw_groups:
-        key = group.get("key") if isinstance(group, dict) else None
-        if not isinstance(key, str):
-            raise errors.bad_json(f"{groupings_name}.group_by entries must be objects "
-                                  "with a string 'key'")
-        if key not in GROUP_KEYS:
-            raise errors.invalid_param(f"Invalid group by key: {key!r}; expected one of "
-                                       f"{list(GROUP_KEYS)}")
-        if key not in group_by:
-            group_by.append(key)
-
+    for group in (criteria.groupings or Groupings()).group_by:
+        if group.key not in group_by:
+            group_by.append(group.key)
     return Criteria(
-        search_term=term, types=tuple(types),
-        rooms=_strings(search_filter, "rooms", filter_name),
-        not_rooms=_strings(search_filter, "not_rooms", filter_name) or [],
-        senders=_strings(search_filter, "senders", filter_name),
-        not_senders=_strings(search_filter, "not_senders", filter_name) or [],
-        contains_url=contains_url,
-        limit=_int(search_filter, "limit", filter_name, DEFAULT_LIMIT, 1, MAX_LIMIT),
-        order_by=order_by, context=context,
-        include_state=_bool(criteria, "include_state", name, False),
-        group_by=tuple(group_by),
+        search_term=criteria.search_term, types=tuple(types),
+        rooms=search_filter.rooms, not_rooms=search_filter.not_rooms or [],
+        senders=search_filter.senders, not_senders=search_filter.not_senders or [],
+        contains_url=search_filter.contains_url,
+        limit=min(search_filter.limit, MAX_LIMIT),
+        order_by=criteria.order_by, context=context,
+        include_state=criteria.include_state, group_by=tuple(group_by),
     )
 
 

@@ -8,7 +8,6 @@ dropped, as the brief for this area says (a remote server could not be reached a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from glia import errors
@@ -23,6 +22,9 @@ from glia.storage import Storage
 TXN_KEEP_MS = 24 * 60 * 60 * 1000
 ALL_DEVICES = "*"
 
+#: user ID → device ID (or ``*``) → the message content.
+Messages = dict[str, dict[str, dict[str, Any]]]
+
 
 class ToDeviceService:
     def __init__(self, config: Config, storage: Storage, notifier: Notifier) -> None:
@@ -31,50 +33,41 @@ class ToDeviceService:
         self._notifier = notifier
 
     async def send(self, requester: Requester, event_type: str, txn_id: str,
-                   body: Mapping[str, Any]) -> None:
+                   messages: Messages) -> None:
         """Queue the messages, once per (sending device, txn ID): a retried request with the
         same transaction ID is answered again without queueing anything twice."""
         if not event_type:
             raise errors.invalid_param("Event type may not be empty")
-        if "messages" not in body:
-            raise errors.missing_param("Missing params: ['messages']")
-        targets = self._targets(body["messages"])
+        targets = self._targets(messages)
         recipients: set[str] = set()
         async with self._storage.transaction() as tx:
             if not await tx.to_device.claim_txn(requester.user_id, requester.device_id, txn_id,
                                                 now_ms(), TXN_KEEP_MS):
                 return
-            messages: list[tuple[str, str, dict[str, Any]]] = []
+            queued: list[tuple[str, str, dict[str, Any]]] = []
             for user_id, by_device in targets.items():
                 everyone = by_device.pop(ALL_DEVICES, None)
                 if everyone is not None:
                     for device_id in await tx.to_device.device_ids(user_id):
                         by_device.setdefault(device_id, everyone)
-                messages += [(user_id, d, c) for d, c in sorted(by_device.items())]
-            if messages:
+                queued += [(user_id, d, c) for d, c in sorted(by_device.items())]
+            if queued:
                 position = await tx.next_stream_position()
-                if await tx.to_device.add(position, requester.user_id, event_type, messages):
-                    recipients = {user_id for user_id, _, _ in messages}
+                if await tx.to_device.add(position, requester.user_id, event_type, queued):
+                    recipients = {user_id for user_id, _, _ in queued}
         if recipients:
             await self._notifier.notify(users=sorted(recipients))
 
-    def _targets(self, messages: Any) -> dict[str, dict[str, dict[str, Any]]]:
-        """``messages`` validated: local user → device ID (or ``*``) → content. A device
-        named explicitly gets its own content even when ``*`` is also given."""
-        if not isinstance(messages, dict):
-            raise errors.bad_json("messages must be a JSON object")
-        targets: dict[str, dict[str, dict[str, Any]]] = {}
+    def _targets(self, messages: Messages) -> Messages:
+        """The messages for local users (user IDs checked): user → device ID (or ``*``)
+        → content. A device named explicitly gets its own content even when ``*`` is
+        also given."""
+        targets: Messages = {}
         for user_id, by_device in messages.items():
             try:
                 domain = parse_user_id(user_id).domain
             except InvalidId as e:
                 raise errors.invalid_param(f"Invalid user ID {user_id!r}") from e
-            if not isinstance(by_device, dict):
-                raise errors.bad_json(f"messages.{user_id} must be a JSON object")
-            for device_id, content in by_device.items():
-                if not isinstance(content, dict):
-                    raise errors.bad_json(f"messages.{user_id}.{device_id} must be a JSON "
-                                          "object")
             if domain == self._config.server_name:
                 targets[user_id] = dict(by_device)
         return targets

@@ -25,25 +25,20 @@ class TypingService:
         self._storage = storage
         self._notifier = notifier
 
-    async def set_typing(self, requester_id: str, room_id: str, user_id: str,
-                         body: dict[str, Any]) -> None:
+    async def set_typing(self, requester_id: str, room_id: str, user_id: str, typing: bool,
+                         timeout_ms: int | None = None) -> None:
+        """Start (for ``timeout_ms``, capped) or stop the user's typing in the room."""
         if requester_id != user_id:
             raise errors.forbidden("Cannot set another user's typing state")
         if not is_valid_room_id(room_id):
             raise errors.invalid_param(f"{room_id} is not a valid room ID")
-        typing = body.get("typing")
-        if not isinstance(typing, bool):
-            raise errors.bad_json("'typing' must be a boolean")
-        timeout = body.get("timeout", DEFAULT_TIMEOUT_MS)
-        if typing and (isinstance(timeout, bool) or not isinstance(timeout, int)
-                       or timeout < 0):
-            raise errors.bad_json("'timeout' must be a non-negative integer")
+        timeout = DEFAULT_TIMEOUT_MS if timeout_ms is None else timeout_ms
         member = await self._storage.state.membership_of(room_id, user_id)
         if member is None or member.membership != "join":
             raise errors.forbidden(f"User {user_id} not in room {room_id}")
         async with self._storage.transaction() as tx:
             if typing:
-                expires = now_ms() + min(int(timeout), MAX_TIMEOUT_MS)
+                expires = now_ms() + min(timeout, MAX_TIMEOUT_MS)
                 await tx.typing.start(room_id, user_id, expires,
                                       await tx.next_stream_position())
             elif not await tx.typing.stop(room_id, user_id, await tx.next_stream_position()):

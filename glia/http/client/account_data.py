@@ -9,11 +9,15 @@ from glia.http.routes import Auth, RouteGroup, client_paths
 
 routes = RouteGroup()
 
+#: Account data and tag content: any JSON object (its type decides its shape).
+Content = dict[str, Any]
 
-@routes.put(*client_paths("/user/{userId}/account_data/{type}"), auth=Auth.USER)
-async def put_global(req: Request) -> dict[str, Any]:
+
+@routes.put(*client_paths("/user/{userId}/account_data/{type}"), auth=Auth.USER,
+            body=Content)
+async def put_global(req: Request[Content]) -> dict[str, Any]:
     await req.services.account_data.put(req.requester.user_id, req.path("userId"), None,
-                                        req.path("type"), req.json())
+                                        req.path("type"), req.body)
     return {}
 
 
@@ -24,10 +28,10 @@ async def get_global(req: Request) -> dict[str, Any]:
 
 
 @routes.put(*client_paths("/user/{userId}/rooms/{roomId}/account_data/{type}"),
-            auth=Auth.USER)
-async def put_room(req: Request) -> dict[str, Any]:
+            auth=Auth.USER, body=Content)
+async def put_room(req: Request[Content]) -> dict[str, Any]:
     await req.services.account_data.put(req.requester.user_id, req.path("userId"),
-                                        req.path("roomId"), req.path("type"), req.json())
+                                        req.path("roomId"), req.path("type"), req.body)
     return {}
 
 
@@ -44,10 +48,11 @@ async def get_tags(req: Request) -> dict[str, Any]:
                                                 req.path("roomId"))
 
 
-@routes.put(*client_paths("/user/{userId}/rooms/{roomId}/tags/{tag}"), auth=Auth.USER)
-async def put_tag(req: Request) -> dict[str, Any]:
+@routes.put(*client_paths("/user/{userId}/rooms/{roomId}/tags/{tag}"), auth=Auth.USER,
+            body=Content)
+async def put_tag(req: Request[Content]) -> dict[str, Any]:
     await req.services.account_data.set_tag(req.requester.user_id, req.path("userId"),
-                                            req.path("roomId"), req.path("tag"), req.json())
+                                            req.path("roomId"), req.path("tag"), req.body)
     return {}
 
 

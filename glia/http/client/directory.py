@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from glia import errors
-from glia.http.parsing import Request
+import msgspec
+
+from glia.http.parsing import NonNegativeInt, Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 
 routes = RouteGroup()
+
+
+class AliasBody(msgspec.Struct):
+    room_id: str
+
+
+class VisibilityBody(msgspec.Struct):
+    #: The spec's default, as in Synapse.
+    visibility: Literal["public", "private"] = "public"
+
+
+class PublicRoomsFilter(msgspec.Struct):
+    generic_search_term: str | None = None
+
+
+class PublicRoomsBody(msgspec.Struct):
+    """``POST /publicRooms`` (``server`` and third-party networks are not served)."""
+
+    limit: NonNegativeInt | None = None
+    since: str | None = None
+    filter: PublicRoomsFilter | None = None
 
 
 @routes.get(*client_paths("/directory/room/{roomAlias}"), auth=Auth.USER_OPTIONAL)
@@ -16,11 +38,10 @@ async def get_alias(req: Request) -> dict[str, Any]:
     return await req.services.directory.resolve(req.path("roomAlias"))
 
 
-@routes.put(*client_paths("/directory/room/{roomAlias}"), auth=Auth.USER)
-async def put_alias(req: Request) -> dict[str, Any]:
-    body = req.json()
+@routes.put(*client_paths("/directory/room/{roomAlias}"), auth=Auth.USER, body=AliasBody)
+async def put_alias(req: Request[AliasBody]) -> dict[str, Any]:
     await req.services.directory.create_alias(req.requester, req.path("roomAlias"),
-                                              body.get("room_id"))
+                                              req.body.room_id)
     return {}
 
 
@@ -42,11 +63,11 @@ async def get_visibility(req: Request) -> dict[str, Any]:
     return {"visibility": await req.services.directory.visibility(req.path("roomId"))}
 
 
-@routes.put(*client_paths("/directory/list/room/{roomId}"), auth=Auth.USER)
-async def set_visibility(req: Request) -> dict[str, Any]:
-    body = req.json()
+@routes.put(*client_paths("/directory/list/room/{roomId}"), auth=Auth.USER,
+            body=VisibilityBody)
+async def set_visibility(req: Request[VisibilityBody]) -> dict[str, Any]:
     await req.services.directory.set_visibility(req.requester, req.path("roomId"),
-                                                body.get("visibility"))
+                                                req.body.visibility == "public")
     return {}
 
 
@@ -56,23 +77,9 @@ async def public_rooms(req: Request) -> dict[str, Any]:
         req.query_int("limit"), req.query("since"), None)
 
 
-@routes.post(*client_paths("/publicRooms"), auth=Auth.USER)
-async def search_public_rooms(req: Request) -> dict[str, Any]:
-    body = req.json_or_empty()
-    limit = body.get("limit")
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)
-                              or limit < 0):
-        raise errors.bad_json("limit must be a non-negative integer")
-    since = body.get("since")
-    if since is not None and not isinstance(since, str):
-        raise errors.bad_json("since must be a string")
-    search = None
-    flt = body.get("filter")
-    if flt is not None:
-        if not isinstance(flt, dict):
-            raise errors.bad_json("filter must be an object")
-        term = flt.get("generic_search_term")
-        if term is not None and not isinstance(term, str):
-            raise errors.bad_json("filter.generic_search_term must be a string")
-        search = term
-    return await req.services.directory.public_rooms(limit, since, search)
+@routes.post(*client_paths("/publicRooms"), auth=Auth.USER, body=PublicRoomsBody,
+             empty_body=True)
+async def search_public_rooms(req: Request[PublicRoomsBody]) -> dict[str, Any]:
+    body = req.body
+    search = body.filter.generic_search_term if body.filter is not None else None
+    return await req.services.directory.public_rooms(body.limit, body.since, search)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from glia import errors
 from glia.clock import now_ms
 from glia.http.parsing import Request
@@ -13,29 +15,42 @@ from glia.services.events import EventRequest, client_event
 
 routes = RouteGroup()
 
+#: An event's content: any JSON object (its type decides its shape, not the server).
+Content = dict[str, Any]
+
+
+class RedactBody(msgspec.Struct):
+    """``/redact``: an optional reason (the whole body is optional)."""
+
+    reason: str | None = None
+
+
+class EventIdResponse(msgspec.Struct):
+    event_id: str
+
 
 @routes.put(*client_paths("/rooms/{roomId}/send/{eventType}/{txnId}"), auth=Auth.USER,
-            ratelimit="message")
-async def send(req: Request) -> dict[str, Any]:
+            ratelimit="message", body=Content)
+async def send(req: Request[Content]) -> EventIdResponse:
     who = req.requester
     event = await req.services.room_events.send(
         req.path("roomId"),
-        EventRequest(who.user_id, req.path("eventType"), req.json(),
+        EventRequest(who.user_id, req.path("eventType"), req.body,
                      txn=(who.device_id, req.path("txnId"))),
     )
-    return {"event_id": event.event_id}
+    return EventIdResponse(event.event_id)
 
 
 @routes.put(*client_paths("/rooms/{roomId}/state/{eventType}/{stateKey}"),
             *client_paths("/rooms/{roomId}/state/{eventType}"), auth=Auth.USER,
-            ratelimit="message")
-async def put_state(req: Request) -> dict[str, Any]:
+            ratelimit="message", body=Content)
+async def put_state(req: Request[Content]) -> EventIdResponse:
     event = await req.services.room_events.send(
         req.path("roomId"),
-        EventRequest(req.requester.user_id, req.path("eventType"), req.json(),
+        EventRequest(req.requester.user_id, req.path("eventType"), req.body,
                      state_key=req.path_params.get("stateKey", "")),
     )
-    return {"event_id": event.event_id}
+    return EventIdResponse(event.event_id)
 
 
 @routes.get(*client_paths("/rooms/{roomId}/state/{eventType}/{stateKey}"),
@@ -57,16 +72,15 @@ async def get_state(req: Request) -> list[dict[str, Any]]:
 
 
 @routes.put(*client_paths("/rooms/{roomId}/redact/{eventId}/{txnId}"), auth=Auth.USER,
-            ratelimit="message")
-async def redact(req: Request) -> dict[str, Any]:
+            ratelimit="message", body=RedactBody, empty_body=True)
+async def redact(req: Request[RedactBody]) -> EventIdResponse:
     who = req.requester
-    body = req.json_or_empty()
     if not is_valid_event_id(req.path("eventId")):
         raise errors.invalid_param(f"{req.path('eventId')} is not a legal event ID")
-    content = {k: v for k, v in body.items() if k == "reason"}
+    content = {} if req.body.reason is None else {"reason": req.body.reason}
     event = await req.services.room_events.send(
         req.path("roomId"),
         EventRequest(who.user_id, "m.room.redaction", content, redacts=req.path("eventId"),
                      txn=(who.device_id, req.path("txnId"))),
     )
-    return {"event_id": event.event_id}
+    return EventIdResponse(event.event_id)

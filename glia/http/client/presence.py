@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 
 routes = RouteGroup()
+
+
+class PresenceBody(msgspec.Struct):
+    #: ``online``, ``unavailable`` or ``offline``: the presence service owns the list.
+    presence: str
+    status_msg: str | None = None
 
 
 @routes.get(*client_paths("/presence/{userId}/status"), auth=Auth.USER)
@@ -15,8 +23,8 @@ async def get_status(req: Request) -> dict[str, Any]:
     return await req.services.presence.get_status(req.path("userId"))
 
 
-@routes.put(*client_paths("/presence/{userId}/status"), auth=Auth.USER)
-async def set_status(req: Request) -> dict[str, Any]:
+@routes.put(*client_paths("/presence/{userId}/status"), auth=Auth.USER, body=PresenceBody)
+async def set_status(req: Request[PresenceBody]) -> dict[str, Any]:
     await req.services.presence.set_status(req.requester.user_id, req.path("userId"),
-                                           req.json())
+                                           req.body.presence, req.body.status_msg)
     return {}

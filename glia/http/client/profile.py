@@ -2,55 +2,60 @@
 
 from __future__ import annotations
 
-from typing import Any
+import msgspec
 
-from glia import errors
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 
 routes = RouteGroup()
 
 
+class DisplaynameBody(msgspec.Struct):
+    #: Required; ``null`` clears the name.
+    displayname: str | None
+
+
+class AvatarUrlBody(msgspec.Struct):
+    #: Required; ``null`` clears the avatar.
+    avatar_url: str | None
+
+
+class ProfileResponse(msgspec.Struct, omit_defaults=True):
+    """A profile, or one field of it; fields the user has not set are left out."""
+
+    displayname: str | None = None
+    avatar_url: str | None = None
+
+
 @routes.get(*client_paths("/profile/{userId}"), auth=Auth.USER_OPTIONAL)
-async def get_profile(req: Request) -> dict[str, Any]:
+async def get_profile(req: Request) -> ProfileResponse:
     profile = await req.services.profile.get(req.path("userId"))
-    body: dict[str, Any] = {}
-    if profile.displayname is not None:
-        body["displayname"] = profile.displayname
-    if profile.avatar_url is not None:
-        body["avatar_url"] = profile.avatar_url
-    return body
+    return ProfileResponse(profile.displayname, profile.avatar_url)
 
 
 @routes.get(*client_paths("/profile/{userId}/displayname"), auth=Auth.USER_OPTIONAL)
-async def get_displayname(req: Request) -> dict[str, Any]:
+async def get_displayname(req: Request) -> ProfileResponse:
     profile = await req.services.profile.get(req.path("userId"))
-    return {} if profile.displayname is None else {"displayname": profile.displayname}
+    return ProfileResponse(displayname=profile.displayname)
 
 
 @routes.get(*client_paths("/profile/{userId}/avatar_url"), auth=Auth.USER_OPTIONAL)
-async def get_avatar_url(req: Request) -> dict[str, Any]:
+async def get_avatar_url(req: Request) -> ProfileResponse:
     profile = await req.services.profile.get(req.path("userId"))
-    return {} if profile.avatar_url is None else {"avatar_url": profile.avatar_url}
+    return ProfileResponse(avatar_url=profile.avatar_url)
 
 
-@routes.put(*client_paths("/profile/{userId}/displayname"), auth=Auth.USER)
-async def set_displayname(req: Request) -> dict[str, Any]:
-    body = req.json()
-    if "displayname" not in body:
-        raise errors.missing_param("Missing key 'displayname'")
-    await req.services.profile.set_displayname(
-        req.requester, req.path("userId"), body.get("displayname")
-    )
+@routes.put(*client_paths("/profile/{userId}/displayname"), auth=Auth.USER,
+            body=DisplaynameBody)
+async def set_displayname(req: Request[DisplaynameBody]) -> dict[str, str]:
+    await req.services.profile.set_displayname(req.requester, req.path("userId"),
+                                               req.body.displayname)
     return {}
 
 
-@routes.put(*client_paths("/profile/{userId}/avatar_url"), auth=Auth.USER)
-async def set_avatar_url(req: Request) -> dict[str, Any]:
-    body = req.json()
-    if "avatar_url" not in body:
-        raise errors.missing_param("Missing key 'avatar_url'")
-    await req.services.profile.set_avatar_url(
-        req.requester, req.path("userId"), body.get("avatar_url")
-    )
+@routes.put(*client_paths("/profile/{userId}/avatar_url"), auth=Auth.USER,
+            body=AvatarUrlBody)
+async def set_avatar_url(req: Request[AvatarUrlBody]) -> dict[str, str]:
+    await req.services.profile.set_avatar_url(req.requester, req.path("userId"),
+                                              req.body.avatar_url)
     return {}

@@ -4,23 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 
 routes = RouteGroup()
 
 
+class ReceiptBody(msgspec.Struct):
+    """A receipt's thread (``main``, a thread root's event ID, or none: unthreaded)."""
+
+    thread_id: str | None = None
+
+
+class ReadMarkersBody(msgspec.Struct):
+    fully_read: str | None = msgspec.field(default=None, name="m.fully_read")
+    read: str | None = msgspec.field(default=None, name="m.read")
+    read_private: str | None = msgspec.field(default=None, name="m.read.private")
+
+
 @routes.post(*client_paths("/rooms/{roomId}/receipt/{receiptType}/{eventId}"),
-             auth=Auth.USER)
-async def receipt(req: Request) -> dict[str, Any]:
+             auth=Auth.USER, body=ReceiptBody, empty_body=True)
+async def receipt(req: Request[ReceiptBody]) -> dict[str, Any]:
     await req.services.receipts.receipt(req.requester.user_id, req.path("roomId"),
                                         req.path("receiptType"), req.path("eventId"),
-                                        req.json_or_empty())
+                                        req.body.thread_id)
     return {}
 
 
-@routes.post(*client_paths("/rooms/{roomId}/read_markers"), auth=Auth.USER)
-async def read_markers(req: Request) -> dict[str, Any]:
-    await req.services.receipts.read_markers(req.requester.user_id, req.path("roomId"),
-                                             req.json())
+@routes.post(*client_paths("/rooms/{roomId}/read_markers"), auth=Auth.USER,
+             body=ReadMarkersBody)
+async def read_markers(req: Request[ReadMarkersBody]) -> dict[str, Any]:
+    body = req.body
+    await req.services.receipts.read_markers(
+        req.requester.user_id, req.path("roomId"), fully_read=body.fully_read,
+        read=body.read, read_private=body.read_private)
     return {}

@@ -4,16 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.services.rooms import CreateRoom
 
 routes = RouteGroup()
 
 
-@routes.post(*client_paths("/createRoom"), auth=Auth.USER, ratelimit="message")
-async def create_room(req: Request) -> dict[str, Any]:
-    room_id = await req.services.rooms.create_room(req.requester.user_id, req.json())
-    return {"room_id": room_id}
+class UpgradeBody(msgspec.Struct):
+    new_version: str
+    additional_creators: list[str] | None = None
+
+
+class RoomIdResponse(msgspec.Struct):
+    room_id: str
+
+
+class UpgradeResponse(msgspec.Struct):
+    replacement_room: str
+
+
+@routes.post(*client_paths("/createRoom"), auth=Auth.USER, ratelimit="message",
+             body=CreateRoom)
+async def create_room(req: Request[CreateRoom]) -> RoomIdResponse:
+    return RoomIdResponse(await req.services.rooms.create_room(req.requester.user_id,
+                                                               req.body))
 
 
 @routes.get(*client_paths("/joined_rooms"), auth=Auth.USER)
@@ -21,8 +38,10 @@ async def joined_rooms(req: Request) -> dict[str, Any]:
     return {"joined_rooms": await req.services.state.joined_rooms(req.requester.user_id)}
 
 
-@routes.post(*client_paths("/rooms/{roomId}/upgrade"), auth=Auth.USER, ratelimit="message")
-async def upgrade_room(req: Request) -> dict[str, Any]:
-    new_room = await req.services.rooms.upgrade_room(req.requester.user_id,
-                                                      req.path("roomId"), req.json())
-    return {"replacement_room": new_room}
+@routes.post(*client_paths("/rooms/{roomId}/upgrade"), auth=Auth.USER, ratelimit="message",
+             body=UpgradeBody)
+async def upgrade_room(req: Request[UpgradeBody]) -> UpgradeResponse:
+    new_room = await req.services.rooms.upgrade_room(
+        req.requester.user_id, req.path("roomId"), req.body.new_version,
+        req.body.additional_creators)
+    return UpgradeResponse(new_room)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.services.filters import FilterDefinition
 from glia.services.sync import SyncRequest, parse_since
 
 routes = RouteGroup()
@@ -24,11 +27,14 @@ async def sync(req: Request) -> dict[str, Any]:
     ))
 
 
-@routes.post(*client_paths("/user/{userId}/filter"), auth=Auth.USER)
-async def create_filter(req: Request) -> dict[str, Any]:
-    filter_id = await req.services.filters.create(req.requester.user_id, req.path("userId"),
-                                                  req.json())
-    return {"filter_id": filter_id}
+class FilterIdResponse(msgspec.Struct):
+    filter_id: str
+
+
+@routes.post(*client_paths("/user/{userId}/filter"), auth=Auth.USER, body=FilterDefinition)
+async def create_filter(req: Request[FilterDefinition]) -> FilterIdResponse:
+    return FilterIdResponse(await req.services.filters.create(
+        req.requester.user_id, req.path("userId"), req.body))
 
 
 @routes.get(*client_paths("/user/{userId}/filter/{filterId}"), auth=Auth.USER)

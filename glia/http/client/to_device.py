@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.services.to_device import Messages
 
 routes = RouteGroup()
 
 
+class ToDeviceBody(msgspec.Struct):
+    messages: Messages
+
+
 @routes.put(*client_paths("/sendToDevice/{eventType}/{txnId}"), auth=Auth.USER,
-            ratelimit="default")
-async def send_to_device(req: Request) -> dict[str, Any]:
+            ratelimit="default", body=ToDeviceBody)
+async def send_to_device(req: Request[ToDeviceBody]) -> dict[str, Any]:
     await req.services.to_device.send(req.requester, req.path("eventType"), req.path("txnId"),
-                                      req.json())
+                                      req.body.messages)
     return {}

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from glia.http.parsing import Request
+import msgspec
+
+from glia.http.parsing import NonNegativeInt, Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 
 routes = RouteGroup()
 
 
-@routes.put(*client_paths("/rooms/{roomId}/typing/{userId}"), auth=Auth.USER)
-async def typing(req: Request) -> dict[str, Any]:
+class TypingBody(msgspec.Struct):
+    typing: bool
+    #: Milliseconds (the server caps it; absent: its default).
+    timeout: NonNegativeInt | None = None
+
+
+@routes.put(*client_paths("/rooms/{roomId}/typing/{userId}"), auth=Auth.USER,
+            body=TypingBody)
+async def typing(req: Request[TypingBody]) -> dict[str, Any]:
     await req.services.typing.set_typing(req.requester.user_id, req.path("roomId"),
-                                         req.path("userId"), req.json())
+                                         req.path("userId"), req.body.typing,
+                                         req.body.timeout)
     return {}

@@ -24,7 +24,7 @@ from glia.services.auth import Requester
 from glia.services.events import EventRequest, EventsService, client_event
 from glia.services.jobs import Job, JobContext, JobsService
 from glia.services.membership import MembershipService
-from glia.services.rooms import RoomService
+from glia.services.rooms import CreateRoom, RoomService
 from glia.storage import Storage
 from glia.storage.admin_rooms import ROOM_ORDER, RoomListQuery
 from glia.storage.engine import Row
@@ -262,10 +262,10 @@ class RoomAdminService:
         return {"shutdown_room": shutdown}
 
     async def _replacement_room(self, creator: str, name: str, message: str) -> str:
-        room_id = await self._rooms.create_room(creator, {
-            "preset": "public_chat", "name": name,
-            "power_level_content_override": {"users_default": -10},
-        })
+        room_id = await self._rooms.create_room(creator, CreateRoom(
+            preset="public_chat", name=name,
+            power_level_content_override={"users_default": -10},
+        ))
         await self._events.send(room_id, EventRequest(
             creator, "m.room.message", {"msgtype": "m.text", "body": message}))
         return room_id

@@ -16,7 +16,7 @@ from glia.services.auth import Requester
 from glia.services.events import EventRequest, EventsService
 from glia.services.membership import MembershipService
 from glia.services.registration import RegistrationService
-from glia.services.rooms import RoomService
+from glia.services.rooms import CreateRoom, InitialStateEvent, RoomService
 from glia.services.targets import local_user
 from glia.storage import Storage
 
@@ -105,18 +105,16 @@ class ServerNoticeService:
                 if member is None or member.membership not in ("join", "invite"):
                     await self._membership.invite(self.system_user, room_id, user_id, None)
                 return room_id
-        body: dict[str, Any] = {
-            "preset": "private_chat", "name": self._config.room_name,
-            "invite": [user_id], "creation_content": {"m.federate": False},
+        avatar = self._config.room_avatar_url
+        room_id = await self._rooms.create_room(self.system_user, CreateRoom(
+            preset="private_chat", name=self._config.room_name, invite=[user_id],
+            creation_content={"m.federate": False},
             # Everyone but the system user (the creator) is muted: notices are one-way.
-            "power_level_content_override": {"users_default": -10},
-        }
-        if self._config.room_topic:
-            body["topic"] = self._config.room_topic
-        if self._config.room_avatar_url:
-            body["initial_state"] = [{"type": "m.room.avatar", "state_key": "",
-                                      "content": {"url": self._config.room_avatar_url}}]
-        room_id = await self._rooms.create_room(self.system_user, body)
+            power_level_content_override={"users_default": -10},
+            topic=self._config.room_topic or None,
+            initial_state=[InitialStateEvent("m.room.avatar", {"url": avatar})]
+            if avatar else None,
+        ))
         await self._storage.server_notices.set_room(user_id, room_id)
         await self._account_data.add_tag(user_id, room_id, SERVER_NOTICE_TAG, {"order": 1.0})
         return room_id
