@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import msgspec
 
 from glia import errors
 from glia.services.auth import AuthService, Requester
 from glia.services.device_removal import DeviceRemoval
 from glia.services.jobs import JobsService
 from glia.services.login import LoginService
-from glia.services.uia import PASSWORD, StageChecker, UiaService
+from glia.services.uia import PASSWORD, PasswordAuth, StageAuth, StageChecker, UiaService
 from glia.storage import Storage, Stores
 
 #: The job that takes a deactivated user out of every room.
 LEAVE_ALL_ROOMS = "leave_all_rooms"
+
+
+class PasswordChange(msgspec.Struct):
+    """``POST /account/password`` (its UIA ``auth`` aside)."""
+
+    new_password: str
+    logout_devices: bool = True
+
+
+class Deactivation(msgspec.Struct):
+    """``POST /account/deactivate`` (its UIA ``auth`` aside). ``id_server`` is accepted
+    and unused: this server binds no 3PIDs at identity servers, so there is nothing to
+    unbind (the response says ``no-support``)."""
+
+    erase: bool = False
+    id_server: str | None = None
 
 
 class AccountService:
@@ -32,35 +47,31 @@ class AccountService:
     def password_stage(self, user_id: str) -> StageChecker:
         """A UIA ``m.login.password`` checker that must name the caller themself."""
 
-        async def check(auth: Mapping[str, Any]) -> None:
-            named = self._login.user_id_from_identifier(auth)
+        async def check(auth: PasswordAuth) -> None:
+            named = self._login.user_id_from_identifier(auth.identifier, auth.user)
             if named.lower() != user_id.lower():
                 raise errors.forbidden("Invalid username or password")
-            await self._login.check_password_of(user_id, auth.get("password"))
+            await self._login.check_password_of(user_id, auth.password)
 
         return check
 
     async def require_password(
-        self, requester: Requester, body: Mapping[str, Any], scope: str
+        self, requester: Requester, auth: StageAuth | None, scope: str
     ) -> None:
+        """Password UIA for ``scope``: returns once the caller has passed it."""
         await self._uia.authenticate(
-            body,
+            auth,
             scope=scope,
             flows=[[PASSWORD]],
             checkers={PASSWORD: self.password_stage(requester.user_id)},
             user_id=requester.user_id,
         )
 
-    async def change_password(self, requester: Requester, body: Mapping[str, Any]) -> None:
-        new_password = body.get("new_password")
-        if new_password is None:
-            raise errors.missing_param("Missing params: new_password")
-        new_password = self._auth.validate_new_password(new_password)
-        logout_devices = body.get("logout_devices", True)
-        if not isinstance(logout_devices, bool):
-            raise errors.bad_json("logout_devices must be a boolean")
-        await self.require_password(requester, body, "account/password")
-        await self.set_password(requester.user_id, new_password, logout_devices,
+    async def change_password(self, requester: Requester, change: PasswordChange,
+                              auth: StageAuth | None) -> None:
+        new_password = self._auth.validate_new_password(change.new_password)
+        await self.require_password(requester, auth, "account/password")
+        await self.set_password(requester.user_id, new_password, change.logout_devices,
                                 keep_device=requester.device_id)
 
     async def set_password(
@@ -82,12 +93,10 @@ class AccountService:
             await self._device_removal.before_delete(tx, user_id, devices)
             await tx.devices.delete_all_for_user(user_id, except_device=keep_device)
 
-    async def deactivate(self, requester: Requester, body: Mapping[str, Any]) -> None:
-        erase = body.get("erase", False)
-        if not isinstance(erase, bool):
-            raise errors.bad_json("erase must be a boolean")
-        await self.require_password(requester, body, "account/deactivate")
-        await self.deactivate_user(requester.user_id, erase)
+    async def deactivate(self, requester: Requester, deactivation: Deactivation,
+                         auth: StageAuth | None) -> None:
+        await self.require_password(requester, auth, "account/deactivate")
+        await self.deactivate_user(requester.user_id, deactivation.erase)
 
     async def deactivate_user(self, user_id: str, erase: bool) -> None:
         async with self._storage.transaction() as tx:

@@ -8,6 +8,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
+
 from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
@@ -26,10 +28,21 @@ from glia.services.key_formats import (
     without_keys,
 )
 from glia.services.keys import KeysService
+from glia.services.uia import StageAuth
 from glia.storage import Storage
 from glia.storage.keys import CrossSigningKey, DeviceKeys, Signature
 
-__all__ = ["CrossSigningService"]
+__all__ = ["CrossSigningService", "SigningKeys"]
+
+
+class SigningKeys(msgspec.Struct):
+    """``/keys/device_signing/upload`` (its UIA ``auth`` aside). Each key is a signed
+    object, kept whole: its signature covers every field, known or not, and it is served
+    back exactly as uploaded (``parse_cross_signing_key`` checks its shape)."""
+
+    master_key: dict[str, Any] | None = None
+    self_signing_key: dict[str, Any] | None = None
+    user_signing_key: dict[str, Any] | None = None
 
 
 class CrossSigningService:
@@ -40,15 +53,16 @@ class CrossSigningService:
         self._account = account
         self._keys = keys
 
-    async def upload_signing_keys(self, requester: Requester, body: Mapping[str, Any]
-                                  ) -> JsonDict:
+    async def upload_signing_keys(self, requester: Requester, upload: SigningKeys,
+                                  auth: StageAuth | None) -> JsonDict:
         """``/keys/device_signing/upload``. Behind UIA once the user has a master key,
         except when every key sent is the one already stored (a retried upload)."""
         user_id = requester.user_id
         new: dict[str, tuple[JsonDict, str, VerifyKey]] = {}
+        sent = {field: getattr(upload, field) for field, _ in CROSS_SIGNING_FIELDS}
         for field, key_type in CROSS_SIGNING_FIELDS:
-            if body.get(field) is not None:
-                new[key_type] = parse_cross_signing_key(body[field], user_id, key_type)
+            if sent[field] is not None:
+                new[key_type] = parse_cross_signing_key(sent[field], user_id, key_type)
         stored = {k.key_type: k for k in await self._storage.keys.cross_signing_keys([user_id])}
         if all(key_type in stored and stored[key_type].key_json == canonical(key)
                for key_type, (key, _, _) in new.items()):
@@ -64,9 +78,8 @@ class CrossSigningService:
             if key_type in new:
                 check_signed(new[key_type][0], user_id, master_key, f"{key_type} key")
         if "master" in stored:
-            scope = hashlib.sha256(canonical(
-                {f: body.get(f) for f, _ in CROSS_SIGNING_FIELDS}).encode()).hexdigest()
-            await self._account.require_password(requester, body,
+            scope = hashlib.sha256(canonical(sent).encode()).hexdigest()
+            await self._account.require_password(requester, auth,
                                                  f"keys/device_signing/upload:{scope}")
         now = now_ms()
         async with self._storage.transaction() as tx:
@@ -84,23 +97,19 @@ class CrossSigningService:
         await self._keys.notify_device_list(user_id)
         return {}
 
-    async def upload_signatures(self, requester: Requester, body: Mapping[str, Any]
-                                ) -> JsonDict:
+    async def upload_signatures(self, requester: Requester,
+                                signed: Mapping[str, Mapping[str, JsonDict]]) -> JsonDict:
         """``/keys/signatures/upload``: the caller's devices signed by their self-signing
         key, their master key signed by their devices, and other users' master keys signed
         by their user-signing key. Each signature that fails is reported in ``failures``
-        and the others are stored."""
+        and the others are stored (``signed``: see ``parse_signed_objects``)."""
         user_id = requester.user_id
-        for target, objects in body.items():
-            if not isinstance(objects, dict) or not all(
-                    isinstance(o, dict) for o in objects.values()):
-                raise errors.invalid_param(f"Invalid parameter: signatures of {target}")
         failures: dict[str, JsonDict] = {}
         accepted: list[Signature] = []
-        own = body.get(user_id, {})
+        own = signed.get(user_id, {})
         if own:
             accepted += await self._own_signatures(user_id, own, failures)
-        others = {t: o for t, o in body.items() if t != user_id and o}
+        others = {t: o for t, o in signed.items() if t != user_id and o}
         if others:
             accepted += await self._other_signatures(user_id, others, failures)
         if accepted:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from glia import errors
 from glia.services.account import AccountService
 from glia.services.auth import Requester
 from glia.services.keys import KeysService
+from glia.services.uia import StageAuth
 from glia.storage import Storage
 from glia.storage.devices import Device
 
@@ -30,10 +28,7 @@ class DeviceService:
             raise errors.not_found("Device not found")
         return device
 
-    async def rename(self, user_id: str, device_id: str, body: Mapping[str, Any]) -> None:
-        name = body.get("display_name")
-        if name is not None and not isinstance(name, str):
-            raise errors.bad_json("display_name must be a string")
+    async def rename(self, user_id: str, device_id: str, name: str | None) -> None:
         if name is not None and len(name) > 100:
             raise errors.invalid_param("display_name is too long (max 100)")
         await self.get(user_id, device_id)
@@ -41,10 +36,10 @@ class DeviceService:
             await self._storage.devices.set_display_name(user_id, device_id, name)
 
     async def delete(self, requester: Requester, device_ids: list[str],
-                     body: Mapping[str, Any]) -> None:
+                     auth: StageAuth | None) -> None:
         """Delete devices after password UIA; unknown IDs are ignored, as the spec says."""
         await self._account.require_password(
-            requester, body, "delete_devices:" + ",".join(sorted(device_ids))
+            requester, auth, "delete_devices:" + ",".join(sorted(device_ids))
         )
         keys_changed = False
         async with self._storage.transaction() as tx:

@@ -10,16 +10,92 @@ then the lower ``first_message_index``, then the lower ``forwarded_count``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from glia import errors
 from glia.errors import MatrixError
+from glia.protocol.canonical_json import CANONICAL_INT_MAX
 from glia.storage import Storage
 from glia.storage.key_backup import BackupVersion, KeyBackupStore, RoomKey
 
 _UNKNOWN_VERSION = "Unknown backup version"
 JsonDict = dict[str, Any]
+
+#: The spec's one backup algorithm.
+MEGOLM_BACKUP_V1 = "m.megolm_backup.v1.curve25519-aes-sha2"
+
+
+class Curve25519AuthData(msgspec.Struct):
+    """``auth_data`` of ``m.megolm_backup.v1.curve25519-aes-sha2``: the backup's public
+    key, and signatures over it (by which clients decide whether to trust it)."""
+
+    public_key: str
+    signatures: dict[str, dict[str, str]] | None = None
+
+
+class _Curve25519Backup(msgspec.Struct):
+    # Validating {"auth_data": …} makes an error name ``auth_data.<field>``.
+    auth_data: Curve25519AuthData
+
+
+#: What ``auth_data`` must look like, by algorithm; no other algorithm is accepted.
+AUTH_DATA_SHAPES: dict[str, type[msgspec.Struct]] = {MEGOLM_BACKUP_V1: _Curve25519Backup}
+
+
+class BackupVersionInfo(msgspec.Struct):
+    """``POST /room_keys/version`` and ``PUT /room_keys/version/{version}``: a known
+    algorithm and its ``auth_data``. ``auth_data`` is stored and served back whole
+    (clients sign it and may add fields), after its shape is checked by algorithm;
+    ``version``, on an update, must name the version in the path."""
+
+    algorithm: str
+    auth_data: dict[str, Any]
+    version: str | None = None
+
+    def __post_init__(self) -> None:
+        shape = AUTH_DATA_SHAPES.get(self.algorithm)
+        if shape is None:
+            raise errors.invalid_param(f"Unknown backup algorithm: {self.algorithm}")
+        msgspec.convert({"auth_data": self.auth_data}, shape, strict=True)
+
+
+#: A count in a session's key data: a JSON-safe non-negative integer.
+Count = Annotated[int, msgspec.Meta(ge=0, le=CANONICAL_INT_MAX)]
+
+
+class KeyBackupData(msgspec.Struct):
+    """One backed-up session (``PUT /room_keys/keys/{roomId}/{sessionId}``):
+    ``session_data`` is encrypted by the client and opaque here."""
+
+    first_message_index: Count
+    forwarded_count: Count
+    is_verified: bool
+    session_data: dict[str, Any]
+
+    def room_key(self, room_id: str, session_id: str) -> RoomKey:
+        return RoomKey(room_id, session_id, self.first_message_index, self.forwarded_count,
+                       self.is_verified, self.session_data)
+
+
+class RoomKeyBackup(msgspec.Struct):
+    """A room's sessions (``PUT /room_keys/keys/{roomId}``)."""
+
+    sessions: dict[str, KeyBackupData]
+
+    def room_keys(self, room_id: str) -> list[RoomKey]:
+        return [data.room_key(room_id, session_id)
+                for session_id, data in self.sessions.items()]
+
+
+class KeysBackup(msgspec.Struct):
+    """Every room's sessions (``PUT /room_keys/keys``)."""
+
+    rooms: dict[str, RoomKeyBackup]
+
+    def room_keys(self) -> list[RoomKey]:
+        return [key for room_id, room in self.rooms.items() for key in room.room_keys(room_id)]
 
 
 def parse_version(version: str) -> int | None:
@@ -51,72 +127,16 @@ def should_replace(old: RoomKey, new: RoomKey) -> bool:
     return new.forwarded_count < old.forwarded_count
 
 
-def _count_field(data: Mapping[str, Any], field: str, where: str) -> int:
-    if field not in data:
-        raise errors.missing_param(f"Missing params: ['{field}'] in {where}")
-    value = data[field]
-    if type(value) is not int:
-        raise errors.bad_json(f"{field} must be an integer in {where}")
-    if not 0 <= value < 2**53:
-        raise errors.invalid_param(f"{field} must be a non-negative integer in {where}")
-    return value
-
-
-def parse_key(room_id: str, session_id: str, data: Any) -> RoomKey:
-    where = f"session {session_id} of room {room_id}"
-    if not isinstance(data, dict):
-        raise errors.bad_json(f"The key data of {where} must be a JSON object")
-    first = _count_field(data, "first_message_index", where)
-    forwarded = _count_field(data, "forwarded_count", where)
-    if "is_verified" not in data:
-        raise errors.missing_param(f"Missing params: ['is_verified'] in {where}")
-    if not isinstance(data["is_verified"], bool):
-        raise errors.invalid_param(f"is_verified must be a boolean in {where}")
-    if "session_data" not in data:
-        raise errors.missing_param(f"Missing params: ['session_data'] in {where}")
-    if not isinstance(data["session_data"], dict):
-        raise errors.bad_json(f"session_data must be a JSON object in {where}")
-    return RoomKey(room_id, session_id, first, forwarded, data["is_verified"],
-                   data["session_data"])
-
-
-def parse_sessions(room_id: str, room: Any) -> list[RoomKey]:
-    if not isinstance(room, dict) or not isinstance(room.get("sessions"), dict):
-        raise errors.bad_json(f"Room {room_id} must be an object with a 'sessions' object")
-    return [parse_key(room_id, session_id, data)
-            for session_id, data in room["sessions"].items()]
-
-
-def parse_rooms(body: Mapping[str, Any]) -> list[RoomKey]:
-    rooms = body.get("rooms")
-    if rooms is None:
-        raise errors.missing_param("Missing params: ['rooms']")
-    if not isinstance(rooms, dict):
-        raise errors.bad_json("rooms must be a JSON object")
-    return [key for room_id, room in rooms.items() for key in parse_sessions(room_id, room)]
-
-
-def _algorithm_and_auth_data(body: Mapping[str, Any]) -> tuple[str, JsonDict]:
-    for field in ("algorithm", "auth_data"):
-        if field not in body:
-            raise errors.missing_param(f"Missing params: ['{field}']")
-    if not isinstance(body["algorithm"], str) or not body["algorithm"]:
-        raise errors.bad_json("algorithm must be a non-empty string")
-    if not isinstance(body["auth_data"], dict):
-        raise errors.bad_json("auth_data must be a JSON object")
-    return body["algorithm"], body["auth_data"]
-
-
 class KeyBackupService:
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
 
     # -- versions ----------------------------------------------------------------------
 
-    async def create_version(self, user_id: str, body: Mapping[str, Any]) -> JsonDict:
-        algorithm, auth_data = _algorithm_and_auth_data(body)
+    async def create_version(self, user_id: str, info: BackupVersionInfo) -> JsonDict:
         async with self._storage.transaction() as tx:
-            version = await tx.key_backup.create_version(user_id, algorithm, auth_data)
+            version = await tx.key_backup.create_version(user_id, info.algorithm,
+                                                         info.auth_data)
         return {"version": str(version)}
 
     async def get_version(self, user_id: str, version: str | None) -> JsonDict:
@@ -130,17 +150,16 @@ class KeyBackupService:
             found = await self._existing(user_id, version)
         return version_json(found, await store.count(user_id, found.version))
 
-    async def update_version(self, user_id: str, version: str, body: Mapping[str, Any]
+    async def update_version(self, user_id: str, version: str, info: BackupVersionInfo
                              ) -> JsonDict:
         """Only ``auth_data`` may change; ``algorithm`` must be the backup's."""
-        algorithm, auth_data = _algorithm_and_auth_data(body)
-        if "version" in body and body["version"] != version:
+        if info.version is not None and info.version != version:
             raise errors.invalid_param("Version in body does not match")
         async with self._storage.transaction() as tx:
             found = await self._existing(user_id, version, tx.key_backup)
-            if found.algorithm != algorithm:
+            if found.algorithm != info.algorithm:
                 raise errors.invalid_param("Algorithm does not match")
-            await tx.key_backup.set_auth_data(user_id, found.version, auth_data)
+            await tx.key_backup.set_auth_data(user_id, found.version, info.auth_data)
         return {}
 
     async def delete_version(self, user_id: str, version: str) -> JsonDict:

@@ -138,6 +138,16 @@ def parse_one_time_keys(value: Any, what: str, user_id: str, device_id: str,
     return parsed
 
 
+def parse_signed_objects(body: Mapping[str, Any]) -> dict[str, dict[str, JsonDict]]:
+    """The body of ``/keys/signatures/upload``: ``{user_id: {key_id: signed object}}``.
+    A body of any other shape is ``M_INVALID_PARAM``, as Synapse answers."""
+    for target, objects in body.items():
+        if not isinstance(objects, dict) or not all(
+                isinstance(o, dict) for o in objects.values()):
+            raise errors.invalid_param(f"Invalid parameter: signatures of {target}")
+    return {target: dict(objects) for target, objects in body.items()}
+
+
 def same_one_time_key(stored_json: str, key: Any) -> bool:
     """Whether an uploaded one-time key is the stored one, signatures aside."""
     stored = json.loads(stored_json)

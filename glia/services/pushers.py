@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
+from msgspec import UNSET, UnsetType
+
 from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
@@ -19,7 +22,7 @@ from glia.services.targets import existing_local_user
 from glia.storage import Storage
 from glia.storage.push import Pusher
 
-__all__ = ["PusherService"]
+__all__ = ["PusherService", "PusherSet"]
 
 NOTIFY_PATH = "/_matrix/push/v1/notify"
 PUSHER_KINDS = ("http", "email")
@@ -28,6 +31,22 @@ MAX_PUSHKEY_BYTES = 512
 #: The fields ``POST /pushers/set`` needs unless it deletes, in Synapse's order.
 _PUSHER_FIELDS = ("kind", "app_id", "app_display_name", "device_display_name", "pushkey",
                   "lang", "data")
+
+
+class PusherSet(msgspec.Struct):
+    """``POST /pushers/set``. Which fields are required depends on ``kind`` (null:
+    delete, which needs only ``app_id`` and ``pushkey``), and a request missing several
+    names them all, as Synapse does, so presence is checked by the service."""
+
+    kind: str | UnsetType | None = UNSET
+    app_id: str | UnsetType = UNSET
+    pushkey: str | UnsetType = UNSET
+    app_display_name: str | UnsetType = UNSET
+    device_display_name: str | UnsetType = UNSET
+    lang: str | UnsetType = UNSET
+    data: dict[str, Any] | UnsetType = UNSET
+    profile_tag: str = ""
+    append: bool = False
 
 
 class PusherService:
@@ -40,27 +59,26 @@ class PusherService:
         """``GET /pushers``: the user's pushers in the spec's format."""
         return [_pusher_json(p) for p in await self._storage.push.pushers_of_user(user_id)]
 
-    async def set_pusher(self, requester: Requester, body: Mapping[str, Any]) -> None:
+    async def set_pusher(self, requester: Requester, request: PusherSet) -> None:
         """``POST /pushers/set``: create or update (``kind`` set) or delete (``kind`` null)
         the pusher ``(app_id, pushkey)`` of the caller."""
         user_id = requester.user_id
-        if "app_id" in body and "pushkey" in body and "kind" in body and body["kind"] is None:
-            app_id, pushkey = _string(body, "app_id"), _string(body, "pushkey")
-            await self._storage.push.delete_pusher(user_id, app_id, pushkey)
+        if (request.kind is None and request.app_id is not UNSET
+                and request.pushkey is not UNSET):
+            await self._storage.push.delete_pusher(user_id, request.app_id, request.pushkey)
             return
-        missing = [k for k in _PUSHER_FIELDS if k not in body]
+        missing = [k for k in _PUSHER_FIELDS if getattr(request, k) is UNSET]
         if missing:
             raise errors.missing_param(f"Missing params: {missing!r}")
-        kind, app_id, pushkey = (_string(body, k) for k in ("kind", "app_id", "pushkey"))
-        app_name, device_name, lang = (
-            _string(body, k) for k in ("app_display_name", "device_display_name", "lang"))
-        profile_tag = _string(body, "profile_tag") if "profile_tag" in body else ""
-        append = body.get("append", False)
-        if not isinstance(append, bool):
-            raise errors.bad_json("append must be a boolean")
-        data = body["data"]
-        if not isinstance(data, dict):
-            raise errors.bad_json("data must be an object")
+        kind, app_id, pushkey = request.kind, request.app_id, request.pushkey
+        app_name, device_name = request.app_display_name, request.device_display_name
+        lang, data, append = request.lang, request.data, request.append
+        # For the type checker: every field is present (checked just above), and a null
+        # kind with an app_id and a pushkey was a delete.
+        assert not isinstance(kind, UnsetType) and kind is not None
+        assert not isinstance(app_id, UnsetType) and not isinstance(pushkey, UnsetType)
+        assert not isinstance(app_name, UnsetType) and not isinstance(device_name, UnsetType)
+        assert not isinstance(lang, UnsetType) and not isinstance(data, UnsetType)
         check_json_depth(data, "data")
         if not app_id or len(app_id) > MAX_APP_ID_LENGTH:
             raise errors.invalid_param(
@@ -78,8 +96,8 @@ class PusherService:
         pusher = Pusher(
             user_id=user_id, app_id=app_id, pushkey=pushkey, kind=kind,
             app_display_name=app_name, device_display_name=device_name,
-            profile_tag=profile_tag, lang=lang, data=data, device_id=requester.device_id,
-            pushkey_ts=now_ms(),
+            profile_tag=request.profile_tag, lang=lang, data=data,
+            device_id=requester.device_id, pushkey_ts=now_ms(),
         )
         async with self._storage.transaction() as tx:
             if not append:
@@ -111,13 +129,6 @@ class PusherService:
             })
             out.append(item)
         return {"pushers": out, "total": len(out)}
-
-
-def _string(body: Mapping[str, Any], key: str) -> str:
-    value = body[key]
-    if not isinstance(value, str):
-        raise errors.bad_json(f"{key} must be a string")
-    return value
 
 
 def _pusher_json(p: Pusher) -> dict[str, Any]:

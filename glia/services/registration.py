@@ -9,17 +9,40 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import localpart_error, new_device_id, random_string
 from glia.services.auth import AuthService
-from glia.services.uia import DUMMY, REGISTRATION_TOKEN, SESSION_LIFETIME_MS, UiaService
+from glia.services.uia import (
+    DUMMY,
+    REGISTRATION_TOKEN,
+    SESSION_LIFETIME_MS,
+    DummyAuth,
+    RegistrationTokenAuth,
+    StageAuth,
+    UiaService,
+)
 from glia.storage import Storage
 
 NONCE_LIFETIME_MS = 60_000
 KNOWN_USER_TYPES = ("bot", "support")
+
+
+class NewAccount(msgspec.Struct):
+    """``POST /register`` (its UIA ``auth`` aside): the account and its first device.
+    ``refresh_token`` is accepted as the spec allows; this server issues no refresh
+    tokens, so the access token simply does not expire."""
+
+    username: str | None = None
+    password: str | None = None
+    device_id: str | None = None
+    initial_device_display_name: str | None = None
+    inhibit_login: bool = False
+    refresh_token: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,20 +130,20 @@ class RegistrationService:
             return [[REGISTRATION_TOKEN]]
         return [[DUMMY]]
 
-    async def _check_registration_token(self, auth: Mapping[str, Any]) -> None:
+    async def _check_registration_token(self, auth: RegistrationTokenAuth) -> None:
         """The ``m.login.registration_token`` stage: take one use of the token for this
         UIA session (it shows as ``pending`` until the account exists).
 
         Failures are 401s, so they come back inside the UIA response the way Synapse
         sends them, and the client can try another token in the same session.
         """
-        if "token" not in auth:
+        token = auth.token
+        if token is msgspec.UNSET:
             raise MatrixError(401, "M_MISSING_PARAM", "Missing registration token")
-        token = auth["token"]
         if not isinstance(token, str):
             raise MatrixError(401, "M_INVALID_PARAM", "Registration token must be a string")
-        session_id = auth.get("session")
-        if not isinstance(session_id, str) or not session_id:
+        session_id = auth.session
+        if not session_id:
             raise MatrixError(401, "M_MISSING_PARAM", "Missing UIA session")
         now = now_ms()
         await release_stale_token_uses(self._storage, now)
@@ -142,40 +165,36 @@ class RegistrationService:
         await release_stale_token_uses(self._storage, now)
         return await self._storage.registration_tokens.is_valid(token, now)
 
-    async def register_with_uia(self, body: Mapping[str, Any]) -> Registered:
+    async def register_with_uia(self, account: NewAccount,
+                                auth: StageAuth | None) -> Registered:
         if not self._config.registration.enabled:
             raise errors.forbidden("Registration has been disabled")
-        username = body.get("username")
-        if username is not None and not isinstance(username, str):
-            raise errors.bad_json("username must be a string")
-        password = body.get("password")
+        password = account.password
         if password is not None:
             password = self._auth.validate_new_password(password)
-        device_id = _optional_str(body, "device_id")
-        device_name = _optional_str(body, "initial_device_display_name")
-        inhibit_login = body.get("inhibit_login", False)
-        if not isinstance(inhibit_login, bool):
-            raise errors.bad_json("inhibit_login must be a boolean")
+        username = account.username
         localpart = username.lower() if username else await self._generate_localpart()
         await self.check_available(localpart)
 
-        async def dummy(_: Mapping[str, Any]) -> None:
+        async def dummy(_: DummyAuth) -> None:
             return None
 
         await self._uia.authenticate(
-            body, scope=f"register:{localpart}", flows=self.flows(),
+            auth, scope=f"register:{localpart}", flows=self.flows(),
             checkers={DUMMY: dummy, REGISTRATION_TOKEN: self._check_registration_token},
         )
         token_session = None
         if self._config.registration.require_token:
             # The token stage (which insists on a session) is part of every flow.
-            token_session = str(body["auth"]["session"])
+            assert auth is not None and auth.session is not None
+            token_session = auth.session
         try:
             if password is None:
                 raise errors.missing_param("Missing params: password")
             return await self.register(
-                localpart, password, device_id=device_id, device_display_name=device_name,
-                inhibit_login=inhibit_login, token_session=token_session,
+                localpart, password, device_id=account.device_id,
+                device_display_name=account.initial_device_display_name,
+                inhibit_login=account.inhibit_login, token_session=token_session,
             )
         except Exception:
             if token_session is not None:

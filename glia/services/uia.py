@@ -11,6 +11,8 @@ import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import msgspec
+
 from glia import errors
 from glia.clock import now_ms
 from glia.errors import MatrixError
@@ -22,8 +24,64 @@ DUMMY = "m.login.dummy"
 PASSWORD = "m.login.password"
 REGISTRATION_TOKEN = "m.login.registration_token"
 
-#: A stage checker: given the ``auth`` dict, return normally if it passes, raise if not.
-StageChecker = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+
+class UserIdentifier(msgspec.Struct):
+    """Who is logging in (the spec's ``identifier``): ``m.id.user`` names a user;
+    ``m.id.thirdparty`` (medium, address) and ``m.id.phone`` (country, phone) name a
+    3PID, which this server cannot look up."""
+
+    type: str
+    user: str | None = None
+    medium: str | None = None
+    address: str | None = None
+    country: str | None = None
+    phone: str | None = None
+
+
+class StageAuth(msgspec.Struct):
+    """An ``auth`` dict: the stage being attempted (none when the client only continues
+    a session) and the session. The model for an unknown stage type too."""
+
+    type: str | None = None
+    session: str | None = None
+
+
+class DummyAuth(StageAuth):
+    """``m.login.dummy``: passes by being sent."""
+
+
+class PasswordAuth(StageAuth):
+    """``m.login.password``: the user (``identifier``, or the legacy ``user``) and the
+    password."""
+
+    identifier: UserIdentifier | None = None
+    user: str | None = None
+    password: str | None = None
+
+
+class RegistrationTokenAuth(StageAuth):
+    """``m.login.registration_token``. ``token`` is checked by the stage, not the
+    decoder: Synapse reports a missing or non-string token as a failed stage (a 401
+    inside the flow, which the client shows and may retry), not as a bad request."""
+
+    token: Any = msgspec.UNSET
+
+
+#: The model of each stage type's ``auth`` dict (others decode as :class:`StageAuth`).
+STAGE_MODELS: dict[str, type[StageAuth]] = {
+    DUMMY: DummyAuth, PASSWORD: PasswordAuth, REGISTRATION_TOKEN: RegistrationTokenAuth,
+}
+
+
+def stage_model(stage_type: object) -> type[StageAuth]:
+    """The model to decode an ``auth`` dict with, by its ``type``."""
+    return STAGE_MODELS.get(stage_type, StageAuth) if isinstance(stage_type, str) else StageAuth
+
+
+#: A stage checker: given the decoded ``auth`` dict, return normally if it passes, raise
+#: if not.
+StageChecker = Callable[[Any], Awaitable[None]]
 
 
 class UiaRequired(MatrixError):
@@ -59,7 +117,7 @@ class UiaService:
 
     async def authenticate(
         self,
-        body: Mapping[str, Any],
+        auth: StageAuth | None,
         *,
         scope: str,
         flows: list[list[str]],
@@ -68,12 +126,7 @@ class UiaService:
         params: Mapping[str, Any] | None = None,
     ) -> None:
         """Return once some flow is complete; otherwise raise :class:`UiaRequired`."""
-        auth = body.get("auth")
-        if auth is not None and not isinstance(auth, Mapping):
-            raise errors.bad_json("auth must be an object")
-        session_id = auth.get("session") if auth else None
-        if session_id is not None and not isinstance(session_id, str):
-            raise errors.bad_json("auth.session must be a string")
+        session_id = auth.session if auth is not None else None
         now = now_ms()
         completed: list[str] = []
         if session_id:
@@ -91,14 +144,14 @@ class UiaService:
             await self._storage.uia.create(session_id, scope, user_id, now)
 
         failure: MatrixError | None = None
-        stage = auth.get("type") if auth else None
+        stage = auth.type if auth is not None else None
         if stage is not None:
             allowed = {s for flow in flows for s in flow}
-            if not isinstance(stage, str) or stage not in allowed or stage not in checkers:
+            if stage not in allowed or stage not in checkers:
                 failure = MatrixError(400, "M_UNRECOGNIZED", f"Unrecognised login type {stage}")
             else:
                 try:
-                    await checkers[stage](auth or {})
+                    await checkers[stage](auth)
                 except MatrixError as e:
                     if e.status not in (401, 403):
                         raise  # a malformed auth dict is a bad request, not a failed stage

@@ -72,10 +72,11 @@ def test_versions_lifecycle(kit: Kit) -> None:
                     json={"algorithm": "other.algorithm", "auth_data": {}})
     assert_error(r, 400, "M_INVALID_PARAM")
     r = kit.request("PUT", f"{VERSION}/{v2}", alice.access_token,
-                    json={"algorithm": ALGORITHM, "auth_data": {}, "version": v1})
+                    json={"algorithm": ALGORITHM, "auth_data": {"public_key": "pk2"},
+                          "version": v1})
     assert_error(r, 400, "M_INVALID_PARAM")
     r = kit.request("PUT", f"{VERSION}/999", alice.access_token,
-                    json={"algorithm": ALGORITHM, "auth_data": {}})
+                    json={"algorithm": ALGORITHM, "auth_data": {"public_key": "pk2"}})
     assert_error(r, 404, "M_NOT_FOUND")
 
     # Delete: gone, deleting again succeeds, an unknown version is 404.
@@ -204,7 +205,7 @@ def test_bad_input(kit: Kit) -> None:
     cases: list[tuple[str, Any, str]] = [
         (KEYS, {}, "M_MISSING_PARAM"),
         (KEYS, {"rooms": []}, "M_BAD_JSON"),
-        (KEYS, {"rooms": {ROOM_A: {}}}, "M_BAD_JSON"),
+        (KEYS, {"rooms": {ROOM_A: {}}}, "M_MISSING_PARAM"),
         (KEYS, {"rooms": {ROOM_A: {"sessions": {"s": "x"}}}}, "M_BAD_JSON"),
         (f"{KEYS}/{ROOM_A}", {"sessions": []}, "M_BAD_JSON"),
         (f"{KEYS}/{ROOM_A}/s", {k: v for k, v in session().items()
@@ -212,7 +213,7 @@ def test_bad_input(kit: Kit) -> None:
         (f"{KEYS}/{ROOM_A}/s", dict(session(), first_message_index="1"), "M_BAD_JSON"),
         (f"{KEYS}/{ROOM_A}/s", dict(session(), first_message_index=True), "M_BAD_JSON"),
         (f"{KEYS}/{ROOM_A}/s", dict(session(), forwarded_count=-1), "M_INVALID_PARAM"),
-        (f"{KEYS}/{ROOM_A}/s", dict(session(), is_verified="yes"), "M_INVALID_PARAM"),
+        (f"{KEYS}/{ROOM_A}/s", dict(session(), is_verified="yes"), "M_BAD_JSON"),
         (f"{KEYS}/{ROOM_A}/s", dict(session(), session_data="opaque"), "M_BAD_JSON"),
     ]
     for path, body, errcode in cases:

@@ -6,16 +6,32 @@ from typing import Any
 
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.http.uia import stage_auth
+from glia.services.cross_signing import SigningKeys
+from glia.services.key_formats import parse_signed_objects
 
 routes = RouteGroup()
 
+#: ``/keys/signatures/upload``'s body: signed objects by user ID, then by key ID. Its
+#: shape is checked by ``parse_signed_objects`` (Synapse's errcode, not the decoder's).
+SignaturesBody = dict[str, Any]
+
+
+class SigningKeysBody(SigningKeys):
+    """The keys, and the UIA ``auth`` dict (needed once a master key exists)."""
+
+    auth: dict[str, Any] | None = None
+
 
 # Cross-signing arrived in v1.1, after r0 (Synapse serves this one on v3 only).
-@routes.post(*client_paths("/keys/device_signing/upload", ("v3",)), auth=Auth.USER)
-async def upload_signing_keys(req: Request) -> dict[str, Any]:
-    return await req.services.cross_signing.upload_signing_keys(req.requester, req.json())
+@routes.post(*client_paths("/keys/device_signing/upload", ("v3",)), auth=Auth.USER,
+             body=SigningKeysBody)
+async def upload_signing_keys(req: Request[SigningKeysBody]) -> dict[str, Any]:
+    return await req.services.cross_signing.upload_signing_keys(
+        req.requester, req.body, stage_auth(req.body.auth))
 
 
-@routes.post(*client_paths("/keys/signatures/upload"), auth=Auth.USER)
-async def upload_signatures(req: Request) -> dict[str, Any]:
-    return await req.services.cross_signing.upload_signatures(req.requester, req.json())
+@routes.post(*client_paths("/keys/signatures/upload"), auth=Auth.USER, body=SignaturesBody)
+async def upload_signatures(req: Request[SignaturesBody]) -> dict[str, Any]:
+    return await req.services.cross_signing.upload_signatures(
+        req.requester, parse_signed_objects(req.body))

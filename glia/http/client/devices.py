@@ -4,12 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from glia import errors
+import msgspec
+
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.http.uia import stage_auth
 from glia.services.devices import Device
 
 routes = RouteGroup()
+
+
+class DeviceUpdateBody(msgspec.Struct):
+    """``PUT /devices/{deviceId}``: a new display name (absent or null: unchanged)."""
+
+    display_name: str | None = None
+
+
+class DeleteDeviceBody(msgspec.Struct):
+    """``DELETE /devices/{deviceId}``: the UIA ``auth`` dict (the body is optional)."""
+
+    auth: dict[str, Any] | None = None
+
+
+class DeleteDevicesBody(msgspec.Struct):
+    """``POST /delete_devices``: which devices, and the UIA ``auth`` dict."""
+
+    devices: list[str]
+    auth: dict[str, Any] | None = None
 
 
 def device_json(device: Device) -> dict[str, Any]:
@@ -33,27 +54,24 @@ async def get_device(req: Request) -> dict[str, Any]:
     return device_json(device)
 
 
-@routes.put(*client_paths("/devices/{deviceId}"), auth=Auth.USER)
-async def update_device(req: Request) -> dict[str, Any]:
-    await req.services.devices.rename(req.requester.user_id, req.path("deviceId"), req.json())
+@routes.put(*client_paths("/devices/{deviceId}"), auth=Auth.USER, body=DeviceUpdateBody)
+async def update_device(req: Request[DeviceUpdateBody]) -> dict[str, Any]:
+    await req.services.devices.rename(req.requester.user_id, req.path("deviceId"),
+                                      req.body.display_name)
     return {}
 
 
-@routes.delete(*client_paths("/devices/{deviceId}"), auth=Auth.USER)
-async def delete_device(req: Request) -> dict[str, Any]:
-    body = req.json_or_empty()
+@routes.delete(*client_paths("/devices/{deviceId}"), auth=Auth.USER, body=DeleteDeviceBody,
+               empty_body=True)
+async def delete_device(req: Request[DeleteDeviceBody]) -> dict[str, Any]:
     await req.services.devices.get(req.requester.user_id, req.path("deviceId"))
-    await req.services.devices.delete(req.requester, [req.path("deviceId")], body)
+    await req.services.devices.delete(req.requester, [req.path("deviceId")],
+                                      stage_auth(req.body.auth))
     return {}
 
 
-@routes.post(*client_paths("/delete_devices"), auth=Auth.USER)
-async def delete_devices(req: Request) -> dict[str, Any]:
-    body = req.json()
-    device_ids = body.get("devices")
-    if device_ids is None:
-        raise errors.missing_param("Missing params: ['devices']")
-    if not isinstance(device_ids, list) or not all(isinstance(d, str) for d in device_ids):
-        raise errors.bad_json("devices must be a list of strings")
-    await req.services.devices.delete(req.requester, device_ids, body)
+@routes.post(*client_paths("/delete_devices"), auth=Auth.USER, body=DeleteDevicesBody)
+async def delete_devices(req: Request[DeleteDevicesBody]) -> dict[str, Any]:
+    await req.services.devices.delete(req.requester, req.body.devices,
+                                      stage_auth(req.body.auth))
     return {}

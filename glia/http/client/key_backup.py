@@ -8,12 +8,17 @@ from typing import Any
 from glia import errors
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
-from glia.services.key_backup import parse_key, parse_rooms, parse_sessions
+from glia.services.key_backup import (
+    BackupVersionInfo,
+    KeyBackupData,
+    KeysBackup,
+    RoomKeyBackup,
+)
 
 routes = RouteGroup()
 
 
-def _version(req: Request) -> str:
+def _version(req: Request[Any]) -> str:
     version = req.query("version")
     if version is None:
         raise errors.missing_param("Missing string query parameter 'version'")
@@ -23,9 +28,9 @@ def _version(req: Request) -> str:
 # -- versions ------------------------------------------------------------------------------
 
 
-@routes.post(*client_paths("/room_keys/version"), auth=Auth.USER)
-async def create_version(req: Request) -> dict[str, Any]:
-    return await req.services.key_backup.create_version(req.requester.user_id, req.json())
+@routes.post(*client_paths("/room_keys/version"), auth=Auth.USER, body=BackupVersionInfo)
+async def create_version(req: Request[BackupVersionInfo]) -> dict[str, Any]:
+    return await req.services.key_backup.create_version(req.requester.user_id, req.body)
 
 
 @routes.get(*client_paths("/room_keys/version"), auth=Auth.USER)
@@ -39,10 +44,11 @@ async def get_version(req: Request) -> dict[str, Any]:
                                                      req.path("version"))
 
 
-@routes.put(*client_paths("/room_keys/version/{version}"), auth=Auth.USER)
-async def update_version(req: Request) -> dict[str, Any]:
+@routes.put(*client_paths("/room_keys/version/{version}"), auth=Auth.USER,
+            body=BackupVersionInfo)
+async def update_version(req: Request[BackupVersionInfo]) -> dict[str, Any]:
     return await req.services.key_backup.update_version(
-        req.requester.user_id, req.path("version"), req.json())
+        req.requester.user_id, req.path("version"), req.body)
 
 
 @routes.delete(*client_paths("/room_keys/version/{version}"), auth=Auth.USER)
@@ -54,25 +60,23 @@ async def delete_version(req: Request) -> dict[str, Any]:
 # -- keys ----------------------------------------------------------------------------------
 
 
-@routes.put(*client_paths("/room_keys/keys"), auth=Auth.USER)
-async def put_all_keys(req: Request) -> dict[str, Any]:
-    version = _version(req)
-    keys = parse_rooms(req.json())
-    return await req.services.key_backup.put_keys(req.requester.user_id, version, keys)
+@routes.put(*client_paths("/room_keys/keys"), auth=Auth.USER, body=KeysBackup)
+async def put_all_keys(req: Request[KeysBackup]) -> dict[str, Any]:
+    return await req.services.key_backup.put_keys(req.requester.user_id, _version(req),
+                                                  req.body.room_keys())
 
 
-@routes.put(*client_paths("/room_keys/keys/{roomId}"), auth=Auth.USER)
-async def put_room_keys(req: Request) -> dict[str, Any]:
-    version = _version(req)
-    keys = parse_sessions(req.path("roomId"), req.json())
-    return await req.services.key_backup.put_keys(req.requester.user_id, version, keys)
+@routes.put(*client_paths("/room_keys/keys/{roomId}"), auth=Auth.USER, body=RoomKeyBackup)
+async def put_room_keys(req: Request[RoomKeyBackup]) -> dict[str, Any]:
+    return await req.services.key_backup.put_keys(req.requester.user_id, _version(req),
+                                                  req.body.room_keys(req.path("roomId")))
 
 
-@routes.put(*client_paths("/room_keys/keys/{roomId}/{sessionId}"), auth=Auth.USER)
-async def put_session_key(req: Request) -> dict[str, Any]:
-    version = _version(req)
-    key = parse_key(req.path("roomId"), req.path("sessionId"), req.json())
-    return await req.services.key_backup.put_keys(req.requester.user_id, version, [key])
+@routes.put(*client_paths("/room_keys/keys/{roomId}/{sessionId}"), auth=Auth.USER,
+            body=KeyBackupData)
+async def put_session_key(req: Request[KeyBackupData]) -> dict[str, Any]:
+    key = req.body.room_key(req.path("roomId"), req.path("sessionId"))
+    return await req.services.key_backup.put_keys(req.requester.user_id, _version(req), [key])
 
 
 @routes.get(*client_paths("/room_keys/keys"), auth=Auth.USER)

@@ -6,6 +6,7 @@ from typing import Any
 
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.services.login import LoginType
 
 routes = RouteGroup()
 
@@ -15,9 +16,11 @@ async def login_flows(req: Request) -> dict[str, Any]:
     return {"flows": req.services.login.flows()}
 
 
-@routes.post(*client_paths("/login"), auth=Auth.NONE, ratelimit="login")
-async def login(req: Request) -> dict[str, Any]:
-    done = await req.services.login.login(req.json())
+@routes.post(*client_paths("/login"), auth=Auth.NONE, ratelimit="login", body=LoginType)
+async def login(req: Request[LoginType]) -> dict[str, Any]:
+    # The rest of the body's shape depends on its type.
+    command = req.typed(req.services.login.login_model(req.body.type))
+    done = await req.services.login.login(command)
     return {
         "user_id": done.user_id,
         "access_token": done.access_token,

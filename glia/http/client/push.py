@@ -8,6 +8,7 @@ from typing import Any
 from glia.http.decoding import decode_json
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.services.pushers import PusherSet
 
 routes = RouteGroup()
 
@@ -90,9 +91,10 @@ async def get_pushers(req: Request) -> dict[str, Any]:
     return {"pushers": await req.services.pushers.pushers(req.requester.user_id)}
 
 
-@routes.post(*client_paths("/pushers/set"), auth=Auth.USER, ratelimit="default")
-async def set_pusher(req: Request) -> dict[str, Any]:
-    await req.services.pushers.set_pusher(req.requester, req.json())
+@routes.post(*client_paths("/pushers/set"), auth=Auth.USER, ratelimit="default",
+             body=PusherSet)
+async def set_pusher(req: Request[PusherSet]) -> dict[str, Any]:
+    await req.services.pushers.set_pusher(req.requester, req.body)
     return {}
 
 

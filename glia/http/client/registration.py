@@ -8,18 +8,28 @@ from glia import errors
 from glia.errors import MatrixError
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.http.uia import stage_auth
+from glia.services.registration import NewAccount
 
 routes = RouteGroup()
 
 
-@routes.post(*client_paths("/register"), auth=Auth.NONE, ratelimit="register")
-async def register(req: Request) -> dict[str, Any]:
+class RegisterBody(NewAccount):
+    """The account to create, and the UIA ``auth`` dict (decoded by its stage type)."""
+
+    auth: dict[str, Any] | None = None
+
+
+@routes.post(*client_paths("/register"), auth=Auth.NONE, ratelimit="register",
+             body=RegisterBody)
+async def register(req: Request[RegisterBody]) -> dict[str, Any]:
     kind = req.query("kind") or "user"
     if kind == "guest":
         raise MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access is disabled")
     if kind != "user":
         raise errors.invalid_param("kind must be 'user' or 'guest'")
-    registered = await req.services.registration.register_with_uia(req.json())
+    registered = await req.services.registration.register_with_uia(
+        req.body, stage_auth(req.body.auth))
     return registered.to_json(req.services.config.server_name)
 
 
