@@ -68,8 +68,11 @@ def _field_variants(model: type[Any]) -> list[tuple[str, Any]]:
     """(field, hostile value) pairs: a wrong type for each field, and out-of-range or
     fractional numbers for integer fields."""
     out: list[tuple[str, Any]] = []
+    info = msgspec.inspect.type_info(model)
+    if not isinstance(info, msgspec.inspect.StructType):
+        return out  # a free-form object (checked by its service), no fields to vary
     hints = _hints(model)
-    for field in msgspec.inspect.type_info(model).fields:  # type: ignore[attr-defined]
+    for field in info.fields:
         tp = hints.get(field.name)
         if tp is None:
             continue
