@@ -123,9 +123,12 @@ class EventsService:
     async def create_room(self, creator: str, version: RoomVersion,
                           create_content: Mapping[str, Any],
                           later: Callable[[str], list[EventRequest]],
-                          alias: str | None = None) -> tuple[str, list[StoredEvent]]:
+                          alias: str | None = None,
+                          in_tx: Callable[[Stores, str], Awaitable[None]] | None = None,
+                          ) -> tuple[str, list[StoredEvent]]:
         """Create a room: the create event, then the ``later(room_id)`` events, and the
-        alias if any, all in one transaction (a failure leaves no half-made room)."""
+        alias if any, all in one transaction (a failure leaves no half-made room).
+        ``in_tx(tx, room_id)`` joins that transaction (a job recording the room it made)."""
         suspended, shadow_banned = await self._storage.admin_users.restrictions(creator)
         if suspended:
             raise _suspended()
@@ -155,6 +158,8 @@ class EventsService:
                 if shadow_banned and _is_invite(follow_up):
                     continue  # a shadow-banned creator's invitees are silently left out
                 written.append(await self.append(tx, room_id, version, follow_up))
+            if in_tx is not None:
+                await in_tx(tx, room_id)
         await self._committed(written)
         return room_id, written
 
