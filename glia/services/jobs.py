@@ -75,9 +75,10 @@ class JobContext:
         in ``tx`` when given, so it commits together with the change it describes."""
         await self._service.save_result(self, partial, tx)
 
-    async def record(self, items: list[tuple[str, str]]) -> None:
-        """Record each (item, outcome): one row per item, however many came before."""
-        await self._service.record(self, items)
+    async def record(self, items: list[tuple[str, str]], tx: Stores | None = None) -> None:
+        """Record each (item, outcome): one row per item, however many came before; in
+        ``tx`` when given, so the outcome commits with the change."""
+        await self._service.record(self, items, tx)
 
     async def items(self) -> dict[str, str]:
         """The items recorded so far by every run of this job, with their outcomes."""
@@ -181,8 +182,10 @@ class JobsService:
         await self._stop_unless_ours(context, await stores.jobs.save_result(
             context.job.job_id, context.claim, partial))
 
-    async def record(self, context: JobContext, items: list[tuple[str, str]]) -> None:
-        await self._stop_unless_ours(context, await self._storage.jobs.set_items(
+    async def record(self, context: JobContext, items: list[tuple[str, str]],
+                     tx: Stores | None = None) -> None:
+        stores = tx if tx is not None else self._storage
+        await self._stop_unless_ours(context, await stores.jobs.set_items(
             context.job.job_id, context.claim, items))
 
     async def items(self, job_id: str) -> dict[str, str]:
