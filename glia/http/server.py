@@ -54,7 +54,7 @@ class HttpApp:
     def __init__(self, services: Services, routes: list[Route], name: str) -> None:
         self._services = services
         self._router = Router(routes)
-        self._limiter = RateLimiter(services.config.ratelimit)
+        self._limiter = RateLimiter(services.config.ratelimit, services.clock)
         self._max_body = services.config.max_request_size
         self._access_log = services.config.logging.access_log
         self._name = name

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.account_data import AccountDataService
@@ -68,6 +69,8 @@ from glia.storage import Storage
 class Services:
     config: Config
     storage: Storage
+    #: The time every service that decides by it reads (tests may move it forward).
+    clock: Clock
     notifier: Notifier
     auth: AuthService
     uia: UiaService
@@ -119,15 +122,16 @@ class Services:
     spaces: SpacesService
 
 
-def build_services(config: Config, storage: Storage) -> Services:
-    auth = AuthService(config, storage)
+def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    auth = AuthService(config, storage, clock)
     uia = UiaService(storage)
     device_removal = DeviceRemoval()
     login = LoginService(config, storage, auth, device_removal)
-    jobs = JobsService(storage, config.jobs)
+    jobs = JobsService(storage, config.jobs, clock)
     audit = AuditService(storage)
     account = AccountService(storage, auth, login, uia, jobs, device_removal)
-    registration = RegistrationService(config, storage, auth, uia)
+    registration = RegistrationService(config, storage, auth, uia, clock)
     room_events = EventsService(config, storage, load_or_create_signing_key(config))
     notifier = Notifier()
     room_events.after_commit(notify_room_events(notifier))
@@ -147,13 +151,13 @@ def build_services(config: Config, storage: Storage) -> Services:
     push = PushService(config, storage, notifier, push_gateway)
     room_events.on_persist(push.on_persist)
     room_events.after_commit(push_gateway.after_commit)
-    media = MediaService(config, storage)
+    media = MediaService(config, storage, clock)
     media_admin = MediaAdminService(config, storage, media, jobs, audit)
     jobs.register(MEDIA_DELETE, media_admin.delete_job)
     account_data = AccountDataService(storage, notifier)
     receipts = ReceiptService(storage, notifier, account_data)
-    typing = TypingService(storage, notifier)
-    presence = PresenceService(storage, notifier)
+    typing = TypingService(storage, notifier, clock)
+    presence = PresenceService(storage, notifier, clock)
     sync = SyncService(storage, notifier, aggregator, receipts, typing, presence)
     keys = KeysService(config, storage, notifier, account)
     sync.add_device_source(keys)
@@ -164,6 +168,7 @@ def build_services(config: Config, storage: Storage) -> Services:
     return Services(
         config=config,
         storage=storage,
+        clock=clock,
         notifier=notifier,
         auth=auth,
         uia=uia,
@@ -188,7 +193,7 @@ def build_services(config: Config, storage: Storage) -> Services:
         device_admin=DeviceAdminService(config, storage, keys, audit),
         search=search,
         search_admin=search_admin,
-        registration_tokens=RegistrationTokenAdminService(storage, audit),
+        registration_tokens=RegistrationTokenAdminService(storage, audit, clock),
         room_admin=room_admin,
         room_moderation=RoomModerationService(config, storage, room_events, membership, jobs,
                                               audit, room_admin),

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from glia import errors
-from glia.clock import now_ms
+from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.services import thumbnails
@@ -84,7 +84,9 @@ def base_type(content_type: str | None) -> str:
 
 
 class MediaService:
-    def __init__(self, config: Config, storage: Storage) -> None:
+    def __init__(self, config: Config, storage: Storage, clock: Clock | None = None
+                 ) -> None:
+        self._clock = clock or SystemClock()
         self._config = config.media
         self._server_name = config.server_name
         self._storage = storage
@@ -120,7 +122,7 @@ class MediaService:
 
     async def create(self, user_id: str) -> dict[str, object]:
         """``POST /create``: a pending ID the user must upload to within the expiry."""
-        now = now_ms()
+        now = self._clock.now_ms()
         created_after = now - self._expiration_ms
         async with self._storage.transaction() as tx:
             await tx.media.delete_expired_pending(created_after)
@@ -151,7 +153,7 @@ class MediaService:
             async with self._storage.transaction() as tx:
                 quarantined = await tx.media.hash_quarantined(received.sha256)
                 await tx.media.insert(media_id, user_id, content_type, upload_name,
-                                      received.size, now_ms(), received.sha256,
+                                      received.size, self._clock.now_ms(), received.sha256,
                                       "system" if quarantined else None)
         except BaseException:
             await asyncio.to_thread(_discard, str(final))
@@ -181,7 +183,7 @@ class MediaService:
                     filled = await tx.media.fill_pending(
                         media_id, user_id, content_type, upload_name, received.size,
                         received.sha256, "system" if quarantined else None,
-                        now_ms() - self._expiration_ms)
+                        self._clock.now_ms() - self._expiration_ms)
                     if not filled:
                         # Someone else's upload (another process) or a delete got there
                         # first; say which, as the checks above would have.
@@ -208,7 +210,7 @@ class MediaService:
             raise errors.forbidden("Only the creator of the media ID can upload to it")
         if not media.pending:
             raise MatrixError(409, "M_CANNOT_OVERWRITE_MEDIA", "Media ID already has content")
-        if media.created_ts < now_ms() - self._expiration_ms:
+        if media.created_ts < self._clock.now_ms() - self._expiration_ms:
             raise errors.not_found("Media ID has expired")
 
     def _check_metadata(self, content_type: str | None, upload_name: str | None,
@@ -276,7 +278,7 @@ class MediaService:
             if not media.pending:
                 await self._record_access(media)
                 return media
-            if media.created_ts < now_ms() - self._expiration_ms:
+            if media.created_ts < self._clock.now_ms() - self._expiration_ms:
                 raise errors.not_found()
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
@@ -298,7 +300,7 @@ class MediaService:
                 del self._waiters[media_id]
 
     async def _record_access(self, media: Media) -> None:
-        now = now_ms()
+        now = self._clock.now_ms()
         if media.last_access_ts is None or now - media.last_access_ts >= ACCESS_INTERVAL_MS:
             await self._storage.media.touch(media.media_id, now)
 
@@ -397,7 +399,7 @@ class MediaService:
         thumb = Thumbnail(media.media_id, size.width, size.height, size.method,
                           rendered.width, rendered.height, rendered.content_type,
                           len(rendered.data))
-        if not await self._storage.media.add_thumbnail(thumb, now_ms()):
+        if not await self._storage.media.add_thumbnail(thumb, self._clock.now_ms()):
             # The item was deleted meanwhile: take back the file just written.
             await asyncio.to_thread(_discard, str(self._thumbnail_path(media.media_id, size)))
             raise errors.not_found()
