@@ -12,7 +12,8 @@ from tests.server import GliaProcess
 PATH = "/_glia/admin/v1/testing/clock"
 
 
-def test_advancing_the_clock(kit: Kit) -> None:
+def test_advancing_the_clock(clock_kit: Kit) -> None:
+    kit = clock_kit
     admin, user = kit.make_admin(), kit.register_user()
     assert_error(kit.request("POST", PATH, user.access_token, json={"advance_ms": 1}),
                  403, "M_FORBIDDEN")
