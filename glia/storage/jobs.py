@@ -141,12 +141,6 @@ class JobStore:
                 return False
         return True
 
-    async def holds(self, job_id: str, claim: str) -> bool:
-        value = await self._db.fetchval(
-            "SELECT 1 FROM jobs WHERE job_id = ? AND claimed_by = ? AND status = ?",
-            job_id, claim, ACTIVE)
-        return value is not None
-
     async def items(self, job_id: str) -> dict[str, str]:
         """Every item the job recorded, with its outcome."""
         rows = await self._db.fetchall(
