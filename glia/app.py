@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from glia.clock import OffsetClock, SystemClock
 from glia.config import Config
 from glia.http import admin_routes, client_routes
 from glia.http.server import HttpApp
@@ -32,13 +33,14 @@ class Listener:
 def build_listeners(services: Services) -> list[Listener]:
     """The HTTP apps to serve and where: the client listener, and maybe an admin one."""
     listeners = services.config.listeners
+    admin = admin_routes(services.config.testing.clock_control)
     client = client_routes()
     if listeners.admin.on_client_listener or not listeners.admin.enabled:
-        client += admin_routes()
+        client += admin
     out = [Listener("client", HttpApp(services, client, "c"), listeners.client.address,
                     listeners.client.port)]
     if listeners.admin.enabled:
-        out.append(Listener("admin", HttpApp(services, admin_routes(), "a"),
+        out.append(Listener("admin", HttpApp(services, admin, "a"),
                             listeners.admin.address, listeners.admin.port))
     return out
 
@@ -53,7 +55,8 @@ class _Server(uvicorn.Server):
 
 async def serve(config: Config) -> None:
     storage = await open_storage(config)
-    services = build_services(config, storage)
+    services = build_services(
+        config, storage, OffsetClock() if config.testing.clock_control else SystemClock())
     await services.room_stats.backfill()
     unlink = await link_processes(services.notifier, storage) \
         if storage.shared_by_processes else None

@@ -165,6 +165,15 @@ class ServerNoticesConfig:
 
 
 @dataclass(frozen=True)
+class TestingConfig:
+    #: For test suites driving a real server: run on a clock that
+    #: ``POST /_glia/admin/v1/testing/clock {"advance_ms": N}`` (admin only) moves forward,
+    #: so expiry, presence, rate limits and jobs can be tested without waiting. Never on
+    #: a production server: an admin could make every token and session expire.
+    clock_control: bool = False
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     #: Python logging level name.
     level: str = "INFO"
@@ -196,6 +205,7 @@ class Config:
     server_notices: ServerNoticesConfig = field(default_factory=ServerNoticesConfig)
     push: PushConfig = field(default_factory=PushConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    testing: TestingConfig = field(default_factory=TestingConfig)
     #: Directory of the config file; relative paths resolve against data_dir under it.
     base_dir: str = field(default=".", metadata={"internal": True})
 

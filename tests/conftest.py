@@ -103,6 +103,19 @@ def kit(glia: GliaProcess) -> Iterator[Kit]:
     k.close()
 
 
+@pytest.fixture(scope="session")
+def clock_kit(new_database_url: Callable[[], str]) -> Iterator[Kit]:
+    """A server of its own for tests that move the clock forward (``Kit.advance_clock``),
+    so the shared server's time stays the tests' own; take times from
+    ``Kit.server_now()`` on it."""
+    server = GliaProcess(new_database_url()).start()
+    k = Kit(server.url)
+    yield k
+    k.close()
+    server.stop()
+    _fail_on_server_errors(server)
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -12,6 +14,7 @@ from glia.services.registration import registration_mac
 from tests.server import SHARED_SECRET
 
 PASSWORD = "correct horse battery"
+T = TypeVar("T")
 
 
 @dataclass
@@ -30,6 +33,7 @@ class Kit:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.http = httpx.Client(base_url=base_url, timeout=30)
+        self._clock_admin: User | None = None
 
     def request(self, method: str, path: str, token: str | None = None,
                 json: Any = None, **kwargs: Any) -> httpx.Response:
@@ -56,6 +60,21 @@ class Kit:
 
     def make_admin(self, localpart: str | None = None) -> User:
         return self.register_user(localpart, admin=True)
+
+    def server_now(self) -> int:
+        """The server's time in ms: what to compute expiry times from on a server whose
+        clock a test moved forward."""
+        return self.advance_clock(0)
+
+    def advance_clock(self, ms: int) -> int:
+        """Move the server's clock ``ms`` forward instead of sleeping (test servers run
+        with ``testing.clock_control``); returns the server's time after the move."""
+        if self._clock_admin is None:
+            self._clock_admin = self.make_admin()
+        r = self.request("POST", "/_glia/admin/v1/testing/clock",
+                         self._clock_admin.access_token, json={"advance_ms": ms})
+        assert r.status_code == 200, r.text
+        return int(r.json()["now_ms"])
 
     def login(self, user_id: str, password: str = PASSWORD, device_id: str | None = None) -> User:
         body: dict[str, Any] = {
@@ -98,16 +117,28 @@ def send_event(kit: Kit, user: User, room_id: str, content: Any = None,
     return str(r.json()["event_id"])
 
 
-def wait_for_job(kit: Kit, admin: User, job_id: str, timeout: float = 30) -> dict[str, Any]:
-    """Poll ``/_glia/admin/v1/jobs/{id}`` until the job finished; returns it."""
-    import time
-
+def wait_until(condition: Callable[[], T | None], timeout: float = 30,
+               interval: float = 0.02, what: str = "condition") -> T:
+    """For something that happens asynchronously (a job finishing, a push gateway
+    receiving a POST): the first true value of ``condition()``, checked every
+    ``interval`` seconds; fails after ``timeout``. Never for time to pass: move the
+    server's clock with :meth:`Kit.advance_clock` instead."""
     deadline = time.monotonic() + timeout
     while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(interval)
+
+
+def wait_for_job(kit: Kit, admin: User, job_id: str, timeout: float = 30) -> dict[str, Any]:
+    """Poll ``/_glia/admin/v1/jobs/{id}`` until the job finished; returns it."""
+
+    def finished() -> dict[str, Any] | None:
         r = kit.request("GET", f"/_glia/admin/v1/jobs/{job_id}", admin.access_token)
         assert r.status_code == 200, r.text
         job: dict[str, Any] = r.json()
-        if job["status"] in ("complete", "failed", "cancelled"):
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.05)
+        return job if job["status"] in ("complete", "failed", "cancelled") else None
+
+    return wait_until(finished, timeout, what=f"job {job_id}")

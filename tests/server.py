@@ -37,6 +37,8 @@ class GliaProcess:
             "GLIA_LOGGING__LEVEL": "INFO",
             # The tests' push gateways listen on 127.0.0.1.
             "GLIA_PUSH__ALLOW_PRIVATE_GATEWAYS": "true",
+            # Tests move the server's clock forward instead of sleeping.
+            "GLIA_TESTING__CLOCK_CONTROL": "true",
             **(extra_env or {}),
         }
         if database_url:

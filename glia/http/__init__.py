@@ -9,6 +9,7 @@ from glia.http.admin import (
     server_notices,
     server_version,
     synapse_extras,
+    testing,
     user_extras,
     users,
 )
@@ -66,5 +67,7 @@ def client_routes() -> list[Route]:
     return [r for m in (*CLIENT_MODULES, *MEDIA_MODULES) for r in m.routes.routes]
 
 
-def admin_routes() -> list[Route]:
-    return [r for m in ADMIN_MODULES for r in m.routes.routes]
+def admin_routes(clock_control: bool = False) -> list[Route]:
+    """Every admin route; the testing clock's only with ``testing.clock_control`` on."""
+    modules = (*ADMIN_MODULES, testing) if clock_control else ADMIN_MODULES
+    return [r for m in modules for r in m.routes.routes]

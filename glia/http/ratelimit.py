@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from glia import errors
-from glia.clock import monotonic
+from glia.clock import Clock, SystemClock
 from glia.config import RateLimitConfig
 from glia.services.ratelimit import RatelimitOverride
 
@@ -30,8 +30,9 @@ class _Bucket:
 
 
 class RateLimiter:
-    def __init__(self, config: RateLimitConfig) -> None:
+    def __init__(self, config: RateLimitConfig, clock: Clock | None = None) -> None:
         self._config = config
+        self._clock = clock or SystemClock()
         self._buckets: dict[tuple[str, str], _Bucket] = {}
 
     @property
@@ -53,7 +54,7 @@ class RateLimiter:
             # means one at a time.
             per_second = float(override.messages_per_second)
             burst = float(max(1, override.burst_count))
-        now = monotonic()
+        now = self._clock.monotonic()
         bucket = self._buckets.get((limit_class, key))
         if bucket is None:
             if len(self._buckets) >= _MAX_BUCKETS:

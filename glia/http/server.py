@@ -55,7 +55,7 @@ class HttpApp:
     def __init__(self, services: Services, routes: list[Route], name: str) -> None:
         self._services = services
         self._router = Router(routes)
-        self._limiter = RateLimiter(services.config.ratelimit)
+        self._limiter = RateLimiter(services.config.ratelimit, services.clock)
         self._max_body = services.config.max_request_size
         self._max_json_depth = services.config.max_json_depth
         self._access_log = services.config.logging.access_log

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.account_data import AccountDataService
@@ -73,6 +74,8 @@ class Services:
     ``app.py`` holds the storage it opened."""
 
     config: Config
+    #: The time every service that decides by it reads (tests may move it forward).
+    clock: Clock
     notifier: Notifier
     event_fanout: EventFanout
     auth: AuthService
@@ -126,17 +129,18 @@ class Services:
     spaces: SpacesService
 
 
-def build_services(config: Config, storage: Storage) -> Services:
+def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
     notifier = Notifier()
-    auth = AuthService(config, storage)
+    auth = AuthService(config, storage, clock)
     uia = UiaService(storage)
     keys = KeysService(config, storage, notifier)
     device_removal = DeviceRemoval([keys.devices_removing])
     login = LoginService(config, storage, auth, device_removal)
-    jobs = JobsService(storage, config.jobs)
+    jobs = JobsService(storage, config.jobs, clock)
     audit = AuditService(storage)
     account = AccountService(storage, auth, login, uia, jobs, device_removal)
-    registration = RegistrationService(config, storage, auth, uia)
+    registration = RegistrationService(config, storage, auth, uia, clock)
     aggregator = Aggregator(storage)
     push_gateway = PushGateway(storage, config.push.allow_private_gateways)
     room_stats = RoomStats(config, storage)
@@ -158,19 +162,20 @@ def build_services(config: Config, storage: Storage) -> Services:
     rooms = RoomService(config, storage, room_events)
     room_admin = RoomAdminService(config, storage, room_events, rooms, membership, jobs, audit)
     push = PushService(config, storage, notifier, push_gateway)
-    media = MediaService(config, storage)
+    media = MediaService(config, storage, clock)
     media_admin = MediaAdminService(config, storage, media, jobs, audit)
     jobs.register(MEDIA_DELETE, media_admin.delete_job)
     account_data = AccountDataService(storage, notifier)
     receipts = ReceiptService(storage, notifier, account_data, read_positions=push)
-    typing = TypingService(storage, notifier)
-    presence = PresenceService(storage, notifier)
+    typing = TypingService(storage, notifier, clock)
+    presence = PresenceService(storage, notifier, clock)
     sync = SyncService(storage, notifier, aggregator, receipts, typing, presence,
                        devices=keys, unread_counts=push.unread_counts,
                        account_data_sources=[push.sync_account_data])
     ratelimit = RatelimitOverrides(storage)
     return Services(
         config=config,
+        clock=clock,
         notifier=notifier,
         event_fanout=event_fanout,
         auth=auth,
@@ -196,7 +201,7 @@ def build_services(config: Config, storage: Storage) -> Services:
         device_admin=DeviceAdminService(config, storage, keys, audit),
         search=search,
         search_admin=search_admin,
-        registration_tokens=RegistrationTokenAdminService(storage, audit),
+        registration_tokens=RegistrationTokenAdminService(storage, audit, clock),
         room_admin=room_admin,
         room_moderation=RoomModerationService(config, storage, room_events, membership, jobs,
                                               audit, room_admin),

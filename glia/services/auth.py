@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import bcrypt
 
 from glia import errors
-from glia.clock import now_ms
+from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.storage import Storage, Stores
@@ -46,7 +46,9 @@ _SEEN_CACHE_LIMIT = 100_000
 
 
 class AuthService:
-    def __init__(self, config: Config, storage: Storage) -> None:
+    def __init__(self, config: Config, storage: Storage, clock: Clock | None = None
+                 ) -> None:
+        self._clock = clock or SystemClock()
         self._config = config
         self._storage = storage
         self._last_recorded: dict[tuple[str, str | None], int] = {}
@@ -61,7 +63,7 @@ class AuthService:
             raise MatrixError(
                 401, "M_USER_LOCKED", "User account has been locked", soft_logout=True
             )
-        if owner.valid_until_ms is not None and owner.valid_until_ms <= now_ms():
+        if owner.valid_until_ms is not None and owner.valid_until_ms <= self._clock.now_ms():
             raise MatrixError(401, "M_UNKNOWN_TOKEN", "Access token has expired",
                               soft_logout=True)
         if owner.puppeted_by is None:  # an admin acting as the user leaves no trace in whois
@@ -72,7 +74,7 @@ class AuthService:
                            ip: str | None, user_agent: str | None) -> None:
         """Keep last-seen data (whois, device lists, admin user lists) fresh, cheaply:
         one write per token and address per minute, not one per request."""
-        now = now_ms()
+        now = self._clock.now_ms()
         key = (token_hash, ip)
         if now - self._last_recorded.get(key, 0) < SEEN_INTERVAL_MS:
             return
@@ -85,7 +87,7 @@ class AuthService:
         self, stores: Stores, user_id: str, device_id: str, display_name: str | None
     ) -> str:
         """Create (or reuse) the device and a fresh token for it, in the caller's transaction."""
-        now = now_ms()
+        now = self._clock.now_ms()
         await stores.devices.upsert(user_id, device_id, display_name, now)
         token = new_access_token()
         await stores.devices.add_token(hash_token(token), user_id, device_id, now)

@@ -22,7 +22,7 @@ for a new room's first events). Each event passes the same stages:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -125,9 +125,12 @@ class EventsService:
     async def create_room(self, creator: str, version: RoomVersion,
                           create_content: Mapping[str, Any],
                           later: Callable[[str], list[EventRequest]],
-                          alias: str | None = None) -> tuple[str, list[StoredEvent]]:
+                          alias: str | None = None,
+                          in_tx: Callable[[Stores, str], Awaitable[None]] | None = None,
+                          ) -> tuple[str, list[StoredEvent]]:
         """Create a room: the create event, then the ``later(room_id)`` events, and the
-        alias if any, all in one transaction (a failure leaves no half-made room)."""
+        alias if any, all in one transaction (a failure leaves no half-made room).
+        ``in_tx(tx, room_id)`` joins that transaction (a job recording the room it made)."""
         suspended, shadow_banned = await self._storage.admin_users.restrictions(creator)
         if suspended:
             raise _suspended()
@@ -157,6 +160,8 @@ class EventsService:
                 if shadow_banned and _is_invite(follow_up):
                     continue  # a shadow-banned creator's invitees are silently left out
                 written.append(await self._append(tx, room_id, version, follow_up))
+            if in_tx is not None:
+                await in_tx(tx, room_id)
             await self._fanout.record(tx, written)
         await self._fanout.publish([WrittenEvent(e, version) for e in written])
         return room_id, written

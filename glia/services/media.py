@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from glia import errors
-from glia.clock import now_ms
+from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.services import media_files as files
@@ -69,8 +69,9 @@ def base_type(content_type: str | None) -> str:
 class MediaService(MediaUploads):
     """The content repository: uploads (the base class), downloads, thumbnails, removal."""
 
-    def __init__(self, config: Config, storage: Storage) -> None:
-        super().__init__(config, storage)
+    def __init__(self, config: Config, storage: Storage, clock: Clock | None = None
+                 ) -> None:
+        super().__init__(config, storage, clock or SystemClock())
         self._generating: dict[tuple[str, Size], asyncio.Task[Thumbnail]] = {}
         #: Image headers by media ID: immutable once uploaded, so safe to cache.
         self._probed: OrderedDict[str, ImageInfo] = OrderedDict()
@@ -99,7 +100,7 @@ class MediaService(MediaUploads):
             if not media.pending:
                 await self._record_access(media)
                 return media
-            if media.created_ts < now_ms() - self._expiration_ms:
+            if media.created_ts < self._clock.now_ms() - self._expiration_ms:
                 raise errors.not_found()
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
@@ -121,7 +122,7 @@ class MediaService(MediaUploads):
                 del self._waiters[media_id]
 
     async def _record_access(self, media: Media) -> None:
-        now = now_ms()
+        now = self._clock.now_ms()
         if media.last_access_ts is None or now - media.last_access_ts >= ACCESS_INTERVAL_MS:
             await self._storage.media.touch(media.media_id, now)
 
@@ -220,7 +221,7 @@ class MediaService(MediaUploads):
         thumb = Thumbnail(media.media_id, size.width, size.height, size.method,
                           rendered.width, rendered.height, rendered.content_type,
                           len(rendered.data))
-        if not await self._storage.media.add_thumbnail(thumb, now_ms()):
+        if not await self._storage.media.add_thumbnail(thumb, self._clock.now_ms()):
             # The item was deleted meanwhile: take back the file just written.
             await asyncio.to_thread(files.discard, str(self._thumbnail_path(media.media_id, size)))
             raise errors.not_found()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glia import errors
-from glia.clock import now_ms
+from glia.clock import Clock
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.services import media_files as files
@@ -41,7 +41,8 @@ def check_media_id(media_id: str) -> bool:
 class MediaUploads:
     """Where media lives on disk, and the three ways bytes get there."""
 
-    def __init__(self, config: Config, storage: Storage) -> None:
+    def __init__(self, config: Config, storage: Storage, clock: Clock) -> None:
+        self._clock = clock
         self._config = config.media
         self._server_name = config.server_name
         self._storage = storage
@@ -71,7 +72,7 @@ class MediaUploads:
 
     async def create(self, user_id: str) -> dict[str, object]:
         """``POST /create``: a pending ID the user must upload to within the expiry."""
-        now = now_ms()
+        now = self._clock.now_ms()
         created_after = now - self._expiration_ms
         async with self._storage.transaction() as tx:
             await tx.media.delete_expired_pending(created_after)
@@ -102,7 +103,7 @@ class MediaUploads:
             async with self._storage.transaction() as tx:
                 quarantined = await tx.media.hash_quarantined(received.sha256)
                 await tx.media.insert(media_id, user_id, content_type, upload_name,
-                                      received.size, now_ms(), received.sha256,
+                                      received.size, self._clock.now_ms(), received.sha256,
                                       "system" if quarantined else None)
         except BaseException:
             await asyncio.to_thread(files.discard, str(final))
@@ -132,7 +133,7 @@ class MediaUploads:
                     filled = await tx.media.fill_pending(
                         media_id, user_id, content_type, upload_name, received.size,
                         received.sha256, "system" if quarantined else None,
-                        now_ms() - self._expiration_ms)
+                        self._clock.now_ms() - self._expiration_ms)
                     if not filled:
                         # Someone else's upload (another process) or a delete got there
                         # first; say which, as the checks above would have.
@@ -159,7 +160,7 @@ class MediaUploads:
             raise errors.forbidden("Only the creator of the media ID can upload to it")
         if not media.pending:
             raise MatrixError(409, "M_CANNOT_OVERWRITE_MEDIA", "Media ID already has content")
-        if media.created_ts < now_ms() - self._expiration_ms:
+        if media.created_ts < self._clock.now_ms() - self._expiration_ms:
             raise errors.not_found("Media ID has expired")
 
     def _check_metadata(self, content_type: str | None, upload_name: str | None,

@@ -3,12 +3,11 @@ timeouts (a user who stops syncing goes offline; one idle for long goes unavaila
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from glia import errors
-from glia.clock import now_ms
+from glia.clock import Clock, SystemClock
 from glia.ids import InvalidId, parse_user_id
 from glia.services.notifier import Notifier
 from glia.storage import Storage
@@ -27,7 +26,9 @@ MAX_STATUS_LENGTH = 1024
 
 
 class PresenceService:
-    def __init__(self, storage: Storage, notifier: Notifier) -> None:
+    def __init__(self, storage: Storage, notifier: Notifier, clock: Clock | None = None
+                 ) -> None:
+        self._clock = clock or SystemClock()
         self._storage = storage
         self._notifier = notifier
 
@@ -49,7 +50,7 @@ class PresenceService:
         if status_msg is not None and len(status_msg) > MAX_STATUS_LENGTH:
             raise errors.bad_json("'status_msg' must be a string of at most"
                                   f" {MAX_STATUS_LENGTH} characters")
-        now = now_ms()
+        now = self._clock.now_ms()
         current = await self._storage.presence.get(user_id)
         await self._write(Presence(user_id, presence, status_msg, now,
                                    current.last_sync_ts if current else now, 0))
@@ -64,7 +65,7 @@ class PresenceService:
             if await self._storage.users.get(user_id) is None:
                 raise errors.not_found(f"Unknown user {user_id}")
             return {"presence": "offline"}
-        return self.content(presence, now_ms())
+        return self.content(presence, self._clock.now_ms())
 
     @staticmethod
     def content(p: Presence, now: int) -> dict[str, Any]:
@@ -82,7 +83,7 @@ class PresenceService:
         if set_presence is not None and set_presence not in STATES:
             raise errors.invalid_param(f"set_presence must be one of {list(STATES)}")
         state = set_presence or "online"
-        now = now_ms()
+        now = self._clock.now_ms()
         current = await self._storage.presence.get(user_id)
         if current is not None and (current.state == state or (
                 set_presence is None and current.state == "unavailable")):
@@ -100,7 +101,7 @@ class PresenceService:
 
     async def expire(self) -> int:
         """Users who stopped syncing go offline."""
-        now = now_ms()
+        now = self._clock.now_ms()
         stale = await self._storage.presence.stale_online(now - SYNC_TIMEOUT_MS)
         for p in stale:
             await self._write(Presence(p.user_id, "offline", p.status_msg, p.last_active_ts,
@@ -109,7 +110,7 @@ class PresenceService:
 
     async def run_expiry(self, interval: float = 5.0) -> None:
         while True:
-            await asyncio.sleep(interval)
+            await self._clock.sleep(interval)
             try:
                 await self.expire()
             except Exception:
@@ -117,6 +118,6 @@ class PresenceService:
 
     async def sync_events(self, room_ids: list[str], since: int | None, upto: int
                           ) -> list[dict[str, Any]]:
-        now = now_ms()
+        now = self._clock.now_ms()
         return [{"type": "m.presence", "sender": p.user_id, "content": self.content(p, now)}
                 for p in await self._storage.presence.changed_in_rooms(room_ids, since, upto)]

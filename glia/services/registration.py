@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from glia import errors
-from glia.clock import now_ms
+from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import localpart_error, new_device_id, random_string
@@ -61,8 +61,10 @@ class Registered:
 
 class RegistrationService:
     def __init__(
-        self, config: Config, storage: Storage, auth: AuthService, uia: UiaService
+        self, config: Config, storage: Storage, auth: AuthService, uia: UiaService,
+        clock: Clock | None = None,
     ) -> None:
+        self._clock = clock or SystemClock()
         self._config = config
         self._storage = storage
         self._auth = auth
@@ -108,7 +110,7 @@ class RegistrationService:
         async with self._storage.transaction() as tx:
             if await tx.users.exists_case_insensitive(user_id):
                 raise MatrixError(400, "M_USER_IN_USE", "User ID already taken.")
-            now = now_ms()
+            now = self._clock.now_ms()
             await tx.users.create(
                 user_id, password_hash, admin=admin, user_type=user_type, creation_ts=now
             )
@@ -145,7 +147,7 @@ class RegistrationService:
         session_id = auth.session
         if not session_id:
             raise MatrixError(401, "M_MISSING_PARAM", "Missing UIA session")
-        now = now_ms()
+        now = self._clock.now_ms()
         await release_stale_token_uses(self._storage, now)
         async with self._storage.transaction() as tx:
             held = await tx.registration_tokens.reserve(token, session_id, now)
@@ -161,7 +163,7 @@ class RegistrationService:
             raise errors.forbidden("Registration has been disabled")
         if token is None:
             raise errors.missing_param("Missing string query parameter 'token'")
-        now = now_ms()
+        now = self._clock.now_ms()
         await release_stale_token_uses(self._storage, now)
         return await self._storage.registration_tokens.is_valid(token, now)
 
@@ -212,7 +214,7 @@ class RegistrationService:
     # -- shared-secret admin registration ---------------------------------------------
 
     async def new_nonce(self) -> str:
-        now = now_ms()
+        now = self._clock.now_ms()
         nonce = secrets.token_hex(64)
         await self._storage.registration.sweep_nonces(now - NONCE_LIFETIME_MS)
         await self._storage.registration.add_nonce(nonce, now)
@@ -231,7 +233,8 @@ class RegistrationService:
         nonce = body.get("nonce")
         if not isinstance(nonce, str) or not nonce:
             raise errors.bad_json("nonce must be specified")
-        if not await self._storage.registration.take_nonce(nonce, now_ms() - NONCE_LIFETIME_MS):
+        if not await self._storage.registration.take_nonce(
+                nonce, self._clock.now_ms() - NONCE_LIFETIME_MS):
             raise errors.unknown("unrecognised nonce")
         username = body.get("username")
         if username is None or username == "":

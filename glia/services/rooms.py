@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 import msgspec
@@ -24,7 +24,7 @@ from glia.protocol.power_levels import (
 )
 from glia.protocol.room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_room_version
 from glia.services.events import EventRequest, EventsService
-from glia.storage import Storage
+from glia.storage import Storage, Stores
 
 #: The state an upgrade copies to the replacement room (the spec's recommended list).
 TRANSFERRED_STATE = (
@@ -72,7 +72,9 @@ class RoomService:
         self._events = events
         self._upgrade_lock = asyncio.Lock()
 
-    async def create_room(self, creator: str, command: CreateRoom) -> str:
+    async def create_room(self, creator: str, command: CreateRoom,
+                          in_tx: Callable[[Stores, str], Awaitable[None]] | None = None
+                          ) -> str:
         version_id = command.room_version or self._default_version()
         version = get_room_version(version_id)
         if version is None:
@@ -143,7 +145,7 @@ class RoomService:
             return events
 
         room_id, _ = await self._events.create_room(creator, version, create_content, later,
-                                                    alias)
+                                                    alias, in_tx)
         if visibility == "public":
             await self._storage.rooms.set_published(room_id, True)
         return room_id

@@ -4,12 +4,11 @@ including when a timeout ends someone's typing."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from glia import errors
-from glia.clock import now_ms
+from glia.clock import Clock, SystemClock
 from glia.ids import is_valid_room_id
 from glia.services.notifier import Notifier
 from glia.storage import Storage
@@ -21,7 +20,9 @@ DEFAULT_TIMEOUT_MS = 30_000
 
 
 class TypingService:
-    def __init__(self, storage: Storage, notifier: Notifier) -> None:
+    def __init__(self, storage: Storage, notifier: Notifier, clock: Clock | None = None
+                 ) -> None:
+        self._clock = clock or SystemClock()
         self._storage = storage
         self._notifier = notifier
 
@@ -38,7 +39,7 @@ class TypingService:
             raise errors.forbidden(f"User {user_id} not in room {room_id}")
         async with self._storage.transaction() as tx:
             if typing:
-                expires = now_ms() + min(timeout, MAX_TIMEOUT_MS)
+                expires = self._clock.now_ms() + min(timeout, MAX_TIMEOUT_MS)
                 await tx.typing.start(room_id, user_id, expires,
                                       await tx.next_stream_position())
             elif not await tx.typing.stop(room_id, user_id, await tx.next_stream_position()):
@@ -48,7 +49,7 @@ class TypingService:
     async def expire(self) -> int:
         """End every typing notification whose timeout passed; returns how many."""
         ended = 0
-        for room_id, user_id in await self._storage.typing.expired(now_ms()):
+        for room_id, user_id in await self._storage.typing.expired(self._clock.now_ms()):
             async with self._storage.transaction() as tx:
                 stopped = await tx.typing.stop(room_id, user_id,
                                                await tx.next_stream_position())
@@ -60,7 +61,7 @@ class TypingService:
     async def run_expiry(self, interval: float = 1.0) -> None:
         """Background loop (one per process; concurrent expiry is harmless)."""
         while True:
-            await asyncio.sleep(interval)
+            await self._clock.sleep(interval)
             try:
                 await self.expire()
             except Exception:
@@ -69,7 +70,7 @@ class TypingService:
     async def sync_events(self, room_ids: list[str], since: int | None, upto: int
                           ) -> dict[str, dict[str, Any]]:
         """room_id → ``m.typing`` event, for rooms whose typing list changed."""
-        now = now_ms()
+        now = self._clock.now_ms()
         out: dict[str, dict[str, Any]] = {}
         for room_id in await self._storage.typing.changed_rooms(room_ids, since, upto):
             users = await self._storage.typing.typing_in(room_id, now)

@@ -81,8 +81,11 @@ class JobStore:
             " LIMIT ? OFFSET ?", *args, limit, offset)
         return [_job(r) for r in rows], int(total or 0)
 
-    async def claim(self, worker: str, now: int, stale_before: int) -> Job | None:
-        """Take the oldest scheduled job, or an active one whose worker went silent."""
+    async def claim(self, claim: str, now: int, stale_before: int) -> Job | None:
+        """Take the oldest scheduled job, or an active one whose worker went silent.
+
+        ``claim`` names this one claim (worker and attempt), so the worker it was taken
+        from finds its claim gone at its next heartbeat and stops."""
         for _ in range(3):
             row = await self._db.fetchone(
                 f"SELECT {_COLUMNS} FROM jobs WHERE status = ?"
@@ -95,39 +98,70 @@ class JobStore:
                 "UPDATE jobs SET status = ?, claimed_by = ?, heartbeat_ts = ?,"
                 " started_ts = COALESCE(started_ts, ?), done = 0 WHERE job_id = ?"
                 " AND status = ? AND (heartbeat_ts IS NULL OR heartbeat_ts < ?"
-                " OR status = ?)", ACTIVE, worker, now, now, row["job_id"], row["status"],
+                " OR status = ?)", ACTIVE, claim, now, now, row["job_id"], row["status"],
                 stale_before, SCHEDULED)
             if taken == 1:
                 return await self.get(row["job_id"])
         return None
 
-    async def heartbeat(self, job_id: str, worker: str, now: int, done: int,
-                        total: int | None) -> str | None:
-        """Record progress; returns the job's status (``cancelled`` stops the runner)."""
-        await self._db.execute(
+    async def heartbeat(self, job_id: str, claim: str, now: int, done: int,
+                        total: int | None) -> bool:
+        """Record progress under ``claim``; False when the job is no longer ours to run
+        (cancelled, or reclaimed by another worker)."""
+        changed = await self._db.execute(
             "UPDATE jobs SET heartbeat_ts = ?, done = ?, total = COALESCE(?, total)"
             " WHERE job_id = ? AND claimed_by = ? AND status = ?",
-            now, done, total, job_id, worker, ACTIVE)
+            now, done, total, job_id, claim, ACTIVE)
+        return changed == 1
+
+    async def status(self, job_id: str) -> str | None:
         value = await self._db.fetchval("SELECT status FROM jobs WHERE job_id = ?", job_id)
         return None if value is None else str(value)
 
-    async def save_result(self, job_id: str, worker: str, result: dict[str, Any]) -> None:
-        """A running job's partial result: what a restart resumes from, and what status
-        endpoints show while the job runs."""
-        await self._db.execute(
+    async def save_result(self, job_id: str, claim: str, result: dict[str, Any]) -> bool:
+        """A running job's partial result (small: counters, a cursor, IDs it created):
+        what a restart resumes from, and what status endpoints show while it runs."""
+        changed = await self._db.execute(
             "UPDATE jobs SET result = ? WHERE job_id = ? AND claimed_by = ? AND status = ?",
-            json.dumps(result, separators=(",", ":")), job_id, worker, ACTIVE)
+            json.dumps(result, separators=(",", ":")), job_id, claim, ACTIVE)
+        return changed == 1
 
-    async def finish(self, job_id: str, worker: str, status: str, now: int,
-                     result: dict[str, Any] | None, error: str | None) -> None:
-        await self._db.execute(
+    async def set_items(self, job_id: str, claim: str, items: list[tuple[str, str]]) -> bool:
+        """Record the outcome of each (item, outcome) under ``claim``: one row per item,
+        so the cost does not grow with what the job already did."""
+        for item, outcome in items:
+            # Only while the claim holds, checked in the same statement as the write.
+            changed = await self._db.execute(
+                "INSERT INTO job_items (job_id, item, outcome) SELECT ?, ?, ?"
+                " WHERE EXISTS (SELECT 1 FROM jobs WHERE job_id = ? AND claimed_by = ?"
+                " AND status = ?)"
+                " ON CONFLICT (job_id, item) DO UPDATE SET outcome = excluded.outcome",
+                job_id, item, outcome, job_id, claim, ACTIVE)
+            if changed != 1:
+                return False
+        return True
+
+    async def items(self, job_id: str) -> dict[str, str]:
+        """Every item the job recorded, with its outcome."""
+        rows = await self._db.fetchall(
+            "SELECT item, outcome FROM job_items WHERE job_id = ? ORDER BY item", job_id)
+        return {row["item"]: row["outcome"] for row in rows}
+
+    async def finish(self, job_id: str, claim: str, status: str, now: int,
+                     result: dict[str, Any] | None, error: str | None) -> bool:
+        changed = await self._db.execute(
             "UPDATE jobs SET status = ?, finished_ts = ?, result = ?, error = ?"
             " WHERE job_id = ? AND claimed_by = ? AND status = ?", status, now,
             None if result is None else json.dumps(result, separators=(",", ":")), error,
-            job_id, worker, ACTIVE)
+            job_id, claim, ACTIVE)
+        if changed == 1:
+            await self._db.execute("DELETE FROM job_items WHERE job_id = ?", job_id)
+        return changed == 1
 
     async def cancel(self, job_id: str, now: int) -> bool:
         changed = await self._db.execute(
             "UPDATE jobs SET status = ?, finished_ts = ? WHERE job_id = ?"
             " AND status IN (?, ?)", CANCELLED, now, job_id, SCHEDULED, ACTIVE)
+        if changed == 1:
+            await self._db.execute("DELETE FROM job_items WHERE job_id = ?", job_id)
         return changed == 1

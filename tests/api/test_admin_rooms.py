@@ -9,7 +9,16 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from tests.kit import Kit, User, assert_error, create_room, send_event, unique, wait_for_job
+from tests.kit import (
+    Kit,
+    User,
+    assert_error,
+    create_room,
+    send_event,
+    unique,
+    wait_for_job,
+    wait_until,
+)
 from tests.server import GliaProcess
 
 S = "/_synapse/admin"
@@ -170,14 +179,12 @@ def _room_with_people(kit: Kit) -> tuple[User, User, User, str, str]:
 
 
 def _wait_delete(kit: Kit, admin: User, delete_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while True:
+    def finished() -> dict[str, Any] | None:
         r = kit.request("GET", f"{S}/v2/rooms/delete_status/{delete_id}", admin.access_token)
         assert r.status_code == 200, r.text
-        if r.json()["status"] in ("complete", "failed"):
-            return dict(r.json())
-        assert time.monotonic() < deadline, r.json()
-        time.sleep(0.05)
+        return dict(r.json()) if r.json()["status"] in ("complete", "failed") else None
+
+    return wait_until(finished, what=f"delete {delete_id}")
 
 
 def test_delete_room_v2_with_replacement(kit: Kit) -> None:

@@ -291,7 +291,7 @@ def test_unused_ids_expire(small_server: tuple[Kit, GliaProcess]) -> None:
     user = kit.register_user()
     r = kit.request("POST", "/_matrix/media/v1/create", user.access_token)
     server, media_id = r.json()["content_uri"].removeprefix("mxc://").split("/")
-    time.sleep(1.2)
+    kit.advance_clock(1200)
     r = kit.request("PUT", f"{LEGACY}/upload/{server}/{media_id}", user.access_token,
                     content=b"late")
     assert_error(r, 404, "M_NOT_FOUND")

@@ -222,12 +222,14 @@ def test_unknown_token_is_404(kit: Kit) -> None:
         assert error["error"] == f"No such registration token: {token}"
 
 
-def test_list_and_valid_filter(kit: Kit) -> None:
+def test_list_and_valid_filter(clock_kit: Kit) -> None:
+    kit = clock_kit
     admin = kit.make_admin()
     usable = new_token(kit, admin, token=unique("ok"), uses_allowed=5)
     unlimited = new_token(kit, admin, token=unique("inf"))
     used_up = new_token(kit, admin, token=unique("zero"), uses_allowed=0)
-    expiring = new_token(kit, admin, token=unique("exp"), expiry_time=now_ms() + 1500)
+    expiring = new_token(kit, admin, token=unique("exp"),
+                         expiry_time=kit.server_now() + 1500)
 
     def listed(query: str = "", base: str = SYNAPSE) -> dict[str, dict[str, Any]]:
         r = kit.request("GET", f"{base}{query}", admin.access_token)
@@ -246,7 +248,7 @@ def test_list_and_valid_filter(kit: Kit) -> None:
     assert used_up["token"] in invalid
     assert not {usable["token"], unlimited["token"]} & set(invalid)
 
-    time.sleep(1.6)  # the expiring token expires
+    kit.advance_clock(1600)  # the expiring token expires
     assert expiring["token"] in listed("?valid=false")
     assert expiring["token"] not in listed("?valid=true")
     # Synapse tools send from/limit and other keys; they are ignored.
@@ -393,9 +395,9 @@ def test_inhibit_login_still_completes_the_use(tkit: Kit, tadmin: User) -> None:
 
 def test_bad_tokens_fail_the_stage(tkit: Kit, tadmin: User) -> None:
     unknown = unique("unknown")
-    expired = new_token(tkit, tadmin, expiry_time=now_ms() + 1000)["token"]
+    expired = new_token(tkit, tadmin, expiry_time=tkit.server_now() + 1000)["token"]
     zero = new_token(tkit, tadmin, uses_allowed=0)["token"]
-    time.sleep(1.2)
+    tkit.advance_clock(1200)
     for token in (unknown, expired, zero, ""):
         localpart = unique("bad")
         r = register_with_token(tkit, token, localpart)

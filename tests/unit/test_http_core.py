@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from glia import errors
+from glia.clock import SystemClock
 from glia.config import Config
 from glia.http.parsing import Request
 from glia.http.routes import Auth, Route, RouteGroup, Router
@@ -64,7 +65,7 @@ class FakeAuth:
 
 
 def client() -> httpx.AsyncClient:
-    services = SimpleNamespace(config=Config(), auth=FakeAuth())
+    services = SimpleNamespace(config=Config(), auth=FakeAuth(), clock=SystemClock())
     app = HttpApp(services, routes.routes, "t")  # type: ignore[arg-type]
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 

@@ -4,34 +4,36 @@ from __future__ import annotations
 
 import pytest
 
+from glia.clock import Clock
 from glia.config import RateLimitClass, RateLimitConfig
 from glia.errors import MatrixError
 from glia.http import ratelimit
 from glia.http.ratelimit import RateLimiter
 
 
-class FakeClock:
+class FakeClock(Clock):
+    """Monotonic time that moves only when a test sets ``now``."""
+
     def __init__(self) -> None:
         self.now = 1000.0
 
-    def __call__(self) -> float:
+    def monotonic(self) -> float:
         return self.now
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setattr(ratelimit, "monotonic", fake)
-    return fake
+def clock() -> FakeClock:
+    return FakeClock()
 
 
-def limiter(per_second: float = 1.0, burst: int = 3, enabled: bool = True) -> RateLimiter:
+def limiter(clock: Clock, per_second: float = 1.0, burst: int = 3,
+            enabled: bool = True) -> RateLimiter:
     return RateLimiter(RateLimitConfig(enabled=enabled,
-                                       login=RateLimitClass(per_second, burst)))
+                                       login=RateLimitClass(per_second, burst)), clock)
 
 
 def test_burst_then_limited(clock: FakeClock) -> None:
-    rl = limiter(per_second=0.5, burst=3)
+    rl = limiter(clock, per_second=0.5, burst=3)
     for _ in range(3):
         rl.check("login", "1.2.3.4")
     with pytest.raises(MatrixError) as caught:
@@ -43,7 +45,7 @@ def test_burst_then_limited(clock: FakeClock) -> None:
 
 
 def test_refills_over_time(clock: FakeClock) -> None:
-    rl = limiter(per_second=2.0, burst=2)
+    rl = limiter(clock, per_second=2.0, burst=2)
     rl.check("login", "k")
     rl.check("login", "k")
     with pytest.raises(MatrixError):
@@ -59,7 +61,7 @@ def test_refills_over_time(clock: FakeClock) -> None:
 
 
 def test_refill_is_capped_at_burst(clock: FakeClock) -> None:
-    rl = limiter(per_second=1.0, burst=2)
+    rl = limiter(clock, per_second=1.0, burst=2)
     rl.check("login", "k")
     clock.now += 3600
     rl.check("login", "k")
@@ -69,7 +71,7 @@ def test_refill_is_capped_at_burst(clock: FakeClock) -> None:
 
 
 def test_keys_and_classes_are_independent(clock: FakeClock) -> None:
-    rl = limiter(per_second=0.001, burst=1)
+    rl = limiter(clock, per_second=0.001, burst=1)
     rl.check("login", "a")
     rl.check("login", "b")
     with pytest.raises(MatrixError):
@@ -79,7 +81,7 @@ def test_keys_and_classes_are_independent(clock: FakeClock) -> None:
 
 
 def test_retry_after_is_rounded_up(clock: FakeClock) -> None:
-    rl = limiter(per_second=3.0, burst=1)
+    rl = limiter(clock, per_second=3.0, burst=1)
     rl.check("login", "k")
     with pytest.raises(MatrixError) as caught:
         rl.check("login", "k")
@@ -87,14 +89,14 @@ def test_retry_after_is_rounded_up(clock: FakeClock) -> None:
 
 
 def test_disabled(clock: FakeClock) -> None:
-    rl = limiter(per_second=0.001, burst=1, enabled=False)
+    rl = limiter(clock, per_second=0.001, burst=1, enabled=False)
     for _ in range(100):
         rl.check("login", "k")
 
 
 def test_bucket_count_is_bounded(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ratelimit, "_MAX_BUCKETS", 10)
-    rl = limiter(per_second=1.0, burst=1)
+    rl = limiter(clock, per_second=1.0, burst=1)
     for i in range(10):
         rl.check("login", f"k{i}")
     clock.now += 5  # every bucket has refilled

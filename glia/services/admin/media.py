@@ -218,36 +218,37 @@ class MediaAdminService:
             after = batch[-1].media_id
 
     async def delete_job(self, context: JobContext) -> dict[str, Any]:
-        """Delete in batches: rows in one transaction, then that batch's files. The
-        partial result (IDs deleted so far, and for a sweep the last ID looked at) is
-        saved after each batch, so a reclaimed job continues instead of starting over."""
+        """Delete in batches: rows in one transaction, then that batch's files. Each
+        batch records its deleted IDs as job items (and a sweep saves the last ID it
+        looked at), so a reclaimed job continues instead of starting over, and a batch
+        costs the same however many came before."""
         params = context.params
-        saved = context.job.result or {}
-        deleted: list[str] = list(saved.get("deleted_media", []))
+        deleted = len(await context.items())
         if "media_ids" in params:
             ids = [str(i) for i in params["media_ids"]]
-            await context.progress(len(deleted), len(ids))
+            await context.progress(deleted, len(ids))
             for start in range(0, len(ids), BATCH):
-                deleted += await self._delete_batch(ids[start:start + BATCH])
-                await context.save_result({"deleted_media": deleted})
+                await self._delete_batch(context, ids[start:start + BATCH])
                 await context.progress(min(start + BATCH, len(ids)), len(ids))
         else:
-            cursor = str(saved.get("cursor", ""))
+            cursor = str((context.job.result or {}).get("cursor", ""))
             batch: list[str] = []
             async for media in self._sweep(params, cursor):
                 batch.append(media.media_id)
                 if len(batch) >= BATCH:
-                    deleted += await self._delete_batch(batch)
-                    await context.save_result({"deleted_media": deleted, "cursor": batch[-1]})
-                    await context.progress(len(deleted))
+                    deleted += await self._delete_batch(context, batch)
+                    await context.save_result({"cursor": batch[-1]})
+                    await context.progress(deleted)
                     batch = []
             if batch:
-                deleted += await self._delete_batch(batch)
-                await context.progress(len(deleted))
-        return {"deleted_media": deleted, "total": len(deleted)}
+                deleted += await self._delete_batch(context, batch)
+                await context.progress(deleted)
+        done = sorted(await context.items())
+        return {"deleted_media": done, "total": len(done)}
 
-    async def _delete_batch(self, media_ids: list[str]) -> list[str]:
+    async def _delete_batch(self, context: JobContext, media_ids: list[str]) -> int:
         async with self._storage.transaction() as tx:
             gone = await tx.media.delete(media_ids)
+            await context.record([(media_id, "deleted") for media_id in gone], tx)
         await self._media.remove_files(gone)
-        return gone
+        return len(gone)

@@ -113,7 +113,8 @@ class UserRedactService:
         job = await self._storage.jobs.get(redact_id)
         if job is None or job.kind != REDACT_USER_EVENTS:
             raise errors.not_found(f"redact id '{redact_id}' not found")
-        failed = dict((job.result or {}).get("failed_redactions") or {})
+        failed = dict((job.result or {}).get("failed_redactions") or {}) \
+            if job.status != ACTIVE else await self._storage.jobs.items(redact_id)
         if job.status in (FAILED, CANCELLED):
             return {"status": FAILED, "error": job.error or "cancelled",
                     "failed_redactions": failed}
@@ -123,11 +124,12 @@ class UserRedactService:
     # -- the job ---------------------------------------------------------------------
 
     async def _job(self, job: JobContext) -> dict[str, Any]:
-        """Idempotent: redacted events are no longer listed and failed ones are kept in
-        the saved result, so a job restarted after a crash continues where it was."""
+        """Idempotent: redacted events are no longer listed and failed ones are recorded
+        as job items (one row each), so a job restarted after a crash continues where it
+        was. The status shows the failures once the job is done."""
         p = job.params
         user_id = str(p["user_id"])
-        failed: dict[str, str] = dict((job.job.result or {}).get("failed_redactions") or {})
+        failed = await job.items()
         work: list[tuple[str, list[str]]] = []
         for room_id in p["rooms"]:
             ids = await self._storage.admin_users.events_to_redact(
@@ -147,11 +149,10 @@ class UserRedactService:
                 if error is None:
                     redacted += 1
                 else:
-                    failed[event_id] = error
+                    await job.record([(event_id, error)])
                 done += 1
                 await job.progress(done, total)
-            await job.save_result({"failed_redactions": failed})
-        return {"failed_redactions": failed, "redacted": redacted}
+        return {"failed_redactions": await job.items(), "redacted": redacted}
 
     async def _redact_one(self, room_id: str, event_id: str, senders: list[str],
                           content: dict[str, Any]) -> str | None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from glia import errors
-from glia.clock import now_ms
+from glia.clock import Clock, SystemClock
 from glia.services.audit import AuditEntry, AuditService
 from glia.services.registration import release_stale_token_uses
 from glia.storage import Storage
@@ -84,19 +84,21 @@ def _length(value: Any) -> int:
 
 
 class RegistrationTokenAdminService:
-    def __init__(self, storage: Storage, audit: AuditService) -> None:
+    def __init__(self, storage: Storage, audit: AuditService, clock: Clock | None = None
+                 ) -> None:
+        self._clock = clock or SystemClock()
         self._storage = storage
         self._audit = audit
 
     async def list_tokens(self, valid: bool | None) -> list[dict[str, Any]]:
-        now = now_ms()
+        now = self._clock.now_ms()
         # Uses held by registrations that can no longer finish must not count as pending.
         await release_stale_token_uses(self._storage, now)
         tokens = await self._storage.registration_tokens.list_tokens(valid, now)
         return [token_json(t) for t in tokens]
 
     async def get(self, token: str) -> dict[str, Any]:
-        await release_stale_token_uses(self._storage, now_ms())
+        await release_stale_token_uses(self._storage, self._clock.now_ms())
         found = await self._storage.registration_tokens.get(token)
         if found is None:
             raise _not_found(token)
@@ -108,7 +110,7 @@ class RegistrationTokenAdminService:
         length = None if requested is not None else _length(
             body.get("length", DEFAULT_TOKEN_LENGTH))
         uses_allowed = _uses_allowed(body.get("uses_allowed"))
-        now = now_ms()
+        now = self._clock.now_ms()
         expiry_time = _expiry_time(body.get("expiry_time"), now)
         async with self._audit.transaction(entry) as tx:
             store = tx.registration_tokens
@@ -138,7 +140,7 @@ class RegistrationTokenAdminService:
         if "uses_allowed" in body:
             changes["uses_allowed"] = _uses_allowed(body["uses_allowed"])
         if "expiry_time" in body:
-            changes["expiry_time"] = _expiry_time(body["expiry_time"], now_ms())
+            changes["expiry_time"] = _expiry_time(body["expiry_time"], self._clock.now_ms())
         if not changes:
             return await self.get(token)
         async with self._audit.transaction(entry) as tx:

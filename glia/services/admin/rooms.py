@@ -4,8 +4,10 @@ evacuateUser, purgeRoom and emptyRooms.
 
 Deletion is one job kind, ``shutdown_and_purge_room``: block → replacement room → every
 local member leaves (and forgets; former joiners join the replacement) → aliases move →
-purge in batches. Each step saves its partial result, so a job reclaimed after a crash
-resumes where it stopped instead of creating a second replacement room.
+purge in batches. The replacement room's ID is saved in the transaction that creates the
+room and each member's eviction is recorded as one item, so a job reclaimed after a crash
+resumes where it stopped instead of creating a second replacement room, at a cost per
+step that does not grow with the room.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from glia.services.events import EventRequest, EventsService, client_event
 from glia.services.jobs import Job, JobContext, JobsService
 from glia.services.membership import MembershipService
 from glia.services.rooms import CreateRoom, RoomService
-from glia.storage import Storage
+from glia.storage import Storage, Stores
 from glia.storage.admin_rooms import ROOM_ORDER, RoomListQuery
 from glia.storage.engine import Row
 from glia.storage.jobs import ACTIVE, CANCELLED, SCHEDULED
@@ -43,6 +45,10 @@ DEFAULT_MESSAGE = ("Sharing illegal content on this server is not permitted and 
                    " violation will be blocked.")
 #: Local memberships a room deletion ends (invites and knocks are rejected).
 EVICTED = ("join", "invite", "knock")
+#: Outcomes a deletion job records per item (besides a member's membership, its intent).
+KICKED, KICK_FAILED, ALIAS = "kicked", "failed", "alias"
+#: The device name in the transaction ID that makes a job's notice idempotent.
+JOB_DEVICE = "glia.job"
 
 
 def body_bool(body: Mapping[str, Any], key: str, default: bool) -> bool:
@@ -236,8 +242,8 @@ class RoomAdminService:
     async def _shutdown_and_purge(self, job: JobContext) -> dict[str, Any]:
         p = job.params
         room_id = str(p["room_id"])
-        saved = dict(job.job.result or {})
-        shutdown: dict[str, Any] = dict(saved.get("shutdown_room") or _empty_shutdown())
+        shutdown: dict[str, Any] = dict((job.job.result or {}).get("shutdown_room")
+                                        or _empty_shutdown())
         if p["block"]:
             await self._storage.admin_rooms.block(room_id, job.job.started_by, now_ms())
         if await self._storage.rooms.get(room_id) is None:
@@ -245,12 +251,23 @@ class RoomAdminService:
         new_room_user_id = p.get("new_room_user_id")
         if new_room_user_id and not shutdown["new_room_id"]:
             shutdown["new_room_id"] = await self._replacement_room(
-                str(new_room_user_id), str(p["room_name"]), str(p["message"]))
-            await job.save_result({"shutdown_room": shutdown})
-        await self._evict(job, room_id, shutdown)
+                job, shutdown, str(new_room_user_id), str(p["room_name"]))
         if shutdown["new_room_id"]:
-            moved = await self._storage.directory.move_aliases(room_id, shutdown["new_room_id"])
-            shutdown["local_aliases"] = sorted({*shutdown["local_aliases"], *moved})
+            # A transaction ID makes the notice idempotent: a resumed job sends it once.
+            await self._events.send(shutdown["new_room_id"], EventRequest(
+                str(new_room_user_id), "m.room.message",
+                {"msgtype": "m.text", "body": str(p["message"])},
+                txn=(JOB_DEVICE, f"{job.job.job_id}.notice")))
+        await self._evict(job, room_id, shutdown["new_room_id"])
+        if shutdown["new_room_id"]:
+            # Recorded before the move, so a crash after it still reports them.
+            await job.record([(a, ALIAS) for a in
+                              await self._storage.directory.aliases_of(room_id)])
+            await self._storage.directory.move_aliases(room_id, shutdown["new_room_id"])
+        outcomes = await job.items()
+        for key, outcome in (("kicked_users", KICKED), ("failed_to_kick_users", KICK_FAILED),
+                             ("local_aliases", ALIAS)):
+            shutdown[key] = sorted(i for i, o in outcomes.items() if o == outcome)
         await self._storage.rooms.set_published(room_id, False)
         await job.save_result({"shutdown_room": shutdown})
         if p["purge"]:
@@ -261,42 +278,52 @@ class RoomAdminService:
             await self._purge(job, room_id)
         return {"shutdown_room": shutdown}
 
-    async def _replacement_room(self, creator: str, name: str, message: str) -> str:
-        room_id = await self._rooms.create_room(creator, CreateRoom(
+    async def _replacement_room(self, job: JobContext, shutdown: dict[str, Any],
+                                creator: str, name: str) -> str:
+        """Create the replacement room, saving its ID in the job's result in the same
+        transaction, so a job resumed after a crash reuses it instead of making another."""
+        async def remember(tx: Stores, new_room_id: str) -> None:
+            await job.save_result({"shutdown_room": {**shutdown, "new_room_id": new_room_id}},
+                                  tx)
+
+        return await self._rooms.create_room(creator, CreateRoom(
             preset="public_chat", name=name,
             power_level_content_override={"users_default": -10},
-        ))
-        await self._events.send(room_id, EventRequest(
-            creator, "m.room.message", {"msgtype": "m.text", "body": message}))
-        return room_id
+        ), in_tx=remember)
 
-    async def _evict(self, job: JobContext, room_id: str, shutdown: dict[str, Any]) -> None:
-        """Evict every local member. The list is saved before the first leave, so a run
-        resumed after a crash still reports a member whose leave committed just before it."""
-        saved = (job.job.result or {}).get("to_evict")
-        members = [tuple(m) for m in saved] if saved is not None else \
-            await self.local_members(room_id, EVICTED)
-        await job.save_result({"shutdown_room": shutdown, "to_evict": members})
-        handled = {*shutdown["kicked_users"], *shutdown["failed_to_kick_users"]}
-        done = 0
-        for user_id, membership in members:
-            done += 1
-            if user_id in handled:
-                continue
+    async def _evict(self, job: JobContext, room_id: str, new_room_id: str | None) -> None:
+        """Evict every local member, one recorded item each: the member's membership
+        before the leave (the intent), then the outcome. A run resumed after a crash
+        finishes the members whose intent is recorded (their leave may have committed
+        just before it) and then those still in the room."""
+        recorded = await job.items()
+        todo = {user_id: outcome for user_id, outcome in recorded.items()
+                if outcome in EVICTED}
+        for user_id, membership in await self.local_members(room_id, EVICTED):
+            if user_id not in recorded:
+                todo[user_id] = membership
+        done = sum(1 for o in recorded.values() if o in (KICKED, KICK_FAILED))
+        total = done + len(todo)
+        for user_id, membership in sorted(todo.items()):
+            if user_id not in recorded:
+                await job.record([(user_id, membership)])
             try:
                 current = await self._storage.state.membership_of(room_id, user_id)
                 if current is not None and current.membership in EVICTED:
                     await self._membership.leave(user_id, room_id, None)
                 await self._storage.rooms.forget(user_id, room_id)
-                if membership == "join" and shutdown["new_room_id"]:
-                    await self._membership.join(user_id, shutdown["new_room_id"], None)
-                shutdown["kicked_users"].append(user_id)
+                if membership == "join" and new_room_id:
+                    there = await self._storage.state.membership_of(new_room_id, user_id)
+                    if there is None or there.membership != "join":
+                        await self._membership.join(user_id, new_room_id, None)
+                outcome = KICKED
             except MatrixError as e:
                 logger.warning("room delete: %s could not leave %s: %s", user_id, room_id,
                                e.error)
-                shutdown["failed_to_kick_users"].append(user_id)
-            await job.save_result({"shutdown_room": shutdown, "to_evict": members})
-            await job.progress(done, len(members))
+                outcome = KICK_FAILED
+            await job.record([(user_id, outcome)])
+            done += 1
+            await job.progress(done, total)
 
     async def local_members(self, room_id: str, memberships: tuple[str, ...]
                              ) -> list[tuple[str, str]]:
