@@ -4,10 +4,14 @@ flags, third-party and external IDs, and the user-redaction job's event selectio
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import AsyncIterator, Callable
 
-from glia.storage import Storage
+import pytest
+import pytest_asyncio
+
+from glia.storage import Storage, open_storage
 from glia.storage.users import AdminUserView, User, UserListQuery
+from tests.storage.conftest import config_for
 from tests.storage.helpers import MAX_SAFE, event, member, room, uid, user
 
 
@@ -69,6 +73,24 @@ async def _population(storage: Storage) -> None:
         await tx.devices.upsert("@alice:test", "A2", None, 1)
         await tx.devices.record_seen("@alice:test", "A1", 500, None, None)
         await tx.devices.record_seen("@alice:test", "A2", 900, None, None)
+        await tx.admin_users.set_flag("@alice:test", "shadow_banned", True)
+        await tx.profile.set_avatar_url("@alice:test", "mxc://test/a")
+
+
+@pytest.fixture(scope="module")
+def listed_url(new_database_url: Callable[[], str]) -> str:
+    return new_database_url()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def listed(listed_url: str) -> AsyncIterator[Storage]:
+    """A database holding only the population above, for the list tests (read only)."""
+    s = await open_storage(config_for(listed_url))
+    await _population(s)
+    try:
+        yield s
+    finally:
+        await s.close()
 
 
 async def _ids(storage: Storage, query: UserListQuery, offset: int = 0,
@@ -77,67 +99,77 @@ async def _ids(storage: Storage, query: UserListQuery, offset: int = 0,
     return [r.user_id for r in rows], total
 
 
-async def test_list_filters(storage: Storage) -> None:
-    await _population(storage)
+async def test_list_filters(listed: Storage) -> None:
     active = ["@alice:test", "@bob:test", "@carl_x:test", "@dora:test", "@guest:test"]
-    assert await _ids(storage, UserListQuery()) == (active, 5)
-    assert await _ids(storage, UserListQuery(guests=False)) == (active[:4], 4)
-    assert await _ids(storage, UserListQuery(deactivated=True)) == (["@erin:test"], 1)
-    assert (await _ids(storage, UserListQuery(deactivated=None)))[1] == 6
-    assert await _ids(storage, UserListQuery(include_locked=True)) == (
+    assert await _ids(listed, UserListQuery()) == (active, 5)
+    assert await _ids(listed, UserListQuery(guests=False)) == (active[:4], 4)
+    assert await _ids(listed, UserListQuery(deactivated=True)) == (["@erin:test"], 1)
+    assert (await _ids(listed, UserListQuery(deactivated=None)))[1] == 6
+    assert await _ids(listed, UserListQuery(include_locked=True)) == (
         [*active[:4], "@fred:test", "@guest:test"], 6)
-    assert await _ids(storage, UserListQuery(admins=True)) == (["@alice:test"], 1)
-    assert (await _ids(storage, UserListQuery(admins=False)))[1] == 4
+    assert await _ids(listed, UserListQuery(admins=True)) == (["@alice:test"], 1)
+    assert (await _ids(listed, UserListQuery(admins=False)))[1] == 4
     # user_type "" stands for "no type": excluding it leaves the typed accounts.
-    assert await _ids(storage, UserListQuery(not_user_types=("",))) == (
+    assert await _ids(listed, UserListQuery(not_user_types=("",))) == (
         ["@bob:test", "@guest:test"], 2)
-    assert await _ids(storage, UserListQuery(not_user_types=("bot", "support"))) == (
+    assert await _ids(listed, UserListQuery(not_user_types=("bot", "support"))) == (
         ["@alice:test", "@carl_x:test", "@dora:test"], 3)
 
 
-async def test_list_name_and_user_id_search(storage: Storage) -> None:
-    await _population(storage)
+async def test_list_name_and_user_id_search(listed: Storage) -> None:
     # name: the localpart or the display name, case-insensitively.
-    assert await _ids(storage, UserListQuery(name="BOB")) == (["@bob:test", "@dora:test"], 2)
+    assert await _ids(listed, UserListQuery(name="BOB")) == (["@bob:test", "@dora:test"], 2)
     # The server name is not searched by ``name``; it is by ``user_id``.
-    assert await _ids(storage, UserListQuery(name="test")) == ([], 0)
-    assert (await _ids(storage, UserListQuery(user_id="TEST")))[1] == 5
+    assert await _ids(listed, UserListQuery(name="test")) == ([], 0)
+    assert (await _ids(listed, UserListQuery(user_id="TEST")))[1] == 5
     # LIKE wildcards are literal characters.
-    assert await _ids(storage, UserListQuery(name="l_x")) == (["@carl_x:test"], 1)
-    assert await _ids(storage, UserListQuery(name="%")) == ([], 0)
-    assert await _ids(storage, UserListQuery(user_id="_")) == (["@carl_x:test"], 1)
+    assert await _ids(listed, UserListQuery(name="l_x")) == (["@carl_x:test"], 1)
+    assert await _ids(listed, UserListQuery(name="%")) == ([], 0)
+    assert await _ids(listed, UserListQuery(user_id="_")) == (["@carl_x:test"], 1)
     # ``name`` wins over ``user_id`` when both are given.
-    assert await _ids(storage, UserListQuery(name="alice", user_id="bob")) == (
+    assert await _ids(listed, UserListQuery(name="alice", user_id="bob")) == (
         ["@alice:test"], 1)
 
 
-async def test_list_order_and_pages(storage: Storage) -> None:
-    await _population(storage)
+async def test_list_order_and_pages(listed: Storage) -> None:
     q = UserListQuery(guests=False)
-    assert await _ids(storage, q, offset=1, limit=2) == (["@bob:test", "@carl_x:test"], 4)
-    assert await _ids(storage, q, offset=3, limit=2) == (["@dora:test"], 4)
-    assert await _ids(storage, q, offset=4, limit=2) == ([], 4)
+    assert await _ids(listed, q, offset=1, limit=2) == (["@bob:test", "@carl_x:test"], 4)
+    assert await _ids(listed, q, offset=3, limit=2) == (["@dora:test"], 4)
+    assert await _ids(listed, q, offset=4, limit=2) == ([], 4)
     back = UserListQuery(guests=False, backwards=True)
-    assert (await _ids(storage, back))[0] == ["@dora:test", "@carl_x:test", "@bob:test",
+    assert (await _ids(listed, back))[0] == ["@dora:test", "@carl_x:test", "@bob:test",
                                               "@alice:test"]
     by_ts = UserListQuery(guests=False, order_by="creation_ts", backwards=True)
-    assert (await _ids(storage, by_ts, limit=2))[0] == ["@dora:test", "@carl_x:test"]
+    assert (await _ids(listed, by_ts, limit=2))[0] == ["@dora:test", "@carl_x:test"]
     # Ties break on the user ID, ascending, whichever the direction.
     by_admin = UserListQuery(guests=False, order_by="admin", backwards=True)
-    assert (await _ids(storage, by_admin))[0] == ["@alice:test", "@bob:test",
+    assert (await _ids(listed, by_admin))[0] == ["@alice:test", "@bob:test",
                                                   "@carl_x:test", "@dora:test"]
 
 
-async def test_view(storage: Storage) -> None:
-    await _population(storage)
-    await storage.admin_users.set_flag("@alice:test", "shadow_banned", True)
-    await storage.profile.set_avatar_url("@alice:test", "mxc://test/a")
-    assert await storage.admin_users.view("@alice:test") == AdminUserView(
+async def test_list_orders_nulls_first_on_both_engines(listed: Storage) -> None:
+    """A missing display name, type or last-seen time sorts as the smallest value."""
+    q = UserListQuery(guests=False, order_by="displayname")
+    assert (await _ids(listed, q))[0] == ["@bob:test", "@alice:test", "@dora:test",
+                                           "@carl_x:test"]
+    q = UserListQuery(guests=False, order_by="displayname", backwards=True)
+    assert (await _ids(listed, q))[0] == ["@carl_x:test", "@dora:test", "@alice:test",
+                                           "@bob:test"]
+    q = UserListQuery(guests=False, order_by="user_type", backwards=True)
+    assert (await _ids(listed, q))[0] == ["@bob:test", "@alice:test", "@carl_x:test",
+                                           "@dora:test"]
+    q = UserListQuery(guests=False, order_by="last_seen_ts")
+    assert (await _ids(listed, q))[0] == ["@bob:test", "@carl_x:test", "@dora:test",
+                                           "@alice:test"]
+
+
+async def test_view(listed: Storage) -> None:
+    assert await listed.admin_users.view("@alice:test") == AdminUserView(
         "@alice:test", "Alice", "mxc://test/a", True, None, False, False, False, False,
         True, False, 1, 900)
-    view = await storage.admin_users.view("@bob:test")
+    view = await listed.admin_users.view("@bob:test")
     assert view is not None and (view.displayname, view.last_seen_ts) == (None, None)
-    assert await storage.admin_users.view("@nobody:test") is None
+    assert await listed.admin_users.view("@nobody:test") is None
 
 
 async def test_flags_and_restrictions(shared: Storage) -> None:
