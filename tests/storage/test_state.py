@@ -68,6 +68,13 @@ async def test_members_and_memberships(shared: Storage) -> None:
     assert await st.membership_changes(b, 13, 100) == []
 
 
+async def test_rooms_of_user_with_no_memberships_is_empty(shared: Storage) -> None:
+    r = await _room(shared)
+    u = f"@{uid('u')}:test"
+    await shared.state.set(r, "m.room.member", u, "$j", "join", 1)
+    assert await shared.state.rooms_of_user(u, []) == []
+
+
 async def test_heroes(shared: Storage) -> None:
     r = await _room(shared)
     st = shared.state
