@@ -158,3 +158,9 @@ async def test_device_list_changes_and_shared_rooms(shared: Storage) -> None:
     assert changes[0] == MembershipChange(r, left, "leave", leave.stream_ordering)
     assert [c.user_id for c in changes] == [left, stranger, me]
     assert await keys.membership_changes([], 0, 10**12) == []
+
+
+async def test_signatures_of_no_signers_is_empty(shared: Storage) -> None:
+    a = await _user_with_devices(shared)
+    await shared.keys.add_signatures([Signature(a, "ed25519:X", a, "DEV", "s")])
+    assert await shared.keys.signatures_of(a, []) == []
