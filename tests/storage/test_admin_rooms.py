@@ -148,6 +148,16 @@ async def test_list_orders_and_pages(listed: Storage) -> None:
     assert (await _ids(listed, RoomListQuery(order_by="version")))[0][0] == "!c:test"
 
 
+async def test_list_orders_nulls_first_on_both_engines(listed: Storage) -> None:
+    """A room without a name or alias sorts as the smallest value on both engines."""
+    assert (await _ids(listed, RoomListQuery(order_by="name")))[0] == [
+        "!b:test", "!d:test", "!a:test", "!c:test"]
+    assert (await _ids(listed, RoomListQuery(order_by="name", backwards=True)))[0] == [
+        "!c:test", "!a:test", "!d:test", "!b:test"]
+    assert (await _ids(listed, RoomListQuery(order_by="canonical_alias")))[0] == [
+        "!c:test", "!d:test", "!b:test", "!a:test"]
+
+
 # -- purges ------------------------------------------------------------------------------
 
 
