@@ -154,3 +154,19 @@ async def test_sources_and_replace_range(storage: Storage) -> None:
     for word, expected in (("alpha", [a.stream_ordering]), ("beta", [b.stream_ordering]),
                            ("gamma", []), ("outdated", []), ("topic", [])):
         assert await _streams(storage, q(word), scope, everything) == expected, word
+
+
+async def test_empty_sender_list_matches_nobody(storage: Storage) -> None:
+    await storage.search.index([entry(1, "word")])
+    nobody = SearchFilter(MSG, senders=())
+    assert await _streams(storage, q("word"), search_filter=nobody) == []
+    assert await storage.search.count(q("word"), ALL, nobody) == 0
+    assert await storage.search.rooms_with_hits(q("word"), ["!a:test"], nobody) == []
+
+
+async def test_rebuild_reads_of_no_types_are_empty(storage: Storage) -> None:
+    async with storage.transaction() as tx:
+        r = await room(tx)
+        await event(tx, r, content={"body": "x"})
+    assert await storage.search.count_sources([]) == 0
+    assert await storage.search.sources([], 0, 10) == []
