@@ -45,6 +45,6 @@ async def test_aliases_of_delete_and_move(shared: Storage) -> None:
     assert await shared.directory.aliases_of(old) == []
     assert await shared.directory.aliases_of(new) == sorted(names[1:])
     assert len(await shared.directory.aliases_of(other)) == 1
-    alias = await shared.directory.get_alias(names[1])
-    assert alias is not None and alias.room_id == new
+    found = await shared.directory.get_alias(names[1])
+    assert found is not None and found.room_id == new
     assert await shared.directory.move_aliases(old, new) == []
