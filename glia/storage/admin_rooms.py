@@ -21,6 +21,9 @@ ROOM_ORDER: dict[str, tuple[str, bool]] = {
     "history_visibility": ("s.history_visibility", False),
     "state_events": ("s.state_events", True),
 }
+#: The order_by columns a room may lack; NULL sorts as the smallest value on both engines.
+_NULLABLE = {"s.name", "s.canonical_alias", "s.encryption", "s.join_rules", "s.guest_access",
+             "s.history_visibility"}
 
 #: State types whose content feeds a room_stats column: type → (column, content key).
 STAT_STATE = {
@@ -128,8 +131,12 @@ class AdminRoomStore:
         if query.backwards:
             descending = not descending
         direction = "DESC" if descending else "ASC"
+        order = f"{expression} {direction}"
+        if expression in _NULLABLE:
+            # SQLite puts NULLs first, PostgreSQL last; say which, so both agree.
+            order = f"CASE WHEN {expression} IS NULL THEN 0 ELSE 1 END {direction}, {order}"
         rows = await self._db.fetchall(
-            f"{_LIST} WHERE {clause} ORDER BY {expression} {direction}, r.room_id {direction}"
+            f"{_LIST} WHERE {clause} ORDER BY {order}, r.room_id {direction}"
             " LIMIT ? OFFSET ?", *args, limit, offset)
         return rows, int(total or 0)
 

@@ -245,6 +245,8 @@ class KeyStore:
     async def signatures_of(self, target_user_id: str, signers: Sequence[str]
                             ) -> list[Signature]:
         """Uploaded signatures of a user's keys made by any of ``signers``."""
+        if not signers:
+            return []  # PostgreSQL refuses "IN ()".
         rows = await self._db.fetchall(
             "SELECT signer_user_id, signing_key_id, target_user_id, target_key_id, signature"
             " FROM e2e_cross_signing_signatures WHERE target_user_id = ?"

@@ -160,6 +160,12 @@ def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
 
+def _matches_nothing(search_filter: SearchFilter) -> bool:
+    """No type, or an empty sender list, allows no event (and PostgreSQL refuses the
+    "IN ()" those would make)."""
+    return not search_filter.types or search_filter.senders == ()
+
+
 class SearchStore:
     def __init__(self, db: Executor, dialect: Dialect) -> None:
         self._db = db
@@ -234,7 +240,7 @@ class SearchStore:
                               search_filter: SearchFilter) -> list[str]:
         """Which of ``room_ids`` have any match (so visibility is worked out only for
         those)."""
-        if not room_ids or not search_filter.types:
+        if not room_ids or _matches_nothing(search_filter):
             return []
         source, match, _, args = self._dialect.search_source(query)
         where, filter_args = self._filter(search_filter)
@@ -246,7 +252,7 @@ class SearchStore:
 
     async def count(self, query: SearchQuery, scope: Sequence[RoomScope],
                     search_filter: SearchFilter) -> int:
-        if not scope or not search_filter.types:
+        if not scope or _matches_nothing(search_filter):
             return 0
         source, match, _, args = self._dialect.search_source(query)
         where, filter_args = self._filter(search_filter)
@@ -260,7 +266,7 @@ class SearchStore:
                    offset: int = 0, before_stream: int | None = None) -> list[SearchHit]:
         """One page of hits: best first (``by_rank``, paged by ``offset``) or newest
         first (paged by ``before_stream``, exclusive)."""
-        if not scope or not search_filter.types:
+        if not scope or _matches_nothing(search_filter):
             return []
         source, match, rank, args = self._dialect.search_source(query)
         where, filter_args = self._filter(search_filter)
@@ -281,6 +287,8 @@ class SearchStore:
 
     async def count_sources(self, types: Sequence[str]) -> int:
         """How many events of ``types`` (not redacted) a rebuild reads."""
+        if not types:
+            return 0
         return int(await self._db.fetchval(
             f"SELECT COUNT(*) FROM events WHERE type IN ({_marks(types)})"
             " AND redacted_by IS NULL", *types) or 0)
@@ -288,6 +296,8 @@ class SearchStore:
     async def sources(self, types: Sequence[str], after_stream: int,
                       limit: int) -> list[IndexSource]:
         """The next events of ``types`` (not redacted) after ``after_stream``."""
+        if not types:
+            return []
         rows = await self._db.fetchall(
             "SELECT stream_ordering, event_id, room_id, sender, type, state_key, pdu"
             f" FROM events WHERE stream_ordering > ? AND type IN ({_marks(types)})"

@@ -100,6 +100,8 @@ class StateStore:
         return Membership(row["room_id"], row["state_key"], row["membership"], row["event_id"])
 
     async def rooms_of_user(self, user_id: str, memberships: list[str]) -> list[Membership]:
+        if not memberships:
+            return []  # PostgreSQL refuses "IN ()".
         marks = ", ".join("?" for _ in memberships)
         rows = await self._db.fetchall(
             "SELECT room_id, state_key, membership, event_id FROM room_state"

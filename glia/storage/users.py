@@ -122,19 +122,24 @@ class AdminUserView:
     last_seen_ts: int | None
 
 
+_LAST_SEEN = "(SELECT MAX(d.last_seen_ts) FROM devices d WHERE d.user_id = u.user_id)"
+
 #: order_by values → SQL expressions (secondary order is always the user ID).
+#: The nullable ones (see ``_NULLABLE``) sort NULL as the smallest value on both engines.
 USER_ORDER = {
     "name": "u.user_id", "displayname": "p.displayname", "is_guest": "u.is_guest",
     "admin": "u.admin", "deactivated": "u.deactivated", "user_type": "u.user_type",
     "avatar_url": "p.avatar_url", "shadow_banned": "u.shadow_banned",
-    "creation_ts": "u.creation_ts", "last_seen_ts": "last_seen_ts", "locked": "u.locked",
+    "creation_ts": "u.creation_ts", "last_seen_ts": _LAST_SEEN, "locked": "u.locked",
 }
+
+_NULLABLE = {"displayname", "user_type", "avatar_url", "last_seen_ts"}
 
 _VIEW = (
     "SELECT u.user_id, u.admin, u.user_type, u.is_guest, u.deactivated, u.locked, u.erased,"
     " u.shadow_banned, u.suspended, u.creation_ts, p.displayname, p.avatar_url,"
-    " (SELECT MAX(d.last_seen_ts) FROM devices d WHERE d.user_id = u.user_id)"
-    " AS last_seen_ts FROM users u LEFT JOIN profiles p ON p.user_id = u.user_id"
+    f" {_LAST_SEEN} AS last_seen_ts"
+    " FROM users u LEFT JOIN profiles p ON p.user_id = u.user_id"
 )
 
 
@@ -196,10 +201,14 @@ class AdminUserStore:
             "SELECT COUNT(*) FROM users u LEFT JOIN profiles p ON p.user_id = u.user_id"
             f" WHERE {clause}", *args)
         direction = "DESC" if query.backwards else "ASC"
-        order = USER_ORDER[query.order_by]
+        expression = USER_ORDER[query.order_by]
+        order = f"{expression} {direction}"
+        if query.order_by in _NULLABLE:
+            # SQLite puts NULLs first, PostgreSQL last; say which, so both agree.
+            order = f"CASE WHEN {expression} IS NULL THEN 0 ELSE 1 END {direction}, {order}"
         secondary = "" if query.order_by == "name" else ", u.user_id ASC"
         rows = await self._db.fetchall(
-            f"{_VIEW} WHERE {clause} ORDER BY {order} {direction}{secondary} LIMIT ? OFFSET ?",
+            f"{_VIEW} WHERE {clause} ORDER BY {order}{secondary} LIMIT ? OFFSET ?",
             *args, limit, offset)
         return [_view(r) for r in rows], int(total or 0)
 

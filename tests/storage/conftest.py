@@ -1,4 +1,5 @@
-"""Storage fixtures: a fresh database of the engine under test for every test."""
+"""Storage fixtures: a fresh database of the engine under test, per test (``storage``) or
+shared by one module's tests (``shared``, for tests that use their own unique IDs)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,22 @@ def database_url(new_database_url: Callable[[], str]) -> str:
 async def storage(database_url: str) -> AsyncIterator[Storage]:
     """Storage on a fresh, migrated database."""
     s = await open_storage(config_for(database_url))
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+@pytest.fixture(scope="module")
+def shared_database_url(new_database_url: Callable[[], str]) -> str:
+    return new_database_url()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def shared(shared_database_url: str) -> AsyncIterator[Storage]:
+    """Storage on a fresh, migrated database shared by the tests of one module: opening
+    one per test would cost more than most store tests take."""
+    s = await open_storage(config_for(shared_database_url))
     try:
         yield s
     finally:
