@@ -18,8 +18,8 @@ from glia.http.decoding import decode_object, to_model
 
 if TYPE_CHECKING:
     from glia.services import Services
-    from glia.services.audit import AuditEntry
     from glia.services.auth import Requester
+    from glia.services.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 
@@ -74,8 +74,7 @@ class Request(Generic[B]):
         self._requester = requester
         self._decoded: dict[str, Any] | None = None
         self._body: Any = None
-        #: The audit-log entry of an admin write; services record it with their change.
-        self.audit: AuditEntry | None = None
+        self._uow: UnitOfWork | None = None
 
     # -- who ---------------------------------------------------------------------------
 
@@ -97,6 +96,19 @@ class Request(Generic[B]):
     @property
     def user_agent(self) -> str | None:
         return self.raw.headers.get("user-agent")
+
+    @property
+    def uow(self) -> UnitOfWork:
+        """The unit of work of a write request (POST/PUT/DELETE, or any audited admin
+        route): the requester, the transaction and, for admin writes, the audit record
+        committed with it. Services take it instead of the requester."""
+        if self._uow is None:
+            raise RuntimeError("only write requests have a unit of work")
+        return self._uow
+
+    @uow.setter
+    def uow(self, value: UnitOfWork) -> None:
+        self._uow = value
 
     # -- body --------------------------------------------------------------------------
 

@@ -61,6 +61,7 @@ from glia.services.timeline import TimelineService
 from glia.services.to_device import ToDeviceService
 from glia.services.typing import TypingService
 from glia.services.uia import UiaService
+from glia.services.unit_of_work import audit_with_first_event
 from glia.storage import Storage
 
 
@@ -131,24 +132,26 @@ def build_services(config: Config, storage: Storage) -> Services:
     room_events = EventsService(config, storage, load_or_create_signing_key(config))
     notifier = Notifier()
     room_events.after_commit(notify_room_events(notifier))
+    # An admin operation made of events commits its audit row with the first of them.
+    room_events.on_persist(audit_with_first_event)
     profile = ProfileService(config, storage, room_events)
     membership = MembershipService(storage, room_events)
     jobs.register(LEAVE_ALL_ROOMS, membership.leave_all_job)
     aggregator = Aggregator(storage)
     search = SearchService(storage, aggregator)
     room_events.on_persist(search.on_persist)
-    search_admin = SearchAdminService(storage, jobs, audit)
+    search_admin = SearchAdminService(storage, jobs)
     jobs.register(SEARCH_REINDEX, search_admin.reindex_job)
     rooms = RoomService(config, storage, room_events)
     room_stats = RoomStats(config, storage)
     room_events.on_persist(room_stats.on_persist)
-    room_admin = RoomAdminService(config, storage, room_events, rooms, membership, jobs, audit)
+    room_admin = RoomAdminService(config, storage, room_events, rooms, membership, jobs)
     push_gateway = PushGateway(storage, config.push.allow_private_gateways)
     push = PushService(config, storage, notifier, push_gateway)
     room_events.on_persist(push.on_persist)
     room_events.after_commit(push_gateway.after_commit)
     media = MediaService(config, storage)
-    media_admin = MediaAdminService(config, storage, media, jobs, audit)
+    media_admin = MediaAdminService(config, storage, media, jobs)
     jobs.register(MEDIA_DELETE, media_admin.delete_job)
     account_data = AccountDataService(storage, notifier)
     receipts = ReceiptService(storage, notifier, account_data)
@@ -181,20 +184,19 @@ def build_services(config: Config, storage: Storage) -> Services:
         directory=DirectoryService(config, storage),
         audit=audit,
         jobs=jobs,
-        user_admin=UserAdminService(config, storage, auth, account, registration, profile,
-                                    audit),
+        user_admin=UserAdminService(config, storage, auth, account, registration, profile),
         user_lookup=UserLookupService(config, storage, registration),
-        user_redact=UserRedactService(config, storage, room_events, jobs, audit),
-        device_admin=DeviceAdminService(config, storage, keys, audit),
+        user_redact=UserRedactService(config, storage, room_events, jobs),
+        device_admin=DeviceAdminService(config, storage, keys),
         search=search,
         search_admin=search_admin,
-        registration_tokens=RegistrationTokenAdminService(storage, audit),
+        registration_tokens=RegistrationTokenAdminService(storage),
         room_admin=room_admin,
         room_moderation=RoomModerationService(config, storage, room_events, membership, jobs,
-                                              audit, room_admin),
+                                              room_admin),
         room_stats=room_stats,
         reports=ReportService(config, storage),
-        report_admin=ReportAdminService(storage, audit),
+        report_admin=ReportAdminService(storage),
         media=media,
         media_admin=media_admin,
         filters=FilterService(storage),
@@ -213,7 +215,7 @@ def build_services(config: Config, storage: Storage) -> Services:
         to_device=ToDeviceService(config, storage, notifier),
         key_backup=KeyBackupService(storage),
         statistics_admin=StatisticsAdminService(config, storage),
-        ratelimit_overrides=RatelimitOverrideService(config, storage, audit),
-        experimental_features=ExperimentalFeaturesService(config, storage, audit),
+        ratelimit_overrides=RatelimitOverrideService(config, storage),
+        experimental_features=ExperimentalFeaturesService(config, storage),
         spaces=SpacesService(storage),
     )

@@ -8,18 +8,19 @@ A change made here is seen at once by this process and within the TTL by the oth
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+import msgspec
 
 from glia import errors
 from glia.clock import monotonic
 from glia.config import Config
-from glia.services.audit import AuditEntry, AuditService
 from glia.services.targets import existing_local_user
+from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
 from glia.storage.ratelimit_overrides import RatelimitOverride
 
-__all__ = ["CACHE_TTL_S", "RatelimitOverride", "RatelimitOverrideService"]
+__all__ = ["CACHE_TTL_S", "OverrideRequest", "RatelimitOverride", "RatelimitOverrideService"]
 
 CACHE_TTL_S = 10.0
 _MAX_CACHED = 50_000
@@ -27,11 +28,28 @@ _MAX_CACHED = 50_000
 _MAX_VALUE = 2**53 - 1
 
 
+def _rate(value: Any) -> int:
+    # bool is an int in Python, but not in JSON; the column is a BIGINT.
+    if type(value) is not int or not 0 <= value <= _MAX_VALUE:
+        raise errors.invalid_param(f"{value!r} parameter must be a positive int")
+    return value
+
+
+class OverrideRequest(msgspec.Struct):
+    """``POST …/override_ratelimit``: a key left out is 0 (Synapse's messages on error)."""
+
+    messages_per_second: Any = 0
+    burst_count: Any = 0
+
+    def __post_init__(self) -> None:
+        self.messages_per_second = _rate(self.messages_per_second)
+        self.burst_count = _rate(self.burst_count)
+
+
 class RatelimitOverrideService:
-    def __init__(self, config: Config, storage: Storage, audit: AuditService) -> None:
+    def __init__(self, config: Config, storage: Storage) -> None:
         self._server_name = config.server_name
         self._storage = storage
-        self._audit = audit
         self._cache: dict[str, tuple[float, RatelimitOverride | None]] = {}
 
     # -- the rate limiter's view -----------------------------------------------------------
@@ -60,26 +78,19 @@ class RatelimitOverrideService:
             return {}
         return _body(override)
 
-    async def set(self, user_id: str, body: Mapping[str, Any],
-                  entry: AuditEntry | None) -> dict[str, Any]:
+    async def set(self, uow: UnitOfWork, user_id: str, body: OverrideRequest
+                  ) -> dict[str, Any]:
         await self._existing_local(user_id, "Only local users can be ratelimited")
-        values = []
-        for key in ("messages_per_second", "burst_count"):
-            value = body.get(key, 0)
-            # bool is an int in Python, but not in JSON; the column is a BIGINT.
-            if type(value) is not int or not 0 <= value <= _MAX_VALUE:
-                raise errors.invalid_param(f"{value!r} parameter must be a positive int")
-            values.append(value)
-        override = RatelimitOverride(values[0], values[1])
-        async with self._audit.transaction(entry) as tx:
+        override = RatelimitOverride(body.messages_per_second, body.burst_count)
+        async with uow.transaction() as tx:
             await tx.ratelimit_overrides.set(user_id, override.messages_per_second,
                                              override.burst_count)
         self._cache.pop(user_id, None)
         return _body(override)
 
-    async def delete(self, user_id: str, entry: AuditEntry | None) -> dict[str, Any]:
+    async def delete(self, uow: UnitOfWork, user_id: str) -> dict[str, Any]:
         await self._existing_local(user_id, "Only local users can be ratelimited")
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             await tx.ratelimit_overrides.delete(user_id)
         self._cache.pop(user_id, None)
         return {}
