@@ -136,21 +136,6 @@ class Request(Generic[B]):
         """Like :meth:`json`, but an empty body is ``{}`` (endpoints where it's optional)."""
         return self.json() if self.raw_body.strip() else {}
 
-    def dry_run(self) -> bool:
-        """Glia's ``dry_run`` of destructive admin operations: from the query string or,
-        for a POST, the JSON body. A HEAD (answered by a GET route's handler) is always
-        a dry run, so a probe can never start the operation."""
-        if self.raw.method == "HEAD":
-            return True
-        if self.query("dry_run") is not None:
-            return bool(self.query_bool("dry_run"))
-        if self.raw.method != "POST":
-            return False
-        value = self.json_or_empty().get("dry_run", False)
-        if not isinstance(value, bool):
-            raise errors.bad_json("Param 'dry_run' must be a boolean, if given")
-        return value
-
     def typed(self, model: type[T]) -> T:
         """Decode the body into ``model`` (for handlers whose model depends on the
         request, e.g. a login type); field errors name the field."""

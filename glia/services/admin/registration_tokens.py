@@ -144,6 +144,7 @@ class RegistrationTokenAdminService:
             store = tx.registration_tokens
             if body.token is not msgspec.UNSET:
                 token = str(body.token)
+                uow.set_target(token)  # logged against the token, refused or not
                 if not await store.create(token, uses_allowed, expiry_time, now):
                     raise errors.invalid_param(f"Token already exists: {token}")
             else:
