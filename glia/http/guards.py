@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from glia.services.auth import AuthService, Requester
 
 
+class NotAdmin(errors.MatrixError):
+    """``403 M_FORBIDDEN`` for a valid user on an admin route; carries who it was, so a
+    refused admin write can be audited with its actor."""
+
+    def __init__(self, requester: Requester) -> None:
+        super().__init__(403, "M_FORBIDDEN", "You are not a server admin")
+        self.requester = requester
+
+
 def extract_token(request: StarletteRequest) -> str | None:
     headers = request.headers.getlist("authorization")
     query_token = request.query_params.get("access_token")
@@ -49,5 +58,5 @@ async def authorize(
         token, request.client.host if request.client else None,
         request.headers.get("user-agent"))
     if auth is Auth.ADMIN and not requester.is_admin:
-        raise errors.forbidden("You are not a server admin")
+        raise NotAdmin(requester)
     return requester

@@ -19,8 +19,8 @@ from glia.http.decoding import decode_object, to_model
 
 if TYPE_CHECKING:
     from glia.services import Services
-    from glia.services.audit import AuditEntry
     from glia.services.auth import Requester
+    from glia.services.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 
@@ -79,8 +79,7 @@ class Request(Generic[B]):
         self._requester = requester
         self._decoded: dict[str, Any] | None = None
         self._body: Any = None
-        #: The audit-log entry of an admin write; services record it with their change.
-        self.audit: AuditEntry | None = None
+        self._uow: UnitOfWork | None = None
 
     # -- who ---------------------------------------------------------------------------
 
@@ -102,6 +101,19 @@ class Request(Generic[B]):
     @property
     def user_agent(self) -> str | None:
         return self.raw.headers.get("user-agent")
+
+    @property
+    def uow(self) -> UnitOfWork:
+        """The unit of work of a write request (POST/PUT/DELETE, or any audited admin
+        route): the requester, the transaction and, for admin writes, the audit record
+        committed with it. Services take it instead of the requester."""
+        if self._uow is None:
+            raise RuntimeError("only write requests have a unit of work")
+        return self._uow
+
+    @uow.setter
+    def uow(self, value: UnitOfWork) -> None:
+        self._uow = value
 
     # -- body --------------------------------------------------------------------------
 
@@ -128,21 +140,6 @@ class Request(Generic[B]):
     def json_or_empty(self) -> dict[str, Any]:
         """Like :meth:`json`, but an empty body is ``{}`` (endpoints where it's optional)."""
         return self.json() if self.raw_body.strip() else {}
-
-    def dry_run(self) -> bool:
-        """Glia's ``dry_run`` of destructive admin operations: from the query string or,
-        for a POST, the JSON body. A HEAD (answered by a GET route's handler) is always
-        a dry run, so a probe can never start the operation."""
-        if self.raw.method == "HEAD":
-            return True
-        if self.query("dry_run") is not None:
-            return bool(self.query_bool("dry_run"))
-        if self.raw.method != "POST":
-            return False
-        value = self.json_or_empty().get("dry_run", False)
-        if not isinstance(value, bool):
-            raise errors.bad_json("Param 'dry_run' must be a boolean, if given")
-        return value
 
     def typed(self, model: type[T]) -> T:
         """Decode the body into ``model`` (for handlers whose model depends on the

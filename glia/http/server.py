@@ -21,12 +21,13 @@ from starlette.types import Receive, Scope, Send
 
 from glia import errors
 from glia.errors import MatrixError
-from glia.http.guards import authorize
+from glia.http.guards import NotAdmin, authorize
 from glia.http.parsing import Request, is_streamed
 from glia.http.ratelimit import RateLimiter
 from glia.http.routes import Route, Router
 from glia.log import redact_query
 from glia.services.audit import AuditEntry
+from glia.services.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from glia.services import Services
@@ -40,6 +41,9 @@ CORS_HEADERS = {
     "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization, Date",
     "Access-Control-Expose-Headers": "Server",
 }
+
+#: Methods that change something: their requests get a unit of work (``req.uow``).
+WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 
 _encoder = msgspec.json.Encoder()
 _request_ids = itertools.count(1)
@@ -103,7 +107,16 @@ class HttpApp:
         route = methods.get(raw.method)
         if route is None:
             raise errors.unrecognized(405)
-        requester = await authorize(route.auth, raw, self._services.auth)
+        try:
+            requester = await authorize(route.auth, raw, self._services.auth)
+        except NotAdmin as e:
+            if route.audit is not None:
+                # A refused admin write is logged too, with who tried it.
+                entry = AuditEntry(e.requester.user_id, route.audit,
+                                   next(iter(params.values()), None), _query_params(raw))
+                await self._services.units.begin(e.requester, entry).finish(
+                    e.errcode, e.status)
+            raise
         if route.ratelimit is not None:
             key = requester.user_id if requester else (raw.client.host if raw.client else "-")
             override = None
@@ -115,11 +128,13 @@ class HttpApp:
         request: Request[Any] = Request(raw, self._services, params, body, requester,
                                         self._max_json_depth)
         if route.audit is not None and requester is not None:
-            request.audit = AuditEntry(requester.user_id, route.audit,
-                                       next(iter(params.values()), None),
-                                       _audit_params(request))
-            result = await self._audited(route, request, request.audit)
+            entry = AuditEntry(requester.user_id, route.audit,
+                               next(iter(params.values()), None), _audit_params(request))
+            request.uow = self._services.units.begin(requester, entry)
+            result = await _audited(route, request, request.uow)
         else:
+            if raw.method in WRITE_METHODS:
+                request.uow = self._services.units.begin(requester, None)
             result = await _run(route, request)
         user = requester.user_id if requester else None
         if isinstance(result, Response):
@@ -128,21 +143,6 @@ class HttpApp:
             status, payload = result
             return json_response(payload, status), user
         return json_response(result), user
-
-    async def _audited(self, route: Route, request: Request, entry: AuditEntry) -> Any:
-        """Run an admin write; whatever happens, it ends up in the audit log."""
-        audit = self._services.audit
-        try:
-            result = await _run(route, request)
-        except MatrixError as e:
-            await audit.record(entry, e.errcode, e.status)
-            raise
-        except Exception:
-            await audit.record(entry, "M_UNKNOWN", 500)
-            raise
-        status = result[0] if isinstance(result, tuple) else 200
-        await audit.record(entry, "ok", status)
-        return result
 
     async def _read_body(self, raw: StarletteRequest) -> bytes:
         declared = raw.headers.get("content-length")
@@ -162,6 +162,21 @@ class HttpApp:
         return b"".join(chunks)
 
 
+async def _audited(route: Route, request: Request[Any], uow: UnitOfWork) -> Any:
+    """Run an admin write; whatever happens, it ends up in the audit log: with the
+    change it made (the unit of work's transaction), or else here, with its outcome."""
+    try:
+        result = await _run(route, request)
+    except MatrixError as e:
+        await uow.finish(e.errcode, e.status)
+        raise
+    except Exception:
+        await uow.finish("M_UNKNOWN", 500)
+        raise
+    await uow.finish("ok", result[0] if isinstance(result, tuple) else 200)
+    return result
+
+
 async def _run(route: Route, request: Request[Any]) -> Any:
     """Decode the body into the route's request model, then call the handler."""
     if route.body is not None:
@@ -169,12 +184,18 @@ async def _run(route: Route, request: Request[Any]) -> Any:
     return await route.handler(request)
 
 
-def _audit_params(request: Request[Any]) -> dict[str, Any]:
-    """What an admin request asked for: its query and JSON body (secrets are stripped
-    by the audit service). A body that does not decode is left out here; the request
-    is refused, and audited as refused, when the route decodes it."""
-    params: dict[str, Any] = dict(request.raw.query_params)
+def _query_params(raw: StarletteRequest) -> dict[str, Any]:
+    params: dict[str, Any] = dict(raw.query_params)
     params.pop("access_token", None)
+    return params
+
+
+def _audit_params(request: Request[Any]) -> dict[str, Any]:
+    """What an admin request asked for: its query and JSON body as decoded (once, within
+    the depth limit) for the route; secrets are stripped when the row is written. A body
+    that does not decode is left out here; the request is refused, and audited as
+    refused, when the route decodes it."""
+    params = _query_params(request.raw)
     if request.raw_body.strip():
         with contextlib.suppress(MatrixError):
             params["body"] = request.json()

@@ -65,6 +65,7 @@ from glia.services.timeline import TimelineService
 from glia.services.to_device import ToDeviceService
 from glia.services.typing import TypingService
 from glia.services.uia import UiaService
+from glia.services.unit_of_work import AuditWithFirstEvent, UnitsOfWork
 from glia.storage import Storage
 
 
@@ -76,6 +77,8 @@ class Services:
     config: Config
     #: The time every service that decides by it reads (tests may move it forward).
     clock: Clock
+    #: A unit of work (requester, transaction, audit row) for each write request.
+    units: UnitsOfWork
     notifier: Notifier
     event_fanout: EventFanout
     auth: AuthService
@@ -151,19 +154,22 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         PushEvaluator(config.server_name, storage, push_gateway),
         RoomEventWakeups(notifier),
     ])
+    # Persist steps commit with each event: room statistics, and the audit row of an
+    # admin operation made of events (with the first of them).
     room_events = EventsService(config, storage, load_or_create_signing_key(config),
-                                persist_steps=[room_stats], fanout=event_fanout)
+                                persist_steps=[room_stats, AuditWithFirstEvent()],
+                                fanout=event_fanout)
     profile = ProfileService(config, storage, room_events)
     membership = MembershipService(storage, room_events)
     jobs.register(LEAVE_ALL_ROOMS, membership.leave_all_job)
     search = SearchService(storage, aggregator)
-    search_admin = SearchAdminService(storage, jobs, audit)
+    search_admin = SearchAdminService(storage, jobs)
     jobs.register(SEARCH_REINDEX, search_admin.reindex_job)
     rooms = RoomService(config, storage, room_events)
-    room_admin = RoomAdminService(config, storage, room_events, rooms, membership, jobs, audit)
+    room_admin = RoomAdminService(config, storage, room_events, rooms, membership, jobs)
     push = PushService(config, storage, notifier, push_gateway)
     media = MediaService(config, storage, clock)
-    media_admin = MediaAdminService(config, storage, media, jobs, audit)
+    media_admin = MediaAdminService(config, storage, media, jobs)
     jobs.register(MEDIA_DELETE, media_admin.delete_job)
     account_data = AccountDataService(storage, notifier)
     receipts = ReceiptService(storage, notifier, account_data, read_positions=push)
@@ -176,6 +182,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     return Services(
         config=config,
         clock=clock,
+        units=UnitsOfWork(storage),
         notifier=notifier,
         event_fanout=event_fanout,
         auth=auth,
@@ -194,20 +201,19 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         directory=DirectoryService(config, storage),
         audit=audit,
         jobs=jobs,
-        user_admin=UserAdminService(config, storage, auth, account, registration, profile,
-                                    audit),
+        user_admin=UserAdminService(config, storage, auth, account, registration, profile),
         user_lookup=UserLookupService(config, storage, registration),
-        user_redact=UserRedactService(config, storage, room_events, jobs, audit),
-        device_admin=DeviceAdminService(config, storage, keys, audit),
+        user_redact=UserRedactService(config, storage, room_events, jobs),
+        device_admin=DeviceAdminService(config, storage, keys),
         search=search,
         search_admin=search_admin,
-        registration_tokens=RegistrationTokenAdminService(storage, audit, clock),
+        registration_tokens=RegistrationTokenAdminService(storage, clock),
         room_admin=room_admin,
         room_moderation=RoomModerationService(config, storage, room_events, membership, jobs,
-                                              audit, room_admin),
+                                              room_admin),
         room_stats=room_stats,
         reports=ReportService(config, storage),
-        report_admin=ReportAdminService(storage, audit),
+        report_admin=ReportAdminService(storage),
         media=media,
         media_admin=media_admin,
         filters=FilterService(storage),
@@ -227,7 +233,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         key_backup=KeyBackupService(storage),
         statistics_admin=StatisticsAdminService(config, storage),
         ratelimit=ratelimit,
-        ratelimit_overrides=RatelimitOverrideService(config, storage, audit, ratelimit),
-        experimental_features=ExperimentalFeaturesService(config, storage, audit),
+        ratelimit_overrides=RatelimitOverrideService(config, storage, ratelimit),
+        experimental_features=ExperimentalFeaturesService(config, storage),
         spaces=SpacesService(storage),
     )

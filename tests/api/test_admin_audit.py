@@ -127,14 +127,18 @@ def test_a_refused_write_records_the_error(audited: tuple[Kit, User]) -> None:
         admin.user_id, "users.deactivate", "M_NOT_FOUND", 404, {"body": {"erase": True}})
 
 
-def test_a_non_admin_is_refused_before_anything_is_logged(audited: tuple[Kit, User]
-                                                          ) -> None:
+def test_a_non_admin_attempt_is_logged_as_refused(audited: tuple[Kit, User]) -> None:
+    """An attempt on an admin write by a non-admin is evidence too: one row, with who
+    tried, the refusal, and no body (a refused request's body is never read)."""
     kit, admin = audited
     someone = kit.register_user()
     r = kit.request("PUT", f"/_synapse/admin/v2/users/{quote(someone.user_id)}",
                     someone.access_token, json={"admin": True})
     assert r.status_code == 403, r.text
-    assert _entries(kit, admin, actor=someone.user_id) == []
+    [row] = _entries(kit, admin, actor=someone.user_id)
+    assert (row["actor"], row["action"], row["target"], row["outcome"], row["status"]) == (
+        someone.user_id, "users.put", someone.user_id, "M_FORBIDDEN", 403)
+    assert "body" not in row["params"]
 
 
 def test_log_filters_and_order(audited: tuple[Kit, User]) -> None:

@@ -34,9 +34,9 @@ async def test_claim_heartbeat_finish(storage: Storage) -> None:
     claimed = await jobs.claim("w1", now=100, stale_before=50)
     assert claimed is not None
     assert (claimed.job_id, claimed.status, claimed.started_ts) == ("first", ACTIVE, 100)
-    assert await jobs.heartbeat("first", "w1", 110, 3, 10) == ACTIVE
-    # Another worker's heartbeat changes nothing.
-    assert await jobs.heartbeat("first", "w2", 120, 9, 99) == ACTIVE
+    assert await jobs.heartbeat("first", "w1", 110, 3, 10) is True
+    # Another claim's heartbeat changes nothing, and says the job is not its to run.
+    assert await jobs.heartbeat("first", "w2", 120, 9, 99) is False
     await jobs.save_result("first", "w1", {"partial": 1})
     job = await jobs.get("first")
     assert job is not None and (job.done, job.total, job.result) == (3, 10, {"partial": 1})
@@ -44,16 +44,18 @@ async def test_claim_heartbeat_finish(storage: Storage) -> None:
     await jobs.heartbeat("first", "w1", 111, 4, None)
     job = await jobs.get("first")
     assert job is not None and (job.done, job.total) == (4, 10)
-    await jobs.finish("first", "w2", COMPLETE, 200, {"x": 1}, None)  # Not its job.
+    assert not await jobs.finish("first", "w2", COMPLETE, 200, {"x": 1}, None)  # Not its job.
     job = await jobs.get("first")
     assert job is not None and job.status == ACTIVE
-    await jobs.finish("first", "w1", COMPLETE, 200, {"deleted": 2**53 - 1}, None)
+    assert await jobs.finish("first", "w1", COMPLETE, 200, {"deleted": 2**53 - 1}, None)
     job = await jobs.get("first")
     assert job is not None
     assert (job.status, job.finished_ts, job.result, job.error) == (
         COMPLETE, 200, {"deleted": 2**53 - 1}, None)
-    assert await jobs.heartbeat("first", "w1", 300, 5, None) == COMPLETE
-    assert await jobs.heartbeat("nope", "w1", 300, 5, None) is None
+    assert await jobs.heartbeat("first", "w1", 300, 5, None) is False
+    assert await jobs.status("first") == COMPLETE
+    assert await jobs.heartbeat("nope", "w1", 300, 5, None) is False
+    assert await jobs.status("nope") is None
 
 
 async def test_stale_jobs_are_reclaimed(storage: Storage) -> None:
@@ -65,8 +67,9 @@ async def test_stale_jobs_are_reclaimed(storage: Storage) -> None:
     assert await jobs.claim("w2", now=120, stale_before=50) is None
     taken = await jobs.claim("w2", now=300, stale_before=101)
     assert taken is not None and (taken.job_id, taken.started_ts) == ("j", 100)
-    # The silent worker lost it.
-    assert await jobs.heartbeat("j", "w1", 301, 1, None) == ACTIVE
+    # The silent worker lost it: its heartbeat says so and writes nothing.
+    assert await jobs.heartbeat("j", "w1", 301, 1, None) is False
+    assert not await jobs.save_result("j", "w1", {"stale": True})
     job = await jobs.get("j")
     assert job is not None and job.done == 0
 
@@ -82,5 +85,6 @@ async def test_cancel(storage: Storage) -> None:
     assert not await jobs.cancel("nope", 32)
     job = await jobs.get("a")
     assert job is not None and (job.status, job.finished_ts) == (CANCELLED, 31)
-    assert await jobs.heartbeat("a", "w", 40, 1, None) == CANCELLED
+    assert await jobs.heartbeat("a", "w", 40, 1, None) is False
+    assert await jobs.status("a") == CANCELLED
     assert await jobs.claim("w", now=50, stale_before=50) is None

@@ -6,6 +6,7 @@ from typing import Any
 
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, admin_paths
+from glia.services.admin.devices import DeviceList, DeviceUpdate, NewDevice
 
 routes = RouteGroup()
 
@@ -16,9 +17,9 @@ async def list_devices(req: Request) -> dict[str, Any]:
 
 
 @routes.post(*admin_paths("/v2/users/{userId}/devices"), auth=Auth.ADMIN,
-             audit="devices.create")
-async def create_device(req: Request) -> tuple[int, dict[str, Any]]:
-    await req.services.device_admin.create(req.path("userId"), req.json(), req.audit)
+             audit="devices.create", body=NewDevice)
+async def create_device(req: Request[NewDevice]) -> tuple[int, dict[str, Any]]:
+    await req.services.device_admin.create(req.uow, req.path("userId"), req.body)
     return 201, {}
 
 
@@ -28,23 +29,23 @@ async def get_device(req: Request) -> dict[str, Any]:
 
 
 @routes.put(*admin_paths("/v2/users/{userId}/devices/{deviceId}"), auth=Auth.ADMIN,
-            audit="devices.rename")
-async def rename_device(req: Request) -> dict[str, Any]:
-    await req.services.device_admin.rename(req.path("userId"), req.path("deviceId"),
-                                           req.json_or_empty(), req.audit)
+            audit="devices.rename", body=DeviceUpdate, empty_body=True)
+async def rename_device(req: Request[DeviceUpdate]) -> dict[str, Any]:
+    await req.services.device_admin.rename(req.uow, req.path("userId"), req.path("deviceId"),
+                                           req.body)
     return {}
 
 
 @routes.delete(*admin_paths("/v2/users/{userId}/devices/{deviceId}"), auth=Auth.ADMIN,
                audit="devices.delete")
 async def delete_device(req: Request) -> dict[str, Any]:
-    await req.services.device_admin.delete(req.path("userId"), [req.path("deviceId")],
-                                           req.audit)
+    await req.services.device_admin.delete(req.uow, req.path("userId"),
+                                           [req.path("deviceId")])
     return {}
 
 
 @routes.post(*admin_paths("/v2/users/{userId}/delete_devices"), auth=Auth.ADMIN,
-             audit="devices.delete_many")
-async def delete_devices(req: Request) -> dict[str, Any]:
-    await req.services.device_admin.delete_many(req.path("userId"), req.json(), req.audit)
+             audit="devices.delete_many", body=DeviceList)
+async def delete_devices(req: Request[DeviceList]) -> dict[str, Any]:
+    await req.services.device_admin.delete(req.uow, req.path("userId"), req.body.devices)
     return {}

@@ -44,7 +44,7 @@ async def get_job(req: Request) -> dict[str, Any]:
 
 @routes.post(*glia_paths("/v1/jobs/{jobId}/cancel"), auth=Auth.ADMIN, audit="jobs.cancel")
 async def cancel_job(req: Request) -> dict[str, Any]:
-    async with req.services.audit.transaction(req.audit) as tx:
+    async with req.uow.transaction() as tx:
         job = await req.services.jobs.cancel(req.path("jobId"), tx)
     return job_json(job)
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from glia import errors
 from glia.http.admin.pagination import page_params
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, admin_paths
-from glia.services.admin.media import MEDIA_ORDER
 
 routes = RouteGroup()
 
@@ -24,53 +22,40 @@ def _dry_run(req: Request) -> bool:
     return bool(req.query_bool("dry_run", False))
 
 
-def _user_media_order(req: Request) -> tuple[str, bool]:
-    """Synapse's default is newest first; once ``order_by`` or ``dir`` is given the
-    other defaults to ``created_ts`` / forwards."""
-    page = page_params(req)
-    if req.query("order_by") is None and req.query("dir") is None:
-        return "created_ts", True
-    order_by = req.query("order_by") or "created_ts"
-    if order_by not in MEDIA_ORDER:
-        raise errors.invalid_param(
-            f"Query parameter 'order_by' must be one of [{', '.join(MEDIA_ORDER)}]")
-    return order_by, page.backwards
-
-
 # -- one item (literal paths before the {serverName}/{mediaId} ones) --------------------------
 
 @routes.post(*admin_paths("/v1/media/protect/{mediaId}"), auth=Auth.ADMIN,
              audit="media.protect")
 async def protect(req: Request) -> dict[str, Any]:
-    return await req.services.media_admin.protect(req.path("mediaId"), True, req.audit)
+    return await req.services.media_admin.protect(req.uow, req.path("mediaId"), True)
 
 
 @routes.post(*admin_paths("/v1/media/unprotect/{mediaId}"), auth=Auth.ADMIN,
              audit="media.unprotect")
 async def unprotect(req: Request) -> dict[str, Any]:
-    return await req.services.media_admin.protect(req.path("mediaId"), False, req.audit)
+    return await req.services.media_admin.protect(req.uow, req.path("mediaId"), False)
 
 
 @routes.post(*admin_paths("/v1/media/quarantine/{serverName}/{mediaId}"), auth=Auth.ADMIN,
              audit="media.quarantine")
 async def quarantine(req: Request) -> dict[str, Any]:
     return await req.services.media_admin.quarantine(
-        req.requester, req.path("serverName"), req.path("mediaId"), req.audit)
+        req.uow, req.path("serverName"), req.path("mediaId"))
 
 
 @routes.post(*admin_paths("/v1/media/unquarantine/{serverName}/{mediaId}"),
              auth=Auth.ADMIN, audit="media.unquarantine")
 async def unquarantine(req: Request) -> dict[str, Any]:
     return await req.services.media_admin.unquarantine(
-        req.path("serverName"), req.path("mediaId"), req.audit)
+        req.uow, req.path("serverName"), req.path("mediaId"))
 
 
 async def _delete_old(req: Request, server_name: str | None) -> dict[str, Any]:
     before_ts = req.query_int("before_ts", required=True)
     assert before_ts is not None
     return await req.services.media_admin.delete_old(
-        req.requester, server_name, before_ts, req.query_int("size_gt", 0) or 0,
-        bool(req.query_bool("keep_profiles", True)), _dry_run(req), req.audit)
+        req.uow, server_name, before_ts, req.query_int("size_gt", 0) or 0,
+        bool(req.query_bool("keep_profiles", True)), _dry_run(req))
 
 
 @routes.post(*admin_paths("/v1/media/delete"), auth=Auth.ADMIN, audit="media.delete_old")
@@ -94,7 +79,7 @@ async def info(req: Request) -> dict[str, Any]:
                audit="media.delete")
 async def delete_one(req: Request) -> dict[str, Any]:
     return await req.services.media_admin.delete_one(
-        req.requester, req.path("serverName"), req.path("mediaId"), req.audit)
+        req.uow, req.path("serverName"), req.path("mediaId"))
 
 
 # -- a user's media -------------------------------------------------------------------------
@@ -102,9 +87,8 @@ async def delete_one(req: Request) -> dict[str, Any]:
 @routes.get(*admin_paths("/v1/users/{userId}/media"), auth=Auth.ADMIN)
 async def user_media(req: Request) -> dict[str, Any]:
     page = page_params(req)
-    order_by, backwards = _user_media_order(req)
     media, total = await req.services.media_admin.user_media(
-        req.path("userId"), order_by, backwards, page.offset, page.limit)
+        req.path("userId"), req.query("order_by"), req.query("dir"), page.offset, page.limit)
     body: dict[str, Any] = {"media": media, "total": total}
     if page.offset + page.limit < total:
         body["next_token"] = page.offset + len(media)
@@ -115,17 +99,15 @@ async def user_media(req: Request) -> dict[str, Any]:
                audit="media.delete_user_media")
 async def delete_user_media(req: Request) -> dict[str, Any]:
     page = page_params(req)
-    order_by, backwards = _user_media_order(req)
     return await req.services.media_admin.delete_user_media(
-        req.requester, req.path("userId"), order_by, backwards, page.offset, page.limit,
-        _dry_run(req), req.audit)
+        req.uow, req.path("userId"), req.query("order_by"), req.query("dir"), page.offset,
+        page.limit, _dry_run(req))
 
 
 @routes.post(*admin_paths("/v1/user/{userId}/media/quarantine"), auth=Auth.ADMIN,
              audit="media.quarantine_user_media")
 async def quarantine_user_media(req: Request) -> dict[str, Any]:
-    return await req.services.media_admin.quarantine_user_media(
-        req.requester, req.path("userId"), req.audit)
+    return await req.services.media_admin.quarantine_user_media(req.uow, req.path("userId"))
 
 
 # -- a room's media -------------------------------------------------------------------------
@@ -139,5 +121,4 @@ async def room_media(req: Request) -> dict[str, Any]:
              *admin_paths("/v1/quarantine_media/{roomId}"), auth=Auth.ADMIN,
              audit="media.quarantine_room_media")
 async def quarantine_room_media(req: Request) -> dict[str, Any]:
-    return await req.services.media_admin.quarantine_room_media(
-        req.requester, req.path("roomId"), req.audit)
+    return await req.services.media_admin.quarantine_room_media(req.uow, req.path("roomId"))

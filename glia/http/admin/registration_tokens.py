@@ -10,6 +10,7 @@ from glia import errors
 from glia.http.admin.pagination import page_params
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, admin_paths, dendrite_paths, glia_paths
+from glia.services.admin.registration_tokens import NewToken, TokenChange
 
 routes = RouteGroup()
 
@@ -38,9 +39,9 @@ async def dendrite_list_tokens(req: Request) -> dict[str, Any]:
 
 @routes.post(*admin_paths("/v1/registration_tokens/new"),
              *dendrite_paths("/registrationTokens/new"), auth=Auth.ADMIN,
-             audit="registration_tokens.create")
-async def create_token(req: Request) -> dict[str, Any]:
-    return await req.services.registration_tokens.create(req.json(), req.audit)
+             audit="registration_tokens.create", body=NewToken)
+async def create_token(req: Request[NewToken]) -> dict[str, Any]:
+    return await req.services.registration_tokens.create(req.uow, req.body)
 
 
 @routes.get(*admin_paths("/v1/registration_tokens/{token}"),
@@ -51,17 +52,17 @@ async def get_token(req: Request) -> dict[str, Any]:
 
 @routes.put(*admin_paths("/v1/registration_tokens/{token}"),
             *dendrite_paths("/registrationTokens/{token}"), auth=Auth.ADMIN,
-            audit="registration_tokens.update")
-async def update_token(req: Request) -> dict[str, Any]:
-    return await req.services.registration_tokens.update(req.path("token"), req.json(),
-                                                         req.audit)
+            audit="registration_tokens.update", body=TokenChange)
+async def update_token(req: Request[TokenChange]) -> dict[str, Any]:
+    return await req.services.registration_tokens.update(req.uow, req.path("token"),
+                                                         req.body)
 
 
 @routes.delete(*admin_paths("/v1/registration_tokens/{token}"),
                *dendrite_paths("/registrationTokens/{token}"), auth=Auth.ADMIN,
                audit="registration_tokens.delete")
 async def delete_token(req: Request) -> dict[str, Any]:
-    await req.services.registration_tokens.delete(req.path("token"), req.audit)
+    await req.services.registration_tokens.delete(req.uow, req.path("token"))
     return {}
 
 

@@ -54,8 +54,8 @@ async def get_event_report(req: Request) -> dict[str, Any]:
 @routes.delete(*admin_paths("/v1/event_reports/{report_id}"), auth=Auth.ADMIN,
                audit="event_reports.delete")
 async def delete_event_report(req: Request) -> dict[str, Any]:
-    await req.services.report_admin.delete(parse_report_id(req.path("report_id")), "event",
-                                           req.audit)
+    await req.services.report_admin.delete(req.uow, parse_report_id(req.path("report_id")),
+                                           "event")
     return {}
 
 
@@ -74,8 +74,8 @@ async def get_user_report(req: Request) -> dict[str, Any]:
 @routes.delete(*admin_paths("/v1/user_reports/{report_id}"), auth=Auth.ADMIN,
                audit="user_reports.delete")
 async def delete_user_report(req: Request) -> dict[str, Any]:
-    await req.services.report_admin.delete(parse_report_id(req.path("report_id")), "user",
-                                           req.audit)
+    await req.services.report_admin.delete(req.uow, parse_report_id(req.path("report_id")),
+                                           "user")
     return {}
 
 
@@ -98,6 +98,6 @@ async def get_report(req: Request) -> dict[str, Any]:
 @routes.delete(*glia_paths("/v1/reports/{report_id}"), auth=Auth.ADMIN,
                audit="reports.delete")
 async def delete_report(req: Request) -> dict[str, Any]:
-    await req.services.report_admin.delete(parse_report_id(req.path("report_id")), None,
-                                           req.audit)
+    await req.services.report_admin.delete(req.uow, parse_report_id(req.path("report_id")),
+                                           None)
     return {}

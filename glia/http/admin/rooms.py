@@ -7,11 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from glia import errors
+from glia.http.admin.dry_run import DryRunBody, dry_run
 from glia.http.admin.pagination import page_params
 from glia.http.client.timeline import direction
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, admin_paths, dendrite_paths
-from glia.services.admin.rooms import ROOM_ORDER, RoomListQuery
+from glia.services.admin.room_moderation import ForceJoin, MakeRoomAdmin, PurgeHistoryRequest
+from glia.services.admin.rooms import ROOM_ORDER, BlockRequest, DeleteRoomRequest, RoomListQuery
 
 routes = RouteGroup()
 
@@ -58,22 +60,22 @@ async def get_block(req: Request) -> dict[str, Any]:
     return await req.services.room_admin.block_status(req.path("roomId"))
 
 
-@routes.put(*admin_paths("/v1/rooms/{roomId}/block"), auth=Auth.ADMIN, audit="rooms.block")
-async def put_block(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.set_block(req.requester, req.path("roomId"),
-                                                   req.json(), req.audit)
+@routes.put(*admin_paths("/v1/rooms/{roomId}/block"), auth=Auth.ADMIN, audit="rooms.block",
+            body=BlockRequest)
+async def put_block(req: Request[BlockRequest]) -> dict[str, Any]:
+    return await req.services.room_admin.set_block(req.uow, req.path("roomId"), req.body)
 
 
-@routes.delete(*admin_paths("/v1/rooms/{roomId}"), auth=Auth.ADMIN, audit="rooms.delete")
-async def delete_room_v1(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.delete_v1(req.requester, req.path("roomId"),
-                                                   req.json(), req.audit)
+@routes.delete(*admin_paths("/v1/rooms/{roomId}"), auth=Auth.ADMIN, audit="rooms.delete",
+               body=DeleteRoomRequest)
+async def delete_room_v1(req: Request[DeleteRoomRequest]) -> dict[str, Any]:
+    return await req.services.room_admin.delete_v1(req.uow, req.path("roomId"), req.body)
 
 
-@routes.delete(*admin_paths("/v2/rooms/{roomId}"), auth=Auth.ADMIN, audit="rooms.delete")
-async def delete_room_v2(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.delete_v2(req.requester, req.path("roomId"),
-                                                   req.json(), req.audit)
+@routes.delete(*admin_paths("/v2/rooms/{roomId}"), auth=Auth.ADMIN, audit="rooms.delete",
+               body=DeleteRoomRequest)
+async def delete_room_v2(req: Request[DeleteRoomRequest]) -> dict[str, Any]:
+    return await req.services.room_admin.delete_v2(req.uow, req.path("roomId"), req.body)
 
 
 @routes.get(*admin_paths("/v2/rooms/{roomId}/delete_status"), auth=Auth.ADMIN)
@@ -86,26 +88,31 @@ async def delete_status(req: Request) -> dict[str, Any]:
     return await req.services.room_admin.delete_status(req.path("deleteId"))
 
 
-async def _evacuate_room(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.evacuate_room(req.path("roomId"), req.dry_run())
+async def _evacuate_room(req: Request[DryRunBody]) -> dict[str, Any]:
+    return await req.services.room_admin.evacuate_room(req.uow, req.path("roomId"),
+                                                       dry_run(req))
 
 
-async def _evacuate_user(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.evacuate_user(req.path("userId"), req.dry_run())
+async def _evacuate_user(req: Request[DryRunBody]) -> dict[str, Any]:
+    return await req.services.room_admin.evacuate_user(req.uow, req.path("userId"),
+                                                       dry_run(req))
 
 
 # POST since Dendrite 0.13; GET as older Dendrite (and its first docs) had it.
-for _method in ("POST", "GET"):
-    routes.route(_method, *dendrite_paths("/evacuateRoom/{roomId}"), auth=Auth.ADMIN,
-                 audit="rooms.evacuate")(_evacuate_room)
-    routes.route(_method, *dendrite_paths("/evacuateUser/{userId}"), auth=Auth.ADMIN,
-                 audit="users.evacuate")(_evacuate_user)
+routes.post(*dendrite_paths("/evacuateRoom/{roomId}"), auth=Auth.ADMIN,
+            audit="rooms.evacuate", body=DryRunBody, empty_body=True)(_evacuate_room)
+routes.route("GET", *dendrite_paths("/evacuateRoom/{roomId}"), auth=Auth.ADMIN,
+             audit="rooms.evacuate")(_evacuate_room)
+routes.post(*dendrite_paths("/evacuateUser/{userId}"), auth=Auth.ADMIN,
+            audit="users.evacuate", body=DryRunBody, empty_body=True)(_evacuate_user)
+routes.route("GET", *dendrite_paths("/evacuateUser/{userId}"), auth=Auth.ADMIN,
+             audit="users.evacuate")(_evacuate_user)
 
 
-@routes.post(*dendrite_paths("/purgeRoom/{roomId}"), auth=Auth.ADMIN, audit="rooms.purge")
-async def purge_room(req: Request) -> dict[str, Any]:
-    return await req.services.room_admin.purge_room(req.requester, req.path("roomId"),
-                                                    req.dry_run(), req.audit)
+@routes.post(*dendrite_paths("/purgeRoom/{roomId}"), auth=Auth.ADMIN, audit="rooms.purge",
+             body=DryRunBody, empty_body=True)
+async def purge_room(req: Request[DryRunBody]) -> dict[str, Any]:
+    return await req.services.room_admin.purge_room(req.uow, req.path("roomId"), dry_run(req))
 
 
 @routes.get(*dendrite_paths("/emptyRooms"), auth=Auth.ADMIN)
@@ -139,16 +146,16 @@ async def room_timestamp_to_event(req: Request) -> dict[str, Any]:
 
 
 @routes.post(*admin_paths("/v1/rooms/{roomId}/make_room_admin"), auth=Auth.ADMIN,
-             audit="rooms.make_room_admin")
-async def make_room_admin(req: Request) -> dict[str, Any]:
-    return await req.services.room_moderation.make_room_admin(req.requester, req.path("roomId"),
-                                                         req.json_or_empty())
+             audit="rooms.make_room_admin", body=MakeRoomAdmin, empty_body=True)
+async def make_room_admin(req: Request[MakeRoomAdmin]) -> dict[str, Any]:
+    return await req.services.room_moderation.make_room_admin(req.uow, req.path("roomId"),
+                                                              req.body)
 
 
-@routes.post(*admin_paths("/v1/join/{roomId}"), auth=Auth.ADMIN, audit="rooms.join")
-async def force_join(req: Request) -> dict[str, Any]:
-    return await req.services.room_moderation.force_join(req.requester, req.path("roomId"),
-                                                    req.json())
+@routes.post(*admin_paths("/v1/join/{roomId}"), auth=Auth.ADMIN, audit="rooms.join",
+             body=ForceJoin)
+async def force_join(req: Request[ForceJoin]) -> dict[str, Any]:
+    return await req.services.room_moderation.force_join(req.uow, req.path("roomId"), req.body)
 
 
 @routes.get(*admin_paths("/v1/rooms/{roomId}/forward_extremities"), auth=Auth.ADMIN)
@@ -159,8 +166,8 @@ async def forward_extremities(req: Request) -> dict[str, Any]:
 @routes.delete(*admin_paths("/v1/rooms/{roomId}/forward_extremities"), auth=Auth.ADMIN,
                audit="rooms.delete_forward_extremities")
 async def delete_forward_extremities(req: Request) -> dict[str, Any]:
-    return await req.services.room_moderation.delete_forward_extremities(req.path("roomId"),
-                                                                    req.audit)
+    return await req.services.room_moderation.delete_forward_extremities(req.uow,
+                                                                         req.path("roomId"))
 
 
 @routes.get(*admin_paths("/v1/fetch_event/{eventId}"), auth=Auth.ADMIN)
@@ -169,18 +176,17 @@ async def fetch_event(req: Request) -> dict[str, Any]:
 
 
 @routes.post(*admin_paths("/v1/purge_history/{roomId}"), auth=Auth.ADMIN,
-             audit="rooms.purge_history")
-async def purge_history(req: Request) -> dict[str, Any]:
-    return await req.services.room_moderation.purge_history(req.requester, req.path("roomId"),
-                                                       None, req.json_or_empty(), req.audit)
+             audit="rooms.purge_history", body=PurgeHistoryRequest, empty_body=True)
+async def purge_history(req: Request[PurgeHistoryRequest]) -> dict[str, Any]:
+    return await req.services.room_moderation.purge_history(req.uow, req.path("roomId"),
+                                                            None, req.body)
 
 
 @routes.post(*admin_paths("/v1/purge_history/{roomId}/{eventId}"), auth=Auth.ADMIN,
-             audit="rooms.purge_history")
-async def purge_history_to_event(req: Request) -> dict[str, Any]:
+             audit="rooms.purge_history", body=PurgeHistoryRequest, empty_body=True)
+async def purge_history_to_event(req: Request[PurgeHistoryRequest]) -> dict[str, Any]:
     return await req.services.room_moderation.purge_history(
-        req.requester, req.path("roomId"), req.path("eventId"), req.json_or_empty(),
-        req.audit)
+        req.uow, req.path("roomId"), req.path("eventId"), req.body)
 
 
 @routes.get(*admin_paths("/v1/purge_history_status/{purgeId}"), auth=Auth.ADMIN)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glia.http.admin.dry_run import DryRunBody, dry_run
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, dendrite_paths
 
@@ -16,7 +17,7 @@ routes = RouteGroup()
 
 @routes.route("GET", *dendrite_paths("/fulltext/reindex"), auth=Auth.ADMIN,
               audit="search.reindex")
-@routes.post(*dendrite_paths("/fulltext/reindex"), auth=Auth.ADMIN, audit="search.reindex")
-async def reindex(req: Request) -> dict[str, Any]:
-    return await req.services.search_admin.reindex(req.audit, req.requester.user_id,
-                                                   req.dry_run())
+@routes.post(*dendrite_paths("/fulltext/reindex"), auth=Auth.ADMIN, audit="search.reindex",
+             body=DryRunBody, empty_body=True)
+async def reindex(req: Request[DryRunBody]) -> dict[str, Any]:
+    return await req.services.search_admin.reindex(req.uow, dry_run(req))

@@ -23,12 +23,12 @@ class AdvanceClock(msgspec.Struct, forbid_unknown_fields=True):
     advance_ms: Annotated[int, msgspec.Meta(ge=0, le=MAX_ADVANCE_MS)]
 
 
-@routes.post(*glia_paths("/v1/testing/clock"), auth=Auth.ADMIN, audit="testing.clock")
-async def advance_clock(req: Request) -> dict[str, Any]:
-    command = req.typed(AdvanceClock)
+@routes.post(*glia_paths("/v1/testing/clock"), auth=Auth.ADMIN, audit="testing.clock",
+             body=AdvanceClock)
+async def advance_clock(req: Request[AdvanceClock]) -> dict[str, Any]:
     clock = req.services.clock
     if not isinstance(clock, OffsetClock):
         raise errors.unrecognized()
-    async with req.services.audit.transaction(req.audit):
-        clock.advance(command.advance_ms / 1000)
+    async with req.uow.transaction():
+        clock.advance(req.body.advance_ms / 1000)
     return {"now_ms": clock.now_ms()}

@@ -8,6 +8,8 @@ from typing import Any
 
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, admin_paths
+from glia.services.admin.redact import RedactRequest
+from glia.services.admin.user_requests import LoginAs, Suspension
 
 routes = RouteGroup()
 
@@ -27,31 +29,31 @@ async def account_data(req: Request) -> dict[str, Any]:
     return await req.services.user_lookup.account_data(req.path("userId"))
 
 
-@routes.put(*admin_paths("/v1/suspend/{userId}"), auth=Auth.ADMIN, audit="users.suspend")
-async def suspend(req: Request) -> dict[str, Any]:
-    return await req.services.user_admin.suspend(req.path("userId"), req.json(), req.audit)
+@routes.put(*admin_paths("/v1/suspend/{userId}"), auth=Auth.ADMIN, audit="users.suspend",
+            body=Suspension)
+async def suspend(req: Request[Suspension]) -> dict[str, Any]:
+    return await req.services.user_admin.suspend(req.uow, req.path("userId"), req.body)
 
 
 # The body is ignored: tools send ``{}`` or nothing.
 @routes.post(*admin_paths("/v1/users/{userId}/shadow_ban"), auth=Auth.ADMIN,
              audit="users.shadow_ban")
 async def shadow_ban(req: Request) -> dict[str, Any]:
-    await req.services.user_admin.set_shadow_ban(req.path("userId"), True, req.audit)
+    await req.services.user_admin.set_shadow_ban(req.uow, req.path("userId"), True)
     return {}
 
 
 @routes.delete(*admin_paths("/v1/users/{userId}/shadow_ban"), auth=Auth.ADMIN,
                audit="users.unshadow_ban")
 async def remove_shadow_ban(req: Request) -> dict[str, Any]:
-    await req.services.user_admin.set_shadow_ban(req.path("userId"), False, req.audit)
+    await req.services.user_admin.set_shadow_ban(req.uow, req.path("userId"), False)
     return {}
 
 
 @routes.post(*admin_paths("/v1/users/{userId}/login"), auth=Auth.ADMIN,
-             audit="users.login_as")
-async def login_as(req: Request) -> dict[str, Any]:
-    return await req.services.user_admin.login_as(req.requester, req.path("userId"),
-                                                  req.json_or_empty(), req.audit)
+             audit="users.login_as", body=LoginAs, empty_body=True)
+async def login_as(req: Request[LoginAs]) -> dict[str, Any]:
+    return await req.services.user_admin.login_as(req.uow, req.path("userId"), req.body)
 
 
 @routes.get(*admin_paths("/v1/username_available"), auth=Auth.ADMIN)
@@ -72,10 +74,9 @@ async def user_by_external_id(req: Request) -> dict[str, Any]:
 
 
 @routes.post(*admin_paths("/v1/user/{userId}/redact"), auth=Auth.ADMIN,
-             audit="users.redact_events")
-async def redact_events(req: Request) -> dict[str, Any]:
-    return await req.services.user_redact.redact(req.requester, req.path("userId"),
-                                                 req.json(), req.audit)
+             audit="users.redact_events", body=RedactRequest)
+async def redact_events(req: Request[RedactRequest]) -> dict[str, Any]:
+    return await req.services.user_redact.redact(req.uow, req.path("userId"), req.body)
 
 
 @routes.get(*admin_paths("/v1/user/redact_status/{redactId}"), auth=Auth.ADMIN)

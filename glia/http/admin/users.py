@@ -10,6 +10,13 @@ from glia import errors
 from glia.http.admin.pagination import page_params
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, admin_paths, client_paths, dendrite_paths
+from glia.services.admin.user_requests import (
+    AdminFlag,
+    Deactivation,
+    DendritePasswordReset,
+    PasswordReset,
+    UserPut,
+)
 from glia.services.admin.users import USER_ORDER, UserListQuery
 
 routes = RouteGroup()
@@ -60,10 +67,10 @@ async def get_user(req: Request) -> dict[str, Any]:
     return await req.services.user_admin.get(req.path("userId"))
 
 
-@routes.put(*admin_paths("/v2/users/{userId}"), auth=Auth.ADMIN, audit="users.put")
-async def put_user(req: Request) -> tuple[int, dict[str, Any]]:
-    created, user = await req.services.user_admin.put(req.requester, req.path("userId"),
-                                                      req.json(), req.audit)
+@routes.put(*admin_paths("/v2/users/{userId}"), auth=Auth.ADMIN, audit="users.put",
+            body=UserPut)
+async def put_user(req: Request[UserPut]) -> tuple[int, dict[str, Any]]:
+    created, user = await req.services.user_admin.put(req.uow, req.path("userId"), req.body)
     return (201 if created else 200), user
 
 
@@ -73,33 +80,30 @@ async def get_admin(req: Request) -> dict[str, Any]:
 
 
 @routes.put(*admin_paths("/v1/users/{userId}/admin"), auth=Auth.ADMIN,
-            audit="users.set_admin")
-async def put_admin(req: Request) -> dict[str, Any]:
-    await req.services.user_admin.set_admin(req.requester, req.path("userId"), req.json(),
-                                            req.audit)
+            audit="users.set_admin", body=AdminFlag)
+async def put_admin(req: Request[AdminFlag]) -> dict[str, Any]:
+    await req.services.user_admin.set_admin(req.uow, req.path("userId"), req.body)
     return {}
 
 
 @routes.post(*admin_paths("/v1/deactivate/{userId}"), auth=Auth.ADMIN,
-             audit="users.deactivate")
-async def deactivate(req: Request) -> dict[str, Any]:
-    return await req.services.user_admin.deactivate(req.requester, req.path("userId"),
-                                                    req.json_or_empty(), req.audit)
+             audit="users.deactivate", body=Deactivation, empty_body=True)
+async def deactivate(req: Request[Deactivation]) -> dict[str, Any]:
+    return await req.services.user_admin.deactivate(req.uow, req.path("userId"), req.body)
 
 
 @routes.post(*admin_paths("/v1/reset_password/{userId}"), auth=Auth.ADMIN,
-             audit="users.reset_password")
-async def reset_password(req: Request) -> dict[str, Any]:
-    await req.services.user_admin.reset_password(req.requester, req.path("userId"),
-                                                 req.json(), req.audit)
+             audit="users.reset_password", body=PasswordReset)
+async def reset_password(req: Request[PasswordReset]) -> dict[str, Any]:
+    await req.services.user_admin.reset_password(req.uow, req.path("userId"), req.body)
     return {}
 
 
 @routes.post(*dendrite_paths("/resetPassword/{userId}"), auth=Auth.ADMIN,
-             audit="users.reset_password")
-async def dendrite_reset_password(req: Request) -> dict[str, Any]:
+             audit="users.reset_password", body=DendritePasswordReset)
+async def dendrite_reset_password(req: Request[DendritePasswordReset]) -> dict[str, Any]:
     return await req.services.user_admin.dendrite_reset_password(
-        req.requester, req.path("userId"), req.json(), req.audit)
+        req.uow, req.path("userId"), req.body)
 
 
 @routes.get(*admin_paths("/v1/whois/{userId}"),

@@ -8,16 +8,17 @@ with it (the key service records the device-list change other users' clients nee
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+import msgspec
 
 from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.services.audit import AuditEntry, AuditService
 from glia.services.keys import KeysService
 from glia.services.targets import local_user
+from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
 from glia.storage.devices import Device
 
@@ -37,13 +38,45 @@ def device_object(device: Device) -> dict[str, Any]:
     }
 
 
+class NewDevice(msgspec.Struct):
+    """``POST /v2/users/{userId}/devices`` (Synapse: ``M_UNKNOWN`` for a missing or
+    non-string ID)."""
+
+    device_id: Any = None
+
+    def __post_init__(self) -> None:
+        if not self.device_id:
+            raise MatrixError(400, "M_UNKNOWN", "Missing device_id")
+        if not isinstance(self.device_id, str):
+            raise MatrixError(400, "M_UNKNOWN", "device_id must be a string")
+        if len(self.device_id) > MAX_DEVICE_ID_LENGTH:
+            raise errors.invalid_param(
+                f"device_id may not be longer than {MAX_DEVICE_ID_LENGTH} characters")
+
+
+class DeviceUpdate(msgspec.Struct):
+    """``PUT /v2/users/{userId}/devices/{deviceId}``: without ``display_name``, nothing
+    changes."""
+
+    display_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.display_name is not None and len(self.display_name) > MAX_DISPLAY_NAME_LENGTH:
+            raise errors.invalid_param(
+                f"display_name is too long (max {MAX_DISPLAY_NAME_LENGTH})")
+
+
+class DeviceList(msgspec.Struct):
+    """``POST /v2/users/{userId}/delete_devices``."""
+
+    devices: list[str]
+
+
 class DeviceAdminService:
-    def __init__(self, config: Config, storage: Storage, keys: KeysService,
-                 audit: AuditService) -> None:
+    def __init__(self, config: Config, storage: Storage, keys: KeysService) -> None:
         self._config = config
         self._storage = storage
         self._keys = keys
-        self._audit = audit
 
     async def _user(self, user_id: str,
                     message: str = "Can only lookup local users") -> None:
@@ -64,60 +97,28 @@ class DeviceAdminService:
             raise errors.not_found("No device found")
         return device_object(device)
 
-    async def create(self, user_id: str, body: Mapping[str, Any],
-                     entry: AuditEntry | None) -> None:
+    async def create(self, uow: UnitOfWork, user_id: str, body: NewDevice) -> None:
         """A device without any access token (a later login may use its ID); an
         existing device is left as it is."""
         await self._user(user_id, "Can only create devices for local users")
-        device_id = body.get("device_id")
-        if not device_id:
-            raise MatrixError(400, "M_UNKNOWN", "Missing device_id")
-        if not isinstance(device_id, str):
-            raise MatrixError(400, "M_UNKNOWN", "device_id must be a string")
-        if len(device_id) > MAX_DEVICE_ID_LENGTH:
-            raise errors.invalid_param(
-                f"device_id may not be longer than {MAX_DEVICE_ID_LENGTH} characters")
-        async with self._audit.transaction(entry) as tx:
-            await tx.devices.upsert(user_id, device_id, None, now_ms())
+        async with uow.transaction() as tx:
+            await tx.devices.upsert(user_id, body.device_id, None, now_ms())
 
-    async def rename(self, user_id: str, device_id: str, body: Mapping[str, Any],
-                     entry: AuditEntry | None) -> None:
+    async def rename(self, uow: UnitOfWork, user_id: str, device_id: str,
+                     body: DeviceUpdate) -> None:
         """Set ``display_name``; a body without it changes nothing (Synapse)."""
         await self._user(user_id)
-        name = body.get("display_name")
-        if name is not None and not isinstance(name, str):
-            raise errors.bad_json("display_name must be a string")
-        if name is not None and len(name) > MAX_DISPLAY_NAME_LENGTH:
-            raise errors.invalid_param(
-                f"display_name is too long (max {MAX_DISPLAY_NAME_LENGTH})")
         if await self._storage.devices.get(user_id, device_id) is None:
             raise errors.not_found("Device not found")
-        async with self._audit.transaction(entry) as tx:
-            if name is not None:
-                await tx.devices.set_display_name(user_id, device_id, name)
+        async with uow.transaction() as tx:
+            if body.display_name is not None:
+                await tx.devices.set_display_name(user_id, device_id, body.display_name)
 
-    async def delete(self, user_id: str, device_ids: list[str],
-                     entry: AuditEntry | None) -> None:
+    async def delete(self, uow: UnitOfWork, user_id: str, device_ids: list[str]) -> None:
         """Delete devices (unknown IDs are ignored, as in Synapse: ``{}`` either way)."""
         await self._user(user_id)
-        await self._delete(user_id, device_ids, entry)
-
-    async def delete_many(self, user_id: str, body: Mapping[str, Any],
-                          entry: AuditEntry | None) -> None:
-        """``delete_devices``: ``{"devices": [...]}``."""
-        await self._user(user_id)
-        if "devices" not in body:
-            raise errors.missing_param("Missing params: ['devices']")
-        device_ids = body["devices"]
-        if not isinstance(device_ids, list) or \
-                not all(isinstance(d, str) for d in device_ids):
-            raise errors.bad_json("devices must be a list of device IDs")
-        await self._delete(user_id, device_ids, entry)
-
-    async def _delete(self, user_id: str, device_ids: list[str],
-                      entry: AuditEntry | None) -> None:
         keys_changed = False
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             for device_id in device_ids:
                 # Before the row goes: its keys, inbox and pushers go with it by cascade.
                 keys_changed |= await self._keys.device_deleted(tx, user_id, device_id)

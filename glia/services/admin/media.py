@@ -16,11 +16,10 @@ from typing import Any
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.services.audit import AuditEntry, AuditService
-from glia.services.auth import Requester
 from glia.services.jobs import JobContext, JobsService
 from glia.services.media import MediaService
 from glia.services.targets import local_user
+from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
 from glia.storage.media import MEDIA_ORDER, Media
 
@@ -49,12 +48,11 @@ def media_item(media: Media) -> dict[str, Any]:
 
 class MediaAdminService:
     def __init__(self, config: Config, storage: Storage, media: MediaService,
-                 jobs: JobsService, audit: AuditService) -> None:
+                 jobs: JobsService) -> None:
         self._server_name = config.server_name
         self._storage = storage
         self._media = media
         self._jobs = jobs
-        self._audit = audit
 
     def _local_user(self, user_id: str) -> None:
         local_user(user_id, self._server_name, "Can only look up local users")
@@ -83,33 +81,32 @@ class MediaAdminService:
             "safe_from_quarantine": media.safe_from_quarantine, "sha256": media.sha256,
         }}
 
-    async def quarantine(self, requester: Requester, server_name: str, media_id: str,
-                         entry: AuditEntry | None) -> dict[str, Any]:
+    async def quarantine(self, uow: UnitOfWork, server_name: str, media_id: str
+                         ) -> dict[str, Any]:
         """``{}`` whether or not the item exists, as in Synapse."""
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             if server_name == self._server_name:
-                await tx.media.quarantine([media_id], requester.user_id)
+                await tx.media.quarantine([media_id], uow.actor)
         return {}
 
-    async def unquarantine(self, server_name: str, media_id: str, entry: AuditEntry | None
+    async def unquarantine(self, uow: UnitOfWork, server_name: str, media_id: str
                            ) -> dict[str, Any]:
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             if server_name == self._server_name:
                 await tx.media.unquarantine(media_id)
         return {}
 
-    async def protect(self, media_id: str, protected: bool, entry: AuditEntry | None
+    async def protect(self, uow: UnitOfWork, media_id: str, protected: bool
                       ) -> dict[str, Any]:
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             await tx.media.set_protected(media_id, protected)
         return {}
 
-    async def quarantine_user_media(self, requester: Requester, user_id: str,
-                                    entry: AuditEntry | None) -> dict[str, Any]:
+    async def quarantine_user_media(self, uow: UnitOfWork, user_id: str) -> dict[str, Any]:
         """Every item the user uploaded (a remote user has none here)."""
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             ids = await tx.media.user_media_ids(user_id)
-            count = await tx.media.quarantine(ids, requester.user_id)
+            count = await tx.media.quarantine(ids, uow.actor)
         return {"num_quarantined": count}
 
     async def room_media(self, room_id: str) -> dict[str, list[str]]:
@@ -125,40 +122,52 @@ class MediaAdminService:
                 (local if url.startswith(prefix) else remote).append(url)
         return {"local": local, "remote": remote}
 
-    async def quarantine_room_media(self, requester: Requester, room_id: str,
-                                    entry: AuditEntry | None) -> dict[str, Any]:
+    async def quarantine_room_media(self, uow: UnitOfWork, room_id: str) -> dict[str, Any]:
         prefix = f"mxc://{self._server_name}/"
         found = await self.room_media(room_id)
         ids = sorted({url[len(prefix):] for url in found["local"]})
         count = 0
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             for start in range(0, len(ids), BATCH):
-                count += await tx.media.quarantine(ids[start:start + BATCH],
-                                                   requester.user_id)
+                count += await tx.media.quarantine(ids[start:start + BATCH], uow.actor)
         return {"num_quarantined": count}
 
     # -- lists -------------------------------------------------------------------------
 
-    async def user_media(self, user_id: str, order_by: str, backwards: bool, offset: int,
-                         limit: int) -> tuple[list[dict[str, Any]], int]:
+    async def user_media(self, user_id: str, order_by: str | None, direction: str | None,
+                         offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         await self._existing_user(user_id)
-        media, total = await self._storage.media.page_by_user(
-            user_id, order_by, backwards, min(offset, _MAX_SQL_INT), min(limit, _MAX_SQL_INT))
-        return [media_item(m) for m in media], total
+        media = await self._user_page(user_id, order_by, direction, offset, limit)
+        return [media_item(m) for m in media[0]], media[1]
+
+    async def _user_page(self, user_id: str, order_by: str | None, direction: str | None,
+                         offset: int, limit: int) -> tuple[list[Media], int]:
+        """Synapse's default is newest first; once ``order_by`` or ``dir`` is given the
+        other defaults to ``created_ts`` / forwards."""
+        backwards = True
+        if order_by is not None or direction is not None:
+            order_by = order_by or "created_ts"
+            if order_by not in MEDIA_ORDER:
+                raise errors.invalid_param(
+                    f"Query parameter 'order_by' must be one of [{', '.join(MEDIA_ORDER)}]")
+            backwards = direction == "b"
+        return await self._storage.media.page_by_user(
+            user_id, order_by or "created_ts", backwards, min(offset, _MAX_SQL_INT),
+            min(limit, _MAX_SQL_INT))
 
     # -- deletion ----------------------------------------------------------------------
 
-    async def delete_one(self, requester: Requester, server_name: str, media_id: str,
-                         entry: AuditEntry | None) -> dict[str, Any]:
+    async def delete_one(self, uow: UnitOfWork, server_name: str, media_id: str
+                         ) -> dict[str, Any]:
         if server_name != self._server_name:
             raise MatrixError(400, "M_UNKNOWN", "Can only delete local media")
         if await self._storage.media.get(media_id) is None:
             raise errors.not_found("Unknown media")
-        return await self._run_delete(requester, {"media_ids": [media_id]}, entry, media_id)
+        return await self._run_delete(uow, {"media_ids": [media_id]}, media_id)
 
-    async def delete_old(self, requester: Requester, server_name: str | None,
-                         before_ts: int, size_gt: int, keep_profiles: bool, dry_run: bool,
-                         entry: AuditEntry | None) -> dict[str, Any]:
+    async def delete_old(self, uow: UnitOfWork, server_name: str | None,
+                         before_ts: int, size_gt: int, keep_profiles: bool, dry_run: bool
+                         ) -> dict[str, Any]:
         """Items last accessed (never accessed: created) before ``before_ts``, larger than
         ``size_gt`` bytes, neither quarantined nor protected, and unless ``keep_profiles``
         is false not in use as an avatar."""
@@ -173,24 +182,24 @@ class MediaAdminService:
         if dry_run:
             ids = [m.media_id async for m in self._sweep(params, "")]
             return {"deleted_media": ids, "total": len(ids), "dry_run": True}
-        return await self._run_delete(requester, params, entry, None)
+        return await self._run_delete(uow, params, None)
 
-    async def delete_user_media(self, requester: Requester, user_id: str, order_by: str,
-                                backwards: bool, offset: int, limit: int, dry_run: bool,
-                                entry: AuditEntry | None) -> dict[str, Any]:
+    async def delete_user_media(self, uow: UnitOfWork, user_id: str, order_by: str | None,
+                                direction: str | None, offset: int, limit: int,
+                                dry_run: bool) -> dict[str, Any]:
         """The page the list would show with the same parameters, deleted."""
         await self._existing_user(user_id)
-        media, _ = await self._storage.media.page_by_user(
-            user_id, order_by, backwards, min(offset, _MAX_SQL_INT), min(limit, _MAX_SQL_INT))
+        media, _ = await self._user_page(user_id, order_by, direction, offset, limit)
         ids = [m.media_id for m in media]
         if dry_run:
             return {"deleted_media": ids, "total": len(ids), "dry_run": True}
-        return await self._run_delete(requester, {"media_ids": ids}, entry, user_id)
+        return await self._run_delete(uow, {"media_ids": ids}, user_id)
 
-    async def _run_delete(self, requester: Requester, params: dict[str, Any],
-                          entry: AuditEntry | None, target: str | None) -> dict[str, Any]:
-        async with self._audit.transaction(entry) as tx:
-            job_id = await self._jobs.schedule(MEDIA_DELETE, params, requester.user_id,
+    async def _run_delete(self, uow: UnitOfWork, params: dict[str, Any], target: str | None
+                          ) -> dict[str, Any]:
+        """Schedule the deletion job (its row commits with the audit row) and wait."""
+        async with uow.transaction() as tx:
+            job_id = await self._jobs.schedule(MEDIA_DELETE, params, uow.actor,
                                                tx=tx, target=target)
         job = await self._jobs.wait(job_id)
         if job.status == "cancelled":

@@ -6,29 +6,47 @@ change made here clears at once (other processes see it within the cache's TTL).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+import msgspec
 
 from glia import errors
 from glia.config import Config
-from glia.services.audit import AuditEntry, AuditService
 from glia.services.ratelimit import RatelimitOverrides
 from glia.services.targets import existing_local_user
+from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
 from glia.storage.ratelimit_overrides import RatelimitOverride
 
-__all__ = ["RatelimitOverrideService"]
+__all__ = ["OverrideRequest", "RatelimitOverride", "RatelimitOverrideService"]
 
 #: The largest integer every JSON parser reads exactly.
 _MAX_VALUE = 2**53 - 1
 
 
+def _rate(value: Any) -> int:
+    # bool is an int in Python, but not in JSON; the column is a BIGINT.
+    if type(value) is not int or not 0 <= value <= _MAX_VALUE:
+        raise errors.invalid_param(f"{value!r} parameter must be a positive int")
+    return value
+
+
+class OverrideRequest(msgspec.Struct):
+    """``POST …/override_ratelimit``: a key left out is 0 (Synapse's messages on error)."""
+
+    messages_per_second: Any = 0
+    burst_count: Any = 0
+
+    def __post_init__(self) -> None:
+        self.messages_per_second = _rate(self.messages_per_second)
+        self.burst_count = _rate(self.burst_count)
+
+
 class RatelimitOverrideService:
-    def __init__(self, config: Config, storage: Storage, audit: AuditService,
-                 overrides: RatelimitOverrides) -> None:
+    def __init__(self, config: Config, storage: Storage, overrides: RatelimitOverrides
+                 ) -> None:
         self._server_name = config.server_name
         self._storage = storage
-        self._audit = audit
         self._overrides = overrides
 
     # -- the admin API ---------------------------------------------------------------------
@@ -41,26 +59,19 @@ class RatelimitOverrideService:
             return {}
         return _body(override)
 
-    async def set(self, user_id: str, body: Mapping[str, Any],
-                  entry: AuditEntry | None) -> dict[str, Any]:
+    async def set(self, uow: UnitOfWork, user_id: str, body: OverrideRequest
+                  ) -> dict[str, Any]:
         await self._existing_local(user_id, "Only local users can be ratelimited")
-        values = []
-        for key in ("messages_per_second", "burst_count"):
-            value = body.get(key, 0)
-            # bool is an int in Python, but not in JSON; the column is a BIGINT.
-            if type(value) is not int or not 0 <= value <= _MAX_VALUE:
-                raise errors.invalid_param(f"{value!r} parameter must be a positive int")
-            values.append(value)
-        override = RatelimitOverride(values[0], values[1])
-        async with self._audit.transaction(entry) as tx:
+        override = RatelimitOverride(body.messages_per_second, body.burst_count)
+        async with uow.transaction() as tx:
             await tx.ratelimit_overrides.set(user_id, override.messages_per_second,
                                              override.burst_count)
         self._overrides.forget(user_id)
         return _body(override)
 
-    async def delete(self, user_id: str, entry: AuditEntry | None) -> dict[str, Any]:
+    async def delete(self, uow: UnitOfWork, user_id: str) -> dict[str, Any]:
         await self._existing_local(user_id, "Only local users can be ratelimited")
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             await tx.ratelimit_overrides.delete(user_id)
         self._overrides.forget(user_id)
         return {}

@@ -14,19 +14,19 @@ in ``failed_redactions`` with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+import msgspec
 
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import is_valid_room_id
 from glia.protocol.power_levels import action_level, event_level, room_creators, user_level
-from glia.services.audit import AuditEntry, AuditService
-from glia.services.auth import Requester
 from glia.services.events import EventRequest, EventsService
 from glia.services.jobs import JobContext, JobsService
 from glia.services.targets import is_local, parse_user
+from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
 from glia.storage.jobs import ACTIVE, CANCELLED, COMPLETE, FAILED, SCHEDULED
 
@@ -36,74 +36,67 @@ DEFAULT_LIMIT = 1000
 NOBODY_MAY_REDACT = "No local member of the room may redact this event"
 
 
-def _optional(body: Mapping[str, Any], key: str, kind: type, what: str) -> Any:
-    value = body.get(key)
-    if value is None:
-        return None
-    # JSON's true and false are not numbers, though Python's bool is an int.
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise errors.bad_json(f"'{key}' must be {what}")
-    return value
+class RedactRequest(msgspec.Struct):
+    """Synapse's schema: ``rooms`` required (``[]``: every room the user is in),
+    ``reason``, ``limit`` > 0, ``use_admin``, ``after_ts``, ``before_ts``."""
 
+    rooms: list[str]
+    reason: str | None = None
+    limit: int | None = None
+    use_admin: bool | None = None
+    after_ts: int | None = None
+    before_ts: int | None = None
 
-def parse_request(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The job's parameters from the request body (Synapse's schema: ``rooms``
-    required, ``reason``, ``limit`` > 0, ``use_admin``, ``after_ts``, ``before_ts``)."""
-    if "rooms" not in body:
-        raise errors.missing_param("Missing params: ['rooms']")
-    rooms = body["rooms"]
-    if not isinstance(rooms, list) or not all(isinstance(r, str) for r in rooms):
-        raise errors.bad_json("'rooms' must be a list of room IDs")
-    for room_id in rooms:
-        if not is_valid_room_id(room_id):
-            raise errors.invalid_param(f"{room_id} is not a legal room ID")
-    limit = _optional(body, "limit", int, "an integer")
-    if limit is not None and limit <= 0:
-        raise MatrixError(400, "M_UNKNOWN", "If limit is provided it must be a non-negative"
-                          " integer greater than 0.")
-    return {
-        "rooms": list(dict.fromkeys(rooms)),
-        "reason": _optional(body, "reason", str, "a string"),
-        "limit": DEFAULT_LIMIT if limit is None else limit,
-        "use_admin": bool(_optional(body, "use_admin", bool, "a boolean")),
-        "after_ts": _optional(body, "after_ts", int, "an integer"),
-        "before_ts": _optional(body, "before_ts", int, "an integer"),
-    }
+    def __post_init__(self) -> None:
+        for room_id in self.rooms:
+            if not is_valid_room_id(room_id):
+                raise errors.invalid_param(f"{room_id} is not a legal room ID")
+        if self.limit is not None and self.limit <= 0:
+            raise MatrixError(400, "M_UNKNOWN", "If limit is provided it must be a "
+                              "non-negative integer greater than 0.")
+
+    def job_params(self) -> dict[str, Any]:
+        """The job's parameters (rooms deduplicated, defaults filled in)."""
+        return {
+            "rooms": list(dict.fromkeys(self.rooms)), "reason": self.reason,
+            "limit": DEFAULT_LIMIT if self.limit is None else self.limit,
+            "use_admin": bool(self.use_admin), "after_ts": self.after_ts,
+            "before_ts": self.before_ts,
+        }
 
 
 class UserRedactService:
     def __init__(self, config: Config, storage: Storage, events: EventsService,
-                 jobs: JobsService, audit: AuditService) -> None:
+                 jobs: JobsService) -> None:
         self._config = config
         self._storage = storage
         self._events = events
         self._jobs = jobs
-        self._audit = audit
         jobs.register(REDACT_USER_EVENTS, self._job)
 
     def _is_local(self, user_id: str) -> bool:
         return is_local(user_id, self._config.server_name)
 
-    async def redact(self, requester: Requester, user_id: str, body: Mapping[str, Any],
-                     entry: AuditEntry | None) -> dict[str, Any]:
-        """Schedule the job; ``rooms: []`` means the rooms the user is joined to or
-        banned from right now."""
+    async def redact(self, uow: UnitOfWork, user_id: str, body: RedactRequest
+                     ) -> dict[str, Any]:
+        """Schedule the job (its row commits with the audit row); ``rooms: []`` means the
+        rooms the user is joined to or banned from right now."""
         local = parse_user(user_id).domain == self._config.server_name
-        params = parse_request(body)
+        params = body.job_params()
         if local and await self._storage.users.get(user_id) is None:
             raise errors.not_found("User not found")
         if not params["rooms"]:
             members = await self._storage.state.rooms_of_user(user_id, ["join", "ban"])
             params["rooms"] = [m.room_id for m in members]
-        params.update(user_id=user_id, admin=requester.user_id)
-        async with self._audit.transaction(entry) as tx:
+        params.update(user_id=user_id, admin=uow.actor)
+        async with uow.transaction() as tx:
             for status in (SCHEDULED, ACTIVE):
                 running, _ = await tx.jobs.page(kind=REDACT_USER_EVENTS, status=status,
                                                 target=user_id, offset=0, limit=1)
                 if running:
                     raise MatrixError(400, "M_UNKNOWN",
                                       f"Redact already in progress for user {user_id}")
-            job_id = await self._jobs.schedule(REDACT_USER_EVENTS, params, requester.user_id,
+            job_id = await self._jobs.schedule(REDACT_USER_EVENTS, params, uow.actor,
                                                tx=tx, target=user_id)
         return {"redact_id": job_id}
 

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Mapping
 from typing import Any
+
+import msgspec
 
 from glia import errors
 from glia.clock import Clock, SystemClock
-from glia.services.audit import AuditEntry, AuditService
 from glia.services.registration import release_stale_token_uses
+from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
 from glia.storage.registration_tokens import RegistrationToken
 
-__all__ = ["RegistrationTokenAdminService", "token_json"]
+__all__ = ["NewToken", "RegistrationTokenAdminService", "TokenChange", "token_json"]
 
 #: The characters of a token: the spec's opaque-identifier grammar.
 TOKEN_CHARS = string.ascii_letters + string.digits + "._~-"
@@ -52,14 +53,16 @@ def _uses_allowed(value: Any) -> int | None:
     raise errors.invalid_param("uses_allowed must be a non-negative integer or null")
 
 
-def _expiry_time(value: Any, now: int) -> int | None:
-    if value is None:
-        return None
-    if type(value) is not int or value > _MAX_BIGINT:
+def _expiry_type(value: Any) -> int | None:
+    if value is not None and (type(value) is not int or value > _MAX_BIGINT):
         raise errors.invalid_param("expiry_time must be an integer or null")
-    if value < now:
-        raise errors.invalid_param("expiry_time must not be in the past")
     return value
+
+
+def _not_past(expiry_time: int | None, now: int) -> int | None:
+    if expiry_time is not None and expiry_time < now:
+        raise errors.invalid_param("expiry_time must not be in the past")
+    return expiry_time
 
 
 def _requested_token(value: Any) -> str:
@@ -83,12 +86,42 @@ def _length(value: Any) -> int:
     return value
 
 
+class NewToken(msgspec.Struct):
+    """``POST /v1/registration_tokens/new``: a chosen ``token`` or a random one of
+    ``length``; fields checked in Synapse's order, with its messages."""
+
+    token: Any = msgspec.UNSET
+    length: Any = DEFAULT_TOKEN_LENGTH
+    uses_allowed: Any = None
+    expiry_time: Any = None
+
+    def __post_init__(self) -> None:
+        if self.token is not msgspec.UNSET:
+            self.token = _requested_token(self.token)
+        else:
+            self.length = _length(self.length)
+        self.uses_allowed = _uses_allowed(self.uses_allowed)
+        self.expiry_time = _expiry_type(self.expiry_time)
+
+
+class TokenChange(msgspec.Struct):
+    """``PUT /v1/registration_tokens/{token}``: keys left out stay as they are;
+    ``null`` removes the limit."""
+
+    uses_allowed: Any = msgspec.UNSET
+    expiry_time: Any = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        if self.uses_allowed is not msgspec.UNSET:
+            self.uses_allowed = _uses_allowed(self.uses_allowed)
+        if self.expiry_time is not msgspec.UNSET:
+            self.expiry_time = _expiry_type(self.expiry_time)
+
+
 class RegistrationTokenAdminService:
-    def __init__(self, storage: Storage, audit: AuditService, clock: Clock | None = None
-                 ) -> None:
+    def __init__(self, storage: Storage, clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
         self._storage = storage
-        self._audit = audit
 
     async def list_tokens(self, valid: bool | None) -> list[dict[str, Any]]:
         now = self._clock.now_ms()
@@ -104,54 +137,50 @@ class RegistrationTokenAdminService:
             raise _not_found(token)
         return token_json(found)
 
-    async def create(self, body: Mapping[str, Any], entry: AuditEntry | None
-                     ) -> dict[str, Any]:
-        requested = _requested_token(body["token"]) if "token" in body else None
-        length = None if requested is not None else _length(
-            body.get("length", DEFAULT_TOKEN_LENGTH))
-        uses_allowed = _uses_allowed(body.get("uses_allowed"))
+    async def create(self, uow: UnitOfWork, body: NewToken) -> dict[str, Any]:
         now = self._clock.now_ms()
-        expiry_time = _expiry_time(body.get("expiry_time"), now)
-        async with self._audit.transaction(entry) as tx:
+        expiry_time = _not_past(body.expiry_time, now)
+        uses_allowed = body.uses_allowed
+        async with uow.transaction() as tx:
             store = tx.registration_tokens
-            if requested is not None:
-                if not await store.create(requested, uses_allowed, expiry_time, now):
-                    raise errors.invalid_param(f"Token already exists: {requested}")
-                token = requested
+            if body.token is not msgspec.UNSET:
+                token = str(body.token)
+                uow.set_target(token)  # logged against the token, refused or not
+                if not await store.create(token, uses_allowed, expiry_time, now):
+                    raise errors.invalid_param(f"Token already exists: {token}")
             else:
-                assert length is not None
                 for _ in range(_GENERATE_ATTEMPTS):
-                    token = "".join(secrets.choice(TOKEN_CHARS) for _ in range(length))
+                    token = "".join(secrets.choice(TOKEN_CHARS) for _ in range(body.length))
                     if await store.create(token, uses_allowed, expiry_time, now):
                         break
                 else:
                     raise errors.invalid_param(
-                        f"Unable to generate a unique registration token of length {length}")
-            if entry is not None:
-                # A generated token appears nowhere in the request: log what was made.
-                entry.target = token
+                        f"Unable to generate a unique registration token of length "
+                        f"{body.length}")
+            # A generated token appears nowhere in the request: log what was made.
+            uow.set_target(token)
         return token_json(RegistrationToken(token, uses_allowed, 0, 0, expiry_time))
 
-    async def update(self, token: str, body: Mapping[str, Any], entry: AuditEntry | None
+    async def update(self, uow: UnitOfWork, token: str, body: TokenChange
                      ) -> dict[str, Any]:
         """Change ``uses_allowed`` / ``expiry_time``; keys left out stay as they are, and
         ``null`` removes the limit."""
         changes: dict[str, int | None] = {}
-        if "uses_allowed" in body:
-            changes["uses_allowed"] = _uses_allowed(body["uses_allowed"])
-        if "expiry_time" in body:
-            changes["expiry_time"] = _expiry_time(body["expiry_time"], self._clock.now_ms())
+        if body.uses_allowed is not msgspec.UNSET:
+            changes["uses_allowed"] = body.uses_allowed
+        if body.expiry_time is not msgspec.UNSET:
+            changes["expiry_time"] = _not_past(body.expiry_time, self._clock.now_ms())
         if not changes:
             return await self.get(token)
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             updated = await tx.registration_tokens.update(token, changes)
             if updated is None:
                 raise _not_found(token)
         return token_json(updated)
 
-    async def delete(self, token: str, entry: AuditEntry | None) -> None:
+    async def delete(self, uow: UnitOfWork, token: str) -> None:
         """Delete a token; registrations midway through its stage can no longer finish."""
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             if not await tx.registration_tokens.delete(token):
                 raise _not_found(token)
 

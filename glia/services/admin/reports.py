@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from glia import errors
-from glia.services.audit import AuditEntry, AuditService
+from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
 from glia.storage.reports import KINDS, Report, ReportQuery
 
@@ -78,9 +78,8 @@ def _any_item(report: Report, names: RoomNames) -> dict[str, Any]:
 
 
 class ReportAdminService:
-    def __init__(self, storage: Storage, audit: AuditService) -> None:
+    def __init__(self, storage: Storage) -> None:
         self._storage = storage
-        self._audit = audit
 
     async def _room_names(self, reports: list[Report]) -> RoomNames:
         """Current name and canonical alias of each room the reports point at."""
@@ -163,10 +162,9 @@ class ReportAdminService:
 
     # -- dismissing --------------------------------------------------------------------
 
-    async def delete(self, report_id: int, kind: str | None, entry: AuditEntry | None
-                     ) -> None:
+    async def delete(self, uow: UnitOfWork, report_id: int, kind: str | None) -> None:
         """Remove a report (only of ``kind``, if given) with its audit row."""
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             deleted = await tx.reports.delete(report_id, kind)
             if not deleted:
                 raise errors.not_found({"event": EVENT_REPORT_NOT_FOUND,

@@ -4,39 +4,59 @@ extremities, fetch_event and history purges (a job, with Synapse's status view).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
+
+import msgspec
 
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import InvalidId, parse_user_id
-from glia.services.admin.rooms import PURGE_BATCH, RoomAdminService, body_bool, body_str
-from glia.services.audit import AuditEntry, AuditService
-from glia.services.auth import Requester
-from glia.services.events import EventRequest, EventsService
+from glia.services.admin.rooms import PURGE_BATCH, RoomAdminService
+from glia.services.events import EventRequest, EventsService, StoredEvent
 from glia.services.jobs import JobContext, JobsService
 from glia.services.membership import MembershipService
+from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
 from glia.storage.jobs import CANCELLED
 
-__all__ = ["PURGE_HISTORY", "RoomModerationService"]
+__all__ = ["PURGE_HISTORY", "ForceJoin", "MakeRoomAdmin", "PurgeHistoryRequest",
+           "RoomModerationService"]
 
 logger = logging.getLogger(__name__)
 
 PURGE_HISTORY = "purge_history"
 
 
+class MakeRoomAdmin(msgspec.Struct):
+    """``POST /v1/rooms/{roomId}/make_room_admin``: whom (default: the caller)."""
+
+    user_id: str | None = None
+
+
+class ForceJoin(msgspec.Struct):
+    """``POST /v1/join/{roomIdOrAlias}``."""
+
+    user_id: str
+
+
+class PurgeHistoryRequest(msgspec.Struct):
+    """``POST /v1/purge_history/{roomId}[/{eventId}]``: up to an event or a time."""
+
+    delete_local_events: bool = False
+    purge_up_to_event_id: str | None = None
+    purge_up_to_ts: int | None = None
+
+
 class RoomModerationService:
     def __init__(self, config: Config, storage: Storage, events: EventsService,
-                 membership: MembershipService, jobs: JobsService, audit: AuditService,
+                 membership: MembershipService, jobs: JobsService,
                  rooms: RoomAdminService) -> None:
         self._config = config
         self._storage = storage
         self._events = events
         self._membership = membership
         self._jobs = jobs
-        self._audit = audit
         self._rooms = rooms
         jobs.register(PURGE_HISTORY, self._purge_history_job)
 
@@ -44,12 +64,13 @@ class RoomModerationService:
     def _server_name(self) -> str:
         return self._config.server_name
 
-    async def make_room_admin(self, requester: Requester, room_id_or_alias: str,
-                              body: Mapping[str, Any]) -> dict[str, Any]:
+    async def make_room_admin(self, uow: UnitOfWork, room_id_or_alias: str,
+                              body: MakeRoomAdmin) -> dict[str, Any]:
         """Give ``user_id`` (default: the caller) the power of the room's most powerful
-        local member, sending the power levels as that member; invite them if needed."""
+        local member, sending the power levels as that member; invite them if needed.
+        Each is an event committed on its own; the audit row commits with the first."""
         room_id = await self._membership.resolve_room(room_id_or_alias)
-        target = body_str(body, "user_id", requester.user_id) or requester.user_id
+        target = body.user_id or uow.actor
         try:
             parse_user_id(target)
         except InvalidId as e:
@@ -76,7 +97,14 @@ class RoomModerationService:
             ranked = [create.sender]
         if not ranked:
             raise MatrixError(400, "M_UNKNOWN", "No local admin user in room")
-        admin_user = ranked[0]
+        with uow.event_writes():
+            await self._promote(room_id, ranked[0], target, creators, users, levels,
+                                events.get(ids.get(("m.room.join_rules", ""), "")))
+        return {}
+
+    async def _promote(self, room_id: str, admin_user: str, target: str,
+                       creators: list[str], users: dict[str, Any],
+                       levels: StoredEvent | None, rule: StoredEvent | None) -> None:
         level = users.get(admin_user, 100)
         if levels is not None and target not in creators and users.get(target) != level:
             new = dict(levels.content)
@@ -88,21 +116,16 @@ class RoomModerationService:
                 raise MatrixError(400, "M_UNKNOWN", "No local admin user in room with power"
                                   " to update power levels.") from e
         member = await self._storage.state.membership_of(room_id, target)
-        rule = events.get(ids.get(("m.room.join_rules", ""), ""))
         public = rule is not None and rule.content.get("join_rule") == "public"
         if (member is None or member.membership not in ("join", "invite")) and not public:
             await self._membership.invite(admin_user, room_id, target, None)
-        return {}
 
-    async def force_join(self, requester: Requester, room_id_or_alias: str,
-                         body: Mapping[str, Any]) -> dict[str, Any]:
+    async def force_join(self, uow: UnitOfWork, room_id_or_alias: str, body: ForceJoin
+                         ) -> dict[str, Any]:
         """Join a local user to a room; for non-public rooms the calling admin invites
-        them first (and so must be able to)."""
-        if "user_id" not in body:
-            raise errors.missing_param("Missing param 'user_id'")
-        user_id = body["user_id"]
-        if not isinstance(user_id, str):
-            raise errors.bad_json("'user_id' must be a string")
+        them first (and so must be able to). The audit row commits with the first of
+        these events."""
+        user_id = body.user_id
         try:
             local = parse_user_id(user_id).domain == self._server_name
         except InvalidId as e:
@@ -116,9 +139,10 @@ class RoomModerationService:
         rules = await self._storage.events.get_many(list(ids.values()))
         public = any(e.content.get("join_rule") == "public" for e in rules.values())
         member = await self._storage.state.membership_of(room_id, user_id)
-        if not public and (member is None or member.membership not in ("join", "invite")):
-            await self._membership.invite(requester.user_id, room_id, user_id, None)
-        await self._membership.join(user_id, room_id, None)
+        with uow.event_writes():
+            if not public and (member is None or member.membership not in ("join", "invite")):
+                await self._membership.invite(uow.actor, room_id, user_id, None)
+            await self._membership.join(user_id, room_id, None)
         return {"room_id": room_id}
 
     async def forward_extremities(self, room_id_or_alias: str) -> dict[str, Any]:
@@ -130,8 +154,8 @@ class RoomModerationService:
                    for e in sorted(events.values(), key=lambda e: e.stream_ordering)]
         return {"count": len(results), "results": results}
 
-    async def delete_forward_extremities(self, room_id_or_alias: str,
-                                         entry: AuditEntry | None) -> dict[str, Any]:
+    async def delete_forward_extremities(self, uow: UnitOfWork, room_id_or_alias: str
+                                         ) -> dict[str, Any]:
         """Keep only the newest forward extremity (Synapse's repair for wide DAGs)."""
         room_id = await self._membership.resolve_room(room_id_or_alias)
         events = await self._storage.events.get_many(
@@ -139,7 +163,7 @@ class RoomModerationService:
         if len(events) <= 1:
             return {"deleted": 0}
         newest = max(events.values(), key=lambda e: e.stream_ordering)
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             await tx.rooms.lock(room_id)
             deleted = await tx.admin_rooms.delete_forward_extremities_except(
                 room_id, newest.event_id)
@@ -154,25 +178,23 @@ class RoomModerationService:
 
     # -- history purges ------------------------------------------------------------------
 
-    async def purge_history(self, requester: Requester, room_id: str, event_id: str | None,
-                            body: Mapping[str, Any], entry: AuditEntry | None
-                            ) -> dict[str, Any]:
+    async def purge_history(self, uow: UnitOfWork, room_id: str, event_id: str | None,
+                            body: PurgeHistoryRequest) -> dict[str, Any]:
         """Delete message events older than a point as a job (state is always kept; local
-        users' events only with ``delete_local_events``)."""
+        users' events only with ``delete_local_events``); the job row commits with the
+        audit row."""
         await self._rooms.known(room_id)
-        delete_local = body_bool(body, "delete_local_events", False)
-        event_id = event_id or body_str(body, "purge_up_to_event_id", None)
+        delete_local = body.delete_local_events
+        event_id = event_id or body.purge_up_to_event_id
         if event_id is not None:
             point = await self._storage.events.get(event_id)
             if point is None:
                 raise errors.not_found("Event not found")
             if point.room_id != room_id:
                 raise MatrixError(400, "M_UNKNOWN", "Event is for wrong room.")
-        elif "purge_up_to_ts" in body:
-            ts = body["purge_up_to_ts"]
-            if isinstance(ts, bool) or not isinstance(ts, int):
-                raise errors.bad_json("purge_up_to_ts must be an int")
-            found = await self._storage.events.closest_by_ts(room_id, ts, False, 1)
+        elif body.purge_up_to_ts is not None:
+            found = await self._storage.events.closest_by_ts(room_id, body.purge_up_to_ts,
+                                                             False, 1)
             if not found:
                 raise errors.not_found("there is no event to be purged")
             point = found[0]
@@ -180,8 +202,8 @@ class RoomModerationService:
             raise errors.bad_json("must specify purge_up_to_event_id or purge_up_to_ts")
         params = {"room_id": room_id, "depth": point.depth, "stream": point.stream_ordering,
                   "delete_local_events": delete_local}
-        async with self._audit.transaction(entry) as tx:
-            job_id = await self._jobs.schedule(PURGE_HISTORY, params, requester.user_id,
+        async with uow.transaction() as tx:
+            job_id = await self._jobs.schedule(PURGE_HISTORY, params, uow.actor,
                                                tx=tx, target=room_id)
         return {"purge_id": job_id}
 

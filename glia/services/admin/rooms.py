@@ -13,27 +13,27 @@ step that does not grow with the room.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
+
+import msgspec
 
 from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import InvalidId, is_valid_room_id, parse_user_id
-from glia.services.audit import AuditEntry, AuditService
-from glia.services.auth import Requester
 from glia.services.events import EventRequest, EventsService, client_event
 from glia.services.jobs import Job, JobContext, JobsService
 from glia.services.membership import MembershipService
 from glia.services.rooms import CreateRoom, RoomService
+from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage, Stores
 from glia.storage.admin_rooms import ROOM_ORDER, RoomListQuery
 from glia.storage.engine import Row
 from glia.storage.jobs import ACTIVE, CANCELLED, SCHEDULED
 
-__all__ = ["PURGE_BATCH", "PURGE_ROOM", "ROOM_ORDER", "SHUTDOWN_AND_PURGE",
-           "RoomAdminService", "RoomListQuery", "body_bool", "body_str"]
+__all__ = ["PURGE_BATCH", "PURGE_ROOM", "ROOM_ORDER", "SHUTDOWN_AND_PURGE", "BlockRequest",
+           "DeleteRoomRequest", "RoomAdminService", "RoomListQuery"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,18 +51,21 @@ KICKED, KICK_FAILED, ALIAS = "kicked", "failed", "alias"
 JOB_DEVICE = "glia.job"
 
 
-def body_bool(body: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = body.get(key, default)
-    if not isinstance(value, bool):
-        raise errors.bad_json(f"Param '{key}' must be a boolean, if given")
-    return value
+class BlockRequest(msgspec.Struct):
+    """``PUT /v1/rooms/{roomId}/block``."""
+
+    block: bool
 
 
-def body_str(body: Mapping[str, Any], key: str, default: str | None) -> str | None:
-    value = body.get(key, default)
-    if value is not None and not isinstance(value, str):
-        raise errors.bad_json(f"Param '{key}' must be a string, if given")
-    return value
+class DeleteRoomRequest(msgspec.Struct):
+    """Synapse's room deletion (v1 and v2): the replacement room, block, purge."""
+
+    new_room_user_id: str | None = None
+    room_name: str | None = DEFAULT_ROOM_NAME
+    message: str | None = DEFAULT_MESSAGE
+    block: bool = False
+    purge: bool = True
+    force_purge: bool = False
 
 
 def list_item(row: Row) -> dict[str, Any]:
@@ -96,15 +99,14 @@ def delete_task(job: Job) -> dict[str, Any]:
 
 class RoomAdminService:
     def __init__(self, config: Config, storage: Storage, events: EventsService,
-                 rooms: RoomService, membership: MembershipService, jobs: JobsService,
-                 audit: AuditService) -> None:
+                 rooms: RoomService, membership: MembershipService, jobs: JobsService
+                 ) -> None:
         self._config = config
         self._storage = storage
         self._events = events
         self._rooms = rooms
         self._membership = membership
         self._jobs = jobs
-        self._audit = audit
         jobs.register(SHUTDOWN_AND_PURGE, self._shutdown_and_purge)
         jobs.register(PURGE_ROOM, self._purge_job)
 
@@ -166,26 +168,21 @@ class RoomAdminService:
             return {"block": False}
         return {"block": True, "user_id": blocked_by}
 
-    async def set_block(self, requester: Requester, room_id: str, body: Mapping[str, Any],
-                        entry: AuditEntry | None) -> dict[str, Any]:
+    async def set_block(self, uow: UnitOfWork, room_id: str, body: BlockRequest
+                        ) -> dict[str, Any]:
         self._room_id(room_id)
-        if "block" not in body:
-            raise errors.missing_param("Missing boolean param 'block'")
-        block = body["block"]
-        if not isinstance(block, bool):
-            raise errors.bad_json("Param 'block' must be a boolean.")
-        async with self._audit.transaction(entry) as tx:
-            if block:
-                await tx.admin_rooms.block(room_id, requester.user_id, now_ms())
+        async with uow.transaction() as tx:
+            if body.block:
+                await tx.admin_rooms.block(room_id, uow.actor, now_ms())
             else:
                 await tx.admin_rooms.unblock(room_id)
-        return {"block": block}
+        return {"block": body.block}
 
     # -- deletion (Synapse v1 and v2) ----------------------------------------------------
 
-    def _delete_params(self, room_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    def _delete_params(self, room_id: str, body: DeleteRoomRequest) -> dict[str, Any]:
         self._room_id(room_id)
-        new_room_user_id = body_str(body, "new_room_user_id", None)
+        new_room_user_id = body.new_room_user_id
         if new_room_user_id is not None:
             try:
                 local = parse_user_id(new_room_user_id).domain == self._server_name
@@ -195,32 +192,31 @@ class RoomAdminService:
                 raise MatrixError(400, "M_UNKNOWN", f"User must be our own: {new_room_user_id}")
         return {
             "room_id": room_id, "new_room_user_id": new_room_user_id,
-            "room_name": body_str(body, "room_name", DEFAULT_ROOM_NAME),
-            "message": body_str(body, "message", DEFAULT_MESSAGE),
-            "block": body_bool(body, "block", False), "purge": body_bool(body, "purge", True),
-            "force_purge": body_bool(body, "force_purge", False),
+            "room_name": body.room_name, "message": body.message, "block": body.block,
+            "purge": body.purge, "force_purge": body.force_purge,
         }
 
-    async def _schedule_delete(self, requester: Requester, room_id: str,
-                               body: Mapping[str, Any], entry: AuditEntry | None) -> str:
+    async def _schedule_delete(self, uow: UnitOfWork, room_id: str,
+                               body: DeleteRoomRequest) -> str:
+        """The deletion job; its row commits with the audit row (the job's own steps
+        commit later, one by one)."""
         params = self._delete_params(room_id, body)
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             running, _ = await tx.jobs.page(kind=SHUTDOWN_AND_PURGE, status=None,
                                             target=room_id, offset=0, limit=100)
             if any(j.status in (SCHEDULED, ACTIVE) for j in running):
                 raise MatrixError(400, "M_UNKNOWN", f"Purge already in progress for {room_id}")
-            return await self._jobs.schedule(SHUTDOWN_AND_PURGE, params, requester.user_id,
+            return await self._jobs.schedule(SHUTDOWN_AND_PURGE, params, uow.actor,
                                              tx=tx, target=room_id)
 
-    async def delete_v2(self, requester: Requester, room_id: str, body: Mapping[str, Any],
-                        entry: AuditEntry | None) -> dict[str, Any]:
-        return {"delete_id": await self._schedule_delete(requester, room_id, body, entry)}
+    async def delete_v2(self, uow: UnitOfWork, room_id: str, body: DeleteRoomRequest
+                        ) -> dict[str, Any]:
+        return {"delete_id": await self._schedule_delete(uow, room_id, body)}
 
-    async def delete_v1(self, requester: Requester, room_id: str, body: Mapping[str, Any],
-                        entry: AuditEntry | None) -> dict[str, Any]:
+    async def delete_v1(self, uow: UnitOfWork, room_id: str, body: DeleteRoomRequest
+                        ) -> dict[str, Any]:
         """The synchronous delete: the same job, waited for."""
-        job = await self._jobs.wait(
-            await self._schedule_delete(requester, room_id, body, entry))
+        job = await self._jobs.wait(await self._schedule_delete(uow, room_id, body))
         if job.status != "complete":
             raise MatrixError(400, "M_UNKNOWN", job.error or f"Room deletion {job.status}")
         return dict((job.result or {}).get("shutdown_room") or _empty_shutdown())
@@ -352,24 +348,30 @@ class RoomAdminService:
 
     # -- Dendrite ------------------------------------------------------------------------
 
-    async def evacuate_room(self, room_id: str, dry_run: bool) -> dict[str, Any]:
-        """Every local joined member leaves (Dendrite's ``evacuateRoom``)."""
+    async def evacuate_room(self, uow: UnitOfWork, room_id: str, dry_run: bool
+                            ) -> dict[str, Any]:
+        """Every local joined member leaves (Dendrite's ``evacuateRoom``). Each leave is
+        an event committed on its own; the audit row commits with the first."""
         await self.known(room_id)
         joined = [u for u, _ in await self.local_members(room_id, ("join",))]
         if dry_run:
             return {"affected": joined, "dry_run": True}
         affected = []
-        for user_id in joined:
-            try:
-                await self._membership.leave(user_id, room_id, None)
-            except MatrixError as e:
-                logger.warning("evacuate: %s could not leave %s: %s", user_id, room_id, e.error)
-                continue
-            affected.append(user_id)
+        with uow.event_writes():
+            for user_id in joined:
+                try:
+                    await self._membership.leave(user_id, room_id, None)
+                except MatrixError as e:
+                    logger.warning("evacuate: %s could not leave %s: %s", user_id, room_id,
+                                   e.error)
+                    continue
+                affected.append(user_id)
         return {"affected": affected}
 
-    async def evacuate_user(self, user_id: str, dry_run: bool) -> dict[str, Any]:
-        """A local user leaves every joined room and rejects every invite."""
+    async def evacuate_user(self, uow: UnitOfWork, user_id: str, dry_run: bool
+                            ) -> dict[str, Any]:
+        """A local user leaves every joined room and rejects every invite (events
+        committed one by one; the audit row commits with the first)."""
         try:
             parsed = parse_user_id(user_id)
         except InvalidId as e:
@@ -381,10 +383,11 @@ class RoomAdminService:
         if dry_run:
             rooms = await self._storage.state.rooms_of_user(user_id, ["join", "invite"])
             return {"affected": sorted(m.room_id for m in rooms), "dry_run": True}
-        return {"affected": await self._membership.leave_all(user_id, ("join", "invite"))}
+        with uow.event_writes():
+            return {"affected": await self._membership.leave_all(user_id, ("join", "invite"))}
 
-    async def purge_room(self, requester: Requester, room_id: str, dry_run: bool,
-                         entry: AuditEntry | None) -> dict[str, Any]:
+    async def purge_room(self, uow: UnitOfWork, room_id: str, dry_run: bool
+                         ) -> dict[str, Any]:
         """Dendrite's ``purgeRoom``: remove the room from the database as a job, without
         evicting anyone (evacuate first)."""
         await self.known(room_id)
@@ -395,9 +398,9 @@ class RoomAdminService:
                 "local_members": [u for u, _ in await self.local_members(room_id, EVICTED)],
                 "aliases": await self._storage.directory.aliases_of(room_id),
             }
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             job_id = await self._jobs.schedule(PURGE_ROOM, {"room_id": room_id},
-                                               requester.user_id, tx=tx, target=room_id)
+                                               uow.actor, tx=tx, target=room_id)
         return {"job_id": job_id}
 
     async def _purge_job(self, job: JobContext) -> dict[str, Any]:

@@ -13,9 +13,9 @@ import logging
 import time
 from typing import Any
 
-from glia.services.audit import AuditEntry, AuditService
 from glia.services.jobs import JobContext, JobsService
 from glia.services.search import INDEXED_TYPES, entry_for
+from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
 from glia.storage.jobs import ACTIVE, SCHEDULED
 
@@ -30,15 +30,14 @@ _END = 2**62
 
 
 class SearchAdminService:
-    def __init__(self, storage: Storage, jobs: JobsService, audit: AuditService) -> None:
+    def __init__(self, storage: Storage, jobs: JobsService) -> None:
         self._storage = storage
         self._jobs = jobs
-        self._audit = audit
 
-    async def reindex(self, entry: AuditEntry | None, started_by: str,
-                      dry_run: bool) -> dict[str, Any]:
-        """Start a rebuild (or report the one already under way: two would only do the
-        same work twice). A dry run counts the events a rebuild would read."""
+    async def reindex(self, uow: UnitOfWork, dry_run: bool) -> dict[str, Any]:
+        """Start a rebuild, its job row committed with the audit row (or report the one
+        already under way: two would only do the same work twice). A dry run counts the
+        events a rebuild would read."""
         if dry_run:
             count = await self._storage.search.count_sources(INDEXED_TYPES)
             return {"dry_run": True, "count": count}
@@ -47,8 +46,8 @@ class SearchAdminService:
                                                target=None, offset=0, limit=1)
             if running:
                 return {"job_id": running[0].job_id}
-        async with self._audit.transaction(entry) as tx:
-            job_id = await self._jobs.schedule(SEARCH_REINDEX, {}, started_by, tx=tx)
+        async with uow.transaction() as tx:
+            job_id = await self._jobs.schedule(SEARCH_REINDEX, {}, uow.actor, tx=tx)
         return {"job_id": job_id}
 
     async def reindex_job(self, context: JobContext) -> dict[str, Any]:

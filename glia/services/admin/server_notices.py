@@ -5,22 +5,32 @@ invite they cannot reject; a user who left is invited back by the next notice.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from typing import Any
+
+import msgspec
 
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.services.account_data import AccountDataService
-from glia.services.auth import Requester
 from glia.services.events import EventRequest, EventsService
 from glia.services.membership import MembershipService
 from glia.services.registration import RegistrationService
 from glia.services.rooms import CreateRoom, InitialStateEvent, RoomService
 from glia.services.targets import local_user
+from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
 
 SERVER_NOTICE_TAG = "m.server_notice"
+
+
+class ServerNotice(msgspec.Struct):
+    """``/v1/send_server_notice``: to whom, and the event (a message by default)."""
+
+    user_id: str
+    content: dict[str, Any]
+    type: str = "m.room.message"
+    state_key: str | None = None
 
 
 class ServerNoticeService:
@@ -42,42 +52,29 @@ class ServerNoticeService:
     def system_user(self) -> str:
         return f"@{self._config.system_mxid_localpart}:{self._server_name}"
 
-    async def send(self, requester: Requester, body: Mapping[str, Any],
-                   txn_id: str | None) -> dict[str, Any]:
+    async def send(self, uow: UnitOfWork, body: ServerNotice, txn_id: str | None
+                   ) -> dict[str, Any]:
+        """Send a notice (once per access token and ``txn_id``). Creating the notices
+        room and sending the notice are events, each committed on its own; the audit row
+        commits with the first of them."""
         if not self._config.enabled:
             raise MatrixError(400, "M_UNKNOWN", "Server notices are not enabled on this server")
-        target, event_type, content, state_key = self._parse(body)
-        await self._check_target(target)
+        await self._check_target(body.user_id)
+        token_hash = uow.requester.token_hash
         if txn_id is not None:
-            sent = await self._storage.server_notices.sent(requester.token_hash, txn_id)
+            sent = await self._storage.server_notices.sent(token_hash, txn_id)
             if sent is not None:
                 return {"event_id": sent}
-        async with self._lock:
-            await self._ensure_system_user()
-            room_id = await self._room_for(target)
-        event = await self._events.send(room_id, EventRequest(
-            self.system_user, event_type, content, state_key=state_key))
+        with uow.event_writes():
+            async with self._lock:
+                await self._ensure_system_user()
+                room_id = await self._room_for(body.user_id)
+            event = await self._events.send(room_id, EventRequest(
+                self.system_user, body.type, body.content, state_key=body.state_key))
         if txn_id is not None:
-            await self._storage.server_notices.record_sent(requester.token_hash, txn_id,
+            await self._storage.server_notices.record_sent(token_hash, txn_id,
                                                            event.event_id)
         return {"event_id": event.event_id}
-
-    @staticmethod
-    def _parse(body: Mapping[str, Any]) -> tuple[str, str, dict[str, Any], str | None]:
-        for key in ("user_id", "content"):
-            if key not in body:
-                raise errors.missing_param(f"Missing param {key!r}")
-        target, content = body["user_id"], body["content"]
-        if not isinstance(target, str):
-            raise errors.bad_json("'user_id' must be a string")
-        if not isinstance(content, dict):
-            raise errors.bad_json("'content' must be an object")
-        event_type = body.get("type", "m.room.message")
-        state_key = body.get("state_key")
-        if not isinstance(event_type, str) or (state_key is not None
-                                                and not isinstance(state_key, str)):
-            raise errors.bad_json("'type' and 'state_key' must be strings")
-        return target, event_type, content, state_key
 
     async def _check_target(self, user_id: str) -> None:
         local_user(user_id, self._server_name, "Server notices can only be sent to local users")

@@ -55,8 +55,12 @@ class StatisticsAdminService:
         return {"cumulative_joined_room_count": count}
 
     async def quarantine_changes(self, from_id: int, limit: int) -> dict[str, Any]:
-        """Quarantine flips after position ``from_id``, oldest first. ``next_batch`` is
-        the last position returned, or the newest position when nothing is new."""
+        """Quarantine flips after position ``from_id``, oldest first, at most ``limit``
+        (Synapse pages by :data:`QUARANTINE_PAGE`; Glia also takes less). ``next_batch``
+        is the last position returned, or the newest position when nothing is new."""
+        if limit < 1:
+            raise errors.invalid_param("Query parameter limit must be greater than 0")
+        limit = min(limit, QUARANTINE_PAGE)
         upto = await self._storage.media.quarantine_position()
         if from_id > upto:
             raise errors.invalid_param(

@@ -8,28 +8,35 @@ them literally.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+import msgspec
 
 from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import UserId, new_device_id
+from glia.ids import InvalidId, UserId, new_device_id, parse_user_id
 from glia.services.account import AccountService
-from glia.services.audit import AuditEntry, AuditService
+from glia.services.admin.user_requests import (
+    AdminFlag,
+    Deactivation,
+    DendritePasswordReset,
+    LoginAs,
+    PasswordReset,
+    Suspension,
+    Threepid,
+    UserPut,
+)
 from glia.services.auth import AuthService, Requester, hash_token, new_access_token
 from glia.services.profile import ProfileService
 from glia.services.registration import RegistrationService
 from glia.services.targets import local_user, parse_user
+from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
 from glia.storage.users import USER_ORDER, AdminUserView, UserListQuery
 
 __all__ = ["USER_ORDER", "UserAdminService", "UserListQuery"]
-
-USER_TYPES = ("bot", "support")
-#: Dendrite's password rules for ``resetPassword``.
-DENDRITE_MIN_PASSWORD, DENDRITE_MAX_PASSWORD = 8, 512
 
 
 def list_item(user: AdminUserView) -> dict[str, Any]:
@@ -43,26 +50,16 @@ def list_item(user: AdminUserView) -> dict[str, Any]:
     }
 
 
-def _bool_param(body: Mapping[str, Any], key: str, message: str | None = None) -> bool | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        raise errors.bad_json(message or f"Param '{key}' must be a boolean, if given")
-    return value
-
-
 class UserAdminService:
     def __init__(self, config: Config, storage: Storage, auth: AuthService,
                  account: AccountService, registration: RegistrationService,
-                 profile: ProfileService, audit: AuditService) -> None:
+                 profile: ProfileService) -> None:
         self._config = config
         self._storage = storage
         self._auth = auth
         self._account = account
         self._registration = registration
         self._profile = profile
-        self._audit = audit
 
     def local_user(self, user_id: str, message: str) -> UserId:
         """Parse a user ID that must be local (Synapse's ``400 M_UNKNOWN`` otherwise)."""
@@ -93,83 +90,73 @@ class UserAdminService:
         })
         return body
 
-    async def put(self, requester: Requester, user_id: str, body: Mapping[str, Any],
-                  entry: AuditEntry | None) -> tuple[bool, dict[str, Any]]:
-        """Create or modify an account; True when it was created (Synapse's 201)."""
-        parsed = self.local_user(user_id, "This endpoint can only be used with local users")
-        password = body.get("password")
-        if password is not None and (not isinstance(password, str) or len(password) > 512):
-            raise MatrixError(400, "M_UNKNOWN", "Invalid password")
-        logout_devices = body.get("logout_devices", True)
-        if not isinstance(logout_devices, bool):
-            raise MatrixError(400, "M_UNKNOWN",
-                              "'logout_devices' parameter is not of type boolean")
-        admin = _bool_param(body, "admin")
-        deactivated = _bool_param(body, "deactivated",
-                                  "'deactivated' parameter is not of type boolean")
-        locked = _bool_param(body, "locked", "'locked' parameter is not of type boolean")
-        if deactivated and locked:
-            raise MatrixError(400, "M_UNKNOWN", "An user can't be deactivated and locked")
-        user_type = body.get("user_type", ...)
-        if user_type is not ... and user_type is not None and user_type not in USER_TYPES:
-            raise MatrixError(400, "M_UNKNOWN", "Invalid user type")
-        for key in ("displayname", "avatar_url"):
-            if body.get(key) is not None and not isinstance(body[key], str):
-                raise errors.bad_json(f"{key} must be a string")
-        threepids = _pairs(body, "threepids", ("medium", "address"))
-        external_ids = _pairs(body, "external_ids", ("auth_provider", "external_id"))
-        if admin is False and user_id == requester.user_id:
-            raise MatrixError(400, "M_UNKNOWN", "You may not demote yourself.")
+    async def put(self, uow: UnitOfWork, user_id: str, body: UserPut
+                  ) -> tuple[bool, dict[str, Any]]:
+        """Create or modify an account; True when it was created (Synapse's 201).
 
+        The account, its flags and its profile change in one transaction with the audit
+        row; a changed display name or avatar is then announced in the user's rooms
+        (new member events, each committed by the event writer on its own)."""
+        parsed = self.local_user(user_id, "This endpoint can only be used with local users")
+        requester = uow.requester
+        if body.admin is False and user_id == requester.user_id:
+            raise MatrixError(400, "M_UNKNOWN", "You may not demote yourself.")
+        threepids = _pairs(body.threepids)
+        external_ids = None if body.external_ids is None else [
+            (e.auth_provider, e.external_id) for e in body.external_ids]
         existing = await self._storage.users.get(user_id)
-        password_hash = await self._auth.hash_password(password) if password else None
-        if external_ids is not None:
-            for provider, external_id in external_ids:
-                owner = await self._storage.admin_users.external_id_owner(provider,
-                                                                          external_id)
-                if owner is not None and owner != user_id:
-                    raise MatrixError(409, "M_UNKNOWN", "External id is already in use.")
+        password_hash = await self._auth.hash_password(body.password) if body.password \
+            else None
+        for provider, external_id in external_ids or ():
+            owner = await self._storage.admin_users.external_id_owner(provider, external_id)
+            if owner is not None and owner != user_id:
+                raise MatrixError(409, "M_UNKNOWN", "External id is already in use.")
         now = now_ms()
+        user_type = body.user_type
+        displayname, avatar_url = body.displayname, body.avatar_url
         if existing is None:
             await self._registration.check_available(parsed.localpart)
-            async with self._audit.transaction(entry) as tx:
-                await tx.users.create(user_id, password_hash, admin=bool(admin),
-                                      user_type=None if user_type is ... else user_type,
-                                      creation_ts=now)
-                displayname = body.get("displayname")
+            async with uow.transaction() as tx:
+                await tx.users.create(user_id, password_hash, admin=bool(body.admin),
+                                      user_type=None if user_type is msgspec.UNSET
+                                      else user_type, creation_ts=now)
                 await tx.profile.create(user_id, displayname or parsed.localpart)
-                if isinstance(body.get("avatar_url"), str) and body["avatar_url"]:
-                    await tx.profile.set_avatar_url(user_id, body["avatar_url"])
+                if avatar_url:
+                    await tx.profile.set_avatar_url(user_id, avatar_url)
                 if threepids:
                     await tx.admin_users.replace_threepids(user_id, threepids, now)
                 if external_ids:
                     await tx.admin_users.replace_external_ids(user_id, external_ids)
             return True, await self._user_object(user_id)
 
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             if threepids is not None:
                 await tx.admin_users.replace_threepids(user_id, threepids, now)
             if external_ids is not None:
                 await tx.admin_users.replace_external_ids(user_id, external_ids)
-            if admin is not None:
-                await tx.users.set_admin(user_id, admin)
+            if body.admin is not None:
+                await tx.users.set_admin(user_id, body.admin)
             if password_hash is not None:
                 await self._account.write_password(tx, user_id, password_hash,
-                                                   logout_devices)
-            if deactivated is True and not existing.deactivated:
+                                                   body.logout_devices)
+            if body.deactivated is True and not existing.deactivated:
                 await self._account.deactivate_in(tx, user_id, False, requester.user_id)
-            elif deactivated is False and existing.deactivated:
+            elif body.deactivated is False and existing.deactivated:
                 await tx.users.set_deactivated(user_id, False)
                 await tx.admin_users.set_flag(user_id, "erased", False)
-            if locked is not None:
-                await tx.users.set_locked(user_id, locked)
-            if user_type is not ...:
+            if body.locked is not None:
+                await tx.users.set_locked(user_id, body.locked)
+            if user_type is not msgspec.UNSET:
                 await tx.users.set_user_type(user_id, user_type)
-        # Profile changes are announced in the user's rooms (new member events).
-        if "displayname" in body:
-            await self._profile.set_displayname(requester, user_id, body["displayname"])
-        if "avatar_url" in body:
-            await self._profile.set_avatar_url(requester, user_id, body["avatar_url"])
+            if displayname is not msgspec.UNSET:
+                await tx.profile.set_displayname(user_id, displayname or None)
+            if avatar_url is not msgspec.UNSET:
+                await tx.profile.set_avatar_url(user_id, avatar_url or None)
+        # Clients read names and avatars from member events: announce the change.
+        if displayname is not msgspec.UNSET:
+            await self._profile.set_displayname(requester, user_id, displayname)
+        if avatar_url is not msgspec.UNSET:
+            await self._profile.set_avatar_url(requester, user_id, avatar_url)
         return False, await self._user_object(user_id)
 
     async def is_admin(self, user_id: str) -> bool:
@@ -177,66 +164,51 @@ class UserAdminService:
         user = await self._storage.users.get(user_id)
         return bool(user and user.admin)
 
-    async def set_admin(self, requester: Requester, user_id: str, body: Mapping[str, Any],
-                        entry: AuditEntry | None) -> None:
+    async def set_admin(self, uow: UnitOfWork, user_id: str, body: AdminFlag) -> None:
         self.local_user(user_id, "Only local users can be admins of this homeserver")
-        if "admin" not in body:
-            raise errors.missing_param("Missing params: ['admin']")
-        admin = bool(body["admin"])
-        if not admin and user_id == requester.user_id:
+        admin = bool(body.admin)
+        if not admin and user_id == uow.actor:
             raise MatrixError(400, "M_UNKNOWN", "You may not demote yourself.")
         if await self._storage.users.get(user_id) is None:
             raise errors.not_found("User not found")
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             await tx.users.set_admin(user_id, admin)
 
-    async def deactivate(self, requester: Requester, user_id: str, body: Mapping[str, Any],
-                         entry: AuditEntry | None) -> dict[str, Any]:
-        erase = _bool_param(body, "erase") or False
+    async def deactivate(self, uow: UnitOfWork, user_id: str, body: Deactivation
+                         ) -> dict[str, Any]:
+        """Deactivate now; leaving the user's rooms is a job whose row commits with the
+        deactivation and the audit row."""
         self.local_user(user_id, "Can only deactivate local users")
         if await self._storage.users.get(user_id) is None:
             raise errors.not_found("User not found")
-        async with self._audit.transaction(entry) as tx:
-            job_id = await self._account.deactivate_in(tx, user_id, erase, requester.user_id)
+        async with uow.transaction() as tx:
+            job_id = await self._account.deactivate_in(tx, user_id, bool(body.erase),
+                                                       uow.actor)
         # Glia extra: the job that takes the user out of their rooms.
         return {"id_server_unbind_result": "success", "leave_rooms_job_id": job_id}
 
-    async def reset_password(self, requester: Requester, user_id: str,
-                             body: Mapping[str, Any], entry: AuditEntry | None) -> None:
+    async def reset_password(self, uow: UnitOfWork, user_id: str, body: PasswordReset
+                             ) -> None:
         """Synapse's reset: no password policy, logs out unless ``logout_devices`` false."""
         self._parse(user_id)
-        new_password = body.get("new_password")
-        if new_password is None:
-            raise errors.missing_param("Missing params: ['new_password']")
-        if not isinstance(new_password, str) or len(new_password) > 512:
-            raise MatrixError(400, "M_UNKNOWN", "Invalid password")
-        logout_devices = _bool_param(body, "logout_devices")
-        await self._reset(requester, user_id, new_password,
-                          True if logout_devices is None else logout_devices, entry)
+        await self._reset(uow, user_id, body.new_password,
+                          True if body.logout_devices is None else body.logout_devices)
 
-    async def dendrite_reset_password(self, requester: Requester, user_id: str,
-                                      body: Mapping[str, Any],
-                                      entry: AuditEntry | None) -> dict[str, Any]:
+    async def dendrite_reset_password(self, uow: UnitOfWork, user_id: str,
+                                      body: DendritePasswordReset) -> dict[str, Any]:
         """Dendrite's ``resetPassword``: 8–512 characters, local users only."""
         self.local_user(user_id, "Can only reset the password of local users")
-        password = body.get("password")
-        if not isinstance(password, str):
-            raise errors.missing_param("Expecting a 'password' string")
-        if not DENDRITE_MIN_PASSWORD <= len(password) <= DENDRITE_MAX_PASSWORD:
-            raise MatrixError(400, "M_WEAK_PASSWORD",
-                              f"Password must be {DENDRITE_MIN_PASSWORD} to "
-                              f"{DENDRITE_MAX_PASSWORD} characters")
-        logout_devices = _bool_param(body, "logout_devices")
-        await self._reset(requester, user_id, password, bool(logout_devices), entry)
+        await self._reset(uow, user_id, body.password, bool(body.logout_devices))
         return {"password_updated": True}
 
-    async def _reset(self, requester: Requester, user_id: str, password: str,
-                     logout_devices: bool, entry: AuditEntry | None) -> None:
+    async def _reset(self, uow: UnitOfWork, user_id: str, password: str,
+                     logout_devices: bool) -> None:
         if await self._storage.users.get(user_id) is None:
             raise errors.not_found("Unknown user")
         password_hash = await self._auth.hash_password(password)
+        requester = uow.requester
         keep = requester.device_id if requester.user_id == user_id else None
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             await self._account.write_password(tx, user_id, password_hash, logout_devices,
                                                keep)
 
@@ -254,70 +226,77 @@ class UserAdminService:
                 "user_agent": row["user_agent"]})
         return {"user_id": user_id, "devices": devices}
 
-    async def suspend(self, user_id: str, body: Mapping[str, Any],
-                      entry: AuditEntry | None) -> dict[str, Any]:
+    async def suspend(self, uow: UnitOfWork, user_id: str, body: Suspension
+                      ) -> dict[str, Any]:
         """Suspend or unsuspend (the user keeps their sessions; what they may still do is
         enforced by the event writer and the profile service)."""
         self.local_user(user_id, "Can only suspend local users")
         if await self._storage.users.get(user_id) is None:
             raise errors.not_found("User not found")
-        if "suspend" not in body:
-            raise errors.missing_param("Missing params: ['suspend']")
-        suspend = body["suspend"]
-        if not isinstance(suspend, bool):
-            raise errors.bad_json("Param 'suspend' must be a boolean")
-        async with self._audit.transaction(entry) as tx:
-            await tx.admin_users.set_flag(user_id, "suspended", suspend)
-        return {f"user_{user_id}_suspended": suspend}
+        async with uow.transaction() as tx:
+            await tx.admin_users.set_flag(user_id, "suspended", body.suspend)
+        return {f"user_{user_id}_suspended": body.suspend}
 
-    async def set_shadow_ban(self, user_id: str, banned: bool,
-                             entry: AuditEntry | None) -> None:
+    async def set_shadow_ban(self, uow: UnitOfWork, user_id: str, banned: bool) -> None:
         """Synapse checks only locality here, not existence (nothing to flag then)."""
         self.local_user(user_id, "Only local users can be shadow-banned")
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             await tx.admin_users.set_flag(user_id, "shadow_banned", banned)
 
-    async def login_as(self, requester: Requester, user_id: str, body: Mapping[str, Any],
-                       entry: AuditEntry | None) -> dict[str, Any]:
+    async def login_as(self, uow: UnitOfWork, user_id: str, body: LoginAs
+                       ) -> dict[str, Any]:
         """Impersonation: a token acting as the user but held by the admin, without a
         device row (the user cannot see it); ``/logout`` with it or the admin's
         ``/logout/all`` ends it, the user's own ``/logout/all`` does not."""
         self.local_user(user_id, "Only local users can be logged in as")
-        valid_until_ms = body.get("valid_until_ms")
-        if valid_until_ms is not None and type(valid_until_ms) is not int:
-            raise MatrixError(400, "M_UNKNOWN", "'valid_until_ms' parameter must be an int")
-        if user_id == requester.user_id:
+        if user_id == uow.actor:
             raise MatrixError(400, "M_UNKNOWN", "Cannot use admin API to login as self")
         if await self._storage.users.get(user_id) is None:
             raise errors.not_found("User not found")
         token = new_access_token()
-        async with self._audit.transaction(entry) as tx:
+        async with uow.transaction() as tx:
             await tx.devices.add_token(hash_token(token), user_id, new_device_id(), now_ms(),
-                                       puppeted_by=requester.user_id,
-                                       valid_until_ms=valid_until_ms)
+                                       puppeted_by=uow.actor,
+                                       valid_until_ms=body.valid_until_ms)
         return {"access_token": token}
+
+    # -- the spec's suspension and lock (``/_matrix/client/v1/admin/…``) ---------------
+
+    async def spec_target(self, user_id: str) -> dict[str, Any]:
+        """The target as the spec's errors want it: local (else ``400
+        M_INVALID_PARAM``), existing and active (else ``404``), not an admin (else
+        ``403``)."""
+        try:
+            parsed = parse_user_id(user_id)
+        except InvalidId as e:
+            raise errors.invalid_param(str(e)) from e
+        if parsed.domain != self._config.server_name:
+            raise errors.invalid_param("User does not belong to the local server.")
+        user = await self._storage.admin_users.view(user_id)
+        if user is None or user.deactivated:
+            raise errors.not_found("User not found.")
+        if user.admin:
+            raise errors.forbidden("The target user is a server administrator.")
+        return await self._user_object(user_id)
+
+    async def spec_suspend(self, uow: UnitOfWork, user_id: str, suspended: bool) -> None:
+        if user_id == uow.actor:
+            raise errors.forbidden("You may not suspend yourself.")
+        await self.spec_target(user_id)
+        await self.suspend(uow, user_id, Suspension(suspended))
+
+    async def spec_lock(self, uow: UnitOfWork, user_id: str, locked: bool) -> None:
+        """A locked account cannot log in and its sessions answer ``401
+        M_USER_LOCKED``."""
+        if user_id == uow.actor:
+            raise errors.forbidden("You may not lock yourself.")
+        await self.spec_target(user_id)
+        await self.put(uow, user_id, UserPut(locked=locked))
 
     @staticmethod
     def _parse(user_id: str) -> UserId:
         return parse_user(user_id)
 
 
-def _pairs(body: Mapping[str, Any], key: str, fields: tuple[str, str]
-           ) -> list[tuple[str, str]] | None:
-    """A list of two-field objects (``threepids``, ``external_ids``), or None if absent."""
-    items = body.get(key)
-    if items is None:
-        return None
-    if not isinstance(items, list):
-        raise errors.bad_json(f"{key} must be a list")
-    out = []
-    for item in items:
-        if not isinstance(item, Mapping):
-            raise errors.bad_json(f"{key} entries must be objects")
-        for field in fields:
-            if field not in item:
-                raise errors.missing_param(f"Missing param '{field}' in {key}")
-            if not isinstance(item[field], str):
-                raise errors.bad_json(f"{key}.{field} must be a string")
-        out.append((item[fields[0]], item[fields[1]]))
-    return out
+def _pairs(threepids: list[Threepid] | None) -> list[tuple[str, str]] | None:
+    return None if threepids is None else [(t.medium, t.address) for t in threepids]
