@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -55,7 +55,9 @@ class WrittenEvent:
 class EventSubscriber(Protocol):
     """Something that happens after events are written. ``name`` is stored in the outbox
     when a retry is owed, so keep it stable. ``handle`` gets the events of one write (or
-    one retry batch) in stream order and must be idempotent."""
+    one retry batch) in stream order and must be idempotent. A subscriber whose class
+    sets ``wakes_readers = True`` (the /sync wake-ups) runs only after the writer made
+    the events visible to this process's readers (see :meth:`EventFanout.publish`)."""
 
     @property
     def name(self) -> str: ...
@@ -81,12 +83,20 @@ class EventFanout:
         await tx.outbox.add([(e.stream_ordering, e.event_id) for e in events],
                             now_ms() + WRITER_GRACE_MS)
 
-    async def publish(self, events: Sequence[WrittenEvent]) -> None:
+    async def publish(self, events: Sequence[WrittenEvent],
+                      visible: Callable[[], None] | None = None) -> None:
         """After the commit: run every subscriber on ``events``, then clear their rows
-        (or leave them, naming the failed subscribers, for the retry loop)."""
+        (or leave them, naming the failed subscribers, for the retry loop).
+
+        ``visible`` releases the events' stream positions to this process's readers. It
+        is called after the subscribers that readers depend on (push evaluation, search)
+        and before the ones that wake readers, so a ``/sync`` never returns an event
+        without its unread counts, and a woken one finds the event."""
         if not events:
+            if visible is not None:
+                visible()
             return
-        failed = await self._run(events, self._subscribers)
+        failed = await self._run(events, self._subscribers, visible)
         streams = [w.event.stream_ordering for w in events]
         try:
             if failed:
@@ -99,15 +109,21 @@ class EventFanout:
             logger.exception("could not update the event outbox for %s", _ids(events))
 
     async def _run(self, events: Sequence[WrittenEvent],
-                   subscribers: Sequence[EventSubscriber]) -> list[str]:
+                   subscribers: Sequence[EventSubscriber],
+                   visible: Callable[[], None] | None = None) -> list[str]:
         failed = []
         for subscriber in subscribers:
+            if visible is not None and getattr(subscriber, "wakes_readers", False):
+                visible()
+                visible = None
             try:
                 await subscriber.handle(events)
             except Exception:
                 logger.exception("event subscriber %r failed on %s; it will be retried",
                                  subscriber.name, _ids(events))
                 failed.append(subscriber.name)
+        if visible is not None:
+            visible()
         return failed
 
     # -- retries ------------------------------------------------------------------------

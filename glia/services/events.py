@@ -119,7 +119,12 @@ class EventsService:
             assert version is not None
             event = await self._append(tx, room_id, version, request)
             await self._fanout.record(tx, [event])
-        await self._fanout.publish([WrittenEvent(event, version)])
+            # Readers see the event only once push and search have it (publish says when).
+            visible = tx.keep_in_flight()
+        try:
+            await self._fanout.publish([WrittenEvent(event, version)], visible)
+        finally:
+            visible()
         return event
 
     async def create_room(self, creator: str, version: RoomVersion,
@@ -163,7 +168,11 @@ class EventsService:
             if in_tx is not None:
                 await in_tx(tx, room_id)
             await self._fanout.record(tx, written)
-        await self._fanout.publish([WrittenEvent(e, version) for e in written])
+            visible = tx.keep_in_flight()
+        try:
+            await self._fanout.publish([WrittenEvent(e, version) for e in written], visible)
+        finally:
+            visible()
         return room_id, written
 
     async def _moderate(self, room_id: str, request: EventRequest) -> StoredEvent | None:

@@ -99,6 +99,8 @@ class RoomEventWakeups:
     events (an invitee is not a member yet). A spurious repeat on retry is harmless."""
 
     name = "notifier"
+    #: Readers may see the events once the subscribers before this one have run.
+    wakes_readers = True
 
     def __init__(self, notifier: Notifier) -> None:
         self._notifier = notifier

@@ -66,6 +66,15 @@ class Stores:
         else:
             self._inflight.callbacks.append(callback)
 
+    def keep_in_flight(self) -> Callable[[], None]:
+        """Keep this transaction's stream positions from this process's readers after it
+        commits, until the returned function is called (once is enough; more is
+        harmless): the event writer shows events only once their subscribers ran. If the
+        transaction fails, its positions are released as usual."""
+        if self._inflight is None:
+            return lambda: None
+        return self._inflight.keep()
+
     @cached_property
     def users(self) -> UserStore:
         return UserStore(self.db)
@@ -253,6 +262,8 @@ class _TxContext:
         self._shared = shared
         self._held: list[int] = []
         self.callbacks: list[Callable[[], None]] = []
+        #: Positions held past the commit, when :meth:`keep` was called.
+        self._kept: list[int] | None = None
         #: Positions must commit in order across processes (see STREAM_ORDER_LOCK).
         self.ordered = ordered
 
@@ -266,9 +277,22 @@ class _TxContext:
         self._shared.hold(position)
         self._held.append(position)
 
-    def end(self) -> None:
-        for position in self._held:
-            self._shared.release(position)
+    def keep(self) -> Callable[[], None]:
+        kept = self._kept = []
+
+        def release() -> None:
+            for position in kept:
+                self._shared.release(position)
+            kept.clear()
+
+        return release
+
+    def end(self, committed: bool) -> None:
+        if committed and self._kept is not None:
+            self._kept.extend(self._held)  # released by keep()'s function
+        else:
+            for position in self._held:
+                self._shared.release(position)
         self._held.clear()
 
 
@@ -283,11 +307,13 @@ class Storage(Stores):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Stores]:
         context = _TxContext(self._stream_inflight, self._ordered)
+        committed = False
         try:
             async with self.engine.transaction() as tx:
                 yield Stores(self.engine, tx, context)
+            committed = True
         finally:
-            context.end()
+            context.end(committed)
         for callback in context.callbacks:
             callback()
 

@@ -149,3 +149,34 @@ async def test_subscriber_names_must_be_unique(storage: Storage) -> None:
     # A name is what the outbox stores for a retry; two alike would be ambiguous.
     with pytest.raises(ValueError, match="unique"):
         EventFanout(storage, [Recorder("a"), Recorder("a")])
+
+
+class VisibilityProbe:
+    """Records, for each event it sees, whether this process's readers could already
+    see it (``stream_upto`` has reached its position)."""
+
+    def __init__(self, storage: Storage, name: str, wakes_readers: bool) -> None:
+        self.name = name
+        self.wakes_readers = wakes_readers
+        self._storage = storage
+        self.saw: list[bool] = []
+
+    async def handle(self, events: Sequence[WrittenEvent]) -> None:
+        upto = await self._storage.stream_upto()
+        self.saw.extend(w.event.stream_ordering <= upto for w in events)
+
+
+async def test_readers_see_events_only_after_the_subscribers_they_depend_on(
+        storage: Storage) -> None:
+    """Push and search run before a /sync may return the event (else it could come
+    without its unread counts); the wake-ups run after it is visible (else a woken /sync
+    would find nothing)."""
+    before = VisibilityProbe(storage, "push-like", wakes_readers=False)
+    wakeups = VisibilityProbe(storage, "wakeups", wakes_readers=True)
+    writer = _writer(storage, EventFanout(storage, [before, wakeups]))
+    room_id, _ = await _public_room(writer)
+    event = await writer.send(room_id, _message("hello"))
+    # The room's three events, then the message.
+    assert before.saw == [False] * 4
+    assert wakeups.saw == [True] * 4
+    assert await storage.stream_upto() >= event.stream_ordering
