@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from glia import errors
+from glia.protocol.glob import wildcard_match
 from glia.storage.search import Phrase, SearchQuery, terms
 
 #: The spec's search keys → (event type, content field).
@@ -130,10 +131,9 @@ def _int(body: Mapping[str, Any], key: str, name: str, default: int, minimum: in
     return min(value, maximum)
 
 
-def _type_matcher(patterns: Sequence[str]) -> re.Pattern[str]:
-    """Event type patterns of a filter, where ``*`` matches any run of characters."""
-    alternatives = ("".join(".*" if c == "*" else re.escape(c) for c in p) for p in patterns)
-    return re.compile("(?:" + "|".join(alternatives) + r")\Z", re.DOTALL)
+def _matches_any(event_type: str, patterns: Sequence[str]) -> bool:
+    """Whether one of a filter's event type patterns (``*`` wildcards) matches."""
+    return any(wildcard_match(p, event_type) for p in patterns)
 
 
 def parse_request(body: Mapping[str, Any]) -> Criteria | None:
@@ -163,12 +163,10 @@ def parse_request(body: Mapping[str, Any]) -> Criteria | None:
     search_filter = _object(criteria.get("filter"), filter_name)
     wanted = _strings(search_filter, "types", filter_name)
     if wanted is not None:
-        matcher = _type_matcher(wanted)
-        types = [t for t in types if matcher.match(t)]
+        types = [t for t in types if _matches_any(t, wanted)]
     unwanted = _strings(search_filter, "not_types", filter_name)
     if unwanted:
-        matcher = _type_matcher(unwanted)
-        types = [t for t in types if not matcher.match(t)]
+        types = [t for t in types if not _matches_any(t, unwanted)]
     contains_url = search_filter.get("contains_url")
     if contains_url is not None and not isinstance(contains_url, bool):
         raise errors.bad_json(f"{filter_name}.contains_url must be a boolean")
