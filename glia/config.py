@@ -117,6 +117,10 @@ class PasswordConfig:
     bcrypt_rounds: int = 12
     #: Minimum password length for new passwords.
     minimum_length: int = 0
+    #: Longest password accepted, in characters (Synapse's limit is 512). Longer new
+    #: passwords are refused; a longer login attempt fails without being hashed. bcrypt
+    #: reads only the first 72 bytes, as it did for Synapse's hashes.
+    maximum_length: int = 512
 
 
 @dataclass(frozen=True)
@@ -334,6 +338,9 @@ def _validate(config: Config, problems: list[str]) -> None:
         problems.append("database.sqlite_synchronous: must be full or normal")
     if not 4 <= config.password.bcrypt_rounds <= 31:
         problems.append("password.bcrypt_rounds: must be between 4 and 31")
+    if not max(1, config.password.minimum_length) <= config.password.maximum_length <= 65536:
+        problems.append("password.maximum_length: must be between password.minimum_length"
+                        " (and 1) and 65536")
     if config.max_request_size < 1024:
         problems.append("max_request_size: must be at least 1024")
     if not 2 <= config.max_json_depth <= 500:
