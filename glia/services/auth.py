@@ -1,8 +1,11 @@
 """Who is calling: access tokens, passwords, and the per-request requester.
 
 Tokens are random strings given to the client once; only their SHA-256 is stored.
-bcrypt runs on a worker thread because a hash takes ~200 ms of CPU at cost 12, which
-would otherwise stall every other request on the event loop.
+bcrypt runs on worker threads because a hash takes ~200 ms of CPU at cost 12, which
+would otherwise stall every other request on the event loop. Those threads are a pool of
+their own, one per core (more cannot hash faster): on the default pool a burst of
+registrations or logins queued ahead of everything else that needs a thread (media
+files), and stalled it for as long as the burst took to hash.
 
 bcrypt reads at most 72 bytes of a password. The bcrypt releases Synapse's hashes were
 made with ignored the rest silently; bcrypt 5 refuses longer input instead. Glia hashes and
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import bcrypt
@@ -50,6 +55,12 @@ def _bcrypt_input(password: str) -> bytes:
     return password.encode()[:BCRYPT_MAX_BYTES]
 
 
+def _usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def new_access_token() -> str:
     return "glia_" + secrets.token_urlsafe(30)
 
@@ -64,6 +75,7 @@ class AuthService:
         self._config = config
         self._storage = storage
         self._last_recorded: dict[tuple[str, str | None], int] = {}
+        self._hashing = ThreadPoolExecutor(_usable_cores(), thread_name_prefix="bcrypt")
 
     async def authenticate(self, token: str, ip: str | None = None,
                            user_agent: str | None = None) -> Requester:
@@ -113,8 +125,8 @@ class AuthService:
         if self._too_long(password):
             raise errors.invalid_param(self._too_long_message())
         rounds = self._config.password.bcrypt_rounds
-        hashed = await asyncio.to_thread(
-            bcrypt.hashpw, _bcrypt_input(password), bcrypt.gensalt(rounds)
+        hashed = await asyncio.get_running_loop().run_in_executor(
+            self._hashing, bcrypt.hashpw, _bcrypt_input(password), bcrypt.gensalt(rounds)
         )
         return hashed.decode()
 
@@ -124,8 +136,9 @@ class AuthService:
         if not password_hash or self._too_long(password):
             return False
         try:
-            return await asyncio.to_thread(
-                bcrypt.checkpw, _bcrypt_input(password), password_hash.encode()
+            return await asyncio.get_running_loop().run_in_executor(
+                self._hashing, bcrypt.checkpw, _bcrypt_input(password),
+                password_hash.encode()
             )
         except ValueError:  # not a bcrypt hash (e.g. imported from elsewhere)
             return False
