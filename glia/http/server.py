@@ -75,6 +75,7 @@ class HttpApp:
             response, user = await self._handle(raw)
         except MatrixError as e:
             response = json_response(e.to_json(), e.status)
+            response.headers.update(e.headers)
         except Exception:
             logger.exception("request %s %s %s failed", request_id, raw.method,
                              _loggable_path(scope))
