@@ -6,11 +6,13 @@ the admin API) uses, so bad input can never surface as a 500.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import ipaddress
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic
 
 from starlette.requests import ClientDisconnect
 from starlette.requests import Request as StarletteRequest
+from starlette.types import Scope
 from typing_extensions import TypeVar
 
 from glia import errors
@@ -36,6 +38,38 @@ def streamed_body(handler: T) -> T:
 
 def is_streamed(handler: object) -> bool:
     return bool(getattr(handler, _STREAMED, False))
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def forwarded_client(peer: str, forwarded_for: str, trusted: Sequence[Network]) -> str:
+    """The client's address. The TCP peer's, unless the peer is a trusted proxy: then the
+    rightmost ``X-Forwarded-For`` entry that is not itself a trusted proxy (everything to
+    its left was written by the client and proves nothing). An entry that is not an
+    address ends the walk at the proxy that passed it on."""
+    client = peer
+    for entry in reversed([*forwarded_for.split(","), peer]):
+        try:
+            address = ipaddress.ip_address(entry.strip())
+        except ValueError:
+            break
+        client = str(address)
+        if not any(address in network for network in trusted):
+            break
+    return client
+
+
+def resolve_client(scope: Scope, trusted: Sequence[Network]) -> None:
+    """Set ``scope["client"]`` to the real client behind trusted proxies: the one place
+    the client address (session records, rate limits, the access log) is derived."""
+    client = scope.get("client")
+    if not trusted or not client:
+        return
+    forwarded = ",".join(value.decode("latin-1") for name, value in scope["headers"]
+                         if name == b"x-forwarded-for")
+    if forwarded:
+        scope["client"] = (forwarded_client(client[0], forwarded, trusted), client[1])
 
 
 #: The largest integer every JSON parser represents exactly (2**53 - 1).

@@ -8,6 +8,7 @@ other exception is a bug: logged with the request id, answered ``500 M_UNKNOWN``
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import itertools
 import logging
 import time
@@ -22,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 from glia import errors
 from glia.errors import MatrixError
 from glia.http.guards import authorize
-from glia.http.parsing import Request, is_streamed
+from glia.http.parsing import Request, is_streamed, resolve_client
 from glia.http.ratelimit import RateLimiter
 from glia.http.routes import Route, Router
 from glia.log import redact_query
@@ -60,6 +61,8 @@ class HttpApp:
         self._max_json_depth = services.config.max_json_depth
         self._access_log = services.config.logging.access_log
         self._name = name
+        self._trusted_proxies = [ipaddress.ip_network(p, strict=False)
+                                 for p in services.config.listeners.trusted_proxies]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -68,6 +71,7 @@ class HttpApp:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
+        resolve_client(scope, self._trusted_proxies)
         request_id = f"{self._name}-{next(_request_ids)}"
         raw = StarletteRequest(scope, receive)
         user: str | None = None
