@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import msgspec
+from starlette.requests import ClientDisconnect
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -77,6 +78,11 @@ class HttpApp:
         user: str | None = None
         try:
             response, user = await self._handle(raw)
+        except ClientDisconnect:
+            # Nobody is left to answer: not an error of ours, and nothing to send.
+            logger.info("request %s %s %s: client disconnected", request_id, raw.method,
+                        _loggable_path(scope))
+            return
         except MatrixError as e:
             response = json_response(e.to_json(), e.status)
             response.headers.update(e.headers)
