@@ -204,7 +204,11 @@ class Request(Generic[B]):
         return value == "true"
 
     def query_int(self, name: str, default: int | None = None, *,
-                  required: bool = False, minimum: int | None = 0) -> int | None:
+                  required: bool = False, minimum: int | None = 0,
+                  clamp: bool = True) -> int | None:
+        """An integer query parameter. Counts and offsets (``clamp``) past what JSON
+        carries exactly mean "all" or "past the end" and are clamped; for a timestamp
+        (``clamp=False``) such a number is no real time and is ``M_INVALID_PARAM``."""
         value = self.query(name)
         if value is None:
             if required:
@@ -216,6 +220,8 @@ class Request(Generic[B]):
             raise errors.invalid_param(f"Query parameter {name} must be an integer") from e
         if minimum is not None and number < minimum:
             raise errors.invalid_param(f"Query parameter {name} must be a positive integer.")
+        if not clamp and abs(number) > MAX_SAFE_INTEGER:
+            raise errors.invalid_param(f"Query parameter {name} is out of range")
         # Clamped to what JSON clients and a BIGINT column carry: a "huge" limit or
         # offset means "all" / "past the end", not a database error.
         return max(-MAX_SAFE_INTEGER, min(number, MAX_SAFE_INTEGER))

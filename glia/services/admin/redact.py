@@ -21,6 +21,7 @@ from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import is_valid_room_id
+from glia.protocol.events import CANONICAL_INT_MAX
 from glia.protocol.power_levels import action_level, event_level, room_creators, user_level
 from glia.services.audit import AuditEntry, AuditService
 from glia.services.auth import Requester
@@ -43,6 +44,8 @@ def _optional(body: Mapping[str, Any], key: str, kind: type, what: str) -> Any:
     # JSON's true and false are not numbers, though Python's bool is an int.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise errors.bad_json(f"'{key}' must be {what}")
+    if isinstance(value, int) and not -CANONICAL_INT_MAX <= value <= CANONICAL_INT_MAX:
+        raise errors.invalid_param(f"'{key}' is out of range")
     return value
 
 

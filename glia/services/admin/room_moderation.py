@@ -11,6 +11,7 @@ from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import InvalidId, parse_user_id
+from glia.protocol.events import CANONICAL_INT_MAX
 from glia.services.admin.rooms import PURGE_BATCH, RoomAdminService, body_bool, body_str
 from glia.services.audit import AuditEntry, AuditService
 from glia.services.auth import Requester
@@ -172,6 +173,8 @@ class RoomModerationService:
             ts = body["purge_up_to_ts"]
             if isinstance(ts, bool) or not isinstance(ts, int):
                 raise errors.bad_json("purge_up_to_ts must be an int")
+            if not 0 <= ts <= CANONICAL_INT_MAX:
+                raise errors.invalid_param("purge_up_to_ts is out of range")
             found = await self._storage.events.closest_by_ts(room_id, ts, False, 1)
             if not found:
                 raise errors.not_found("there is no event to be purged")

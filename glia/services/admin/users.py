@@ -16,6 +16,7 @@ from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import UserId, new_device_id
+from glia.protocol.events import CANONICAL_INT_MAX
 from glia.services.account import AccountService
 from glia.services.audit import AuditEntry, AuditService
 from glia.services.auth import AuthService, Requester, hash_token, new_access_token
@@ -286,6 +287,8 @@ class UserAdminService:
         valid_until_ms = body.get("valid_until_ms")
         if valid_until_ms is not None and type(valid_until_ms) is not int:
             raise MatrixError(400, "M_UNKNOWN", "'valid_until_ms' parameter must be an int")
+        if valid_until_ms is not None and not 0 <= valid_until_ms <= CANONICAL_INT_MAX:
+            raise errors.invalid_param("'valid_until_ms' is out of range")
         if user_id == requester.user_id:
             raise MatrixError(400, "M_UNKNOWN", "Cannot use admin API to login as self")
         if await self._storage.users.get(user_id) is None:
