@@ -22,3 +22,8 @@ async def check_new_event(tx: Stores, room_id: str, event_type: str,
             parse_user_id(state_key)
         except InvalidId as e:
             raise errors.invalid_param(f"Invalid user ID {state_key!r}: {e}") from e
+    if redacts is not None:
+        # An unknown target may still arrive (over federation); a known one must be ours.
+        target = await tx.events.get(redacts)
+        if target is not None and target.room_id != room_id:
+            raise errors.invalid_param("Cannot redact event from a different room")
