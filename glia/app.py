@@ -63,7 +63,9 @@ async def serve(config: Config) -> None:
     listeners = build_listeners(services)
     servers = [
         _Server(uvicorn.Config(lst.app, host=lst.host, port=lst.port, log_config=None,
-                               access_log=False, lifespan="off", server_header=False))
+                               access_log=False, lifespan="off", server_header=False,
+                               # X-Forwarded-For is Glia's to judge (trusted_proxies).
+                               proxy_headers=False))
         for lst in listeners
     ]
     loop = asyncio.get_running_loop()

@@ -9,6 +9,7 @@ joined with ``__`` (``GLIA_LISTENERS__ADMIN__PORT=8009``).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import typing
 from collections.abc import Mapping
@@ -58,6 +59,9 @@ class ListenersConfig:
     client: ListenerConfig = field(default_factory=ListenerConfig)
     #: The optional separate admin API listener.
     admin: AdminListenerConfig = field(default_factory=AdminListenerConfig)
+    #: Reverse proxies (IP addresses or CIDR networks) whose ``X-Forwarded-For`` is
+    #: believed. Empty: the client address is the TCP peer's, whatever the header says.
+    trusted_proxies: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,10 @@ class PasswordConfig:
     bcrypt_rounds: int = 12
     #: Minimum password length for new passwords.
     minimum_length: int = 0
+    #: Longest password accepted, in characters (Synapse's limit is 512). Longer new
+    #: passwords are refused; a longer login attempt fails without being hashed. bcrypt
+    #: reads only the first 72 bytes, as it did for Synapse's hashes.
+    maximum_length: int = 512
 
 
 @dataclass(frozen=True)
@@ -274,6 +282,13 @@ def _coerce(value: Any, tp: Any, path: str, problems: list[str]) -> Any:
             return float(value)
         problems.append(f"{path}: expected a number, got {value!r}")
         return None
+    if typing.get_origin(tp) is list:
+        # A YAML list, or a comma-separated string (environment variables).
+        items = value.split(",") if isinstance(value, str) else value
+        if isinstance(items, list) and all(isinstance(i, str) for i in items):
+            return [i.strip() for i in items if i.strip()]
+        problems.append(f"{path}: expected a list of strings, got {value!r}")
+        return None
     if tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
@@ -338,12 +353,21 @@ def _validate(config: Config, problems: list[str]) -> None:
     url = config.database.url
     if not (url.startswith("sqlite:") or config.is_postgres):
         problems.append("database.url: must start with sqlite: or postgresql://")
+    for proxy in config.listeners.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            problems.append(f"listeners.trusted_proxies: {proxy!r} is not an IP address"
+                            " or network")
     if config.database.pool_size < 1:
         problems.append("database.pool_size: must be at least 1")
     if config.database.sqlite_synchronous not in ("full", "normal"):
         problems.append("database.sqlite_synchronous: must be full or normal")
     if not 4 <= config.password.bcrypt_rounds <= 31:
         problems.append("password.bcrypt_rounds: must be between 4 and 31")
+    if not max(1, config.password.minimum_length) <= config.password.maximum_length <= 65536:
+        problems.append("password.maximum_length: must be between password.minimum_length"
+                        " (and 1) and 65536")
     if config.max_request_size < 1024:
         problems.append("max_request_size: must be at least 1024")
     if not 2 <= config.max_json_depth <= 500:

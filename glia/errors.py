@@ -7,20 +7,25 @@ bug and is answered ``500 M_UNKNOWN``.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
 
 class MatrixError(Exception):
-    """An error with an ``errcode``, an HTTP status and optional extra JSON fields."""
+    """An error with an ``errcode``, an HTTP status, optional extra JSON fields and
+    optional HTTP response headers."""
 
     def __init__(
-        self, status: int, errcode: str, error: str, **extra: Any
+        self, status: int, errcode: str, error: str, *,
+        headers: Mapping[str, str] | None = None, **extra: Any
     ) -> None:
         super().__init__(f"{status} {errcode}: {error}")
         self.status = status
         self.errcode = errcode
         self.error = error
         self.extra = extra
+        self.headers = dict(headers or {})
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"errcode": self.errcode, "error": self.error}
@@ -73,8 +78,11 @@ def too_large(error: str = "Request body too large") -> MatrixError:
 
 
 def limit_exceeded(retry_after_ms: int) -> MatrixError:
+    """``429``, with the wait in the body (Matrix) and in ``Retry-After`` (whole
+    seconds, rounded up), which the spec asks for since v1.10."""
     return MatrixError(
-        429, "M_LIMIT_EXCEEDED", "Too many requests", retry_after_ms=retry_after_ms
+        429, "M_LIMIT_EXCEEDED", "Too many requests", retry_after_ms=retry_after_ms,
+        headers={"Retry-After": str(math.ceil(retry_after_ms / 1000))},
     )
 
 

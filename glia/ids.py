@@ -11,10 +11,10 @@ import string
 from dataclasses import dataclass
 
 # Historical user IDs allow more characters; new registrations use the strict set.
-_STRICT_LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
-_HISTORICAL_LOCALPART = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")
+_STRICT_LOCALPART = re.compile(r"[a-z0-9._=\-/+]+")
+_HISTORICAL_LOCALPART = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 _SERVER_NAME = re.compile(
-    r"^(?:\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9.\-]{1,255})(?::[0-9]{1,5})?$"
+    r"(?:\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9.\-]{1,255})(?::[0-9]{1,5})?"
 )
 MAX_ID_LENGTH = 255
 
@@ -33,7 +33,7 @@ class UserId:
 
 
 def is_valid_server_name(name: str) -> bool:
-    return bool(_SERVER_NAME.match(name))
+    return bool(_SERVER_NAME.fullmatch(name))
 
 
 def parse_user_id(value: str) -> UserId:
@@ -45,7 +45,7 @@ def parse_user_id(value: str) -> UserId:
         raise InvalidId("Expected UserID of the form '@localname:domain'")
     if len(value.encode()) > MAX_ID_LENGTH:
         raise InvalidId("User ID may not be longer than 255 characters")
-    if not _HISTORICAL_LOCALPART.match(localpart) or not is_valid_server_name(domain):
+    if not _HISTORICAL_LOCALPART.fullmatch(localpart) or not is_valid_server_name(domain):
         raise InvalidId("Expected UserID of the form '@localname:domain'")
     return UserId(localpart, domain)
 
@@ -54,7 +54,7 @@ def localpart_error(localpart: str) -> str | None:
     """Why ``localpart`` may not be registered, or None if it may (Synapse's messages)."""
     if not localpart:
         return "User ID cannot be empty"
-    if not _STRICT_LOCALPART.match(localpart):
+    if not _STRICT_LOCALPART.fullmatch(localpart):
         return "User ID can only contain characters a-z, 0-9, or '=_-./+'"
     if localpart.startswith("_"):
         return "User ID may not begin with _"

@@ -6,12 +6,14 @@ the admin API) uses, so bad input can never surface as a 500.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import ipaddress
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Generic
 
 import msgspec
 from starlette.requests import ClientDisconnect
 from starlette.requests import Request as StarletteRequest
+from starlette.types import Scope
 from typing_extensions import TypeVar
 
 from glia import errors
@@ -37,6 +39,38 @@ def streamed_body(handler: T) -> T:
 
 def is_streamed(handler: object) -> bool:
     return bool(getattr(handler, _STREAMED, False))
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def forwarded_client(peer: str, forwarded_for: str, trusted: Sequence[Network]) -> str:
+    """The client's address. The TCP peer's, unless the peer is a trusted proxy: then the
+    rightmost ``X-Forwarded-For`` entry that is not itself a trusted proxy (everything to
+    its left was written by the client and proves nothing). An entry that is not an
+    address ends the walk at the proxy that passed it on."""
+    client = peer
+    for entry in reversed([*forwarded_for.split(","), peer]):
+        try:
+            address = ipaddress.ip_address(entry.strip())
+        except ValueError:
+            break
+        client = str(address)
+        if not any(address in network for network in trusted):
+            break
+    return client
+
+
+def resolve_client(scope: Scope, trusted: Sequence[Network]) -> None:
+    """Set ``scope["client"]`` to the real client behind trusted proxies: the one place
+    the client address (session records, rate limits, the access log) is derived."""
+    client = scope.get("client")
+    if not trusted or not client:
+        return
+    forwarded = ",".join(value.decode("latin-1") for name, value in scope["headers"]
+                         if name == b"x-forwarded-for")
+    if forwarded:
+        scope["client"] = (forwarded_client(client[0], forwarded, trusted), client[1])
 
 
 #: The largest integer every JSON parser represents exactly (2**53 - 1).
@@ -172,7 +206,11 @@ class Request(Generic[B]):
         return value == "true"
 
     def query_int(self, name: str, default: int | None = None, *,
-                  required: bool = False, minimum: int | None = 0) -> int | None:
+                  required: bool = False, minimum: int | None = 0,
+                  clamp: bool = True) -> int | None:
+        """An integer query parameter. Counts and offsets (``clamp``) past what JSON
+        carries exactly mean "all" or "past the end" and are clamped; for a timestamp
+        (``clamp=False``) such a number is no real time and is ``M_INVALID_PARAM``."""
         value = self.query(name)
         if value is None:
             if required:
@@ -184,6 +222,8 @@ class Request(Generic[B]):
             raise errors.invalid_param(f"Query parameter {name} must be an integer") from e
         if minimum is not None and number < minimum:
             raise errors.invalid_param(f"Query parameter {name} must be a positive integer.")
+        if not clamp and abs(number) > MAX_SAFE_INTEGER:
+            raise errors.invalid_param(f"Query parameter {name} is out of range")
         # Clamped to what JSON clients and a BIGINT column carry: a "huge" limit or
         # offset means "all" / "past the end", not a database error.
         return max(-MAX_SAFE_INTEGER, min(number, MAX_SAFE_INTEGER))

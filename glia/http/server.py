@@ -8,6 +8,7 @@ other exception is a bug: logged with the request id, answered ``500 M_UNKNOWN``
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import itertools
 import logging
 import time
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import msgspec
+from starlette.requests import ClientDisconnect
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -22,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 from glia import errors
 from glia.errors import MatrixError
 from glia.http.guards import NotAdmin, authorize
-from glia.http.parsing import Request, is_streamed
+from glia.http.parsing import Request, is_streamed, resolve_client
 from glia.http.ratelimit import RateLimiter
 from glia.http.routes import Route, Router
 from glia.log import redact_query
@@ -64,6 +66,8 @@ class HttpApp:
         self._max_json_depth = services.config.max_json_depth
         self._access_log = services.config.logging.access_log
         self._name = name
+        self._trusted_proxies = [ipaddress.ip_network(p, strict=False)
+                                 for p in services.config.listeners.trusted_proxies]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -72,13 +76,20 @@ class HttpApp:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
+        resolve_client(scope, self._trusted_proxies)
         request_id = f"{self._name}-{next(_request_ids)}"
         raw = StarletteRequest(scope, receive)
         user: str | None = None
         try:
             response, user = await self._handle(raw)
+        except ClientDisconnect:
+            # Nobody is left to answer: not an error of ours, and nothing to send.
+            logger.info("request %s %s %s: client disconnected", request_id, raw.method,
+                        _loggable_path(scope))
+            return
         except MatrixError as e:
             response = json_response(e.to_json(), e.status)
+            response.headers.update(e.headers)
         except Exception:
             logger.exception("request %s %s %s failed", request_id, raw.method,
                              _loggable_path(scope))

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Annotated, Any
 
 import msgspec
+
+from glia.protocol.glob import wildcard_match
 
 MAX_LIMIT = 1000  # a client asking for more gets this many
 #: The largest integer every JSON parser keeps exact; larger limits are refused.
@@ -25,14 +26,8 @@ class FilterError(ValueError):
     """The filter JSON is not a valid filter; the message names the field."""
 
 
-@lru_cache(maxsize=1024)
-def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")) + r"\Z",
-                      re.DOTALL)
-
-
 def _matches_any(value: str, patterns: tuple[str, ...]) -> bool:
-    return any(p == value or ("*" in p and _glob(p).match(value)) for p in patterns)
+    return any(wildcard_match(p, value) for p in patterns)
 
 
 @dataclass(frozen=True)

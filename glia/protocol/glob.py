@@ -1,9 +1,10 @@
-"""Glob patterns of push rules (``*`` and ``?``, case-insensitive), matched either
-against a whole value or, for ``content.body``, against any run of words.
+"""Glob patterns that users supply: push rules (``*`` and ``?``, case-insensitive,
+against a whole value or, for ``content.body``, against any run of words) and the filter
+language's event types (``*`` only, case-sensitive, against the whole value).
 
 Matching is a bit-parallel NFA, linear in the text whatever the pattern, so a hostile
-pattern cannot stall the event writer; literal patterns (most of them) take a plain
-substring search."""
+pattern cannot stall the server the way a backtracking regex would; literal patterns
+(most of them) take a plain comparison or substring search."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["glob_match"]
+__all__ = ["glob_match", "wildcard_match"]
 
 
 @dataclass(frozen=True)
@@ -23,15 +24,17 @@ class _Glob:
 
 
 @lru_cache(maxsize=1024)
-def _compile_glob(pattern: str) -> _Glob:
-    pattern = re.sub(r"\*+", "*", pattern.lower())
+def _compile_glob(pattern: str, question_mark: bool) -> _Glob:
+    """The automaton of a pattern (already case-folded if matching ignores case);
+    ``question_mark``: ``?`` matches any one character rather than itself."""
+    pattern = re.sub(r"\*+", "*", pattern)
     chars: dict[str, int] = {}
     any_char = star = 0
     for i, ch in enumerate(pattern):
         bit = 1 << i
         if ch == "*":
             star |= bit
-        elif ch == "?":
+        elif ch == "?" and question_mark:
             any_char |= bit
         else:
             chars[ch] = chars.get(ch, 0) | bit
@@ -54,6 +57,14 @@ def glob_match(pattern: str, value: str, *, word_boundary: bool = False) -> bool
     return _glob_automaton(pattern, value, word_boundary)
 
 
+def wildcard_match(pattern: str, value: str) -> bool:
+    """The filter language's match: ``*`` stands for any run of characters (``?`` and
+    everything else for itself), case-sensitive, over the whole value."""
+    if "*" not in pattern:
+        return pattern == value
+    return _run(_compile_glob(pattern, False), value, False)
+
+
 def _literal_match(pattern: str, text: str, word_boundary: bool) -> bool:
     """:func:`glob_match` for a pattern without wildcards (both already lower-cased)."""
     if not word_boundary:
@@ -72,8 +83,11 @@ def _literal_match(pattern: str, text: str, word_boundary: bool) -> bool:
 
 
 def _glob_automaton(pattern: str, value: str, word_boundary: bool) -> bool:
-    g = _compile_glob(pattern)
-    text = value.lower()
+    """The push-rule match by the automaton: ``?`` wildcards, case folded."""
+    return _run(_compile_glob(pattern.lower(), True), value.lower(), word_boundary)
+
+
+def _run(g: _Glob, text: str, word_boundary: bool) -> bool:
     accept = 1 << g.length
     star = g.star
 

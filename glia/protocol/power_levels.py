@@ -40,7 +40,7 @@ SCALAR_KEYS: Final = (
 )
 
 # v1–v9 "stringy" levels: optional surrounding whitespace, one sign, base-10 digits.
-_STRING_LEVEL = re.compile(r"^\s*[+-]?[0-9]+\s*$")
+_STRING_LEVEL = re.compile(r"\s*[+-]?[0-9]+\s*")
 
 
 def parse_level(value: Any, room_version: RoomVersion) -> int | None:
@@ -56,7 +56,7 @@ def parse_level(value: Any, room_version: RoomVersion) -> int | None:
     if room_version.enforce_int_power_levels:
         return None
     if isinstance(value, str):
-        return int(value.strip()) if _STRING_LEVEL.match(value) else None
+        return int(value.strip()) if _STRING_LEVEL.fullmatch(value) else None
     if isinstance(value, float) and room_version.float_power_levels and math.isfinite(value):
         return int(value)
     return None

@@ -1,15 +1,26 @@
 """Who is calling: access tokens, passwords, and the per-request requester.
 
 Tokens are random strings given to the client once; only their SHA-256 is stored.
-bcrypt runs on a worker thread because a hash takes ~200 ms of CPU at cost 12, which
-would otherwise stall every other request on the event loop.
+bcrypt runs on worker threads because a hash takes ~200 ms of CPU at cost 12, which
+would otherwise stall every other request on the event loop. Those threads are a pool of
+their own, one per core (more cannot hash faster): on the default pool a burst of
+registrations or logins queued ahead of everything else that needs a thread (media
+files), and stalled it for as long as the burst took to hash.
+
+bcrypt reads at most 72 bytes of a password. The bcrypt releases Synapse's hashes were
+made with ignored the rest silently; bcrypt 5 refuses longer input instead. Glia hashes and
+checks the first 72 bytes of the UTF-8 password, exactly what those releases did, so
+imported Synapse hashes keep verifying (and, as there, two passwords that share their
+first 72 bytes are the same password).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import bcrypt
@@ -36,6 +47,20 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+#: The most bytes of a password that bcrypt reads.
+BCRYPT_MAX_BYTES = 72
+
+
+def _bcrypt_input(password: str) -> bytes:
+    return password.encode()[:BCRYPT_MAX_BYTES]
+
+
+def _usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def new_access_token() -> str:
     return "glia_" + secrets.token_urlsafe(30)
 
@@ -52,6 +77,7 @@ class AuthService:
         self._config = config
         self._storage = storage
         self._last_recorded: dict[tuple[str, str | None], int] = {}
+        self._hashing = ThreadPoolExecutor(_usable_cores(), thread_name_prefix="bcrypt")
 
     async def authenticate(self, token: str, ip: str | None = None,
                            user_agent: str | None = None) -> Requester:
@@ -93,19 +119,28 @@ class AuthService:
         await stores.devices.add_token(hash_token(token), user_id, device_id, now)
         return token
 
+    def _too_long(self, password: str) -> bool:
+        return len(password) > self._config.password.maximum_length
+
     async def hash_password(self, password: str) -> str:
+        """The bcrypt hash of a new password; ``400`` past ``password.maximum_length``."""
+        if self._too_long(password):
+            raise errors.invalid_param(self._too_long_message())
         rounds = self._config.password.bcrypt_rounds
-        hashed = await asyncio.to_thread(
-            bcrypt.hashpw, password.encode(), bcrypt.gensalt(rounds)
+        hashed = await asyncio.get_running_loop().run_in_executor(
+            self._hashing, bcrypt.hashpw, _bcrypt_input(password), bcrypt.gensalt(rounds)
         )
         return hashed.decode()
 
     async def check_password(self, password: str, password_hash: str | None) -> bool:
-        if not password_hash:
+        """Whether ``password`` matches; a password past the maximum never does (no
+        password that long could have been set, so it is not worth a hash)."""
+        if not password_hash or self._too_long(password):
             return False
         try:
-            return await asyncio.to_thread(
-                bcrypt.checkpw, password.encode(), password_hash.encode()
+            return await asyncio.get_running_loop().run_in_executor(
+                self._hashing, bcrypt.checkpw, _bcrypt_input(password),
+                password_hash.encode()
             )
         except ValueError:  # not a bcrypt hash (e.g. imported from elsewhere)
             return False
@@ -114,8 +149,14 @@ class AuthService:
         """The password policy for new passwords (type, length, no NUL byte)."""
         if not isinstance(password, str):
             raise errors.bad_json("password must be a string")
-        if len(password) > 512 or "\x00" in password:
+        if self._too_long(password):
+            raise errors.invalid_param(self._too_long_message())
+        if "\x00" in password:
             raise errors.invalid_param("Invalid password")
         if len(password) < self._config.password.minimum_length:
             raise MatrixError(400, "M_PASSWORD_TOO_SHORT", "Password is too short")
         return password
+
+    def _too_long_message(self) -> str:
+        return (f"Password is too long (at most {self._config.password.maximum_length}"
+                " characters)")

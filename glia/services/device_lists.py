@@ -23,13 +23,13 @@ __all__ = ["SIGNED_CURVE25519", "DeviceListService", "parse_stream_token"]
 SIGNED_CURVE25519 = "signed_curve25519"
 #: The spec's recommended cap on to-device messages per ``/sync`` response.
 TO_DEVICE_LIMIT = 100
-_TOKEN = re.compile(r"^(?:s(\d{1,18})(?:_\S*)?|(\d{1,18}))$")
+_TOKEN = re.compile(r"s([0-9]{1,18})(?:_\S*)?|([0-9]{1,18})")
 
 
 def parse_stream_token(token: str, name: str) -> int:
     """A sync token as a stream position: ``s<position>`` (what ``/sync`` hands out) or
     the bare decimal position."""
-    match = _TOKEN.match(token)
+    match = _TOKEN.fullmatch(token)
     if match is None:
         raise errors.invalid_param(f"Invalid stream token in '{name}'")
     return int(match.group(1) or match.group(2))

@@ -45,6 +45,7 @@ from glia.protocol.power_levels import action_level, room_creators, user_level
 from glia.protocol.redaction import redact
 from glia.protocol.room_versions import RoomVersion, get_room_version
 from glia.protocol.signing import sign_event
+from glia.services.event_checks import check_new_event
 from glia.services.event_fanout import EventFanout, WrittenEvent
 from glia.services.event_format import client_event
 from glia.storage import Storage, Stores
@@ -209,6 +210,8 @@ class EventsService:
                       request: EventRequest) -> StoredEvent:
         """Select auth events, build, authorise and persist one event inside the
         caller's transaction, which holds the room's lock."""
+        await check_new_event(tx, room_id, request.event_type, request.state_key,
+                              request.redacts)
         prev = await tx.rooms.forward_extremities(room_id)
         depth = await tx.events.max_depth(prev) + 1
         auth_types = auth_rules.auth_types_for_event(

@@ -15,6 +15,7 @@ import msgspec
 
 from glia import errors
 from glia.protocol.filters import JSON_SAFE_MAX
+from glia.protocol.glob import wildcard_match
 from glia.storage.search import Phrase, SearchQuery, terms
 
 #: The spec's search keys → (event type, content field).
@@ -149,10 +150,9 @@ class SearchRequest(msgspec.Struct):
     search_categories: SearchCategories
 
 
-def _type_matcher(patterns: Sequence[str]) -> re.Pattern[str]:
-    """Event type patterns of a filter, where ``*`` matches any run of characters."""
-    alternatives = ("".join(".*" if c == "*" else re.escape(c) for c in p) for p in patterns)
-    return re.compile("(?:" + "|".join(alternatives) + r")\Z", re.DOTALL)
+def _matches_any(event_type: str, patterns: Sequence[str]) -> bool:
+    """Whether one of a filter's event type patterns (``*`` wildcards) matches."""
+    return any(wildcard_match(p, event_type) for p in patterns)
 
 
 def criteria_of(request: SearchRequest) -> Criteria | None:
@@ -164,11 +164,9 @@ def criteria_of(request: SearchRequest) -> Criteria | None:
     types = [KEYS[k][0] for k in KEYS if criteria.keys is None or k in criteria.keys]
     search_filter = criteria.filter or RoomEventsFilter()
     if search_filter.types is not None:
-        matcher = _type_matcher(search_filter.types)
-        types = [t for t in types if matcher.match(t)]
+        types = [t for t in types if _matches_any(t, search_filter.types)]
     if search_filter.not_types:
-        matcher = _type_matcher(search_filter.not_types)
-        types = [t for t in types if not matcher.match(t)]
+        types = [t for t in types if not _matches_any(t, search_filter.not_types)]
     context = None
     if criteria.event_context is not None:
         raw = criteria.event_context

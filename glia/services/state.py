@@ -1,7 +1,10 @@
 """Reading room state as a member sees it.
 
-A joined member sees the current state; a member who left (or was banned) sees the
-state as it was when they left; anyone else sees nothing (``403``).
+A joined member sees the current state; someone who was joined and is no longer (left,
+kicked, banned) sees the state as it was when they stopped being joined; in a
+``world_readable`` room anyone else sees the current state, elsewhere nothing (``403``).
+A membership alone is not having been in the room: a rescinded knock, a rejected invite
+or a ban before joining leave ``leave``/``ban`` behind, and show nothing.
 """
 
 from __future__ import annotations
@@ -21,21 +24,35 @@ class StateService:
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
 
-    async def visible_position(self, user_id: str, room_id: str) -> int | None:
-        """None: the user sees current state; else the stream position they left at."""
+    async def _require_room(self, room_id: str) -> None:
         if not is_valid_room_id(room_id):
             raise errors.invalid_param(f"{room_id} is not a legal room ID")
         if await self._storage.rooms.get(room_id) is None:
             raise errors.not_found("Unknown room")
-        member = await self._storage.state.membership_of(room_id, user_id)
-        if member is not None and member.membership == "join":
+
+    async def visible_position(self, user_id: str, room_id: str) -> int | None:
+        """None: the user sees current state; else the stream position of the event that
+        ended their last time joined."""
+        await self._require_room(room_id)
+        memberships = await self._storage.state.intervals(room_id, "m.room.member", user_id)
+        if memberships and memberships[-1].to_stream is None \
+                and memberships[-1].membership == "join":
             return None
-        if member is not None and member.membership in ("leave", "ban"):
-            left = await self._storage.events.get(member.event_id)
-            if left is not None:
-                return left.stream_ordering
+        ended = [m.to_stream for m in memberships
+                 if m.membership == "join" and m.to_stream is not None]
+        if ended:
+            return ended[-1]
+        if await self._world_readable(room_id):
+            return None
         raise errors.forbidden(f"User {user_id} not in room {room_id}, and room previews"
                                " are disabled")
+
+    async def _world_readable(self, room_id: str) -> bool:
+        key = ("m.room.history_visibility", "")
+        event_id = (await self._storage.state.ids_at(room_id, None, [key])).get(key)
+        event = await self._storage.events.get(event_id) if event_id else None
+        return event is not None and \
+            event.content.get("history_visibility") == "world_readable"
 
     async def state_events(self, user_id: str, room_id: str) -> list[StoredEvent]:
         at = await self.visible_position(user_id, room_id)
@@ -77,8 +94,13 @@ class StateService:
         return [client_event(events[m.event_id], None) for m in rows if m.event_id in events]
 
     async def joined_members(self, user_id: str, room_id: str) -> dict[str, Any]:
-        at = await self.visible_position(user_id, room_id)
-        rows = await self._storage.state.members_at(room_id, at, ["join"])
+        """Only current members may list who is joined (Synapse's rule and message)."""
+        await self._require_room(room_id)
+        member = await self._storage.state.membership_of(room_id, user_id)
+        if member is None or member.membership != "join":
+            raise errors.forbidden("Getting joined members while not being a current member"
+                                   " of the room is forbidden.")
+        rows = await self._storage.state.members_at(room_id, None, ["join"])
         events = await self._storage.events.get_many([m.event_id for m in rows])
         joined: dict[str, Any] = {}
         for m in rows:

@@ -34,7 +34,7 @@ from glia.storage.state import Membership
 
 DEFAULT_TIMELINE_LIMIT = 10
 MAX_TIMEOUT_MS = 5 * 60_000
-_TOKEN = re.compile(r"^s(\d{1,18})(?:_\S*)?$")
+_TOKEN = re.compile(r"s([0-9]{1,18})(?:_\S*)?")
 #: State shown to invitees and knockers (the spec's recommended stripped state).
 STRIPPED_TYPES = ("m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
                   "m.room.canonical_alias", "m.room.encryption", "m.room.topic")
@@ -57,7 +57,7 @@ AccountDataSource = Callable[[str, int | None, int], Awaitable[list[dict[str, An
 def parse_since(token: str | None) -> int | None:
     if token is None or token == "":
         return None
-    match = _TOKEN.match(token)
+    match = _TOKEN.fullmatch(token)
     if match is None:
         raise errors.invalid_param(f"Invalid since token {token!r}")
     return int(match.group(1))

@@ -10,6 +10,7 @@ from typing import Any
 
 from glia import errors
 from glia.clock import now_ms
+from glia.errors import MatrixError
 from glia.ids import is_valid_event_id
 from glia.services.events import client_event
 from glia.services.relations import Aggregator
@@ -110,7 +111,14 @@ class TimelineService:
 
     async def event(self, user_id: str, device_id: str, room_id: str, event_id: str
                     ) -> dict[str, Any]:
-        event, visibility = await self._visible_event(user_id, room_id, event_id)
+        """One event; ``404`` too where the reader may not see the room at all, so that a
+        stranger cannot tell an event ID of the room from a made-up one."""
+        try:
+            event, visibility = await self._visible_event(user_id, room_id, event_id)
+        except MatrixError as e:
+            if e.status != 403:
+                raise
+            raise errors.not_found("Event not found.") from e
         [out] = await self._aggregator.client_events([event], (user_id, device_id),
                                                      visibility)
         return out

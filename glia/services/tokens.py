@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from glia import errors
 
-_TOPOLOGICAL = re.compile(r"^t(\d{1,18})_(\d{1,18})$")
-_STREAM = re.compile(r"^s(\d{1,18})$")
+_TOPOLOGICAL = re.compile(r"t([0-9]{1,18})_([0-9]{1,18})")
+_STREAM = re.compile(r"s([0-9]{1,18})")
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,10 @@ class Position:
 
 
 def parse_position(token: str) -> Position:
-    match = _TOPOLOGICAL.match(token)
+    match = _TOPOLOGICAL.fullmatch(token)
     if match:
         return Position(int(match.group(1)), int(match.group(2)))
-    match = _STREAM.match(token)
+    match = _STREAM.fullmatch(token)
     if match:
         return Position(None, int(match.group(1)))
     raise errors.invalid_param(f"Invalid pagination token {token!r}")

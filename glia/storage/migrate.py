@@ -19,7 +19,7 @@ from glia.storage.engine import Engine, Executor
 
 logger = logging.getLogger(__name__)
 
-_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_FILE = re.compile(r"([0-9]{4})_([a-z0-9_]+)\.sql")
 
 
 class SchemaTooNew(Exception):
@@ -39,7 +39,7 @@ def available_migrations() -> list[Migration]:
     files = {entry.name: entry.read_text() for entry in folder.iterdir() if entry.is_file()}
     migrations = []
     for filename, text in files.items():
-        match = _FILE.match(filename)
+        match = _FILE.fullmatch(filename)
         if not match:
             continue
         stem = filename.removesuffix(".sql")

@@ -184,3 +184,12 @@ def test_config_is_frozen() -> None:
     config = Config()
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.server_name = "x"  # type: ignore[misc]
+
+
+def test_password_maximum_length_must_admit_the_minimum(tmp_path: Path) -> None:
+    path = tmp_path / "glia.yaml"
+    path.write_text(yaml.safe_dump({"password": {"minimum_length": 20,
+                                                 "maximum_length": 10}}))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert any(p.startswith("password.maximum_length:") for p in caught.value.problems)

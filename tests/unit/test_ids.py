@@ -108,3 +108,19 @@ def test_random_strings() -> None:
     assert all(len(v) == 16 and v.isalnum() and v.isascii() for v in values)
     device = new_device_id()
     assert len(device) == 10 and device == device.upper() and device.isalnum()
+
+
+@pytest.mark.parametrize("value", ["@user:server\n", "@user\n:server", "@user:server:80\n"])
+def test_user_id_with_trailing_newline_is_invalid(value: str) -> None:
+    with pytest.raises(InvalidId):
+        parse_user_id(value)
+
+
+def test_localpart_with_trailing_newline_may_not_be_registered() -> None:
+    assert localpart_error("alice\n") is not None
+
+
+def test_server_name_with_trailing_newline_is_invalid() -> None:
+    assert not is_valid_server_name("example.org\n")
+    assert not is_valid_room_alias("#a:example.org\n")
+    assert not is_valid_room_id("!a:example.org\n")

@@ -19,7 +19,8 @@ async def audit_log(req: Request) -> dict[str, Any]:
     backwards = (req.query("dir") or "b") == "b"
     query = AuditQuery(actor=req.query("actor") or None, action=req.query("action") or None,
                        target=req.query("target") or None,
-                       since_ts=req.query_int("from_ts"), until_ts=req.query_int("until_ts"))
+                       since_ts=req.query_int("from_ts", clamp=False),
+                       until_ts=req.query_int("until_ts", clamp=False))
     rows, total = await req.services.audit.page(query, offset=page.offset, limit=page.limit,
                                                 newest_first=backwards)
     body: dict[str, Any] = {

@@ -56,7 +56,7 @@ async def scheduled_tasks(req: Request) -> dict[str, Any]:
     status = req.query("status") or req.query("job_status")
     if status is not None and status not in JOB_STATUSES:
         raise errors.invalid_param(f"status must be one of {list(JOB_STATUSES)}")
-    max_ts = req.query_int("max_timestamp")
+    max_ts = req.query_int("max_timestamp", clamp=False)
     tasks = []
     for job in await req.services.jobs.all(kind=req.query("action_name") or None,
                                            status=status, target=req.query("resource_id")):

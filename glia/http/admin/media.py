@@ -51,7 +51,7 @@ async def unquarantine(req: Request) -> dict[str, Any]:
 
 
 async def _delete_old(req: Request, server_name: str | None) -> dict[str, Any]:
-    before_ts = req.query_int("before_ts", required=True)
+    before_ts = req.query_int("before_ts", required=True, clamp=False)
     assert before_ts is not None
     return await req.services.media_admin.delete_old(
         req.uow, server_name, before_ts, req.query_int("size_gt", 0) or 0,

@@ -138,7 +138,7 @@ async def room_context(req: Request) -> dict[str, Any]:
 
 @routes.get(*admin_paths("/v1/rooms/{roomId}/timestamp_to_event"), auth=Auth.ADMIN)
 async def room_timestamp_to_event(req: Request) -> dict[str, Any]:
-    ts = req.query_int("ts", required=True)
+    ts = req.query_int("ts", required=True, clamp=False)
     assert ts is not None
     return await req.services.timeline.timestamp_to_event(
         req.requester.user_id, req.path("roomId"), ts, forwards=not direction(req, "f"),

@@ -21,8 +21,8 @@ async def users_media(req: Request) -> dict[str, Any]:
         raise errors.invalid_param("Query parameter 'order_by' must be one of ["
                                    + ", ".join(repr(k) for k in USER_MEDIA_ORDER) + "]")
     page = page_params(req)
-    from_ts = req.query_int("from_ts", 0) or 0
-    until_ts = req.query_int("until_ts")
+    from_ts = req.query_int("from_ts", 0, clamp=False) or 0
+    until_ts = req.query_int("until_ts", clamp=False)
     if until_ts is not None and until_ts <= from_ts:
         raise errors.invalid_param("Query parameter until_ts must be greater than from_ts.")
     search_term = req.query("search_term")

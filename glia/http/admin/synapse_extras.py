@@ -19,7 +19,7 @@ routes = RouteGroup()
 
 
 def _from_ts(req: Request) -> int:
-    value = req.query_int("from_ts", required=True)
+    value = req.query_int("from_ts", required=True, clamp=False)
     assert value is not None
     return value
 

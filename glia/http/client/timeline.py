@@ -50,7 +50,7 @@ async def get_event(req: Request) -> dict[str, Any]:
 
 @routes.get(*client_paths("/rooms/{roomId}/timestamp_to_event", ("v1",)), auth=Auth.USER)
 async def timestamp_to_event(req: Request) -> dict[str, Any]:
-    ts = req.query_int("ts", required=True)
+    ts = req.query_int("ts", required=True, clamp=False)
     assert ts is not None
     return await req.services.timeline.timestamp_to_event(
         req.requester.user_id, req.path("roomId"), ts, forwards=not direction(req, None))

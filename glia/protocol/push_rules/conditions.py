@@ -104,13 +104,13 @@ def _same_value(a: Any, b: Any) -> bool:
     return False
 
 
-_MEMBER_COUNT = re.compile(r"^(==|<=|>=|<|>)?([0-9]+)$")
+_MEMBER_COUNT = re.compile(r"(==|<=|>=|<|>)?([0-9]+)")
 
 
 def _member_count_matches(spec: Any, count: int) -> bool:
     if not isinstance(spec, str):
         return False
-    m = _MEMBER_COUNT.match(spec)
+    m = _MEMBER_COUNT.fullmatch(spec)
     if m is None:
         return False
     op, number = m.group(1) or "==", int(m.group(2))
