@@ -39,6 +39,7 @@ from glia.services.jobs import JobsService
 from glia.services.key_backup import KeyBackupService
 from glia.services.keys import KeysService
 from glia.services.login import LoginService
+from glia.services.login_attempts import LoginAttempts
 from glia.services.media import MediaService
 from glia.services.membership import MembershipService
 from glia.services.notifier import Notifier, notify_room_events
@@ -127,7 +128,8 @@ def build_services(config: Config, storage: Storage) -> Services:
     auth = AuthService(config, storage)
     uia = UiaService(storage)
     device_removal = DeviceRemoval()
-    login = LoginService(config, storage, auth, device_removal)
+    login = LoginService(config, storage, auth, device_removal,
+                         LoginAttempts(config, storage))
     jobs = JobsService(storage, config.jobs)
     audit = AuditService(storage)
     account = AccountService(storage, auth, login, uia, jobs, device_removal)
