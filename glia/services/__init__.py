@@ -48,7 +48,7 @@ from glia.services.profile import ProfileService
 from glia.services.push import PushService
 from glia.services.push_gateway import PushGateway
 from glia.services.pushers import PusherService
-from glia.services.ratelimit import RatelimitOverrides
+from glia.services.ratelimit import RatelimitOverrides, SharedBuckets
 from glia.services.receipts import ReceiptService
 from glia.services.registration import RegistrationService
 from glia.services.relations import Aggregator, RelationsService
@@ -119,6 +119,8 @@ class Services:
     key_backup: KeyBackupService
     statistics_admin: StatisticsAdminService
     ratelimit: RatelimitOverrides
+    #: The rate-limit buckets several processes share (None: one process, in memory).
+    shared_buckets: SharedBuckets | None
     ratelimit_overrides: RatelimitOverrideService
     experimental_features: ExperimentalFeaturesService
     spaces: SpacesService
@@ -220,6 +222,7 @@ def build_services(config: Config, storage: Storage) -> Services:
         key_backup=KeyBackupService(storage),
         statistics_admin=StatisticsAdminService(config, storage),
         ratelimit=ratelimit,
+        shared_buckets=SharedBuckets(storage) if config.database.several_processes else None,
         ratelimit_overrides=RatelimitOverrideService(config, storage, audit, ratelimit),
         experimental_features=ExperimentalFeaturesService(config, storage, audit),
         spaces=SpacesService(storage),

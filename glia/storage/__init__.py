@@ -31,6 +31,7 @@ from glia.storage.migrate import migrate
 from glia.storage.presence import PresenceStore
 from glia.storage.profile import ProfileStore
 from glia.storage.push import PushStore
+from glia.storage.ratelimit_buckets import RatelimitBucketStore
 from glia.storage.ratelimit_overrides import RatelimitOverrideStore
 from glia.storage.receipts import ReceiptStore
 from glia.storage.registration import RegistrationStore
@@ -181,6 +182,10 @@ class Stores:
     @cached_property
     def ratelimit_overrides(self) -> RatelimitOverrideStore:
         return RatelimitOverrideStore(self.db)
+
+    @cached_property
+    def ratelimit_buckets(self) -> RatelimitBucketStore:
+        return RatelimitBucketStore(self.db)
 
     @cached_property
     def failed_logins(self) -> FailedLoginStore:
