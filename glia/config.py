@@ -144,6 +144,9 @@ class MediaConfig:
     max_upload_size: int = 50 * 1024 * 1024
     #: Images with more pixels than this are not thumbnailed (decompression bombs).
     max_image_pixels: int = 32_000_000
+    #: Thumbnails one process renders at once (each decodes a whole image: a 20-megapixel
+    #: picture takes ~80 MB while it is rendered); further requests wait their turn.
+    max_concurrent_thumbnails: int = 2
     #: IDs from /create a user may hold without having uploaded to them yet.
     max_pending_uploads: int = 5
     #: Seconds an ID from /create stays usable without an upload (the spec's 24 hours).
@@ -359,6 +362,8 @@ def _validate(config: Config, problems: list[str]) -> None:
         problems.append("media.max_upload_size: must not be negative")
     if config.media.max_image_pixels < 1:
         problems.append("media.max_image_pixels: must be at least 1")
+    if config.media.max_concurrent_thumbnails < 1:
+        problems.append("media.max_concurrent_thumbnails: must be at least 1")
     if config.media.max_pending_uploads < 1:
         problems.append("media.max_pending_uploads: must be at least 1")
     if config.media.unused_expiration <= 0:
