@@ -41,14 +41,26 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self._config.enabled
 
-    async def check(self, limit_class: str, key: str,
-                    override: RatelimitOverride | None = None) -> None:
-        """Take one token for ``key`` or raise ``429`` with how long to wait.
-        ``override``: the requesting user's override, if they have one."""
+    async def enforce(self, limit_class: str, key: str,
+                      override: RatelimitOverride | None = None) -> None:
+        """The server's check: the shared buckets when several processes share the
+        database, else this process's (:meth:`check`)."""
+        if self._shared is None:
+            self.check(limit_class, key, override)
+            return
+        limits = self._limits(limit_class, override)
+        if limits is not None:
+            wait_ms = await self._shared.take(limit_class, key, *limits)
+            if wait_ms is not None:
+                raise errors.limit_exceeded(wait_ms)
+
+    def _limits(self, limit_class: str, override: RatelimitOverride | None
+                ) -> tuple[float, float] | None:
+        """(per_second, burst) for the class and caller; None if not limited."""
         if not self._config.enabled:
-            return
+            return None
         if override is not None and override.messages_per_second == 0:
-            return
+            return None
         settings = getattr(self._config, limit_class)
         per_second, burst = float(settings.per_second), float(settings.burst)
         if override is not None and limit_class == "message":
@@ -56,11 +68,17 @@ class RateLimiter:
             # means one at a time.
             per_second = float(override.messages_per_second)
             burst = float(max(1, override.burst_count))
-        if self._shared is not None:
-            wait_ms = await self._shared.take(limit_class, key, per_second, burst)
-            if wait_ms is not None:
-                raise errors.limit_exceeded(wait_ms)
+        return per_second, burst
+
+    def check(self, limit_class: str, key: str,
+              override: RatelimitOverride | None = None) -> None:
+        """Take one token for ``key`` from this process's buckets or raise ``429`` with
+        how long to wait. ``override``: the requesting user's override, if they have
+        one."""
+        limits = self._limits(limit_class, override)
+        if limits is None:
             return
+        per_second, burst = limits
         now = monotonic()
         bucket = self._buckets.get((limit_class, key))
         if bucket is None:

@@ -109,7 +109,7 @@ class HttpApp:
             override = None
             if requester is not None and self._limiter.enabled:
                 override = await self._services.ratelimit.lookup(requester.user_id)
-            await self._limiter.check(route.ratelimit, key, override)
+            await self._limiter.enforce(route.ratelimit, key, override)
         # Uploads stream their own body (and have their own size limit).
         body = b"" if is_streamed(route.handler) else await self._read_body(raw)
         request: Request[Any] = Request(raw, self._services, params, body, requester,

@@ -64,7 +64,7 @@ class FakeAuth:
 
 
 def client() -> httpx.AsyncClient:
-    services = SimpleNamespace(config=Config(), auth=FakeAuth())
+    services = SimpleNamespace(config=Config(), auth=FakeAuth(), shared_buckets=None)
     app = HttpApp(services, routes.routes, "t")  # type: ignore[arg-type]
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
