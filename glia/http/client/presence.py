@@ -12,7 +12,8 @@ routes = RouteGroup()
 
 @routes.get(*client_paths("/presence/{userId}/status"), auth=Auth.USER)
 async def get_status(req: Request) -> dict[str, Any]:
-    return await req.services.presence.get_status(req.path("userId"))
+    return await req.services.presence.get_status(req.requester.user_id,
+                                                  req.path("userId"))
 
 
 @routes.put(*client_paths("/presence/{userId}/status"), auth=Auth.USER)
