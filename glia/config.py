@@ -102,6 +102,21 @@ def _class(per_second: float, burst: int) -> Any:
 
 
 @dataclass(frozen=True)
+class FailedLoginConfig:
+    """Wrong passwords per account (login and UIA password stages alike), whatever
+    address they come from. Each failure takes a token; the attempt that empties the
+    bucket starts a back-off that doubles with every further failure, up to
+    ``max_backoff``. A right password ends it; so does ``max_backoff`` of quiet."""
+
+    #: Sustained failed attempts per second an account may make (the bucket's refill).
+    per_second: float = 0.17
+    #: Failed attempts an account may make at once before the back-off starts.
+    burst: int = 3
+    #: Longest back-off, in seconds (the first lasts ``1 / per_second``).
+    max_backoff: float = 900.0
+
+
+@dataclass(frozen=True)
 class RateLimitConfig:
     #: Turn rate limiting off entirely (tests, benchmarks, trusted deployments).
     enabled: bool = True
@@ -113,6 +128,8 @@ class RateLimitConfig:
     message: RateLimitClass = _class(5.0, 20)
     #: Everything else that declares a rate-limit class, per user or address.
     default: RateLimitClass = _class(20.0, 100)
+    #: Failed password attempts, per account.
+    failed_login: FailedLoginConfig = field(default_factory=FailedLoginConfig)
 
 
 @dataclass(frozen=True)
@@ -135,6 +152,9 @@ class MediaConfig:
     max_upload_size: int = 50 * 1024 * 1024
     #: Images with more pixels than this are not thumbnailed (decompression bombs).
     max_image_pixels: int = 32_000_000
+    #: Thumbnails one process renders at once (each decodes a whole image: a 20-megapixel
+    #: picture takes ~80 MB while it is rendered); further requests wait their turn.
+    max_concurrent_thumbnails: int = 2
     #: IDs from /create a user may hold without having uploaded to them yet.
     max_pending_uploads: int = 5
     #: Seconds an ID from /create stays usable without an upload (the spec's 24 hours).
@@ -376,6 +396,8 @@ def _validate(config: Config, problems: list[str]) -> None:
         problems.append("media.max_upload_size: must not be negative")
     if config.media.max_image_pixels < 1:
         problems.append("media.max_image_pixels: must be at least 1")
+    if config.media.max_concurrent_thumbnails < 1:
+        problems.append("media.max_concurrent_thumbnails: must be at least 1")
     if config.media.max_pending_uploads < 1:
         problems.append("media.max_pending_uploads: must be at least 1")
     if config.media.unused_expiration <= 0:
@@ -386,6 +408,11 @@ def _validate(config: Config, problems: list[str]) -> None:
         cls: RateLimitClass = getattr(config.ratelimit, name)
         if cls.per_second <= 0 or cls.burst < 1:
             problems.append(f"ratelimit.{name}: per_second must be > 0 and burst >= 1")
+    failed = config.ratelimit.failed_login
+    if failed.per_second <= 0 or failed.burst < 1:
+        problems.append("ratelimit.failed_login: per_second must be > 0 and burst >= 1")
+    if failed.max_backoff < 1 / max(failed.per_second, 1e-9):
+        problems.append("ratelimit.failed_login.max_backoff: must be at least 1 / per_second")
 
 
 def load_config(

@@ -1,7 +1,9 @@
 """Token-bucket rate limiting per (class, caller), answered with ``429 M_LIMIT_EXCEEDED``.
 
-Buckets are per process: with several processes the effective limit is the configured
-one times the number of processes, which is acceptable for abuse protection.
+Buckets live in this process's memory (the fast path), unless several processes share
+the database (``database.several_processes``): then every check goes to the shared
+buckets in the database (:class:`glia.services.ratelimit.SharedBuckets`), so a burst of
+N is N across all processes, not N per process.
 
 A user's admin-set override (Synapse's ``override_ratelimit``) replaces the ``message``
 class's rate and burst for them; an override with a rate of 0 exempts them from every
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from glia import errors
 from glia.clock import Clock, SystemClock
 from glia.config import RateLimitConfig
-from glia.services.ratelimit import RatelimitOverride
+from glia.services.ratelimit import RatelimitOverride, SharedBuckets
 
 _MAX_BUCKETS = 100_000
 
@@ -30,23 +32,37 @@ class _Bucket:
 
 
 class RateLimiter:
-    def __init__(self, config: RateLimitConfig, clock: Clock | None = None) -> None:
+    def __init__(self, config: RateLimitConfig, clock: Clock | None = None,
+                 shared: SharedBuckets | None = None) -> None:
         self._config = config
         self._clock = clock or SystemClock()
+        self._shared = shared
         self._buckets: dict[tuple[str, str], _Bucket] = {}
 
     @property
     def enabled(self) -> bool:
         return self._config.enabled
 
-    def check(self, limit_class: str, key: str,
-              override: RatelimitOverride | None = None) -> None:
-        """Take one token for ``key`` or raise ``429`` with how long to wait.
-        ``override``: the requesting user's override, if they have one."""
+    async def enforce(self, limit_class: str, key: str,
+                      override: RatelimitOverride | None = None) -> None:
+        """The server's check: the shared buckets when several processes share the
+        database, else this process's (:meth:`check`)."""
+        if self._shared is None:
+            self.check(limit_class, key, override)
+            return
+        limits = self._limits(limit_class, override)
+        if limits is not None:
+            wait_ms = await self._shared.take(limit_class, key, *limits)
+            if wait_ms is not None:
+                raise errors.limit_exceeded(wait_ms)
+
+    def _limits(self, limit_class: str, override: RatelimitOverride | None
+                ) -> tuple[float, float] | None:
+        """(per_second, burst) for the class and caller; None if not limited."""
         if not self._config.enabled:
-            return
+            return None
         if override is not None and override.messages_per_second == 0:
-            return
+            return None
         settings = getattr(self._config, limit_class)
         per_second, burst = float(settings.per_second), float(settings.burst)
         if override is not None and limit_class == "message":
@@ -54,6 +70,17 @@ class RateLimiter:
             # means one at a time.
             per_second = float(override.messages_per_second)
             burst = float(max(1, override.burst_count))
+        return per_second, burst
+
+    def check(self, limit_class: str, key: str,
+              override: RatelimitOverride | None = None) -> None:
+        """Take one token for ``key`` from this process's buckets or raise ``429`` with
+        how long to wait. ``override``: the requesting user's override, if they have
+        one."""
+        limits = self._limits(limit_class, override)
+        if limits is None:
+            return
+        per_second, burst = limits
         now = self._clock.monotonic()
         bucket = self._buckets.get((limit_class, key))
         if bucket is None:

@@ -61,7 +61,8 @@ class HttpApp:
     def __init__(self, services: Services, routes: list[Route], name: str) -> None:
         self._services = services
         self._router = Router(routes)
-        self._limiter = RateLimiter(services.config.ratelimit, services.clock)
+        self._limiter = RateLimiter(services.config.ratelimit, services.clock,
+                                    services.shared_buckets)
         self._max_body = services.config.max_request_size
         self._max_json_depth = services.config.max_json_depth
         self._access_log = services.config.logging.access_log
@@ -133,7 +134,7 @@ class HttpApp:
             override = None
             if requester is not None and self._limiter.enabled:
                 override = await self._services.ratelimit.lookup(requester.user_id)
-            self._limiter.check(route.ratelimit, key, override)
+            await self._limiter.enforce(route.ratelimit, key, override)
         # Uploads stream their own body (and have their own size limit).
         body = b"" if is_streamed(route.handler) else await self._read_body(raw)
         request: Request[Any] = Request(raw, self._services, params, body, requester,

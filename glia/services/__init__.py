@@ -41,6 +41,7 @@ from glia.services.jobs import JobsService
 from glia.services.key_backup import KeyBackupService
 from glia.services.keys import KeysService
 from glia.services.login import LoginService
+from glia.services.login_attempts import LoginAttempts
 from glia.services.media import MediaService
 from glia.services.membership import MembershipService
 from glia.services.notifier import Notifier, RoomEventWakeups
@@ -50,7 +51,7 @@ from glia.services.push import PushService
 from glia.services.push_evaluation import PushEvaluator
 from glia.services.push_gateway import PushGateway
 from glia.services.pushers import PusherService
-from glia.services.ratelimit import RatelimitOverrides
+from glia.services.ratelimit import RatelimitOverrides, SharedBuckets
 from glia.services.receipts import ReceiptService
 from glia.services.registration import RegistrationService
 from glia.services.relations import Aggregator, RelationsService
@@ -127,6 +128,8 @@ class Services:
     key_backup: KeyBackupService
     statistics_admin: StatisticsAdminService
     ratelimit: RatelimitOverrides
+    #: The rate-limit buckets several processes share (None: one process, in memory).
+    shared_buckets: SharedBuckets | None
     ratelimit_overrides: RatelimitOverrideService
     experimental_features: ExperimentalFeaturesService
     spaces: SpacesService
@@ -139,7 +142,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     uia = UiaService(storage)
     keys = KeysService(config, storage, notifier)
     device_removal = DeviceRemoval([keys.devices_removing])
-    login = LoginService(config, storage, auth, device_removal)
+    login = LoginService(config, storage, auth, device_removal,
+                         LoginAttempts(config, storage))
     jobs = JobsService(storage, config.jobs, clock)
     audit = AuditService(storage)
     account = AccountService(storage, auth, login, uia, jobs, device_removal)
@@ -233,6 +237,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         key_backup=KeyBackupService(storage),
         statistics_admin=StatisticsAdminService(config, storage),
         ratelimit=ratelimit,
+        shared_buckets=SharedBuckets(storage) if config.database.several_processes else None,
         ratelimit_overrides=RatelimitOverrideService(config, storage, ratelimit),
         experimental_features=ExperimentalFeaturesService(config, storage),
         spaces=SpacesService(storage),

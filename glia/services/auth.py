@@ -89,6 +89,12 @@ class AuthService:
             raise MatrixError(
                 401, "M_USER_LOCKED", "User account has been locked", soft_logout=True
             )
+        if not owner.minter_in_good_standing:
+            # An impersonation token is the admin's power lent out: once the admin lost it
+            # (demoted, locked, suspended, deactivated) the token is void for good, even if
+            # the power comes back, so it is deleted rather than merely refused.
+            await self._storage.devices.delete_token(token_hash)
+            raise errors.unknown_token()
         if owner.valid_until_ms is not None and owner.valid_until_ms <= self._clock.now_ms():
             raise MatrixError(401, "M_UNKNOWN_TOKEN", "Access token has expired",
                               soft_logout=True)

@@ -13,6 +13,7 @@ from glia.errors import MatrixError
 from glia.ids import InvalidId, new_device_id, parse_user_id
 from glia.services.auth import AuthService, Requester
 from glia.services.device_removal import DeviceRemoval
+from glia.services.login_attempts import LoginAttempts
 from glia.services.uia import UserIdentifier
 from glia.storage import Storage
 
@@ -52,8 +53,9 @@ class LoggedIn:
 
 class LoginService:
     def __init__(self, config: Config, storage: Storage, auth: AuthService,
-                 device_removal: DeviceRemoval) -> None:
+                 device_removal: DeviceRemoval, attempts: LoginAttempts) -> None:
         self._config = config
+        self._attempts = attempts
         self._storage = storage
         self._auth = auth
         self._device_removal = device_removal
@@ -93,11 +95,13 @@ class LoginService:
         """Raise ``403 M_FORBIDDEN`` unless ``password`` is this user's password."""
         if password is None:
             raise errors.missing_param("Missing param: password")
+        await self._attempts.begin(user_id)
         user = await self._storage.users.get(user_id)
         if user is None:
             user = await self._find_case_insensitive(user_id)
         if user is None or not await self._auth.check_password(password, user.password_hash):
             raise errors.forbidden("Invalid username or password")
+        await self._attempts.succeeded(user_id)
 
     async def _find_case_insensitive(self, user_id: str) -> Any:
         if await self._storage.users.exists_case_insensitive(user_id):
@@ -110,12 +114,14 @@ class LoginService:
         if device_id == "":
             raise errors.bad_json("device_id must be a non-empty string")
         display_name = command.initial_device_display_name
+        await self._attempts.begin(user_id)
         user = await self._storage.users.get(user_id) or await self._find_case_insensitive(user_id)
         if user is not None and user.deactivated and not user.password_hash:
             # Deactivation removes the password; say why the login fails, as Synapse does.
             raise MatrixError(403, "M_USER_DEACTIVATED", "This account has been deactivated")
         if user is None or not await self._auth.check_password(password, user.password_hash):
             raise errors.forbidden("Invalid username or password")
+        await self._attempts.succeeded(user_id)
         if user.deactivated:
             raise MatrixError(403, "M_USER_DEACTIVATED", "This account has been deactivated")
         if user.locked:

@@ -75,6 +75,8 @@ class MediaService(MediaUploads):
         self._generating: dict[tuple[str, Size], asyncio.Task[Thumbnail]] = {}
         #: Image headers by media ID: immutable once uploaded, so safe to cache.
         self._probed: OrderedDict[str, ImageInfo] = OrderedDict()
+        self._decoder = thumbnails.Decoder(config.media.max_image_pixels,
+                                           config.media.max_concurrent_thumbnails)
 
     def _thumbnail_path(self, media_id: str, size: Size) -> Path:
         return self.thumbnail_dir(media_id) / f"{size.width}-{size.height}-{size.method}"
@@ -173,9 +175,7 @@ class MediaService(MediaUploads):
             self._probed.move_to_end(media.media_id)
             return info
         try:
-            info = await asyncio.to_thread(thumbnails.probe,
-                                           str(self.content_path(media.media_id)),
-                                           self._config.max_image_pixels)
+            info = await self._decoder.probe(str(self.content_path(media.media_id)))
         except FileNotFoundError as e:
             raise errors.not_found() from e
         except thumbnails.ImageTooLarge as e:
@@ -206,9 +206,8 @@ class MediaService(MediaUploads):
 
     async def _render_and_store(self, media: Media, size: Size) -> Thumbnail:
         try:
-            rendered = await asyncio.to_thread(thumbnails.render,
-                                               str(self.content_path(media.media_id)), size,
-                                               self._config.max_image_pixels)
+            rendered = await self._decoder.render(str(self.content_path(media.media_id)),
+                                                  size)
         except FileNotFoundError as e:
             raise errors.not_found() from e
         except thumbnails.ImageTooLarge as e:

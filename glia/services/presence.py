@@ -55,15 +55,20 @@ class PresenceService:
         await self._write(Presence(user_id, presence, status_msg, now,
                                    current.last_sync_ts if current else now, 0))
 
-    async def get_status(self, user_id: str) -> dict[str, Any]:
+    async def get_status(self, requester_id: str, user_id: str) -> dict[str, Any]:
+        """A user's presence, for themselves or someone who shares a room with them (the
+        spec's rule: presence is for those who share a room or are subscribed)."""
         try:
             parse_user_id(user_id)
         except InvalidId as e:
             raise errors.invalid_param(str(e)) from e
+        if await self._storage.users.get(user_id) is None:
+            raise errors.not_found(f"Unknown user {user_id}")
+        if requester_id != user_id and not await self._storage.state.share_a_room(
+                requester_id, user_id):
+            raise errors.forbidden("You are not allowed to see their presence.")
         presence = await self._storage.presence.get(user_id)
         if presence is None:
-            if await self._storage.users.get(user_id) is None:
-                raise errors.not_found(f"Unknown user {user_id}")
             return {"presence": "offline"}
         return self.content(presence, self._clock.now_ms())
 

@@ -18,10 +18,12 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-from collections.abc import Mapping
+import socket
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 import msgspec
 
@@ -51,19 +53,87 @@ RETENTION_EVERY_MS = 3_600_000
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
-async def public_address(host: str, port: int) -> bool:
-    """Whether every address ``host`` resolves to is a public one (pushes to loopback,
-    private, link-local, multicast or reserved addresses would let any user make the
-    server send requests into its own network)."""
+#: How a name becomes addresses: ``(host, port)`` → the addresses, as text.
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+class NotPublicAddress(Exception):
+    """A gateway name resolved to a loopback, private, link-local, multicast or reserved
+    address while ``push.allow_private_gateways`` is off."""
+
+
+async def system_resolve(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port,
+                                                         type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+async def checked_addresses(host: str, port: int, allow_private: bool,
+                            resolve: Resolver = system_resolve) -> list[str]:
+    """Resolve ``host`` once and return the addresses to connect to. Unless private
+    addresses are allowed, *every* address must be public (pushes into loopback or the
+    private network would let any user make the server send requests into its own
+    network). The caller connects to these very addresses, never to the name again, so
+    a DNS answer that changes between the check and the connection (rebinding) cannot
+    slip a private address in."""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port)
-    except OSError:
-        return True  # unresolvable: the POST fails as a network error, and is retried
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global:
-            return False
-    return True
+        addresses = await resolve(host, port)
+    except OSError as e:  # unresolvable: a network error, retried like any other
+        raise httpcore.ConnectError(f"cannot resolve {host}: {e}") from e
+    if not addresses:
+        raise httpcore.ConnectError(f"{host} has no address")
+    if not allow_private:
+        for address in addresses:
+            if not ipaddress.ip_address(address.split("%")[0]).is_global:
+                raise NotPublicAddress(host)
+    return addresses
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """The network backend of the gateway client: every TCP connection goes to an
+    address :func:`checked_addresses` returned for the name. TLS, SNI, certificate
+    checks and the Host header still use the name (the layers above never see the
+    address)."""
+
+    def __init__(self, allow_private: bool, resolve: Resolver = system_resolve) -> None:
+        self._allow_private = allow_private
+        self._resolve = resolve
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Iterable[Any] | None = None,
+                          ) -> httpcore.AsyncNetworkStream:
+        addresses = await checked_addresses(host, port, self._allow_private, self._resolve)
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(address, port, timeout, local_address,
+                                                     socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
+                failure = e
+        assert failure is not None
+        raise failure
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Iterable[Any] | None = None,
+                                  ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("push gateways are reached over TCP only")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool that uses :class:`PinnedBackend`
+    (httpx, pinned in pyproject, keeps its pool in ``_pool``; it has no public
+    parameter for the network backend)."""
+
+    def __init__(self, backend: PinnedBackend) -> None:
+        super().__init__(trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=MAX_IN_FLIGHT, keepalive_expiry=5.0, network_backend=backend)
 
 
 class PushGateway:
@@ -149,8 +219,9 @@ class PushGateway:
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
             # trust_env=False: pushes never go through proxies named in the environment.
+            transport = _PinnedTransport(PinnedBackend(self._allow_private))
             self._client = httpx.AsyncClient(timeout=TIMEOUT, trust_env=False,
-                                             follow_redirects=False)
+                                             follow_redirects=False, transport=transport)
         return self._client
 
     async def _deliver(self, d: Delivery) -> None:
@@ -179,20 +250,18 @@ class PushGateway:
         payload = build_payload(event, n, pusher, await self._storage.push.total_unread(
             n.user_id), await self._room_details(event))
         url = str(pusher.data.get("url"))
-        parts = urlsplit(url)
-        host = parts.hostname
-        if not self._allow_private and host is not None and not await public_address(
-                host, parts.port or (443 if parts.scheme == "https" else 80)):
+        host = urlsplit(url).hostname
+        try:
+            response = await self._http().post(
+                url, content=msgspec.json.encode(payload),
+                headers={"Content-Type": "application/json"})
+        except NotPublicAddress:
             logger.warning("push gateway %s of %s is not on a public address; dropped the"
                            " push (push.allow_private_gateways is off)", host,
                            pusher.app_id)
             await self._storage.push.finish_delivery(d)
             await self._storage.push.delivery_failed(pusher, now_ms())
             return
-        try:
-            response = await self._http().post(
-                url, content=msgspec.json.encode(payload),
-                headers={"Content-Type": "application/json"})
         except httpx.HTTPError as e:
             logger.info("push to %s for %s failed: %s", host, pusher.app_id,
                         type(e).__name__)
@@ -305,4 +374,5 @@ def build_payload(event: StoredEvent, n: Notification, pusher: Pusher, unread: i
     return {"notification": notification}
 
 
-__all__ = ["PushGateway", "build_payload"]
+__all__ = ["NotPublicAddress", "PinnedBackend", "PushGateway", "build_payload",
+           "checked_addresses"]

@@ -21,6 +21,7 @@ from glia.storage.directory import DirectoryStore
 from glia.storage.engine import Engine, Executor
 from glia.storage.events import EventStore
 from glia.storage.experimental import ExperimentalFeatureStore
+from glia.storage.failed_logins import FailedLoginStore
 from glia.storage.filters import FilterStore
 from glia.storage.jobs import JobStore
 from glia.storage.key_backup import KeyBackupStore
@@ -31,6 +32,7 @@ from glia.storage.outbox import OutboxStore
 from glia.storage.presence import PresenceStore
 from glia.storage.profile import ProfileStore
 from glia.storage.push import PushStore
+from glia.storage.ratelimit_buckets import RatelimitBucketStore
 from glia.storage.ratelimit_overrides import RatelimitOverrideStore
 from glia.storage.receipts import ReceiptStore
 from glia.storage.registration import RegistrationStore
@@ -194,6 +196,14 @@ class Stores:
     @cached_property
     def ratelimit_overrides(self) -> RatelimitOverrideStore:
         return RatelimitOverrideStore(self.db)
+
+    @cached_property
+    def ratelimit_buckets(self) -> RatelimitBucketStore:
+        return RatelimitBucketStore(self.db)
+
+    @cached_property
+    def failed_logins(self) -> FailedLoginStore:
+        return FailedLoginStore(self.db)
 
     @cached_property
     def experimental_features(self) -> ExperimentalFeatureStore:

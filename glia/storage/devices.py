@@ -33,6 +33,9 @@ class TokenOwner:
     puppeted_by: str | None = None
     #: When the token stops working (ms), if it expires.
     valid_until_ms: int | None = None
+    #: For an impersonation token: whether its minter still is an admin in good standing
+    #: (exists, admin, not deactivated, locked or suspended). True for ordinary tokens.
+    minter_in_good_standing: bool = True
 
 
 _DEVICE_COLUMNS = (
@@ -135,19 +138,28 @@ class DeviceStore:
         )
 
     async def token_owner(self, token_hash: str) -> TokenOwner | None:
+        """The token's owner and, for an impersonation token, its minter's standing: one
+        query by primary keys, since it runs on every authenticated request."""
         row = await self._db.fetchone(
             "SELECT t.user_id, t.device_id, u.admin, u.is_guest, u.deactivated, u.locked,"
-            " t.puppeted_by, t.valid_until_ms"
+            " t.puppeted_by, t.valid_until_ms, m.admin AS m_admin,"
+            " m.deactivated AS m_deactivated, m.locked AS m_locked,"
+            " m.suspended AS m_suspended"
             " FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
+            " LEFT JOIN users m ON m.user_id = t.puppeted_by"
             " WHERE t.token_hash = ?",
             token_hash,
         )
         if row is None:
             return None
+        minter_ok = row["puppeted_by"] is None or (
+            bool(row["m_admin"]) and not row["m_deactivated"] and not row["m_locked"]
+            and not row["m_suspended"])
         return TokenOwner(
             row["user_id"], row["device_id"], bool(row["admin"]), bool(row["is_guest"]),
             bool(row["deactivated"]), bool(row["locked"]), row["puppeted_by"],
             None if row["valid_until_ms"] is None else int(row["valid_until_ms"]),
+            minter_ok,
         )
 
     async def delete_token(self, token_hash: str) -> None:

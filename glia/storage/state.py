@@ -111,6 +111,15 @@ class StateStore:
         return [Membership(r["room_id"], r["state_key"], r["membership"], r["event_id"])
                 for r in rows]
 
+    async def share_a_room(self, user_a: str, user_b: str) -> bool:
+        """Whether both users are joined to some room now."""
+        return await self._db.fetchval(
+            "SELECT 1 FROM room_state a JOIN room_state b ON b.room_id = a.room_id"
+            " WHERE a.type = 'm.room.member' AND a.state_key = ? AND a.membership = 'join'"
+            " AND a.to_stream IS NULL AND b.type = 'm.room.member' AND b.state_key = ?"
+            " AND b.membership = 'join' AND b.to_stream IS NULL LIMIT 1",
+            user_a, user_b) is not None
+
     async def intervals(self, room_id: str, event_type: str,
                         state_key: str) -> list[StateInterval]:
         """Every value a state key ever had, oldest first (history visibility checks)."""

@@ -68,8 +68,12 @@ async def test_tokens(shared: Storage) -> None:
     await shared.devices.add_token(t2, u, "D", 5, puppeted_by=admin, valid_until_ms=MAX_SAFE)
     assert await shared.devices.token_owner(t1) == TokenOwner(u, "D", False, False, False,
                                                               False, None, None)
+    # The minter is not (yet) an admin: the impersonation token is not in good standing.
     assert await shared.devices.token_owner(t2) == TokenOwner(u, "D", False, False, False,
-                                                              False, admin, MAX_SAFE)
+                                                              False, admin, MAX_SAFE, False)
+    await shared.users.set_admin(admin, True)
+    owner = await shared.devices.token_owner(t2)
+    assert owner is not None and owner.minter_in_good_standing
     # The owner's flags are read at lookup time.
     await shared.users.set_locked(u, True)
     owner = await shared.devices.token_owner(t1)

@@ -65,7 +65,8 @@ class FakeAuth:
 
 
 def client() -> httpx.AsyncClient:
-    services = SimpleNamespace(config=Config(), auth=FakeAuth(), clock=SystemClock())
+    services = SimpleNamespace(config=Config(), auth=FakeAuth(), clock=SystemClock(),
+                               shared_buckets=None)
     app = HttpApp(services, routes.routes, "t")  # type: ignore[arg-type]
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 

@@ -20,7 +20,8 @@ class PresenceBody(msgspec.Struct):
 
 @routes.get(*client_paths("/presence/{userId}/status"), auth=Auth.USER)
 async def get_status(req: Request) -> dict[str, Any]:
-    return await req.services.presence.get_status(req.path("userId"))
+    return await req.services.presence.get_status(req.requester.user_id,
+                                                  req.path("userId"))
 
 
 @routes.put(*client_paths("/presence/{userId}/status"), auth=Auth.USER, body=PresenceBody)
