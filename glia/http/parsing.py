@@ -15,7 +15,7 @@ from starlette.requests import Request as StarletteRequest
 from typing_extensions import TypeVar
 
 from glia import errors
-from glia.http.decoding import decode_object, to_model
+from glia.http.decoding import decode_json, decode_object, to_model
 
 if TYPE_CHECKING:
     from glia.services import Services
@@ -125,10 +125,16 @@ class Request(Generic[B]):
         return self._body  # type: ignore[no-any-return]
 
     def decode_body(self, model: type[B], empty_ok: bool) -> None:
-        """Decode and validate the body into ``model`` (done once, by the server)."""
+        """Decode and validate the body into ``model`` (done once, by the server). The
+        model decides which JSON values it takes: a Struct only an object, a union with a
+        scalar that value too (``PUT …/enabled`` takes a bare boolean)."""
         if empty_ok and not self.raw_body.strip():
-            self._decoded = {}
-        self._body = to_model(self.json(), model)
+            value: Any = {}
+        else:
+            value = decode_json(self.raw_body, self.max_json_depth)
+        if isinstance(value, dict):
+            self._decoded = value
+        self._body = to_model(value, model)
 
     def json(self) -> dict[str, Any]:
         """The body as a JSON object (``M_NOT_JSON`` / ``M_BAD_JSON`` otherwise),
