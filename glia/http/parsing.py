@@ -7,15 +7,15 @@ the admin API) uses, so bad input can never surface as a 500.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
-import msgspec
 from starlette.requests import ClientDisconnect
 from starlette.requests import Request as StarletteRequest
 from typing_extensions import TypeVar
 
 from glia import errors
 from glia.http.decoding import decode_json, decode_object, to_model
+from glia.protocol.canonical_json import SAFE_INT_MAX, SAFE_INT_MIN
 
 if TYPE_CHECKING:
     from glia.services import Services
@@ -38,13 +38,6 @@ def streamed_body(handler: T) -> T:
 def is_streamed(handler: object) -> bool:
     return bool(getattr(handler, _STREAMED, False))
 
-
-#: The largest integer every JSON parser represents exactly (2**53 - 1).
-MAX_SAFE_INTEGER = 2**53 - 1
-
-#: A request model's count, limit or duration: 0 to ``MAX_SAFE_INTEGER`` (past it,
-#: ``M_INVALID_PARAM``).
-NonNegativeInt = Annotated[int, msgspec.Meta(ge=0, le=MAX_SAFE_INTEGER)]
 
 
 class NoBody:
@@ -192,7 +185,7 @@ class Request(Generic[B]):
             raise errors.invalid_param(f"Query parameter {name} must be a positive integer.")
         # Clamped to what JSON clients and a BIGINT column carry: a "huge" limit or
         # offset means "all" / "past the end", not a database error.
-        return max(-MAX_SAFE_INTEGER, min(number, MAX_SAFE_INTEGER))
+        return max(SAFE_INT_MIN, min(number, SAFE_INT_MAX))
 
     def path(self, name: str) -> str:
         return self.path_params[name]

@@ -12,13 +12,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 
+from glia.protocol.canonical_json import SafeInt
+
 MAX_LIMIT = 1000  # a client asking for more gets this many
-#: The largest integer every JSON parser keeps exact; larger limits are refused.
-JSON_SAFE_MAX = 2**53 - 1
 
 
 class FilterError(ValueError):
@@ -118,7 +118,7 @@ def _prefixed(items: Strings | None, name: str, prefix: str) -> None:
 
 class EventFilterDefinition(msgspec.Struct, frozen=True, omit_defaults=True):
     #: Negative is ``M_BAD_JSON`` (as in Synapse); past 2**53-1 out of range.
-    limit: Annotated[int, msgspec.Meta(le=JSON_SAFE_MAX)] | None = None
+    limit: SafeInt | None = None
     types: Strings | None = None
     not_types: Strings | None = None
     senders: Strings | None = None

@@ -1,6 +1,6 @@
-"""The typed request models of the push rules API: a missing field is ``M_MISSING_PARAM`` naming it, a mistyped one ``M_BAD_JSON`` naming it, a value
-outside the spec's set ``M_INVALID_PARAM`` — and a body the decoder refuses changes
-nothing."""
+"""The typed request models of the push rules API: a missing field is ``M_MISSING_PARAM``
+naming it, a mistyped one ``M_BAD_JSON`` naming it, a value outside the spec's set
+``M_INVALID_PARAM`` — and a body the decoder refuses changes nothing."""
 
 from __future__ import annotations
 
