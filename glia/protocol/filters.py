@@ -173,7 +173,9 @@ class FilterDefinition(msgspec.Struct, frozen=True, omit_defaults=True):
         return encoded
 
 
-def _event_filter(d: EventFilterDefinition | None) -> EventFilter:
+def compile_event_filter(d: EventFilterDefinition | None) -> EventFilter:
+    """The event filter a definition describes (also ``/messages``' and ``/context``'
+    ``filter`` parameter, a RoomEventFilter), with the spec's defaults filled in."""
     if d is None:
         return EventFilter()
     return EventFilter(
@@ -191,14 +193,14 @@ def compile_filter(d: FilterDefinition) -> Filter:
     return Filter(
         event_format=d.event_format or "client",
         event_fields=d.event_fields,
-        presence=_event_filter(d.presence),
-        account_data=_event_filter(d.account_data),
+        presence=compile_event_filter(d.presence),
+        account_data=compile_event_filter(d.account_data),
         room=RoomFilter(
             rooms=room.rooms, not_rooms=room.not_rooms or (),
             include_leave=bool(room.include_leave),
-            timeline=_event_filter(room.timeline), state=_event_filter(room.state),
-            ephemeral=_event_filter(room.ephemeral),
-            account_data=_event_filter(room.account_data),
+            timeline=compile_event_filter(room.timeline), state=compile_event_filter(room.state),
+            ephemeral=compile_event_filter(room.ephemeral),
+            account_data=compile_event_filter(room.account_data),
         ),
     )
 
