@@ -75,8 +75,8 @@ def json_depth(value: Any, stop_after: int) -> int:
     return deepest
 
 
-def to_model(value: dict[str, Any], model: type[T]) -> T:
-    """Convert a decoded JSON object into the route's request model."""
+def to_model(value: Any, model: type[T]) -> T:
+    """Convert a decoded JSON value into the route's request model."""
     try:
         return msgspec.convert(value, model, strict=True)
     except msgspec.ValidationError as e:

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
-import msgspec
 from starlette.requests import ClientDisconnect
 from starlette.requests import Request as StarletteRequest
 from starlette.types import Scope
 from typing_extensions import TypeVar
 
 from glia import errors
-from glia.http.decoding import decode_object, to_model
+from glia.http.decoding import decode_json, decode_object, to_model
+from glia.protocol.canonical_json import SAFE_INT_MAX, SAFE_INT_MIN
 
 if TYPE_CHECKING:
     from glia.services import Services
@@ -72,13 +72,6 @@ def resolve_client(scope: Scope, trusted: Sequence[Network]) -> None:
     if forwarded:
         scope["client"] = (forwarded_client(client[0], forwarded, trusted), client[1])
 
-
-#: The largest integer every JSON parser represents exactly (2**53 - 1).
-MAX_SAFE_INTEGER = 2**53 - 1
-
-#: A request model's count, limit or duration: 0 to ``MAX_SAFE_INTEGER`` (past it,
-#: ``M_INVALID_PARAM``).
-NonNegativeInt = Annotated[int, msgspec.Meta(ge=0, le=MAX_SAFE_INTEGER)]
 
 
 class NoBody:
@@ -159,10 +152,16 @@ class Request(Generic[B]):
         return self._body  # type: ignore[no-any-return]
 
     def decode_body(self, model: type[B], empty_ok: bool) -> None:
-        """Decode and validate the body into ``model`` (done once, by the server)."""
+        """Decode and validate the body into ``model`` (done once, by the server). The
+        model decides which JSON values it takes: a Struct only an object, a union with a
+        scalar that value too (``PUT …/enabled`` takes a bare boolean)."""
         if empty_ok and not self.raw_body.strip():
-            self._decoded = {}
-        self._body = to_model(self.json(), model)
+            value: Any = {}
+        else:
+            value = decode_json(self.raw_body, self.max_json_depth)
+        if isinstance(value, dict):
+            self._decoded = value
+        self._body = to_model(value, model)
 
     def json(self) -> dict[str, Any]:
         """The body as a JSON object (``M_NOT_JSON`` / ``M_BAD_JSON`` otherwise),
@@ -222,11 +221,11 @@ class Request(Generic[B]):
             raise errors.invalid_param(f"Query parameter {name} must be an integer") from e
         if minimum is not None and number < minimum:
             raise errors.invalid_param(f"Query parameter {name} must be a positive integer.")
-        if not clamp and abs(number) > MAX_SAFE_INTEGER:
+        if not clamp and abs(number) > SAFE_INT_MAX:
             raise errors.invalid_param(f"Query parameter {name} is out of range")
         # Clamped to what JSON clients and a BIGINT column carry: a "huge" limit or
         # offset means "all" / "past the end", not a database error.
-        return max(-MAX_SAFE_INTEGER, min(number, MAX_SAFE_INTEGER))
+        return max(SAFE_INT_MIN, min(number, SAFE_INT_MAX))
 
     def path(self, name: str) -> str:
         return self.path_params[name]

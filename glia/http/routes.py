@@ -21,7 +21,8 @@ class Auth(enum.Enum):
     USER = "user"
     USER_OPTIONAL = "user_optional"
     ADMIN = "admin"
-    #: Authenticated inside the handler by a shared-secret HMAC, not by a token.
+    #: Signed with the registration shared secret (an HMAC the service checks), not a
+    #: token; refused before the body is read when no secret is configured.
     SHARED_SECRET = "shared_secret"
 
 

@@ -1,6 +1,7 @@
 """The spec's Canonical JSON (appendices, "Canonical JSON"): the encoding hashes and
 signatures are computed over, and the value rules room versions 6 and later enforce on
-events (integers within ±(2**53 − 1), no floats).
+events (integers within ±(2**53 − 1), no floats) — and, defined here once for every layer,
+that integer bound and the integer types request models use.
 
 Pure functions; the event writer (``services/events``) and the PDU validator
 (``protocol/events.validate_pdu``) both ask :func:`event_json_error`, so a local client
@@ -10,17 +11,30 @@ and a remote server are held to the same rules.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
+import msgspec
 from canonicaljson import encode_canonical_json as _encode_canonical_json
 
-from glia.protocol.room_versions import RoomVersion
+if TYPE_CHECKING:
+    from glia.protocol.room_versions import RoomVersion
 
-__all__ = ["CANONICAL_INT_MAX", "CANONICAL_INT_MIN", "canonical_json_error",
-           "encode_canonical_json", "event_json_error"]
+__all__ = ["INT64_MAX", "SAFE_INT_MAX", "SAFE_INT_MIN", "NonNegativeInt", "PositiveInt",
+           "SafeInt", "canonical_json_error", "encode_canonical_json", "event_json_error"]
 
-CANONICAL_INT_MIN: Final = -(2**53) + 1
-CANONICAL_INT_MAX: Final = 2**53 - 1
+#: The largest integer every JSON parser represents exactly (2**53 − 1): canonical
+#: JSON's bound, and the bound of every integer a request may carry.
+SAFE_INT_MAX: Final = 2**53 - 1
+SAFE_INT_MIN: Final = -SAFE_INT_MAX
+#: The largest signed 64-bit integer (a BIGINT column; event depth in room versions 1–5).
+INT64_MAX: Final = 2**63 - 1
+
+#: A request model's integer: past ±(2**53 − 1) it is ``M_INVALID_PARAM``.
+SafeInt = Annotated[int, msgspec.Meta(ge=SAFE_INT_MIN, le=SAFE_INT_MAX)]
+#: A count, limit, timeout or timestamp: 0 to 2**53 − 1.
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0, le=SAFE_INT_MAX)]
+#: A count that must be at least 1.
+PositiveInt = Annotated[int, msgspec.Meta(ge=1, le=SAFE_INT_MAX)]
 
 
 def _normalise_numbers(value: Any) -> Any:
@@ -66,7 +80,7 @@ def canonical_json_error(value: Any, path: str = "") -> str | None:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return None
     if isinstance(value, int):
-        if not CANONICAL_INT_MIN <= value <= CANONICAL_INT_MAX:
+        if not SAFE_INT_MIN <= value <= SAFE_INT_MAX:
             return f"integer out of range at {path or '<root>'}"
         return None
     if isinstance(value, float):

@@ -11,15 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 
+from glia.protocol.canonical_json import SafeInt
 from glia.protocol.glob import wildcard_match
 
 MAX_LIMIT = 1000  # a client asking for more gets this many
-#: The largest integer every JSON parser keeps exact; larger limits are refused.
-JSON_SAFE_MAX = 2**53 - 1
 
 
 class FilterError(ValueError):
@@ -113,7 +112,7 @@ def _prefixed(items: Strings | None, name: str, prefix: str) -> None:
 
 class EventFilterDefinition(msgspec.Struct, frozen=True, omit_defaults=True):
     #: Negative is ``M_BAD_JSON`` (as in Synapse); past 2**53-1 out of range.
-    limit: Annotated[int, msgspec.Meta(le=JSON_SAFE_MAX)] | None = None
+    limit: SafeInt | None = None
     types: Strings | None = None
     not_types: Strings | None = None
     senders: Strings | None = None
@@ -168,7 +167,9 @@ class FilterDefinition(msgspec.Struct, frozen=True, omit_defaults=True):
         return encoded
 
 
-def _event_filter(d: EventFilterDefinition | None) -> EventFilter:
+def compile_event_filter(d: EventFilterDefinition | None) -> EventFilter:
+    """The event filter a definition describes (also ``/messages``' and ``/context``'
+    ``filter`` parameter, a RoomEventFilter), with the spec's defaults filled in."""
     if d is None:
         return EventFilter()
     return EventFilter(
@@ -186,14 +187,14 @@ def compile_filter(d: FilterDefinition) -> Filter:
     return Filter(
         event_format=d.event_format or "client",
         event_fields=d.event_fields,
-        presence=_event_filter(d.presence),
-        account_data=_event_filter(d.account_data),
+        presence=compile_event_filter(d.presence),
+        account_data=compile_event_filter(d.account_data),
         room=RoomFilter(
             rooms=room.rooms, not_rooms=room.not_rooms or (),
             include_leave=bool(room.include_leave),
-            timeline=_event_filter(room.timeline), state=_event_filter(room.state),
-            ephemeral=_event_filter(room.ephemeral),
-            account_data=_event_filter(room.account_data),
+            timeline=compile_event_filter(room.timeline), state=compile_event_filter(room.state),
+            ephemeral=compile_event_filter(room.ephemeral),
+            account_data=compile_event_filter(room.account_data),
         ),
     )
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
+from glia.protocol.canonical_json import INT64_MAX, SAFE_INT_MAX
+
 
 class EventIdFormat(Enum):
     """How an event's ID is obtained."""
@@ -91,7 +93,7 @@ class RoomVersion:
     @property
     def max_depth(self) -> int:
         """v6+ bound depth by canonical JSON's integer range; earlier by int64."""
-        return 2**53 - 1 if self.strict_canonicaljson else 2**63 - 1
+        return SAFE_INT_MAX if self.strict_canonicaljson else INT64_MAX
 
 
 def _version(n: int) -> RoomVersion:

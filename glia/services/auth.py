@@ -79,6 +79,14 @@ class AuthService:
         self._last_recorded: dict[tuple[str, str | None], int] = {}
         self._hashing = ThreadPoolExecutor(_usable_cores(), thread_name_prefix="bcrypt")
 
+    def shared_secret(self) -> str:
+        """The registration shared secret that ``Auth.SHARED_SECRET`` routes are signed
+        with; 400 when none is configured (Synapse refuses before it reads the body)."""
+        secret = self._config.registration.shared_secret
+        if not secret:
+            raise errors.unknown("Shared secret registration is not enabled")
+        return secret
+
     async def authenticate(self, token: str, ip: str | None = None,
                            user_agent: str | None = None) -> Requester:
         token_hash = hash_token(token)

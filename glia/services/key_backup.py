@@ -10,13 +10,13 @@ then the lower ``first_message_index``, then the lower ``forwarded_count``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 
 from glia import errors
 from glia.errors import MatrixError
-from glia.protocol.canonical_json import CANONICAL_INT_MAX
+from glia.protocol.canonical_json import NonNegativeInt
 from glia.storage import Storage
 from glia.storage.key_backup import BackupVersion, KeyBackupStore, RoomKey
 
@@ -62,15 +62,14 @@ class BackupVersionInfo(msgspec.Struct):
 
 
 #: A count in a session's key data: a JSON-safe non-negative integer.
-Count = Annotated[int, msgspec.Meta(ge=0, le=CANONICAL_INT_MAX)]
 
 
 class KeyBackupData(msgspec.Struct):
     """One backed-up session (``PUT /room_keys/keys/{roomId}/{sessionId}``):
     ``session_data`` is encrypted by the client and opaque here."""
 
-    first_message_index: Count
-    forwarded_count: Count
+    first_message_index: NonNegativeInt
+    forwarded_count: NonNegativeInt
     is_verified: bool
     session_data: dict[str, Any]
 

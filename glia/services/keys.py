@@ -12,7 +12,7 @@ follow Synapse where clients were written against them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 
@@ -20,7 +20,7 @@ from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.ids import InvalidId, parse_user_id
-from glia.protocol.canonical_json import CANONICAL_INT_MAX
+from glia.protocol.canonical_json import NonNegativeInt
 from glia.protocol.signing import VerifyKey
 from glia.services.auth import Requester
 from glia.services.device_lists import SIGNED_CURVE25519, DeviceListService, parse_stream_token
@@ -51,7 +51,6 @@ _REMOTE_FAILURE = {"status": 503, "message": "Federation is not available on thi
 OneTimeKeys = dict[str, str | dict[str, Any]]
 #: A ``timeout`` in milliseconds. Accepted and validated; every key this server serves
 #: is local, so there is no remote server to wait for.
-Timeout = Annotated[int, msgspec.Meta(ge=0, le=CANONICAL_INT_MAX)]
 
 
 class KeysUpload(msgspec.Struct):
@@ -68,7 +67,7 @@ class KeysQuery(msgspec.Struct):
     Without ``device_keys`` it is ``M_BAD_JSON``, as Synapse answers."""
 
     device_keys: dict[str, list[str]] | msgspec.UnsetType = msgspec.UNSET
-    timeout: Timeout | None = None
+    timeout: NonNegativeInt | None = None
 
     def __post_init__(self) -> None:
         if self.device_keys is msgspec.UNSET:
@@ -80,7 +79,7 @@ class KeysClaim(msgspec.Struct):
     ``one_time_keys`` it is ``M_BAD_JSON``, as Synapse answers."""
 
     one_time_keys: dict[str, dict[str, str]] | msgspec.UnsetType = msgspec.UNSET
-    timeout: Timeout | None = None
+    timeout: NonNegativeInt | None = None
 
     def __post_init__(self) -> None:
         if self.one_time_keys is msgspec.UNSET:

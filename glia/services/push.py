@@ -10,8 +10,10 @@ decides what is unread; notifications at or before it count as read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import msgspec
 
 from glia import errors
 from glia.clock import now_ms
@@ -24,7 +26,7 @@ from glia.services.notifier import Notifier
 from glia.services.push_gateway import PushGateway
 from glia.storage import Storage, Stores
 
-__all__ = ["PushService"]
+__all__ = ["PushRuleBody", "PushService", "RuleActionsBody", "RuleEnabledBody", "SetTweak"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,46 @@ DEFAULT_NOTIFICATIONS_LIMIT = 50
 MAX_NOTIFICATIONS_LIMIT = 500
 #: How deep the JSON of a rule's conditions and actions, or a pusher's data, may nest.
 MAX_JSON_DEPTH = 32
+
+
+class SetTweak(msgspec.Struct):
+    """An action object: ``{"set_tweak": "sound", "value": "default"}`` (``value`` may be
+    absent: ``{"set_tweak": "highlight"}`` means true)."""
+
+    set_tweak: str
+    value: Any = msgspec.UNSET
+
+
+#: An action as clients send it: ``notify``, a historical action (accepted and dropped),
+#: or a tweak.
+ActionBody = Literal["notify", "dont_notify", "coalesce"] | SetTweak
+
+
+class PushRuleBody(msgspec.Struct):
+    """``PUT /pushrules/global/{kind}/{ruleId}``: ``conditions`` are read for override
+    and underride rules, ``pattern`` (required there) for content rules. Conditions are
+    free-form objects with a ``kind`` (unknown kinds are kept; they never match)."""
+
+    actions: list[ActionBody]
+    conditions: list[dict[str, Any]] | None = None
+    pattern: str | None = None
+
+
+class RuleActionsBody(msgspec.Struct):
+    """``PUT …/actions``."""
+
+    actions: list[ActionBody]
+
+
+class RuleEnabledBody(msgspec.Struct):
+    """``PUT …/enabled``."""
+
+    enabled: bool
+
+
+def _actions(actions: Sequence[ActionBody]) -> list[pr.Action]:
+    """The actions as stored and evaluated (a tweak as its JSON object)."""
+    return [a if isinstance(a, str) else msgspec.to_builtins(a) for a in actions]
 
 
 def _unknown_rule() -> MatrixError:
@@ -89,7 +131,7 @@ class PushService:
             raise errors.not_found()
         return rule
 
-    async def put_rule(self, user_id: str, kind: str, rule_id: str, body: Mapping[str, Any],
+    async def put_rule(self, user_id: str, kind: str, rule_id: str, body: PushRuleBody,
                        before: str | None, after: str | None) -> None:
         """Create or replace one of the user's rules. A new rule goes where ``before`` or
         ``after`` says, else first of its kind; an updated one keeps its place (and its
@@ -99,8 +141,9 @@ class PushService:
             raise errors.unknown("rule_id may not contain slashes")
         if rule_id.startswith("."):
             raise errors.unknown("cannot add new rule_ids that start with '.'")
-        check_json_depth(body, "The push rule")
-        rule = pr.rule_from_request(kind, rule_id, body)
+        actions = _actions(body.actions)
+        check_json_depth([actions, body.conditions], "The push rule")
+        rule = pr.rule_from_request(kind, rule_id, actions, body.conditions, body.pattern)
         async with self._storage.transaction() as tx:
             # First, so concurrent changes of one user's rules queue on this row.
             await self._changed(tx, user_id)
@@ -131,27 +174,20 @@ class PushService:
             await self._changed(tx, user_id)
         await self._notifier.notify(users=[user_id])
 
-    async def set_enabled(self, user_id: str, kind: str, rule_id: str, value: Any) -> None:
-        """``PUT …/enabled``: the body is ``{"enabled": bool}`` (a bare boolean is accepted
-        too, as older clients send it)."""
+    async def set_enabled(self, user_id: str, kind: str, rule_id: str,
+                          body: RuleEnabledBody) -> None:
+        """``PUT …/enabled``, for user and server-default rules."""
         _check_kind_for_write(kind)
-        if isinstance(value, dict):
-            if "enabled" not in value:
-                raise errors.missing_param("Missing 'enabled'")
-            value = value["enabled"]
-        if not isinstance(value, bool):
-            raise errors.bad_json("Value for 'enabled' must be boolean")
-        await self._set_attribute(user_id, kind, rule_id, enabled=value)
+        await self._set_attribute(user_id, kind, rule_id, enabled=body.enabled)
 
     async def set_actions(self, user_id: str, kind: str, rule_id: str,
-                          body: Mapping[str, Any]) -> None:
+                          body: RuleActionsBody) -> None:
         """``PUT …/actions``, which may also change a server-default rule's actions."""
         _check_kind_for_write(kind)
-        if "actions" not in body:
-            raise errors.missing_param("Missing 'actions'")
-        check_json_depth(body["actions"], "actions")
+        actions = _actions(body.actions)
+        check_json_depth(actions, "actions")
         await self._set_attribute(user_id, kind, rule_id,
-                                  actions=pr.parse_actions(body["actions"]))
+                                  actions=pr.effective_actions(actions))
 
     async def _set_attribute(self, user_id: str, kind: str, rule_id: str, *,
                              enabled: bool | None = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +42,29 @@ class NewAccount(msgspec.Struct):
     initial_device_display_name: str | None = None
     inhibit_login: bool = False
     refresh_token: bool = False
+
+
+class SharedSecretRegistration(msgspec.Struct):
+    """``POST /_synapse/admin/v1/register`` (what ``register_new_matrix_user`` sends).
+
+    Synapse uses up the nonce before it looks at any other field, then checks username,
+    password, user type, MAC and ``refresh_token`` in turn with messages of its own
+    (400 ``M_UNKNOWN`` "Invalid username" for a username that is not a string, the
+    ``admin`` flag taken for its truthiness). Those fields therefore take any JSON value
+    here and :meth:`RegistrationService.register_with_shared_secret` checks them in
+    Synapse's order; the fields Synapse does not check itself are typed."""
+
+    nonce: str | None = None
+    username: Any = None
+    password: Any = None
+    mac: str | None = None
+    admin: Any = False
+    user_type: Any = None
+    refresh_token: Any = False
+    displayname: str | None = None
+    device_id: str | None = None
+    initial_device_display_name: str | None = None
+    inhibit_login: bool = False
 
 
 @dataclass(frozen=True)
@@ -220,55 +242,44 @@ class RegistrationService:
         await self._storage.registration.add_nonce(nonce, now)
         return nonce
 
-    def require_shared_secret(self) -> str:
-        """The configured secret; Synapse checks this before it even parses the body."""
-        secret = self._config.registration.shared_secret
-        if not secret:
-            raise errors.unknown("Shared secret registration is not enabled")
-        return secret
-
-    async def register_with_shared_secret(self, body: Mapping[str, Any]) -> Registered:
-        """``POST /_synapse/admin/v1/register``, with Synapse's checks in Synapse's order."""
-        secret = self.require_shared_secret()
-        nonce = body.get("nonce")
-        if not isinstance(nonce, str) or not nonce:
+    async def register_with_shared_secret(self, body: SharedSecretRegistration
+                                          ) -> Registered:
+        """``POST /_synapse/admin/v1/register``, with Synapse's checks in Synapse's order:
+        the nonce is used up as soon as it is recognised, so every later failure (a bad
+        username, a wrong MAC) costs the caller their nonce."""
+        secret = self._auth.shared_secret()
+        nonce = body.nonce
+        if not nonce:
             raise errors.bad_json("nonce must be specified")
         if not await self._storage.registration.take_nonce(
                 nonce, self._clock.now_ms() - NONCE_LIFETIME_MS):
             raise errors.unknown("unrecognised nonce")
-        username = body.get("username")
+        username = body.username
         if username is None or username == "":
             raise errors.bad_json("username must be specified")
         if not isinstance(username, str) or len(username) > 512 or "\x00" in username:
             raise errors.unknown("Invalid username")
-        password = body.get("password")
+        password = body.password
         if password is None or password == "":
             raise errors.bad_json("password must be specified")
         if not isinstance(password, str) or len(password) > 512 or "\x00" in password:
             raise errors.unknown("Invalid password")
-        user_type = body.get("user_type")
+        user_type = body.user_type
         if user_type is not None and user_type not in KNOWN_USER_TYPES:
             raise errors.unknown("Invalid user type")
-        mac = body.get("mac")
-        if not isinstance(mac, str) or not mac:
+        if not body.mac:
             raise errors.bad_json("mac must be specified")
-        admin = bool(body.get("admin"))
+        admin = bool(body.admin)
         expected = registration_mac(secret, nonce, username, password, admin, user_type)
-        if not hmac.compare_digest(expected.encode(), mac.encode()):
+        if not hmac.compare_digest(expected.encode(), body.mac.encode()):
             raise MatrixError(403, "M_UNKNOWN", "HMAC incorrect")
-        if not isinstance(body.get("refresh_token", False), bool):
+        if not isinstance(body.refresh_token, bool):
             raise errors.unknown("refresh_token must be a boolean")
-        displayname = body.get("displayname")
-        if displayname is not None and not isinstance(displayname, str):
-            raise errors.bad_json("displayname must be a string")
-        inhibit_login = body.get("inhibit_login", False)
-        if not isinstance(inhibit_login, bool):
-            raise errors.bad_json("inhibit_login must be a boolean")
         return await self.register(
             username.lower(), password, admin=admin, user_type=user_type,
-            displayname=displayname, device_id=_optional_str(body, "device_id"),
-            device_display_name=_optional_str(body, "initial_device_display_name"),
-            inhibit_login=inhibit_login,
+            displayname=body.displayname, device_id=body.device_id,
+            device_display_name=body.initial_device_display_name,
+            inhibit_login=body.inhibit_login,
         )
 
 
@@ -293,10 +304,3 @@ def registration_mac(
     if user_type:
         mac.update(b"\x00" + user_type.encode())
     return mac.hexdigest()
-
-
-def _optional_str(body: Mapping[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise errors.bad_json(f"{key} must be a string")
-    return value

@@ -9,12 +9,12 @@ import binascii
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Literal, get_args
+from typing import Literal, get_args
 
 import msgspec
 
 from glia import errors
-from glia.protocol.filters import JSON_SAFE_MAX
+from glia.protocol.canonical_json import NonNegativeInt, PositiveInt
 from glia.protocol.glob import wildcard_match
 from glia.storage.search import Phrase, SearchQuery, terms
 
@@ -104,15 +104,15 @@ class Criteria:
 
 
 class EventContextRequest(msgspec.Struct):
-    before_limit: Annotated[int, msgspec.Meta(ge=0, le=JSON_SAFE_MAX)] = DEFAULT_CONTEXT
-    after_limit: Annotated[int, msgspec.Meta(ge=0, le=JSON_SAFE_MAX)] = DEFAULT_CONTEXT
+    before_limit: NonNegativeInt = DEFAULT_CONTEXT
+    after_limit: NonNegativeInt = DEFAULT_CONTEXT
     include_profile: bool = False
 
 
 class RoomEventsFilter(msgspec.Struct):
     """The room-event filter of a search (its ``types`` apply to the indexed types)."""
 
-    limit: Annotated[int, msgspec.Meta(ge=1, le=JSON_SAFE_MAX)] = DEFAULT_LIMIT
+    limit: PositiveInt = DEFAULT_LIMIT
     types: list[str] | None = None
     not_types: list[str] | None = None
     rooms: list[str] | None = None

@@ -4,14 +4,13 @@ and with bundled aggregations (``services.relations``)."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any
 
 from glia import errors
 from glia.clock import now_ms
 from glia.errors import MatrixError
 from glia.ids import is_valid_event_id
+from glia.protocol.filters import EventFilter
 from glia.services.events import client_event
 from glia.services.relations import Aggregator
 from glia.services.tokens import Position, parse_position
@@ -22,38 +21,17 @@ from glia.storage.events import StoredEvent
 MAX_LIMIT = 1000
 
 
-@dataclass(frozen=True)
-class RoomEventFilter:
-    types: list[str] | None = None
-    not_types: list[str] | None = None
-    senders: list[str] | None = None
-    not_senders: list[str] | None = None
-    contains_url: bool | None = None
+def _page_filter(event_filter: EventFilter) -> dict[str, Any]:
+    """The filter's criteria the timeline query applies (types and senders match
+    exactly there)."""
+    return dict(types=_listed(event_filter.types), not_types=_listed(event_filter.not_types),
+                senders=_listed(event_filter.senders),
+                not_senders=_listed(event_filter.not_senders),
+                contains_url=event_filter.contains_url)
 
 
-def parse_room_event_filter(text: str | None) -> RoomEventFilter:
-    if not text:
-        return RoomEventFilter()
-    try:
-        value = json.loads(text)
-    except ValueError as e:
-        raise errors.invalid_param("filter must be a JSON object") from e
-    if not isinstance(value, dict):
-        raise errors.invalid_param("filter must be a JSON object")
-
-    def strings(key: str) -> list[str] | None:
-        items = value.get(key)
-        if items is None:
-            return None
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise errors.invalid_param(f"filter.{key} must be a list of strings")
-        return items
-
-    contains_url = value.get("contains_url")
-    if contains_url is not None and not isinstance(contains_url, bool):
-        raise errors.invalid_param("filter.contains_url must be a boolean")
-    return RoomEventFilter(strings("types"), strings("not_types"), strings("senders"),
-                           strings("not_senders"), contains_url)
+def _listed(values: tuple[str, ...] | None) -> list[str] | None:
+    return list(values) if values else None
 
 
 class TimelineService:
@@ -63,10 +41,11 @@ class TimelineService:
 
     async def messages(self, user_id: str, device_id: str, room_id: str, *,
                        from_token: str | None, to_token: str | None, backwards: bool,
-                       limit: int, filter_json: str | None, admin: bool = False
-                       ) -> dict[str, Any]:
+                       limit: int, event_filter: EventFilter | None = None,
+                       admin: bool = False) -> dict[str, Any]:
+        """A page of the room's timeline; ``event_filter`` is the ``filter`` parameter
+        (the http layer decodes it with the filter language's models)."""
         visibility = await self._visibility(user_id, room_id, admin)
-        event_filter = parse_room_event_filter(filter_json)
         limit = max(0, min(limit, MAX_LIMIT))
         from_pos = _topological(parse_position(from_token)) if from_token else None
         to_pos = _topological(parse_position(to_token)) if to_token else None
@@ -78,9 +57,7 @@ class TimelineService:
             from_pos = (latest.depth + 1, 0) if latest else (1, 0)
         page = await self._storage.events.page(
             room_id, backwards=backwards, from_pos=from_pos, to_pos=to_pos, limit=limit,
-            types=event_filter.types, not_types=event_filter.not_types,
-            senders=event_filter.senders, not_senders=event_filter.not_senders,
-            contains_url=event_filter.contains_url,
+            **_page_filter(event_filter or EventFilter()),
         )
         visible = [e for e in page if visibility.visible(e)]
         body: dict[str, Any] = {
@@ -136,18 +113,14 @@ class TimelineService:
         raise errors.not_found(f"Unable to find event from {ts} in {direction} direction")
 
     async def context(self, user_id: str, device_id: str, room_id: str, event_id: str,
-                      limit: int, filter_json: str | None, admin: bool = False
-                      ) -> dict[str, Any]:
+                      limit: int, event_filter: EventFilter | None = None,
+                      admin: bool = False) -> dict[str, Any]:
         event, visibility = await self._visible_event(user_id, room_id, event_id, admin)
-        event_filter = parse_room_event_filter(filter_json)
         limit = max(0, min(limit, MAX_LIMIT))
         before_n = limit // 2
         after_n = limit - before_n
         here = (event.depth, event.stream_ordering)
-        kwargs: dict[str, Any] = dict(
-            types=event_filter.types, not_types=event_filter.not_types,
-            senders=event_filter.senders, not_senders=event_filter.not_senders,
-            contains_url=event_filter.contains_url, to_pos=None)
+        kwargs = dict(_page_filter(event_filter or EventFilter()), to_pos=None)
         before = await self._storage.events.page(room_id, backwards=True, from_pos=here,
                                                  limit=before_n, **kwargs)
         after = await self._storage.events.page(room_id, backwards=False, from_pos=here,

@@ -6,23 +6,20 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.kit import Kit, assert_error
+from tests.kit import Kit, assert_error, wait_until
 from tests.pg import free_port
 from tests.server import GliaProcess
 
 
 def _wait_for(url: str) -> None:
-    import time
-
-    deadline = time.monotonic() + 10
-    while True:
+    def answering() -> bool:
         try:
             httpx.get(url, timeout=1)
-            return
         except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+            return False
+        return True
+
+    wait_until(answering, timeout=10, what=f"{url} to answer")
 
 
 def test_admin_only_on_admin_listener(glia_factory: Callable[..., GliaProcess]) -> None:

@@ -192,12 +192,13 @@ def test_delete_one_item(kit: Kit, glia: GliaProcess) -> None:
         ("other.example", "M_UNKNOWN"), ("localhost", "M_NOT_FOUND"), ("localhost", "ok")]
 
 
-def test_user_media_list(kit: Kit) -> None:
+def test_user_media_list(clock_kit: Kit) -> None:
+    kit = clock_kit
     admin, user = kit.make_admin(), kit.register_user()
     ids = []
     for size in (3, 1, 2):
         ids.append(upload(kit, user, os.urandom(size), filename=f"{size}.txt"))
-        time.sleep(0.01)
+        kit.advance_clock(10)  # so each upload has its own created_ts
     path = f"{S}/users/{_q(user.user_id)}/media"
     body = ok(kit, "GET", path, admin)
     assert body["total"] == 3 and "next_token" not in body
@@ -266,7 +267,7 @@ def test_delete_by_age_and_size(glia_factory: Callable[..., GliaProcess]) -> Non
         assert r.status_code == 200, r.text
         ok(kit, "POST", f"{S}/media/quarantine/localhost/{quarantined}", admin)
         ok(kit, "POST", f"{S}/media/protect/{protected}", admin)
-        time.sleep(0.01)
+        kit.advance_clock(10)  # ``later`` is created after all the others
         later = upload(kit, user, b"l" * 1000)
         cutoff = ok(kit, "GET", f"{S}/media/localhost/{later}", admin)["media_info"][
             "created_ts"]

@@ -9,7 +9,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from glia.config import Config, load_config
 from glia.storage import open_storage
 from glia.storage.migrate import available_migrations
 from glia.storage.users import User
-from tests.kit import PASSWORD, Kit, unique
+from tests.kit import PASSWORD, Kit, unique, wait_until
 from tests.pg import free_port
 from tests.server import SHARED_SECRET, GliaProcess
 
@@ -159,15 +158,14 @@ def test_init_then_serve(tmp_path: Path) -> None:
         cwd=tmp_path, env=clean_env(), stdout=log, stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
+        def answering() -> httpx.Response | None:
             assert proc.poll() is None, (tmp_path / "serve.log").read_text()
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/_matrix/client/versions", timeout=1)
-                break
+                return httpx.get(f"http://127.0.0.1:{port}/_matrix/client/versions", timeout=1)
             except httpx.HTTPError:
-                assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-                time.sleep(0.05)
+                return None
+
+        r = wait_until(lambda: answering() or None, what="the server to answer")
         assert r.status_code == 200 and "versions" in r.json()
         assert (tmp_path / "data" / "glia.db").exists()
         # Open registration is off by default.

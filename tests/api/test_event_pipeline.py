@@ -4,7 +4,6 @@ that builds an event, and the after-commit subscribers surviving a crash."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -13,7 +12,7 @@ import pytest
 
 from glia.config import load_config
 from glia.storage import open_storage
-from tests.kit import Kit, User, assert_error, create_room, send_event
+from tests.kit import Kit, User, assert_error, create_room, send_event, wait_until
 from tests.server import GliaProcess
 
 V3 = "/_matrix/client/v3"
@@ -112,15 +111,6 @@ async def _undo_fanout(server: GliaProcess, event_id: str) -> None:
         await storage.close()
 
 
-def _until(check: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
-
-
 def test_subscribers_catch_up_after_a_crash_between_commit_and_fanout(
         glia_factory: Any) -> None:
     server: GliaProcess = glia_factory()
@@ -151,8 +141,8 @@ def test_subscribers_catch_up_after_a_crash_between_commit_and_fanout(
             assert r.status_code == 200, r.text
             return [n["event"]["event_id"] for n in r.json()["notifications"]]
 
-        assert _until(found) == [event_id]
-        assert _until(notified) == [event_id]
+        assert wait_until(found, what="the search index") == [event_id]
+        assert wait_until(notified, what="the notification") == [event_id]
         r = kit.request("GET", f"{V3}/sync", bob.access_token)
         counts = r.json()["rooms"]["join"][room_id]["unread_notifications"]
         assert counts["notification_count"] == 1

@@ -323,6 +323,7 @@ async def test_concurrent_claims_in_the_store(fresh_database_url: str) -> None:
             async with storage.transaction() as tx:
                 key = await tx.keys.claim_one_time_key("@owner:test", "DEV",
                                                        "signed_curve25519")
+                # Held open on purpose, so the claims overlap (what is under test).
                 await asyncio.sleep(0.02)
             return None if key is None else key.key_id
 

@@ -352,6 +352,8 @@ def test_download_waits_for_a_pending_upload(kit: Kit) -> None:
 
     waiter = threading.Thread(target=download)
     waiter.start()
+    # Lets the download arrive first and wait (what is under test); it cannot be observed
+    # from outside, and if it came late the test would pass without testing the wait.
     time.sleep(0.5)
     r = kit.request("PUT", f"{LEGACY}/upload/{server}/{media_id}", owner.access_token,
                     content=b"worth the wait", headers={"Content-Type": "text/plain"})

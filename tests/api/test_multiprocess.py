@@ -34,6 +34,7 @@ def test_sync_wakes_across_processes(db_kind: str,
                               params={"timeout": "0"}).json()["next_batch"]
 
         def send_later() -> None:
+            # Lets the long-poll start waiting first (what is under test: the wake-up).
             time.sleep(0.5)
             send_event(kit_b, alice, room, {"msgtype": "m.text", "body": "via b"})
 

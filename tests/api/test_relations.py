@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from tests.kit import Kit, User, assert_error, create_room, send_event
+from tests.kit import Kit, User, assert_error, create_room, send_event, wait_until
 
 V1 = "/_matrix/client/v1"
 
@@ -153,18 +152,29 @@ def test_edit_is_bundled_only_from_the_original_sender(kit: Kit) -> None:
 
 def test_timestamp_to_event(kit: Kit) -> None:
     alice, _, room_id = _room_with_two(kit)
-    before = send_event(kit, alice, room_id)
-    time.sleep(0.02)
-    middle_ts = int(time.time() * 1000)
-    time.sleep(0.02)
-    after = send_event(kit, alice, room_id)
+    sent: list[tuple[str, int]] = []
+
+    def send() -> tuple[str, int]:
+        event_id = send_event(kit, alice, room_id)
+        r = kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/event/{event_id}",
+                        alice.access_token)
+        sent.append((event_id, r.json()["origin_server_ts"]))
+        return sent[-1]
+
+    # Events are stamped by the server's wall clock, to the millisecond: the times come
+    # from the server, and events are sent until one is stamped later than the first.
+    _, first_ts = send()
+    after, after_ts = wait_until(lambda: ((e := send())[1] > first_ts and e) or None,
+                                 what="an event stamped after the first")
+    # The events stamped last before ``after`` (almost always just the first).
+    before = {e for e, ts in sent[:-1] if ts == sent[-2][1]}
     path = f"{V1}/rooms/{room_id}/timestamp_to_event"
-    r = kit.request("GET", f"{path}?ts={middle_ts}&dir=f", alice.access_token)
+    r = kit.request("GET", f"{path}?ts={after_ts}&dir=f", alice.access_token)
     assert r.status_code == 200, r.text
     assert r.json()["event_id"] == after
-    assert r.json()["origin_server_ts"] >= middle_ts
-    r = kit.request("GET", f"{path}?ts={middle_ts}&dir=b", alice.access_token)
-    assert r.json()["event_id"] == before
+    assert r.json()["origin_server_ts"] == after_ts
+    r = kit.request("GET", f"{path}?ts={after_ts - 1}&dir=b", alice.access_token)
+    assert r.json()["event_id"] in before
     assert_error(kit.request("GET", f"{path}?ts=1&dir=b", alice.access_token), 404,
                  "M_NOT_FOUND")
     assert_error(kit.request("GET", f"{path}?ts=1", alice.access_token), 400,

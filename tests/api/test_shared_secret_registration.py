@@ -197,6 +197,21 @@ def test_missing_field(kit: Kit, field: str, message: str) -> None:
     assert err["error"] == message
 
 
+@pytest.mark.parametrize(("field", "value"), [
+    ("displayname", 5), ("device_id", ["D"]), ("initial_device_display_name", {}),
+    ("inhibit_login", "yes"), ("mac", 5), ("nonce", 5),
+])
+def test_mistyped_field_is_refused_before_the_nonce(kit: Kit, field: str, value: object
+                                                    ) -> None:
+    """Fields Synapse does not check itself are typed: the decoder refuses a wrong type,
+    naming the field, before the nonce is looked at, so the nonce stays usable."""
+    good = signed(kit)
+    err = assert_error(kit.http.post(PATH, json={**good, field: value}), 400, "M_BAD_JSON")
+    assert f"({field})" in err["error"], err
+    r = kit.http.post(PATH, json=good)
+    assert r.status_code == 200, r.text
+
+
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("username", "x" * 513, "Invalid username"),
     ("username", 5, "Invalid username"),

@@ -71,6 +71,7 @@ def test_long_poll_wakes_on_message(kit: Kit) -> None:
     since = _sync(kit, bob)["next_batch"]
 
     def send_later() -> None:
+        # Lets the long-poll start waiting first (what is under test: the wake-up).
         time.sleep(0.5)
         send_event(kit, alice, room, {"msgtype": "m.text", "body": "wake up"})
 

@@ -42,6 +42,7 @@ async def test_nio_sync_loop(glia: GliaProcess, kit: Kit) -> None:
 
         b.add_event_callback(on_message, RoomMessageText)  # type: ignore[arg-type]
         waiter = asyncio.create_task(b.sync(timeout=20_000))
+        # Lets the long-poll start waiting first (what is under test: the wake-up).
         await asyncio.sleep(0.3)
         await a.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": "hi b"})
         result = await asyncio.wait_for(waiter, 15)

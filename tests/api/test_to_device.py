@@ -99,6 +99,7 @@ def test_long_poll_wakes_on_to_device(kit: Kit) -> None:
     since = sync(kit, bob)["next_batch"]
 
     def send_later() -> None:
+        # Lets the long-poll start waiting first (what is under test: the wake-up).
         time.sleep(0.5)
         send(kit, alice, {bob.user_id: {bob.device_id: {"wake": "up"}}})
 

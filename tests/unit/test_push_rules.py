@@ -24,7 +24,6 @@ from glia.protocol.push_rules import (
     highlights,
     lookup,
     notifies,
-    parse_actions,
     rule_from_request,
     split_key,
     tweaks,
@@ -321,21 +320,19 @@ def test_request_validation() -> None:
     assert e.value.errcode == "M_INVALID_PARAM"
     with pytest.raises(MatrixError):
         check_new_rule_id("a/b")
-    assert parse_actions(["notify", "dont_notify", "coalesce", {"set_tweak": "sound"}]) == \
-        ("notify", {"set_tweak": "sound"})
-    for bad, code in (("notify", "M_BAD_JSON"), (["shout"], "M_INVALID_PARAM"),
-                      ([1], "M_BAD_JSON"), ([{"value": 1}], "M_INVALID_PARAM")):
-        with pytest.raises(MatrixError) as e:
-            parse_actions(bad)
-        assert e.value.errcode == code, bad
     with pytest.raises(MatrixError) as e:
-        rule_from_request("content", "c", {"actions": []})
+        rule_from_request("content", "c", [], None, None)
     assert e.value.errcode == "M_MISSING_PARAM"
     with pytest.raises(MatrixError) as e:
-        rule_from_request("override", "o", {"conditions": [{}], "actions": []})
+        rule_from_request("override", "o", [], [{}], None)
     assert e.value.errcode == "M_MISSING_PARAM"
-    rule = rule_from_request("override", "o", {"actions": ["notify"]})
+    rule = rule_from_request("override", "o", ["notify"], None, None)
     assert rule.conditions == () and rule.enabled and not rule.default
+    # Historical actions are dropped; a room rule keeps no pattern or conditions.
+    rule = rule_from_request("room", "!r:x", ["notify", "dont_notify", "coalesce",
+                                              {"set_tweak": "sound"}], [{"kind": "x"}], "p")
+    assert rule.actions == ("notify", {"set_tweak": "sound"})
+    assert rule.conditions is None and rule.pattern is None
 
 
 def test_ruleset_find() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from glia import errors
 from glia.http.admin.dry_run import DryRunBody, dry_run
 from glia.http.admin.pagination import page_params
-from glia.http.client.timeline import direction
+from glia.http.client.timeline import direction, event_filter
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, admin_paths, dendrite_paths
 from glia.services.admin.room_moderation import ForceJoin, MakeRoomAdmin, PurgeHistoryRequest
@@ -126,14 +126,14 @@ async def room_messages(req: Request) -> dict[str, Any]:
         req.requester.user_id, req.requester.device_id, req.path("roomId"),
         from_token=req.query("from"), to_token=req.query("to"),
         backwards=direction(req, "f"), limit=min(req.query_int("limit", 10) or 0, 1000),
-        filter_json=req.query("filter"), admin=True)
+        event_filter=event_filter(req), admin=True)
 
 
 @routes.get(*admin_paths("/v1/rooms/{roomId}/context/{eventId}"), auth=Auth.ADMIN)
 async def room_context(req: Request) -> dict[str, Any]:
     return await req.services.timeline.context(
         req.requester.user_id, req.requester.device_id, req.path("roomId"),
-        req.path("eventId"), req.query_int("limit", 10) or 0, req.query("filter"), admin=True)
+        req.path("eventId"), req.query_int("limit", 10) or 0, event_filter(req), admin=True)
 
 
 @routes.get(*admin_paths("/v1/rooms/{roomId}/timestamp_to_event"), auth=Auth.ADMIN)

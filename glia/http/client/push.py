@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from glia.http.decoding import decode_json
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.services.push import PushRuleBody, RuleActionsBody, RuleEnabledBody
 from glia.services.pushers import PusherSet
 
 routes = RouteGroup()
@@ -38,10 +38,10 @@ async def get_rule(req: Request) -> dict[str, Any]:
     return rule.to_json()
 
 
-@routes.put(*client_paths(_RULE), auth=Auth.USER, ratelimit="default")
-async def put_rule(req: Request) -> dict[str, Any]:
+@routes.put(*client_paths(_RULE), auth=Auth.USER, ratelimit="default", body=PushRuleBody)
+async def put_rule(req: Request[PushRuleBody]) -> dict[str, Any]:
     await req.services.push.put_rule(
-        req.requester.user_id, req.path("kind"), req.path("ruleId"), req.json(),
+        req.requester.user_id, req.path("kind"), req.path("ruleId"), req.body,
         before=req.query("before"), after=req.query("after"))
     return {}
 
@@ -60,10 +60,16 @@ async def get_enabled(req: Request) -> dict[str, Any]:
     return {"enabled": rule.enabled}
 
 
-@routes.put(*client_paths(f"{_RULE}/enabled"), auth=Auth.USER, ratelimit="default")
-async def put_enabled(req: Request) -> dict[str, Any]:
+#: ``{"enabled": bool}``, or the bare boolean many older clients send (Synapse takes it).
+EnabledBody = RuleEnabledBody | bool
+
+
+@routes.put(*client_paths(f"{_RULE}/enabled"), auth=Auth.USER, ratelimit="default",
+            body=cast("type[EnabledBody]", EnabledBody))  # a union is a model msgspec takes
+async def put_enabled(req: Request[EnabledBody]) -> dict[str, Any]:
+    body = req.body if isinstance(req.body, RuleEnabledBody) else RuleEnabledBody(req.body)
     await req.services.push.set_enabled(req.requester.user_id, req.path("kind"),
-                                        req.path("ruleId"), _json_value(req))
+                                        req.path("ruleId"), body)
     return {}
 
 
@@ -74,16 +80,12 @@ async def get_actions(req: Request) -> dict[str, Any]:
     return {"actions": list(rule.actions)}
 
 
-@routes.put(*client_paths(f"{_RULE}/actions"), auth=Auth.USER, ratelimit="default")
-async def put_actions(req: Request) -> dict[str, Any]:
+@routes.put(*client_paths(f"{_RULE}/actions"), auth=Auth.USER, ratelimit="default",
+            body=RuleActionsBody)
+async def put_actions(req: Request[RuleActionsBody]) -> dict[str, Any]:
     await req.services.push.set_actions(req.requester.user_id, req.path("kind"),
-                                        req.path("ruleId"), req.json())
+                                        req.path("ruleId"), req.body)
     return {}
-
-
-def _json_value(req: Request) -> Any:
-    """Any JSON value (``PUT …/enabled`` also takes a bare boolean)."""
-    return decode_json(req.raw_body, req.max_json_depth)
 
 
 @routes.get(*client_paths("/pushers"), auth=Auth.USER)

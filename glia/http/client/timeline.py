@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from glia import errors
+from glia.http.decoding import decode_json, to_model
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.protocol.filters import EventFilter, EventFilterDefinition, compile_event_filter
 
 routes = RouteGroup()
 
@@ -22,13 +26,29 @@ def direction(req: Request, default: str | None) -> bool:
     return value == "b"
 
 
+class FilterParam(msgspec.Struct):
+    """The ``filter`` query parameter as a one-field model, so errors name ``filter.…``."""
+
+    filter: EventFilterDefinition
+
+
+def event_filter(req: Request) -> EventFilter:
+    """The ``filter`` query parameter of ``/messages`` and ``/context``: a RoomEventFilter
+    as JSON, decoded like a body and validated by the filter language's models."""
+    text = req.query("filter")
+    if not text:
+        return EventFilter()
+    value = decode_json(text.encode(), req.max_json_depth)
+    return compile_event_filter(to_model({"filter": value}, FilterParam).filter)
+
+
 @routes.get(*client_paths("/rooms/{roomId}/messages"), auth=Auth.USER)
 async def messages(req: Request) -> dict[str, Any]:
     who = req.requester
     return await req.services.timeline.messages(
         who.user_id, who.device_id, req.path("roomId"), from_token=req.query("from"),
         to_token=req.query("to"), backwards=direction(req, "b"),
-        limit=req.query_int("limit", 10) or 0, filter_json=req.query("filter"),
+        limit=req.query_int("limit", 10) or 0, event_filter=event_filter(req),
     )
 
 
@@ -37,7 +57,7 @@ async def context(req: Request) -> dict[str, Any]:
     who = req.requester
     return await req.services.timeline.context(
         who.user_id, who.device_id, req.path("roomId"), req.path("eventId"),
-        req.query_int("limit", 10) or 0, req.query("filter"),
+        req.query_int("limit", 10) or 0, event_filter(req),
     )
 
 

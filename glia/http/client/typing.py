@@ -6,8 +6,9 @@ from typing import Any
 
 import msgspec
 
-from glia.http.parsing import NonNegativeInt, Request
+from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.protocol.canonical_json import NonNegativeInt
 
 routes = RouteGroup()
 

@@ -40,7 +40,6 @@ from glia.protocol.push_rules.evaluation import (
 from glia.protocol.push_rules.requests import (
     check_kind,
     check_new_rule_id,
-    parse_actions,
     parse_conditions,
     rule_from_request,
 )
@@ -81,7 +80,6 @@ __all__ = [
     "is_default_rule",
     "lookup",
     "notifies",
-    "parse_actions",
     "parse_conditions",
     "rule_from_request",
     "rule_matches",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 from glia import errors
-from glia.protocol.push_rules.rules import HISTORICAL_ACTIONS, KINDS, Action, PushRule
+from glia.protocol.push_rules.evaluation import effective_actions
+from glia.protocol.push_rules.rules import KINDS, Action, PushRule
 
 
 def check_kind(kind: str) -> str:
@@ -27,27 +28,6 @@ def check_new_rule_id(rule_id: str) -> str:
     return rule_id
 
 
-def parse_actions(value: Any) -> tuple[Action, ...]:
-    """Validate a client's ``actions`` array; historical actions are dropped."""
-    if not isinstance(value, list):
-        raise errors.bad_json("actions must be an array")
-    out: list[Action] = []
-    for action in value:
-        if isinstance(action, str):
-            if action in HISTORICAL_ACTIONS:
-                continue
-            if action != "notify":
-                raise errors.invalid_param(f"Unrecognised action: {action}")
-            out.append(action)
-        elif isinstance(action, dict):
-            if not isinstance(action.get("set_tweak"), str):
-                raise errors.invalid_param("An action object must have a string 'set_tweak'")
-            out.append(action)
-        else:
-            raise errors.bad_json("Each action must be a string or an object")
-    return tuple(out)
-
-
 def parse_conditions(value: Any) -> tuple[dict[str, Any], ...]:
     """Validate ``conditions``; unknown condition kinds are allowed (they never match)."""
     if not isinstance(value, list):
@@ -62,19 +42,17 @@ def parse_conditions(value: Any) -> tuple[dict[str, Any], ...]:
     return tuple(value)
 
 
-def rule_from_request(kind: str, rule_id: str, body: Mapping[str, Any]) -> PushRule:
-    """The rule a ``PUT /pushrules/global/{kind}/{ruleId}`` body describes."""
-    if "actions" not in body:
-        raise errors.missing_param("Missing 'actions'")
-    actions = parse_actions(body["actions"])
-    conditions: tuple[dict[str, Any], ...] | None = None
-    pattern: str | None = None
+def rule_from_request(kind: str, rule_id: str, actions: Sequence[Action],
+                      conditions: Sequence[Any] | None, pattern: str | None) -> PushRule:
+    """The rule a ``PUT /pushrules/global/{kind}/{ruleId}`` body describes (its actions
+    already of the spec's shapes; historical ones are dropped here)."""
+    rule_conditions: tuple[dict[str, Any], ...] | None = None
     if kind in ("override", "underride"):
-        conditions = parse_conditions(body.get("conditions", []))
+        rule_conditions = parse_conditions(list(conditions or ()))
     elif kind == "content":
-        if "pattern" not in body:
+        if pattern is None:
             raise errors.missing_param("Content rule missing 'pattern'")
-        if not isinstance(body["pattern"], str):
-            raise errors.bad_json("pattern must be a string")
-        pattern = body["pattern"]
-    return PushRule(kind, rule_id, actions, True, False, conditions, pattern)
+    else:
+        pattern = None
+    return PushRule(kind, rule_id, tuple(effective_actions(actions)), True, False,
+                    rule_conditions, pattern)

@@ -16,6 +16,7 @@ from typing import Any
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
+from glia.protocol.canonical_json import INT64_MAX
 from glia.services.jobs import JobContext, JobsService
 from glia.services.media import MediaService
 from glia.services.targets import local_user
@@ -29,7 +30,6 @@ MEDIA_DELETE = "media_delete"
 BATCH = 100
 #: Synapse's sanity check: a before_ts below this was surely given in seconds.
 MIN_BEFORE_TS = 30_000_000_000
-_MAX_SQL_INT = 2**63 - 1
 
 
 def media_item(media: Media) -> dict[str, Any]:
@@ -152,8 +152,8 @@ class MediaAdminService:
                     f"Query parameter 'order_by' must be one of [{', '.join(MEDIA_ORDER)}]")
             backwards = direction == "b"
         return await self._storage.media.page_by_user(
-            user_id, order_by or "created_ts", backwards, min(offset, _MAX_SQL_INT),
-            min(limit, _MAX_SQL_INT))
+            user_id, order_by or "created_ts", backwards, min(offset, INT64_MAX),
+            min(limit, INT64_MAX))
 
     # -- deletion ----------------------------------------------------------------------
 
@@ -177,8 +177,8 @@ class MediaAdminService:
                 " that you are providing a timestamp in milliseconds.")
         if server_name is not None and server_name != self._server_name:
             raise MatrixError(400, "M_UNKNOWN", "Can only delete local media")
-        params = {"before_ts": min(before_ts, _MAX_SQL_INT),
-                  "size_gt": min(size_gt, _MAX_SQL_INT), "keep_profiles": keep_profiles}
+        params = {"before_ts": min(before_ts, INT64_MAX),
+                  "size_gt": min(size_gt, INT64_MAX), "keep_profiles": keep_profiles}
         if dry_run:
             ids = [m.media_id async for m in self._sweep(params, "")]
             return {"deleted_media": ids, "total": len(ids), "dry_run": True}

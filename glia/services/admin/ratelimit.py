@@ -12,6 +12,7 @@ import msgspec
 
 from glia import errors
 from glia.config import Config
+from glia.protocol.canonical_json import SAFE_INT_MAX
 from glia.services.ratelimit import RatelimitOverrides
 from glia.services.targets import existing_local_user
 from glia.services.unit_of_work import UnitOfWork
@@ -20,13 +21,11 @@ from glia.storage.ratelimit_overrides import RatelimitOverride
 
 __all__ = ["OverrideRequest", "RatelimitOverride", "RatelimitOverrideService"]
 
-#: The largest integer every JSON parser reads exactly.
-_MAX_VALUE = 2**53 - 1
 
 
 def _rate(value: Any) -> int:
     # bool is an int in Python, but not in JSON; the column is a BIGINT.
-    if type(value) is not int or not 0 <= value <= _MAX_VALUE:
+    if type(value) is not int or not 0 <= value <= SAFE_INT_MAX:
         raise errors.invalid_param(f"{value!r} parameter must be a positive int")
     return value
 

@@ -14,7 +14,7 @@ in ``failed_redactions`` with the reason.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 
@@ -22,7 +22,7 @@ from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import is_valid_room_id
-from glia.protocol.canonical_json import CANONICAL_INT_MAX
+from glia.protocol.canonical_json import NonNegativeInt, SafeInt
 from glia.protocol.power_levels import action_level, event_level, room_creators, user_level
 from glia.services.events import EventRequest, EventsService
 from glia.services.jobs import JobContext, JobsService
@@ -37,8 +37,6 @@ DEFAULT_LIMIT = 1000
 NOBODY_MAY_REDACT = "No local member of the room may redact this event"
 
 
-#: An integer JSON carries exactly (a larger one is 400 M_INVALID_PARAM, not a SQL error).
-NonNegative = Annotated[int, msgspec.Meta(ge=0, le=CANONICAL_INT_MAX)]
 
 class RedactRequest(msgspec.Struct):
     """Synapse's schema: ``rooms`` required (``[]``: every room the user is in),
@@ -46,10 +44,10 @@ class RedactRequest(msgspec.Struct):
 
     rooms: list[str]
     reason: str | None = None
-    limit: Annotated[int, msgspec.Meta(ge=-CANONICAL_INT_MAX, le=CANONICAL_INT_MAX)] | None = None
+    limit: SafeInt | None = None
     use_admin: bool | None = None
-    after_ts: NonNegative | None = None
-    before_ts: NonNegative | None = None
+    after_ts: NonNegativeInt | None = None
+    before_ts: NonNegativeInt | None = None
 
     def __post_init__(self) -> None:
         for room_id in self.rooms:

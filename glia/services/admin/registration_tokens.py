@@ -17,6 +17,7 @@ import msgspec
 
 from glia import errors
 from glia.clock import Clock, SystemClock
+from glia.protocol.canonical_json import INT64_MAX
 from glia.services.registration import release_stale_token_uses
 from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
@@ -32,7 +33,6 @@ DEFAULT_TOKEN_LENGTH = 16
 #: Random tokens tried before giving up (only short lengths can run out).
 _GENERATE_ATTEMPTS = 10
 #: The largest value a BIGINT column holds.
-_MAX_BIGINT = 2**63 - 1
 
 
 def token_json(token: RegistrationToken) -> dict[str, Any]:
@@ -48,13 +48,13 @@ def _not_found(token: str) -> errors.MatrixError:
 
 def _uses_allowed(value: Any) -> int | None:
     # ``type(...) is int`` on purpose: JSON true/false must not pass as 1/0.
-    if value is None or (type(value) is int and 0 <= value <= _MAX_BIGINT):
+    if value is None or (type(value) is int and 0 <= value <= INT64_MAX):
         return value
     raise errors.invalid_param("uses_allowed must be a non-negative integer or null")
 
 
 def _expiry_type(value: Any) -> int | None:
-    if value is not None and (type(value) is not int or value > _MAX_BIGINT):
+    if value is not None and (type(value) is not int or value > INT64_MAX):
         raise errors.invalid_param("expiry_time must be an integer or null")
     return value
 

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from glia import errors
+from glia.protocol.canonical_json import INT64_MAX
 from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
 from glia.storage.reports import KINDS, Report, ReportQuery
@@ -19,7 +20,6 @@ from glia.storage.reports import KINDS, Report, ReportQuery
 __all__ = ["KINDS", "ReportAdminService", "ReportQuery", "parse_report_id"]
 
 #: Offsets and limits beyond what a 64-bit SQL integer holds are clamped, never a 500.
-_MAX_SQL_INT = 2**63 - 1
 _NAME_KEYS = [("m.room.name", ""), ("m.room.canonical_alias", "")]
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -35,7 +35,7 @@ def parse_report_id(value: str) -> int:
         raise errors.invalid_param(
             "The report_id parameter must be a string representing a positive integer.")
     number = int(value)
-    return number if number <= _MAX_SQL_INT else -1
+    return number if number <= INT64_MAX else -1
 
 
 RoomNames = dict[str, tuple[str | None, str | None]]
@@ -103,7 +103,7 @@ class ReportAdminService:
     async def _page(self, query: ReportQuery, offset: int, limit: int,
                     newest_first: bool) -> tuple[list[Report], int]:
         return await self._storage.reports.page(
-            query, offset=min(offset, _MAX_SQL_INT), limit=min(limit, _MAX_SQL_INT),
+            query, offset=min(offset, INT64_MAX), limit=min(limit, INT64_MAX),
             newest_first=newest_first)
 
     # -- Synapse: event reports --------------------------------------------------------

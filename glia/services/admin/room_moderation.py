@@ -4,7 +4,7 @@ extremities, fetch_event and history purges (a job, with Synapse's status view).
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 
@@ -12,7 +12,7 @@ from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import InvalidId, parse_user_id
-from glia.protocol.canonical_json import CANONICAL_INT_MAX
+from glia.protocol.canonical_json import NonNegativeInt
 from glia.services.admin.rooms import PURGE_BATCH, RoomAdminService
 from glia.services.events import EventRequest, EventsService, StoredEvent
 from glia.services.jobs import JobContext, JobsService
@@ -29,8 +29,6 @@ logger = logging.getLogger(__name__)
 PURGE_HISTORY = "purge_history"
 
 
-#: An integer JSON carries exactly (a larger one is 400 M_INVALID_PARAM, not a SQL error).
-NonNegative = Annotated[int, msgspec.Meta(ge=0, le=CANONICAL_INT_MAX)]
 
 class MakeRoomAdmin(msgspec.Struct):
     """``POST /v1/rooms/{roomId}/make_room_admin``: whom (default: the caller)."""
@@ -49,7 +47,7 @@ class PurgeHistoryRequest(msgspec.Struct):
 
     delete_local_events: bool = False
     purge_up_to_event_id: str | None = None
-    purge_up_to_ts: NonNegative | None = None
+    purge_up_to_ts: NonNegativeInt | None = None
 
 
 class RoomModerationService:

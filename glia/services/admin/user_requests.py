@@ -15,7 +15,7 @@ import msgspec
 
 from glia import errors
 from glia.errors import MatrixError
-from glia.protocol.canonical_json import CANONICAL_INT_MAX
+from glia.protocol.canonical_json import SAFE_INT_MAX
 from glia.services.profile import MAX_AVATAR_URL_LENGTH, MAX_DISPLAYNAME_LENGTH
 
 USER_TYPES = ("bot", "support")
@@ -122,7 +122,7 @@ class LoginAs(msgspec.Struct):
         if self.valid_until_ms is not None and type(self.valid_until_ms) is not int:
             raise MatrixError(400, "M_UNKNOWN", "'valid_until_ms' parameter must be an int")
         if self.valid_until_ms is not None and \
-                not 0 <= self.valid_until_ms <= CANONICAL_INT_MAX:
+                not 0 <= self.valid_until_ms <= SAFE_INT_MAX:
             raise errors.invalid_param("'valid_until_ms' is out of range")
 
 
