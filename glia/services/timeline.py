@@ -129,10 +129,13 @@ class TimelineService:
         viewer = (user_id, device_id)
         first = before[-1] if before else event
         last = after[-1] if after else event
-        state_ids = await self._storage.state.ids_at(room_id, last.stream_ordering)
-        state_events = await self._storage.events.get_many(list(state_ids.values()))
         before = [e for e in before if visibility.visible(e)]
         after = [e for e in after if visibility.visible(e)]
+        # The state at the last event *returned*: one the caller may see, so a user who
+        # left never gets the state as it became after their leave.
+        state_at = after[-1] if after else event
+        state_ids = await self._storage.state.ids_at(room_id, state_at.stream_ordering)
+        state_events = await self._storage.events.get_many(list(state_ids.values()))
         rendered = await self._aggregator.client_events([event, *before, *after], viewer,
                                                         visibility, now)
         return {
