@@ -133,11 +133,18 @@ class PushEvaluator:
         now = now_ms()
         thread_id = _thread_of(event.content)
         rows: list[Notification] = []
+        # Most members share a few winning rules: read each one's actions once.
+        outcomes: dict[int, tuple[list[pr.Action], bool, bool]] = {}
         for user_id, rule in winners.items():
-            actions = pr.effective_actions(rule.actions)
-            if pr.notifies(actions):
+            outcome = outcomes.get(id(rule))
+            if outcome is None:
+                actions = pr.effective_actions(rule.actions)
+                outcome = outcomes[id(rule)] = (actions, pr.notifies(actions),
+                                                pr.highlights(actions))
+            actions, notifies, highlight = outcome
+            if notifies:
                 rows.append(Notification(user_id, room_id, event.event_id, stream, thread_id,
-                                         actions, pr.highlights(actions), now))
+                                         actions, highlight, now))
         return rows
 
     async def _groups(self, tx: Stores, room_id: str, stream: int, recipients: Mapping[str, str],
