@@ -25,7 +25,7 @@ import signal
 import statistics
 import subprocess
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,6 +61,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="which servers to start (default: synapse,glia)")
     p.add_argument("--glia-cmd", default=f"{shlex.quote(sys.executable)} -m glia",
                    help="command that runs Glia's CLI (default: this Python's -m glia)")
+    p.add_argument("--big-room-members", type=int, default=None,
+                   help="members of the big-room scenario (default: the scale's)")
+    p.add_argument("--time-limit", type=float, default=None,
+                   help="seconds one scenario may take on one server (default: the scale's)")
     p.add_argument("--work-dir", type=Path, default=HERE / ".work",
                    help="Synapse's virtualenv and the run's data (git-ignored)")
     p.add_argument("--results-dir", type=Path, default=HERE / "results")
@@ -193,6 +197,10 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     scale = SCALES[args.scale]
+    if args.big_room_members is not None:
+        scale = replace(scale, big_room_members=args.big_room_members)
+    if args.time_limit is not None:
+        scale = replace(scale, time_limit_s=args.time_limit)
     signal.signal(signal.SIGTERM, _on_sigterm)
     # Ctrl-C must stop the servers even when started from a shell that ignores SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -30,6 +30,9 @@ class Scale:
     admin_page: int
     #: Scenario 8: events in the database when the full-text index is rebuilt.
     reindex_events: int
+    #: Scenario 10: members joined to one room, then messages sent into it.
+    big_room_members: int
+    big_room_messages: int
     #: Upper bound for one scenario on one server, setup included.
     time_limit_s: float
 
@@ -43,6 +46,7 @@ SMALL = Scale(
     big_room_events=2_000, messages_limit=100,
     admin_users=500, admin_rooms=100, admin_page=100,
     reindex_events=5_000,
+    big_room_members=300, big_room_messages=50,
     time_limit_s=300,
 )
 
@@ -55,6 +59,7 @@ FULL = Scale(
     big_room_events=10_000, messages_limit=100,
     admin_users=10_000, admin_rooms=1_000, admin_page=100,
     reindex_events=100_000,
+    big_room_members=3_000, big_room_messages=100,
     time_limit_s=3_600,
 )
 

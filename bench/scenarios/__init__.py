@@ -1,7 +1,9 @@
-"""The nine scenarios of issue 7, in the order they run (later ones reuse earlier fixtures)."""
+"""The scenarios, in the order they run (later ones reuse earlier fixtures): the nine of
+issue 7, then the big room."""
 
 from bench.scenarios import (
     admin_lists,
+    big_room,
     initial_sync,
     memory,
     messages,
@@ -22,6 +24,7 @@ ALL: list[Scenario] = [
     admin_lists.SCENARIO,
     purge.SCENARIO,
     reindex.SCENARIO,
+    big_room.SCENARIO,
     memory.SCENARIO,
 ]
 

@@ -217,7 +217,8 @@ class EventsService:
         auth_types = auth_rules.auth_types_for_event(
             request.event_type, request.sender, request.state_key, request.content, version
         )
-        auth_ids = await tx.state.current_ids(room_id, [("m.room.create", ""), *auth_types])
+        auth_ids = await tx.state.current_ids_by_key(room_id,
+                                                     [("m.room.create", ""), *auth_types])
         auth_events = await tx.events.get_many(list(auth_ids.values()))
         auth_state = {key: auth_events[eid].pdu for key, eid in auth_ids.items()
                       if eid in auth_events}

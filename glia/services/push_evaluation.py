@@ -9,12 +9,14 @@ idempotent: read positions only move forwards, a notification already recorded i
 recorded (nor pushed) again. Recipients are the room's members at the event (its stream
 position), whenever it runs.
 
-Its cost per batch of events is a few queries whatever the number of rules: recipients'
-rules are read once per batch (a ``createRoom`` batch reads them once, not once per
-event), and display names and power levels are read only for the events whose rules need
-them (see ``MissingFact`` in ``glia.protocol.push_rules``). Built rule sets are cached
-with the version they were built at, which is read again in every batch, so a change
-made by any process is seen at once.
+Its cost per event does not grow with what each member has set, only with the number
+of distinct rule sets among the members: recipients are grouped by their rules (most
+have the bare server defaults and share one template) and each group is evaluated once
+for the event (see ``evaluate_members`` in ``glia.protocol.push_rules``). The members'
+own rules are read with the event, in one pair of queries for the whole room, so a
+change made by any process is seen at once. Display names and power levels are read
+only for the events whose rules need them (``MissingFact``); display names are kept per
+room, whole, for the rooms evaluated last (a room cannot outgrow that).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Generic, TypeVar
+from typing import Any
+
+import msgspec
 
 from glia.clock import now_ms
 from glia.protocol import push_rules as pr
@@ -33,37 +37,16 @@ from glia.services.event_fanout import WrittenEvent
 from glia.services.push_gateway import PushGateway
 from glia.storage import Storage, Stores
 from glia.storage.events import StoredEvent
-from glia.storage.push import Notification
+from glia.storage.push import Notification, UserRules
 
 __all__ = ["PushEvaluator"]
 
-#: Users whose built rule sets are kept (about 9 KB each), and member events whose
-#: display names are kept.
-RULES_CACHE_SIZE = 2048
-NAMES_CACHE_SIZE = 20_000
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class _Lru(Generic[K, V]):
-    """A small bounded least-recently-used map."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        if len(self._items) > self._size:
-            self._items.popitem(last=False)
+#: Rooms whose members' display names are kept (each room whole).
+NAMED_ROOMS = 32
+#: Built rule sets kept, by content (users with the same rules share one).
+TEMPLATES = 1024
+#: Member events read per query.
+_CHUNK = 500
 
 
 class PushEvaluator:
@@ -75,34 +58,30 @@ class PushEvaluator:
         self._storage = storage
         self._gateway = gateway
         self._suffix = f":{server_name}"
-        # Built rule sets by user, each with the version (stream position of the user's
-        # last rule change) it was built at.
-        self._rules: _Lru[str, tuple[int | None, pr.Ruleset]] = _Lru(RULES_CACHE_SIZE)
-        # Display names by member event ID (an event's content never changes).
-        self._names: _Lru[str, tuple[str | None]] = _Lru(NAMES_CACHE_SIZE)
+        self._names = _MemberNames(NAMED_ROOMS)
+        self._templates: OrderedDict[bytes, pr.Ruleset] = OrderedDict()
 
     def _is_local(self, user_id: str) -> bool:
         return user_id.endswith(self._suffix)
 
     async def handle(self, events: Sequence[WrittenEvent]) -> None:
-        """Evaluate each local recipient's rules on each event; store the notifications
+        """Evaluate the local recipients' rules on each event; store the notifications
         they cause and queue their pushes; wake the push gateway if pushes were queued."""
         rows: list[Notification] = []
         async with self._storage.transaction() as tx:
             # An event redacted since it was written notifies nobody (its redaction's
             # subscribers may have run before ours).
             current = await tx.events.get_many([w.event.event_id for w in events])
-            rulesets: dict[str, pr.Ruleset] = {}
             for w in events:
                 now = current.get(w.event.event_id)
-                rows += await self._evaluate(tx, w.event, w.version, rulesets,
+                rows += await self._evaluate(tx, w.event, w.version,
                                              notify=now is not None and now.redacted_by is None)
             queued = await self._record(tx, rows) if rows else 0
         if queued:
             self._gateway.wake()
 
     async def _evaluate(self, tx: Stores, event: StoredEvent, version: RoomVersion,
-                        rulesets: dict[str, pr.Ruleset], notify: bool) -> list[Notification]:
+                        notify: bool) -> list[Notification]:
         """The notifications ``event`` causes. Also moves read positions the event
         implies: a sender has read up to their own event, and leaving a room reads it."""
         room_id, sender, stream = event.room_id, event.sender, event.stream_ordering
@@ -114,6 +93,7 @@ class PushEvaluator:
             # Only if the writer applied the redaction (a redacted event notifies nobody).
             if target is not None and target.redacted_by == event.event_id:
                 await tx.push.delete_event_notifications(target.event_id)
+                self._names.forget(room_id, target.event_id)
         target_user = event.state_key if event.type == "m.room.member" else None
         membership = event.content.get("membership")
         if target_user and target_user != sender and self._is_local(target_user) and \
@@ -126,48 +106,87 @@ class PushEvaluator:
         # Each recipient with the event ID of their member event (for display names).
         recipients = {m.user_id: m.event_id for m in joined
                       if m.user_id != sender and self._is_local(m.user_id)}
+        invitee = None
         if target_user and membership == "invite" and target_user != sender and \
                 self._is_local(target_user):
             recipients[target_user] = event.event_id
+            invitee = target_user
         if not recipients:
             return []
-        missing = [u for u in recipients if u not in rulesets]
-        if missing:
-            await self._load_rulesets(tx, missing, rulesets)
 
         facts = pr.EventFacts({**event.pdu, "event_id": event.event_id, "room_id": room_id},
                               len(joined))
         names: dict[str, str | None] | None = None
-        now = now_ms()
-        thread_id = _thread_of(event.content)
-        rows: list[Notification] = []
-        for user_id in recipients:
+        winners: dict[str, pr.PushRule] = {}
+        for ruleset, users in await self._groups(tx, room_id, stream, recipients, invitee):
             while True:
                 try:
-                    rule = pr.evaluate(rulesets[user_id], facts, user_id,
-                                       pr.UNKNOWN if names is None else names.get(user_id))
+                    winners.update(pr.evaluate_members(ruleset, facts, users, names))
                     break
                 except pr.MissingFact as missing_fact:
                     if missing_fact.fact == "display_name" and names is None:
-                        names = await self._display_names(tx, recipients)
+                        names = await self._names.of(tx, room_id, recipients)
                     elif missing_fact.fact == "power_levels" and facts.power is pr.UNKNOWN:
                         facts = replace(facts, power=await _power_facts(tx, event, version))
                     else:
                         raise
-            if rule is None:
-                continue
-            actions = pr.effective_actions(rule.actions)
-            if pr.notifies(actions):
+        now = now_ms()
+        thread_id = _thread_of(event.content)
+        rows: list[Notification] = []
+        # Most members share a few winning rules: read each one's actions once.
+        outcomes: dict[int, tuple[list[pr.Action], bool, bool]] = {}
+        for user_id, rule in winners.items():
+            outcome = outcomes.get(id(rule))
+            if outcome is None:
+                actions = pr.effective_actions(rule.actions)
+                outcome = outcomes[id(rule)] = (actions, pr.notifies(actions),
+                                                pr.highlights(actions))
+            actions, notifies, highlight = outcome
+            if notifies:
                 rows.append(Notification(user_id, room_id, event.event_id, stream, thread_id,
-                                         actions, pr.highlights(actions), now))
+                                         actions, highlight, now))
         return rows
+
+    async def _groups(self, tx: Stores, room_id: str, stream: int, recipients: Mapping[str, str],
+                      invitee: str | None) -> list[tuple[pr.Ruleset, list[str]]]:
+        """The recipients grouped by rule set: one group for everyone with the bare
+        server defaults, one per distinct set of own rules and default changes."""
+        custom = await tx.push.rules_of_members(room_id, stream)
+        if invitee is not None and invitee not in custom:
+            invited = (await tx.push.rules_for_users([invitee]))[invitee]
+            if invited.rules or invited.changes:
+                custom[invitee] = invited
+        groups: dict[bytes, tuple[pr.Ruleset, list[str]]] = {}
+        plain: list[str] = []
+        for user_id in recipients:
+            mine = custom.get(user_id)
+            if mine is None:
+                plain.append(user_id)
+                continue
+            key = _content_key(mine)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = (self._template(key, mine), [])
+            group[1].append(user_id)
+        out = [(pr.DEFAULT_TEMPLATE, plain)] if plain else []
+        return out + list(groups.values())
+
+    def _template(self, key: bytes, rules: UserRules) -> pr.Ruleset:
+        """The rule set of ``rules`` (whose :func:`_content_key` is ``key``), built once
+        for as long as it stays among the :data:`TEMPLATES` most recently used."""
+        template = self._templates.pop(key, None)
+        if template is None:
+            template = pr.build_template(rules.rules, rules.changes)
+        self._templates[key] = template
+        if len(self._templates) > TEMPLATES:
+            self._templates.popitem(last=False)
+        return template
 
     @staticmethod
     async def _record(tx: Stores, rows: list[Notification]) -> int:
         """Store the notifications not stored yet (a retry may find some) and queue their
         pushes; returns how many pushes were queued."""
-        done = await tx.push.notified(sorted({n.user_id for n in rows}),
-                                      sorted({n.stream for n in rows}))
+        done = await tx.push.notified_of_events(sorted({n.event_id for n in rows}))
         fresh = [n for n in rows if (n.user_id, n.stream) not in done]
         await tx.push.add_notifications(fresh)
         by_stream: dict[int, list[str]] = {}
@@ -178,52 +197,51 @@ class PushEvaluator:
             queued += await tx.push.queue_deliveries(users, stream, fresh[0].ts)
         return queued
 
-    async def _load_rulesets(self, tx: Stores, user_ids: list[str],
-                             rulesets: dict[str, pr.Ruleset]) -> None:
-        """Rule sets of ``user_ids`` into ``rulesets``: from the cache where the version
-        read now matches, else built from the database (or from the defaults alone for users
-        who never changed a rule)."""
-        versions = await tx.push.rule_versions(user_ids)
-        stale = []
-        for user_id in user_ids:
-            version = versions.get(user_id)
-            cached = self._rules.get(user_id)
-            if cached is not None and cached[0] == version:
-                rulesets[user_id] = cached[1]
-            elif version is None:
-                ruleset = pr.build_ruleset(user_id, [], {})
-                self._rules.put(user_id, (None, ruleset))
-                rulesets[user_id] = ruleset
-            else:
-                stale.append(user_id)
-        if stale:
-            loaded = await tx.push.rules_for_users(stale)
-            for user_id in stale:
-                mine = loaded[user_id]
-                ruleset = pr.build_ruleset(user_id, mine.rules, mine.changes)
-                self._rules.put(user_id, (versions.get(user_id), ruleset))
-                rulesets[user_id] = ruleset
 
-    async def _display_names(self, tx: Stores, members: Mapping[str, str]
-                             ) -> dict[str, str | None]:
-        """Each recipient's display name in the room, from their member event."""
-        out: dict[str, str | None] = {}
-        unknown: dict[str, str] = {}
-        for user_id, event_id in members.items():
-            cached = self._names.get(event_id)
-            if cached is None:
-                unknown[user_id] = event_id
-            else:
-                out[user_id] = cached[0]
-        events = await tx.events.get_many(sorted(set(unknown.values()))) if unknown else {}
-        for user_id, event_id in unknown.items():
-            event = events.get(event_id)
-            name = event.content.get("displayname") \
-                if event is not None and event.state_key == user_id else None
-            out[user_id] = name if isinstance(name, str) else None
-            if event is not None:
-                self._names.put(event_id, (out[user_id],))
+class _MemberNames:
+    """Display names by member event ID, whole rooms at a time, for the rooms evaluated
+    last. Entries of members who left or changed their name are dropped as the room's
+    map is refreshed, so a room's map is about its member count."""
+
+    def __init__(self, rooms: int) -> None:
+        self._rooms = rooms
+        self._by_room: OrderedDict[str, dict[str, str | None]] = OrderedDict()
+
+    def forget(self, room_id: str, event_id: str) -> None:
+        """A member event was redacted (its display name went with its content)."""
+        known = self._by_room.get(room_id)
+        if known is not None:
+            known.pop(event_id, None)
+
+    async def of(self, tx: Stores, room_id: str, members: Mapping[str, str]
+                 ) -> dict[str, str | None]:
+        """Each member's display name in the room, from their member event (given by
+        user ID)."""
+        known = self._by_room.pop(room_id, None) or {}
+        missing = sorted({e for e in members.values() if e not in known})
+        for i in range(0, len(missing), _CHUNK):
+            events = await tx.events.get_many(missing[i:i + _CHUNK])
+            for event_id, event in events.items():
+                name = event.content.get("displayname") \
+                    if event.type == "m.room.member" else None
+                known[event_id] = name if isinstance(name, str) else None
+        out = {user_id: known.get(event_id) for user_id, event_id in members.items()}
+        if len(known) > 2 * len(members) + 64:
+            wanted = set(members.values())
+            known = {e: n for e, n in known.items() if e in wanted}
+        self._by_room[room_id] = known
+        while len(self._by_room) > self._rooms:
+            self._by_room.popitem(last=False)
         return out
+
+
+def _content_key(rules: UserRules) -> bytes:
+    """What makes a user's rule set: two users with equal keys have equal templates."""
+    return msgspec.json.encode([
+        [[r.kind, r.to_json()] for r in rules.rules],
+        sorted([kind, rule_id, change.enabled, change.actions]
+               for (kind, rule_id), change in rules.changes.items()),
+    ])
 
 
 def _thread_of(content: Mapping[str, Any]) -> str:
@@ -236,8 +254,8 @@ def _thread_of(content: Mapping[str, Any]) -> str:
 
 async def _power_facts(tx: Stores, event: StoredEvent, version: RoomVersion) -> pr.PowerFacts:
     """The sender's power level and the room's power levels (``@room`` permission)."""
-    ids = await tx.state.current_ids(event.room_id, [("m.room.create", ""),
-                                                     ("m.room.power_levels", "")])
+    ids = await tx.state.current_ids_by_key(event.room_id, [("m.room.create", ""),
+                                                            ("m.room.power_levels", "")])
     events = await tx.events.get_many(list(ids.values()))
     create = events.get(ids.get(("m.room.create", ""), ""))
     power = events.get(ids.get(("m.room.power_levels", ""), ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,25 @@ class StateStore:
     async def current_ids(self, room_id: str, keys: list[StateKey] | None = None
                           ) -> dict[StateKey, str]:
         """Current state event IDs of a room (all of it, or just ``keys``)."""
-        return await self.ids_at(room_id, None, keys)
+        if keys is not None:
+            return await self.current_ids_by_key(room_id, keys)
+        return await self.ids_at(room_id, None)
+
+    async def current_ids_by_key(self, room_id: str, keys: Sequence[StateKey]
+                                 ) -> dict[StateKey, str]:
+        """Current state event IDs of just ``keys`` (absent keys are left out): one
+        indexed look-up per key, whatever the size of the room's state (the event writer
+        selects auth events with it for every event, joins into big rooms included)."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        pairs = " OR ".join("(type = ? AND state_key = ?)" for _ in wanted)
+        rows = await self._db.fetchall(
+            "SELECT type, state_key, event_id FROM room_state WHERE room_id = ?"
+            f" AND to_stream IS NULL AND ({pairs})",
+            room_id, *(part for key in wanted for part in key),
+        )
+        return {(r["type"], r["state_key"]): r["event_id"] for r in rows}
 
     async def ids_at(self, room_id: str, stream: int | None,
                      keys: list[StateKey] | None = None,

@@ -9,8 +9,8 @@ the events that really need it and evaluates again.
 
 Modules: ``rules`` (a rule and a rule set), ``defaults`` (the spec's server-default rules
 and the merge), ``requests`` (validating what clients send), ``conditions`` (the facts
-about an event and the condition kinds), ``evaluation`` (the first matching rule and its
-actions).
+about an event and the condition kinds), ``words`` (names found in a body, many at
+once), ``evaluation`` (the first matching rule for each of many users, and its actions).
 """
 
 from glia.protocol.glob import glob_match
@@ -25,16 +25,18 @@ from glia.protocol.push_rules.conditions import (
 )
 from glia.protocol.push_rules.defaults import (
     DEFAULT_RULE_IDS,
+    DEFAULT_TEMPLATE,
     build_ruleset,
+    build_template,
     default_rules,
     is_default_rule,
 )
 from glia.protocol.push_rules.evaluation import (
     effective_actions,
     evaluate,
+    evaluate_members,
     highlights,
     notifies,
-    rule_matches,
     tweaks,
 )
 from glia.protocol.push_rules.requests import (
@@ -47,7 +49,9 @@ from glia.protocol.push_rules.rules import (
     HISTORICAL_ACTIONS,
     KINDS,
     LEGACY_MENTION_RULES,
+    LOCALPART_PLACEHOLDER,
     MASTER_RULE,
+    USER_PLACEHOLDER,
     Action,
     DefaultRuleChange,
     PushRule,
@@ -56,11 +60,14 @@ from glia.protocol.push_rules.rules import (
 
 __all__ = [
     "DEFAULT_RULE_IDS",
+    "DEFAULT_TEMPLATE",
     "HISTORICAL_ACTIONS",
     "KINDS",
     "LEGACY_MENTION_RULES",
+    "LOCALPART_PLACEHOLDER",
     "MASTER_RULE",
     "UNKNOWN",
+    "USER_PLACEHOLDER",
     "Action",
     "DefaultRuleChange",
     "EventFacts",
@@ -69,12 +76,14 @@ __all__ = [
     "PushRule",
     "Ruleset",
     "build_ruleset",
+    "build_template",
     "check_kind",
     "check_new_rule_id",
     "condition_matches",
     "default_rules",
     "effective_actions",
     "evaluate",
+    "evaluate_members",
     "glob_match",
     "highlights",
     "is_default_rule",
@@ -82,7 +91,6 @@ __all__ = [
     "notifies",
     "parse_conditions",
     "rule_from_request",
-    "rule_matches",
     "split_key",
     "tweaks",
 ]

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from glia.protocol.glob import glob_match
 from glia.protocol.power_levels import notification_level
+from glia.protocol.push_rules.words import display_names_in
 from glia.protocol.room_versions import RoomVersion
 
 
@@ -120,14 +121,6 @@ def _member_count_matches(spec: Any, count: int) -> bool:
     }[op]
 
 
-def _display_name_in_body(display_name: Any, body: str) -> bool:
-    if not isinstance(display_name, str) or not display_name.strip():
-        return False
-    escaped = re.escape(display_name)
-    return re.search(rf"(?<![A-Za-z0-9_]){escaped}(?![A-Za-z0-9_])", body,
-                     re.IGNORECASE) is not None
-
-
 #: Condition kinds whose result is the same for every user (memoised per event).
 _SHARED_KINDS = frozenset({"event_match", "event_property_is", "event_property_contains",
                            "room_member_count", "sender_notification_permission"})
@@ -185,7 +178,7 @@ def _condition_matches(condition: Mapping[str, Any], facts: EventFacts,
             return False
         if display_name is UNKNOWN:
             raise MissingFact("display_name")
-        return _display_name_in_body(display_name, body)
+        return isinstance(display_name, str) and bool(display_names_in(body, [display_name]))
     if kind == "room_member_count":
         return _member_count_matches(condition.get("is"), facts.member_count)
     if kind == "sender_notification_permission":

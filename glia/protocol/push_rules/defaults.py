@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
-from glia.ids import InvalidId, parse_user_id
 from glia.protocol.push_rules.rules import (
     KINDS,
+    LOCALPART_PLACEHOLDER,
     MASTER_RULE,
+    USER_PLACEHOLDER,
     Action,
     DefaultRuleChange,
     PushRule,
@@ -18,8 +19,8 @@ from glia.protocol.push_rules.rules import (
 
 _SOUND_DEFAULT: Final = {"set_tweak": "sound", "value": "default"}
 _HIGHLIGHT: Final = {"set_tweak": "highlight"}
-_USER: Final = "\x00user\x00"        # placeholder for the rule owner's user ID
-_LOCALPART: Final = "\x00localpart\x00"
+_USER: Final = USER_PLACEHOLDER
+_LOCALPART: Final = LOCALPART_PLACEHOLDER
 
 
 def _match(key: str, pattern: str) -> dict[str, Any]:
@@ -92,6 +93,12 @@ DEFAULT_RULE_IDS: Final[dict[str, frozenset[str]]] = {
 }
 
 
+def personalise(value: Any, user_id: str) -> Any:
+    """A server-default rule's pattern or condition with the owner placeholders filled in
+    for ``user_id``."""
+    return _personalise(value, user_id, localpart(user_id))
+
+
 def _personalise(value: Any, user_id: str, localpart: str) -> Any:
     if isinstance(value, str):
         return value.replace(_USER, user_id).replace(_LOCALPART, localpart)
@@ -100,25 +107,26 @@ def _personalise(value: Any, user_id: str, localpart: str) -> Any:
     return value
 
 
-def _localpart(user_id: str) -> str:
-    try:
-        return parse_user_id(user_id).localpart
-    except InvalidId:
-        return user_id.removeprefix("@").split(":", 1)[0]
+def localpart(user_id: str) -> str:
+    """What ``parse_user_id`` takes as the localpart (the text between ``@`` and the
+    first ``:``), for any string: the default rules are filled in for every member of
+    a room on every event, and need no validation."""
+    return user_id.removeprefix("@").partition(":")[0]
+
+
+def _personalised(rule: PushRule, user_id: str, localpart: str) -> PushRule:
+    if rule.conditions is not None:
+        rule = replace(rule, conditions=tuple(
+            _personalise(c, user_id, localpart) for c in rule.conditions))
+    if rule.pattern is not None:
+        rule = replace(rule, pattern=_personalise(rule.pattern, user_id, localpart))
+    return rule
 
 
 def default_rules(user_id: str, kind: str) -> list[PushRule]:
     """The server-default rules of one kind, filled in for ``user_id``."""
-    localpart = _localpart(user_id)
-    out = []
-    for rule in _DEFAULTS[kind]:
-        if rule.conditions is not None:
-            rule = replace(rule, conditions=tuple(
-                _personalise(c, user_id, localpart) for c in rule.conditions))
-        if rule.pattern is not None:
-            rule = replace(rule, pattern=_personalise(rule.pattern, user_id, localpart))
-        out.append(rule)
-    return out
+    owner = localpart(user_id)
+    return [_personalised(rule, user_id, owner) for rule in _DEFAULTS[kind]]
 
 
 def is_default_rule(kind: str, rule_id: str) -> bool:
@@ -127,7 +135,19 @@ def is_default_rule(kind: str, rule_id: str) -> bool:
 
 def build_ruleset(user_id: str, user_rules: Sequence[PushRule],
                   changes: Mapping[tuple[str, str], DefaultRuleChange]) -> Ruleset:
-    """Merge the server defaults (with the user's changes) and the user's own rules.
+    """A user's complete rule set: :func:`build_template` with the server-default rules
+    filled in for ``user_id`` (what the push rules API shows)."""
+    template = build_template(user_rules, changes)
+    owner = localpart(user_id)
+    return Ruleset({kind: [_personalised(r, user_id, owner) if r.default else r
+                           for r in rules] for kind, rules in template.by_kind.items()})
+
+
+def build_template(user_rules: Sequence[PushRule],
+                   changes: Mapping[tuple[str, str], DefaultRuleChange]) -> Ruleset:
+    """Merge the server defaults (with the user's changes) and the user's own rules,
+    leaving the owner placeholders of the server-default rules in place: users with the
+    same rules and changes share one template (most users share the bare defaults).
 
     ``user_rules`` must be ordered most important first within each kind. The master
     rule comes before everything; other server-default rules come after the user's own
@@ -136,7 +156,7 @@ def build_ruleset(user_id: str, user_rules: Sequence[PushRule],
     by_kind: dict[str, list[PushRule]] = {}
     for kind in KINDS:
         defaults = []
-        for rule in default_rules(user_id, kind):
+        for rule in _DEFAULTS[kind]:
             change = changes.get((kind, rule.rule_id))
             if change is not None:
                 if change.enabled is not None:
@@ -149,3 +169,7 @@ def build_ruleset(user_id: str, user_rules: Sequence[PushRule],
         rest = [r for r in defaults if r.rule_id != MASTER_RULE]
         by_kind[kind] = first + own + rest
     return Ruleset(by_kind)
+
+
+#: The rules of every user who never changed one.
+DEFAULT_TEMPLATE: Final = build_template([], {})

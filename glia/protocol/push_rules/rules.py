@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Final
 
-from glia.protocol.push_rules.conditions import condition_key
-
 #: Rule kinds in the order they are evaluated.
 KINDS: Final = ("override", "content", "room", "sender", "underride")
 #: Actions older spec versions had; they are ignored (stripped) everywhere.
@@ -20,6 +18,10 @@ LEGACY_MENTION_RULES: Final = frozenset({
     ".m.rule.contains_display_name", ".m.rule.contains_user_name", ".m.rule.roomnotif",
 })
 MASTER_RULE: Final = ".m.rule.master"
+#: Stand for the rule owner's user ID and localpart in the server-default rules, which are
+#: kept in this shared form and filled in only where a user's own value is compared.
+USER_PLACEHOLDER: Final = "\x00user\x00"
+LOCALPART_PLACEHOLDER: Final = "\x00localpart\x00"
 
 Action = str | dict[str, Any]
 
@@ -37,18 +39,19 @@ class PushRule:
     pattern: str | None = None
 
     @cached_property
-    def shared_key(self) -> tuple[Any, ...] | None:
-        """For a rule whose every condition reads only the event (not the user), a key
-        under which its result is shared by every member for one event; else None."""
-        if self.kind not in ("override", "underride") or self.conditions is None:
-            return None
-        keys = []
-        for condition in self.conditions:
-            key = condition_key(condition)
-            if key is None:
-                return None
-            keys.append(key)
-        return ("rule", tuple(keys))
+    def split_conditions(self) -> tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]:
+        """The conditions whose result is the same for every user, and the others (the
+        display name condition, and server-default conditions naming the owner), so that
+        the first are evaluated once per event and the second once per group of users."""
+        shared: list[dict[str, Any]] = []
+        personal: list[dict[str, Any]] = []
+        for condition in self.conditions or ():
+            if condition.get("kind") == "contains_display_name" or \
+                    (self.default and names_owner(condition)):
+                personal.append(condition)
+            else:
+                shared.append(condition)
+        return tuple(shared), tuple(personal)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -62,6 +65,17 @@ class PushRule:
         if self.kind == "content" and self.pattern is not None:
             out["pattern"] = self.pattern
         return out
+
+
+def names_owner(value: Any) -> bool:
+    """Whether a server-default rule's pattern or condition holds an owner placeholder."""
+    if isinstance(value, str):
+        return USER_PLACEHOLDER in value or LOCALPART_PLACEHOLDER in value
+    if isinstance(value, dict):
+        return any(names_owner(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(names_owner(v) for v in value)
+    return False
 
 
 @dataclass(frozen=True)

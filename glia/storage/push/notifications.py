@@ -11,7 +11,7 @@ import msgspec
 
 from glia.protocol.push_rules import Action
 from glia.storage.engine import Row
-from glia.storage.push.common import CHUNK, StoreBase, chunks, dumps, marks
+from glia.storage.push.common import StoreBase, chunks, dumps, marks
 
 
 @dataclass(frozen=True)
@@ -57,18 +57,14 @@ class NotificationStore(StoreBase):
                   n.highlight, n.ts) for n in rows],
             )
 
-    async def notified(self, user_ids: Sequence[str], streams: Sequence[int]
-                       ) -> set[tuple[str, int]]:
-        """Which (user, stream) pairs among ``user_ids`` × ``streams`` have a notification."""
+    async def notified_of_events(self, event_ids: Sequence[str]) -> set[tuple[str, int]]:
+        """The (user, stream) pairs of the notifications ``event_ids`` caused so far."""
         out: set[tuple[str, int]] = set()
-        for chunk in chunks(list(user_ids)):
-            for i in range(0, len(streams), CHUNK):
-                part = streams[i:i + CHUNK]
-                rows = await self._db.fetchall(
-                    "SELECT user_id, stream FROM push_notifications"
-                    f" WHERE user_id IN ({marks(chunk)}) AND stream IN ({marks(part)})",
-                    *chunk, *part)
-                out.update((r["user_id"], int(r["stream"])) for r in rows)
+        for chunk in chunks(list(event_ids)):
+            rows = await self._db.fetchall(
+                "SELECT user_id, stream FROM push_notifications"
+                f" WHERE event_id IN ({marks(chunk)})", *chunk)
+            out.update((r["user_id"], int(r["stream"])) for r in rows)
         return out
 
     async def delete_event_notifications(self, event_id: str) -> None:

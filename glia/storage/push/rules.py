@@ -32,6 +32,14 @@ def _user_rule(row: Row) -> PushRule:
     )
 
 
+def _default_change(row: Row) -> DefaultRuleChange:
+    actions, enabled = row["actions"], row["enabled"]
+    return DefaultRuleChange(
+        enabled=None if enabled is None else bool(enabled),
+        actions=None if actions is None else tuple(msgspec.json.decode(actions)),
+    )
+
+
 class PushRuleStore(StoreBase):
     async def rules_for_users(self, user_ids: Sequence[str]) -> dict[str, UserRules]:
         """Every listed user's own rules and default changes: two queries per chunk of
@@ -49,22 +57,33 @@ class PushRuleStore(StoreBase):
                 "SELECT user_id, kind, rule_id, enabled, actions FROM push_rule_defaults"
                 f" WHERE user_id IN ({marks(chunk)})", *chunk)
             for row in rows:
-                actions, enabled = row["actions"], row["enabled"]
-                out[row["user_id"]].changes[(row["kind"], row["rule_id"])] = DefaultRuleChange(
-                    enabled=None if enabled is None else bool(enabled),
-                    actions=None if actions is None else tuple(msgspec.json.decode(actions)),
-                )
+                out[row["user_id"]].changes[(row["kind"], row["rule_id"])] = \
+                    _default_change(row)
         return out
 
-    async def rule_versions(self, user_ids: Sequence[str]) -> dict[str, int]:
-        """The stream position of each user's last rule change (users who never changed
-        a rule are left out): the version of their rules."""
-        out: dict[str, int] = {}
-        for chunk in chunks(list(user_ids)):
-            rows = await self._db.fetchall(
-                "SELECT user_id, stream FROM push_rules_stream"
-                f" WHERE user_id IN ({marks(chunk)})", *chunk)
-            out.update({r["user_id"]: int(r["stream"]) for r in rows})
+    async def rules_of_members(self, room_id: str, stream: int) -> dict[str, UserRules]:
+        """The own rules and default changes of the room's joined members at ``stream``
+        who have any (members left out have the bare defaults): two queries, whatever
+        the size of the room."""
+        members = (
+            " JOIN room_state m ON m.state_key = r.user_id WHERE m.room_id = ?"
+            " AND m.type = 'm.room.member' AND m.membership = 'join'"
+            " AND m.from_stream <= ? AND (m.to_stream IS NULL OR m.to_stream > ?)"
+        )
+        out: dict[str, UserRules] = {}
+        rows = await self._db.fetchall(
+            "SELECT r.user_id, r.kind, r.rule_id, r.conditions, r.pattern, r.actions,"
+            f" r.enabled FROM push_rules r{members}"
+            " ORDER BY r.user_id, r.kind, r.priority DESC, r.rule_id",
+            room_id, stream, stream)
+        for row in rows:
+            out.setdefault(row["user_id"], UserRules([], {})).rules.append(_user_rule(row))
+        rows = await self._db.fetchall(
+            "SELECT r.user_id, r.kind, r.rule_id, r.enabled, r.actions"
+            f" FROM push_rule_defaults r{members}", room_id, stream, stream)
+        for row in rows:
+            mine = out.setdefault(row["user_id"], UserRules([], {}))
+            mine.changes[(row["kind"], row["rule_id"])] = _default_change(row)
         return out
 
     async def rules_of_kind(self, user_id: str, kind: str) -> list[PushRule]:
