@@ -15,6 +15,7 @@ from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.account_data import AccountDataService
 from glia.services.admin.devices import DeviceAdminService
 from glia.services.admin.experimental import ExperimentalFeaturesService
+from glia.services.admin.health import HealthService
 from glia.services.admin.media import MEDIA_DELETE, MediaAdminService
 from glia.services.admin.ratelimit import RatelimitOverrideService
 from glia.services.admin.redact import UserRedactService
@@ -130,6 +131,7 @@ class Services:
     ratelimit_overrides: RatelimitOverrideService
     experimental_features: ExperimentalFeaturesService
     spaces: SpacesService
+    health: HealthService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
@@ -236,4 +238,5 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         ratelimit_overrides=RatelimitOverrideService(config, storage, ratelimit),
         experimental_features=ExperimentalFeaturesService(config, storage),
         spaces=SpacesService(storage),
+        health=HealthService(storage),
     )

@@ -22,6 +22,7 @@ from glia.storage.engine import Engine, Executor
 from glia.storage.events import EventStore
 from glia.storage.experimental import ExperimentalFeatureStore
 from glia.storage.filters import FilterStore
+from glia.storage.health import HealthStore
 from glia.storage.jobs import JobStore
 from glia.storage.key_backup import KeyBackupStore
 from glia.storage.keys import KeyStore
@@ -202,6 +203,10 @@ class Stores:
     @cached_property
     def spaces(self) -> SpaceStore:
         return SpaceStore(self.db)
+
+    @cached_property
+    def health(self) -> HealthStore:
+        return HealthStore(self.db)
 
     async def next_stream_position(self, counter: str = STREAM) -> int:
         if counter != STREAM or self._inflight is None:
