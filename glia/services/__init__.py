@@ -13,6 +13,7 @@ from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.account_data import AccountDataService
+from glia.services.admin.cross_signing import CrossSigningAdminService
 from glia.services.admin.devices import DeviceAdminService
 from glia.services.admin.experimental import ExperimentalFeaturesService
 from glia.services.admin.health import HealthService
@@ -132,6 +133,7 @@ class Services:
     experimental_features: ExperimentalFeaturesService
     spaces: SpacesService
     health: HealthService
+    cross_signing_admin: CrossSigningAdminService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
@@ -230,7 +232,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         push_gateway=push_gateway,
         pushers=PusherService(config, storage, push_gateway),
         keys=keys,
-        cross_signing=CrossSigningService(config, storage, account, keys),
+        cross_signing=CrossSigningService(config, storage, account, keys, clock),
         to_device=ToDeviceService(config, storage, notifier),
         key_backup=KeyBackupService(storage),
         statistics_admin=StatisticsAdminService(config, storage),
@@ -239,4 +241,5 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         experimental_features=ExperimentalFeaturesService(config, storage),
         spaces=SpacesService(storage),
         health=HealthService(storage),
+        cross_signing_admin=CrossSigningAdminService(storage, clock),
     )

@@ -16,6 +16,7 @@ from glia.config import Config
 from glia.storage.account_data import AccountDataStore
 from glia.storage.admin_rooms import AdminRoomStore
 from glia.storage.audit import AuditStore
+from glia.storage.cross_signing_replacement import CrossSigningReplacementStore
 from glia.storage.devices import DeviceStore
 from glia.storage.directory import DirectoryStore
 from glia.storage.engine import Engine, Executor
@@ -207,6 +208,10 @@ class Stores:
     @cached_property
     def health(self) -> HealthStore:
         return HealthStore(self.db)
+
+    @cached_property
+    def cross_signing_replacement(self) -> CrossSigningReplacementStore:
+        return CrossSigningReplacementStore(self.db)
 
     async def next_stream_position(self, counter: str = STREAM) -> int:
         if counter != STREAM or self._inflight is None:
