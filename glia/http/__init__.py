@@ -16,6 +16,7 @@ from glia.http.admin import (
 )
 from glia.http.admin import cross_signing as admin_cross_signing
 from glia.http.admin import devices as admin_devices
+from glia.http.admin import federation as admin_federation
 from glia.http.admin import media as admin_media
 from glia.http.admin import pushers as admin_pushers
 from glia.http.admin import registration as admin_registration
@@ -62,7 +63,7 @@ CLIENT_MODULES = (
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,
                  admin_pushers, user_extras, admin_devices, admin_statistics, synapse_extras,
-                 admin_cross_signing)
+                 admin_cross_signing, admin_federation)
 MEDIA_MODULES = (media,)
 #: Served on every listener, without a token.
 HEALTH_MODULES = (health,)

@@ -16,6 +16,7 @@ from glia.services.account_data import AccountDataService
 from glia.services.admin.cross_signing import CrossSigningAdminService
 from glia.services.admin.devices import DeviceAdminService
 from glia.services.admin.experimental import ExperimentalFeaturesService
+from glia.services.admin.federation import FederationAdminService
 from glia.services.admin.health import HealthService
 from glia.services.admin.media import MEDIA_DELETE, MediaAdminService
 from glia.services.admin.ratelimit import RatelimitOverrideService
@@ -134,6 +135,7 @@ class Services:
     spaces: SpacesService
     health: HealthService
     cross_signing_admin: CrossSigningAdminService
+    federation_admin: FederationAdminService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
@@ -242,4 +244,5 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         spaces=SpacesService(storage),
         health=HealthService(storage),
         cross_signing_admin=CrossSigningAdminService(storage, clock),
+        federation_admin=FederationAdminService(storage),
     )

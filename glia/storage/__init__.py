@@ -22,6 +22,7 @@ from glia.storage.directory import DirectoryStore
 from glia.storage.engine import Engine, Executor
 from glia.storage.events import EventStore
 from glia.storage.experimental import ExperimentalFeatureStore
+from glia.storage.federation_destinations import FederationDestinationStore
 from glia.storage.filters import FilterStore
 from glia.storage.health import HealthStore
 from glia.storage.jobs import JobStore
@@ -212,6 +213,10 @@ class Stores:
     @cached_property
     def cross_signing_replacement(self) -> CrossSigningReplacementStore:
         return CrossSigningReplacementStore(self.db)
+
+    @cached_property
+    def federation_destinations(self) -> FederationDestinationStore:
+        return FederationDestinationStore(self.db)
 
     async def next_stream_position(self, counter: str = STREAM) -> int:
         if counter != STREAM or self._inflight is None:
