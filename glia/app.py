@@ -13,7 +13,7 @@ import uvicorn
 
 from glia.clock import OffsetClock, SystemClock
 from glia.config import Config
-from glia.http import admin_routes, client_routes
+from glia.http import admin_routes, client_routes, health_routes
 from glia.http.server import HttpApp
 from glia.services import Services, build_services
 from glia.services.notifier import link_processes
@@ -40,7 +40,7 @@ def build_listeners(services: Services) -> list[Listener]:
     out = [Listener("client", HttpApp(services, client, "c"), listeners.client.address,
                     listeners.client.port)]
     if listeners.admin.enabled:
-        out.append(Listener("admin", HttpApp(services, admin, "a"),
+        out.append(Listener("admin", HttpApp(services, admin + health_routes(), "a"),
                             listeners.admin.address, listeners.admin.port))
     return out
 

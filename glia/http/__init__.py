@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from glia.http import health
 from glia.http.admin import (
     audit,
     jobs,
@@ -13,7 +14,9 @@ from glia.http.admin import (
     user_extras,
     users,
 )
+from glia.http.admin import cross_signing as admin_cross_signing
 from glia.http.admin import devices as admin_devices
+from glia.http.admin import federation as admin_federation
 from glia.http.admin import media as admin_media
 from glia.http.admin import pushers as admin_pushers
 from glia.http.admin import registration as admin_registration
@@ -59,12 +62,21 @@ CLIENT_MODULES = (
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,
-                 admin_pushers, user_extras, admin_devices, admin_statistics, synapse_extras)
+                 admin_pushers, user_extras, admin_devices, admin_statistics, synapse_extras,
+                 admin_cross_signing, admin_federation)
 MEDIA_MODULES = (media,)
+#: Served on every listener, without a token.
+HEALTH_MODULES = (health,)
 
 
 def client_routes() -> list[Route]:
-    return [r for m in (*CLIENT_MODULES, *MEDIA_MODULES) for r in m.routes.routes]
+    return [r for m in (*CLIENT_MODULES, *MEDIA_MODULES, *HEALTH_MODULES)
+            for r in m.routes.routes]
+
+
+def health_routes() -> list[Route]:
+    """The health checks, which a separate admin listener serves too."""
+    return [r for m in HEALTH_MODULES for r in m.routes.routes]
 
 
 def admin_routes(clock_control: bool = False) -> list[Route]:

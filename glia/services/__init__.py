@@ -13,8 +13,11 @@ from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.account_data import AccountDataService
+from glia.services.admin.cross_signing import CrossSigningAdminService
 from glia.services.admin.devices import DeviceAdminService
 from glia.services.admin.experimental import ExperimentalFeaturesService
+from glia.services.admin.federation import FederationAdminService
+from glia.services.admin.health import HealthService
 from glia.services.admin.media import MEDIA_DELETE, MediaAdminService
 from glia.services.admin.ratelimit import RatelimitOverrideService
 from glia.services.admin.redact import UserRedactService
@@ -133,6 +136,9 @@ class Services:
     ratelimit_overrides: RatelimitOverrideService
     experimental_features: ExperimentalFeaturesService
     spaces: SpacesService
+    health: HealthService
+    cross_signing_admin: CrossSigningAdminService
+    federation_admin: FederationAdminService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
@@ -232,7 +238,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         push_gateway=push_gateway,
         pushers=PusherService(config, storage, push_gateway),
         keys=keys,
-        cross_signing=CrossSigningService(config, storage, account, keys),
+        cross_signing=CrossSigningService(config, storage, account, keys, clock),
         to_device=ToDeviceService(config, storage, notifier),
         key_backup=KeyBackupService(storage),
         statistics_admin=StatisticsAdminService(config, storage),
@@ -241,4 +247,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         ratelimit_overrides=RatelimitOverrideService(config, storage, ratelimit),
         experimental_features=ExperimentalFeaturesService(config, storage),
         spaces=SpacesService(storage),
+        health=HealthService(storage),
+        cross_signing_admin=CrossSigningAdminService(storage, clock),
+        federation_admin=FederationAdminService(storage),
     )

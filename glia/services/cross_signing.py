@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from glia import errors
-from glia.clock import now_ms
+from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.protocol.signing import VerifyKey
@@ -47,7 +47,8 @@ class SigningKeys(msgspec.Struct):
 
 class CrossSigningService:
     def __init__(self, config: Config, storage: Storage, account: AccountService,
-                 keys: KeysService) -> None:
+                 keys: KeysService, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
         self._config = config
         self._storage = storage
         self._account = account
@@ -77,17 +78,19 @@ class CrossSigningService:
         for key_type in ("self_signing", "user_signing"):
             if key_type in new:
                 check_signed(new[key_type][0], user_id, master_key, f"{key_type} key")
-        if "master" in stored:
+        if "master" in stored and not await self._replaceable_without_uia(user_id):
             scope = hashlib.sha256(canonical(sent).encode()).hexdigest()
             await self._account.require_password(requester, auth,
                                                  f"keys/device_signing/upload:{scope}")
-        now = now_ms()
+        now = self._clock.now_ms()
         async with self._storage.transaction() as tx:
             for key_type, (key, public, _) in new.items():
                 if await tx.devices.get(user_id, public) is not None:
                     raise errors.forbidden("Key ID in use")
                 await tx.keys.set_cross_signing_key(user_id, key_type, public,
                                                     canonical(key), now)
+            if "master" in new:
+                await tx.cross_signing_replacement.close_window(user_id)
             if "master" in new or "self_signing" in new:
                 await tx.keys.mark_device_list_changed(user_id,
                                                        await tx.next_stream_position())
@@ -96,6 +99,11 @@ class CrossSigningService:
                                                       await tx.next_stream_position())
         await self._keys.notify_device_list(user_id)
         return {}
+
+    async def _replaceable_without_uia(self, user_id: str) -> bool:
+        """An admin opened a window for replacing the keys without UIA, and it is open."""
+        end = await self._storage.cross_signing_replacement.window_end(user_id)
+        return end is not None and self._clock.now_ms() < end
 
     async def upload_signatures(self, requester: Requester,
                                 signed: Mapping[str, Mapping[str, JsonDict]]) -> JsonDict:

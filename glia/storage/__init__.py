@@ -16,13 +16,16 @@ from glia.config import Config
 from glia.storage.account_data import AccountDataStore
 from glia.storage.admin_rooms import AdminRoomStore
 from glia.storage.audit import AuditStore
+from glia.storage.cross_signing_replacement import CrossSigningReplacementStore
 from glia.storage.devices import DeviceStore
 from glia.storage.directory import DirectoryStore
 from glia.storage.engine import Engine, Executor
 from glia.storage.events import EventStore
 from glia.storage.experimental import ExperimentalFeatureStore
 from glia.storage.failed_logins import FailedLoginStore
+from glia.storage.federation_destinations import FederationDestinationStore
 from glia.storage.filters import FilterStore
+from glia.storage.health import HealthStore
 from glia.storage.jobs import JobStore
 from glia.storage.key_backup import KeyBackupStore
 from glia.storage.keys import KeyStore
@@ -212,6 +215,18 @@ class Stores:
     @cached_property
     def spaces(self) -> SpaceStore:
         return SpaceStore(self.db)
+
+    @cached_property
+    def health(self) -> HealthStore:
+        return HealthStore(self.db)
+
+    @cached_property
+    def cross_signing_replacement(self) -> CrossSigningReplacementStore:
+        return CrossSigningReplacementStore(self.db)
+
+    @cached_property
+    def federation_destinations(self) -> FederationDestinationStore:
+        return FederationDestinationStore(self.db)
 
     async def next_stream_position(self, counter: str = STREAM) -> int:
         if counter != STREAM or self._inflight is None:

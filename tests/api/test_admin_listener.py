@@ -45,6 +45,8 @@ def test_admin_only_on_admin_listener(glia_factory: Callable[..., GliaProcess]) 
         assert_error(admin.get("/_matrix/client/versions"), 404, "M_UNRECOGNIZED")
         assert_error(admin.get("/_matrix/client/v3/account/whoami"), 404, "M_UNRECOGNIZED")
         assert client.get("/_matrix/client/versions").status_code == 200
+        # Health checks answer on both.
+        assert admin.get("/health").text == "OK" and client.get("/health").text == "OK"
 
     # Shared-secret registration on the admin port creates a user who uses the client port.
     admin_kit = Kit(admin_url)

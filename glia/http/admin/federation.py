@@ -1,0 +1,65 @@
+"""Synapse's ``/v1/federation/destinations`` admin API (list, one, its rooms, and
+``reset_connection``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import msgspec
+
+from glia import errors
+from glia.http.admin.pagination import page_params
+from glia.http.parsing import Request
+from glia.http.routes import Auth, RouteGroup, admin_paths
+from glia.services.admin.federation import DESTINATION_ORDER, DestinationQuery
+
+routes = RouteGroup()
+
+BASE = "/v1/federation/destinations"
+
+
+class EmptyBody(msgspec.Struct):
+    """``reset_connection`` takes ``{}`` (or nothing)."""
+
+
+def _with_next(body: dict[str, Any], following: int | None) -> dict[str, Any]:
+    if following is not None:
+        body["next_token"] = str(following)
+    return body
+
+
+@routes.get(*admin_paths(BASE), auth=Auth.ADMIN)
+async def list_destinations(req: Request) -> dict[str, Any]:
+    order_by = req.query("order_by") or "destination"
+    if order_by not in DESTINATION_ORDER:
+        raise errors.invalid_param("Query parameter 'order_by' must be one of ["
+                                   + ", ".join(repr(k) for k in DESTINATION_ORDER) + "]")
+    page = page_params(req)
+    found, total = await req.services.federation_admin.destinations(DestinationQuery(
+        search=req.query("destination") or None, order_by=order_by,
+        backwards=page.backwards, offset=page.offset, limit=page.limit))
+    return _with_next({"destinations": [asdict(d) for d in found], "total": total},
+                      page.next_token(len(found), total))
+
+
+@routes.get(*admin_paths(BASE + "/{destination}"), auth=Auth.ADMIN)
+async def get_destination(req: Request) -> dict[str, Any]:
+    return asdict(await req.services.federation_admin.destination(req.path("destination")))
+
+
+@routes.get(*admin_paths(BASE + "/{destination}/rooms"), auth=Auth.ADMIN)
+async def destination_rooms(req: Request) -> dict[str, Any]:
+    page = page_params(req)
+    rooms, total = await req.services.federation_admin.rooms(
+        req.path("destination"), backwards=page.backwards, offset=page.offset,
+        limit=page.limit)
+    return _with_next({"rooms": [asdict(r) for r in rooms], "total": total},
+                      page.next_token(len(rooms), total))
+
+
+@routes.post(*admin_paths(BASE + "/{destination}/reset_connection"), auth=Auth.ADMIN,
+             audit="federation.reset_connection", body=EmptyBody, empty_body=True)
+async def reset_connection(req: Request[EmptyBody]) -> dict[str, Any]:
+    await req.services.federation_admin.reset_connection(req.uow, req.path("destination"))
+    return {}
