@@ -95,27 +95,27 @@ async def room_hierarchy(req: Request) -> dict[str, Any]:
 # -- the spec's suspension endpoint -----------------------------------------------------------
 
 @routes.get(*client_paths("/admin/suspend/{userId}", ("v1",)), auth=Auth.ADMIN)
-async def get_suspended(req: Request) -> dict[str, Any]:
+async def get_suspended(req: Request) -> SpecSuspension:
     user = await req.services.user_admin.spec_target(req.path("userId"))
-    return {"suspended": bool(user["suspended"])}
+    return SpecSuspension(user.suspended)
 
 
 @routes.put(*client_paths("/admin/suspend/{userId}", ("v1",)), auth=Auth.ADMIN,
             audit="users.suspend", body=SpecSuspension)
-async def put_suspended(req: Request[SpecSuspension]) -> dict[str, Any]:
+async def put_suspended(req: Request[SpecSuspension]) -> SpecSuspension:
     await req.services.user_admin.spec_suspend(req.uow, req.path("userId"),
                                                req.body.suspended)
-    return {"suspended": req.body.suspended}
+    return SpecSuspension(req.body.suspended)
 
 
 @routes.get(*client_paths("/admin/lock/{userId}", ("v1",)), auth=Auth.ADMIN)
-async def get_locked(req: Request) -> dict[str, Any]:
+async def get_locked(req: Request) -> SpecLock:
     user = await req.services.user_admin.spec_target(req.path("userId"))
-    return {"locked": bool(user["locked"])}
+    return SpecLock(user.locked)
 
 
 @routes.put(*client_paths("/admin/lock/{userId}", ("v1",)), auth=Auth.ADMIN,
             audit="users.lock", body=SpecLock)
-async def put_locked(req: Request[SpecLock]) -> dict[str, Any]:
+async def put_locked(req: Request[SpecLock]) -> SpecLock:
     await req.services.user_admin.spec_lock(req.uow, req.path("userId"), req.body.locked)
-    return {"locked": req.body.locked}
+    return SpecLock(req.body.locked)
