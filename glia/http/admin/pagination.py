@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from glia import errors
 from glia.http.parsing import Request
-from glia.services.admin.paging import next_offset
+from glia.services.paging import next_offset
 
 
 @dataclass(frozen=True)

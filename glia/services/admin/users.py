@@ -16,7 +16,6 @@ from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import InvalidId, UserId, new_device_id, parse_user_id
 from glia.services.account import AccountService
-from glia.services.admin.paging import next_offset
 from glia.services.admin.user_requests import (
     AdminFlag,
     Deactivation,
@@ -40,6 +39,7 @@ from glia.services.admin.user_results import (
     Whois,
 )
 from glia.services.auth import AuthService, Requester, hash_token, new_access_token
+from glia.services.paging import next_offset
 from glia.services.profile import ProfileService
 from glia.services.registration import RegistrationService
 from glia.services.targets import local_user, parse_user

@@ -1,4 +1,4 @@
-"""Synapse's admin-list paging rule, shared by every offset-paged admin list."""
+"""Synapse's offset paging rule, shared by every offset-paged admin list."""
 
 from __future__ import annotations
 
