@@ -18,6 +18,7 @@ from glia.services.admin.devices import DeviceAdminService
 from glia.services.admin.experimental import ExperimentalFeaturesService
 from glia.services.admin.federation import FederationAdminService
 from glia.services.admin.health import HealthService
+from glia.services.admin.jobs import JobAdminService
 from glia.services.admin.media import MEDIA_DELETE, MediaAdminService
 from glia.services.admin.ratelimit import RatelimitOverrideService
 from glia.services.admin.redact import UserRedactService
@@ -101,6 +102,7 @@ class Services:
     directory: DirectoryService
     audit: AuditService
     jobs: JobsService
+    job_admin: JobAdminService
     user_admin: UserAdminService
     user_lookup: UserLookupService
     user_redact: UserRedactService
@@ -211,6 +213,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         directory=DirectoryService(config, storage),
         audit=audit,
         jobs=jobs,
+        job_admin=JobAdminService(jobs),
         user_admin=UserAdminService(config, storage, auth, account, registration, profile),
         user_lookup=UserLookupService(config, storage, registration),
         user_redact=UserRedactService(config, storage, room_events, jobs),

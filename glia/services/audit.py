@@ -14,10 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from glia.services.paging import next_offset
 from glia.storage import Storage
 from glia.storage.audit import AuditQuery, AuditRow
 
-__all__ = ["AuditEntry", "AuditQuery", "AuditRow", "AuditService", "strip_secrets"]
+__all__ = ["AuditEntry", "AuditLog", "AuditLogEntry", "AuditQuery", "AuditRow",
+           "AuditService", "strip_secrets"]
 
 #: Body and query keys whose values never reach the log.
 SECRET_KEYS = frozenset({
@@ -48,6 +53,33 @@ class AuditEntry:
     recorded: bool = field(default=False)
 
 
+class AuditLogEntry(msgspec.Struct):
+    """One row of ``GET /_glia/admin/v1/audit_log``: ``status`` is the HTTP status the
+    request answered."""
+
+    id: int
+    ts: int
+    actor: str
+    action: str
+    target: str | None
+    params: dict[str, Any]
+    outcome: str
+    status: int | None
+
+    @classmethod
+    def of(cls, row: AuditRow) -> AuditLogEntry:
+        return cls(row.audit_id, row.ts, row.actor, row.action, row.target, row.params,
+                   row.outcome, row.status)
+
+
+class AuditLog(msgspec.Struct):
+    """A page of the log; ``next_token`` (a string) only while more remain."""
+
+    entries: list[AuditLogEntry]
+    total: int
+    next_token: str | UnsetType = UNSET
+
+
 class AuditService:
     """Reading the log (rows are written by :mod:`glia.services.unit_of_work`)."""
 
@@ -55,6 +87,9 @@ class AuditService:
         self._storage = storage
 
     async def page(self, query: AuditQuery, *, offset: int, limit: int,
-                   newest_first: bool) -> tuple[list[AuditRow], int]:
-        return await self._storage.audit.page(query, offset=offset, limit=limit,
-                                              newest_first=newest_first)
+                   newest_first: bool) -> AuditLog:
+        rows, total = await self._storage.audit.page(query, offset=offset, limit=limit,
+                                                     newest_first=newest_first)
+        following = next_offset(offset, len(rows), total)
+        return AuditLog([AuditLogEntry.of(r) for r in rows], total,
+                        UNSET if following is None else str(following))

@@ -6,7 +6,9 @@ the service. ``async with uow.transaction() as tx`` is how an operation writes: 
 operation's audit row is inserted into that same transaction, so the log can neither
 claim a change that rolled back nor miss one that committed. A request that ends without
 such a commit (refused, failed, or successful without writing) is recorded by
-:meth:`UnitOfWork.finish` in its own small transaction, with its outcome.
+:meth:`UnitOfWork.finish` in its own small transaction, with its outcome. A row that
+commits with the change records the HTTP status the request will answer: 200 unless the
+service said otherwise (:meth:`UnitOfWork.succeeds_with`) before committing.
 
 Room events are written by the single event writer (``services/events``) in its own
 transaction per event. An operation whose change *is* events (make_room_admin, a forced
@@ -68,6 +70,8 @@ class UnitOfWork:
         self.audit = audit
         #: The transaction the audit row was last inserted into (one row per transaction).
         self._inserted_in: Stores | None = None
+        #: The HTTP status of success, recorded with the change (see ``succeeds_with``).
+        self.success_status = 200
 
     @property
     def requester(self) -> Requester:
@@ -90,13 +94,18 @@ class UnitOfWork:
         if self.audit is not None and not self.audit.recorded:
             self.audit.target = target
 
+    def succeeds_with(self, status: int) -> None:
+        """The status the request answers if the operation succeeds (201 for a creation);
+        said before the change commits, so its audit row records it."""
+        self.success_status = status
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Stores]:
         """The operation's transaction; the audit row (if not yet recorded) commits with
         it, or not at all if the block raises."""
         async with self._storage.transaction() as tx:
             yield tx
-            await self._record_in(tx, "ok", None)
+            await self._record_in(tx, "ok", self.success_status)
 
     @contextmanager
     def event_writes(self) -> Iterator[None]:
@@ -138,4 +147,4 @@ class AuditWithFirstEvent:
     async def apply(self, tx: Stores, event: StoredEvent) -> None:
         uow = _writing_events.get()
         if uow is not None:
-            await uow._record_in(tx, "ok", None)
+            await uow._record_in(tx, "ok", uow.success_status)

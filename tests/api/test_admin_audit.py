@@ -14,7 +14,7 @@ import pytest
 
 from glia.http import admin_routes
 from glia.http.parsing import is_streamed
-from tests.kit import Kit, User, unique
+from tests.kit import Kit, User, create_room, unique
 from tests.server import GliaProcess
 
 FILL = {"userId": "@nobody-audit:localhost", "roomId": "!nope-audit:localhost"}
@@ -70,16 +70,15 @@ def test_every_admin_write_is_audited(audited: tuple[Kit, User], method: str, pa
     target = FILL.get(names[0], "x") if names else None
     if outcome == "ok" and action in CREATED_TARGET:
         target = CREATED_TARGET[action](r.json())
-    # A success whose row was committed with the change itself was written before the
-    # HTTP status existed: its status is empty. Every other row carries the status sent.
-    status = None if outcome == "ok" and newest["status"] is None else r.status_code
+    # Every row carries the status sent, including a success's row committed with its
+    # change (before the response existed: the service states its success status first).
     assert {k: v for k, v in newest.items() if k not in ("id", "ts")} == {
         "actor": admin.user_id,
         "action": action,
         # The first path parameter names the target, decoded as the handler saw it.
         "target": target,
         "outcome": outcome,
-        "status": status,
+        "status": r.status_code,
         # The JSON body, its password replaced (a streamed upload's body is not read).
         "params": {} if streamed else {"body": {"password": REDACTED}},
     }, (concrete, r.status_code, r.text)
@@ -97,10 +96,10 @@ def test_a_successful_write_records_its_outcome_and_parameters(
                     f"?access_token={admin.access_token}&dry=no", json=body)
     assert r.status_code == 201, r.text
     [row] = _entries(kit, admin, target=target)
-    # Committed with the change, before the HTTP status was known (see above).
-    assert row.pop("status") in (None, 201)
+    # Committed with the account it created, with the status the creation answers.
     assert {k: v for k, v in row.items() if k not in ("id", "ts")} == {
         "actor": admin.user_id, "action": "users.put", "target": target, "outcome": "ok",
+        "status": 201,
         "params": {"dry": "no", "body": {
             "password": REDACTED, "displayname": "Audité ✓", "admin": False,
             "threepids": [{"medium": "email", "address": "a@example.org"}],
@@ -111,9 +110,35 @@ def test_a_successful_write_records_its_outcome_and_parameters(
                     admin.access_token, json={"admin": True})
     assert r.status_code == 200, r.text
     rows = _entries(kit, admin, target=target)
-    assert [(e["action"], e["outcome"]) for e in rows] == [
-        ("users.set_admin", "ok"), ("users.put", "ok")]
+    assert [(e["action"], e["outcome"], e["status"]) for e in rows] == [
+        ("users.set_admin", "ok", 200), ("users.put", "ok", 201)]
     assert rows[0]["params"] == {"body": {"admin": True}}
+    # Modifying the account that now exists answers 200, and its row says so.
+    r = kit.request("PUT", f"/_synapse/admin/v2/users/{quote(target)}",
+                    admin.access_token, json={"displayname": "Renamed"})
+    assert r.status_code == 200, r.text
+    newest = _entries(kit, admin, target=target)[0]
+    assert (newest["action"], newest["outcome"], newest["status"]) == ("users.put", "ok", 200)
+
+
+def test_rows_committed_with_their_change_record_the_status_sent(
+        audited: tuple[Kit, User]) -> None:
+    """A creation answered 201 (an admin-made device) and a change made of events (an
+    evacuation, its row committed with the first leave) carry the status the client
+    got, not an empty one."""
+    kit, admin = audited
+    owner = kit.register_user()
+    r = kit.request("POST", f"/_synapse/admin/v2/users/{quote(owner.user_id)}/devices",
+                    admin.access_token, json={"device_id": "AUDITED"})
+    assert r.status_code == 201, r.text
+    [row] = _entries(kit, admin, target=owner.user_id, action="devices.create")
+    assert (row["outcome"], row["status"]) == ("ok", 201)
+    room_id = create_room(kit, owner)
+    r = kit.request("POST", f"/_dendrite/admin/evacuateRoom/{quote(room_id)}",
+                    admin.access_token, json={})
+    assert r.status_code == 200 and r.json()["affected"] == [owner.user_id], r.text
+    [row] = _entries(kit, admin, target=room_id, action="rooms.evacuate")
+    assert (row["outcome"], row["status"]) == ("ok", 200)
 
 
 def test_a_refused_write_records_the_error(audited: tuple[Kit, User]) -> None:

@@ -38,7 +38,19 @@ async def test_the_audit_row_commits_with_the_change(storage: Storage) -> None:
     assert uow.recorded
     await uow.finish("ok", 200)  # already recorded with the change: no second row
     assert await storage.registration_tokens.get("tok-ok") is not None
-    assert await _rows(storage, "tok-ok") == [(ADMIN.user_id, "ok", None)]
+    assert await _rows(storage, "tok-ok") == [(ADMIN.user_id, "ok", 200)]
+
+
+async def test_a_creation_records_the_status_it_said_before_committing(
+        storage: Storage) -> None:
+    """The row commits before the response exists: it records the success status the
+    service declared (201 for a creation), not the default 200 or nothing."""
+    uow = _uow(storage, "tok-created")
+    uow.succeeds_with(201)
+    async with uow.transaction() as tx:
+        await tx.registration_tokens.create("tok-created", None, None, 1)
+    await uow.finish("ok", 201)
+    assert await _rows(storage, "tok-created") == [(ADMIN.user_id, "ok", 201)]
 
 
 async def test_a_write_failing_after_the_audit_insert_leaves_neither(storage: Storage) -> None:
@@ -86,7 +98,7 @@ async def test_event_writes_commit_the_row_with_the_first_event(storage: Storage
             await AuditWithFirstEvent().apply(tx, None)  # type: ignore[arg-type]
     assert uow.recorded
     await uow.finish("ok", 200)
-    assert await _rows(storage, "tok-events") == [(ADMIN.user_id, "ok", None)]
+    assert await _rows(storage, "tok-events") == [(ADMIN.user_id, "ok", 200)]
 
 
 async def test_a_write_without_an_audit_entry_records_nothing(storage: Storage) -> None:

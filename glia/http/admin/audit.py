@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from glia.http.admin.pagination import page_params
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, glia_paths
-from glia.services.audit import AuditQuery
+from glia.services.audit import AuditLog, AuditQuery
 
 routes = RouteGroup()
 
 
 @routes.get(*glia_paths("/v1/audit_log"), auth=Auth.ADMIN)
-async def audit_log(req: Request) -> dict[str, Any]:
+async def audit_log(req: Request) -> AuditLog:
     """Newest first by default (``dir=b``); ``dir=f`` walks from the oldest."""
     page = page_params(req)
     backwards = (req.query("dir") or "b") == "b"
@@ -21,15 +19,5 @@ async def audit_log(req: Request) -> dict[str, Any]:
                        target=req.query("target") or None,
                        since_ts=req.query_int("from_ts", clamp=False),
                        until_ts=req.query_int("until_ts", clamp=False))
-    rows, total = await req.services.audit.page(query, offset=page.offset, limit=page.limit,
-                                                newest_first=backwards)
-    body: dict[str, Any] = {
-        "entries": [{"id": r.audit_id, "ts": r.ts, "actor": r.actor, "action": r.action,
-                     "target": r.target, "params": r.params, "outcome": r.outcome,
-                     "status": r.status} for r in rows],
-        "total": total,
-    }
-    following = page.next_token(len(rows), total)
-    if following is not None:
-        body["next_token"] = str(following)
-    return body
+    return await req.services.audit.page(query, offset=page.offset, limit=page.limit,
+                                         newest_first=backwards)

@@ -6,13 +6,19 @@ from typing import Any
 
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, admin_paths
-from glia.services.admin.devices import DeviceList, DeviceUpdate, NewDevice
+from glia.services.admin.devices import (
+    AdminDevice,
+    AdminDevices,
+    DeviceList,
+    DeviceUpdate,
+    NewDevice,
+)
 
 routes = RouteGroup()
 
 
 @routes.get(*admin_paths("/v2/users/{userId}/devices"), auth=Auth.ADMIN)
-async def list_devices(req: Request) -> dict[str, Any]:
+async def list_devices(req: Request) -> AdminDevices:
     return await req.services.device_admin.list_devices(req.path("userId"))
 
 
@@ -20,11 +26,11 @@ async def list_devices(req: Request) -> dict[str, Any]:
              audit="devices.create", body=NewDevice)
 async def create_device(req: Request[NewDevice]) -> tuple[int, dict[str, Any]]:
     await req.services.device_admin.create(req.uow, req.path("userId"), req.body)
-    return 201, {}
+    return req.uow.success_status, {}
 
 
 @routes.get(*admin_paths("/v2/users/{userId}/devices/{deviceId}"), auth=Auth.ADMIN)
-async def get_device(req: Request) -> dict[str, Any]:
+async def get_device(req: Request) -> AdminDevice:
     return await req.services.device_admin.get(req.path("userId"), req.path("deviceId"))
 
 

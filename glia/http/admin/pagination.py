@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from glia import errors
 from glia.http.parsing import Request
+from glia.services.paging import next_offset
 
 
 @dataclass(frozen=True)
@@ -16,8 +17,7 @@ class Page:
     backwards: bool
 
     def next_token(self, returned: int, total: int) -> int | None:
-        following = self.offset + returned
-        return following if returned and following < total else None
+        return next_offset(self.offset, returned, total)
 
 
 def page_params(req: Request, default_limit: int = 100) -> Page:

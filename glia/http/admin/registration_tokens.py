@@ -10,7 +10,13 @@ from glia import errors
 from glia.http.admin.pagination import page_params
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, admin_paths, dendrite_paths, glia_paths
-from glia.services.admin.registration_tokens import NewToken, TokenChange
+from glia.services.admin.registration_tokens import (
+    NewToken,
+    TokenChange,
+    TokenInfo,
+    TokenList,
+    TokenUsers,
+)
 
 routes = RouteGroup()
 
@@ -20,13 +26,12 @@ _DENDRITE_FALSE = ("0", "f", "F", "false", "FALSE", "False")
 
 
 @routes.get(*admin_paths("/v1/registration_tokens"), auth=Auth.ADMIN)
-async def list_tokens(req: Request) -> dict[str, Any]:
-    tokens = await req.services.registration_tokens.list_tokens(req.query_bool("valid"))
-    return {"registration_tokens": tokens}
+async def list_tokens(req: Request) -> TokenList:
+    return await req.services.registration_tokens.list_tokens(req.query_bool("valid"))
 
 
 @routes.get(*dendrite_paths("/registrationTokens"), auth=Auth.ADMIN)
-async def dendrite_list_tokens(req: Request) -> dict[str, Any]:
+async def dendrite_list_tokens(req: Request) -> TokenList:
     """Dendrite's list: its wider spelling of booleans is accepted, so scripts written
     for it keep working; the answer is Synapse's (``[]``, never ``null``)."""
     value = req.query("valid")
@@ -34,26 +39,26 @@ async def dendrite_list_tokens(req: Request) -> dict[str, Any]:
         raise errors.invalid_param(
             "Boolean query parameter 'valid' must be one of ['true', 'false']")
     valid = None if value is None else value in _DENDRITE_TRUE
-    return {"registration_tokens": await req.services.registration_tokens.list_tokens(valid)}
+    return await req.services.registration_tokens.list_tokens(valid)
 
 
 @routes.post(*admin_paths("/v1/registration_tokens/new"),
              *dendrite_paths("/registrationTokens/new"), auth=Auth.ADMIN,
              audit="registration_tokens.create", body=NewToken)
-async def create_token(req: Request[NewToken]) -> dict[str, Any]:
+async def create_token(req: Request[NewToken]) -> TokenInfo:
     return await req.services.registration_tokens.create(req.uow, req.body)
 
 
 @routes.get(*admin_paths("/v1/registration_tokens/{token}"),
             *dendrite_paths("/registrationTokens/{token}"), auth=Auth.ADMIN)
-async def get_token(req: Request) -> dict[str, Any]:
+async def get_token(req: Request) -> TokenInfo:
     return await req.services.registration_tokens.get(req.path("token"))
 
 
 @routes.put(*admin_paths("/v1/registration_tokens/{token}"),
             *dendrite_paths("/registrationTokens/{token}"), auth=Auth.ADMIN,
             audit="registration_tokens.update", body=TokenChange)
-async def update_token(req: Request[TokenChange]) -> dict[str, Any]:
+async def update_token(req: Request[TokenChange]) -> TokenInfo:
     return await req.services.registration_tokens.update(req.uow, req.path("token"),
                                                          req.body)
 
@@ -67,14 +72,9 @@ async def delete_token(req: Request) -> dict[str, Any]:
 
 
 @routes.get(*glia_paths("/v1/registration_tokens/{token}/users"), auth=Auth.ADMIN)
-async def token_users(req: Request) -> dict[str, Any]:
+async def token_users(req: Request) -> TokenUsers:
     """The accounts a token let in, oldest first (``dir=b``: newest first)."""
     page = page_params(req)
-    users, total = await req.services.registration_tokens.users(
+    return await req.services.registration_tokens.users(
         req.path("token"), offset=page.offset, limit=page.limit,
         newest_first=page.backwards)
-    body: dict[str, Any] = {"users": users, "total": total}
-    following = page.next_token(len(users), total)
-    if following is not None:
-        body["next_token"] = following
-    return body

@@ -6,94 +6,98 @@ from __future__ import annotations
 
 from typing import Any
 
-from glia import errors
 from glia.http.admin.dry_run import DryRunBody, dry_run
 from glia.http.admin.pagination import page_params
 from glia.http.client.timeline import direction, event_filter
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, admin_paths, dendrite_paths
 from glia.services.admin.room_moderation import ForceJoin, MakeRoomAdmin, PurgeHistoryRequest
-from glia.services.admin.rooms import ROOM_ORDER, BlockRequest, DeleteRoomRequest, RoomListQuery
+from glia.services.admin.rooms import (
+    BlockRequest,
+    BlockStatus,
+    DeleteRoomRequest,
+    DeleteScheduled,
+    DeleteStatuses,
+    DeleteTask,
+    EmptyRooms,
+    Evacuation,
+    PurgePreview,
+    PurgeScheduled,
+    RoomDetails,
+    RoomList,
+    RoomListQuery,
+    RoomMembers,
+    RoomState,
+    ShutdownRoom,
+)
 
 routes = RouteGroup()
 
 
 @routes.get(*admin_paths("/v1/rooms"), auth=Auth.ADMIN)
-async def list_rooms(req: Request) -> dict[str, Any]:
+async def list_rooms(req: Request) -> RoomList:
     page = page_params(req)
-    order_by = req.query("order_by") or "name"
-    if order_by not in ROOM_ORDER:
-        raise errors.invalid_param(
-            f"Query parameter 'order_by' must be one of {sorted(ROOM_ORDER)}")
-    search_term = req.query("search_term")
-    if search_term == "":
-        raise errors.invalid_param("search_term cannot be an empty string")
-    query = RoomListQuery(search_term=search_term, public=req.query_bool("public_rooms"),
-                          empty=req.query_bool("empty_rooms"), order_by=order_by,
-                          backwards=page.backwards)
-    rooms, total = await req.services.room_admin.page(query, page.offset, page.limit)
-    body: dict[str, Any] = {"rooms": rooms, "offset": page.offset, "total_rooms": total}
-    if page.offset + page.limit < total:
-        body["next_batch"] = page.offset + page.limit
-    if page.offset > 0:
-        body["prev_batch"] = max(0, page.offset - page.limit)
-    return body
+    query = RoomListQuery(search_term=req.query("search_term"),
+                          public=req.query_bool("public_rooms"),
+                          empty=req.query_bool("empty_rooms"),
+                          order_by=req.query("order_by") or "name", backwards=page.backwards)
+    return await req.services.room_admin.page(query, page.offset, page.limit)
 
 
 @routes.get(*admin_paths("/v1/rooms/{roomId}"), auth=Auth.ADMIN)
-async def room_details(req: Request) -> dict[str, Any]:
+async def room_details(req: Request) -> RoomDetails:
     return await req.services.room_admin.details(req.path("roomId"))
 
 
 @routes.get(*admin_paths("/v1/rooms/{roomId}/members"), auth=Auth.ADMIN)
-async def room_members(req: Request) -> dict[str, Any]:
+async def room_members(req: Request) -> RoomMembers:
     return await req.services.room_admin.members(req.path("roomId"))
 
 
 @routes.get(*admin_paths("/v1/rooms/{roomId}/state"), auth=Auth.ADMIN)
-async def room_state(req: Request) -> dict[str, Any]:
+async def room_state(req: Request) -> RoomState:
     return await req.services.room_admin.state(req.path("roomId"), req.query("type"))
 
 
 @routes.get(*admin_paths("/v1/rooms/{roomId}/block"), auth=Auth.ADMIN)
-async def get_block(req: Request) -> dict[str, Any]:
+async def get_block(req: Request) -> BlockStatus:
     return await req.services.room_admin.block_status(req.path("roomId"))
 
 
 @routes.put(*admin_paths("/v1/rooms/{roomId}/block"), auth=Auth.ADMIN, audit="rooms.block",
             body=BlockRequest)
-async def put_block(req: Request[BlockRequest]) -> dict[str, Any]:
+async def put_block(req: Request[BlockRequest]) -> BlockStatus:
     return await req.services.room_admin.set_block(req.uow, req.path("roomId"), req.body)
 
 
 @routes.delete(*admin_paths("/v1/rooms/{roomId}"), auth=Auth.ADMIN, audit="rooms.delete",
                body=DeleteRoomRequest)
-async def delete_room_v1(req: Request[DeleteRoomRequest]) -> dict[str, Any]:
+async def delete_room_v1(req: Request[DeleteRoomRequest]) -> ShutdownRoom:
     return await req.services.room_admin.delete_v1(req.uow, req.path("roomId"), req.body)
 
 
 @routes.delete(*admin_paths("/v2/rooms/{roomId}"), auth=Auth.ADMIN, audit="rooms.delete",
                body=DeleteRoomRequest)
-async def delete_room_v2(req: Request[DeleteRoomRequest]) -> dict[str, Any]:
+async def delete_room_v2(req: Request[DeleteRoomRequest]) -> DeleteScheduled:
     return await req.services.room_admin.delete_v2(req.uow, req.path("roomId"), req.body)
 
 
 @routes.get(*admin_paths("/v2/rooms/{roomId}/delete_status"), auth=Auth.ADMIN)
-async def delete_status_by_room(req: Request) -> dict[str, Any]:
+async def delete_status_by_room(req: Request) -> DeleteStatuses:
     return await req.services.room_admin.delete_status_by_room(req.path("roomId"))
 
 
 @routes.get(*admin_paths("/v2/rooms/delete_status/{deleteId}"), auth=Auth.ADMIN)
-async def delete_status(req: Request) -> dict[str, Any]:
+async def delete_status(req: Request) -> DeleteTask:
     return await req.services.room_admin.delete_status(req.path("deleteId"))
 
 
-async def _evacuate_room(req: Request[DryRunBody]) -> dict[str, Any]:
+async def _evacuate_room(req: Request[DryRunBody]) -> Evacuation:
     return await req.services.room_admin.evacuate_room(req.uow, req.path("roomId"),
                                                        dry_run(req))
 
 
-async def _evacuate_user(req: Request[DryRunBody]) -> dict[str, Any]:
+async def _evacuate_user(req: Request[DryRunBody]) -> Evacuation:
     return await req.services.room_admin.evacuate_user(req.uow, req.path("userId"),
                                                        dry_run(req))
 
@@ -111,12 +115,12 @@ routes.route("GET", *dendrite_paths("/evacuateUser/{userId}"), auth=Auth.ADMIN,
 
 @routes.post(*dendrite_paths("/purgeRoom/{roomId}"), auth=Auth.ADMIN, audit="rooms.purge",
              body=DryRunBody, empty_body=True)
-async def purge_room(req: Request[DryRunBody]) -> dict[str, Any]:
+async def purge_room(req: Request[DryRunBody]) -> PurgePreview | PurgeScheduled:
     return await req.services.room_admin.purge_room(req.uow, req.path("roomId"), dry_run(req))
 
 
 @routes.get(*dendrite_paths("/emptyRooms"), auth=Auth.ADMIN)
-async def empty_rooms(req: Request) -> dict[str, Any]:
+async def empty_rooms(req: Request) -> EmptyRooms:
     return await req.services.room_admin.empty_rooms()
 
 

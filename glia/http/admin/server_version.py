@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+import msgspec
 
 from glia import __version__
 from glia.http.parsing import Request
@@ -11,6 +11,10 @@ from glia.http.routes import Auth, RouteGroup
 routes = RouteGroup()
 
 
+class ServerVersion(msgspec.Struct):
+    server_version: str
+
+
 @routes.get("/_synapse/admin/v1/server_version", auth=Auth.NONE)
-async def server_version(req: Request) -> dict[str, Any]:
-    return {"server_version": f"Glia {__version__}"}
+async def server_version(req: Request) -> ServerVersion:
+    return ServerVersion(f"Glia {__version__}")

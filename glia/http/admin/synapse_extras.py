@@ -12,7 +12,12 @@ from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, admin_paths, client_paths
 from glia.services.admin.experimental import FeatureFlags
 from glia.services.admin.ratelimit import OverrideRequest
-from glia.services.admin.statistics import QUARANTINE_PAGE
+from glia.services.admin.statistics import (
+    QUARANTINE_PAGE,
+    JoinedRoomCount,
+    QuarantineChanges,
+    SentInviteCount,
+)
 from glia.services.admin.user_requests import SpecLock, SpecSuspension
 
 routes = RouteGroup()
@@ -27,14 +32,14 @@ def _from_ts(req: Request) -> int:
 # -- a user's activity since a time -------------------------------------------------------
 
 @routes.get(*admin_paths("/v1/users/{userId}/sent_invite_count"), auth=Auth.ADMIN)
-async def sent_invite_count(req: Request) -> dict[str, Any]:
+async def sent_invite_count(req: Request) -> SentInviteCount:
     return await req.services.statistics_admin.sent_invite_count(req.path("userId"),
                                                                  _from_ts(req))
 
 
 @routes.get(*admin_paths("/v1/users/{userId}/cumulative_joined_room_count"),
             auth=Auth.ADMIN)
-async def cumulative_joined_room_count(req: Request) -> dict[str, Any]:
+async def cumulative_joined_room_count(req: Request) -> JoinedRoomCount:
     return await req.services.statistics_admin.cumulative_joined_room_count(
         req.path("userId"), _from_ts(req))
 
@@ -75,7 +80,7 @@ async def put_experimental_features(req: Request[FeatureFlags]) -> dict[str, Any
 # -- media quarantine feed --------------------------------------------------------------------
 
 @routes.get(*admin_paths("/v1/media/quarantine_changes"), auth=Auth.ADMIN)
-async def quarantine_changes(req: Request) -> dict[str, Any]:
+async def quarantine_changes(req: Request) -> QuarantineChanges:
     limit = req.query_int("limit", QUARANTINE_PAGE)
     assert limit is not None
     return await req.services.statistics_admin.quarantine_changes(
@@ -95,27 +100,27 @@ async def room_hierarchy(req: Request) -> dict[str, Any]:
 # -- the spec's suspension endpoint -----------------------------------------------------------
 
 @routes.get(*client_paths("/admin/suspend/{userId}", ("v1",)), auth=Auth.ADMIN)
-async def get_suspended(req: Request) -> dict[str, Any]:
+async def get_suspended(req: Request) -> SpecSuspension:
     user = await req.services.user_admin.spec_target(req.path("userId"))
-    return {"suspended": bool(user["suspended"])}
+    return SpecSuspension(user.suspended)
 
 
 @routes.put(*client_paths("/admin/suspend/{userId}", ("v1",)), auth=Auth.ADMIN,
             audit="users.suspend", body=SpecSuspension)
-async def put_suspended(req: Request[SpecSuspension]) -> dict[str, Any]:
+async def put_suspended(req: Request[SpecSuspension]) -> SpecSuspension:
     await req.services.user_admin.spec_suspend(req.uow, req.path("userId"),
                                                req.body.suspended)
-    return {"suspended": req.body.suspended}
+    return SpecSuspension(req.body.suspended)
 
 
 @routes.get(*client_paths("/admin/lock/{userId}", ("v1",)), auth=Auth.ADMIN)
-async def get_locked(req: Request) -> dict[str, Any]:
+async def get_locked(req: Request) -> SpecLock:
     user = await req.services.user_admin.spec_target(req.path("userId"))
-    return {"locked": bool(user["locked"])}
+    return SpecLock(user.locked)
 
 
 @routes.put(*client_paths("/admin/lock/{userId}", ("v1",)), auth=Auth.ADMIN,
             audit="users.lock", body=SpecLock)
-async def put_locked(req: Request[SpecLock]) -> dict[str, Any]:
+async def put_locked(req: Request[SpecLock]) -> SpecLock:
     await req.services.user_admin.spec_lock(req.uow, req.path("userId"), req.body.locked)
-    return {"locked": req.body.locked}
+    return SpecLock(req.body.locked)

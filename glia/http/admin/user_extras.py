@@ -10,6 +10,7 @@ from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, admin_paths
 from glia.services.admin.redact import RedactRequest
 from glia.services.admin.user_requests import LoginAs, Suspension
+from glia.services.admin.user_results import LoginAsToken
 
 routes = RouteGroup()
 
@@ -31,7 +32,7 @@ async def account_data(req: Request) -> dict[str, Any]:
 
 @routes.put(*admin_paths("/v1/suspend/{userId}"), auth=Auth.ADMIN, audit="users.suspend",
             body=Suspension)
-async def suspend(req: Request[Suspension]) -> dict[str, Any]:
+async def suspend(req: Request[Suspension]) -> dict[str, bool]:
     return await req.services.user_admin.suspend(req.uow, req.path("userId"), req.body)
 
 
@@ -52,7 +53,7 @@ async def remove_shadow_ban(req: Request) -> dict[str, Any]:
 
 @routes.post(*admin_paths("/v1/users/{userId}/login"), auth=Auth.ADMIN,
              audit="users.login_as", body=LoginAs, empty_body=True)
-async def login_as(req: Request[LoginAs]) -> dict[str, Any]:
+async def login_as(req: Request[LoginAs]) -> LoginAsToken:
     return await req.services.user_admin.login_as(req.uow, req.path("userId"), req.body)
 
 

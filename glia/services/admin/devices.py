@@ -28,14 +28,27 @@ MAX_DEVICE_ID_LENGTH = 255
 MAX_DISPLAY_NAME_LENGTH = 100
 
 
-def device_object(device: Device) -> dict[str, Any]:
-    return {
-        "device_id": device.device_id, "display_name": device.display_name,
-        "last_seen_ip": device.last_seen_ip,
-        "last_seen_user_agent": device.last_seen_user_agent,
-        "last_seen_ts": None if device.last_seen_ts is None else int(device.last_seen_ts),
-        "user_id": device.user_id,
-    }
+class AdminDevice(msgspec.Struct):
+    """One device as Synapse's admin API shows it (every key, nulls included)."""
+
+    device_id: str
+    display_name: str | None
+    last_seen_ip: str | None
+    last_seen_user_agent: str | None
+    last_seen_ts: int | None
+    user_id: str
+
+    @classmethod
+    def of(cls, device: Device) -> AdminDevice:
+        return cls(device.device_id, device.display_name, device.last_seen_ip,
+                   device.last_seen_user_agent,
+                   None if device.last_seen_ts is None else int(device.last_seen_ts),
+                   device.user_id)
+
+
+class AdminDevices(msgspec.Struct):
+    devices: list[AdminDevice]
+    total: int
 
 
 class NewDevice(msgspec.Struct):
@@ -85,22 +98,23 @@ class DeviceAdminService:
         if await self._storage.users.get(user_id) is None:
             raise errors.not_found("Unknown user")
 
-    async def list_devices(self, user_id: str) -> dict[str, Any]:
+    async def list_devices(self, user_id: str) -> AdminDevices:
         await self._user(user_id)
-        devices = [device_object(d) for d in await self._storage.devices.list(user_id)]
-        return {"devices": devices, "total": len(devices)}
+        devices = [AdminDevice.of(d) for d in await self._storage.devices.list(user_id)]
+        return AdminDevices(devices, len(devices))
 
-    async def get(self, user_id: str, device_id: str) -> dict[str, Any]:
+    async def get(self, user_id: str, device_id: str) -> AdminDevice:
         await self._user(user_id)
         device = await self._storage.devices.get(user_id, device_id)
         if device is None:
             raise errors.not_found("No device found")
-        return device_object(device)
+        return AdminDevice.of(device)
 
     async def create(self, uow: UnitOfWork, user_id: str, body: NewDevice) -> None:
         """A device without any access token (a later login may use its ID); an
-        existing device is left as it is."""
+        existing device is left as it is. Synapse answers 201 either way."""
         await self._user(user_id, "Can only create devices for local users")
+        uow.succeeds_with(201)
         async with uow.transaction() as tx:
             await tx.devices.upsert(user_id, body.device_id, None, now_ms())
 

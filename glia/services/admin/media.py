@@ -13,10 +13,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from msgspec import UNSET
+
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.protocol.canonical_json import INT64_MAX
+from glia.services.admin.media_results import (
+    DeletedMedia,
+    MediaInfo,
+    MediaInfoItem,
+    Quarantined,
+    RoomMedia,
+    UserMediaItem,
+    UserMediaList,
+)
 from glia.services.jobs import JobContext, JobsService
 from glia.services.media import MediaService
 from glia.services.targets import local_user
@@ -30,20 +41,6 @@ MEDIA_DELETE = "media_delete"
 BATCH = 100
 #: Synapse's sanity check: a before_ts below this was surely given in seconds.
 MIN_BEFORE_TS = 30_000_000_000
-
-
-def media_item(media: Media) -> dict[str, Any]:
-    """One item of the user media list, in Synapse's field names."""
-    return {
-        "media_id": media.media_id, "media_type": media.content_type,
-        "media_length": media.size, "upload_name": media.upload_name,
-        "created_ts": media.created_ts, "last_access_ts": media.last_access_ts,
-        "quarantined_by": media.quarantined_by,
-        "safe_from_quarantine": media.safe_from_quarantine, "url_cache": None,
-        "user_id": media.user_id,
-        # Glia serves every item on both the legacy and the authenticated endpoints.
-        "authenticated": False, "sha256": media.sha256,
-    }
 
 
 class MediaAdminService:
@@ -64,7 +61,7 @@ class MediaAdminService:
 
     # -- one item ----------------------------------------------------------------------
 
-    async def info(self, server_name: str, media_id: str) -> dict[str, Any]:
+    async def info(self, server_name: str, media_id: str) -> MediaInfo:
         """Synapse's media info. There is no remote cache yet, so a foreign server name
         is always unknown."""
         media = None
@@ -72,44 +69,31 @@ class MediaAdminService:
             media = await self._storage.media.get(media_id)
         if media is None:
             raise errors.not_found("Unknown media")
-        return {"media_info": {
-            "media_origin": None, "user_id": media.user_id, "media_id": media.media_id,
-            "media_type": media.content_type, "media_length": media.size,
-            "upload_name": media.upload_name, "created_ts": media.created_ts,
-            "filesystem_id": None, "url_cache": None, "last_access_ts": media.last_access_ts,
-            "quarantined_by": media.quarantined_by, "authenticated": False,
-            "safe_from_quarantine": media.safe_from_quarantine, "sha256": media.sha256,
-        }}
+        return MediaInfo(MediaInfoItem.of(media))
 
-    async def quarantine(self, uow: UnitOfWork, server_name: str, media_id: str
-                         ) -> dict[str, Any]:
-        """``{}`` whether or not the item exists, as in Synapse."""
+    async def quarantine(self, uow: UnitOfWork, server_name: str, media_id: str) -> None:
+        """Succeeds whether or not the item exists, as in Synapse."""
         async with uow.transaction() as tx:
             if server_name == self._server_name:
                 await tx.media.quarantine([media_id], uow.actor)
-        return {}
 
-    async def unquarantine(self, uow: UnitOfWork, server_name: str, media_id: str
-                           ) -> dict[str, Any]:
+    async def unquarantine(self, uow: UnitOfWork, server_name: str, media_id: str) -> None:
         async with uow.transaction() as tx:
             if server_name == self._server_name:
                 await tx.media.unquarantine(media_id)
-        return {}
 
-    async def protect(self, uow: UnitOfWork, media_id: str, protected: bool
-                      ) -> dict[str, Any]:
+    async def protect(self, uow: UnitOfWork, media_id: str, protected: bool) -> None:
         async with uow.transaction() as tx:
             await tx.media.set_protected(media_id, protected)
-        return {}
 
-    async def quarantine_user_media(self, uow: UnitOfWork, user_id: str) -> dict[str, Any]:
+    async def quarantine_user_media(self, uow: UnitOfWork, user_id: str) -> Quarantined:
         """Every item the user uploaded (a remote user has none here)."""
         async with uow.transaction() as tx:
             ids = await tx.media.user_media_ids(user_id)
             count = await tx.media.quarantine(ids, uow.actor)
-        return {"num_quarantined": count}
+        return Quarantined(count)
 
-    async def room_media(self, room_id: str) -> dict[str, list[str]]:
+    async def room_media(self, room_id: str) -> RoomMedia:
         """Media referenced by the room's unencrypted events (``content.url`` and
         ``content.info.thumbnail_url``); an unknown room has none."""
         local: list[str] = []
@@ -120,25 +104,28 @@ class MediaAdminService:
             urls, after = await self._storage.media.room_media_urls(room_id, after, 500)
             for url in urls:
                 (local if url.startswith(prefix) else remote).append(url)
-        return {"local": local, "remote": remote}
+        return RoomMedia(local, remote)
 
-    async def quarantine_room_media(self, uow: UnitOfWork, room_id: str) -> dict[str, Any]:
+    async def quarantine_room_media(self, uow: UnitOfWork, room_id: str) -> Quarantined:
         prefix = f"mxc://{self._server_name}/"
         found = await self.room_media(room_id)
-        ids = sorted({url[len(prefix):] for url in found["local"]})
+        ids = sorted({url[len(prefix):] for url in found.local})
         count = 0
         async with uow.transaction() as tx:
             for start in range(0, len(ids), BATCH):
                 count += await tx.media.quarantine(ids[start:start + BATCH], uow.actor)
-        return {"num_quarantined": count}
+        return Quarantined(count)
 
     # -- lists -------------------------------------------------------------------------
 
     async def user_media(self, user_id: str, order_by: str | None, direction: str | None,
-                         offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+                         offset: int, limit: int) -> UserMediaList:
+        """A page of the user's media; ``next_token`` while ``offset + limit`` is short
+        of the total (Synapse's rule for this list)."""
         await self._existing_user(user_id)
-        media = await self._user_page(user_id, order_by, direction, offset, limit)
-        return [media_item(m) for m in media[0]], media[1]
+        media, total = await self._user_page(user_id, order_by, direction, offset, limit)
+        return UserMediaList([UserMediaItem.of(m) for m in media], total,
+                             offset + len(media) if offset + limit < total else UNSET)
 
     async def _user_page(self, user_id: str, order_by: str | None, direction: str | None,
                          offset: int, limit: int) -> tuple[list[Media], int]:
@@ -158,7 +145,7 @@ class MediaAdminService:
     # -- deletion ----------------------------------------------------------------------
 
     async def delete_one(self, uow: UnitOfWork, server_name: str, media_id: str
-                         ) -> dict[str, Any]:
+                         ) -> DeletedMedia:
         if server_name != self._server_name:
             raise MatrixError(400, "M_UNKNOWN", "Can only delete local media")
         if await self._storage.media.get(media_id) is None:
@@ -167,7 +154,7 @@ class MediaAdminService:
 
     async def delete_old(self, uow: UnitOfWork, server_name: str | None,
                          before_ts: int, size_gt: int, keep_profiles: bool, dry_run: bool
-                         ) -> dict[str, Any]:
+                         ) -> DeletedMedia:
         """Items last accessed (never accessed: created) before ``before_ts``, larger than
         ``size_gt`` bytes, neither quarantined nor protected, and unless ``keep_profiles``
         is false not in use as an avatar."""
@@ -181,22 +168,22 @@ class MediaAdminService:
                   "size_gt": min(size_gt, INT64_MAX), "keep_profiles": keep_profiles}
         if dry_run:
             ids = [m.media_id async for m in self._sweep(params, "")]
-            return {"deleted_media": ids, "total": len(ids), "dry_run": True}
+            return DeletedMedia(ids, len(ids), dry_run=True)
         return await self._run_delete(uow, params, None)
 
     async def delete_user_media(self, uow: UnitOfWork, user_id: str, order_by: str | None,
                                 direction: str | None, offset: int, limit: int,
-                                dry_run: bool) -> dict[str, Any]:
+                                dry_run: bool) -> DeletedMedia:
         """The page the list would show with the same parameters, deleted."""
         await self._existing_user(user_id)
         media, _ = await self._user_page(user_id, order_by, direction, offset, limit)
         ids = [m.media_id for m in media]
         if dry_run:
-            return {"deleted_media": ids, "total": len(ids), "dry_run": True}
+            return DeletedMedia(ids, len(ids), dry_run=True)
         return await self._run_delete(uow, {"media_ids": ids}, user_id)
 
     async def _run_delete(self, uow: UnitOfWork, params: dict[str, Any], target: str | None
-                          ) -> dict[str, Any]:
+                          ) -> DeletedMedia:
         """Schedule the deletion job (its row commits with the audit row) and wait."""
         async with uow.transaction() as tx:
             job_id = await self._jobs.schedule(MEDIA_DELETE, params, uow.actor,
@@ -207,8 +194,8 @@ class MediaAdminService:
         if job.status != "complete":
             raise MatrixError(500, "M_UNKNOWN", job.error or "Media deletion failed")
         result = job.result or {}
-        deleted = list(result.get("deleted_media", []))
-        return {"deleted_media": deleted, "total": len(deleted)}
+        deleted = [str(i) for i in result.get("deleted_media", [])]
+        return DeletedMedia(deleted, len(deleted))
 
     async def _sweep(self, params: dict[str, Any], after: str) -> Any:
         """The items an age/size deletion selects, after media ID ``after``."""

@@ -14,16 +14,19 @@ import string
 from typing import Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from glia import errors
 from glia.clock import Clock, SystemClock
 from glia.protocol.canonical_json import INT64_MAX
+from glia.services.paging import next_offset
 from glia.services.registration import release_stale_token_uses
 from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
 from glia.storage.registration_tokens import RegistrationToken
 
-__all__ = ["NewToken", "RegistrationTokenAdminService", "TokenChange", "token_json"]
+__all__ = ["NewToken", "RegistrationTokenAdminService", "TokenChange", "TokenInfo",
+           "TokenList", "TokenUser", "TokenUsers"]
 
 #: The characters of a token: the spec's opaque-identifier grammar.
 TOKEN_CHARS = string.ascii_letters + string.digits + "._~-"
@@ -35,11 +38,39 @@ _GENERATE_ATTEMPTS = 10
 #: The largest value a BIGINT column holds.
 
 
-def token_json(token: RegistrationToken) -> dict[str, Any]:
-    """The token object every registration-token endpoint answers with."""
-    return {"token": token.token, "uses_allowed": token.uses_allowed,
-            "pending": token.pending, "completed": token.completed,
-            "expiry_time": token.expiry_time}
+class TokenInfo(msgspec.Struct):
+    """The token object every registration-token endpoint answers with (``null`` for
+    no limit)."""
+
+    token: str
+    uses_allowed: int | None
+    pending: int
+    completed: int
+    expiry_time: int | None
+
+    @classmethod
+    def of(cls, token: RegistrationToken) -> TokenInfo:
+        return cls(token.token, token.uses_allowed, token.pending, token.completed,
+                   token.expiry_time)
+
+
+class TokenList(msgspec.Struct):
+    registration_tokens: list[TokenInfo]
+
+
+class TokenUser(msgspec.Struct):
+    """An account a token let in, and when."""
+
+    user_id: str
+    ts: int
+
+
+class TokenUsers(msgspec.Struct):
+    """A page of a token's accounts; ``next_token`` (a number) only while more remain."""
+
+    users: list[TokenUser]
+    total: int
+    next_token: int | UnsetType = UNSET
 
 
 def _not_found(token: str) -> errors.MatrixError:
@@ -123,21 +154,21 @@ class RegistrationTokenAdminService:
         self._clock = clock or SystemClock()
         self._storage = storage
 
-    async def list_tokens(self, valid: bool | None) -> list[dict[str, Any]]:
+    async def list_tokens(self, valid: bool | None) -> TokenList:
         now = self._clock.now_ms()
         # Uses held by registrations that can no longer finish must not count as pending.
         await release_stale_token_uses(self._storage, now)
         tokens = await self._storage.registration_tokens.list_tokens(valid, now)
-        return [token_json(t) for t in tokens]
+        return TokenList([TokenInfo.of(t) for t in tokens])
 
-    async def get(self, token: str) -> dict[str, Any]:
+    async def get(self, token: str) -> TokenInfo:
         await release_stale_token_uses(self._storage, self._clock.now_ms())
         found = await self._storage.registration_tokens.get(token)
         if found is None:
             raise _not_found(token)
-        return token_json(found)
+        return TokenInfo.of(found)
 
-    async def create(self, uow: UnitOfWork, body: NewToken) -> dict[str, Any]:
+    async def create(self, uow: UnitOfWork, body: NewToken) -> TokenInfo:
         now = self._clock.now_ms()
         expiry_time = _not_past(body.expiry_time, now)
         uses_allowed = body.uses_allowed
@@ -159,10 +190,9 @@ class RegistrationTokenAdminService:
                         f"{body.length}")
             # A generated token appears nowhere in the request: log what was made.
             uow.set_target(token)
-        return token_json(RegistrationToken(token, uses_allowed, 0, 0, expiry_time))
+        return TokenInfo(token, uses_allowed, 0, 0, expiry_time)
 
-    async def update(self, uow: UnitOfWork, token: str, body: TokenChange
-                     ) -> dict[str, Any]:
+    async def update(self, uow: UnitOfWork, token: str, body: TokenChange) -> TokenInfo:
         """Change ``uses_allowed`` / ``expiry_time``; keys left out stay as they are, and
         ``null`` removes the limit."""
         changes: dict[str, int | None] = {}
@@ -176,7 +206,7 @@ class RegistrationTokenAdminService:
             updated = await tx.registration_tokens.update(token, changes)
             if updated is None:
                 raise _not_found(token)
-        return token_json(updated)
+        return TokenInfo.of(updated)
 
     async def delete(self, uow: UnitOfWork, token: str) -> None:
         """Delete a token; registrations midway through its stage can no longer finish."""
@@ -185,11 +215,13 @@ class RegistrationTokenAdminService:
                 raise _not_found(token)
 
     async def users(self, token: str, *, offset: int, limit: int, newest_first: bool
-                    ) -> tuple[list[dict[str, Any]], int]:
+                    ) -> TokenUsers:
         """Who registered with a token, also after the token was deleted (404 only when
         the token neither exists nor was ever used)."""
         users, total = await self._storage.registration_tokens.users(
             token, offset=offset, limit=limit, newest_first=newest_first)
         if total == 0 and await self._storage.registration_tokens.get(token) is None:
             raise _not_found(token)
-        return [{"user_id": u.user_id, "ts": u.ts} for u in users], total
+        following = next_offset(offset, len(users), total)
+        return TokenUsers([TokenUser(u.user_id, u.ts) for u in users], total,
+                          UNSET if following is None else following)

@@ -1,13 +1,10 @@
 """Room administration: Synapse's room list, details, members, state, blocks and room
 deletion (v1 synchronous, v2 as a job with status), and Dendrite's evacuateRoom,
-evacuateUser, purgeRoom and emptyRooms.
+evacuateUser, purgeRoom and emptyRooms. The deletion jobs themselves run in
+``room_deletion``; this module schedules them and reports on them.
 
-Deletion is one job kind, ``shutdown_and_purge_room``: block → replacement room → every
-local member leaves (and forgets; former joiners join the replacement) → aliases move →
-purge in batches. The replacement room's ID is saved in the transaction that creates the
-room and each member's eviction is recorded as one item, so a job reclaimed after a crash
-resumes where it stopped instead of creating a second replacement room, at a cost per
-step that does not grow with the room.
+Every answer is a typed result whose encoding is the wire shape Synapse's and Dendrite's
+admin tools parse (keys always present unless marked ``UNSET``, which leaves them out).
 """
 
 from __future__ import annotations
@@ -16,39 +13,42 @@ import logging
 from typing import Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import InvalidId, is_valid_room_id, parse_user_id
-from glia.services.events import EventRequest, EventsService, client_event
-from glia.services.jobs import Job, JobContext, JobsService
+from glia.services.admin.room_deletion import (
+    EVICTED,
+    PURGE_BATCH,
+    PURGE_ROOM,
+    SHUTDOWN_AND_PURGE,
+    RoomDeletion,
+    ShutdownRoom,
+)
+from glia.services.events import EventsService, client_event
+from glia.services.jobs import Job, JobsService
 from glia.services.membership import MembershipService
-from glia.services.rooms import CreateRoom, RoomService
+from glia.services.rooms import RoomService
 from glia.services.unit_of_work import UnitOfWork
-from glia.storage import Storage, Stores
+from glia.storage import Storage
 from glia.storage.admin_rooms import ROOM_ORDER, RoomListQuery
 from glia.storage.engine import Row
 from glia.storage.jobs import ACTIVE, CANCELLED, SCHEDULED
 
 __all__ = ["PURGE_BATCH", "PURGE_ROOM", "ROOM_ORDER", "SHUTDOWN_AND_PURGE", "BlockRequest",
-           "DeleteRoomRequest", "RoomAdminService", "RoomListQuery"]
+           "BlockStatus", "DeleteRoomRequest", "DeleteScheduled", "DeleteStatuses",
+           "DeleteTask", "EmptyRooms", "Evacuation", "PurgePreview", "PurgeScheduled",
+           "RoomAdminService", "RoomDetails", "RoomList", "RoomListItem", "RoomListQuery",
+           "RoomMembers", "RoomState", "ShutdownRoom"]
 
 logger = logging.getLogger(__name__)
 
-SHUTDOWN_AND_PURGE = "shutdown_and_purge_room"
-PURGE_ROOM = "purge_room"
-PURGE_BATCH = 1000
 DEFAULT_ROOM_NAME = "Content Violation Notification"
 DEFAULT_MESSAGE = ("Sharing illegal content on this server is not permitted and rooms in"
                    " violation will be blocked.")
-#: Local memberships a room deletion ends (invites and knocks are rejected).
-EVICTED = ("join", "invite", "knock")
-#: Outcomes a deletion job records per item (besides a member's membership, its intent).
-KICKED, KICK_FAILED, ALIAS = "kicked", "failed", "alias"
-#: The device name in the transaction ID that makes a job's notice idempotent.
-JOB_DEVICE = "glia.job"
 
 
 class BlockRequest(msgspec.Struct):
@@ -68,8 +68,27 @@ class DeleteRoomRequest(msgspec.Struct):
     force_purge: bool = False
 
 
-def list_item(row: Row) -> dict[str, Any]:
+class RoomListItem(msgspec.Struct, kw_only=True):
     """One room of ``GET /v1/rooms``: all 15 keys, always (Element Admin checks)."""
+
+    room_id: str
+    name: str | None
+    canonical_alias: str | None
+    joined_members: int
+    joined_local_members: int
+    version: str
+    creator: str | None
+    encryption: str | None
+    federatable: bool
+    public: bool
+    join_rules: str | None
+    guest_access: str | None
+    history_visibility: str | None
+    state_events: int
+    room_type: str | None
+
+
+def _list_fields(row: Row) -> dict[str, Any]:
     return {
         "room_id": row["room_id"], "name": row["name"],
         "canonical_alias": row["canonical_alias"],
@@ -83,18 +102,95 @@ def list_item(row: Row) -> dict[str, Any]:
     }
 
 
-def delete_task(job: Job) -> dict[str, Any]:
-    """A deletion job as Synapse's delete-status task object."""
-    status = job.status
-    if status == CANCELLED:
-        status = "failed"  # Synapse has no "cancelled"; pollers wait for complete/failed
-    task: dict[str, Any] = {
-        "delete_id": job.job_id, "room_id": job.target, "status": status,
-        "shutdown_room": (job.result or {}).get("shutdown_room"),
-    }
-    if job.error is not None or job.status == CANCELLED:
-        task["error"] = job.error or "cancelled"
-    return task
+class RoomList(msgspec.Struct):
+    """``GET /v1/rooms``: ``next_batch``/``prev_batch`` only when there is such a page."""
+
+    rooms: list[RoomListItem]
+    offset: int
+    total_rooms: int
+    next_batch: int | UnsetType = UNSET
+    prev_batch: int | UnsetType = UNSET
+
+
+class RoomDetails(RoomListItem, kw_only=True):
+    """``GET /v1/rooms/{roomId}``: the list item and what only the details show."""
+
+    topic: str | None
+    avatar: str | None
+    joined_local_devices: int
+    forgotten: bool
+    tombstoned: bool
+    replacement_room: str | None
+
+
+class RoomMembers(msgspec.Struct):
+    members: list[str]
+    total: int
+
+
+class RoomState(msgspec.Struct):
+    #: Client-format state events (free-form event JSON).
+    state: list[dict[str, Any]]
+
+
+class BlockStatus(msgspec.Struct):
+    """``user_id`` (who blocked it) only for a blocked room, as in Synapse."""
+
+    block: bool
+    user_id: str | UnsetType = UNSET
+
+
+class DeleteScheduled(msgspec.Struct):
+    delete_id: str
+
+
+class DeleteTask(msgspec.Struct):
+    """A deletion job as Synapse's delete-status task object (``error`` only when it
+    failed; ``shutdown_room`` null until the shutdown is done)."""
+
+    delete_id: str
+    room_id: str | None
+    status: str
+    shutdown_room: ShutdownRoom | None
+    error: str | UnsetType = UNSET
+
+    @classmethod
+    def of(cls, job: Job) -> DeleteTask:
+        # Synapse has no "cancelled": its pollers wait for complete or failed.
+        cancelled = job.status == CANCELLED
+        failed = job.error is not None or cancelled
+        return cls(job.job_id, job.target, "failed" if cancelled else job.status,
+                   ShutdownRoom.of_result(job.result),
+                   (job.error or "cancelled") if failed else UNSET)
+
+
+class DeleteStatuses(msgspec.Struct):
+    results: list[DeleteTask]
+
+
+class Evacuation(msgspec.Struct):
+    """Dendrite's evacuate answer; ``dry_run`` only on a dry run (Glia extra)."""
+
+    affected: list[str]
+    dry_run: bool | UnsetType = UNSET
+
+
+class PurgePreview(msgspec.Struct):
+    """What Dendrite's ``purgeRoom`` would remove (Glia's dry run)."""
+
+    room_id: str
+    events: int
+    local_members: list[str]
+    aliases: list[str]
+    dry_run: bool = True
+
+
+class PurgeScheduled(msgspec.Struct):
+    job_id: str
+
+
+class EmptyRooms(msgspec.Struct):
+    empty_rooms: list[str]
 
 
 class RoomAdminService:
@@ -107,8 +203,7 @@ class RoomAdminService:
         self._rooms = rooms
         self._membership = membership
         self._jobs = jobs
-        jobs.register(SHUTDOWN_AND_PURGE, self._shutdown_and_purge)
-        jobs.register(PURGE_ROOM, self._purge_job)
+        self._deletion = RoomDeletion(config, storage, events, rooms, membership, jobs)
 
     @property
     def _server_name(self) -> str:
@@ -116,10 +211,18 @@ class RoomAdminService:
 
     # -- reading -------------------------------------------------------------------------
 
-    async def page(self, query: RoomListQuery, offset: int, limit: int
-                   ) -> tuple[list[dict[str, Any]], int]:
+    async def page(self, query: RoomListQuery, offset: int, limit: int) -> RoomList:
+        """A page of the room list (Synapse's order and search rules)."""
+        if query.order_by not in ROOM_ORDER:
+            raise errors.invalid_param(
+                f"Query parameter 'order_by' must be one of {sorted(ROOM_ORDER)}")
+        if query.search_term == "":
+            raise errors.invalid_param("search_term cannot be an empty string")
         rows, total = await self._storage.admin_rooms.page(query, offset, limit)
-        return [list_item(r) for r in rows], total
+        return RoomList(
+            [RoomListItem(**_list_fields(r)) for r in rows], offset, total,
+            next_batch=offset + limit if offset + limit < total else UNSET,
+            prev_batch=max(0, offset - limit) if offset > 0 else UNSET)
 
     def _room_id(self, room_id: str) -> str:
         if not is_valid_room_id(room_id):
@@ -133,50 +236,50 @@ class RoomAdminService:
             raise errors.not_found("Room not found")
         return row
 
-    async def details(self, room_id: str) -> dict[str, Any]:
+    async def details(self, room_id: str) -> RoomDetails:
         row = await self.known(room_id)
         stats = self._storage.admin_rooms
-        return {
-            **list_item(row), "topic": row["topic"], "avatar": row["avatar"],
-            "joined_local_devices": await stats.local_devices_of_joined(
+        return RoomDetails(
+            **_list_fields(row), topic=row["topic"], avatar=row["avatar"],
+            joined_local_devices=await stats.local_devices_of_joined(
                 room_id, self._server_name),
-            "forgotten": await stats.forgotten_by_all_local(room_id, self._server_name),
-            "tombstoned": row["tombstone_successor"] is not None,
-            "replacement_room": row["tombstone_successor"],
-        }
+            forgotten=await stats.forgotten_by_all_local(room_id, self._server_name),
+            tombstoned=row["tombstone_successor"] is not None,
+            replacement_room=row["tombstone_successor"],
+        )
 
-    async def members(self, room_id: str) -> dict[str, Any]:
+    async def members(self, room_id: str) -> RoomMembers:
         await self.known(room_id)
         joined = await self._storage.state.members_at(room_id, None, ["join"])
         members = sorted(m.user_id for m in joined)
-        return {"members": members, "total": len(members)}
+        return RoomMembers(members, len(members))
 
-    async def state(self, room_id: str, event_type: str | None) -> dict[str, Any]:
+    async def state(self, room_id: str, event_type: str | None) -> RoomState:
         await self.known(room_id)
         ids = await self._storage.state.ids_at(
             room_id, None, types=[event_type] if event_type is not None else None)
         events = await self._storage.events.get_many(list(ids.values()))
         now = now_ms()
         ordered = sorted(events.values(), key=lambda e: e.stream_ordering)
-        return {"state": [client_event(e, None, now) for e in ordered]}
+        return RoomState([client_event(e, None, now) for e in ordered])
 
     # -- blocks --------------------------------------------------------------------------
 
-    async def block_status(self, room_id: str) -> dict[str, Any]:
+    async def block_status(self, room_id: str) -> BlockStatus:
         blocked_by = await self._storage.admin_rooms.blocked_by(self._room_id(room_id))
         if blocked_by is None:
-            return {"block": False}
-        return {"block": True, "user_id": blocked_by}
+            return BlockStatus(False)
+        return BlockStatus(True, blocked_by)
 
     async def set_block(self, uow: UnitOfWork, room_id: str, body: BlockRequest
-                        ) -> dict[str, Any]:
+                        ) -> BlockStatus:
         self._room_id(room_id)
         async with uow.transaction() as tx:
             if body.block:
                 await tx.admin_rooms.block(room_id, uow.actor, now_ms())
             else:
                 await tx.admin_rooms.unblock(room_id)
-        return {"block": body.block}
+        return BlockStatus(body.block)
 
     # -- deletion (Synapse v1 and v2) ----------------------------------------------------
 
@@ -210,152 +313,47 @@ class RoomAdminService:
                                              tx=tx, target=room_id)
 
     async def delete_v2(self, uow: UnitOfWork, room_id: str, body: DeleteRoomRequest
-                        ) -> dict[str, Any]:
-        return {"delete_id": await self._schedule_delete(uow, room_id, body)}
+                        ) -> DeleteScheduled:
+        return DeleteScheduled(await self._schedule_delete(uow, room_id, body))
 
     async def delete_v1(self, uow: UnitOfWork, room_id: str, body: DeleteRoomRequest
-                        ) -> dict[str, Any]:
+                        ) -> ShutdownRoom:
         """The synchronous delete: the same job, waited for."""
         job = await self._jobs.wait(await self._schedule_delete(uow, room_id, body))
         if job.status != "complete":
             raise MatrixError(400, "M_UNKNOWN", job.error or f"Room deletion {job.status}")
-        return dict((job.result or {}).get("shutdown_room") or _empty_shutdown())
+        return ShutdownRoom.of_result(job.result) or ShutdownRoom()
 
-    async def delete_status_by_room(self, room_id: str) -> dict[str, Any]:
+    async def delete_status_by_room(self, room_id: str) -> DeleteStatuses:
         self._room_id(room_id)
         jobs = await self._jobs.latest_for(SHUTDOWN_AND_PURGE, room_id)
-        tasks = [delete_task(j) for j in jobs if j.status != SCHEDULED]
+        tasks = [DeleteTask.of(j) for j in jobs if j.status != SCHEDULED]
         if not tasks:
             raise errors.not_found(f"No delete task for room_id '{room_id}' found")
-        return {"results": tasks}
+        return DeleteStatuses(tasks)
 
-    async def delete_status(self, delete_id: str) -> dict[str, Any]:
+    async def delete_status(self, delete_id: str) -> DeleteTask:
         job = await self._storage.jobs.get(delete_id)
         if job is None or job.kind != SHUTDOWN_AND_PURGE:
             raise errors.not_found(f"delete id '{delete_id}' not found")
-        return delete_task(job)
-
-    async def _shutdown_and_purge(self, job: JobContext) -> dict[str, Any]:
-        p = job.params
-        room_id = str(p["room_id"])
-        shutdown: dict[str, Any] = dict((job.job.result or {}).get("shutdown_room")
-                                        or _empty_shutdown())
-        if p["block"]:
-            await self._storage.admin_rooms.block(room_id, job.job.started_by, now_ms())
-        if await self._storage.rooms.get(room_id) is None:
-            return {"shutdown_room": shutdown}
-        new_room_user_id = p.get("new_room_user_id")
-        if new_room_user_id and not shutdown["new_room_id"]:
-            shutdown["new_room_id"] = await self._replacement_room(
-                job, shutdown, str(new_room_user_id), str(p["room_name"]))
-        if shutdown["new_room_id"]:
-            # A transaction ID makes the notice idempotent: a resumed job sends it once.
-            await self._events.send(shutdown["new_room_id"], EventRequest(
-                str(new_room_user_id), "m.room.message",
-                {"msgtype": "m.text", "body": str(p["message"])},
-                txn=(JOB_DEVICE, f"{job.job.job_id}.notice")))
-        await self._evict(job, room_id, shutdown["new_room_id"])
-        if shutdown["new_room_id"]:
-            # Recorded before the move, so a crash after it still reports them.
-            await job.record([(a, ALIAS) for a in
-                              await self._storage.directory.aliases_of(room_id)])
-            await self._storage.directory.move_aliases(room_id, shutdown["new_room_id"])
-        outcomes = await job.items()
-        for key, outcome in (("kicked_users", KICKED), ("failed_to_kick_users", KICK_FAILED),
-                             ("local_aliases", ALIAS)):
-            shutdown[key] = sorted(i for i, o in outcomes.items() if o == outcome)
-        await self._storage.rooms.set_published(room_id, False)
-        await job.save_result({"shutdown_room": shutdown})
-        if p["purge"]:
-            if not p["force_purge"]:
-                joined = await self.local_members(room_id, ("join",))
-                if joined:
-                    raise MatrixError(400, "M_UNKNOWN", "Users are still joined to this room")
-            await self._purge(job, room_id)
-        return {"shutdown_room": shutdown}
-
-    async def _replacement_room(self, job: JobContext, shutdown: dict[str, Any],
-                                creator: str, name: str) -> str:
-        """Create the replacement room, saving its ID in the job's result in the same
-        transaction, so a job resumed after a crash reuses it instead of making another."""
-        async def remember(tx: Stores, new_room_id: str) -> None:
-            await job.save_result({"shutdown_room": {**shutdown, "new_room_id": new_room_id}},
-                                  tx)
-
-        return await self._rooms.create_room(creator, CreateRoom(
-            preset="public_chat", name=name,
-            power_level_content_override={"users_default": -10},
-        ), in_tx=remember)
-
-    async def _evict(self, job: JobContext, room_id: str, new_room_id: str | None) -> None:
-        """Evict every local member, one recorded item each: the member's membership
-        before the leave (the intent), then the outcome. A run resumed after a crash
-        finishes the members whose intent is recorded (their leave may have committed
-        just before it) and then those still in the room."""
-        recorded = await job.items()
-        todo = {user_id: outcome for user_id, outcome in recorded.items()
-                if outcome in EVICTED}
-        for user_id, membership in await self.local_members(room_id, EVICTED):
-            if user_id not in recorded:
-                todo[user_id] = membership
-        done = sum(1 for o in recorded.values() if o in (KICKED, KICK_FAILED))
-        total = done + len(todo)
-        for user_id, membership in sorted(todo.items()):
-            if user_id not in recorded:
-                await job.record([(user_id, membership)])
-            try:
-                current = await self._storage.state.membership_of(room_id, user_id)
-                if current is not None and current.membership in EVICTED:
-                    await self._membership.leave(user_id, room_id, None)
-                await self._storage.rooms.forget(user_id, room_id)
-                if membership == "join" and new_room_id:
-                    there = await self._storage.state.membership_of(new_room_id, user_id)
-                    if there is None or there.membership != "join":
-                        await self._membership.join(user_id, new_room_id, None)
-                outcome = KICKED
-            except MatrixError as e:
-                logger.warning("room delete: %s could not leave %s: %s", user_id, room_id,
-                               e.error)
-                outcome = KICK_FAILED
-            await job.record([(user_id, outcome)])
-            done += 1
-            await job.progress(done, total)
+        return DeleteTask.of(job)
 
     async def local_members(self, room_id: str, memberships: tuple[str, ...]
-                             ) -> list[tuple[str, str]]:
-        suffix = f":{self._server_name}"
-        rows = await self._storage.state.members_at(room_id, None, list(memberships))
-        return sorted((m.user_id, m.membership) for m in rows if m.user_id.endswith(suffix))
+                            ) -> list[tuple[str, str]]:
+        """(user ID, membership) of the room's local members in ``memberships``, sorted."""
+        return await self._deletion.local_members(room_id, memberships)
 
-    async def _purge(self, job: JobContext, room_id: str) -> int:
-        """Delete the room's events in batches (progress per batch), then the rest."""
-        stats = self._storage.admin_rooms
-        total = await stats.count_events(room_id)
-        done = 0
-        await job.progress(done, total)
-        while True:
-            async with self._storage.transaction() as tx:
-                deleted = await tx.admin_rooms.delete_event_batch(room_id, PURGE_BATCH)
-            if not deleted:
-                break
-            done += deleted
-            await job.progress(done, max(total, done))
-        async with self._storage.transaction() as tx:
-            await tx.search.delete_room(room_id)
-            await tx.admin_rooms.delete_room_rows(room_id)
-        logger.info("purged room %s: %d events", room_id, done)
-        return done
 
     # -- Dendrite ------------------------------------------------------------------------
 
     async def evacuate_room(self, uow: UnitOfWork, room_id: str, dry_run: bool
-                            ) -> dict[str, Any]:
+                            ) -> Evacuation:
         """Every local joined member leaves (Dendrite's ``evacuateRoom``). Each leave is
         an event committed on its own; the audit row commits with the first."""
         await self.known(room_id)
         joined = [u for u, _ in await self.local_members(room_id, ("join",))]
         if dry_run:
-            return {"affected": joined, "dry_run": True}
+            return Evacuation(joined, dry_run=True)
         affected = []
         with uow.event_writes():
             for user_id in joined:
@@ -366,10 +364,10 @@ class RoomAdminService:
                                    e.error)
                     continue
                 affected.append(user_id)
-        return {"affected": affected}
+        return Evacuation(affected)
 
     async def evacuate_user(self, uow: UnitOfWork, user_id: str, dry_run: bool
-                            ) -> dict[str, Any]:
+                            ) -> Evacuation:
         """A local user leaves every joined room and rejects every invite (events
         committed one by one; the audit row commits with the first)."""
         try:
@@ -382,38 +380,26 @@ class RoomAdminService:
             raise errors.not_found(f"Unknown user {user_id}")
         if dry_run:
             rooms = await self._storage.state.rooms_of_user(user_id, ["join", "invite"])
-            return {"affected": sorted(m.room_id for m in rooms), "dry_run": True}
+            return Evacuation(sorted(m.room_id for m in rooms), dry_run=True)
         with uow.event_writes():
-            return {"affected": await self._membership.leave_all(user_id, ("join", "invite"))}
+            return Evacuation(await self._membership.leave_all(user_id, ("join", "invite")))
 
     async def purge_room(self, uow: UnitOfWork, room_id: str, dry_run: bool
-                         ) -> dict[str, Any]:
+                         ) -> PurgePreview | PurgeScheduled:
         """Dendrite's ``purgeRoom``: remove the room from the database as a job, without
         evicting anyone (evacuate first)."""
         await self.known(room_id)
         if dry_run:
-            return {
-                "dry_run": True, "room_id": room_id,
-                "events": await self._storage.admin_rooms.count_events(room_id),
-                "local_members": [u for u, _ in await self.local_members(room_id, EVICTED)],
-                "aliases": await self._storage.directory.aliases_of(room_id),
-            }
+            return PurgePreview(
+                room_id, await self._storage.admin_rooms.count_events(room_id),
+                [u for u, _ in await self.local_members(room_id, EVICTED)],
+                await self._storage.directory.aliases_of(room_id))
         async with uow.transaction() as tx:
             job_id = await self._jobs.schedule(PURGE_ROOM, {"room_id": room_id},
                                                uow.actor, tx=tx, target=room_id)
-        return {"job_id": job_id}
+        return PurgeScheduled(job_id)
 
-    async def _purge_job(self, job: JobContext) -> dict[str, Any]:
-        room_id = str(job.params["room_id"])
-        if await self._storage.rooms.get(room_id) is None:
-            return {"events": 0}
-        return {"events": await self._purge(job, room_id)}
-
-    async def empty_rooms(self) -> dict[str, Any]:
+    async def empty_rooms(self) -> EmptyRooms:
         """Rooms no local user is joined to (Dendrite answers ``null`` for none; Glia ``[]``)."""
-        return {"empty_rooms": await self._storage.admin_rooms.rooms_without_local_members()}
+        return EmptyRooms(await self._storage.admin_rooms.rooms_without_local_members())
 
-
-def _empty_shutdown() -> dict[str, Any]:
-    return {"kicked_users": [], "failed_to_kick_users": [], "local_aliases": [],
-            "new_room_id": None}

@@ -8,15 +8,19 @@ All are read-only views of the tables as they stand; nothing here is kept on the
 
 from __future__ import annotations
 
-from typing import Any
+import msgspec
+from msgspec import UNSET, UnsetType
 
 from glia import errors
 from glia.config import Config
+from glia.services.paging import next_offset
 from glia.services.targets import parse_user
 from glia.storage import Storage
 from glia.storage.statistics import USER_MEDIA_ORDER, UserMediaQuery
 
-__all__ = ["QUARANTINE_PAGE", "USER_MEDIA_ORDER", "StatisticsAdminService", "UserMediaQuery"]
+__all__ = ["QUARANTINE_PAGE", "USER_MEDIA_ORDER", "DatabaseRooms", "JoinedRoomCount",
+           "QuarantineChange", "QuarantineChanges", "RoomSize", "SentInviteCount",
+           "StatisticsAdminService", "UserMedia", "UserMediaQuery", "UsersMedia"]
 
 #: How many rooms ``statistics/database/rooms`` lists (fixed, as in Synapse).
 LARGEST_ROOMS = 10
@@ -24,37 +28,91 @@ LARGEST_ROOMS = 10
 QUARANTINE_PAGE = 100
 
 
+class UserMedia(msgspec.Struct):
+    """One uploader's media use (``media_length`` in bytes)."""
+
+    user_id: str
+    displayname: str | None
+    media_count: int
+    media_length: int
+
+
+class UsersMedia(msgspec.Struct):
+    """A page of uploaders; ``next_token`` (a number) only while more remain."""
+
+    users: list[UserMedia]
+    total: int
+    next_token: int | UnsetType = UNSET
+
+
+class RoomSize(msgspec.Struct):
+    room_id: str
+    estimated_size: int
+
+
+class DatabaseRooms(msgspec.Struct):
+    rooms: list[RoomSize]
+
+
+class SentInviteCount(msgspec.Struct):
+    invite_count: int
+
+
+class JoinedRoomCount(msgspec.Struct):
+    cumulative_joined_room_count: int
+
+
+class QuarantineChange(msgspec.Struct):
+    origin: str
+    media_id: str
+    quarantined: bool
+
+
+class QuarantineChanges(msgspec.Struct):
+    next_batch: int
+    changes: list[QuarantineChange]
+
+
 class StatisticsAdminService:
     def __init__(self, config: Config, storage: Storage) -> None:
         self._server_name = config.server_name
         self._storage = storage
 
-    async def users_media(self, query: UserMediaQuery, offset: int, limit: int
-                          ) -> tuple[list[dict[str, Any]], int]:
+    async def users_media(self, query: UserMediaQuery, offset: int, limit: int) -> UsersMedia:
+        """Media use per uploader (Synapse's checks and messages)."""
+        if query.order_by not in USER_MEDIA_ORDER:
+            raise errors.invalid_param("Query parameter 'order_by' must be one of ["
+                                       + ", ".join(repr(k) for k in USER_MEDIA_ORDER) + "]")
+        if query.until_ts is not None and query.until_ts <= query.from_ts:
+            raise errors.invalid_param(
+                "Query parameter until_ts must be greater than from_ts.")
+        if query.search_term == "":
+            raise errors.invalid_param(
+                "Query parameter search_term cannot be an empty string.")
         users, total = await self._storage.statistics.user_media_page(query, offset, limit)
-        return [{"user_id": u.user_id, "displayname": u.displayname,
-                 "media_count": u.media_count, "media_length": u.media_length}
-                for u in users], total
+        following = next_offset(offset, len(users), total)
+        return UsersMedia([UserMedia(u.user_id, u.displayname, u.media_count, u.media_length)
+                           for u in users], total,
+                          UNSET if following is None else following)
 
-    async def database_rooms(self) -> dict[str, Any]:
+    async def database_rooms(self) -> DatabaseRooms:
         """Exact sizes (characters of stored event JSON), where Synapse estimates from
         PostgreSQL's planner statistics."""
         rooms = await self._storage.statistics.largest_rooms(LARGEST_ROOMS)
-        return {"rooms": [{"room_id": r.room_id, "estimated_size": r.estimated_size}
-                          for r in rooms]}
+        return DatabaseRooms([RoomSize(r.room_id, r.estimated_size) for r in rooms])
 
-    async def sent_invite_count(self, user_id: str, from_ts: int) -> dict[str, Any]:
+    async def sent_invite_count(self, user_id: str, from_ts: int) -> SentInviteCount:
         _parse(user_id)
-        return {"invite_count": await self._storage.statistics.sent_invite_count(user_id,
-                                                                                  from_ts)}
+        return SentInviteCount(
+            await self._storage.statistics.sent_invite_count(user_id, from_ts))
 
     async def cumulative_joined_room_count(self, user_id: str, from_ts: int
-                                           ) -> dict[str, Any]:
+                                           ) -> JoinedRoomCount:
         _parse(user_id)
-        count = await self._storage.statistics.joined_room_count(user_id, from_ts)
-        return {"cumulative_joined_room_count": count}
+        return JoinedRoomCount(
+            await self._storage.statistics.joined_room_count(user_id, from_ts))
 
-    async def quarantine_changes(self, from_id: int, limit: int) -> dict[str, Any]:
+    async def quarantine_changes(self, from_id: int, limit: int) -> QuarantineChanges:
         """Quarantine flips after position ``from_id``, oldest first, at most ``limit``
         (Synapse pages by :data:`QUARANTINE_PAGE`; Glia also takes less). ``next_batch``
         is the last position returned, or the newest position when nothing is new."""
@@ -66,12 +124,11 @@ class StatisticsAdminService:
             raise errors.invalid_param(
                 f"The 'from' token {from_id} is beyond the newest position ({upto})")
         changes = await self._storage.media.quarantine_changes(from_id, upto, limit)
-        return {
-            "next_batch": changes[-1].stream_id if changes else upto,
+        return QuarantineChanges(
+            changes[-1].stream_id if changes else upto,
             # Glia holds local media only, so every origin is this server.
-            "changes": [{"origin": self._server_name, "media_id": c.media_id,
-                         "quarantined": c.quarantined} for c in changes],
-        }
+            [QuarantineChange(self._server_name, c.media_id, c.quarantined)
+             for c in changes])
 
 
 def _parse(user_id: str) -> None:

@@ -8,8 +8,6 @@ them literally.
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from glia import errors
@@ -28,26 +26,28 @@ from glia.services.admin.user_requests import (
     Threepid,
     UserPut,
 )
+from glia.services.admin.user_results import (
+    Connection,
+    Deactivated,
+    DeviceSessions,
+    LoginAsToken,
+    PasswordUpdated,
+    Session,
+    UserDetails,
+    UserList,
+    UserListItem,
+    Whois,
+)
 from glia.services.auth import AuthService, Requester, hash_token, new_access_token
+from glia.services.paging import next_offset
 from glia.services.profile import ProfileService
 from glia.services.registration import RegistrationService
 from glia.services.targets import local_user, parse_user
 from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
-from glia.storage.users import USER_ORDER, AdminUserView, UserListQuery
+from glia.storage.users import USER_ORDER, UserListQuery
 
 __all__ = ["USER_ORDER", "UserAdminService", "UserListQuery"]
-
-
-def list_item(user: AdminUserView) -> dict[str, Any]:
-    """One row of ``GET /v2/users`` (``creation_ts`` in milliseconds here)."""
-    return {
-        "name": user.user_id, "user_type": user.user_type, "is_guest": user.is_guest,
-        "admin": user.admin, "deactivated": user.deactivated,
-        "shadow_banned": user.shadow_banned, "displayname": user.displayname,
-        "avatar_url": user.avatar_url, "creation_ts": user.creation_ts, "approved": True,
-        "erased": user.erased, "last_seen_ts": user.last_seen_ts, "locked": user.locked,
-    }
 
 
 class UserAdminService:
@@ -65,34 +65,30 @@ class UserAdminService:
         """Parse a user ID that must be local (Synapse's ``400 M_UNKNOWN`` otherwise)."""
         return local_user(user_id, self._config.server_name, message)
 
-    async def page(self, query: UserListQuery, offset: int, limit: int
-                   ) -> tuple[list[dict[str, Any]], int]:
+    async def page(self, query: UserListQuery, offset: int, limit: int) -> UserList:
+        """A page of users; ``next_token`` is the offset after it while more remain."""
+        if query.order_by not in USER_ORDER:
+            raise errors.invalid_param(
+                f"Query parameter 'order_by' must be one of {sorted(USER_ORDER)}")
         users, total = await self._storage.admin_users.page(query, offset, limit)
-        return [list_item(u) for u in users], total
+        following = next_offset(offset, len(users), total)
+        return UserList([UserListItem.of(u) for u in users], total,
+                        msgspec.UNSET if following is None else str(following))
 
-    async def get(self, user_id: str) -> dict[str, Any]:
+    async def get(self, user_id: str) -> UserDetails:
         self.local_user(user_id, "Can only look up local users")
         return await self._user_object(user_id)
 
-    async def _user_object(self, user_id: str) -> dict[str, Any]:
+    async def _user_object(self, user_id: str) -> UserDetails:
         view = await self._storage.admin_users.view(user_id)
         if view is None:
             raise errors.not_found("User not found")
-        threepids = await self._storage.admin_users.threepids(user_id)
-        external = await self._storage.admin_users.external_ids(user_id)
-        body = list_item(view)
-        body.update({
-            "creation_ts": view.creation_ts // 1000,
-            "threepids": [dict(t) for t in threepids],
-            "external_ids": [dict(e) for e in external],
-            "suspended": view.suspended, "appservice_id": None,
-            "consent_server_notice_sent": None, "consent_version": None, "consent_ts": None,
-        })
-        return body
+        return UserDetails.of_account(view, await self._storage.admin_users.threepids(user_id),
+                              await self._storage.admin_users.external_ids(user_id))
 
-    async def put(self, uow: UnitOfWork, user_id: str, body: UserPut
-                  ) -> tuple[bool, dict[str, Any]]:
-        """Create or modify an account; True when it was created (Synapse's 201).
+    async def put(self, uow: UnitOfWork, user_id: str, body: UserPut) -> UserDetails:
+        """Create (Synapse answers 201, which the unit of work records) or modify an
+        account.
 
         The account, its flags and its profile change in one transaction with the audit
         row; a changed display name or avatar is then announced in the user's rooms
@@ -116,6 +112,7 @@ class UserAdminService:
         displayname, avatar_url = body.displayname, body.avatar_url
         if existing is None:
             await self._registration.check_available(parsed.localpart)
+            uow.succeeds_with(201)
             async with uow.transaction() as tx:
                 await tx.users.create(user_id, password_hash, admin=bool(body.admin),
                                       user_type=None if user_type is msgspec.UNSET
@@ -127,7 +124,7 @@ class UserAdminService:
                     await tx.admin_users.replace_threepids(user_id, threepids, now)
                 if external_ids:
                     await tx.admin_users.replace_external_ids(user_id, external_ids)
-            return True, await self._user_object(user_id)
+            return await self._user_object(user_id)
 
         async with uow.transaction() as tx:
             if threepids is not None:
@@ -157,7 +154,7 @@ class UserAdminService:
             await self._profile.set_displayname(requester, user_id, displayname)
         if avatar_url is not msgspec.UNSET:
             await self._profile.set_avatar_url(requester, user_id, avatar_url)
-        return False, await self._user_object(user_id)
+        return await self._user_object(user_id)
 
     async def is_admin(self, user_id: str) -> bool:
         self.local_user(user_id, "Only local users can be admins of this homeserver")
@@ -175,7 +172,7 @@ class UserAdminService:
             await tx.users.set_admin(user_id, admin)
 
     async def deactivate(self, uow: UnitOfWork, user_id: str, body: Deactivation
-                         ) -> dict[str, Any]:
+                         ) -> Deactivated:
         """Deactivate now; leaving the user's rooms is a job whose row commits with the
         deactivation and the audit row."""
         self.local_user(user_id, "Can only deactivate local users")
@@ -185,7 +182,7 @@ class UserAdminService:
             job_id = await self._account.deactivate_in(tx, user_id, bool(body.erase),
                                                        uow.actor)
         # Glia extra: the job that takes the user out of their rooms.
-        return {"id_server_unbind_result": "success", "leave_rooms_job_id": job_id}
+        return Deactivated(job_id)
 
     async def reset_password(self, uow: UnitOfWork, user_id: str, body: PasswordReset
                              ) -> None:
@@ -195,11 +192,11 @@ class UserAdminService:
                           True if body.logout_devices is None else body.logout_devices)
 
     async def dendrite_reset_password(self, uow: UnitOfWork, user_id: str,
-                                      body: DendritePasswordReset) -> dict[str, Any]:
+                                      body: DendritePasswordReset) -> PasswordUpdated:
         """Dendrite's ``resetPassword``: 8–512 characters, local users only."""
         self.local_user(user_id, "Can only reset the password of local users")
         await self._reset(uow, user_id, body.password, bool(body.logout_devices))
-        return {"password_updated": True}
+        return PasswordUpdated()
 
     async def _reset(self, uow: UnitOfWork, user_id: str, password: str,
                      logout_devices: bool) -> None:
@@ -212,22 +209,21 @@ class UserAdminService:
             await self._account.write_password(tx, user_id, password_hash, logout_devices,
                                                keep)
 
-    async def whois(self, requester: Requester, user_id: str) -> dict[str, Any]:
+    async def whois(self, requester: Requester, user_id: str) -> Whois:
         """Admins may ask about anyone, users about themselves."""
         if user_id != requester.user_id and not requester.is_admin:
             raise errors.forbidden("You are not a server admin")
         self.local_user(user_id, "Can only whois a local user")
         rows = await self._storage.devices.connections(user_id)
-        devices: dict[str, Any] = {}
+        devices: dict[str, DeviceSessions] = {}
         for row in rows:
-            sessions = devices.setdefault(row["device_id"], {"sessions": [{"connections": []}]})
-            sessions["sessions"][0]["connections"].append({
-                "ip": row["ip"], "last_seen": int(row["last_seen"]),
-                "user_agent": row["user_agent"]})
-        return {"user_id": user_id, "devices": devices}
+            device = devices.setdefault(row["device_id"], DeviceSessions([Session([])]))
+            device.sessions[0].connections.append(
+                Connection(row["ip"], int(row["last_seen"]), row["user_agent"]))
+        return Whois(user_id, devices)
 
     async def suspend(self, uow: UnitOfWork, user_id: str, body: Suspension
-                      ) -> dict[str, Any]:
+                      ) -> dict[str, bool]:
         """Suspend or unsuspend (the user keeps their sessions; what they may still do is
         enforced by the event writer and the profile service)."""
         self.local_user(user_id, "Can only suspend local users")
@@ -244,7 +240,7 @@ class UserAdminService:
             await tx.admin_users.set_flag(user_id, "shadow_banned", banned)
 
     async def login_as(self, uow: UnitOfWork, user_id: str, body: LoginAs
-                       ) -> dict[str, Any]:
+                       ) -> LoginAsToken:
         """Impersonation: a token acting as the user but held by the admin, without a
         device row (the user cannot see it); ``/logout`` with it or the admin's
         ``/logout/all`` ends it, the user's own ``/logout/all`` does not."""
@@ -258,11 +254,11 @@ class UserAdminService:
             await tx.devices.add_token(hash_token(token), user_id, new_device_id(), now_ms(),
                                        puppeted_by=uow.actor,
                                        valid_until_ms=body.valid_until_ms)
-        return {"access_token": token}
+        return LoginAsToken(token)
 
     # -- the spec's suspension and lock (``/_matrix/client/v1/admin/…``) ---------------
 
-    async def spec_target(self, user_id: str) -> dict[str, Any]:
+    async def spec_target(self, user_id: str) -> UserDetails:
         """The target as the spec's errors want it: local (else ``400
         M_INVALID_PARAM``), existing and active (else ``404``), not an admin (else
         ``403``)."""
