@@ -14,6 +14,7 @@ COMMIT, so nothing is acknowledged before it is on disk.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +58,13 @@ class SqliteDialect:
     #: ``+`` keeps the planner from probing the room index once per listed room for
     #: every match (the primary key already found the row).
     search_room = "+s.room_id"
+
+    def one_of(self, expression: str, values: Sequence[str], *,
+               negate: bool = False) -> tuple[str, list[Any]]:
+        # A JSON array read back by json_each(): one parameter however long the list
+        # (checked for NUL here, where the JSON text would hide it).
+        return (f"{expression} {'NOT IN' if negate else 'IN'}"
+                " (SELECT value FROM json_each(?))", [json.dumps(list(reject_nul(values)))])
 
     async def lock_name(self, executor: Executor, name: str) -> None:
         return None
