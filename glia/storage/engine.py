@@ -8,6 +8,7 @@ bare ``execute`` outside one is a single-statement transaction of its own.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -124,7 +125,7 @@ _PLACEHOLDER = re.compile(r"\?")
 @functools.lru_cache(maxsize=4096)
 def to_numbered_placeholders(sql: str) -> str:
     """``?`` → ``$n`` for PostgreSQL. Our SQL never has ``?`` inside string literals."""
-    counter = iter(range(1, 10_000))
+    counter = itertools.count(1)
     return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
 
 
