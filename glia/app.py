@@ -13,7 +13,7 @@ import uvicorn
 
 from glia.clock import OffsetClock, SystemClock
 from glia.config import Config
-from glia.http import admin_routes, client_routes, health_routes
+from glia.http import admin_routes, client_routes, health_routes, is_admin_mount
 from glia.http.server import HttpApp
 from glia.services import Services, build_services
 from glia.services.notifier import link_processes
@@ -31,10 +31,13 @@ class Listener:
 
 
 def build_listeners(services: Services) -> list[Listener]:
-    """The HTTP apps to serve and where: the client listener, and maybe an admin one."""
+    """The HTTP apps to serve and where: the client listener, and maybe an admin one that
+    can take the admin mounts off the client listener (the spec's client-API admin
+    endpoints, such as whois, always stay on the client listener)."""
     listeners = services.config.listeners
-    admin = admin_routes(services.config.testing.clock_control)
-    client = client_routes()
+    every_admin = admin_routes(services.config.testing.clock_control)
+    admin = [r for r in every_admin if is_admin_mount(r.path)]
+    client = client_routes() + [r for r in every_admin if not is_admin_mount(r.path)]
     if listeners.admin.on_client_listener or not listeners.admin.enabled:
         client += admin
     out = [Listener("client", HttpApp(services, client, "c"), listeners.client.address,

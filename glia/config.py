@@ -48,8 +48,10 @@ class AdminListenerConfig:
     address: str = "127.0.0.1"
     #: Port of the admin listener.
     port: int = 8009
-    #: Also serve the admin API on the client listener. Set false with the admin
-    #: listener enabled so that only the admin port answers admin paths.
+    #: Also serve the admin mounts (``/_synapse/admin``, ``/_dendrite/admin``,
+    #: ``/_glia/admin``) on the client listener. Set false with the admin listener enabled
+    #: so that only the admin port answers them; the spec's client-API admin endpoints
+    #: (``/_matrix/client/…/admin/whois`` …) stay on the client listener either way.
     on_client_listener: bool = True
 
 

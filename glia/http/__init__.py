@@ -69,6 +69,17 @@ MEDIA_MODULES = (media,)
 HEALTH_MODULES = (health,)
 
 
+#: The mounts of the admin API proper, which a separate admin listener can take off the
+#: client listener. The spec's own admin endpoints (``/_matrix/client/…/admin/whois``,
+#: ``…/admin/suspend``, ``…/admin/lock``) are Client-Server API paths: they stay on the
+#: client listener whatever ``listeners.admin.on_client_listener`` says.
+ADMIN_MOUNTS = ("/_synapse/admin/", "/_dendrite/admin/", "/_glia/admin/")
+
+
+def is_admin_mount(path: str) -> bool:
+    return path.startswith(ADMIN_MOUNTS)
+
+
 def client_routes() -> list[Route]:
     return [r for m in (*CLIENT_MODULES, *MEDIA_MODULES, *HEALTH_MODULES)
             for r in m.routes.routes]

@@ -15,7 +15,13 @@ from glia.clock import now_ms
 from glia.ids import is_valid_event_id
 from glia.services.events import client_event
 from glia.services.tokens import Position, parse_position
-from glia.services.visibility import Visibility, room_visibility
+from glia.services.visibility import (
+    Visibility,
+    as_served,
+    erased_for,
+    redacted,
+    room_visibility,
+)
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
 
@@ -35,8 +41,10 @@ class Aggregator:
     async def client_events(self, events: Sequence[StoredEvent], viewer: Viewer,
                             visibility: Visibility, now: int | None = None
                             ) -> list[dict[str, Any]]:
-        """The client format of ``events`` with their thread summaries and latest edits."""
+        """The client format of ``events`` with their thread summaries and latest edits,
+        as ``visibility``'s reader is served them (erased senders' events redacted)."""
         now = now_ms() if now is None else now
+        events = await as_served(self._storage, visibility, events)
         bundles = await self.bundles(events, viewer, visibility, now)
         return [client_event(e, viewer, now, relations=bundles.get(e.event_id))
                 for e in events]
@@ -58,6 +66,9 @@ class Aggregator:
                 if e.state_key is None and (e.event_id, e.sender, e.type) in edits}
             found = await self._storage.events.by_streams(
                 [latest for _, latest, _ in threads.values()] + list(edit_streams.values()))
+            hidden = await erased_for(self._storage, visibility, list(found.values()))
+            found = dict(zip(found, await redacted(self._storage, list(found.values()),
+                                                   hidden), strict=True))
             for event in room_events:
                 bundle: dict[str, Any] = {}
                 summary = threads.get(event.event_id)
@@ -70,7 +81,9 @@ class Aggregator:
                         "current_user_participated": mine or event.sender == viewer[0],
                     }
                 edit = found.get(edit_streams.get(event.event_id, -1))
-                if edit is not None and visibility.visible(edit):
+                # An edit served redacted has no new content to show.
+                if edit is not None and visibility.visible(edit) \
+                        and edit.event_id not in hidden:
                     bundle["m.replace"] = client_event(edit, viewer, now)
                 if bundle:
                     out[event.event_id] = bundle

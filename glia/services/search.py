@@ -35,7 +35,7 @@ from glia.services.search_request import (
     parse_query,
 )
 from glia.services.tokens import Position
-from glia.services.visibility import Visibility, room_visibility
+from glia.services.visibility import Visibility, erased_for, room_visibility
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
 from glia.storage.search import (
@@ -173,8 +173,15 @@ class SearchService:
         more = len(page) > criteria.limit
         page = page[:criteria.limit]
         events = await self._storage.events.get_many([h.event_id for h in page])
-        # A room purge may have removed an event since the query ran.
-        hits = [h for h in page if h.event_id in events]
+        # A room purge may have removed an event since the query ran. An erased sender's
+        # event the searcher is served redacted is no hit: matching its words would
+        # tell what it said.
+        hidden: set[str] = set()
+        for room_id, visibility in visibilities.items():
+            hidden |= await erased_for(self._storage, visibility, [
+                events[h.event_id] for h in page
+                if h.room_id == room_id and h.event_id in events])
+        hits = [h for h in page if h.event_id in events and h.event_id not in hidden]
 
         now = now_ms()
         viewer = (user_id, device_id)

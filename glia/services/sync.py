@@ -27,7 +27,7 @@ from glia.services.receipts import ReceiptService
 from glia.services.relations import Aggregator
 from glia.services.tokens import Position
 from glia.services.typing import TypingService
-from glia.services.visibility import Visibility, room_visibility
+from glia.services.visibility import Visibility, as_served, room_visibility
 from glia.storage import Storage
 from glia.storage.account_data import GLOBAL, AccountData
 from glia.storage.state import Membership
@@ -338,7 +338,8 @@ class SyncService:
                       visibility: Visibility) -> list[dict[str, Any]]:
         request = window.request
         if request.filter.event_format == "federation":
-            return [self._format(window, dict(e.pdu)) for e in events]
+            served = await as_served(self._storage, visibility, events)
+            return [self._format(window, dict(e.pdu)) for e in served]
         rendered = await self._aggregator.client_events(
             events, (request.user_id, request.device_id), visibility, window.now)
         return [self._format(window, e) for e in rendered]

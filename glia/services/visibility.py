@@ -3,15 +3,23 @@
 Evaluated per event from two small interval lists (the room's
 ``m.room.history_visibility`` values and the reader's memberships over time), so a page of
 any depth costs two extra queries. Shared by every reader of room events: the timeline,
-relations and threads, and later sync and search.
+relations and threads, sync and search.
+
+Erasure (the last section): an event whose sender was deactivated with ``erase`` is
+served redacted to readers who were not joined when it was sent; those who were keep
+seeing it as before (Synapse's rule).
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
+from collections.abc import Sequence
 
 from glia import errors
 from glia.ids import is_valid_room_id
+from glia.protocol.redaction import redact
+from glia.protocol.room_versions import RoomVersion, get_room_version
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
 from glia.storage.state import StateInterval
@@ -52,6 +60,14 @@ class Visibility:
             return True
         return visibility == "invited" and membership == "invite"
 
+    def was_joined_at(self, event: StoredEvent) -> bool:
+        """Whether the reader was joined to the room when ``event`` was sent (a server
+        admin's view counts as joined everywhere)."""
+        if self._everything:
+            return True
+        j = self._at(self._membership_starts, event.stream_ordering)
+        return j >= 0 and self._memberships[j].membership == "join"
+
 
 async def room_visibility(storage: Storage, user_id: str, room_id: str) -> Visibility:
     """The reader's view of a room; ``404`` for unknown rooms, ``403`` for rooms the user
@@ -80,3 +96,42 @@ async def admin_visibility(storage: Storage, user_id: str, room_id: str) -> Visi
     if await storage.rooms.get(room_id) is None:
         raise errors.not_found("Room not found")
     return Visibility(user_id, [], [], everything=True)
+
+
+# -- erasure ------------------------------------------------------------------------------
+
+async def erased_for(storage: Storage, visibility: Visibility,
+                     events: Sequence[StoredEvent]) -> set[str]:
+    """The IDs of ``events`` their reader is served redacted: sent by an erased user, and
+    the reader was not joined when they were sent (one query for the whole page)."""
+    senders = {e.sender for e in events if e.redacted_by is None}
+    erased = await storage.users.erased_among(senders) if senders else set()
+    return {e.event_id for e in events if e.redacted_by is None and e.sender in erased
+            and not visibility.was_joined_at(e)}
+
+
+async def as_served(storage: Storage, visibility: Visibility,
+                    events: Sequence[StoredEvent]) -> list[StoredEvent]:
+    """``events`` as their reader is served them: the ones :func:`erased_for` names
+    replaced by their redacted form."""
+    return await redacted(storage, events, await erased_for(storage, visibility, events))
+
+
+async def redacted(storage: Storage, events: Sequence[StoredEvent],
+                   hidden: set[str]) -> list[StoredEvent]:
+    """``events`` with those in ``hidden`` replaced by their redacted form (the stored
+    event stays as it is, for the readers who saw it)."""
+    versions: dict[str, RoomVersion] = {}
+    out = []
+    for event in events:
+        if event.event_id in hidden:
+            if event.room_id not in versions:
+                room = await storage.rooms.get(event.room_id)
+                version = get_room_version(room.room_version) if room is not None else None
+                assert version is not None, event.room_id
+                versions[event.room_id] = version
+            unsigned = {k: v for k, v in event.unsigned.items() if k != "prev_content"}
+            event = dataclasses.replace(
+                event, pdu=redact(event.pdu, versions[event.room_id]), unsigned=unsigned)
+        out.append(event)
+    return out

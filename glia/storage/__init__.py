@@ -110,7 +110,7 @@ class Stores:
 
     @cached_property
     def events(self) -> EventStore:
-        return EventStore(self.db)
+        return EventStore(self.db, self.engine.dialect)
 
     @cached_property
     def state(self) -> StateStore:

@@ -8,6 +8,7 @@ bare ``execute`` outside one is a single-statement transaction of its own.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -30,6 +31,8 @@ def reject_nul(args: Sequence[Any]) -> Sequence[Any]:
     for arg in args:
         if isinstance(arg, str) and "\x00" in arg:
             raise errors.invalid_param("Text may not contain NUL characters")
+        if isinstance(arg, list):
+            reject_nul(arg)
     return args
 
 
@@ -69,6 +72,13 @@ class Dialect(Protocol):
     search_column: str
     search_value: str
     search_room: str
+
+    def one_of(self, expression: str, values: Sequence[str], *,
+               negate: bool = False) -> tuple[str, list[Any]]:
+        """``expression [NOT] IN values`` for a list of text values of any length, as a
+        condition and its arguments. The list travels as one parameter, so a filter
+        listing tens of thousands of senders stays under the engines' bind-parameter
+        limits (and is one statement text whatever its length)."""
 
     async def lock_name(self, executor: Executor, name: str) -> None:
         """Hold a lock on ``name`` until the transaction ends (nothing to do where write
@@ -115,7 +125,7 @@ _PLACEHOLDER = re.compile(r"\?")
 @functools.lru_cache(maxsize=4096)
 def to_numbered_placeholders(sql: str) -> str:
     """``?`` → ``$n`` for PostgreSQL. Our SQL never has ``?`` inside string literals."""
-    counter = iter(range(1, 10_000))
+    counter = itertools.count(1)
     return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
 
 

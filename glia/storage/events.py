@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from glia.storage.engine import Executor, Row
+from glia.storage.engine import Dialect, Executor, Row
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,9 @@ class NewEvent:
 
 
 class EventStore:
-    def __init__(self, db: Executor) -> None:
+    def __init__(self, db: Executor, dialect: Dialect) -> None:
         self._db = db
+        self._dialect = dialect
 
     async def insert(self, e: NewEvent) -> None:
         pdu = e.pdu
@@ -156,9 +157,9 @@ class EventStore:
                                        ("sender", senders, False),
                                        ("sender", not_senders, True)):
             if values:
-                marks = ", ".join("?" for _ in values)
-                where.append(f"{column} {'NOT IN' if negate else 'IN'} ({marks})")
-                args += values
+                condition, more = self._dialect.one_of(column, values, negate=negate)
+                where.append(condition)
+                args += more
         if contains_url is not None:
             where.append("contains_url = ?")
             args.append(contains_url)

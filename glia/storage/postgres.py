@@ -58,6 +58,13 @@ class PostgresDialect:
     search_value = "to_tsvector('simple', ?)"
     search_room = "s.room_id"
 
+    def one_of(self, expression: str, values: Sequence[str], *,
+               negate: bool = False) -> tuple[str, list[Any]]:
+        # One text[] parameter however long the list.
+        if negate:
+            return f"{expression} <> ALL(?::text[])", [list(values)]
+        return f"{expression} = ANY(?::text[])", [list(values)]
+
     async def lock_name(self, executor: Executor, name: str) -> None:
         await executor.execute("SELECT pg_advisory_xact_lock(hashtext(?))", name)
 

@@ -161,8 +161,7 @@ def _marks(values: Sequence[Any]) -> str:
 
 
 def _matches_nothing(search_filter: SearchFilter) -> bool:
-    """No type, or an empty sender list, allows no event (and PostgreSQL refuses the
-    "IN ()" those would make)."""
+    """No type, or an empty sender list, allows no event: no query needed."""
     return not search_filter.types or search_filter.senders == ()
 
 
@@ -208,16 +207,15 @@ class SearchStore:
 
     # -- searching ---------------------------------------------------------------------
 
-    @staticmethod
-    def _filter(search_filter: SearchFilter) -> tuple[list[str], list[Any]]:
-        where = [f"s.type IN ({_marks(search_filter.types)})"]
-        args: list[Any] = list(search_filter.types)
-        if search_filter.senders is not None:
-            where.append(f"s.sender IN ({_marks(search_filter.senders)})")
-            args += search_filter.senders
-        if search_filter.not_senders:
-            where.append(f"s.sender NOT IN ({_marks(search_filter.not_senders)})")
-            args += search_filter.not_senders
+    def _filter(self, search_filter: SearchFilter) -> tuple[list[str], list[Any]]:
+        condition, args = self._dialect.one_of("s.type", search_filter.types)
+        where = [condition]
+        for values, negate in ((search_filter.senders, False),
+                               (search_filter.not_senders or None, True)):
+            if values is not None:
+                condition, more = self._dialect.one_of("s.sender", values, negate=negate)
+                where.append(condition)
+                args += more
         if search_filter.contains_url is not None:
             where.append("s.contains_url = ?")
             args.append(search_filter.contains_url)
@@ -244,10 +242,10 @@ class SearchStore:
             return []
         source, match, _, args = self._dialect.search_source(query)
         where, filter_args = self._filter(search_filter)
+        in_rooms, room_args = self._dialect.one_of(self._dialect.search_room, room_ids)
         rows = await self._db.fetchall(
             f"SELECT DISTINCT s.room_id FROM {source} WHERE {match}"
-            f" AND {self._dialect.search_room} IN ({_marks(room_ids)}) AND {' AND '.join(where)}",
-            *args, *room_ids, *filter_args)
+            f" AND {in_rooms} AND {' AND '.join(where)}", *args, *room_args, *filter_args)
         return sorted(r["room_id"] for r in rows)
 
     async def count(self, query: SearchQuery, scope: Sequence[RoomScope],

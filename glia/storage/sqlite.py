@@ -14,7 +14,9 @@ COMMIT, so nothing is acknowledged before it is on disk.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
@@ -57,6 +59,13 @@ class SqliteDialect:
     #: ``+`` keeps the planner from probing the room index once per listed room for
     #: every match (the primary key already found the row).
     search_room = "+s.room_id"
+
+    def one_of(self, expression: str, values: Sequence[str], *,
+               negate: bool = False) -> tuple[str, list[Any]]:
+        # A JSON array read back by json_each(): one parameter however long the list
+        # (checked for NUL here, where the JSON text would hide it).
+        return (f"{expression} {'NOT IN' if negate else 'IN'}"
+                " (SELECT value FROM json_each(?))", [json.dumps(list(reject_nul(values)))])
 
     async def lock_name(self, executor: Executor, name: str) -> None:
         return None
@@ -151,16 +160,33 @@ def _fetchone(sql: str, args: Sequence[Any]) -> Callable[[sqlite3.Connection], R
 INLINE_ROWS = 100
 
 
+#: An inline transaction that has kept the event loop this long (seconds) lets it run
+#: other work before its next statement.
+YIELD_AFTER = 0.005
+
+
 class _TxExecutor:
     """Runs statements on the writer connection inside an open transaction: inline on the
     event loop (the write lock is held, and a typical statement costs less than a thread
     handoff), except bulk work that may take long — :meth:`execute_bulk` and large
-    ``executemany`` batches — which goes to the writer's thread."""
+    ``executemany`` batches — which goes to the writer's thread.
+
+    An inline statement never suspends, so a long transaction (a room created with a
+    thousand invites) would hold the event loop from start to end and stall every other
+    request; once it has held the loop for :data:`YIELD_AFTER`, the next statement first
+    lets the loop run (the write lock still keeps other writers out)."""
 
     def __init__(self, conn: _Connection) -> None:
         self._conn = conn
+        self._since_yield = time.perf_counter()
+
+    async def _fair(self) -> None:
+        if time.perf_counter() - self._since_yield > YIELD_AFTER:
+            await asyncio.sleep(0)
+            self._since_yield = time.perf_counter()
 
     async def execute(self, sql: str, *args: Any) -> int:
+        await self._fair()
         return self._conn.run_inline(_execute(sql, args))
 
     async def execute_bulk(self, sql: str, *args: Any) -> int:
@@ -170,17 +196,21 @@ class _TxExecutor:
         for row in rows:
             reject_nul(row)
         if len(rows) <= INLINE_ROWS:
+            await self._fair()
             self._conn.run_inline(lambda c: c.executemany(sql, rows))
         else:
             await self._conn.run(lambda c: c.executemany(sql, rows))
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        await self._fair()
         return self._conn.run_inline(_fetchone(sql, args))
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        await self._fair()
         return self._conn.run_inline(_fetchall(sql, args))
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
+        await self._fair()
         return self._conn.run_inline(_fetchval(sql, args))
 
 

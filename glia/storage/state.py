@@ -75,15 +75,19 @@ class StateStore:
         if types:
             where.append(f"type IN ({', '.join('?' for _ in types)})")
             args += types
-        rows = await self._db.fetchall(
-            f"SELECT type, state_key, event_id FROM room_state WHERE {' AND '.join(where)}",
-            *args,
-        )
-        state = {(r["type"], r["state_key"]): r["event_id"] for r in rows}
-        if keys is not None:
-            wanted = set(keys)
-            state = {k: v for k, v in state.items() if k in wanted}
-        return state
+        select = f"SELECT type, state_key, event_id FROM room_state WHERE {' AND '.join(where)}"
+        if keys is None:
+            rows = await self._db.fetchall(select, *args)
+        else:
+            # A few keys (the auth events of one event): one index lookup each, not the
+            # whole state of a room that may have thousands of members.
+            wanted = sorted(set(keys))
+            if not wanted:
+                return {}
+            rows = await self._db.fetchall(
+                " UNION ALL ".join(f"{select} AND type = ? AND state_key = ?" for _ in wanted),
+                *[arg for key in wanted for arg in (*args, *key)])
+        return {(r["type"], r["state_key"]): r["event_id"] for r in rows}
 
     async def members_at(self, room_id: str, stream: int | None,
                          memberships: list[str] | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,16 @@ class UserStore:
     async def get(self, user_id: str) -> User | None:
         row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM users WHERE user_id = ?", user_id)
         return None if row is None else _user(row)
+
+    async def erased_among(self, user_ids: Iterable[str]) -> set[str]:
+        """Which of ``user_ids`` (the senders of one page of events) have been erased."""
+        ids = list(user_ids)
+        if not ids:
+            return set()
+        marks = ", ".join("?" for _ in ids)
+        rows = await self._db.fetchall(
+            f"SELECT user_id FROM users WHERE erased AND user_id IN ({marks})", *ids)
+        return {r["user_id"] for r in rows}
 
     async def exists_case_insensitive(self, user_id: str) -> bool:
         row = await self._db.fetchone(

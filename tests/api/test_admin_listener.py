@@ -74,3 +74,40 @@ def test_admin_on_both_listeners(glia_factory: Callable[..., GliaProcess]) -> No
 def test_admin_paths_on_client_listener_by_default(kit: Kit) -> None:
     r = kit.http.get("/_synapse/admin/v1/server_version")
     assert r.status_code == 200
+
+
+def test_spec_admin_endpoints_stay_on_client_listener(
+        glia_factory: Callable[..., GliaProcess]) -> None:
+    """Moving the admin mounts to their own port must not take the Client-Server API's own
+    admin endpoints (whois, suspend, lock) off the client port: clients call them there."""
+    admin_port = free_port()
+    server = glia_factory({
+        "GLIA_LISTENERS__ADMIN__ENABLED": "true",
+        "GLIA_LISTENERS__ADMIN__PORT": str(admin_port),
+        "GLIA_LISTENERS__ADMIN__ON_CLIENT_LISTENER": "false",
+    })
+    admin_url = f"http://127.0.0.1:{admin_port}"
+    _wait_for(admin_url)
+    admin_kit = Kit(admin_url)
+    admin = admin_kit.make_admin()
+    user = admin_kit.register_user()
+    admin_kit.close()
+    kit = Kit(server.url)
+    try:
+        for version in ("v3", "r0"):
+            # A user asks about themselves, an admin about someone else.
+            r = kit.request("GET", f"/_matrix/client/{version}/admin/whois/{user.user_id}",
+                            user.access_token)
+            assert r.status_code == 200 and r.json()["user_id"] == user.user_id, r.text
+            r = kit.request("GET", f"/_matrix/client/{version}/admin/whois/{user.user_id}",
+                            admin.access_token)
+            assert r.status_code == 200 and r.json()["user_id"] == user.user_id, r.text
+        for kind in ("suspend", "lock"):
+            r = kit.request("GET", f"/_matrix/client/v1/admin/{kind}/{user.user_id}",
+                            admin.access_token)
+            assert r.status_code == 200, r.text
+        # The admin mounts' whois is still only on the admin port.
+        assert_error(kit.request("GET", f"/_synapse/admin/v1/whois/{user.user_id}",
+                                 admin.access_token), 404, "M_UNRECOGNIZED")
+    finally:
+        kit.close()

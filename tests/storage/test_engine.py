@@ -228,3 +228,21 @@ async def test_concurrent_transactions_commit_and_fail_independently(storage: St
     rows = await storage.db.fetchall("SELECT filter_id FROM filters WHERE user_id = ?"
                                      " ORDER BY filter_id", "@g:x")
     assert [r["filter_id"] for r in rows] == [i for i in range(30) if i % 3]
+
+
+async def test_one_of_takes_lists_past_the_bind_parameter_limit(storage: Storage) -> None:
+    """A list of any length is one parameter (both engines cap parameters near 32,767)."""
+    engine = storage.engine
+    await migrate(engine)
+    await engine.execute("INSERT INTO users (user_id, password_hash, creation_ts)"
+                         " VALUES (?, ?, ?)", "@listed:x", "", 1)
+    strangers = [f"@s{i}:x" for i in range(40_000)]
+    for values, negate, expected in (([*strangers, "@listed:x"], False, 1),
+                                     (strangers, False, 0), (strangers, True, 1),
+                                     ([*strangers, "@listed:x"], True, 0)):
+        condition, args = engine.dialect.one_of("user_id", values, negate=negate)
+        assert await engine.fetchval(
+            f"SELECT COUNT(*) FROM users WHERE {condition}", *args) == expected
+    with pytest.raises(MatrixError):
+        condition, args = engine.dialect.one_of("user_id", ["@a\x00b:x"])
+        await engine.fetchval(f"SELECT COUNT(*) FROM users WHERE {condition}", *args)
