@@ -10,12 +10,13 @@ from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.services.filters import FilterDefinition
 from glia.services.sync import SyncRequest, parse_since
+from glia.services.sync_response import SyncResponse
 
 routes = RouteGroup()
 
 
 @routes.get(*client_paths("/sync"), auth=Auth.USER)
-async def sync(req: Request) -> dict[str, Any]:
+async def sync(req: Request) -> SyncResponse:
     requester = req.requester
     since = parse_since(req.query("since"))
     sync_filter = await req.services.filters.for_sync(requester.user_id, req.query("filter"))
