@@ -14,6 +14,7 @@ from glia.services.admin.experimental import FeatureFlags
 from glia.services.admin.ratelimit import OverrideRequest
 from glia.services.admin.statistics import QUARANTINE_PAGE
 from glia.services.admin.user_requests import SpecLock, SpecSuspension
+from glia.services.spaces import Hierarchy
 
 routes = RouteGroup()
 
@@ -85,7 +86,7 @@ async def quarantine_changes(req: Request) -> dict[str, Any]:
 # -- space hierarchy --------------------------------------------------------------------------
 
 @routes.get(*admin_paths("/v1/rooms/{roomId}/hierarchy"), auth=Auth.ADMIN)
-async def room_hierarchy(req: Request) -> dict[str, Any]:
+async def room_hierarchy(req: Request) -> Hierarchy:
     """Every local room of the space tree, whatever the admin's membership."""
     return await req.services.spaces.hierarchy(
         req.requester.user_id, req.path("roomId"), max_depth=req.query_int("max_depth"),
