@@ -8,9 +8,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+from msgspec import UNSET, UnsetType
+
 from glia import errors
 from glia.clock import now_ms
 from glia.ids import is_valid_event_id
+from glia.services.event_format import ClientEvent
 from glia.services.events import client_event
 from glia.services.relations import Aggregator
 from glia.services.tokens import Position, parse_position
@@ -55,6 +59,31 @@ def parse_room_event_filter(text: str | None) -> RoomEventFilter:
                            strings("not_senders"), contains_url)
 
 
+class MessagesPage(msgspec.Struct):
+    """``/messages``: events in the client format; ``end`` only when there may be more."""
+
+    chunk: list[ClientEvent]
+    start: str
+    end: str | UnsetType = UNSET
+
+
+class ContextPage(msgspec.Struct):
+    """``/context/{eventId}``: the event, its neighbours, tokens and the state at the
+    last of them."""
+
+    event: ClientEvent
+    events_before: list[ClientEvent]
+    events_after: list[ClientEvent]
+    start: str
+    end: str
+    state: list[ClientEvent]
+
+
+class EventAtTime(msgspec.Struct, frozen=True):
+    event_id: str
+    origin_server_ts: int
+
+
 class TimelineService:
     def __init__(self, storage: Storage, aggregator: Aggregator) -> None:
         self._storage = storage
@@ -63,7 +92,7 @@ class TimelineService:
     async def messages(self, user_id: str, device_id: str, room_id: str, *,
                        from_token: str | None, to_token: str | None, backwards: bool,
                        limit: int, filter_json: str | None, admin: bool = False
-                       ) -> dict[str, Any]:
+                       ) -> MessagesPage:
         visibility = await self._visibility(user_id, room_id, admin)
         event_filter = parse_room_event_filter(filter_json)
         limit = max(0, min(limit, MAX_LIMIT))
@@ -82,14 +111,12 @@ class TimelineService:
             contains_url=event_filter.contains_url,
         )
         visible = [e for e in page if visibility.visible(e)]
-        body: dict[str, Any] = {
-            "chunk": await self._aggregator.client_events(visible, (user_id, device_id),
-                                                          visibility),
-            "start": Position(*from_pos).token(),
-        }
+        body = MessagesPage(
+            await self._aggregator.client_events(visible, (user_id, device_id), visibility),
+            Position(*from_pos).token())
         if page and len(page) == limit:
             last = page[-1]
-            body["end"] = Position(last.depth, last.stream_ordering).token()
+            body.end = Position(last.depth, last.stream_ordering).token()
         return body
 
     async def _visibility(self, user_id: str, room_id: str, admin: bool) -> Visibility:
@@ -109,27 +136,26 @@ class TimelineService:
         return event, visibility
 
     async def event(self, user_id: str, device_id: str, room_id: str, event_id: str
-                    ) -> dict[str, Any]:
+                    ) -> ClientEvent:
         event, visibility = await self._visible_event(user_id, room_id, event_id)
         [out] = await self._aggregator.client_events([event], (user_id, device_id),
                                                      visibility)
         return out
 
     async def timestamp_to_event(self, user_id: str, room_id: str, ts: int,
-                                 forwards: bool, admin: bool = False) -> dict[str, Any]:
+                                 forwards: bool, admin: bool = False) -> EventAtTime:
         """The closest event at or after (``forwards``) / before ``ts`` the user may see."""
         visibility = await self._visibility(user_id, room_id, admin)
         # Skip the few events the user may not see (e.g. from before they joined).
         for candidate in await self._storage.events.closest_by_ts(room_id, ts, forwards, 50):
             if visibility.visible(candidate):
-                return {"event_id": candidate.event_id,
-                        "origin_server_ts": candidate.pdu["origin_server_ts"]}
+                return EventAtTime(candidate.event_id, candidate.pdu["origin_server_ts"])
         direction = "forward" if forwards else "backward"
         raise errors.not_found(f"Unable to find event from {ts} in {direction} direction")
 
     async def context(self, user_id: str, device_id: str, room_id: str, event_id: str,
                       limit: int, filter_json: str | None, admin: bool = False
-                      ) -> dict[str, Any]:
+                      ) -> ContextPage:
         event, visibility = await self._visible_event(user_id, room_id, event_id, admin)
         event_filter = parse_room_event_filter(filter_json)
         limit = max(0, min(limit, MAX_LIMIT))
@@ -154,15 +180,12 @@ class TimelineService:
         after = [e for e in after if visibility.visible(e)]
         rendered = await self._aggregator.client_events([event, *before, *after], viewer,
                                                         visibility, now)
-        return {
-            "event": rendered[0],
-            "events_before": rendered[1:1 + len(before)],
-            "events_after": rendered[1 + len(before):],
-            "start": Position(first.depth, first.stream_ordering).token(),
-            "end": Position(last.depth, last.stream_ordering).token(),
-            "state": [client_event(e, None, now) for e in
-                      sorted(state_events.values(), key=lambda e: e.stream_ordering)],
-        }
+        return ContextPage(
+            rendered[0], rendered[1:1 + len(before)], rendered[1 + len(before):],
+            Position(first.depth, first.stream_ordering).token(),
+            Position(last.depth, last.stream_ordering).token(),
+            [client_event(e, None, now) for e in
+             sorted(state_events.values(), key=lambda e: e.stream_ordering)])
 
 
 def _topological(position: Position) -> tuple[int, int]:
