@@ -21,13 +21,19 @@ class AccountModeration(msgspec.Struct, frozen=True):
     lock: bool
 
 
+class RoomVersions(msgspec.Struct, frozen=True):
+    default: str
+    #: Room version → ``stable`` or ``unstable``.
+    available: dict[str, str]
+
+
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     change_password: Enabled = msgspec.field(name="m.change_password")
     set_displayname: Enabled = msgspec.field(name="m.set_displayname")
     set_avatar_url: Enabled = msgspec.field(name="m.set_avatar_url")
     threepid_changes: Enabled = msgspec.field(name="m.3pid_changes")
     get_login_token: Enabled = msgspec.field(name="m.get_login_token")
-    room_versions: dict[str, object] = msgspec.field(name="m.room_versions")
+    room_versions: RoomVersions = msgspec.field(name="m.room_versions")
     #: The spec's /admin/suspend and /admin/lock endpoints (left out for non-admins).
     account_moderation: AccountModeration | UnsetType = msgspec.field(
         default=UNSET, name="m.account_moderation")
@@ -38,6 +44,7 @@ class CapabilitiesResponse(msgspec.Struct, frozen=True):
 
 
 _ON, _OFF = Enabled(True), Enabled(False)
+_ROOM_VERSIONS = msgspec.convert(room_versions_capability(), RoomVersions)
 
 
 @routes.get(*client_paths("/capabilities"), auth=Auth.USER)
@@ -45,7 +52,7 @@ async def capabilities(req: Request) -> CapabilitiesResponse:
     return CapabilitiesResponse(Capabilities(
         change_password=_ON, set_displayname=_ON, set_avatar_url=_ON,
         threepid_changes=_OFF, get_login_token=_OFF,
-        room_versions=room_versions_capability(),
+        room_versions=_ROOM_VERSIONS,
         account_moderation=(AccountModeration(suspend=True, lock=True)
                             if req.requester.is_admin else UNSET),
     ))
