@@ -5,12 +5,19 @@ healthy, ``503 {"warnings": [...]}`` when degraded). Both health checks ask the 
 
 from __future__ import annotations
 
+import msgspec
 from starlette.responses import Response
 
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup
 
 routes = RouteGroup()
+
+
+class HealthWarnings(msgspec.Struct, frozen=True):
+    """Dendrite's answer when the server cannot serve."""
+
+    warnings: list[str]
 
 
 @routes.get("/health", auth=Auth.NONE)
@@ -26,8 +33,9 @@ async def monitor_up(req: Request) -> Response:
 
 
 @routes.get("/_dendrite/monitor/health", auth=Auth.NONE)
-async def monitor_health(req: Request) -> Response | tuple[int, dict[str, list[str]]]:
+async def monitor_health(req: Request) -> Response:
     problems = await req.services.health.problems()
     if problems:
-        return 503, {"warnings": problems}
+        return Response(msgspec.json.encode(HealthWarnings(problems)), 503,
+                        media_type="application/json")
     return Response(b"", 200)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from glia import errors
 from glia.errors import MatrixError
 from glia.ids import is_valid_room_id
@@ -16,6 +18,16 @@ from glia.storage.account_data import GLOBAL
 SERVER_CONTROLLED = ("m.fully_read", "m.push_rules")
 TAG = "m.tag"
 MAX_TAG_LENGTH = 255
+
+
+#: Account data content: any JSON object (its type decides its shape, not the server).
+Content = dict[str, Any]
+
+
+class Tags(msgspec.Struct, frozen=True):
+    """A room's tags: tag name → its object (``order`` if the client set one)."""
+
+    tags: dict[str, Any]
 
 
 class AccountDataService:
@@ -63,7 +75,7 @@ class AccountDataService:
         await self._notifier.notify(users=[user_id])
 
     async def get(self, requester_id: str, user_id: str, room_id: str | None,
-                  data_type: str) -> dict[str, Any]:
+                  data_type: str) -> Content:
         self._own(requester_id, user_id)
         room = GLOBAL if room_id is None else self._room(room_id)
         content = await self._storage.account_data.get(user_id, room, data_type)
@@ -74,11 +86,11 @@ class AccountDataService:
 
     # -- tags ----------------------------------------------------------------------------
 
-    async def tags(self, requester_id: str, user_id: str, room_id: str) -> dict[str, Any]:
+    async def tags(self, requester_id: str, user_id: str, room_id: str) -> Tags:
         self._own(requester_id, user_id)
         content = await self._storage.account_data.get(user_id, self._room(room_id), TAG)
         tags = (content or {}).get("tags", {})
-        return {"tags": tags if isinstance(tags, dict) else {}}
+        return Tags(tags if isinstance(tags, dict) else {})
 
     async def set_tag(self, requester_id: str, user_id: str, room_id: str, tag: str,
                       content: dict[str, Any]) -> None:

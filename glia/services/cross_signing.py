@@ -45,6 +45,29 @@ class SigningKeys(msgspec.Struct):
     user_signing_key: dict[str, Any] | None = None
 
 
+class SignatureFailure(msgspec.Struct, frozen=True):
+    """One entry of ``failures`` in ``/keys/signatures/upload`` (the spec's fields, plus
+    Synapse's ``status``)."""
+
+    errcode: str
+    error: str
+    status: int
+
+    @classmethod
+    def of(cls, e: MatrixError) -> SignatureFailure:
+        return cls(e.errcode, e.error, e.status)
+
+
+#: User ID → key ID → why its signature was refused.
+Failures = dict[str, dict[str, SignatureFailure]]
+
+
+class SignaturesUploaded(msgspec.Struct, frozen=True):
+    """``/keys/signatures/upload``'s answer: the signatures refused (the rest are stored)."""
+
+    failures: Failures
+
+
 class CrossSigningService:
     def __init__(self, config: Config, storage: Storage, account: AccountService,
                  keys: KeysService, clock: Clock | None = None) -> None:
@@ -55,7 +78,7 @@ class CrossSigningService:
         self._keys = keys
 
     async def upload_signing_keys(self, requester: Requester, upload: SigningKeys,
-                                  auth: StageAuth | None) -> JsonDict:
+                                  auth: StageAuth | None) -> None:
         """``/keys/device_signing/upload``. Behind UIA once the user has a master key,
         except when every key sent is the one already stored (a retried upload)."""
         user_id = requester.user_id
@@ -67,7 +90,7 @@ class CrossSigningService:
         stored = {k.key_type: k for k in await self._storage.keys.cross_signing_keys([user_id])}
         if all(key_type in stored and stored[key_type].key_json == canonical(key)
                for key_type, (key, _, _) in new.items()):
-            return {}
+            return
         if "master" in new:
             master_key: VerifyKey = new["master"][2]
         elif "master" in stored:
@@ -98,7 +121,6 @@ class CrossSigningService:
                 await tx.keys.mark_signatures_changed(user_id, [user_id],
                                                       await tx.next_stream_position())
         await self._keys.notify_device_list(user_id)
-        return {}
 
     async def _replaceable_without_uia(self, user_id: str) -> bool:
         """An admin opened a window for replacing the keys without UIA, and it is open."""
@@ -106,13 +128,14 @@ class CrossSigningService:
         return end is not None and self._clock.now_ms() < end
 
     async def upload_signatures(self, requester: Requester,
-                                signed: Mapping[str, Mapping[str, JsonDict]]) -> JsonDict:
+                                signed: Mapping[str, Mapping[str, JsonDict]]
+                                ) -> SignaturesUploaded:
         """``/keys/signatures/upload``: the caller's devices signed by their self-signing
         key, their master key signed by their devices, and other users' master keys signed
         by their user-signing key. Each signature that fails is reported in ``failures``
         and the others are stored (``signed``: see ``parse_signed_objects``)."""
         user_id = requester.user_id
-        failures: dict[str, JsonDict] = {}
+        failures: Failures = {}
         accepted: list[Signature] = []
         own = signed.get(user_id, {})
         if own:
@@ -130,10 +153,10 @@ class CrossSigningService:
                     user_id, [s.target_user_id for s in accepted
                               if s.target_user_id != user_id], position)
             await self._keys.notify_device_list(user_id)
-        return {"failures": failures}
+        return SignaturesUploaded(failures)
 
     async def _own_signatures(self, user_id: str, objects: Mapping[str, JsonDict],
-                              failures: dict[str, JsonDict]) -> list[Signature]:
+                              failures: Failures) -> list[Signature]:
         keys = self._storage.keys
         cross = {k.key_type: k for k in await keys.cross_signing_keys([user_id])}
         devices = {d.device_id: d for d in await keys.device_keys([(user_id, None)])}
@@ -156,11 +179,11 @@ class CrossSigningService:
                               f"device {key_id}")
                 accepted.append(Signature(user_id, ssk_id, user_id, key_id, signature))
             except MatrixError as e:
-                failures.setdefault(user_id, {})[key_id] = _failure(e)
+                failures.setdefault(user_id, {})[key_id] = SignatureFailure.of(e)
         return accepted
 
     async def _other_signatures(self, user_id: str, objects: Mapping[str, Mapping[str, Any]],
-                                failures: dict[str, JsonDict]) -> list[Signature]:
+                                failures: Failures) -> list[Signature]:
         keys = self._storage.keys
         usk = await keys.cross_signing_key(user_id, "user_signing")
         accepted: list[Signature] = []
@@ -182,14 +205,9 @@ class CrossSigningService:
                                   f"master key of {target}")
                     accepted.append(Signature(user_id, usk_id, target, key_id, signature))
                 except MatrixError as e:
-                    failures.setdefault(target, {})[key_id] = _failure(e)
+                    failures.setdefault(target, {})[key_id] = SignatureFailure.of(e)
         return accepted
 
-
-def _failure(e: MatrixError) -> JsonDict:
-    """One entry of ``failures`` in ``/keys/signatures/upload`` (the spec's fields, plus
-    Synapse's ``status``)."""
-    return {"errcode": e.errcode, "error": e.error, "status": e.status}
 
 
 def _signature_by(signed: Mapping[str, Any], user_id: str, key_id: str) -> str:

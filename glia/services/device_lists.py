@@ -14,8 +14,8 @@ from typing import Any
 from glia import errors
 from glia.config import Config
 from glia.services.auth import Requester
-from glia.services.key_formats import JsonDict
 from glia.services.notifier import Notifier
+from glia.services.sync_response import DeviceLists, DeviceSection, Events
 from glia.storage import Storage, Stores
 
 __all__ = ["SIGNED_CURVE25519", "DeviceListService", "parse_stream_token"]
@@ -50,7 +50,7 @@ class DeviceListService:
     # -- /keys/changes -------------------------------------------------------------------
 
     async def changes(self, requester: Requester, from_token: str | None,
-                      to_token: str | None) -> JsonDict:
+                      to_token: str | None) -> DeviceLists:
         if from_token is None:
             raise errors.missing_param("Missing string query parameter 'from'")
         since = parse_stream_token(from_token, "from")
@@ -60,12 +60,12 @@ class DeviceListService:
 
     # -- device lists and the device part of /sync -----------------------------------------
 
-    async def device_lists(self, user_id: str, since: int, upto: int) -> JsonDict:
+    async def device_lists(self, user_id: str, since: int, upto: int) -> DeviceLists:
         """``changed``: users (``user_id`` or sharing a joined room with them) whose device
         lists changed in (since, upto], and users who newly share a room with them;
         ``left``: users who shared a room at ``since`` and share none any more."""
         if upto <= since:
-            return {"changed": [], "left": []}
+            return DeviceLists([], [])
         store = self._storage.keys
         changed = set(await store.changed_for(user_id, since, upto))
         candidates: set[str] = set()
@@ -98,10 +98,10 @@ class DeviceListService:
         candidates.discard(user_id)
         left = candidates - await store.sharing_a_room(user_id, sorted(candidates))
         changed -= left
-        return {"changed": sorted(changed), "left": sorted(left)}
+        return DeviceLists(sorted(changed), sorted(left))
 
     async def sync_section(self, user_id: str, device_id: str, since: int | None,
-                           upto: int) -> dict[str, Any]:
+                           upto: int) -> DeviceSection:
         """The per-device part of a ``/sync`` response covering (since, upto].
 
         ``to_device``: the device's pending messages with position <= upto, oldest first,
@@ -126,18 +126,17 @@ class DeviceListService:
                 # a retry with this token can be told from the sync after it.
                 await tx.next_stream_position()
         if since is None:
-            device_lists: JsonDict = {"changed": [], "left": []}
+            device_lists = DeviceLists([], [])
         else:
             device_lists = await self.device_lists(user_id, since, upto)
         counts = await self._storage.keys.count_one_time_keys(user_id, device_id)
-        return {
-            "to_device": {"events": [{"sender": m.sender, "type": m.type,
-                                      "content": m.content} for m in pending]},
-            "device_lists": device_lists,
-            "device_one_time_keys_count": {SIGNED_CURVE25519: 0, **counts},
-            "device_unused_fallback_key_types":
-                await self._storage.keys.unused_fallback_key_types(user_id, device_id),
-        }
+        return DeviceSection(
+            Events([{"sender": m.sender, "type": m.type, "content": m.content}
+                    for m in pending]),
+            device_lists,
+            {SIGNED_CURVE25519: 0, **counts},
+            await self._storage.keys.unused_fallback_key_types(user_id, device_id),
+        )
 
     async def ack_to_device(self, user_id: str, device_id: str, upto: int) -> None:
         """The client came back with the token of a sync that covered up to ``upto``: it

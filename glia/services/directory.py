@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import msgspec
+from msgspec import UNSET, UnsetType
 
 from glia import errors
 from glia.clock import now_ms
@@ -24,6 +25,41 @@ _SUMMARY_FIELDS = (
 MAX_PUBLIC_ROOMS_LIMIT = 500
 
 
+class AliasTarget(msgspec.Struct, frozen=True):
+    """Where an alias points, and the servers that can join it (this one)."""
+
+    room_id: str
+    servers: list[str]
+
+
+class PublicRoom(msgspec.Struct, kw_only=True):
+    """A room's directory entry; names and such the room has not set are left out."""
+
+    room_id: str
+    num_joined_members: int
+    world_readable: bool
+    guest_can_join: bool
+    name: str | UnsetType = UNSET
+    topic: str | UnsetType = UNSET
+    canonical_alias: str | UnsetType = UNSET
+    avatar_url: str | UnsetType = UNSET
+    join_rule: str = "public"
+    room_type: str | UnsetType = UNSET
+
+    def mentions(self, needle: str) -> bool:
+        """Whether the lower-cased ``needle`` is in the name, topic or alias."""
+        return any(isinstance(v, str) and needle in v.lower()
+                   for v in (self.name, self.topic, self.canonical_alias))
+
+
+class PublicRooms(msgspec.Struct, kw_only=True):
+    chunk: list[PublicRoom]
+    total_room_count_estimate: int
+    #: Offset tokens, present when there are more rooms that way.
+    next_batch: str | UnsetType = UNSET
+    prev_batch: str | UnsetType = UNSET
+
+
 class DirectoryService:
     def __init__(self, config: Config, storage: Storage) -> None:
         self._config = config
@@ -33,12 +69,12 @@ class DirectoryService:
         if not is_valid_room_alias(alias):
             raise errors.invalid_param(f"{alias} is not a valid room alias")
 
-    async def resolve(self, alias: str) -> dict[str, Any]:
+    async def resolve(self, alias: str) -> AliasTarget:
         self._check_alias(alias)
         found = await self._storage.directory.get_alias(alias)
         if found is None:
             raise errors.not_found(f"Room alias {alias} not found")
-        return {"room_id": found.room_id, "servers": [self._config.server_name]}
+        return AliasTarget(found.room_id, [self._config.server_name])
 
     async def create_alias(self, requester: Requester, alias: str, room_id: str) -> None:
         self._check_alias(alias)
@@ -84,7 +120,7 @@ class DirectoryService:
         await self._storage.rooms.set_published(room_id, published)
 
     async def public_rooms(self, limit: int | None, since: str | None,
-                           search: str | None) -> dict[str, Any]:
+                           search: str | None) -> PublicRooms:
         """Published rooms, biggest first; ``since`` is an offset token."""
         offset = 0
         if since:
@@ -95,36 +131,33 @@ class DirectoryService:
                    for room_id in await self._storage.rooms.published_room_ids()]
         if search:
             needle = search.lower()
-            entries = [e for e in entries if any(
-                needle in str(e.get(k, "")).lower() for k in ("name", "topic",
-                                                              "canonical_alias"))]
-        entries.sort(key=lambda e: (-e["num_joined_members"], e["room_id"]))
+            entries = [e for e in entries if e.mentions(needle)]
+        entries.sort(key=lambda e: (-e.num_joined_members, e.room_id))
         limit = MAX_PUBLIC_ROOMS_LIMIT if limit is None else min(limit, MAX_PUBLIC_ROOMS_LIMIT)
         chunk = entries[offset:offset + limit]
-        body: dict[str, Any] = {"chunk": chunk, "total_room_count_estimate": len(entries)}
+        body = PublicRooms(chunk=chunk, total_room_count_estimate=len(entries))
         if offset + limit < len(entries):
-            body["next_batch"] = str(offset + limit)
+            body.next_batch = str(offset + limit)
         if offset > 0:
-            body["prev_batch"] = str(max(0, offset - limit))
+            body.prev_batch = str(max(0, offset - limit))
         return body
 
-    async def _entry(self, room_id: str) -> dict[str, Any]:
+    async def _entry(self, room_id: str) -> PublicRoom:
         keys = [(t, "") for t, _, _ in _SUMMARY_FIELDS] + [
             ("m.room.history_visibility", ""), ("m.room.guest_access", "")]
         ids = await self._storage.state.current_ids(room_id, keys)
         events = await self._storage.events.get_many(list(ids.values()))
         content = {key[0]: events[eid].content for key, eid in ids.items() if eid in events}
-        entry: dict[str, Any] = {
-            "room_id": room_id,
-            "num_joined_members": await self._storage.state.joined_count(room_id),
-            "world_readable": content.get("m.room.history_visibility", {}).get(
+        entry = PublicRoom(
+            room_id=room_id,
+            num_joined_members=await self._storage.state.joined_count(room_id),
+            world_readable=content.get("m.room.history_visibility", {}).get(
                 "history_visibility") == "world_readable",
-            "guest_can_join": content.get("m.room.guest_access", {}).get(
+            guest_can_join=content.get("m.room.guest_access", {}).get(
                 "guest_access") == "can_join",
-        }
+        )
         for event_type, key, out in _SUMMARY_FIELDS:
             value = content.get(event_type, {}).get(key)
             if isinstance(value, str):
-                entry[out] = value
-        entry.setdefault("join_rule", "public")
+                setattr(entry, out, value)
         return entry

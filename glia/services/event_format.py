@@ -7,16 +7,20 @@ from typing import Any
 
 from glia.storage.events import StoredEvent
 
-__all__ = ["client_event"]
+__all__ = ["ClientEvent", "client_event"]
+
+#: An event in the client format: free-form JSON (its content has any shape), built once
+#: here and answered as it is.
+ClientEvent = dict[str, Any]
 
 
 def client_event(event: StoredEvent, viewer: tuple[str, str] | None,
                  now: int | None = None, *,
-                 relations: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                 relations: Mapping[str, Any] | None = None) -> ClientEvent:
     """The client format of an event; ``viewer`` = (user_id, device_id) who asks;
     ``relations`` the bundled aggregations, if any."""
     pdu = event.pdu
-    out: dict[str, Any] = {
+    out: ClientEvent = {
         "content": pdu.get("content", {}),
         "event_id": event.event_id,
         "origin_server_ts": pdu["origin_server_ts"],

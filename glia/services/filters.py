@@ -9,7 +9,10 @@ from glia import errors
 from glia.protocol.filters import Filter, FilterDefinition, FilterError, parse_filter
 from glia.storage import Storage
 
-__all__ = ["Filter", "FilterDefinition", "FilterService"]
+__all__ = ["Filter", "FilterDefinition", "FilterService", "StoredFilter"]
+
+#: A filter definition as the client gave it (it reads back unchanged).
+StoredFilter = dict[str, Any]
 
 
 class FilterService:
@@ -28,14 +31,14 @@ class FilterService:
         async with self._storage.transaction() as tx:
             return str(await tx.filters.add(user_id, definition.to_json()))
 
-    async def get(self, requester_id: str, user_id: str, filter_id: str) -> dict[str, Any]:
+    async def get(self, requester_id: str, user_id: str, filter_id: str) -> StoredFilter:
         self._own(requester_id, user_id, "get")
         definition = await self._stored(user_id, filter_id)
         if definition is None:
             raise errors.not_found("No such filter")
         return definition
 
-    async def _stored(self, user_id: str, filter_id: str) -> dict[str, Any] | None:
+    async def _stored(self, user_id: str, filter_id: str) -> StoredFilter | None:
         if not filter_id.isdigit() or len(filter_id) > 18:
             return None
         return await self._storage.filters.get(user_id, int(filter_id))

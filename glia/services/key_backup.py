@@ -73,6 +73,11 @@ class KeyBackupData(msgspec.Struct):
     is_verified: bool
     session_data: dict[str, Any]
 
+    @classmethod
+    def of(cls, key: RoomKey) -> KeyBackupData:
+        return cls(key.first_message_index, key.forwarded_count, key.is_verified,
+                   key.session_data)
+
     def room_key(self, room_id: str, session_id: str) -> RoomKey:
         return RoomKey(room_id, session_id, self.first_message_index, self.forwarded_count,
                        self.is_verified, self.session_data)
@@ -105,15 +110,30 @@ def parse_version(version: str) -> int | None:
     return int(version)
 
 
-def version_json(version: BackupVersion, count: int) -> JsonDict:
-    return {"algorithm": version.algorithm, "auth_data": version.auth_data,
-            "count": count, "etag": str(version.etag), "version": str(version.version)}
+class BackupCreated(msgspec.Struct, frozen=True):
+    version: str
 
 
-def key_json(key: RoomKey) -> JsonDict:
-    return {"first_message_index": key.first_message_index,
-            "forwarded_count": key.forwarded_count, "is_verified": key.is_verified,
-            "session_data": key.session_data}
+class BackupVersionResult(msgspec.Struct, frozen=True):
+    """A backup version as clients read it (``auth_data`` as they uploaded it)."""
+
+    algorithm: str
+    auth_data: JsonDict
+    count: int
+    etag: str
+    version: str
+
+    @classmethod
+    def of(cls, version: BackupVersion, count: int) -> BackupVersionResult:
+        return cls(version.algorithm, version.auth_data, count, str(version.etag),
+                   str(version.version))
+
+
+class BackupCounts(msgspec.Struct, frozen=True):
+    """After a change to a backup's keys: its new ``etag`` and how many keys it holds."""
+
+    etag: str
+    count: int
 
 
 def should_replace(old: RoomKey, new: RoomKey) -> bool:
@@ -132,13 +152,13 @@ class KeyBackupService:
 
     # -- versions ----------------------------------------------------------------------
 
-    async def create_version(self, user_id: str, info: BackupVersionInfo) -> JsonDict:
+    async def create_version(self, user_id: str, info: BackupVersionInfo) -> BackupCreated:
         async with self._storage.transaction() as tx:
             version = await tx.key_backup.create_version(user_id, info.algorithm,
                                                          info.auth_data)
-        return {"version": str(version)}
+        return BackupCreated(str(version))
 
-    async def get_version(self, user_id: str, version: str | None) -> JsonDict:
+    async def get_version(self, user_id: str, version: str | None) -> BackupVersionResult:
         """The given version, or (None) the current one."""
         store = self._storage.key_backup
         if version is None:
@@ -147,10 +167,10 @@ class KeyBackupService:
                 raise errors.not_found("No backup found")
         else:
             found = await self._existing(user_id, version)
-        return version_json(found, await store.count(user_id, found.version))
+        return BackupVersionResult.of(found, await store.count(user_id, found.version))
 
     async def update_version(self, user_id: str, version: str, info: BackupVersionInfo
-                             ) -> JsonDict:
+                             ) -> None:
         """Only ``auth_data`` may change; ``algorithm`` must be the backup's."""
         if info.version is not None and info.version != version:
             raise errors.invalid_param("Version in body does not match")
@@ -159,9 +179,8 @@ class KeyBackupService:
             if found.algorithm != info.algorithm:
                 raise errors.invalid_param("Algorithm does not match")
             await tx.key_backup.set_auth_data(user_id, found.version, info.auth_data)
-        return {}
 
-    async def delete_version(self, user_id: str, version: str) -> JsonDict:
+    async def delete_version(self, user_id: str, version: str) -> None:
         """Delete a version and its keys; deleting it again succeeds (the spec)."""
         number = parse_version(version)
         async with self._storage.transaction() as tx:
@@ -170,7 +189,6 @@ class KeyBackupService:
             if found is None:
                 raise errors.not_found(_UNKNOWN_VERSION)
             await tx.key_backup.mark_deleted(user_id, found.version)
-        return {}
 
     async def _existing(self, user_id: str, version: str,
                         store: KeyBackupStore | None = None) -> BackupVersion:
@@ -184,7 +202,8 @@ class KeyBackupService:
 
     # -- keys --------------------------------------------------------------------------
 
-    async def put_keys(self, user_id: str, version: str, keys: list[RoomKey]) -> JsonDict:
+    async def put_keys(self, user_id: str, version: str, keys: list[RoomKey]
+                       ) -> BackupCounts:
         """Merge uploaded keys into the current version; returns its ``etag`` and ``count``."""
         number = parse_version(version)
         async with self._storage.transaction() as tx:
@@ -211,27 +230,35 @@ class KeyBackupService:
                     changed = True
             etag = await store.bump_etag(user_id, number) if changed else current.etag
             count = await store.count(user_id, number)
-        return {"etag": str(etag), "count": count}
+        return BackupCounts(str(etag), count)
 
-    async def get_keys(self, user_id: str, version: str, room_id: str | None = None,
-                       session_id: str | None = None) -> JsonDict:
+    async def all_keys(self, user_id: str, version: str) -> KeysBackup:
+        rooms: dict[str, RoomKeyBackup] = {}
+        for key in await self._keys(user_id, version, None, None):
+            rooms.setdefault(key.room_id, RoomKeyBackup({})).sessions[key.session_id] = (
+                KeyBackupData.of(key))
+        return KeysBackup(rooms)
+
+    async def room_keys(self, user_id: str, version: str, room_id: str) -> RoomKeyBackup:
+        """A room's sessions (none: an empty ``sessions``)."""
+        keys = await self._keys(user_id, version, room_id, None)
+        return RoomKeyBackup({key.session_id: KeyBackupData.of(key) for key in keys})
+
+    async def session_key(self, user_id: str, version: str, room_id: str,
+                          session_id: str) -> KeyBackupData:
+        keys = await self._keys(user_id, version, room_id, session_id)
+        if not keys:
+            raise errors.not_found("No room_keys found")
+        return KeyBackupData.of(keys[0])
+
+    async def _keys(self, user_id: str, version: str, room_id: str | None,
+                    session_id: str | None) -> list[RoomKey]:
         found = await self._existing(user_id, version)
-        keys = await self._storage.key_backup.keys(user_id, found.version, room_id, session_id)
-        if session_id is not None:
-            if not keys:
-                raise errors.not_found("No room_keys found")
-            return key_json(keys[0])
-        sessions: dict[str, JsonDict] = {}
-        rooms: dict[str, JsonDict] = {}
-        for key in keys:
-            rooms.setdefault(key.room_id, {"sessions": {}})["sessions"][key.session_id] = (
-                key_json(key))
-        if room_id is not None:
-            return rooms.get(room_id, {"sessions": sessions})
-        return {"rooms": rooms}
+        return await self._storage.key_backup.keys(user_id, found.version, room_id,
+                                                   session_id)
 
     async def delete_keys(self, user_id: str, version: str, room_id: str | None = None,
-                          session_id: str | None = None) -> JsonDict:
+                          session_id: str | None = None) -> BackupCounts:
         async with self._storage.transaction() as tx:
             found = await self._existing(user_id, version, tx.key_backup)
             await tx.key_backup.lock_version(user_id, found.version)
@@ -240,4 +267,4 @@ class KeyBackupService:
             etag = (await tx.key_backup.bump_etag(user_id, found.version) if deleted
                     else found.etag)
             count = await tx.key_backup.count(user_id, found.version)
-        return {"etag": str(etag), "count": count}
+        return BackupCounts(str(etag), count)

@@ -86,13 +86,37 @@ class KeysClaim(msgspec.Struct):
             raise errors.bad_json("Missing parameter: one_time_keys")
 
 
+class KeyCounts(msgspec.Struct, frozen=True):
+    """``/keys/upload``'s answer: the device's unclaimed one-time keys per algorithm."""
+
+    one_time_key_counts: dict[str, int]
+
+
+class KeysQueryResult(msgspec.Struct, frozen=True):
+    """``/keys/query``'s answer: signed key objects (free-form JSON) by user ID (and, for
+    device keys, device ID); ``failures`` by server name."""
+
+    device_keys: dict[str, dict[str, JsonDict]]
+    failures: dict[str, JsonDict]
+    master_keys: dict[str, JsonDict]
+    self_signing_keys: dict[str, JsonDict]
+    user_signing_keys: dict[str, JsonDict]
+
+
+class KeysClaimResult(msgspec.Struct, frozen=True):
+    """``/keys/claim``'s answer: user ID → device ID → key ID → the signed key."""
+
+    one_time_keys: dict[str, dict[str, JsonDict]]
+    failures: dict[str, JsonDict]
+
+
 class KeysService(DeviceListService):
     def __init__(self, config: Config, storage: Storage, notifier: Notifier) -> None:
         super().__init__(config, storage, notifier)
 
     # -- /keys/upload ------------------------------------------------------------------
 
-    async def upload(self, requester: Requester, upload: KeysUpload) -> JsonDict:
+    async def upload(self, requester: Requester, upload: KeysUpload) -> KeyCounts:
         """``/keys/upload`` for the caller's device: everything is checked before anything
         is stored, so a refused request changes nothing."""
         user_id, device_id = requester.user_id, requester.device_id
@@ -137,7 +161,7 @@ class KeysService(DeviceListService):
             counts = await tx.keys.count_one_time_keys(user_id, device_id)
         if changed:
             await self.notify_device_list(user_id)
-        return {"one_time_key_counts": {SIGNED_CURVE25519: 0, **counts}}
+        return KeyCounts({SIGNED_CURVE25519: 0, **counts})
 
     @staticmethod
     def _parse_device_keys(value: Any, user_id: str, device_id: str) -> JsonDict:
@@ -188,13 +212,13 @@ class KeysService(DeviceListService):
 
     # -- /keys/query -------------------------------------------------------------------
 
-    async def query(self, requester: Requester, query: KeysQuery) -> JsonDict:
+    async def query(self, requester: Requester, query: KeysQuery) -> KeysQueryResult:
         """``/keys/query``: local users' device keys and cross-signing keys, with the
         uploaded signatures the caller may see (the owner's own, and the caller's)."""
         wanted = query.device_keys
         assert not isinstance(wanted, msgspec.UnsetType)  # refused by the model
         local: dict[str, list[str]] = {}
-        failures: JsonDict = {}
+        failures: dict[str, JsonDict] = {}
         for user_id, device_ids in wanted.items():
             try:
                 domain = parse_user_id(user_id).domain
@@ -205,8 +229,9 @@ class KeysService(DeviceListService):
             else:
                 failures[domain] = dict(_REMOTE_FAILURE)
         requester_id = requester.user_id
-        result: JsonDict = {"device_keys": {}, "failures": failures, "master_keys": {},
-                            "self_signing_keys": {}, "user_signing_keys": {}}
+        result = KeysQueryResult({}, failures, {}, {}, {})
+        cross_keys = {"master": result.master_keys, "self_signing": result.self_signing_keys,
+                      "user_signing": result.user_signing_keys}
         found = await self._storage.keys.device_keys(
             [(u, d or None) for u, d in local.items()])
         by_user: dict[str, list[DeviceKeys]] = {}
@@ -218,29 +243,29 @@ class KeysService(DeviceListService):
             extra: dict[str, list[Signature]] = {}
             for sig in await self._storage.keys.signatures_of(user_id, signers):
                 extra.setdefault(sig.target_key_id, []).append(sig)
-            devices: JsonDict = {}
+            devices: dict[str, JsonDict] = {}
             for device in by_user.get(user_id, []):
                 keys = with_signatures(device.keys, extra.get(device.device_id, []))
                 if device.display_name is not None:
                     keys["unsigned"] = {"device_display_name": device.display_name}
                 devices[device.device_id] = keys
-            result["device_keys"][user_id] = devices
+            result.device_keys[user_id] = devices
             for key in cross:
                 if key.user_id != user_id:
                     continue
                 if key.key_type == "user_signing" and user_id != requester_id:
                     continue  # only its owner sees a user-signing key
-                field = f"{key.key_type}_keys"
-                result[field][user_id] = with_signatures(key.key, extra.get(key.public_key, []))
+                cross_keys[key.key_type][user_id] = with_signatures(
+                    key.key, extra.get(key.public_key, []))
         return result
 
     # -- /keys/claim -------------------------------------------------------------------
 
-    async def claim(self, requester: Requester, claim: KeysClaim) -> JsonDict:
+    async def claim(self, requester: Requester, claim: KeysClaim) -> KeysClaimResult:
         """``/keys/claim``: per device, its oldest one-time key of the algorithm (deleted in
         the same statement), else its fallback key (marked used)."""
         local: list[tuple[str, str, str]] = []
-        failures: JsonDict = {}
+        failures: dict[str, JsonDict] = {}
         assert not isinstance(claim.one_time_keys, msgspec.UnsetType)  # refused by the model
         for user_id, devices in claim.one_time_keys.items():
             try:
@@ -260,4 +285,4 @@ class KeysService(DeviceListService):
                 if key is not None:
                     claimed.setdefault(user_id, {}).setdefault(device_id, {})[key.key_id] = (
                         key.key)
-        return {"one_time_keys": claimed, "failures": failures}
+        return KeysClaimResult(claimed, failures)

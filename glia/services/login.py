@@ -44,6 +44,12 @@ class PasswordLogin(msgspec.Struct):
 LOGIN_TYPES: dict[str, type[PasswordLogin]] = {PASSWORD_LOGIN: PasswordLogin}
 
 
+class LoginFlow(msgspec.Struct, frozen=True):
+    """One way to log in that ``GET /login`` offers."""
+
+    type: str
+
+
 @dataclass(frozen=True)
 class LoggedIn:
     user_id: str
@@ -60,8 +66,8 @@ class LoginService:
         self._auth = auth
         self._device_removal = device_removal
 
-    def flows(self) -> list[dict[str, Any]]:
-        return [{"type": PASSWORD_LOGIN}]
+    def flows(self) -> list[LoginFlow]:
+        return [LoginFlow(PASSWORD_LOGIN)]
 
     @staticmethod
     def login_model(login_type: str) -> type[PasswordLogin]:

@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
+
 from glia import errors
 from glia.clock import Clock
 from glia.config import Config
@@ -36,6 +38,19 @@ _STALE_TMP_S = 86400
 def check_media_id(media_id: str) -> bool:
     """The spec's media-ID alphabet; anything else (``..``, ``/``) can never exist."""
     return bool(_MEDIA_ID.fullmatch(media_id)) and len(media_id) <= 255
+
+
+class UploadConfig(msgspec.Struct, frozen=True):
+    """``GET /media/config``."""
+
+    max_upload_size: int = msgspec.field(name="m.upload.size")
+
+
+class CreatedMedia(msgspec.Struct, frozen=True):
+    """``POST /create``: the reserved URI, and when it lapses unless uploaded to (ms)."""
+
+    content_uri: str
+    unused_expires_at: int
 
 
 class MediaUploads:
@@ -67,10 +82,10 @@ class MediaUploads:
 
     # -- uploads -----------------------------------------------------------------------
 
-    def upload_config(self) -> dict[str, int]:
-        return {"m.upload.size": self._config.max_upload_size}
+    def upload_config(self) -> UploadConfig:
+        return UploadConfig(self._config.max_upload_size)
 
-    async def create(self, user_id: str) -> dict[str, object]:
+    async def create(self, user_id: str) -> CreatedMedia:
         """``POST /create``: a pending ID the user must upload to within the expiry."""
         now = self._clock.now_ms()
         created_after = now - self._expiration_ms
@@ -82,7 +97,7 @@ class MediaUploads:
                 raise errors.limit_exceeded(max(retry, 0))
             media_id = _new_media_id()
             await tx.media.create_pending(media_id, user_id, now)
-        return {"content_uri": self.mxc(media_id), "unused_expires_at": now + self._expiration_ms}
+        return CreatedMedia(self.mxc(media_id), now + self._expiration_ms)
 
     async def upload(self, user_id: str, content_type: str | None, upload_name: str | None,
                      declared_length: int | None, body: AsyncIterator[bytes]) -> str:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
+from msgspec import UNSET, UnsetType
+
 from glia import errors
 from glia.clock import Clock, SystemClock
 from glia.ids import InvalidId, parse_user_id
@@ -23,6 +26,16 @@ SYNC_TOUCH_INTERVAL_MS = 5_000
 #: Online but not active for this long reads as unavailable.
 IDLE_TIMEOUT_MS = 5 * 60_000
 MAX_STATUS_LENGTH = 1024
+
+
+class PresenceStatus(msgspec.Struct):
+    """A user's presence (``/presence/{userId}/status`` and ``m.presence`` content);
+    what is unknown is left out."""
+
+    presence: str
+    last_active_ago: int | UnsetType = UNSET
+    currently_active: bool | UnsetType = UNSET
+    status_msg: str | UnsetType = UNSET
 
 
 class PresenceService:
@@ -55,7 +68,7 @@ class PresenceService:
         await self._write(Presence(user_id, presence, status_msg, now,
                                    current.last_sync_ts if current else now, 0))
 
-    async def get_status(self, requester_id: str, user_id: str) -> dict[str, Any]:
+    async def get_status(self, requester_id: str, user_id: str) -> PresenceStatus:
         """A user's presence, for themselves or someone who shares a room with them (the
         spec's rule: presence is for those who share a room or are subscribed)."""
         try:
@@ -69,17 +82,16 @@ class PresenceService:
             raise errors.forbidden("You are not allowed to see their presence.")
         presence = await self._storage.presence.get(user_id)
         if presence is None:
-            return {"presence": "offline"}
+            return PresenceStatus("offline")
         return self.content(presence, self._clock.now_ms())
 
     @staticmethod
-    def content(p: Presence, now: int) -> dict[str, Any]:
-        out: dict[str, Any] = {"presence": p.state,
-                               "last_active_ago": max(0, now - p.last_active_ts)}
+    def content(p: Presence, now: int) -> PresenceStatus:
+        out = PresenceStatus(p.state, max(0, now - p.last_active_ts))
         if p.state == "online":
-            out["currently_active"] = now - p.last_active_ts < IDLE_TIMEOUT_MS
+            out.currently_active = now - p.last_active_ts < IDLE_TIMEOUT_MS
         if p.status_msg is not None:
-            out["status_msg"] = p.status_msg
+            out.status_msg = p.status_msg
         return out
 
     async def on_sync(self, user_id: str, set_presence: str | None) -> None:

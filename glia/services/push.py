@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from glia import errors
 from glia.clock import now_ms
@@ -80,6 +81,46 @@ def _unknown_rule() -> MatrixError:
     return errors.not_found("Unknown rule")
 
 
+#: A push rule in the spec's format (``PushRule.to_json``).
+RuleJson = dict[str, Any]
+
+
+class RulesByKind(msgspec.Struct, frozen=True):
+    """A user's rules of every kind, each list in evaluation order."""
+
+    override: list[RuleJson]
+    content: list[RuleJson]
+    room: list[RuleJson]
+    sender: list[RuleJson]
+    underride: list[RuleJson]
+
+    @classmethod
+    def of(cls, ruleset: pr.Ruleset) -> RulesByKind:
+        return cls(**ruleset.to_json())
+
+
+class PushRulesContent(msgspec.Struct, frozen=True):
+    """``GET /pushrules/`` and the content of ``m.push_rules`` account data."""
+
+    global_: RulesByKind = msgspec.field(name="global")
+
+
+class Notification(msgspec.Struct, frozen=True):
+    actions: list[Any]
+    #: The client format, without ``room_id`` (it is beside it).
+    event: dict[str, Any]
+    profile_tag: str
+    read: bool
+    room_id: str
+    ts: int
+
+
+class NotificationsPage(msgspec.Struct):
+    notifications: list[Notification]
+    #: There only when older notifications remain.
+    next_token: str | UnsetType = UNSET
+
+
 class PushService:
     def __init__(self, config: Config, storage: Storage, notifier: Notifier,
                  gateway: PushGateway) -> None:
@@ -94,11 +135,11 @@ class PushService:
         mine = (await self._storage.push.rules_for_users([user_id]))[user_id]
         return pr.build_ruleset(user_id, mine.rules, mine.changes)
 
-    async def push_rules_content(self, user_id: str) -> dict[str, Any]:
+    async def push_rules_content(self, user_id: str) -> PushRulesContent:
         """The content of the user's ``m.push_rules`` account data: ``{"global": …}``
         with every kind's rules in evaluation order (server defaults included)."""
         self._gateway.ensure_running()
-        return {"global": (await self.ruleset(user_id)).to_json()}
+        return PushRulesContent(RulesByKind.of(await self.ruleset(user_id)))
 
     async def push_rules_account_data(self, user_id: str) -> list[dict[str, Any]]:
         """The ``m.push_rules`` account data event, for ``/sync``'s ``account_data``."""
@@ -117,7 +158,7 @@ class PushService:
         changed = await self._storage.push.rules_changed_at(user_id)
         return changed is not None and after < changed <= upto
 
-    async def rules_of_kind(self, user_id: str, kind: str) -> list[dict[str, Any]]:
+    async def rules_of_kind(self, user_id: str, kind: str) -> list[RuleJson]:
         """``GET /pushrules/global/{kind}/``: one kind's rules."""
         if kind not in pr.KINDS:
             raise errors.unrecognized(400)
@@ -234,7 +275,7 @@ class PushService:
     # -- GET /notifications ----------------------------------------------------------
 
     async def notifications(self, requester: Requester, from_token: int | None,
-                            limit: int | None, only: str | None) -> dict[str, Any]:
+                            limit: int | None, only: str | None) -> NotificationsPage:
         """A page of the user's notifications, newest first; ``next_token`` is there
         only when older ones remain."""
         user_id = requester.user_id
@@ -249,21 +290,18 @@ class PushService:
         markers = await self._storage.push.read_markers(
             user_id, sorted({n.room_id for n in rows}))
         now = now_ms()
-        out: list[dict[str, Any]] = []
+        out: list[Notification] = []
         for n in rows:
             stored = events.get(n.event_id)
             if stored is None:
                 continue
             body = client_event(stored, None, now)
             body.pop("room_id", None)
-            out.append({
-                "actions": n.actions, "event": body, "profile_tag": "",
-                "read": n.stream <= markers.get(n.room_id, 0), "room_id": n.room_id,
-                "ts": n.ts,
-            })
-        page: dict[str, Any] = {"notifications": out}
+            out.append(Notification(n.actions, body, "",
+                                    n.stream <= markers.get(n.room_id, 0), n.room_id, n.ts))
+        page = NotificationsPage(out)
         if more and rows:
-            page["next_token"] = str(rows[-1].stream)
+            page.next_token = str(rows[-1].stream)
         return page
 
 def check_json_depth(value: Any, what: str) -> None:

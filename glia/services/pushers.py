@@ -49,15 +49,33 @@ class PusherSet(msgspec.Struct):
     append: bool = False
 
 
+class PusherInfo(msgspec.Struct, frozen=True):
+    """A pusher in the spec's format (``GET /pushers``)."""
+
+    app_display_name: str
+    app_id: str
+    data: dict[str, Any]
+    device_display_name: str
+    kind: str
+    lang: str
+    profile_tag: str
+    pushkey: str
+
+    @classmethod
+    def of(cls, p: Pusher) -> PusherInfo:
+        return cls(p.app_display_name, p.app_id, p.data, p.device_display_name, p.kind,
+                   p.lang, p.profile_tag, p.pushkey)
+
+
 class PusherService:
     def __init__(self, config: Config, storage: Storage, gateway: PushGateway) -> None:
         self._config = config
         self._storage = storage
         self._gateway = gateway
 
-    async def pushers(self, user_id: str) -> list[dict[str, Any]]:
+    async def pushers(self, user_id: str) -> list[PusherInfo]:
         """``GET /pushers``: the user's pushers in the spec's format."""
-        return [_pusher_json(p) for p in await self._storage.push.pushers_of_user(user_id)]
+        return [PusherInfo.of(p) for p in await self._storage.push.pushers_of_user(user_id)]
 
     async def set_pusher(self, requester: Requester, request: PusherSet) -> None:
         """``POST /pushers/set``: create or update (``kind`` set) or delete (``kind`` null)
@@ -121,7 +139,7 @@ class PusherService:
         queued = await self._storage.push.pending_deliveries(user_id)
         out = []
         for p in pushers:
-            item = _pusher_json(p)
+            item = msgspec.structs.asdict(PusherInfo.of(p))
             item.update({
                 "enabled": True, "device_id": p.device_id, "pushkey_ts": p.pushkey_ts,
                 "last_success_ts": p.last_success_ts, "failing_since_ts": p.failing_since_ts,
@@ -129,14 +147,6 @@ class PusherService:
             })
             out.append(item)
         return {"pushers": out, "total": len(out)}
-
-
-def _pusher_json(p: Pusher) -> dict[str, Any]:
-    return {
-        "app_display_name": p.app_display_name, "app_id": p.app_id, "data": p.data,
-        "device_display_name": p.device_display_name, "kind": p.kind, "lang": p.lang,
-        "profile_tag": p.profile_tag, "pushkey": p.pushkey,
-    }
 
 
 def _config_error(message: str) -> MatrixError:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -67,17 +66,19 @@ class SharedSecretRegistration(msgspec.Struct):
     inhibit_login: bool = False
 
 
-@dataclass(frozen=True)
-class Registered:
+class Registered(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A new account, as ``/register`` answers: no token and device when login was
+    inhibited."""
+
     user_id: str
-    device_id: str | None
-    access_token: str | None
+    home_server: str
+    access_token: str | None = None
+    device_id: str | None = None
 
     def to_json(self, server_name: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"user_id": self.user_id, "home_server": server_name}
-        if self.access_token is not None:
-            body["access_token"] = self.access_token
-            body["device_id"] = self.device_id
+        """As a dict, for callers that still answer dicts (shared-secret registration)."""
+        body: dict[str, Any] = msgspec.to_builtins(
+            msgspec.structs.replace(self, home_server=server_name))
         return body
 
 
@@ -142,10 +143,10 @@ class RegistrationService:
                 raise errors.forbidden("Registration token is no longer valid")
             await tx.profile.create(user_id, displayname if displayname else localpart)
             if inhibit_login:
-                return Registered(user_id, None, None)
+                return Registered(user_id, self._config.server_name)
             device_id = device_id or new_device_id()
             token = await self._auth.issue_token(tx, user_id, device_id, device_display_name)
-        return Registered(user_id, device_id, token)
+        return Registered(user_id, self._config.server_name, token, device_id)
 
     # -- open registration (POST /register) ---------------------------------------
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+from msgspec import UNSET, UnsetType
+
 from glia import errors
 from glia.clock import now_ms
 from glia.ids import is_valid_event_id
+from glia.services.event_format import ClientEvent
 from glia.services.events import client_event
 from glia.services.tokens import Position, parse_position
 from glia.services.visibility import (
@@ -32,6 +36,17 @@ MAX_LIMIT = 1000
 Viewer = tuple[str, str]
 
 
+class RelationsPage(msgspec.Struct, kw_only=True):
+    """``/relations`` and ``/threads``: events in the client format, and the tokens
+    to page on (there only when there is more that way)."""
+
+    chunk: list[ClientEvent]
+    next_batch: str | UnsetType = UNSET
+    prev_batch: str | UnsetType = UNSET
+    #: How deep ``recurse`` looked (there only when the client asked about recursion).
+    recursion_depth: int | UnsetType = UNSET
+
+
 class Aggregator:
     """Adds the spec's bundled aggregations (``unsigned["m.relations"]``) to events."""
 
@@ -40,7 +55,7 @@ class Aggregator:
 
     async def client_events(self, events: Sequence[StoredEvent], viewer: Viewer,
                             visibility: Visibility, now: int | None = None
-                            ) -> list[dict[str, Any]]:
+                            ) -> list[ClientEvent]:
         """The client format of ``events`` with their thread summaries and latest edits,
         as ``visibility``'s reader is served them (erased senders' events redacted)."""
         now = now_ms() if now is None else now
@@ -98,7 +113,7 @@ class RelationsService:
     async def relations(self, viewer: Viewer, room_id: str, event_id: str,
                         rel_type: str | None, event_type: str | None, *,
                         from_token: str | None, to_token: str | None, backwards: bool,
-                        limit: int, recurse: bool | None) -> dict[str, Any]:
+                        limit: int, recurse: bool | None) -> RelationsPage:
         if not is_valid_event_id(event_id):
             raise errors.invalid_param(f"{event_id} is not a legal event ID")
         visibility = await room_visibility(self._storage, viewer[0], room_id)
@@ -114,18 +129,18 @@ class RelationsService:
             max_hops=RECURSION_DEPTH if recurse else 1,
         )
         visible = [e for e in page if visibility.visible(e)]
-        body: dict[str, Any] = {
-            "chunk": await self._aggregator.client_events(visible, viewer, visibility)}
+        body = RelationsPage(
+            chunk=await self._aggregator.client_events(visible, viewer, visibility))
         if len(page) == limit:
-            body["next_batch"] = Position(None, page[-1].stream_ordering).token()
+            body.next_batch = Position(None, page[-1].stream_ordering).token()
         if from_token:
-            body["prev_batch"] = from_token
+            body.prev_batch = from_token
         if recurse is not None:
-            body["recursion_depth"] = RECURSION_DEPTH if recurse else 1
+            body.recursion_depth = RECURSION_DEPTH if recurse else 1
         return body
 
     async def threads(self, viewer: Viewer, room_id: str, *, include: str,
-                      from_token: str | None, limit: int) -> dict[str, Any]:
+                      from_token: str | None, limit: int) -> RelationsPage:
         if include not in ("all", "participated"):
             raise errors.invalid_param("include must be 'all' or 'participated'")
         visibility = await room_visibility(self._storage, viewer[0], room_id)
@@ -137,8 +152,8 @@ class RelationsService:
         events = await self._storage.events.get_many([root for root, _ in roots])
         visible = [events[root] for root, _ in roots
                    if root in events and visibility.visible(events[root])]
-        body: dict[str, Any] = {
-            "chunk": await self._aggregator.client_events(visible, viewer, visibility)}
+        body = RelationsPage(
+            chunk=await self._aggregator.client_events(visible, viewer, visibility))
         if len(roots) == limit:
-            body["next_batch"] = Position(None, roots[-1][1]).token()
+            body.next_batch = Position(None, roots[-1][1]).token()
         return body

@@ -34,6 +34,15 @@ from glia.services.search_request import (
     criteria_of,
     parse_query,
 )
+from glia.services.search_results import (
+    EventContext,
+    Group,
+    RoomEvents,
+    SearchCategories,
+    SearchResult,
+    SearchResults,
+    SenderProfile,
+)
 from glia.services.tokens import Position
 from glia.services.visibility import Visibility, erased_for, room_visibility
 from glia.storage import Storage
@@ -125,20 +134,20 @@ class SearchService:
     # -- searching ---------------------------------------------------------------------
 
     async def search(self, user_id: str, device_id: str, request: SearchRequest,
-                     next_batch: str | None) -> dict[str, Any]:
+                     next_batch: str | None) -> SearchResults:
         criteria = criteria_of(request)
         batch = NextBatch.parse(next_batch) if next_batch is not None else None
         if criteria is None:
-            return {"search_categories": {}}
+            return SearchResults(SearchCategories())
         if batch is not None and batch.order != criteria.order_by:
             raise errors.invalid_param(
                 f"next_batch is for order_by {batch.order!r}, not {criteria.order_by!r}")
-        return {"search_categories": {
-            "room_events": await self._room_events(user_id, device_id, criteria, batch)}}
+        return SearchResults(SearchCategories(
+            await self._room_events(user_id, device_id, criteria, batch)))
 
     async def _room_events(self, user_id: str, device_id: str, criteria: Criteria,
-                           batch: NextBatch | None) -> dict[str, Any]:
-        empty: dict[str, Any] = {"results": [], "count": 0, "highlights": []}
+                           batch: NextBatch | None) -> RoomEvents:
+        empty = RoomEvents(results=[], count=0, highlights=[])
         query = parse_query(criteria.search_term)
         if query is None or not criteria.types:
             return empty
@@ -194,27 +203,26 @@ class SearchService:
                     rendered[event.event_id] = client
         results = []
         for hit in hits:
-            context: dict[str, Any] = {}
+            context = EventContext()
             if criteria.context is not None:
                 context = await self._context(events[hit.event_id],
                                               visibilities[hit.room_id], viewer,
                                               criteria.context, now)
-            results.append({"rank": hit.rank, "result": rendered[hit.event_id],
-                            "context": context})
+            results.append(SearchResult(hit.rank, rendered[hit.event_id], context))
 
-        out: dict[str, Any] = {
-            "results": results,
-            "count": await store.count(query, scope, search_filter),
-            "highlights": _highlights(query, [events[h.event_id] for h in hits]),
-        }
+        out = RoomEvents(
+            results=results,
+            count=await store.count(query, scope, search_filter),
+            highlights=_highlights(query, [events[h.event_id] for h in hits]),
+        )
         group, value = (batch.group, batch.value) if batch is not None else ("", "")
         if more and page:
             position = offset + len(page) if by_rank else page[-1].stream_ordering
-            out["next_batch"] = NextBatch(criteria.order_by, position, group, value).token()
+            out.next_batch = NextBatch(criteria.order_by, position, group, value).token()
         if criteria.include_state:
-            out["state"] = await self._states(user_id, hits, now)
+            out.state = await self._states(user_id, hits, now)
         if criteria.group_by:
-            out["groups"] = _groups(criteria.group_by, hits, events,
+            out.groups = _groups(criteria.group_by, hits, events,
                                     page[-1].stream_ordering if more and not by_rank
                                     else None)
         return out
@@ -277,7 +285,7 @@ class SearchService:
 
     async def _context(self, event: StoredEvent, visibility: Visibility,
                        viewer: tuple[str, str], wanted: ContextRequest, now: int
-                       ) -> dict[str, Any]:
+                       ) -> EventContext:
         """Events around a result, as ``/context`` gives them (tokens for
         ``/messages``), with the senders' profiles at the time if asked."""
         here = (event.depth, event.stream_ordering)
@@ -292,21 +300,21 @@ class SearchService:
         after = [e for e in after if visibility.visible(e)]
         rendered = await self._aggregator.client_events([*before, *after], viewer,
                                                         visibility, now)
-        context: dict[str, Any] = {
-            "events_before": rendered[:len(before)],
-            "events_after": rendered[len(before):],
-            "start": Position(first.depth, first.stream_ordering).token(),
-            "end": Position(last.depth, last.stream_ordering).token(),
-        }
+        context = EventContext(
+            events_before=rendered[:len(before)],
+            events_after=rendered[len(before):],
+            start=Position(first.depth, first.stream_ordering).token(),
+            end=Position(last.depth, last.stream_ordering).token(),
+        )
         if wanted.include_profile:
             senders = sorted({e.sender for e in [*before, event, *after]})
             ids = await self._storage.state.ids_at(
                 event.room_id, last.stream_ordering,
                 keys=[("m.room.member", s) for s in senders], types=["m.room.member"])
             members = await events.get_many(list(ids.values()))
-            context["profile_info"] = {
-                m.state_key: {"displayname": m.content.get("displayname"),
-                              "avatar_url": m.content.get("avatar_url")}
+            context.profile_info = {
+                m.state_key: SenderProfile(m.content.get("displayname"),
+                                           m.content.get("avatar_url"))
                 for m in members.values() if m.state_key is not None}
         return context
 
@@ -341,19 +349,19 @@ def _highlights(query: SearchQuery, events: Sequence[StoredEvent]) -> list[str]:
 
 def _groups(group_by: Sequence[str], hits: Sequence[SearchHit],
             events: Mapping[str, StoredEvent], next_stream: int | None
-            ) -> dict[str, dict[str, dict[str, Any]]]:
+            ) -> dict[str, dict[str, Group]]:
     """The page's results partitioned by room or sender; ``order`` is where the group
     first appears. With ``recent`` ordering and more to come, each group gets a
     ``next_batch`` that continues within it."""
-    out: dict[str, dict[str, dict[str, Any]]] = {}
+    out: dict[str, dict[str, Group]] = {}
     for key in group_by:
-        groups: dict[str, dict[str, Any]] = {}
+        groups: dict[str, Group] = {}
         for hit in hits:
             value = hit.room_id if key == "room_id" else events[hit.event_id].sender
-            group = groups.setdefault(value, {"results": [], "order": len(groups) + 1})
-            group["results"].append(hit.event_id)
+            group = groups.setdefault(value, Group(results=[], order=len(groups) + 1))
+            group.results.append(hit.event_id)
         if next_stream is not None:
             for value, group in groups.items():
-                group["next_batch"] = NextBatch("recent", next_stream, key, value).token()
+                group.next_batch = NextBatch("recent", next_stream, key, value).token()
         out[key] = groups
     return out

@@ -17,6 +17,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
+from msgspec import UNSET, UnsetType
+
 from glia import errors
 from glia.clock import now_ms
 from glia.ids import is_valid_room_id, random_string
@@ -33,6 +36,31 @@ SPACE = "m.space"
 _ORDER = re.compile(r"[\x20-\x7E]{1,50}")
 
 
+class SpaceRoom(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A room's summary in the hierarchy (what the room has not set is left out), with
+    its ``m.space.child`` events stripped (empty unless the room is a space)."""
+
+    room_id: str
+    room_version: str | None = None
+    name: str | None = None
+    topic: str | None = None
+    canonical_alias: str | None = None
+    num_joined_members: int
+    avatar_url: str | None = None
+    join_rule: str | None = None
+    world_readable: bool
+    guest_can_join: bool
+    room_type: str | None = None
+    encryption: str | None = None
+    children_state: list[dict[str, Any]]
+
+
+class Hierarchy(msgspec.Struct):
+    rooms: list[SpaceRoom]
+    #: A token for the next page, when the walk is not done.
+    next_batch: str | UnsetType = UNSET
+
+
 class SpacesService:
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
@@ -40,7 +68,7 @@ class SpacesService:
     async def hierarchy(self, user_id: str, room_id: str, *, suggested_only: bool = False,
                         max_depth: int | None = None, limit: int | None = None,
                         from_token: str | None = None, admin: bool = False
-                        ) -> dict[str, Any]:
+                        ) -> Hierarchy:
         """One page of the walk from ``room_id``. ``admin``: every local room, without
         the visibility rules (the requester must be a server admin)."""
         if not is_valid_room_id(room_id):
@@ -67,7 +95,7 @@ class SpacesService:
             queue, processed = [(room_id, 0)], set()
 
         page_size = MAX_LIMIT if limit is None else min(limit, MAX_LIMIT)
-        rooms: list[dict[str, Any]] = []
+        rooms: list[SpaceRoom] = []
         while queue and len(rooms) < page_size:
             current, depth = queue.pop()
             if current in processed:
@@ -80,9 +108,9 @@ class SpacesService:
             if max_depth is None or depth < max_depth:
                 # Reversed, so the first child is the next room visited.
                 queue.extend((child["state_key"], depth + 1)
-                             for child in reversed(entry["children_state"]))
+                             for child in reversed(entry.children_state))
 
-        body: dict[str, Any] = {"rooms": rooms}
+        body = Hierarchy(rooms)
         if queue:
             token = random_string(32)
             now = now_ms()
@@ -92,36 +120,32 @@ class SpacesService:
                     user_id=user_id, room_id=room_id, suggested_only=suggested_only,
                     max_depth=max_depth, admin=admin, queue=queue,
                     processed=sorted(processed), created_ts=now))
-            body["next_batch"] = token
+            body.next_batch = token
         return body
 
     # -- one room ----------------------------------------------------------------------
 
     async def _entry(self, room_id: str, user_id: str, suggested_only: bool,
-                     admin: bool) -> dict[str, Any] | None:
+                     admin: bool) -> SpaceRoom | None:
         """The room's summary with its children, or None when it is not to be listed."""
         if not is_valid_room_id(room_id):
             return None
         stats = await self._storage.admin_rooms.get(room_id)
         if stats is None or (not admin and not await self._accessible(stats, user_id)):
             return None
-        entry = {
-            "room_id": room_id, "room_version": stats["room_version"],
-            "name": stats["name"], "topic": stats["topic"],
-            "canonical_alias": stats["canonical_alias"],
-            "num_joined_members": int(stats["joined_members"]),
-            "avatar_url": stats["avatar"], "join_rule": stats["join_rules"],
-            "world_readable": stats["history_visibility"] == "world_readable",
-            "guest_can_join": stats["guest_access"] == "can_join",
-            "room_type": stats["room_type"], "encryption": stats["encryption"],
-        }
-        summary: dict[str, Any] = {k: v for k, v in entry.items() if v is not None}
         children: list[dict[str, Any]] = []
         if stats["room_type"] == SPACE:
             children = [_stripped(e) for e in await self._children(room_id)
                         if not suggested_only or e.content.get("suggested") is True]
-        summary["children_state"] = children
-        return summary
+        return SpaceRoom(
+            room_id=room_id, room_version=stats["room_version"], name=stats["name"],
+            topic=stats["topic"], canonical_alias=stats["canonical_alias"],
+            num_joined_members=int(stats["joined_members"]), avatar_url=stats["avatar"],
+            join_rule=stats["join_rules"],
+            world_readable=stats["history_visibility"] == "world_readable",
+            guest_can_join=stats["guest_access"] == "can_join",
+            room_type=stats["room_type"], encryption=stats["encryption"],
+            children_state=children)
 
     async def _children(self, room_id: str) -> list[StoredEvent]:
         """The room's ``m.space.child`` events that name servers (``via``), in the

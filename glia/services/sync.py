@@ -25,6 +25,19 @@ from glia.services.notifier import Notifier
 from glia.services.presence import PresenceService
 from glia.services.receipts import ReceiptService
 from glia.services.relations import Aggregator
+from glia.services.sync_response import (
+    DeviceSection,
+    Events,
+    InvitedRoom,
+    JoinedRoom,
+    KnockedRoom,
+    LeftRoom,
+    Rooms,
+    RoomSummary,
+    SyncResponse,
+    Timeline,
+    UnreadNotifications,
+)
 from glia.services.tokens import Position
 from glia.services.typing import TypingService
 from glia.services.visibility import Visibility, as_served, room_visibility
@@ -44,7 +57,7 @@ class DeviceSyncSource(Protocol):
     """Per-device data (to-device messages, device lists, one-time key counts)."""
 
     async def sync_section(self, user_id: str, device_id: str, since: int | None,
-                           upto: int) -> dict[str, Any]: ...
+                           upto: int) -> DeviceSection: ...
 
     async def ack_to_device(self, user_id: str, device_id: str, upto: int) -> None: ...
 
@@ -102,7 +115,7 @@ class SyncService:
         self._unread = unread_counts
         self._extra_account_data = list(account_data_sources)
 
-    async def sync(self, request: SyncRequest) -> dict[str, Any]:
+    async def sync(self, request: SyncRequest) -> SyncResponse:
         if request.set_presence != "offline" or request.since is None:
             await self._presence.on_sync(request.user_id, request.set_presence)
         if request.since is not None:
@@ -137,7 +150,7 @@ class SyncService:
             if not empty:
                 return body
 
-    async def _build(self, request: SyncRequest, upto: int) -> tuple[dict[str, Any], bool]:
+    async def _build(self, request: SyncRequest, upto: int) -> tuple[SyncResponse, bool]:
         since = None if request.full_state else request.since
         window = _Window(request, request.since, upto, now_ms())
         changed = await self._storage.account_data.changed(request.user_id, request.since,
@@ -147,19 +160,13 @@ class SyncService:
         joined = window.joined_now
         presence = await self._presence.sync_events(joined, request.since, upto)
         presence = [e for e in presence if request.filter.presence.allows(e)]
-        body: dict[str, Any] = {
-            "next_batch": f"s{upto}",
-            "rooms": rooms,
-            "account_data": {"events": account_data},
-            "presence": {"events": presence},
-        }
         device = await self._devices.sync_section(request.user_id, request.device_id,
                                                   request.since, upto)
-        body.update(device)
-        empty = not any(rooms.values()) and not account_data and not presence and not (
-            device.get("to_device", {}).get("events")
-            or device.get("device_lists", {}).get("changed")
-            or device.get("device_lists", {}).get("left"))
+        body = SyncResponse(
+            f"s{upto}", rooms, Events(account_data), Events(presence), device.to_device,
+            device.device_lists, device.device_one_time_keys_count,
+            device.device_unused_fallback_key_types)
+        empty = not rooms and not account_data and not presence and not device.carries_news()
         return body, empty
 
     # -- account data ----------------------------------------------------------------
@@ -176,7 +183,7 @@ class SyncService:
     # -- rooms -----------------------------------------------------------------------
 
     async def _rooms(self, window: _Window, since: int | None,
-                     room_account: dict[str, list[AccountData]]) -> dict[str, Any]:
+                     room_account: dict[str, list[AccountData]]) -> Rooms:
         request = window.request
         room_filter = request.filter.room
         user_id = request.user_id
@@ -188,7 +195,7 @@ class SyncService:
             for membership, stream in await self._storage.state.membership_changes(
                     user_id, since, window.upto):
                 changed_membership[membership.room_id] = (membership, stream)
-        out: dict[str, Any] = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
+        out = Rooms()
         joined = [r for r in window.joined_now if room_filter.allows_room(r)]
         if since is None:
             active = set(joined)
@@ -200,7 +207,7 @@ class SyncService:
         for room_id in sorted(active):
             newly = since is None or (room_id in changed_membership and
                                       changed_membership[room_id][0].membership == "join")
-            out["join"][room_id] = await self._joined_room(
+            out.join[room_id] = await self._joined_room(
                 window, room_id, None if newly else since, newly,
                 ephemeral.get(room_id, []), room_account.get(room_id, []))
         for room_id, member in current.items():
@@ -208,19 +215,19 @@ class SyncService:
                 continue
             recent = since is None or room_id in changed_membership
             if member.membership == "invite" and recent:
-                out["invite"][room_id] = {"invite_state": {
-                    "events": await self._stripped_state(room_id, member.event_id)}}
+                out.invite[room_id] = InvitedRoom(Events(
+                    await self._stripped_state(room_id, member.event_id)))
             elif member.membership == "knock" and recent:
-                out["knock"][room_id] = {"knock_state": {
-                    "events": await self._stripped_state(room_id, member.event_id)}}
+                out.knock[room_id] = KnockedRoom(Events(
+                    await self._stripped_state(room_id, member.event_id)))
             elif member.membership in ("leave", "ban") and (
                     (since is None and room_filter.include_leave)
                     or (since is not None and room_id in changed_membership)):
                 if await self._storage.rooms.is_forgotten(user_id, room_id):
                     continue
-                out["leave"][room_id] = await self._left_room(
+                out.leave[room_id] = await self._left_room(
                     window, room_id, since, member, room_account.get(room_id, []))
-        return {k: v for k, v in out.items() if v}
+        return out
 
     async def _ephemeral(self, window: _Window, rooms: list[str]
                          ) -> dict[str, list[dict[str, Any]]]:
@@ -237,20 +244,20 @@ class SyncService:
 
     async def _joined_room(self, window: _Window, room_id: str, since: int | None,
                            newly: bool, ephemeral: list[dict[str, Any]],
-                           account: list[AccountData]) -> dict[str, Any]:
+                           account: list[AccountData]) -> JoinedRoom:
         user_id = window.request.user_id
-        body, timeline, state = await self._timeline_and_state(
+        sections, timeline, state = await self._timeline_and_state(
             window, room_id, since, window.upto, newly, account)
-        body["ephemeral"] = {"events": ephemeral}
-        if newly or any(e.type == "m.room.member" for e in (*timeline, *state)):
-            body["summary"] = await self._summary(room_id, user_id)
         notifications, highlights = await self._unread(user_id, room_id)
-        body["unread_notifications"] = {"notification_count": notifications,
-                                        "highlight_count": highlights}
-        return body
+        room = JoinedRoom(timeline=sections.timeline, state=sections.state,
+                          account_data=sections.account_data, ephemeral=Events(ephemeral),
+                          unread_notifications=UnreadNotifications(notifications, highlights))
+        if newly or any(e.type == "m.room.member" for e in (*timeline, *state)):
+            room.summary = await self._summary(room_id, user_id)
+        return room
 
     async def _left_room(self, window: _Window, room_id: str, since: int | None,
-                         member: Membership, account: list[AccountData]) -> dict[str, Any]:
+                         member: Membership, account: list[AccountData]) -> LeftRoom:
         """A room the user left: its timeline up to (and including) the leave."""
         leave = await self._storage.events.get(member.event_id)
         upto = leave.stream_ordering if leave is not None else window.upto
@@ -260,27 +267,22 @@ class SyncService:
 
     async def _timeline_and_state(self, window: _Window, room_id: str, since: int | None,
                                   upto: int, newly: bool, account: list[AccountData]
-                                  ) -> tuple[dict[str, Any], list[StoredEvent],
-                                             list[StoredEvent]]:
-        """A room's ``timeline``, ``state`` and ``account_data`` over (since, upto]."""
+                                  ) -> tuple[LeftRoom, list[StoredEvent], list[StoredEvent]]:
+        """A room's ``timeline``, ``state`` and ``account_data`` over (since, upto] (all a
+        left room has), and the timeline's and state's events."""
         room_filter = window.request.filter.room
         visibility = await room_visibility(self._storage, window.request.user_id, room_id)
         timeline, limited = await self._timeline(room_filter.timeline, room_id, since, upto,
                                                  visibility)
         state = await self._state(window, room_id, since, newly, limited, timeline, upto)
-        body: dict[str, Any] = {
-            "timeline": {
-                "events": await self._render(window, timeline, visibility),
-                "limited": limited,
-                "prev_batch": await self._prev_batch(room_id, timeline, upto),
-            },
-            "state": {"events": [self._format(window, client_event(e, None, window.now))
-                                 for e in state]},
-            "account_data": {"events": [
-                {"type": d.type, "content": d.content} for d in account
-                if d.content and room_filter.account_data.allows({"type": d.type})]},
-        }
-        return body, timeline, state
+        sections = LeftRoom(
+            Timeline(await self._render(window, timeline, visibility), limited,
+                     await self._prev_batch(room_id, timeline, upto)),
+            Events([self._format(window, client_event(e, None, window.now)) for e in state]),
+            Events([{"type": d.type, "content": d.content} for d in account
+                    if d.content and room_filter.account_data.allows({"type": d.type})]),
+        )
+        return sections, timeline, state
 
     async def _timeline(self, event_filter: EventFilter, room_id: str, since: int | None,
                         upto: int, visibility: Visibility) -> tuple[list[StoredEvent], bool]:
@@ -359,14 +361,14 @@ class SyncService:
             return Position(1, 0).token()
         return Position(latest[0].depth, latest[0].stream_ordering + 1).token()
 
-    async def _summary(self, room_id: str, user_id: str) -> dict[str, Any]:
+    async def _summary(self, room_id: str, user_id: str) -> RoomSummary:
         counts = await self._storage.state.member_counts(room_id)
-        summary: dict[str, Any] = {"m.joined_member_count": counts.get("join", 0),
-                                   "m.invited_member_count": counts.get("invite", 0)}
+        summary = RoomSummary(joined_member_count=counts.get("join", 0),
+                              invited_member_count=counts.get("invite", 0))
         named = await self._storage.state.current_ids(
             room_id, [("m.room.name", ""), ("m.room.canonical_alias", "")])
         if not named:
-            summary["m.heroes"] = await self._storage.state.heroes(room_id, user_id)
+            summary.heroes = await self._storage.state.heroes(room_id, user_id)
         return summary
 
     async def _stripped_state(self, room_id: str, member_event_id: str) -> list[dict[str, Any]]:

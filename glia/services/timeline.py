@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+from msgspec import UNSET, UnsetType
+
 from glia import errors
 from glia.clock import now_ms
 from glia.errors import MatrixError
 from glia.ids import is_valid_event_id
 from glia.protocol.filters import EventFilter
+from glia.services.event_format import ClientEvent
 from glia.services.events import client_event
 from glia.services.relations import Aggregator
 from glia.services.tokens import Position, parse_position
@@ -34,6 +38,31 @@ def _listed(values: tuple[str, ...] | None) -> list[str] | None:
     return list(values) if values else None
 
 
+class MessagesPage(msgspec.Struct):
+    """``/messages``: events in the client format; ``end`` only when there may be more."""
+
+    chunk: list[ClientEvent]
+    start: str
+    end: str | UnsetType = UNSET
+
+
+class ContextPage(msgspec.Struct):
+    """``/context/{eventId}``: the event, its neighbours, tokens and the state at the
+    last of them."""
+
+    event: ClientEvent
+    events_before: list[ClientEvent]
+    events_after: list[ClientEvent]
+    start: str
+    end: str
+    state: list[ClientEvent]
+
+
+class EventAtTime(msgspec.Struct, frozen=True):
+    event_id: str
+    origin_server_ts: int
+
+
 class TimelineService:
     def __init__(self, storage: Storage, aggregator: Aggregator) -> None:
         self._storage = storage
@@ -42,7 +71,7 @@ class TimelineService:
     async def messages(self, user_id: str, device_id: str, room_id: str, *,
                        from_token: str | None, to_token: str | None, backwards: bool,
                        limit: int, event_filter: EventFilter | None = None,
-                       admin: bool = False) -> dict[str, Any]:
+                       admin: bool = False) -> MessagesPage:
         """A page of the room's timeline; ``event_filter`` is the ``filter`` parameter
         (the http layer decodes it with the filter language's models)."""
         visibility = await self._visibility(user_id, room_id, admin)
@@ -60,14 +89,12 @@ class TimelineService:
             **_page_filter(event_filter or EventFilter()),
         )
         visible = [e for e in page if visibility.visible(e)]
-        body: dict[str, Any] = {
-            "chunk": await self._aggregator.client_events(visible, (user_id, device_id),
-                                                          visibility),
-            "start": Position(*from_pos).token(),
-        }
+        body = MessagesPage(
+            await self._aggregator.client_events(visible, (user_id, device_id), visibility),
+            Position(*from_pos).token())
         if page and len(page) == limit:
             last = page[-1]
-            body["end"] = Position(last.depth, last.stream_ordering).token()
+            body.end = Position(last.depth, last.stream_ordering).token()
         return body
 
     async def _visibility(self, user_id: str, room_id: str, admin: bool) -> Visibility:
@@ -87,7 +114,7 @@ class TimelineService:
         return event, visibility
 
     async def event(self, user_id: str, device_id: str, room_id: str, event_id: str
-                    ) -> dict[str, Any]:
+                    ) -> ClientEvent:
         """One event; ``404`` too where the reader may not see the room at all, so that a
         stranger cannot tell an event ID of the room from a made-up one."""
         try:
@@ -101,20 +128,19 @@ class TimelineService:
         return out
 
     async def timestamp_to_event(self, user_id: str, room_id: str, ts: int,
-                                 forwards: bool, admin: bool = False) -> dict[str, Any]:
+                                 forwards: bool, admin: bool = False) -> EventAtTime:
         """The closest event at or after (``forwards``) / before ``ts`` the user may see."""
         visibility = await self._visibility(user_id, room_id, admin)
         # Skip the few events the user may not see (e.g. from before they joined).
         for candidate in await self._storage.events.closest_by_ts(room_id, ts, forwards, 50):
             if visibility.visible(candidate):
-                return {"event_id": candidate.event_id,
-                        "origin_server_ts": candidate.pdu["origin_server_ts"]}
+                return EventAtTime(candidate.event_id, candidate.pdu["origin_server_ts"])
         direction = "forward" if forwards else "backward"
         raise errors.not_found(f"Unable to find event from {ts} in {direction} direction")
 
     async def context(self, user_id: str, device_id: str, room_id: str, event_id: str,
                       limit: int, event_filter: EventFilter | None = None,
-                      admin: bool = False) -> dict[str, Any]:
+                      admin: bool = False) -> ContextPage:
         event, visibility = await self._visible_event(user_id, room_id, event_id, admin)
         limit = max(0, min(limit, MAX_LIMIT))
         before_n = limit // 2
@@ -138,15 +164,12 @@ class TimelineService:
         state_events = await self._storage.events.get_many(list(state_ids.values()))
         rendered = await self._aggregator.client_events([event, *before, *after], viewer,
                                                         visibility, now)
-        return {
-            "event": rendered[0],
-            "events_before": rendered[1:1 + len(before)],
-            "events_after": rendered[1 + len(before):],
-            "start": Position(first.depth, first.stream_ordering).token(),
-            "end": Position(last.depth, last.stream_ordering).token(),
-            "state": [client_event(e, None, now) for e in
-                      sorted(state_events.values(), key=lambda e: e.stream_ordering)],
-        }
+        return ContextPage(
+            rendered[0], rendered[1:1 + len(before)], rendered[1 + len(before):],
+            Position(first.depth, first.stream_ordering).token(),
+            Position(last.depth, last.stream_ordering).token(),
+            [client_event(e, None, now) for e in
+             sorted(state_events.values(), key=lambda e: e.stream_ordering)])
 
 
 def _topological(position: Position) -> tuple[int, int]:

@@ -30,6 +30,7 @@ from glia.services.admin.rooms import (
     RoomState,
     ShutdownRoom,
 )
+from glia.services.timeline import ContextPage, EventAtTime, MessagesPage
 
 routes = RouteGroup()
 
@@ -125,7 +126,7 @@ async def empty_rooms(req: Request) -> EmptyRooms:
 
 
 @routes.get(*admin_paths("/v1/rooms/{roomId}/messages"), auth=Auth.ADMIN)
-async def room_messages(req: Request) -> dict[str, Any]:
+async def room_messages(req: Request) -> MessagesPage:
     return await req.services.timeline.messages(
         req.requester.user_id, req.requester.device_id, req.path("roomId"),
         from_token=req.query("from"), to_token=req.query("to"),
@@ -134,14 +135,14 @@ async def room_messages(req: Request) -> dict[str, Any]:
 
 
 @routes.get(*admin_paths("/v1/rooms/{roomId}/context/{eventId}"), auth=Auth.ADMIN)
-async def room_context(req: Request) -> dict[str, Any]:
+async def room_context(req: Request) -> ContextPage:
     return await req.services.timeline.context(
         req.requester.user_id, req.requester.device_id, req.path("roomId"),
         req.path("eventId"), req.query_int("limit", 10) or 0, event_filter(req), admin=True)
 
 
 @routes.get(*admin_paths("/v1/rooms/{roomId}/timestamp_to_event"), auth=Auth.ADMIN)
-async def room_timestamp_to_event(req: Request) -> dict[str, Any]:
+async def room_timestamp_to_event(req: Request) -> EventAtTime:
     ts = req.query_int("ts", required=True, clamp=False)
     assert ts is not None
     return await req.services.timeline.timestamp_to_event(

@@ -19,6 +19,7 @@ from glia.services.admin.statistics import (
     SentInviteCount,
 )
 from glia.services.admin.user_requests import SpecLock, SpecSuspension
+from glia.services.spaces import Hierarchy
 
 routes = RouteGroup()
 
@@ -90,7 +91,7 @@ async def quarantine_changes(req: Request) -> QuarantineChanges:
 # -- space hierarchy --------------------------------------------------------------------------
 
 @routes.get(*admin_paths("/v1/rooms/{roomId}/hierarchy"), auth=Auth.ADMIN)
-async def room_hierarchy(req: Request) -> dict[str, Any]:
+async def room_hierarchy(req: Request) -> Hierarchy:
     """Every local room of the space tree, whatever the admin's membership."""
     return await req.services.spaces.hierarchy(
         req.requester.user_id, req.path("roomId"), max_depth=req.query_int("max_depth"),

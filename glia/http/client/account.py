@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
+from glia.http.client.responses import EMPTY, Empty
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.http.uia import stage_auth
@@ -24,21 +27,32 @@ class DeactivateBody(Deactivation):
     auth: dict[str, Any] | None = None
 
 
+class WhoAmI(msgspec.Struct, frozen=True):
+    user_id: str
+    device_id: str
+    is_guest: bool
+
+
+class DeactivateResponse(msgspec.Struct, frozen=True):
+    #: No identity server is ever bound, so none is unbound.
+    id_server_unbind_result: str = "no-support"
+
+
 @routes.get(*client_paths("/account/whoami"), auth=Auth.USER)
-async def whoami(req: Request) -> dict[str, Any]:
+async def whoami(req: Request) -> WhoAmI:
     who = req.requester
-    return {"user_id": who.user_id, "device_id": who.device_id, "is_guest": who.is_guest}
+    return WhoAmI(who.user_id, who.device_id, who.is_guest)
 
 
 @routes.post(*client_paths("/account/password"), auth=Auth.USER, body=PasswordChangeBody)
-async def change_password(req: Request[PasswordChangeBody]) -> dict[str, Any]:
+async def change_password(req: Request[PasswordChangeBody]) -> Empty:
     await req.services.account.change_password(req.requester, req.body,
                                                stage_auth(req.body.auth))
-    return {}
+    return EMPTY
 
 
 @routes.post(*client_paths("/account/deactivate"), auth=Auth.USER, body=DeactivateBody,
              empty_body=True)
-async def deactivate(req: Request[DeactivateBody]) -> dict[str, Any]:
+async def deactivate(req: Request[DeactivateBody]) -> DeactivateResponse:
     await req.services.account.deactivate(req.requester, req.body, stage_auth(req.body.auth))
-    return {"id_server_unbind_result": "no-support"}
+    return DeactivateResponse()

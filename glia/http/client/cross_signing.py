@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from glia.http.client.responses import EMPTY, Empty
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.http.uia import stage_auth
-from glia.services.cross_signing import SigningKeys
+from glia.services.cross_signing import SignaturesUploaded, SigningKeys
 from glia.services.key_formats import parse_signed_objects
 
 routes = RouteGroup()
@@ -26,12 +27,13 @@ class SigningKeysBody(SigningKeys):
 # Cross-signing arrived in v1.1, after r0 (Synapse serves this one on v3 only).
 @routes.post(*client_paths("/keys/device_signing/upload", ("v3",)), auth=Auth.USER,
              body=SigningKeysBody)
-async def upload_signing_keys(req: Request[SigningKeysBody]) -> dict[str, Any]:
-    return await req.services.cross_signing.upload_signing_keys(
-        req.requester, req.body, stage_auth(req.body.auth))
+async def upload_signing_keys(req: Request[SigningKeysBody]) -> Empty:
+    await req.services.cross_signing.upload_signing_keys(req.requester, req.body,
+                                                         stage_auth(req.body.auth))
+    return EMPTY
 
 
 @routes.post(*client_paths("/keys/signatures/upload"), auth=Auth.USER, body=SignaturesBody)
-async def upload_signatures(req: Request[SignaturesBody]) -> dict[str, Any]:
+async def upload_signatures(req: Request[SignaturesBody]) -> SignaturesUploaded:
     return await req.services.cross_signing.upload_signatures(
         req.requester, parse_signed_objects(req.body))

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from glia.http.client.responses import EMPTY, Empty
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.http.uia import stage_auth
@@ -33,45 +34,54 @@ class DeleteDevicesBody(msgspec.Struct):
     auth: dict[str, Any] | None = None
 
 
-def device_json(device: Device) -> dict[str, Any]:
-    return {
-        "device_id": device.device_id,
-        "display_name": device.display_name,
-        "last_seen_ip": device.last_seen_ip,
-        "last_seen_ts": device.last_seen_ts,
-    }
+class DeviceResponse(msgspec.Struct, frozen=True):
+    """A device as its owner sees it (unknown values are ``null``)."""
+
+    device_id: str
+    display_name: str | None
+    last_seen_ip: str | None
+    last_seen_ts: int | None
+
+    @classmethod
+    def of(cls, device: Device) -> DeviceResponse:
+        return cls(device.device_id, device.display_name, device.last_seen_ip,
+                   device.last_seen_ts)
+
+
+class DevicesResponse(msgspec.Struct, frozen=True):
+    devices: list[DeviceResponse]
 
 
 @routes.get(*client_paths("/devices"), auth=Auth.USER)
-async def list_devices(req: Request) -> dict[str, Any]:
+async def list_devices(req: Request) -> DevicesResponse:
     devices = await req.services.devices.list_for(req.requester.user_id)
-    return {"devices": [device_json(d) for d in devices]}
+    return DevicesResponse([DeviceResponse.of(d) for d in devices])
 
 
 @routes.get(*client_paths("/devices/{deviceId}"), auth=Auth.USER)
-async def get_device(req: Request) -> dict[str, Any]:
+async def get_device(req: Request) -> DeviceResponse:
     device = await req.services.devices.get(req.requester.user_id, req.path("deviceId"))
-    return device_json(device)
+    return DeviceResponse.of(device)
 
 
 @routes.put(*client_paths("/devices/{deviceId}"), auth=Auth.USER, body=DeviceUpdateBody)
-async def update_device(req: Request[DeviceUpdateBody]) -> dict[str, Any]:
+async def update_device(req: Request[DeviceUpdateBody]) -> Empty:
     await req.services.devices.rename(req.requester.user_id, req.path("deviceId"),
                                       req.body.display_name)
-    return {}
+    return EMPTY
 
 
 @routes.delete(*client_paths("/devices/{deviceId}"), auth=Auth.USER, body=DeleteDeviceBody,
                empty_body=True)
-async def delete_device(req: Request[DeleteDeviceBody]) -> dict[str, Any]:
+async def delete_device(req: Request[DeleteDeviceBody]) -> Empty:
     await req.services.devices.get(req.requester.user_id, req.path("deviceId"))
     await req.services.devices.delete(req.requester, [req.path("deviceId")],
                                       stage_auth(req.body.auth))
-    return {}
+    return EMPTY
 
 
 @routes.post(*client_paths("/delete_devices"), auth=Auth.USER, body=DeleteDevicesBody)
-async def delete_devices(req: Request[DeleteDevicesBody]) -> dict[str, Any]:
+async def delete_devices(req: Request[DeleteDevicesBody]) -> Empty:
     await req.services.devices.delete(req.requester, req.body.devices,
                                       stage_auth(req.body.auth))
-    return {}
+    return EMPTY

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
+from glia.http.client.responses import EMPTY, Empty
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.protocol.canonical_json import NonNegativeInt
+from glia.services.directory import AliasTarget, PublicRooms
 
 routes = RouteGroup()
 
@@ -20,6 +22,14 @@ class AliasBody(msgspec.Struct):
 class VisibilityBody(msgspec.Struct):
     #: The spec's default, as in Synapse.
     visibility: Literal["public", "private"] = "public"
+
+
+class RoomAliases(msgspec.Struct, frozen=True):
+    aliases: list[str]
+
+
+class RoomVisibility(msgspec.Struct, frozen=True):
+    visibility: str
 
 
 class PublicRoomsFilter(msgspec.Struct):
@@ -35,52 +45,52 @@ class PublicRoomsBody(msgspec.Struct):
 
 
 @routes.get(*client_paths("/directory/room/{roomAlias}"), auth=Auth.USER_OPTIONAL)
-async def get_alias(req: Request) -> dict[str, Any]:
+async def get_alias(req: Request) -> AliasTarget:
     return await req.services.directory.resolve(req.path("roomAlias"))
 
 
 @routes.put(*client_paths("/directory/room/{roomAlias}"), auth=Auth.USER, body=AliasBody)
-async def put_alias(req: Request[AliasBody]) -> dict[str, Any]:
+async def put_alias(req: Request[AliasBody]) -> Empty:
     await req.services.directory.create_alias(req.requester, req.path("roomAlias"),
                                               req.body.room_id)
-    return {}
+    return EMPTY
 
 
 @routes.delete(*client_paths("/directory/room/{roomAlias}"), auth=Auth.USER)
-async def delete_alias(req: Request) -> dict[str, Any]:
+async def delete_alias(req: Request) -> Empty:
     await req.services.directory.delete_alias(req.requester, req.path("roomAlias"))
-    return {}
+    return EMPTY
 
 
 @routes.get(*client_paths("/rooms/{roomId}/aliases"), auth=Auth.USER)
-async def room_aliases(req: Request) -> dict[str, Any]:
+async def room_aliases(req: Request) -> RoomAliases:
     aliases = await req.services.directory.room_aliases(req.requester.user_id,
                                                         req.path("roomId"))
-    return {"aliases": aliases}
+    return RoomAliases(aliases)
 
 
 @routes.get(*client_paths("/directory/list/room/{roomId}"), auth=Auth.NONE)
-async def get_visibility(req: Request) -> dict[str, Any]:
-    return {"visibility": await req.services.directory.visibility(req.path("roomId"))}
+async def get_visibility(req: Request) -> RoomVisibility:
+    return RoomVisibility(await req.services.directory.visibility(req.path("roomId")))
 
 
 @routes.put(*client_paths("/directory/list/room/{roomId}"), auth=Auth.USER,
             body=VisibilityBody)
-async def set_visibility(req: Request[VisibilityBody]) -> dict[str, Any]:
+async def set_visibility(req: Request[VisibilityBody]) -> Empty:
     await req.services.directory.set_visibility(req.requester, req.path("roomId"),
                                                 req.body.visibility == "public")
-    return {}
+    return EMPTY
 
 
 @routes.get(*client_paths("/publicRooms"), auth=Auth.USER_OPTIONAL)
-async def public_rooms(req: Request) -> dict[str, Any]:
+async def public_rooms(req: Request) -> PublicRooms:
     return await req.services.directory.public_rooms(
         req.query_int("limit"), req.query("since"), None)
 
 
 @routes.post(*client_paths("/publicRooms"), auth=Auth.USER, body=PublicRoomsBody,
              empty_body=True)
-async def search_public_rooms(req: Request[PublicRoomsBody]) -> dict[str, Any]:
+async def search_public_rooms(req: Request[PublicRoomsBody]) -> PublicRooms:
     body = req.body
     search = body.filter.generic_search_term if body.filter is not None else None
     return await req.services.directory.public_rooms(body.limit, body.since, search)

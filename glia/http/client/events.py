@@ -8,9 +8,11 @@ import msgspec
 
 from glia import errors
 from glia.clock import now_ms
+from glia.http.client.responses import EventIdResponse
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.ids import is_valid_event_id
+from glia.services.event_format import ClientEvent
 from glia.services.events import EventRequest, client_event
 
 routes = RouteGroup()
@@ -23,10 +25,6 @@ class RedactBody(msgspec.Struct):
     """``/redact``: an optional reason (the whole body is optional)."""
 
     reason: str | None = None
-
-
-class EventIdResponse(msgspec.Struct):
-    event_id: str
 
 
 @routes.put(*client_paths("/rooms/{roomId}/send/{eventType}/{txnId}"), auth=Auth.USER,
@@ -55,7 +53,7 @@ async def put_state(req: Request[Content]) -> EventIdResponse:
 
 @routes.get(*client_paths("/rooms/{roomId}/state/{eventType}/{stateKey}"),
             *client_paths("/rooms/{roomId}/state/{eventType}"), auth=Auth.USER)
-async def get_state_event(req: Request) -> dict[str, Any]:
+async def get_state_event(req: Request) -> Content | ClientEvent:
     event = await req.services.state.state_event(
         req.requester.user_id, req.path("roomId"), req.path("eventType"),
         req.path_params.get("stateKey", ""))
@@ -65,7 +63,7 @@ async def get_state_event(req: Request) -> dict[str, Any]:
 
 
 @routes.get(*client_paths("/rooms/{roomId}/state"), auth=Auth.USER)
-async def get_state(req: Request) -> list[dict[str, Any]]:
+async def get_state(req: Request) -> list[ClientEvent]:
     now = now_ms()
     events = await req.services.state.state_events(req.requester.user_id, req.path("roomId"))
     return [client_event(e, None, now) for e in events]

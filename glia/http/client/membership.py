@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from glia.http.client.responses import EMPTY, Empty, RoomIdResponse
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.services.tokens import parse_position
@@ -26,87 +27,97 @@ class TargetBody(msgspec.Struct):
     reason: str | None = None
 
 
+class MembersResponse(msgspec.Struct, frozen=True):
+    #: The member events, in the client format.
+    chunk: list[dict[str, Any]]
+
+
+class JoinedMembersResponse(msgspec.Struct, frozen=True):
+    #: User ID → ``display_name`` and ``avatar_url`` (``null`` when unset).
+    joined: dict[str, dict[str, Any]]
+
+
 @routes.post(*client_paths("/join/{roomIdOrAlias}"), auth=Auth.USER, ratelimit="message",
              body=ReasonBody, empty_body=True)
-async def join_by_id_or_alias(req: Request[ReasonBody]) -> dict[str, Any]:
+async def join_by_id_or_alias(req: Request[ReasonBody]) -> RoomIdResponse:
     room_id = await req.services.membership.join(
         req.requester.user_id, req.path("roomIdOrAlias"), req.body.reason)
-    return {"room_id": room_id}
+    return RoomIdResponse(room_id)
 
 
 @routes.post(*client_paths("/rooms/{roomId}/join"), auth=Auth.USER, ratelimit="message",
              body=ReasonBody, empty_body=True)
-async def join(req: Request[ReasonBody]) -> dict[str, Any]:
+async def join(req: Request[ReasonBody]) -> RoomIdResponse:
     room_id = await req.services.membership.join(
         req.requester.user_id, req.path("roomId"), req.body.reason)
-    return {"room_id": room_id}
+    return RoomIdResponse(room_id)
 
 
 @routes.post(*client_paths("/knock/{roomIdOrAlias}"), auth=Auth.USER, ratelimit="message",
              body=ReasonBody, empty_body=True)
-async def knock(req: Request[ReasonBody]) -> dict[str, Any]:
+async def knock(req: Request[ReasonBody]) -> RoomIdResponse:
     room_id = await req.services.membership.knock(
         req.requester.user_id, req.path("roomIdOrAlias"), req.body.reason)
-    return {"room_id": room_id}
+    return RoomIdResponse(room_id)
 
 
 @routes.post(*client_paths("/rooms/{roomId}/invite"), auth=Auth.USER, ratelimit="message",
              body=TargetBody)
-async def invite(req: Request[TargetBody]) -> dict[str, Any]:
+async def invite(req: Request[TargetBody]) -> Empty:
     await req.services.membership.invite(
         req.requester.user_id, req.path("roomId"), req.body.user_id, req.body.reason)
-    return {}
+    return EMPTY
 
 
 @routes.post(*client_paths("/rooms/{roomId}/leave"), auth=Auth.USER, ratelimit="message",
              body=ReasonBody, empty_body=True)
-async def leave(req: Request[ReasonBody]) -> dict[str, Any]:
+async def leave(req: Request[ReasonBody]) -> Empty:
     await req.services.membership.client_leave(req.requester.user_id,
                                                req.path("roomId"), req.body.reason)
-    return {}
+    return EMPTY
 
 
 @routes.post(*client_paths("/rooms/{roomId}/forget"), auth=Auth.USER)
-async def forget(req: Request) -> dict[str, Any]:
+async def forget(req: Request) -> Empty:
     await req.services.membership.forget(req.requester.user_id, req.path("roomId"))
-    return {}
+    return EMPTY
 
 
 @routes.post(*client_paths("/rooms/{roomId}/kick"), auth=Auth.USER, ratelimit="message",
              body=TargetBody)
-async def kick(req: Request[TargetBody]) -> dict[str, Any]:
+async def kick(req: Request[TargetBody]) -> Empty:
     await req.services.membership.kick(
         req.requester.user_id, req.path("roomId"), req.body.user_id, req.body.reason)
-    return {}
+    return EMPTY
 
 
 @routes.post(*client_paths("/rooms/{roomId}/ban"), auth=Auth.USER, ratelimit="message",
              body=TargetBody)
-async def ban(req: Request[TargetBody]) -> dict[str, Any]:
+async def ban(req: Request[TargetBody]) -> Empty:
     await req.services.membership.ban(
         req.requester.user_id, req.path("roomId"), req.body.user_id, req.body.reason)
-    return {}
+    return EMPTY
 
 
 @routes.post(*client_paths("/rooms/{roomId}/unban"), auth=Auth.USER, ratelimit="message",
              body=TargetBody)
-async def unban(req: Request[TargetBody]) -> dict[str, Any]:
+async def unban(req: Request[TargetBody]) -> Empty:
     await req.services.membership.unban(
         req.requester.user_id, req.path("roomId"), req.body.user_id, req.body.reason)
-    return {}
+    return EMPTY
 
 
 @routes.get(*client_paths("/rooms/{roomId}/members"), auth=Auth.USER)
-async def members(req: Request) -> dict[str, Any]:
+async def members(req: Request) -> MembersResponse:
     at = req.query("at")
     chunk = await req.services.state.members(
         req.requester.user_id, req.path("roomId"), parse_position(at) if at else None,
         req.query("membership"),
         req.query("not_membership"))
-    return {"chunk": chunk}
+    return MembersResponse(chunk)
 
 
 @routes.get(*client_paths("/rooms/{roomId}/joined_members"), auth=Auth.USER)
-async def joined_members(req: Request) -> dict[str, Any]:
+async def joined_members(req: Request) -> JoinedMembersResponse:
     joined = await req.services.state.joined_members(req.requester.user_id, req.path("roomId"))
-    return {"joined": joined}
+    return JoinedMembersResponse(joined)

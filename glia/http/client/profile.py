@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from glia.http.client.responses import EMPTY, Empty
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 
@@ -47,15 +48,15 @@ async def get_avatar_url(req: Request) -> ProfileResponse:
 
 @routes.put(*client_paths("/profile/{userId}/displayname"), auth=Auth.USER,
             body=DisplaynameBody)
-async def set_displayname(req: Request[DisplaynameBody]) -> dict[str, str]:
+async def set_displayname(req: Request[DisplaynameBody]) -> Empty:
     await req.services.profile.set_displayname(req.requester, req.path("userId"),
                                                req.body.displayname)
-    return {}
+    return EMPTY
 
 
 @routes.put(*client_paths("/profile/{userId}/avatar_url"), auth=Auth.USER,
             body=AvatarUrlBody)
-async def set_avatar_url(req: Request[AvatarUrlBody]) -> dict[str, str]:
+async def set_avatar_url(req: Request[AvatarUrlBody]) -> Empty:
     await req.services.profile.set_avatar_url(req.requester, req.path("userId"),
                                               req.body.avatar_url)
-    return {}
+    return EMPTY

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
+from glia.http.client.responses import EMPTY, Empty
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 
@@ -26,18 +25,18 @@ class ReadMarkersBody(msgspec.Struct):
 
 @routes.post(*client_paths("/rooms/{roomId}/receipt/{receiptType}/{eventId}"),
              auth=Auth.USER, body=ReceiptBody, empty_body=True)
-async def receipt(req: Request[ReceiptBody]) -> dict[str, Any]:
+async def receipt(req: Request[ReceiptBody]) -> Empty:
     await req.services.receipts.receipt(req.requester.user_id, req.path("roomId"),
                                         req.path("receiptType"), req.path("eventId"),
                                         req.body.thread_id)
-    return {}
+    return EMPTY
 
 
 @routes.post(*client_paths("/rooms/{roomId}/read_markers"), auth=Auth.USER,
              body=ReadMarkersBody)
-async def read_markers(req: Request[ReadMarkersBody]) -> dict[str, Any]:
+async def read_markers(req: Request[ReadMarkersBody]) -> Empty:
     body = req.body
     await req.services.receipts.read_markers(
         req.requester.user_id, req.path("roomId"), fully_read=body.fully_read,
         read=body.read, read_private=body.read_private)
-    return {}
+    return EMPTY

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from glia import errors
 from glia.errors import MatrixError
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.http.uia import stage_auth
-from glia.services.registration import NewAccount
+from glia.services.registration import NewAccount, Registered
 
 routes = RouteGroup()
 
@@ -20,30 +22,38 @@ class RegisterBody(NewAccount):
     auth: dict[str, Any] | None = None
 
 
+class Availability(msgspec.Struct, frozen=True):
+    #: Always true: a taken or invalid name is an error instead.
+    available: bool
+
+
+class TokenValidity(msgspec.Struct, frozen=True):
+    valid: bool
+
+
 @routes.post(*client_paths("/register"), auth=Auth.NONE, ratelimit="register",
              body=RegisterBody)
-async def register(req: Request[RegisterBody]) -> dict[str, Any]:
+async def register(req: Request[RegisterBody]) -> Registered:
     kind = req.query("kind") or "user"
     if kind == "guest":
         raise MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access is disabled")
     if kind != "user":
         raise errors.invalid_param("kind must be 'user' or 'guest'")
-    registered = await req.services.registration.register_with_uia(
-        req.body, stage_auth(req.body.auth))
-    return registered.to_json(req.services.config.server_name)
+    return await req.services.registration.register_with_uia(req.body,
+                                                             stage_auth(req.body.auth))
 
 
 @routes.get(*client_paths("/register/available"), auth=Auth.NONE, ratelimit="register")
-async def available(req: Request) -> dict[str, Any]:
+async def available(req: Request) -> Availability:
     username = req.query("username")
     if not username:
         raise errors.missing_param("Missing required query parameter username")
     await req.services.registration.check_available(username.lower())
-    return {"available": True}
+    return Availability(True)
 
 
 @routes.get(*client_paths("/register/m.login.registration_token/validity", ("v1",)),
             auth=Auth.NONE, ratelimit="register")
-async def registration_token_validity(req: Request) -> dict[str, Any]:
+async def registration_token_validity(req: Request) -> TokenValidity:
     valid = await req.services.registration.registration_token_valid(req.query("token"))
-    return {"valid": valid}
+    return TokenValidity(valid)

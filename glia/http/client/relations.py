@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from glia.http.client.timeline import direction
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.services.relations import RelationsPage
 
 routes = RouteGroup()
 
@@ -19,7 +18,7 @@ DEFAULT_THREADS_LIMIT = 5
             *client_paths("/rooms/{roomId}/relations/{eventId}/{relType}", ("v1",)),
             *client_paths("/rooms/{roomId}/relations/{eventId}/{relType}/{eventType}",
                           ("v1",)), auth=Auth.USER)
-async def relations(req: Request) -> dict[str, Any]:
+async def relations(req: Request) -> RelationsPage:
     who = req.requester
     return await req.services.relations.relations(
         (who.user_id, who.device_id), req.path("roomId"), req.path("eventId"),
@@ -32,7 +31,7 @@ async def relations(req: Request) -> dict[str, Any]:
 
 
 @routes.get(*client_paths("/rooms/{roomId}/threads", ("v1",)), auth=Auth.USER)
-async def threads(req: Request) -> dict[str, Any]:
+async def threads(req: Request) -> RelationsPage:
     who = req.requester
     return await req.services.relations.threads(
         (who.user_id, who.device_id), req.path("roomId"),

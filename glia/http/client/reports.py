@@ -6,11 +6,12 @@ refused (``M_BAD_JSON``), not read as absent."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from glia.http.client.responses import EMPTY, Empty
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.services.reports import MAX_SCORE, MIN_SCORE
@@ -31,27 +32,27 @@ class ReasonBody(msgspec.Struct):
 
 @routes.post(*client_paths("/rooms/{roomId}/report/{eventId}"), auth=Auth.USER,
              ratelimit="default", body=EventReportBody)
-async def report_event(req: Request[EventReportBody]) -> dict[str, Any]:
+async def report_event(req: Request[EventReportBody]) -> Empty:
     body = req.body
     await req.services.reports.report_event(
         req.requester.user_id, req.path("roomId"), req.path("eventId"),
         None if body.reason is UNSET else body.reason,
         None if body.score is UNSET else body.score)
-    return {}
+    return EMPTY
 
 
 # Room and user reports were added in v1.13 / v1.14, so there is no r0 form.
 @routes.post(*client_paths("/rooms/{roomId}/report", ("v3",)), auth=Auth.USER,
              ratelimit="default", body=ReasonBody)
-async def report_room(req: Request[ReasonBody]) -> dict[str, Any]:
+async def report_room(req: Request[ReasonBody]) -> Empty:
     await req.services.reports.report_room(req.requester.user_id, req.path("roomId"),
                                            req.body.reason)
-    return {}
+    return EMPTY
 
 
 @routes.post(*client_paths("/users/{userId}/report", ("v3",)), auth=Auth.USER,
              ratelimit="default", body=ReasonBody)
-async def report_user(req: Request[ReasonBody]) -> dict[str, Any]:
+async def report_user(req: Request[ReasonBody]) -> Empty:
     await req.services.reports.report_user(req.requester.user_id, req.path("userId"),
                                            req.body.reason)
-    return {}
+    return EMPTY

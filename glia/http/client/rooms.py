@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
+from glia.http.client.responses import RoomIdResponse
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.services.rooms import CreateRoom
@@ -18,12 +17,12 @@ class UpgradeBody(msgspec.Struct):
     additional_creators: list[str] | None = None
 
 
-class RoomIdResponse(msgspec.Struct):
-    room_id: str
-
-
-class UpgradeResponse(msgspec.Struct):
+class UpgradeResponse(msgspec.Struct, frozen=True):
     replacement_room: str
+
+
+class JoinedRooms(msgspec.Struct, frozen=True):
+    joined_rooms: list[str]
 
 
 @routes.post(*client_paths("/createRoom"), auth=Auth.USER, ratelimit="message",
@@ -34,8 +33,8 @@ async def create_room(req: Request[CreateRoom]) -> RoomIdResponse:
 
 
 @routes.get(*client_paths("/joined_rooms"), auth=Auth.USER)
-async def joined_rooms(req: Request) -> dict[str, Any]:
-    return {"joined_rooms": await req.services.state.joined_rooms(req.requester.user_id)}
+async def joined_rooms(req: Request) -> JoinedRooms:
+    return JoinedRooms(await req.services.state.joined_rooms(req.requester.user_id))
 
 
 @routes.post(*client_paths("/rooms/{roomId}/upgrade"), auth=Auth.USER, ratelimit="message",

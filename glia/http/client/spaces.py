@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.services.spaces import Hierarchy
 
 routes = RouteGroup()
 
 
 @routes.get(*client_paths("/rooms/{roomId}/hierarchy", ("v1",)), auth=Auth.USER,
             ratelimit="default")
-async def hierarchy(req: Request) -> dict[str, Any]:
+async def hierarchy(req: Request) -> Hierarchy:
     return await req.services.spaces.hierarchy(
         req.requester.user_id, req.path("roomId"),
         suggested_only=bool(req.query_bool("suggested_only", False)),

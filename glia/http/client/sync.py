@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
-from glia.services.filters import FilterDefinition
+from glia.services.filters import FilterDefinition, StoredFilter
 from glia.services.sync import SyncRequest, parse_since
+from glia.services.sync_response import SyncResponse
 
 routes = RouteGroup()
 
 
 @routes.get(*client_paths("/sync"), auth=Auth.USER)
-async def sync(req: Request) -> dict[str, Any]:
+async def sync(req: Request) -> SyncResponse:
     requester = req.requester
     since = parse_since(req.query("since"))
     sync_filter = await req.services.filters.for_sync(requester.user_id, req.query("filter"))
@@ -38,6 +37,6 @@ async def create_filter(req: Request[FilterDefinition]) -> FilterIdResponse:
 
 
 @routes.get(*client_paths("/user/{userId}/filter/{filterId}"), auth=Auth.USER)
-async def get_filter(req: Request) -> dict[str, Any]:
+async def get_filter(req: Request) -> StoredFilter:
     return await req.services.filters.get(req.requester.user_id, req.path("userId"),
                                           req.path("filterId"))

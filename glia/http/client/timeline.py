@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from glia import errors
@@ -12,6 +10,8 @@ from glia.http.decoding import decode_json, to_model
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.protocol.filters import EventFilter, EventFilterDefinition, compile_event_filter
+from glia.services.event_format import ClientEvent
+from glia.services.timeline import ContextPage, EventAtTime, MessagesPage
 
 routes = RouteGroup()
 
@@ -43,7 +43,7 @@ def event_filter(req: Request) -> EventFilter:
 
 
 @routes.get(*client_paths("/rooms/{roomId}/messages"), auth=Auth.USER)
-async def messages(req: Request) -> dict[str, Any]:
+async def messages(req: Request) -> MessagesPage:
     who = req.requester
     return await req.services.timeline.messages(
         who.user_id, who.device_id, req.path("roomId"), from_token=req.query("from"),
@@ -53,7 +53,7 @@ async def messages(req: Request) -> dict[str, Any]:
 
 
 @routes.get(*client_paths("/rooms/{roomId}/context/{eventId}"), auth=Auth.USER)
-async def context(req: Request) -> dict[str, Any]:
+async def context(req: Request) -> ContextPage:
     who = req.requester
     return await req.services.timeline.context(
         who.user_id, who.device_id, req.path("roomId"), req.path("eventId"),
@@ -62,14 +62,14 @@ async def context(req: Request) -> dict[str, Any]:
 
 
 @routes.get(*client_paths("/rooms/{roomId}/event/{eventId}"), auth=Auth.USER)
-async def get_event(req: Request) -> dict[str, Any]:
+async def get_event(req: Request) -> ClientEvent:
     who = req.requester
     return await req.services.timeline.event(who.user_id, who.device_id,
                                              req.path("roomId"), req.path("eventId"))
 
 
 @routes.get(*client_paths("/rooms/{roomId}/timestamp_to_event", ("v1",)), auth=Auth.USER)
-async def timestamp_to_event(req: Request) -> dict[str, Any]:
+async def timestamp_to_event(req: Request) -> EventAtTime:
     ts = req.query_int("ts", required=True, clamp=False)
     assert ts is not None
     return await req.services.timeline.timestamp_to_event(

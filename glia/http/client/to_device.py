@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
+from glia.http.client.responses import EMPTY, Empty
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.services.to_device import Messages
@@ -19,7 +18,7 @@ class ToDeviceBody(msgspec.Struct):
 
 @routes.put(*client_paths("/sendToDevice/{eventType}/{txnId}"), auth=Auth.USER,
             ratelimit="default", body=ToDeviceBody)
-async def send_to_device(req: Request[ToDeviceBody]) -> dict[str, Any]:
+async def send_to_device(req: Request[ToDeviceBody]) -> Empty:
     await req.services.to_device.send(req.requester, req.path("eventType"), req.path("txnId"),
                                       req.body.messages)
-    return {}
+    return EMPTY

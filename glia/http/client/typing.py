@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
+from glia.http.client.responses import EMPTY, Empty
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.protocol.canonical_json import NonNegativeInt
@@ -21,8 +20,8 @@ class TypingBody(msgspec.Struct):
 
 @routes.put(*client_paths("/rooms/{roomId}/typing/{userId}"), auth=Auth.USER,
             body=TypingBody)
-async def typing(req: Request[TypingBody]) -> dict[str, Any]:
+async def typing(req: Request[TypingBody]) -> Empty:
     await req.services.typing.set_typing(req.requester.user_id, req.path("roomId"),
                                          req.path("userId"), req.body.typing,
                                          req.body.timeout)
-    return {}
+    return EMPTY

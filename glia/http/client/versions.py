@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
+
+from glia.http.client.responses import DiscoveryInfo, HomeserverInfo
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup
 
@@ -17,18 +19,29 @@ SPEC_VERSIONS = [
 ]
 
 
+class Versions(msgspec.Struct, frozen=True):
+    versions: list[str]
+    unstable_features: dict[str, bool]
+
+
+class ServerDiscovery(msgspec.Struct, frozen=True):
+    """``/.well-known/matrix/server``: where federation reaches this server."""
+
+    server: str = msgspec.field(name="m.server")
+
+
 @routes.get("/_matrix/client/versions", auth=Auth.NONE)
-async def versions(req: Request) -> dict[str, Any]:
-    return {"versions": SPEC_VERSIONS, "unstable_features": {}}
+async def versions(req: Request) -> Versions:
+    return Versions(SPEC_VERSIONS, {})
 
 
 @routes.get("/.well-known/matrix/client", auth=Auth.NONE)
-async def well_known_client(req: Request) -> dict[str, Any]:
-    return {"m.homeserver": {"base_url": req.services.config.baseurl}}
+async def well_known_client(req: Request) -> DiscoveryInfo:
+    return DiscoveryInfo(HomeserverInfo(req.services.config.baseurl))
 
 
 @routes.get("/.well-known/matrix/server", auth=Auth.NONE)
-async def well_known_server(req: Request) -> dict[str, Any]:
+async def well_known_server(req: Request) -> ServerDiscovery:
     parts = urlsplit(req.services.config.baseurl)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    return {"m.server": f"{parts.hostname}:{port}"}
+    return ServerDiscovery(f"{parts.hostname}:{port}")

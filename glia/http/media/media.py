@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import quote
 
+import msgspec
 from starlette.responses import Response, StreamingResponse
 
 from glia import errors
+from glia.http.client.responses import EMPTY, Empty
 from glia.http.parsing import Request, streamed_body
 from glia.http.routes import Auth, RouteGroup
 from glia.services.media import Media, MediaFile, base_type
+from glia.services.media_uploads import CreatedMedia, UploadConfig
 
 routes = RouteGroup()
 
@@ -141,29 +144,33 @@ async def _media(req: Request, *, legacy: bool) -> Media:
 # -- upload ---------------------------------------------------------------------------------
 
 
+class ContentUri(msgspec.Struct, frozen=True):
+    content_uri: str
+
+
 @routes.post(*_media_paths("/upload"), auth=Auth.USER, ratelimit="default")
 @streamed_body
-async def upload(req: Request) -> dict[str, Any]:
+async def upload(req: Request) -> ContentUri:
     uri = await req.services.media.upload(
         req.requester.user_id, req.raw.headers.get("content-type"), req.query("filename"),
         _declared_length(req), req.stream())
-    return {"content_uri": uri}
+    return ContentUri(uri)
 
 
 @routes.post("/_matrix/media/v1/create", auth=Auth.USER, ratelimit="default")
-async def create(req: Request) -> dict[str, Any]:
+async def create(req: Request) -> CreatedMedia:
     return await req.services.media.create(req.requester.user_id)
 
 
 @routes.put("/_matrix/media/v3/upload/{serverName}/{mediaId}", auth=Auth.USER,
             ratelimit="default")
 @streamed_body
-async def upload_to(req: Request) -> dict[str, Any]:
+async def upload_to(req: Request) -> Empty:
     await req.services.media.upload_to(
         req.requester.user_id, req.path("serverName"), req.path("mediaId"),
         req.raw.headers.get("content-type"), req.query("filename"), _declared_length(req),
         req.stream())
-    return {}
+    return EMPTY
 
 
 # -- download -------------------------------------------------------------------------------
@@ -229,5 +236,5 @@ async def thumbnail(req: Request) -> Response:
 
 
 @routes.get(*_media_paths("/config"), *_client_media_paths("/config"), auth=Auth.USER)
-async def config(req: Request) -> dict[str, Any]:
+async def config(req: Request) -> UploadConfig:
     return req.services.media.upload_config()
