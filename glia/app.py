@@ -82,7 +82,7 @@ async def serve(config: Config) -> None:
         loop.add_signal_handler(sig, stop)
     for lst in listeners:
         logger.info("%s API on http://%s:%d", lst.label, lst.host, lst.port)
-    background = [asyncio.create_task(services.jobs.run_worker()),
+    background = [asyncio.create_task(services.jobs.run_worker(services.job_runners)),
                   asyncio.create_task(services.typing.run_expiry()),
                   asyncio.create_task(services.presence.run_expiry()),
                   asyncio.create_task(services.push_gateway.run()),

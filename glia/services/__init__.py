@@ -7,6 +7,7 @@ process's :class:`Services`, not a global.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from glia.clock import Clock, SystemClock
@@ -41,7 +42,7 @@ from glia.services.directory import DirectoryService
 from glia.services.event_fanout import EventFanout
 from glia.services.events import EventsService
 from glia.services.filters import FilterService
-from glia.services.jobs import JobsService
+from glia.services.jobs import JobRunner, JobsService
 from glia.services.key_backup import KeyBackupService
 from glia.services.keys import KeysService
 from glia.services.login import LoginService
@@ -84,6 +85,8 @@ class Services:
     clock: Clock
     #: A unit of work (requester, transaction, audit row) for each write request.
     units: UnitsOfWork
+    #: The runner of each job kind, for this process's job worker.
+    job_runners: Mapping[str, JobRunner]
     notifier: Notifier
     event_fanout: EventFanout
     auth: AuthService
@@ -173,16 +176,13 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                 fanout=event_fanout)
     profile = ProfileService(config, storage, room_events)
     membership = MembershipService(storage, room_events)
-    jobs.register(LEAVE_ALL_ROOMS, membership.leave_all_job)
     search = SearchService(storage, aggregator)
     search_admin = SearchAdminService(storage, jobs)
-    jobs.register(SEARCH_REINDEX, search_admin.reindex_job)
     rooms = RoomService(config, storage, room_events)
     room_admin = RoomAdminService(config, storage, room_events, rooms, membership, jobs)
     push = PushService(config, storage, notifier, push_gateway)
     media = MediaService(config, storage, clock)
     media_admin = MediaAdminService(config, storage, media, jobs)
-    jobs.register(MEDIA_DELETE, media_admin.delete_job)
     account_data = AccountDataService(storage, notifier)
     receipts = ReceiptService(storage, notifier, account_data, read_positions=push)
     typing = TypingService(storage, notifier, clock)
@@ -191,10 +191,23 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                        devices=keys, unread_counts=push.unread_counts,
                        account_data_sources=[push.sync_account_data])
     ratelimit = RatelimitOverrides(storage)
+    user_redact = UserRedactService(config, storage, room_events, jobs)
+    room_moderation = RoomModerationService(config, storage, room_events, membership, jobs,
+                                            room_admin)
+    # Which code runs each kind of durable job (handed to the worker by app.py).
+    job_runners: dict[str, JobRunner] = {
+        LEAVE_ALL_ROOMS: membership.leave_all_job,
+        SEARCH_REINDEX: search_admin.reindex_job,
+        MEDIA_DELETE: media_admin.delete_job,
+        **room_admin.job_runners(),
+        **room_moderation.job_runners(),
+        **user_redact.job_runners(),
+    }
     return Services(
         config=config,
         clock=clock,
         units=UnitsOfWork(storage),
+        job_runners=job_runners,
         notifier=notifier,
         event_fanout=event_fanout,
         auth=auth,
@@ -216,14 +229,13 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         job_admin=JobAdminService(jobs),
         user_admin=UserAdminService(config, storage, auth, account, registration, profile),
         user_lookup=UserLookupService(config, storage, registration),
-        user_redact=UserRedactService(config, storage, room_events, jobs),
+        user_redact=user_redact,
         device_admin=DeviceAdminService(config, storage, keys),
         search=search,
         search_admin=search_admin,
         registration_tokens=RegistrationTokenAdminService(storage, clock),
         room_admin=room_admin,
-        room_moderation=RoomModerationService(config, storage, room_events, membership, jobs,
-                                              room_admin),
+        room_moderation=room_moderation,
         room_stats=room_stats,
         reports=ReportService(config, storage),
         report_admin=ReportAdminService(storage),

@@ -94,21 +94,16 @@ class JobsService:
         self._storage = storage
         self._config = config
         self._clock = clock or SystemClock()
-        self._runners: dict[str, JobRunner] = {}
         self._worker_id = f"w{uuid.uuid4().hex[:12]}"
         #: Set when the worker should look for jobs now (one scheduled, a slot freed).
         self._wake = asyncio.Event()
         #: Replaced and set whenever a job of this process finishes, for :meth:`wait`.
         self._finished = asyncio.Event()
 
-    def register(self, kind: str, runner: JobRunner) -> None:
-        self._runners[kind] = runner
-
     async def schedule(self, kind: str, params: Mapping[str, Any], started_by: str,
                        tx: Stores | None = None, target: str | None = None) -> str:
-        """Create a job (in ``tx`` if given, so it commits with the request's change)."""
-        if kind not in self._runners:
-            raise ValueError(f"no runner for job kind {kind!r}")
+        """Create a job (in ``tx`` if given, so it commits with the request's change).
+        A kind without a runner fails when a worker claims it."""
         job_id = uuid.uuid4().hex
         stores = tx if tx is not None else self._storage
         await stores.jobs.insert(job_id, kind, dict(params), started_by,
@@ -211,8 +206,10 @@ class JobsService:
         finished, self._finished = self._finished, asyncio.Event()
         finished.set()
 
-    async def run_worker(self) -> None:
-        """Claim and run jobs until cancelled (one worker loop per process)."""
+    async def run_worker(self, runners: Mapping[str, JobRunner]) -> None:
+        """Claim and run jobs until cancelled (one worker loop per process), each by the
+        runner of its kind: the composition root hands the whole list over here, so
+        which code runs which job is visible in one place (``build_services``)."""
         running: set[asyncio.Task[None]] = set()
         try:
             while True:
@@ -224,7 +221,7 @@ class JobsService:
                     job = await self._storage.jobs.claim(claim, now, stale)
                     if job is None:
                         break
-                    task = asyncio.create_task(self._run(job, claim))
+                    task = asyncio.create_task(self._run(job, claim, runners.get(job.kind)))
                     running.add(task)
                     task.add_done_callback(running.discard)
                 # Poll too: another process may schedule, or a job's worker may die.
@@ -234,15 +231,14 @@ class JobsService:
             for task in running:
                 task.cancel()
 
-    async def _run(self, job: Job, claim: str) -> None:
+    async def _run(self, job: Job, claim: str, runner: JobRunner | None) -> None:
         try:
-            await self._run_claimed(JobContext(job, self, claim))
+            await self._run_claimed(JobContext(job, self, claim), runner)
         finally:
             self._job_finished()
 
-    async def _run_claimed(self, context: JobContext) -> None:
+    async def _run_claimed(self, context: JobContext, runner: JobRunner | None) -> None:
         job = context.job
-        runner = self._runners.get(job.kind)
         logger.info("job %s (%s) started", job.job_id, job.kind)
         work = asyncio.create_task(self._call(runner, context))
         beat = asyncio.create_task(self._beat(context))

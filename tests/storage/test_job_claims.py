@@ -50,7 +50,6 @@ class Worker:
         self.name = name
         self.service = JobsService(storage, JobsConfig(heartbeat_timeout=heartbeat_timeout,
                                                        concurrency=1), clock)
-        self.service.register("work", self.run)
         self.started = asyncio.Event()
         self.release = asyncio.Event()
         self.stopped_by: str | None = None
@@ -67,7 +66,7 @@ class Worker:
         return {"by": self.name}
 
     def start(self) -> None:
-        self.task = asyncio.create_task(self.service.run_worker())
+        self.task = asyncio.create_task(self.service.run_worker({"work": self.run}))
 
     async def stop(self) -> None:
         if self.task is not None:

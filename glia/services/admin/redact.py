@@ -25,7 +25,7 @@ from glia.ids import is_valid_room_id
 from glia.protocol.canonical_json import NonNegativeInt, SafeInt
 from glia.protocol.power_levels import action_level, event_level, room_creators, user_level
 from glia.services.events import EventRequest, EventsService
-from glia.services.jobs import JobContext, JobsService
+from glia.services.jobs import JobContext, JobRunner, JobsService
 from glia.services.targets import is_local, parse_user
 from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
@@ -74,7 +74,9 @@ class UserRedactService:
         self._storage = storage
         self._events = events
         self._jobs = jobs
-        jobs.register(REDACT_USER_EVENTS, self._job)
+
+    def job_runners(self) -> dict[str, JobRunner]:
+        return {REDACT_USER_EVENTS: self._job}
 
     def _is_local(self, user_id: str) -> bool:
         return is_local(user_id, self._config.server_name)

@@ -20,7 +20,7 @@ from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.services.events import EventRequest, EventsService
-from glia.services.jobs import JobContext, JobsService
+from glia.services.jobs import JobContext, JobRunner
 from glia.services.membership import MembershipService
 from glia.services.rooms import CreateRoom, RoomService
 from glia.storage import Storage, Stores
@@ -66,15 +66,15 @@ class RoomDeletion:
     admin service's Dendrite operations share with them."""
 
     def __init__(self, config: Config, storage: Storage, events: EventsService,
-                 rooms: RoomService, membership: MembershipService, jobs: JobsService
-                 ) -> None:
+                 rooms: RoomService, membership: MembershipService) -> None:
         self._server_name = config.server_name
         self._storage = storage
         self._events = events
         self._rooms = rooms
         self._membership = membership
-        jobs.register(SHUTDOWN_AND_PURGE, self._shutdown_and_purge)
-        jobs.register(PURGE_ROOM, self._purge_job)
+
+    def job_runners(self) -> dict[str, JobRunner]:
+        return {SHUTDOWN_AND_PURGE: self._shutdown_and_purge, PURGE_ROOM: self._purge_job}
 
     async def _shutdown_and_purge(self, job: JobContext) -> dict[str, Any]:
         p = job.params

@@ -15,7 +15,7 @@ from glia.ids import InvalidId, parse_user_id
 from glia.protocol.canonical_json import NonNegativeInt
 from glia.services.admin.rooms import PURGE_BATCH, RoomAdminService
 from glia.services.events import EventRequest, EventsService, StoredEvent
-from glia.services.jobs import JobContext, JobsService
+from glia.services.jobs import JobContext, JobRunner, JobsService
 from glia.services.membership import MembershipService
 from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
@@ -60,7 +60,9 @@ class RoomModerationService:
         self._membership = membership
         self._jobs = jobs
         self._rooms = rooms
-        jobs.register(PURGE_HISTORY, self._purge_history_job)
+
+    def job_runners(self) -> dict[str, JobRunner]:
+        return {PURGE_HISTORY: self._purge_history_job}
 
     @property
     def _server_name(self) -> str:

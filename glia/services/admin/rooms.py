@@ -29,7 +29,7 @@ from glia.services.admin.room_deletion import (
     ShutdownRoom,
 )
 from glia.services.events import EventsService, client_event
-from glia.services.jobs import Job, JobsService
+from glia.services.jobs import Job, JobRunner, JobsService
 from glia.services.membership import MembershipService
 from glia.services.rooms import RoomService
 from glia.services.unit_of_work import UnitOfWork
@@ -203,7 +203,11 @@ class RoomAdminService:
         self._rooms = rooms
         self._membership = membership
         self._jobs = jobs
-        self._deletion = RoomDeletion(config, storage, events, rooms, membership, jobs)
+        self._deletion = RoomDeletion(config, storage, events, rooms, membership)
+
+    def job_runners(self) -> dict[str, JobRunner]:
+        """The deletion jobs' runners (room deletion and Dendrite's purge)."""
+        return self._deletion.job_runners()
 
     @property
     def _server_name(self) -> str:
