@@ -138,14 +138,15 @@ def parse_one_time_keys(value: Any, what: str, user_id: str, device_id: str,
     return parsed
 
 
-def parse_signed_objects(body: Mapping[str, Any]) -> dict[str, dict[str, JsonDict]]:
-    """The body of ``/keys/signatures/upload``: ``{user_id: {key_id: signed object}}``.
-    A body of any other shape is ``M_INVALID_PARAM``, as Synapse answers."""
-    for target, objects in body.items():
+def parse_signed_objects(signed_objects: Mapping[str, Any]
+                         ) -> dict[str, dict[str, JsonDict]]:
+    """``/keys/signatures/upload``'s decoded object: ``{user_id: {key_id: signed
+    object}}``. Any other shape is ``M_INVALID_PARAM``, as Synapse answers."""
+    for target, objects in signed_objects.items():
         if not isinstance(objects, dict) or not all(
                 isinstance(o, dict) for o in objects.values()):
             raise errors.invalid_param(f"Invalid parameter: signatures of {target}")
-    return {target: dict(objects) for target, objects in body.items()}
+    return {target: dict(objects) for target, objects in signed_objects.items()}
 
 
 def same_one_time_key(stored_json: str, key: Any) -> bool:
