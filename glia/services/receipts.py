@@ -81,7 +81,10 @@ class ReceiptService:
             await self._notifier.notify(users=[user_id])
 
     async def _fully_read(self, user_id: str, room_id: str, event_id: str) -> None:
-        await self._account_data.write(user_id, room_id, FULLY_READ, {"event_id": event_id})
+        async with self._storage.transaction() as tx:
+            await self._account_data.write_in(tx, user_id, room_id, FULLY_READ,
+                                              {"event_id": event_id})
+        await self._notifier.notify(users=[user_id])
 
     async def read_markers(self, user_id: str, room_id: str, *, fully_read: str | None,
                            read: str | None, read_private: str | None) -> None:
