@@ -3,7 +3,7 @@ type ``m.tag``. Every change takes a stream position and wakes the user's syncs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -13,6 +13,9 @@ from glia.ids import is_valid_room_id
 from glia.services.notifier import Notifier
 from glia.storage import Storage, Stores
 from glia.storage.account_data import GLOBAL
+
+if TYPE_CHECKING:
+    from glia.services.unit_of_work import UnitOfWork
 
 #: Types only the server writes (the spec's 405 list, and Synapse's).
 SERVER_CONTROLLED = ("m.fully_read", "m.push_rules")
@@ -51,28 +54,26 @@ class AccountDataService:
         if data_type in SERVER_CONTROLLED:
             raise MatrixError(405, "M_BAD_JSON", f"Cannot set {data_type} through this API.")
 
-    async def put(self, requester_id: str, user_id: str, room_id: str | None, data_type: str,
+    async def put(self, uow: UnitOfWork, user_id: str, room_id: str | None, data_type: str,
                   content: dict[str, Any]) -> None:
-        self._own(requester_id, user_id)
+        """The caller sets their own account data, in the request's transaction."""
+        self._own(uow.requester.user_id, user_id)
         room = GLOBAL if room_id is None else self._room(room_id)
         self._writable(data_type)
         if room != GLOBAL and data_type == TAG:
             raise MatrixError(405, "M_BAD_JSON", "Cannot set m.tag through this API; use"
                               " /tags.")
-        await self.write(user_id, room, data_type, content)
-
-    async def write(self, user_id: str, room_id: str, data_type: str,
-                    content: dict[str, Any], tx: Stores | None = None) -> None:
-        """Write without the client-facing checks (server-side writers: m.fully_read,
-        server notices' tags), in ``tx`` if given."""
-        if tx is not None:
-            await tx.account_data.put(user_id, room_id, data_type, content,
-                                      await tx.next_stream_position())
-            return
-        async with self._storage.transaction() as own:
-            await own.account_data.put(user_id, room_id, data_type, content,
-                                       await own.next_stream_position())
+        async with uow.transaction() as tx:
+            await self.write_in(tx, user_id, room, data_type, content)
         await self._notifier.notify(users=[user_id])
+
+    @staticmethod
+    async def write_in(tx: Stores, user_id: str, room_id: str, data_type: str,
+                       content: dict[str, Any]) -> None:
+        """Write in ``tx`` without the client-facing checks (also for server-side
+        writers such as m.fully_read); the caller notifies once ``tx`` commits."""
+        await tx.account_data.put(user_id, room_id, data_type, content,
+                                  await tx.next_stream_position())
 
     async def get(self, requester_id: str, user_id: str, room_id: str | None,
                   data_type: str) -> Content:
@@ -92,40 +93,50 @@ class AccountDataService:
         tags = (content or {}).get("tags", {})
         return Tags(tags if isinstance(tags, dict) else {})
 
-    async def set_tag(self, requester_id: str, user_id: str, room_id: str, tag: str,
+    async def set_tag(self, uow: UnitOfWork, user_id: str, room_id: str, tag: str,
                       content: dict[str, Any]) -> None:
         """Tag a room; ``content`` is the tag's object, kept as given (``order`` is the
         one field the spec defines, and it must be a number)."""
-        self._own(requester_id, user_id)
+        self._own(uow.requester.user_id, user_id)
         if not tag or len(tag.encode()) > MAX_TAG_LENGTH:
             raise errors.invalid_param(f"Tag names must be 1 to {MAX_TAG_LENGTH} bytes")
         order = content.get("order")
         if order is not None and (isinstance(order, bool)
                                   or not isinstance(order, int | float)):
             raise errors.bad_json("'order' must be a number")
-        await self._update_tags(user_id, self._room(room_id), tag, dict(content))
-
-    async def remove_tag(self, requester_id: str, user_id: str, room_id: str,
-                         tag: str) -> None:
-        self._own(requester_id, user_id)
-        await self._update_tags(user_id, self._room(room_id), tag, None)
-
-    async def _update_tags(self, user_id: str, room_id: str, tag: str,
-                           value: dict[str, Any] | None) -> None:
-        async with self._storage.transaction() as stores:
-            content = await stores.account_data.get(user_id, room_id, TAG) or {}
-            tags = dict(content.get("tags") or {})
-            if value is None:
-                if tag not in tags:
-                    return
-                del tags[tag]
-            else:
-                tags[tag] = value
-            await stores.account_data.put(user_id, room_id, TAG, {"tags": tags},
-                                          await stores.next_stream_position())
+        room = self._room(room_id)
+        async with uow.transaction() as tx:
+            await self._update_tags(tx, user_id, room, tag, dict(content))
         await self._notifier.notify(users=[user_id])
+
+    async def remove_tag(self, uow: UnitOfWork, user_id: str, room_id: str,
+                         tag: str) -> None:
+        self._own(uow.requester.user_id, user_id)
+        room = self._room(room_id)
+        async with uow.transaction() as tx:
+            changed = await self._update_tags(tx, user_id, room, tag, None)
+        if changed:
+            await self._notifier.notify(users=[user_id])
+
+    @staticmethod
+    async def _update_tags(tx: Stores, user_id: str, room_id: str, tag: str,
+                           value: dict[str, Any] | None) -> bool:
+        """Set (or, with ``None``, remove) one tag in ``tx``; whether anything changed."""
+        content = await tx.account_data.get(user_id, room_id, TAG) or {}
+        tags = dict(content.get("tags") or {})
+        if value is None:
+            if tag not in tags:
+                return False
+            del tags[tag]
+        else:
+            tags[tag] = value
+        await tx.account_data.put(user_id, room_id, TAG, {"tags": tags},
+                                  await tx.next_stream_position())
+        return True
 
     async def add_tag(self, user_id: str, room_id: str, tag: str,
                       value: dict[str, Any]) -> None:
         """Tag a room for a user (server-side, e.g. ``m.server_notice``)."""
-        await self._update_tags(user_id, room_id, tag, value)
+        async with self._storage.transaction() as tx:
+            await self._update_tags(tx, user_id, room_id, tag, value)
+        await self._notifier.notify(users=[user_id])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -16,7 +16,6 @@ from glia.config import Config
 from glia.errors import MatrixError
 from glia.protocol.signing import VerifyKey
 from glia.services.account import AccountService
-from glia.services.auth import Requester
 from glia.services.key_formats import (
     CROSS_SIGNING_FIELDS,
     JsonDict,
@@ -31,6 +30,9 @@ from glia.services.keys import KeysService
 from glia.services.uia import StageAuth
 from glia.storage import Storage
 from glia.storage.keys import CrossSigningKey, DeviceKeys, Signature
+
+if TYPE_CHECKING:
+    from glia.services.unit_of_work import UnitOfWork
 
 __all__ = ["CrossSigningService", "SigningKeys"]
 
@@ -77,10 +79,12 @@ class CrossSigningService:
         self._account = account
         self._keys = keys
 
-    async def upload_signing_keys(self, requester: Requester, upload: SigningKeys,
+    async def upload_signing_keys(self, uow: UnitOfWork, upload: SigningKeys,
                                   auth: StageAuth | None) -> None:
-        """``/keys/device_signing/upload``. Behind UIA once the user has a master key,
-        except when every key sent is the one already stored (a retried upload)."""
+        """``/keys/device_signing/upload``, stored in the request's transaction. Behind UIA
+        once the user has a master key, except when every key sent is the one already
+        stored (a retried upload)."""
+        requester = uow.requester
         user_id = requester.user_id
         new: dict[str, tuple[JsonDict, str, VerifyKey]] = {}
         sent = {field: getattr(upload, field) for field, _ in CROSS_SIGNING_FIELDS}
@@ -106,7 +110,7 @@ class CrossSigningService:
             await self._account.require_password(requester, auth,
                                                  f"keys/device_signing/upload:{scope}")
         now = self._clock.now_ms()
-        async with self._storage.transaction() as tx:
+        async with uow.transaction() as tx:
             for key_type, (key, public, _) in new.items():
                 if await tx.devices.get(user_id, public) is not None:
                     raise errors.forbidden("Key ID in use")
@@ -127,14 +131,15 @@ class CrossSigningService:
         end = await self._storage.cross_signing_replacement.window_end(user_id)
         return end is not None and self._clock.now_ms() < end
 
-    async def upload_signatures(self, requester: Requester,
+    async def upload_signatures(self, uow: UnitOfWork,
                                 signed: Mapping[str, Mapping[str, JsonDict]]
                                 ) -> SignaturesUploaded:
         """``/keys/signatures/upload``: the caller's devices signed by their self-signing
         key, their master key signed by their devices, and other users' master keys signed
         by their user-signing key. Each signature that fails is reported in ``failures``
-        and the others are stored (``signed``: see ``parse_signed_objects``)."""
-        user_id = requester.user_id
+        and the others are stored, in the request's transaction (``signed``: see
+        ``parse_signed_objects``)."""
+        user_id = uow.requester.user_id
         failures: Failures = {}
         accepted: list[Signature] = []
         own = signed.get(user_id, {})
@@ -144,7 +149,7 @@ class CrossSigningService:
         if others:
             accepted += await self._other_signatures(user_id, others, failures)
         if accepted:
-            async with self._storage.transaction() as tx:
+            async with uow.transaction() as tx:
                 await tx.keys.add_signatures(accepted)
                 position = await tx.next_stream_position()
                 if any(s.target_user_id == user_id for s in accepted):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from glia import errors
 from glia.services.account import AccountService
-from glia.services.auth import Requester
 from glia.services.keys import KeysService
 from glia.services.uia import StageAuth
 from glia.storage import Storage
 from glia.storage.devices import Device
+
+if TYPE_CHECKING:
+    from glia.services.unit_of_work import UnitOfWork
 
 __all__ = ["Device", "DeviceService"]
 
@@ -28,21 +32,26 @@ class DeviceService:
             raise errors.not_found("Device not found")
         return device
 
-    async def rename(self, user_id: str, device_id: str, name: str | None) -> None:
+    async def rename(self, uow: UnitOfWork, device_id: str, name: str | None) -> None:
+        """Rename one of the caller's devices, in the request's transaction."""
+        user_id = uow.requester.user_id
         if name is not None and len(name) > 100:
             raise errors.invalid_param("display_name is too long (max 100)")
         await self.get(user_id, device_id)
         if name is not None:  # absent (or null): unchanged, as the spec says
-            await self._storage.devices.set_display_name(user_id, device_id, name)
+            async with uow.transaction() as tx:
+                await tx.devices.set_display_name(user_id, device_id, name)
 
-    async def delete(self, requester: Requester, device_ids: list[str],
+    async def delete(self, uow: UnitOfWork, device_ids: list[str],
                      auth: StageAuth | None) -> None:
-        """Delete devices after password UIA; unknown IDs are ignored, as the spec says."""
+        """Delete the caller's devices after password UIA, in the request's transaction;
+        unknown IDs are ignored, as the spec says."""
+        requester = uow.requester
         await self._account.require_password(
             requester, auth, "delete_devices:" + ",".join(sorted(device_ids))
         )
         keys_changed = False
-        async with self._storage.transaction() as tx:
+        async with uow.transaction() as tx:
             for device_id in device_ids:
                 # Before the row goes: its keys and inbox go with it by cascade.
                 keys_changed |= await self._keys.device_deleted(tx, requester.user_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import msgspec
 from msgspec import UNSET, UnsetType
 
@@ -10,8 +12,10 @@ from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import is_valid_room_alias, is_valid_room_id
-from glia.services.auth import Requester
 from glia.storage import Storage
+
+if TYPE_CHECKING:
+    from glia.services.unit_of_work import UnitOfWork
 
 #: State that makes up a room's directory entry: (event type, content key, output key).
 _SUMMARY_FIELDS = (
@@ -76,26 +80,32 @@ class DirectoryService:
             raise errors.not_found(f"Room alias {alias} not found")
         return AliasTarget(found.room_id, [self._config.server_name])
 
-    async def create_alias(self, requester: Requester, alias: str, room_id: str) -> None:
+    async def create_alias(self, uow: UnitOfWork, alias: str, room_id: str) -> None:
+        """The caller creates a local alias, in the request's transaction."""
         self._check_alias(alias)
         if alias.rsplit(":", 1)[1] != self._config.server_name:
             raise errors.invalid_param("Room alias must be on this server")
         if not is_valid_room_id(room_id):
             raise errors.invalid_param(f"{room_id} is not a legal room ID")
-        if await self._storage.rooms.get(room_id) is None:
-            raise errors.not_found("Unknown room")
-        if not await self._storage.directory.create_alias(alias, room_id, requester.user_id,
-                                                          now_ms()):
-            raise MatrixError(409, "M_ROOM_IN_USE", f"Room alias {alias} already exists")
+        async with uow.transaction() as tx:
+            if await tx.rooms.get(room_id) is None:
+                raise errors.not_found("Unknown room")
+            if not await tx.directory.create_alias(alias, room_id, uow.requester.user_id,
+                                                   now_ms()):
+                raise MatrixError(409, "M_ROOM_IN_USE", f"Room alias {alias} already exists")
 
-    async def delete_alias(self, requester: Requester, alias: str) -> None:
+    async def delete_alias(self, uow: UnitOfWork, alias: str) -> None:
+        """Its creator (or a server admin) deletes an alias, in the request's
+        transaction."""
         self._check_alias(alias)
-        found = await self._storage.directory.get_alias(alias)
-        if found is None:
-            raise errors.not_found(f"Room alias {alias} not found")
-        if found.creator != requester.user_id and not requester.is_admin:
-            raise errors.forbidden("You don't have permission to delete the alias.")
-        await self._storage.directory.delete_alias(alias)
+        requester = uow.requester
+        async with uow.transaction() as tx:
+            found = await tx.directory.get_alias(alias)
+            if found is None:
+                raise errors.not_found(f"Room alias {alias} not found")
+            if found.creator != requester.user_id and not requester.is_admin:
+                raise errors.forbidden("You don't have permission to delete the alias.")
+            await tx.directory.delete_alias(alias)
 
     async def room_aliases(self, user_id: str, room_id: str) -> list[str]:
         member = await self._storage.state.membership_of(room_id, user_id)
@@ -109,15 +119,18 @@ class DirectoryService:
             raise errors.not_found("Unknown room")
         return "public" if room.published else "private"
 
-    async def set_visibility(self, requester: Requester, room_id: str,
+    async def set_visibility(self, uow: UnitOfWork, room_id: str,
                              published: bool) -> None:
-        """Publish the room in the directory (or take it out)."""
+        """Publish the room in the directory (or take it out), in the request's
+        transaction."""
+        requester = uow.requester
         if await self._storage.rooms.get(room_id) is None:
             raise errors.not_found("Unknown room")
         member = await self._storage.state.membership_of(room_id, requester.user_id)
         if not requester.is_admin and (member is None or member.membership != "join"):
             raise errors.forbidden("You are not in the room")
-        await self._storage.rooms.set_published(room_id, published)
+        async with uow.transaction() as tx:
+            await tx.rooms.set_published(room_id, published)
 
     async def public_rooms(self, limit: int | None, since: str | None,
                            search: str | None) -> PublicRooms:

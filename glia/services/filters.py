@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glia import errors
 from glia.protocol.filters import Filter, FilterDefinition, FilterError, parse_filter
 from glia.storage import Storage
+
+if TYPE_CHECKING:
+    from glia.services.unit_of_work import UnitOfWork
 
 __all__ = ["Filter", "FilterDefinition", "FilterService", "StoredFilter"]
 
@@ -24,11 +27,12 @@ class FilterService:
         if requester_id != user_id:
             raise errors.forbidden(f"Cannot {verb} filters for other users")
 
-    async def create(self, requester_id: str, user_id: str,
+    async def create(self, uow: UnitOfWork, user_id: str,
                      definition: FilterDefinition) -> str:
-        """Store a (validated) definition; it reads back as it was given."""
-        self._own(requester_id, user_id, "create")
-        async with self._storage.transaction() as tx:
+        """Store a (validated) definition of the caller's, in the request's transaction;
+        it reads back as it was given."""
+        self._own(uow.requester.user_id, user_id, "create")
+        async with uow.transaction() as tx:
             return str(await tx.filters.add(user_id, definition.to_json()))
 
     async def get(self, requester_id: str, user_id: str, filter_id: str) -> StoredFilter:

@@ -10,7 +10,7 @@ then the lower ``first_message_index``, then the lower ``forwarded_count``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -19,6 +19,9 @@ from glia.errors import MatrixError
 from glia.protocol.canonical_json import NonNegativeInt
 from glia.storage import Storage
 from glia.storage.key_backup import BackupVersion, KeyBackupStore, RoomKey
+
+if TYPE_CHECKING:
+    from glia.services.unit_of_work import UnitOfWork
 
 _UNKNOWN_VERSION = "Unknown backup version"
 JsonDict = dict[str, Any]
@@ -152,8 +155,9 @@ class KeyBackupService:
 
     # -- versions ----------------------------------------------------------------------
 
-    async def create_version(self, user_id: str, info: BackupVersionInfo) -> BackupCreated:
-        async with self._storage.transaction() as tx:
+    async def create_version(self, uow: UnitOfWork, info: BackupVersionInfo) -> BackupCreated:
+        user_id = uow.requester.user_id
+        async with uow.transaction() as tx:
             version = await tx.key_backup.create_version(user_id, info.algorithm,
                                                          info.auth_data)
         return BackupCreated(str(version))
@@ -169,21 +173,23 @@ class KeyBackupService:
             found = await self._existing(user_id, version)
         return BackupVersionResult.of(found, await store.count(user_id, found.version))
 
-    async def update_version(self, user_id: str, version: str, info: BackupVersionInfo
+    async def update_version(self, uow: UnitOfWork, version: str, info: BackupVersionInfo
                              ) -> None:
         """Only ``auth_data`` may change; ``algorithm`` must be the backup's."""
+        user_id = uow.requester.user_id
         if info.version is not None and info.version != version:
             raise errors.invalid_param("Version in body does not match")
-        async with self._storage.transaction() as tx:
+        async with uow.transaction() as tx:
             found = await self._existing(user_id, version, tx.key_backup)
             if found.algorithm != info.algorithm:
                 raise errors.invalid_param("Algorithm does not match")
             await tx.key_backup.set_auth_data(user_id, found.version, info.auth_data)
 
-    async def delete_version(self, user_id: str, version: str) -> None:
+    async def delete_version(self, uow: UnitOfWork, version: str) -> None:
         """Delete a version and its keys; deleting it again succeeds (the spec)."""
+        user_id = uow.requester.user_id
         number = parse_version(version)
-        async with self._storage.transaction() as tx:
+        async with uow.transaction() as tx:
             found = None if number is None else await tx.key_backup.get_version(user_id,
                                                                                 number)
             if found is None:
@@ -202,11 +208,12 @@ class KeyBackupService:
 
     # -- keys --------------------------------------------------------------------------
 
-    async def put_keys(self, user_id: str, version: str, keys: list[RoomKey]
+    async def put_keys(self, uow: UnitOfWork, version: str, keys: list[RoomKey]
                        ) -> BackupCounts:
         """Merge uploaded keys into the current version; returns its ``etag`` and ``count``."""
+        user_id = uow.requester.user_id
         number = parse_version(version)
-        async with self._storage.transaction() as tx:
+        async with uow.transaction() as tx:
             store = tx.key_backup
             current = await store.current_version(user_id)
             if current is None or number is None:
@@ -257,9 +264,10 @@ class KeyBackupService:
         return await self._storage.key_backup.keys(user_id, found.version, room_id,
                                                    session_id)
 
-    async def delete_keys(self, user_id: str, version: str, room_id: str | None = None,
+    async def delete_keys(self, uow: UnitOfWork, version: str, room_id: str | None = None,
                           session_id: str | None = None) -> BackupCounts:
-        async with self._storage.transaction() as tx:
+        user_id = uow.requester.user_id
+        async with uow.transaction() as tx:
             found = await self._existing(user_id, version, tx.key_backup)
             await tx.key_backup.lock_version(user_id, found.version)
             deleted = await tx.key_backup.delete_keys(user_id, found.version, room_id,

@@ -12,7 +12,7 @@ follow Synapse where clients were written against them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -41,6 +41,9 @@ from glia.services.key_formats import (
 from glia.services.notifier import Notifier
 from glia.storage import Storage, Stores
 from glia.storage.keys import DeviceKeys, Signature
+
+if TYPE_CHECKING:
+    from glia.services.unit_of_work import UnitOfWork
 
 __all__ = ["KeysClaim", "KeysQuery", "KeysService", "KeysUpload", "parse_stream_token"]
 
@@ -116,10 +119,10 @@ class KeysService(DeviceListService):
 
     # -- /keys/upload ------------------------------------------------------------------
 
-    async def upload(self, requester: Requester, upload: KeysUpload) -> KeyCounts:
+    async def upload(self, uow: UnitOfWork, upload: KeysUpload) -> KeyCounts:
         """``/keys/upload`` for the caller's device: everything is checked before anything
-        is stored, so a refused request changes nothing."""
-        user_id, device_id = requester.user_id, requester.device_id
+        is stored (in the request's transaction), so a refused request changes nothing."""
+        user_id, device_id = uow.requester.user_id, uow.requester.device_id
         device_keys: JsonDict | None = None
         device_key: VerifyKey | None = None
         if upload.device_keys is not msgspec.UNSET:
@@ -144,7 +147,7 @@ class KeysService(DeviceListService):
 
         changed = False
         now = now_ms()
-        async with self._storage.transaction() as tx:
+        async with uow.transaction() as tx:
             if await tx.devices.get(user_id, device_id) is None:
                 raise errors.unknown_token()
             if device_keys is not None:
@@ -261,9 +264,10 @@ class KeysService(DeviceListService):
 
     # -- /keys/claim -------------------------------------------------------------------
 
-    async def claim(self, requester: Requester, claim: KeysClaim) -> KeysClaimResult:
+    async def claim(self, uow: UnitOfWork, claim: KeysClaim) -> KeysClaimResult:
         """``/keys/claim``: per device, its oldest one-time key of the algorithm (deleted in
-        the same statement), else its fallback key (marked used)."""
+        the same statement), else its fallback key (marked used); in the request's
+        transaction."""
         local: list[tuple[str, str, str]] = []
         failures: dict[str, JsonDict] = {}
         assert not isinstance(claim.one_time_keys, msgspec.UnsetType)  # refused by the model
@@ -277,7 +281,7 @@ class KeysService(DeviceListService):
                 continue
             local += [(user_id, d, a) for d, a in devices.items()]
         claimed: dict[str, dict[str, JsonDict]] = {}
-        async with self._storage.transaction() as tx:
+        async with uow.transaction() as tx:
             for user_id, device_id, algorithm in local:
                 key = await tx.keys.claim_one_time_key(user_id, device_id, algorithm)
                 if key is None:

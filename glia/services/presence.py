@@ -4,7 +4,7 @@ timeouts (a user who stops syncing goes offline; one idle for long goes unavaila
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -13,8 +13,11 @@ from glia import errors
 from glia.clock import Clock, SystemClock
 from glia.ids import InvalidId, parse_user_id
 from glia.services.notifier import Notifier
-from glia.storage import Storage
+from glia.storage import Storage, Stores
 from glia.storage.presence import Presence
+
+if TYPE_CHECKING:
+    from glia.services.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -47,16 +50,26 @@ class PresenceService:
 
     async def _write(self, presence: Presence) -> None:
         async with self._storage.transaction() as tx:
-            stream = await tx.next_stream_position()
-            await tx.presence.put(Presence(presence.user_id, presence.state,
-                                           presence.status_msg, presence.last_active_ts,
-                                           presence.last_sync_ts, stream))
-        rooms = await self._storage.state.rooms_of_user(presence.user_id, ["join"])
-        await self._notifier.notify(users=[presence.user_id], rooms=[m.room_id for m in rooms])
+            await self._write_in(tx, presence)
+        await self._notify(presence.user_id)
 
-    async def set_status(self, requester_id: str, user_id: str, presence: str,
+    @staticmethod
+    async def _write_in(tx: Stores, presence: Presence) -> None:
+        """Store ``presence`` at a new stream position in ``tx``."""
+        stream = await tx.next_stream_position()
+        await tx.presence.put(Presence(presence.user_id, presence.state,
+                                       presence.status_msg, presence.last_active_ts,
+                                       presence.last_sync_ts, stream))
+
+    async def _notify(self, user_id: str) -> None:
+        """Wake the user's syncs and those of everyone sharing a room with them."""
+        rooms = await self._storage.state.rooms_of_user(user_id, ["join"])
+        await self._notifier.notify(users=[user_id], rooms=[m.room_id for m in rooms])
+
+    async def set_status(self, uow: UnitOfWork, user_id: str, presence: str,
                          status_msg: str | None = None) -> None:
-        if requester_id != user_id:
+        """The caller sets their own presence, in the request's transaction."""
+        if uow.requester.user_id != user_id:
             raise errors.forbidden("You may only set your own presence")
         if presence not in STATES:
             raise errors.bad_json(f"'presence' must be one of {list(STATES)}")
@@ -64,9 +77,11 @@ class PresenceService:
             raise errors.bad_json("'status_msg' must be a string of at most"
                                   f" {MAX_STATUS_LENGTH} characters")
         now = self._clock.now_ms()
-        current = await self._storage.presence.get(user_id)
-        await self._write(Presence(user_id, presence, status_msg, now,
-                                   current.last_sync_ts if current else now, 0))
+        async with uow.transaction() as tx:
+            current = await tx.presence.get(user_id)
+            await self._write_in(tx, Presence(user_id, presence, status_msg, now,
+                                              current.last_sync_ts if current else now, 0))
+        await self._notify(user_id)
 
     async def get_status(self, requester_id: str, user_id: str) -> PresenceStatus:
         """A user's presence, for themselves or someone who shares a room with them (the

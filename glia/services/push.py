@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -26,6 +26,9 @@ from glia.services.event_format import client_event
 from glia.services.notifier import Notifier
 from glia.services.push_gateway import PushGateway
 from glia.storage import Storage, Stores
+
+if TYPE_CHECKING:
+    from glia.services.unit_of_work import UnitOfWork
 
 __all__ = ["PushRuleBody", "PushService", "RuleActionsBody", "RuleEnabledBody", "SetTweak"]
 
@@ -172,11 +175,11 @@ class PushService:
             raise errors.not_found()
         return rule
 
-    async def put_rule(self, user_id: str, kind: str, rule_id: str, body: PushRuleBody,
+    async def put_rule(self, uow: UnitOfWork, kind: str, rule_id: str, body: PushRuleBody,
                        before: str | None, after: str | None) -> None:
-        """Create or replace one of the user's rules. A new rule goes where ``before`` or
-        ``after`` says, else first of its kind; an updated one keeps its place (and its
-        enabled switch) unless they say otherwise."""
+        """Create or replace one of the caller's rules, in the request's transaction. A
+        new rule goes where ``before`` or ``after`` says, else first of its kind; an
+        updated one keeps its place (and its enabled switch) unless they say otherwise."""
         _check_kind_for_write(kind)
         if "/" in rule_id or "\\" in rule_id:
             raise errors.unknown("rule_id may not contain slashes")
@@ -185,7 +188,8 @@ class PushService:
         actions = _actions(body.actions)
         check_json_depth([actions, body.conditions], "The push rule")
         rule = pr.rule_from_request(kind, rule_id, actions, body.conditions, body.pattern)
-        async with self._storage.transaction() as tx:
+        user_id = uow.requester.user_id
+        async with uow.transaction() as tx:
             # First, so concurrent changes of one user's rules queue on this row.
             await self._changed(tx, user_id)
             ids = [r.rule_id for r in await tx.push.rules_of_kind(user_id, kind)]
@@ -206,34 +210,36 @@ class PushService:
             await tx.push.set_priorities(user_id, kind, order)
         await self._notifier.notify(users=[user_id])
 
-    async def delete_rule(self, user_id: str, kind: str, rule_id: str) -> None:
-        """Delete one of the user's rules; server-default rules cannot be deleted (404,
+    async def delete_rule(self, uow: UnitOfWork, kind: str, rule_id: str) -> None:
+        """Delete one of the caller's rules; server-default rules cannot be deleted (404,
         as for a rule that does not exist)."""
-        async with self._storage.transaction() as tx:
+        user_id = uow.requester.user_id
+        async with uow.transaction() as tx:
             if kind not in pr.KINDS or not await tx.push.delete_rule(user_id, kind, rule_id):
                 raise errors.not_found()
             await self._changed(tx, user_id)
         await self._notifier.notify(users=[user_id])
 
-    async def set_enabled(self, user_id: str, kind: str, rule_id: str,
+    async def set_enabled(self, uow: UnitOfWork, kind: str, rule_id: str,
                           body: RuleEnabledBody) -> None:
         """``PUT …/enabled``, for user and server-default rules."""
         _check_kind_for_write(kind)
-        await self._set_attribute(user_id, kind, rule_id, enabled=body.enabled)
+        await self._set_attribute(uow, kind, rule_id, enabled=body.enabled)
 
-    async def set_actions(self, user_id: str, kind: str, rule_id: str,
+    async def set_actions(self, uow: UnitOfWork, kind: str, rule_id: str,
                           body: RuleActionsBody) -> None:
         """``PUT …/actions``, which may also change a server-default rule's actions."""
         _check_kind_for_write(kind)
         actions = _actions(body.actions)
         check_json_depth(actions, "actions")
-        await self._set_attribute(user_id, kind, rule_id,
+        await self._set_attribute(uow, kind, rule_id,
                                   actions=pr.effective_actions(actions))
 
-    async def _set_attribute(self, user_id: str, kind: str, rule_id: str, *,
+    async def _set_attribute(self, uow: UnitOfWork, kind: str, rule_id: str, *,
                              enabled: bool | None = None,
                              actions: Sequence[pr.Action] | None = None) -> None:
-        async with self._storage.transaction() as tx:
+        user_id = uow.requester.user_id
+        async with uow.transaction() as tx:
             if rule_id.startswith("."):
                 if not pr.is_default_rule(kind, rule_id):
                     raise _unknown_rule()

@@ -5,7 +5,7 @@ Delivery itself is ``push_gateway.py``."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -15,12 +15,14 @@ from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.services.auth import Requester
 from glia.services.push import check_json_depth
 from glia.services.push_gateway import PushGateway
 from glia.services.targets import existing_local_user
 from glia.storage import Storage
 from glia.storage.push import Pusher
+
+if TYPE_CHECKING:
+    from glia.services.unit_of_work import UnitOfWork
 
 __all__ = ["PusherService", "PusherSet"]
 
@@ -77,13 +79,15 @@ class PusherService:
         """``GET /pushers``: the user's pushers in the spec's format."""
         return [PusherInfo.of(p) for p in await self._storage.push.pushers_of_user(user_id)]
 
-    async def set_pusher(self, requester: Requester, request: PusherSet) -> None:
+    async def set_pusher(self, uow: UnitOfWork, request: PusherSet) -> None:
         """``POST /pushers/set``: create or update (``kind`` set) or delete (``kind`` null)
-        the pusher ``(app_id, pushkey)`` of the caller."""
+        the pusher ``(app_id, pushkey)`` of the caller, in the request's transaction."""
+        requester = uow.requester
         user_id = requester.user_id
         if (request.kind is None and request.app_id is not UNSET
                 and request.pushkey is not UNSET):
-            await self._storage.push.delete_pusher(user_id, request.app_id, request.pushkey)
+            async with uow.transaction() as tx:
+                await tx.push.delete_pusher(user_id, request.app_id, request.pushkey)
             return
         missing = [k for k in _PUSHER_FIELDS if getattr(request, k) is UNSET]
         if missing:
@@ -117,7 +121,7 @@ class PusherService:
             profile_tag=request.profile_tag, lang=lang, data=data,
             device_id=requester.device_id, pushkey_ts=now_ms(),
         )
-        async with self._storage.transaction() as tx:
+        async with uow.transaction() as tx:
             if not append:
                 await tx.push.delete_pushers_of_others(app_id, pushkey, user_id)
             await tx.push.upsert_pusher(pusher)

@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from glia import errors
 from glia.clock import now_ms
 from glia.ids import is_valid_event_id, is_valid_room_id
 from glia.services.account_data import AccountDataService
 from glia.services.notifier import Notifier
-from glia.storage import Storage
+from glia.storage import Storage, Stores
 from glia.storage.events import StoredEvent
 from glia.storage.receipts import UNTHREADED, Receipt
+
+if TYPE_CHECKING:
+    from glia.services.unit_of_work import UnitOfWork
 
 READ, READ_PRIVATE, FULLY_READ = "m.read", "m.read.private", "m.fully_read"
 RECEIPT_TYPES = (READ, READ_PRIVATE, FULLY_READ)
@@ -46,8 +49,10 @@ class ReceiptService:
             raise errors.not_found("Event not found")
         return event
 
-    async def receipt(self, user_id: str, room_id: str, receipt_type: str, event_id: str,
-                      thread_id: str | None = None) -> None:
+    async def receipt(self, uow: UnitOfWork, room_id: str, receipt_type: str,
+                      event_id: str, thread_id: str | None = None) -> None:
+        """The caller's receipt (or read marker), written in the request's transaction."""
+        user_id = uow.requester.user_id
         if receipt_type not in RECEIPT_TYPES:
             raise errors.invalid_param(f"Receipt type must be one of {list(RECEIPT_TYPES)}")
         if thread_id is None:
@@ -58,43 +63,64 @@ class ReceiptService:
         if receipt_type == FULLY_READ:
             if thread_id != UNTHREADED:
                 raise errors.invalid_param("m.fully_read receipts cannot be threaded")
-            await self._fully_read(user_id, room_id, event_id)
+            async with uow.transaction() as tx:
+                await self._account_data.write_in(tx, user_id, room_id, FULLY_READ,
+                                                  {"event_id": event_id})
+            await self._notifier.notify(users=[user_id])
             return
-        await self._put(user_id, room_id, receipt_type, event, thread_id)
+        async with uow.transaction() as tx:
+            moved = await self._put(tx, user_id, room_id, receipt_type, event, thread_id)
+        if moved:
+            await self._moved(user_id, room_id, [(receipt_type, event)])
 
-    async def _put(self, user_id: str, room_id: str, receipt_type: str, event: StoredEvent,
-                   thread_id: str) -> None:
-        async with self._storage.transaction() as tx:
-            current = await tx.receipts.get(room_id, receipt_type, user_id, thread_id)
-            if current is not None:
-                previous = await tx.events.get(current.event_id)
-                # Receipts only move forwards; an older one is accepted and ignored.
-                if previous is not None and previous.stream_ordering >= event.stream_ordering:
-                    return
-            await tx.receipts.put(Receipt(room_id, receipt_type, user_id, thread_id,
-                                          event.event_id, now_ms(),
-                                          await tx.next_stream_position()))
-        await self._read_positions.mark_read(user_id, room_id, event.stream_ordering)
-        if receipt_type == READ:
+    @staticmethod
+    async def _put(tx: Stores, user_id: str, room_id: str, receipt_type: str,
+                   event: StoredEvent, thread_id: str) -> bool:
+        """Write the receipt in ``tx`` unless it would move backwards; whether it did."""
+        current = await tx.receipts.get(room_id, receipt_type, user_id, thread_id)
+        if current is not None:
+            previous = await tx.events.get(current.event_id)
+            # Receipts only move forwards; an older one is accepted and ignored.
+            if previous is not None and previous.stream_ordering >= event.stream_ordering:
+                return False
+        await tx.receipts.put(Receipt(room_id, receipt_type, user_id, thread_id,
+                                      event.event_id, now_ms(),
+                                      await tx.next_stream_position()))
+        return True
+
+    async def _moved(self, user_id: str, room_id: str,
+                     receipts: list[tuple[str, StoredEvent]]) -> None:
+        """After commit: reset push counts from the read position, wake the syncs that
+        see the receipts (the room's for public ones, the user's for private)."""
+        for _, event in receipts:
+            await self._read_positions.mark_read(user_id, room_id, event.stream_ordering)
+        if any(receipt_type == READ for receipt_type, _ in receipts):
             await self._notifier.notify(rooms=[room_id])
-        else:
+        if any(receipt_type != READ for receipt_type, _ in receipts):
             await self._notifier.notify(users=[user_id])
 
-    async def _fully_read(self, user_id: str, room_id: str, event_id: str) -> None:
-        await self._account_data.write(user_id, room_id, FULLY_READ, {"event_id": event_id})
-
-    async def read_markers(self, user_id: str, room_id: str, *, fully_read: str | None,
+    async def read_markers(self, uow: UnitOfWork, room_id: str, *, fully_read: str | None,
                            read: str | None, read_private: str | None) -> None:
-        """Move the read marker and the (public, private) read receipts at once."""
+        """Move the caller's read marker and (public, private) read receipts at once: one
+        transaction, so either all move or none."""
+        user_id = uow.requester.user_id
         given = {FULLY_READ: fully_read, READ: read, READ_PRIVATE: read_private}
         markers = {key: value for key, value in given.items() if value is not None}
         events = {k: await self._event(user_id, room_id, v) for k, v in markers.items()}
+        moved: list[tuple[str, StoredEvent]] = []
+        async with uow.transaction() as tx:
+            if FULLY_READ in events:
+                await self._account_data.write_in(tx, user_id, room_id, FULLY_READ,
+                                                  {"event_id": events[FULLY_READ].event_id})
+            for receipt_type in (READ, READ_PRIVATE):
+                if receipt_type in events and await self._put(
+                        tx, user_id, room_id, receipt_type, events[receipt_type],
+                        UNTHREADED):
+                    moved.append((receipt_type, events[receipt_type]))
+        if moved:
+            await self._moved(user_id, room_id, moved)
         if FULLY_READ in events:
-            await self._fully_read(user_id, room_id, events[FULLY_READ].event_id)
-        for receipt_type in (READ, READ_PRIVATE):
-            if receipt_type in events:
-                await self._put(user_id, room_id, receipt_type, events[receipt_type],
-                                UNTHREADED)
+            await self._notifier.notify(users=[user_id])
 
     async def sync_events(self, user_id: str, room_ids: list[str], since: int | None,
                           upto: int) -> dict[str, dict[str, Any]]:

@@ -8,15 +8,17 @@ dropped, as the brief for this area says (a remote server could not be reached a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.ids import InvalidId, parse_user_id
-from glia.services.auth import Requester
 from glia.services.notifier import Notifier
 from glia.storage import Storage
+
+if TYPE_CHECKING:
+    from glia.services.unit_of_work import UnitOfWork
 
 #: How long a transaction ID is remembered (a client retries within seconds or minutes).
 TXN_KEEP_MS = 24 * 60 * 60 * 1000
@@ -32,15 +34,17 @@ class ToDeviceService:
         self._storage = storage
         self._notifier = notifier
 
-    async def send(self, requester: Requester, event_type: str, txn_id: str,
+    async def send(self, uow: UnitOfWork, event_type: str, txn_id: str,
                    messages: Messages) -> None:
-        """Queue the messages, once per (sending device, txn ID): a retried request with the
-        same transaction ID is answered again without queueing anything twice."""
+        """Queue the caller's messages in the request's transaction, once per (sending
+        device, txn ID): a retried request with the same transaction ID is answered again
+        without queueing anything twice."""
+        requester = uow.requester
         if not event_type:
             raise errors.invalid_param("Event type may not be empty")
         targets = self._targets(messages)
         recipients: set[str] = set()
-        async with self._storage.transaction() as tx:
+        async with uow.transaction() as tx:
             if not await tx.to_device.claim_txn(requester.user_id, requester.device_id, txn_id,
                                                 now_ms(), TXN_KEEP_MS):
                 return

@@ -5,13 +5,16 @@ including when a timeout ends someone's typing."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glia import errors
 from glia.clock import Clock, SystemClock
 from glia.ids import is_valid_room_id
 from glia.services.notifier import Notifier
 from glia.storage import Storage
+
+if TYPE_CHECKING:
+    from glia.services.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +29,11 @@ class TypingService:
         self._storage = storage
         self._notifier = notifier
 
-    async def set_typing(self, requester_id: str, room_id: str, user_id: str, typing: bool,
+    async def set_typing(self, uow: UnitOfWork, room_id: str, user_id: str, typing: bool,
                          timeout_ms: int | None = None) -> None:
-        """Start (for ``timeout_ms``, capped) or stop the user's typing in the room."""
-        if requester_id != user_id:
+        """Start (for ``timeout_ms``, capped) or stop the caller's typing in the room, in
+        the request's transaction."""
+        if uow.requester.user_id != user_id:
             raise errors.forbidden("Cannot set another user's typing state")
         if not is_valid_room_id(room_id):
             raise errors.invalid_param(f"{room_id} is not a valid room ID")
@@ -37,7 +41,7 @@ class TypingService:
         member = await self._storage.state.membership_of(room_id, user_id)
         if member is None or member.membership != "join":
             raise errors.forbidden(f"User {user_id} not in room {room_id}")
-        async with self._storage.transaction() as tx:
+        async with uow.transaction() as tx:
             if typing:
                 expires = self._clock.now_ms() + min(timeout, MAX_TIMEOUT_MS)
                 await tx.typing.start(room_id, user_id, expires,

@@ -108,3 +108,23 @@ async def test_a_write_without_an_audit_entry_records_nothing(storage: Storage) 
     await uow.finish("ok", 200)
     assert await _rows(storage, "tok-plain") == []
     assert await storage.registration_tokens.get("tok-plain") is not None
+
+
+async def test_a_client_write_commits_in_the_request_transaction(storage: Storage) -> None:
+    """Client services write through ``uow.transaction()``: an audit entry on the unit of
+    work (the probe) commits with the account data and the tag, which a write in a
+    transaction of the service's own would leave unrecorded."""
+    from glia.services.account_data import AccountDataService
+    from glia.services.notifier import Notifier
+
+    service = AccountDataService(storage, Notifier())
+    user = Requester("@alice:test", "DEV", False, False, "hash")
+    for target, write in (
+            ("account-data", lambda uow: service.put(uow, user.user_id, None, "org.x",
+                                                     {"a": 1})),
+            ("tag", lambda uow: service.set_tag(uow, user.user_id, "!r:test", "u.work",
+                                                {"order": 0.5}))):
+        uow = UnitOfWork(storage, user, AuditEntry(user.user_id, "probe", target, {}))
+        await write(uow)
+        assert uow.recorded, target
+    assert await storage.account_data.get(user.user_id, "", "org.x") == {"a": 1}

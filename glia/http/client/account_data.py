@@ -13,7 +13,7 @@ routes = RouteGroup()
 @routes.put(*client_paths("/user/{userId}/account_data/{type}"), auth=Auth.USER,
             body=Content)
 async def put_global(req: Request[Content]) -> Empty:
-    await req.services.account_data.put(req.requester.user_id, req.path("userId"), None,
+    await req.services.account_data.put(req.uow, req.path("userId"), None,
                                         req.path("type"), req.body)
     return EMPTY
 
@@ -27,8 +27,8 @@ async def get_global(req: Request) -> Content:
 @routes.put(*client_paths("/user/{userId}/rooms/{roomId}/account_data/{type}"),
             auth=Auth.USER, body=Content)
 async def put_room(req: Request[Content]) -> Empty:
-    await req.services.account_data.put(req.requester.user_id, req.path("userId"),
-                                        req.path("roomId"), req.path("type"), req.body)
+    await req.services.account_data.put(req.uow, req.path("userId"), req.path("roomId"),
+                                        req.path("type"), req.body)
     return EMPTY
 
 
@@ -48,13 +48,13 @@ async def get_tags(req: Request) -> Tags:
 @routes.put(*client_paths("/user/{userId}/rooms/{roomId}/tags/{tag}"), auth=Auth.USER,
             body=Content)
 async def put_tag(req: Request[Content]) -> Empty:
-    await req.services.account_data.set_tag(req.requester.user_id, req.path("userId"),
+    await req.services.account_data.set_tag(req.uow, req.path("userId"),
                                             req.path("roomId"), req.path("tag"), req.body)
     return EMPTY
 
 
 @routes.delete(*client_paths("/user/{userId}/rooms/{roomId}/tags/{tag}"), auth=Auth.USER)
 async def delete_tag(req: Request) -> Empty:
-    await req.services.account_data.remove_tag(req.requester.user_id, req.path("userId"),
+    await req.services.account_data.remove_tag(req.uow, req.path("userId"),
                                                req.path("roomId"), req.path("tag"))
     return EMPTY

@@ -28,7 +28,7 @@ class SigningKeysBody(SigningKeys):
 @routes.post(*client_paths("/keys/device_signing/upload", ("v3",)), auth=Auth.USER,
              body=SigningKeysBody)
 async def upload_signing_keys(req: Request[SigningKeysBody]) -> Empty:
-    await req.services.cross_signing.upload_signing_keys(req.requester, req.body,
+    await req.services.cross_signing.upload_signing_keys(req.uow, req.body,
                                                          stage_auth(req.body.auth))
     return EMPTY
 
@@ -36,4 +36,4 @@ async def upload_signing_keys(req: Request[SigningKeysBody]) -> Empty:
 @routes.post(*client_paths("/keys/signatures/upload"), auth=Auth.USER, body=SignaturesBody)
 async def upload_signatures(req: Request[SignaturesBody]) -> SignaturesUploaded:
     return await req.services.cross_signing.upload_signatures(
-        req.requester, parse_signed_objects(req.body))
+        req.uow, parse_signed_objects(req.body))

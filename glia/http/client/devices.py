@@ -66,7 +66,7 @@ async def get_device(req: Request) -> DeviceResponse:
 
 @routes.put(*client_paths("/devices/{deviceId}"), auth=Auth.USER, body=DeviceUpdateBody)
 async def update_device(req: Request[DeviceUpdateBody]) -> Empty:
-    await req.services.devices.rename(req.requester.user_id, req.path("deviceId"),
+    await req.services.devices.rename(req.uow, req.path("deviceId"),
                                       req.body.display_name)
     return EMPTY
 
@@ -75,13 +75,13 @@ async def update_device(req: Request[DeviceUpdateBody]) -> Empty:
                empty_body=True)
 async def delete_device(req: Request[DeleteDeviceBody]) -> Empty:
     await req.services.devices.get(req.requester.user_id, req.path("deviceId"))
-    await req.services.devices.delete(req.requester, [req.path("deviceId")],
+    await req.services.devices.delete(req.uow, [req.path("deviceId")],
                                       stage_auth(req.body.auth))
     return EMPTY
 
 
 @routes.post(*client_paths("/delete_devices"), auth=Auth.USER, body=DeleteDevicesBody)
 async def delete_devices(req: Request[DeleteDevicesBody]) -> Empty:
-    await req.services.devices.delete(req.requester, req.body.devices,
+    await req.services.devices.delete(req.uow, req.body.devices,
                                       stage_auth(req.body.auth))
     return EMPTY

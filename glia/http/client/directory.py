@@ -51,14 +51,14 @@ async def get_alias(req: Request) -> AliasTarget:
 
 @routes.put(*client_paths("/directory/room/{roomAlias}"), auth=Auth.USER, body=AliasBody)
 async def put_alias(req: Request[AliasBody]) -> Empty:
-    await req.services.directory.create_alias(req.requester, req.path("roomAlias"),
+    await req.services.directory.create_alias(req.uow, req.path("roomAlias"),
                                               req.body.room_id)
     return EMPTY
 
 
 @routes.delete(*client_paths("/directory/room/{roomAlias}"), auth=Auth.USER)
 async def delete_alias(req: Request) -> Empty:
-    await req.services.directory.delete_alias(req.requester, req.path("roomAlias"))
+    await req.services.directory.delete_alias(req.uow, req.path("roomAlias"))
     return EMPTY
 
 
@@ -77,7 +77,7 @@ async def get_visibility(req: Request) -> RoomVisibility:
 @routes.put(*client_paths("/directory/list/room/{roomId}"), auth=Auth.USER,
             body=VisibilityBody)
 async def set_visibility(req: Request[VisibilityBody]) -> Empty:
-    await req.services.directory.set_visibility(req.requester, req.path("roomId"),
+    await req.services.directory.set_visibility(req.uow, req.path("roomId"),
                                                 req.body.visibility == "public")
     return EMPTY
 

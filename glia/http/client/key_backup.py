@@ -34,7 +34,7 @@ def _version(req: Request[Any]) -> str:
 
 @routes.post(*client_paths("/room_keys/version"), auth=Auth.USER, body=BackupVersionInfo)
 async def create_version(req: Request[BackupVersionInfo]) -> BackupCreated:
-    return await req.services.key_backup.create_version(req.requester.user_id, req.body)
+    return await req.services.key_backup.create_version(req.uow, req.body)
 
 
 @routes.get(*client_paths("/room_keys/version"), auth=Auth.USER)
@@ -51,14 +51,14 @@ async def get_version(req: Request) -> BackupVersionResult:
 @routes.put(*client_paths("/room_keys/version/{version}"), auth=Auth.USER,
             body=BackupVersionInfo)
 async def update_version(req: Request[BackupVersionInfo]) -> Empty:
-    await req.services.key_backup.update_version(req.requester.user_id, req.path("version"),
+    await req.services.key_backup.update_version(req.uow, req.path("version"),
                                                  req.body)
     return EMPTY
 
 
 @routes.delete(*client_paths("/room_keys/version/{version}"), auth=Auth.USER)
 async def delete_version(req: Request) -> Empty:
-    await req.services.key_backup.delete_version(req.requester.user_id, req.path("version"))
+    await req.services.key_backup.delete_version(req.uow, req.path("version"))
     return EMPTY
 
 
@@ -67,13 +67,13 @@ async def delete_version(req: Request) -> Empty:
 
 @routes.put(*client_paths("/room_keys/keys"), auth=Auth.USER, body=KeysBackup)
 async def put_all_keys(req: Request[KeysBackup]) -> BackupCounts:
-    return await req.services.key_backup.put_keys(req.requester.user_id, _version(req),
+    return await req.services.key_backup.put_keys(req.uow, _version(req),
                                                   req.body.room_keys())
 
 
 @routes.put(*client_paths("/room_keys/keys/{roomId}"), auth=Auth.USER, body=RoomKeyBackup)
 async def put_room_keys(req: Request[RoomKeyBackup]) -> BackupCounts:
-    return await req.services.key_backup.put_keys(req.requester.user_id, _version(req),
+    return await req.services.key_backup.put_keys(req.uow, _version(req),
                                                   req.body.room_keys(req.path("roomId")))
 
 
@@ -81,7 +81,7 @@ async def put_room_keys(req: Request[RoomKeyBackup]) -> BackupCounts:
             body=KeyBackupData)
 async def put_session_key(req: Request[KeyBackupData]) -> BackupCounts:
     key = req.body.room_key(req.path("roomId"), req.path("sessionId"))
-    return await req.services.key_backup.put_keys(req.requester.user_id, _version(req), [key])
+    return await req.services.key_backup.put_keys(req.uow, _version(req), [key])
 
 
 @routes.get(*client_paths("/room_keys/keys"), auth=Auth.USER)
@@ -103,16 +103,16 @@ async def get_session_key(req: Request) -> KeyBackupData:
 
 @routes.delete(*client_paths("/room_keys/keys"), auth=Auth.USER)
 async def delete_all_keys(req: Request) -> BackupCounts:
-    return await req.services.key_backup.delete_keys(req.requester.user_id, _version(req))
+    return await req.services.key_backup.delete_keys(req.uow, _version(req))
 
 
 @routes.delete(*client_paths("/room_keys/keys/{roomId}"), auth=Auth.USER)
 async def delete_room_keys(req: Request) -> BackupCounts:
-    return await req.services.key_backup.delete_keys(req.requester.user_id, _version(req),
+    return await req.services.key_backup.delete_keys(req.uow, _version(req),
                                                      req.path("roomId"))
 
 
 @routes.delete(*client_paths("/room_keys/keys/{roomId}/{sessionId}"), auth=Auth.USER)
 async def delete_session_key(req: Request) -> BackupCounts:
     return await req.services.key_backup.delete_keys(
-        req.requester.user_id, _version(req), req.path("roomId"), req.path("sessionId"))
+        req.uow, _version(req), req.path("roomId"), req.path("sessionId"))

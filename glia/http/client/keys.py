@@ -20,7 +20,7 @@ routes = RouteGroup()
 
 @routes.post(*client_paths("/keys/upload"), auth=Auth.USER, body=KeysUpload)
 async def upload_keys(req: Request[KeysUpload]) -> KeyCounts:
-    return await req.services.keys.upload(req.requester, req.body)
+    return await req.services.keys.upload(req.uow, req.body)
 
 
 @routes.post(*client_paths("/keys/query"), auth=Auth.USER, body=KeysQuery)
@@ -30,7 +30,7 @@ async def query_keys(req: Request[KeysQuery]) -> KeysQueryResult:
 
 @routes.post(*client_paths("/keys/claim"), auth=Auth.USER, body=KeysClaim)
 async def claim_keys(req: Request[KeysClaim]) -> KeysClaimResult:
-    return await req.services.keys.claim(req.requester, req.body)
+    return await req.services.keys.claim(req.uow, req.body)
 
 
 @routes.get(*client_paths("/keys/changes"), auth=Auth.USER)

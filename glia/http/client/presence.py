@@ -26,6 +26,6 @@ async def get_status(req: Request) -> PresenceStatus:
 
 @routes.put(*client_paths("/presence/{userId}/status"), auth=Auth.USER, body=PresenceBody)
 async def set_status(req: Request[PresenceBody]) -> Empty:
-    await req.services.presence.set_status(req.requester.user_id, req.path("userId"),
+    await req.services.presence.set_status(req.uow, req.path("userId"),
                                            req.body.presence, req.body.status_msg)
     return EMPTY

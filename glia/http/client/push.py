@@ -64,14 +64,14 @@ async def get_rule(req: Request) -> RuleJson:
 @routes.put(*client_paths(_RULE), auth=Auth.USER, ratelimit="default", body=PushRuleBody)
 async def put_rule(req: Request[PushRuleBody]) -> Empty:
     await req.services.push.put_rule(
-        req.requester.user_id, req.path("kind"), req.path("ruleId"), req.body,
+        req.uow, req.path("kind"), req.path("ruleId"), req.body,
         before=req.query("before"), after=req.query("after"))
     return EMPTY
 
 
 @routes.delete(*client_paths(_RULE), auth=Auth.USER, ratelimit="default")
 async def delete_rule(req: Request) -> Empty:
-    await req.services.push.delete_rule(req.requester.user_id, req.path("kind"),
+    await req.services.push.delete_rule(req.uow, req.path("kind"),
                                         req.path("ruleId"))
     return EMPTY
 
@@ -91,7 +91,7 @@ EnabledBody = RuleEnabledBody | bool
             body=cast("type[EnabledBody]", EnabledBody))  # a union is a model msgspec takes
 async def put_enabled(req: Request[EnabledBody]) -> Empty:
     body = req.body if isinstance(req.body, RuleEnabledBody) else RuleEnabledBody(req.body)
-    await req.services.push.set_enabled(req.requester.user_id, req.path("kind"),
+    await req.services.push.set_enabled(req.uow, req.path("kind"),
                                         req.path("ruleId"), body)
     return EMPTY
 
@@ -106,7 +106,7 @@ async def get_actions(req: Request) -> RuleActions:
 @routes.put(*client_paths(f"{_RULE}/actions"), auth=Auth.USER, ratelimit="default",
             body=RuleActionsBody)
 async def put_actions(req: Request[RuleActionsBody]) -> Empty:
-    await req.services.push.set_actions(req.requester.user_id, req.path("kind"),
+    await req.services.push.set_actions(req.uow, req.path("kind"),
                                         req.path("ruleId"), req.body)
     return EMPTY
 
@@ -119,7 +119,7 @@ async def get_pushers(req: Request) -> Pushers:
 @routes.post(*client_paths("/pushers/set"), auth=Auth.USER, ratelimit="default",
              body=PusherSet)
 async def set_pusher(req: Request[PusherSet]) -> Empty:
-    await req.services.pushers.set_pusher(req.requester, req.body)
+    await req.services.pushers.set_pusher(req.uow, req.body)
     return EMPTY
 
 

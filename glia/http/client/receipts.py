@@ -26,7 +26,7 @@ class ReadMarkersBody(msgspec.Struct):
 @routes.post(*client_paths("/rooms/{roomId}/receipt/{receiptType}/{eventId}"),
              auth=Auth.USER, body=ReceiptBody, empty_body=True)
 async def receipt(req: Request[ReceiptBody]) -> Empty:
-    await req.services.receipts.receipt(req.requester.user_id, req.path("roomId"),
+    await req.services.receipts.receipt(req.uow, req.path("roomId"),
                                         req.path("receiptType"), req.path("eventId"),
                                         req.body.thread_id)
     return EMPTY
@@ -37,6 +37,6 @@ async def receipt(req: Request[ReceiptBody]) -> Empty:
 async def read_markers(req: Request[ReadMarkersBody]) -> Empty:
     body = req.body
     await req.services.receipts.read_markers(
-        req.requester.user_id, req.path("roomId"), fully_read=body.fully_read,
+        req.uow, req.path("roomId"), fully_read=body.fully_read,
         read=body.read, read_private=body.read_private)
     return EMPTY

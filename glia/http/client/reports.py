@@ -35,7 +35,7 @@ class ReasonBody(msgspec.Struct):
 async def report_event(req: Request[EventReportBody]) -> Empty:
     body = req.body
     await req.services.reports.report_event(
-        req.requester.user_id, req.path("roomId"), req.path("eventId"),
+        req.uow, req.path("roomId"), req.path("eventId"),
         None if body.reason is UNSET else body.reason,
         None if body.score is UNSET else body.score)
     return EMPTY
@@ -45,7 +45,7 @@ async def report_event(req: Request[EventReportBody]) -> Empty:
 @routes.post(*client_paths("/rooms/{roomId}/report", ("v3",)), auth=Auth.USER,
              ratelimit="default", body=ReasonBody)
 async def report_room(req: Request[ReasonBody]) -> Empty:
-    await req.services.reports.report_room(req.requester.user_id, req.path("roomId"),
+    await req.services.reports.report_room(req.uow, req.path("roomId"),
                                            req.body.reason)
     return EMPTY
 
@@ -53,6 +53,6 @@ async def report_room(req: Request[ReasonBody]) -> Empty:
 @routes.post(*client_paths("/users/{userId}/report", ("v3",)), auth=Auth.USER,
              ratelimit="default", body=ReasonBody)
 async def report_user(req: Request[ReasonBody]) -> Empty:
-    await req.services.reports.report_user(req.requester.user_id, req.path("userId"),
+    await req.services.reports.report_user(req.uow, req.path("userId"),
                                            req.body.reason)
     return EMPTY

@@ -33,7 +33,7 @@ class FilterIdResponse(msgspec.Struct):
 @routes.post(*client_paths("/user/{userId}/filter"), auth=Auth.USER, body=FilterDefinition)
 async def create_filter(req: Request[FilterDefinition]) -> FilterIdResponse:
     return FilterIdResponse(await req.services.filters.create(
-        req.requester.user_id, req.path("userId"), req.body))
+        req.uow, req.path("userId"), req.body))
 
 
 @routes.get(*client_paths("/user/{userId}/filter/{filterId}"), auth=Auth.USER)

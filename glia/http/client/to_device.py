@@ -19,6 +19,6 @@ class ToDeviceBody(msgspec.Struct):
 @routes.put(*client_paths("/sendToDevice/{eventType}/{txnId}"), auth=Auth.USER,
             ratelimit="default", body=ToDeviceBody)
 async def send_to_device(req: Request[ToDeviceBody]) -> Empty:
-    await req.services.to_device.send(req.requester, req.path("eventType"), req.path("txnId"),
+    await req.services.to_device.send(req.uow, req.path("eventType"), req.path("txnId"),
                                       req.body.messages)
     return EMPTY

@@ -21,7 +21,7 @@ class TypingBody(msgspec.Struct):
 @routes.put(*client_paths("/rooms/{roomId}/typing/{userId}"), auth=Auth.USER,
             body=TypingBody)
 async def typing(req: Request[TypingBody]) -> Empty:
-    await req.services.typing.set_typing(req.requester.user_id, req.path("roomId"),
+    await req.services.typing.set_typing(req.uow, req.path("roomId"),
                                          req.path("userId"), req.body.typing,
                                          req.body.timeout)
     return EMPTY
