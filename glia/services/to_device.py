@@ -15,7 +15,6 @@ from glia.clock import now_ms
 from glia.config import Config
 from glia.ids import InvalidId, parse_user_id
 from glia.services.notifier import Notifier
-from glia.storage import Storage
 
 if TYPE_CHECKING:
     from glia.services.unit_of_work import UnitOfWork
@@ -29,9 +28,8 @@ Messages = dict[str, dict[str, dict[str, Any]]]
 
 
 class ToDeviceService:
-    def __init__(self, config: Config, storage: Storage, notifier: Notifier) -> None:
+    def __init__(self, config: Config, notifier: Notifier) -> None:
         self._config = config
-        self._storage = storage
         self._notifier = notifier
 
     async def send(self, uow: UnitOfWork, event_type: str, txn_id: str,
