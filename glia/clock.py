@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from typing import Protocol
 
 
 def now_ms() -> int:
@@ -23,18 +24,15 @@ def monotonic() -> float:
     return time.monotonic()
 
 
-class Clock:
+class Clock(Protocol):
     """Wall time for stored timestamps, monotonic time for intervals, and a sleep that
     ends when this clock (not necessarily the system's) has moved on enough."""
 
-    def now_ms(self) -> int:
-        raise NotImplementedError
+    def now_ms(self) -> int: ...
 
-    def monotonic(self) -> float:
-        raise NotImplementedError
+    def monotonic(self) -> float: ...
 
-    async def sleep(self, seconds: float) -> None:
-        raise NotImplementedError
+    async def sleep(self, seconds: float) -> None: ...
 
 
 class SystemClock(Clock):
