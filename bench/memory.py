@@ -37,18 +37,23 @@ def _vmrss_kb(pid: int) -> int:
     return 0
 
 
-def rss_mb(pid: int) -> float:
-    """RSS of ``pid`` and all its descendants, in MiB (0 if it is gone)."""
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (what a server that forks workers is made of)."""
     tree = _children()
-    total, stack, seen = 0, [pid], set()
+    found, stack, seen = [], [pid], set()
     while stack:
         p = stack.pop()
         if p in seen:
             continue
         seen.add(p)
-        total += _vmrss_kb(p)
+        found.append(p)
         stack.extend(tree.get(p, []))
-    return total / 1024
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    """RSS of ``pid`` and all its descendants, in MiB (0 if it is gone)."""
+    return sum(_vmrss_kb(p) for p in process_tree(pid)) / 1024
 
 
 class Sampler:

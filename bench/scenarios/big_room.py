@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from bench.client import User, percentile, q
-from bench.memory import _children
+from bench.memory import process_tree
 from bench.scale import Scale
 from bench.scenarios.base import Metric, NotAvailable, Outcome, Scenario
 from bench.target import Target, bounded, text
@@ -25,20 +25,14 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of ``pid`` and its descendants so far, in seconds."""
-    tree = _children()
-    total, stack, seen = 0, [pid], set()
-    while stack:
-        p = stack.pop()
-        if p in seen:
-            continue
-        seen.add(p)
+    total = 0
+    for p in process_tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         # After the command name: state is field 3, utime 14 and stime 15 (1-based).
         total += int(fields[11]) + int(fields[12])
-        stack.extend(tree.get(p, []))
     return total / _TICKS
 
 
