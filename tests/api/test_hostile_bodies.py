@@ -10,22 +10,17 @@ anything either. As an admin, so the admin routes are decoded too.
 
 from __future__ import annotations
 
-import re
 import typing
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import quote
 
 import msgspec
 import pytest
 
 from glia.http import admin_routes, client_routes
 from glia.http.routes import Route
-from tests.kit import Kit, User
-from tests.server import GliaProcess
+from tests.fuzz import FuzzAdmin, concrete_path, fuzz_server
 
-FILL = {"userId": "@nobody-hostile:localhost", "roomId": "!nope-hostile:localhost",
-        "eventId": "$nope-hostile", "serverName": "localhost"}
 DEEP = b'{"a":' * 5000 + b"1" + b"}" * 5000
 NOT_UTF8 = b'{"reason": "\xff\xfe"}'
 #: Candidate values, one of which every typed field refuses.
@@ -42,11 +37,6 @@ def _modelled() -> list[Route]:
 
 
 ROUTES = _modelled()
-
-
-def _concrete(path: str) -> str:
-    return re.sub(r"\{([^}]+)\}", lambda m: quote(FILL.get(m.group(1), "hostile"), safe=""),
-                  path)
 
 
 def _hints(model: type[Any]) -> dict[str, Any]:
@@ -85,23 +75,9 @@ def _field_variants(model: type[Any]) -> list[tuple[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def hostile(new_database_url: Callable[[], str]) -> Iterator[tuple[Kit, list[User]]]:
-    server = GliaProcess(new_database_url()).start()
-    kit = Kit(server.url)
-    yield kit, [kit.make_admin()]
-    kit.close()
-    server.stop()
-    assert "Traceback" not in server.log(), server.log()[-3000:]
-
-
-def _send(kit: Kit, admins: list[User], route: Route, content: bytes) -> Any:
-    r = kit.request(route.method, _concrete(route.path), admins[-1].access_token,
-                    content=content, headers={"Content-Type": "application/json"})
-    # Some writes end the caller's session (logout, deactivation): go on as a new admin.
-    if kit.request("GET", "/_matrix/client/v3/account/whoami",
-                   admins[-1].access_token).status_code != 200:
-        admins.append(kit.make_admin())
-    return r
+def hostile(new_database_url: Callable[[], str]) -> Iterator[FuzzAdmin]:
+    with fuzz_server(new_database_url) as admin:
+        yield admin
 
 
 def test_routes_declare_models() -> None:
@@ -110,16 +86,16 @@ def test_routes_declare_models() -> None:
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
-def test_hostile_bodies(hostile: tuple[Kit, list[User]], route: Route) -> None:
-    kit, admins = hostile
-    r = _send(kit, admins, route, NOT_UTF8)
+def test_hostile_bodies(hostile: FuzzAdmin, route: Route) -> None:
+    path = concrete_path(route.path)
+    r = hostile.send(route.method, path, NOT_UTF8)
     assert (r.status_code, r.json().get("errcode")) == (400, "M_NOT_JSON"), r.text
-    r = _send(kit, admins, route, DEEP)
+    r = hostile.send(route.method, path, DEEP)
     assert (r.status_code, r.json().get("errcode")) == (400, "M_BAD_JSON"), r.text
     assert route.body is not None
     for name, value in _field_variants(route.body):
         content = msgspec.json.encode({name: value, "unknown_hostile_field": {"x": [1]}})
-        r = _send(kit, admins, route, content)
+        r = hostile.send(route.method, path, content)
         # The field's own type refuses the value, so the decoder must, before any handler.
         assert r.status_code == 400, (name, value, r.status_code, r.text)
         assert r.json().get("errcode") in ("M_BAD_JSON", "M_INVALID_PARAM",
