@@ -195,6 +195,18 @@ class ServerNoticesConfig:
 
 
 @dataclass(frozen=True)
+class AccountValidityConfig:
+    #: Accounts expire ``period`` after registration (or their last renewal); an expired
+    #: account's requests are refused with ``403 M_EXPIRED_ACCOUNT``.
+    enabled: bool = False
+    #: Seconds an account stays valid after registration or renewal (30 days).
+    period: float = 30 * 86400.0
+    #: Seconds before expiry when the user gets a server notice with a renewal link
+    #: (Synapse sends an email; Glia has no mail, so the link comes as a server notice).
+    renew_at: float = 7 * 86400.0
+
+
+@dataclass(frozen=True)
 class TestingConfig:
     #: For test suites driving a real server: run on a clock that
     #: ``POST /_glia/admin/v1/testing/clock {"advance_ms": N}`` (admin only) moves forward,
@@ -234,6 +246,7 @@ class Config:
     jobs: JobsConfig = field(default_factory=JobsConfig)
     server_notices: ServerNoticesConfig = field(default_factory=ServerNoticesConfig)
     push: PushConfig = field(default_factory=PushConfig)
+    account_validity: AccountValidityConfig = field(default_factory=AccountValidityConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     testing: TestingConfig = field(default_factory=TestingConfig)
     #: Directory of the config file; relative paths resolve against data_dir under it.
@@ -404,6 +417,10 @@ def _validate(config: Config, problems: list[str]) -> None:
         problems.append("media.max_pending_uploads: must be at least 1")
     if config.media.unused_expiration <= 0:
         problems.append("media.unused_expiration: must be > 0")
+    if config.account_validity.period <= 0:
+        problems.append("account_validity.period: must be > 0")
+    if not 0 <= config.account_validity.renew_at < config.account_validity.period:
+        problems.append("account_validity.renew_at: must be >= 0 and less than the period")
     if config.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         problems.append("logging.level: must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
     for name in ("login", "register", "message", "default"):

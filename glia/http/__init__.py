@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from glia.http import health
+from glia.http.admin import account_validity as admin_account_validity
 from glia.http.admin import (
     audit,
     jobs,
@@ -14,10 +15,12 @@ from glia.http.admin import (
     user_extras,
     users,
 )
+from glia.http.admin import background_updates as admin_background_updates
 from glia.http.admin import cross_signing as admin_cross_signing
 from glia.http.admin import devices as admin_devices
 from glia.http.admin import federation as admin_federation
 from glia.http.admin import media as admin_media
+from glia.http.admin import media_cache as admin_media_cache
 from glia.http.admin import pushers as admin_pushers
 from glia.http.admin import registration as admin_registration
 from glia.http.admin import reports as admin_reports
@@ -27,6 +30,7 @@ from glia.http.admin import statistics as admin_statistics
 from glia.http.client import (
     account,
     account_data,
+    account_validity,
     capabilities,
     cross_signing,
     devices,
@@ -59,11 +63,13 @@ CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
     typing, presence, push, keys, cross_signing, to_device, key_backup, spaces,
+    account_validity,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,
                  admin_pushers, user_extras, admin_devices, admin_statistics, synapse_extras,
-                 admin_cross_signing, admin_federation)
+                 admin_cross_signing, admin_federation, admin_media_cache,
+                 admin_background_updates, admin_account_validity)
 MEDIA_MODULES = (media,)
 #: Served on every listener, without a token.
 HEALTH_MODULES = (health,)

@@ -44,7 +44,8 @@ def extract_token(request: StarletteRequest) -> str | None:
 
 
 async def authorize(
-    auth: Auth, request: StarletteRequest, auth_service: AuthService
+    auth: Auth, request: StarletteRequest, auth_service: AuthService,
+    allow_expired: bool = False,
 ) -> Requester | None:
     """Return the requester (or None where none is needed), raising for anything else."""
     if auth is Auth.SHARED_SECRET:
@@ -59,7 +60,7 @@ async def authorize(
         raise errors.missing_token()
     requester = await auth_service.authenticate(
         token, request.client.host if request.client else None,
-        request.headers.get("user-agent"))
+        request.headers.get("user-agent"), allow_expired)
     if auth is Auth.ADMIN and not requester.is_admin:
         raise NotAdmin(requester)
     return requester

@@ -65,6 +65,8 @@ class Route:
     body: type[Any] | None = None
     #: Whether an empty body stands for ``{}`` (the spec makes some bodies optional).
     empty_body: bool = False
+    #: Whether an expired account (account validity) may still call it (logout).
+    allow_expired: bool = False
 
 
 class RouteGroup:
@@ -76,6 +78,7 @@ class RouteGroup:
     def route(
         self, method: str, *paths: str, auth: Auth, ratelimit: str | None = None,
         audit: str | None = None, body: type[Any] | None = None, empty_body: bool = False,
+        allow_expired: bool = False,
     ) -> Callable[[Handler], Handler]:
         if not paths:
             raise ValueError("a route needs at least one path")
@@ -85,7 +88,7 @@ class RouteGroup:
         def register(handler: Handler) -> Handler:
             for path in paths:
                 self.routes.append(Route(method, path, handler, auth, ratelimit, audit,
-                                         body, empty_body))
+                                         body, empty_body, allow_expired))
             return handler
 
         return register
@@ -98,9 +101,10 @@ class RouteGroup:
     def post(
         self, *paths: str, auth: Auth, ratelimit: str | None = None,
         audit: str | None = None, body: type[Any] | None = None, empty_body: bool = False,
+        allow_expired: bool = False,
     ) -> Callable[[Handler], Handler]:
         return self.route("POST", *paths, auth=auth, ratelimit=ratelimit, audit=audit,
-                          body=body, empty_body=empty_body)
+                          body=body, empty_body=empty_body, allow_expired=allow_expired)
 
     def put(
         self, *paths: str, auth: Auth, ratelimit: str | None = None,

@@ -120,7 +120,8 @@ class HttpApp:
         if route is None:
             raise errors.unrecognized(405)
         try:
-            requester = await authorize(route.auth, raw, self._services.auth)
+            requester = await authorize(route.auth, raw, self._services.auth,
+                                        route.allow_expired)
         except NotAdmin as e:
             if route.audit is not None:
                 # A refused admin write is logged too, with who tried it.

@@ -14,6 +14,8 @@ from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.account_data import AccountDataService
+from glia.services.admin.account_validity import AccountValidityService
+from glia.services.admin.background_updates import BackgroundUpdatesService
 from glia.services.admin.cross_signing import CrossSigningAdminService
 from glia.services.admin.devices import DeviceAdminService
 from glia.services.admin.experimental import ExperimentalFeaturesService
@@ -24,6 +26,7 @@ from glia.services.admin.media import MEDIA_DELETE, MediaAdminService
 from glia.services.admin.ratelimit import RatelimitOverrideService
 from glia.services.admin.redact import UserRedactService
 from glia.services.admin.registration_tokens import RegistrationTokenAdminService
+from glia.services.admin.remote_media import RemoteMediaCacheService
 from glia.services.admin.reports import ReportAdminService
 from glia.services.admin.room_moderation import RoomModerationService
 from glia.services.admin.room_stats import RoomStats
@@ -144,6 +147,9 @@ class Services:
     health: HealthService
     cross_signing_admin: CrossSigningAdminService
     federation_admin: FederationAdminService
+    remote_media_cache: RemoteMediaCacheService
+    background_updates: BackgroundUpdatesService
+    account_validity: AccountValidityService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
@@ -194,6 +200,10 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     user_redact = UserRedactService(config, storage, room_events, jobs)
     room_moderation = RoomModerationService(config, storage, room_events, membership, jobs,
                                             room_admin)
+    background_updates = BackgroundUpdatesService(storage, jobs, clock, room_stats,
+                                                  search_admin.reindex_job)
+    server_notices = ServerNoticeService(config, storage, room_events, rooms, membership,
+                                         registration, account_data)
     # Which code runs each kind of durable job (handed to the worker by app.py).
     job_runners: dict[str, JobRunner] = {
         LEAVE_ALL_ROOMS: membership.leave_all_job,
@@ -202,6 +212,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         **room_admin.job_runners(),
         **room_moderation.job_runners(),
         **user_redact.job_runners(),
+        **background_updates.job_runners(),
     }
     return Services(
         config=config,
@@ -247,8 +258,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         typing=typing,
         presence=presence,
         sync=sync,
-        server_notices=ServerNoticeService(config, storage, room_events, rooms, membership,
-                                           registration, account_data),
+        server_notices=server_notices,
         push=push,
         push_gateway=push_gateway,
         pushers=PusherService(config, storage, push_gateway),
@@ -265,4 +275,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         health=HealthService(storage),
         cross_signing_admin=CrossSigningAdminService(storage, clock),
         federation_admin=FederationAdminService(storage),
+        remote_media_cache=RemoteMediaCacheService(storage, media),
+        background_updates=background_updates,
+        account_validity=AccountValidityService(config, storage, clock, server_notices),
     )

@@ -88,7 +88,10 @@ class AuthService:
         return secret
 
     async def authenticate(self, token: str, ip: str | None = None,
-                           user_agent: str | None = None) -> Requester:
+                           user_agent: str | None = None, allow_expired: bool = False
+                           ) -> Requester:
+        """Who the token is; ``allow_expired`` lets an expired account through (logout,
+        as Synapse), every other route refuses it here, once, for all handlers."""
         token_hash = hash_token(token)
         owner = await self._storage.devices.token_owner(token_hash)
         if owner is None or owner.deactivated:
@@ -106,6 +109,10 @@ class AuthService:
         if owner.valid_until_ms is not None and owner.valid_until_ms <= self._clock.now_ms():
             raise MatrixError(401, "M_UNKNOWN_TOKEN", "Access token has expired",
                               soft_logout=True)
+        if (self._config.account_validity.enabled and not allow_expired
+                and owner.account_expires_ms is not None
+                and owner.account_expires_ms <= self._clock.now_ms()):
+            raise MatrixError(403, "M_EXPIRED_ACCOUNT", "User account has expired")
         if owner.puppeted_by is None:  # an admin acting as the user leaves no trace in whois
             await self._record_seen(token_hash, owner.user_id, owner.device_id, ip, user_agent)
         return Requester(owner.user_id, owner.device_id, owner.admin, owner.is_guest, token_hash)

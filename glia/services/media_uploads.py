@@ -80,6 +80,15 @@ class MediaUploads:
     def thumbnail_dir(self, media_id: str) -> Path:
         return self._root / "local_thumbnails" / media_id[:2] / media_id[2:4] / media_id[4:]
 
+    def remote_content_path(self, origin: str, media_id: str) -> Path:
+        """Where the cached copy of another server's item lives (Synapse's layout)."""
+        return (self._root / "remote_content" / origin / media_id[:2] / media_id[2:4]
+                / media_id[4:])
+
+    def remote_thumbnail_dir(self, origin: str, media_id: str) -> Path:
+        return (self._root / "remote_thumbnails" / origin / media_id[:2] / media_id[2:4]
+                / media_id[4:])
+
     # -- uploads -----------------------------------------------------------------------
 
     def upload_config(self) -> UploadConfig:

@@ -137,6 +137,9 @@ class RegistrationService:
             await tx.users.create(
                 user_id, password_hash, admin=admin, user_type=user_type, creation_ts=now
             )
+            if self._config.account_validity.enabled:  # expires a period from now
+                await tx.account_validity.set_expiration(
+                    user_id, now + int(self._config.account_validity.period * 1000), False)
             if token_session is not None and await tx.registration_tokens.complete(
                     token_session, user_id, now) is None:
                 # The token was deleted after the stage passed: revoked means revoked.

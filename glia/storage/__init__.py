@@ -14,8 +14,10 @@ from functools import cached_property
 
 from glia.config import Config
 from glia.storage.account_data import AccountDataStore
+from glia.storage.account_validity import AccountValidityStore
 from glia.storage.admin_rooms import AdminRoomStore
 from glia.storage.audit import AuditStore
+from glia.storage.background_updates import BackgroundUpdatesStore
 from glia.storage.cross_signing_replacement import CrossSigningReplacementStore
 from glia.storage.devices import DeviceStore
 from glia.storage.directory import DirectoryStore
@@ -40,6 +42,7 @@ from glia.storage.ratelimit_overrides import RatelimitOverrideStore
 from glia.storage.receipts import ReceiptStore
 from glia.storage.registration import RegistrationStore
 from glia.storage.registration_tokens import RegistrationTokenStore
+from glia.storage.remote_media import RemoteMediaStore
 from glia.storage.reports import ReportStore
 from glia.storage.rooms import RoomStore
 from glia.storage.search import SearchStore
@@ -227,6 +230,18 @@ class Stores:
     @cached_property
     def federation_destinations(self) -> FederationDestinationStore:
         return FederationDestinationStore(self.db)
+
+    @cached_property
+    def remote_media(self) -> RemoteMediaStore:
+        return RemoteMediaStore(self.db)
+
+    @cached_property
+    def account_validity(self) -> AccountValidityStore:
+        return AccountValidityStore(self.db)
+
+    @cached_property
+    def background_updates(self) -> BackgroundUpdatesStore:
+        return BackgroundUpdatesStore(self.db)
 
     async def next_stream_position(self, counter: str = STREAM) -> int:
         if counter != STREAM or self._inflight is None:

@@ -107,6 +107,13 @@ class AdminRoomStore:
             " WHERE s.room_id IS NULL")
         return [r["room_id"] for r in rows]
 
+    async def room_ids_after(self, after: str, limit: int) -> list[str]:
+        """Every room in ID order, a page at a time (statistics rebuilds)."""
+        rows = await self._db.fetchall(
+            "SELECT room_id FROM rooms WHERE room_id > ? ORDER BY room_id LIMIT ?",
+            after, limit)
+        return [r["room_id"] for r in rows]
+
     # -- reading -------------------------------------------------------------------------
 
     async def page(self, query: RoomListQuery, offset: int, limit: int

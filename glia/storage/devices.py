@@ -36,6 +36,8 @@ class TokenOwner:
     #: For an impersonation token: whether its minter still is an admin in good standing
     #: (exists, admin, not deactivated, locked or suspended). True for ordinary tokens.
     minter_in_good_standing: bool = True
+    #: When the account expires (account validity, ms), if it has an expiry.
+    account_expires_ms: int | None = None
 
 
 _DEVICE_COLUMNS = (
@@ -144,9 +146,10 @@ class DeviceStore:
             "SELECT t.user_id, t.device_id, u.admin, u.is_guest, u.deactivated, u.locked,"
             " t.puppeted_by, t.valid_until_ms, m.admin AS m_admin,"
             " m.deactivated AS m_deactivated, m.locked AS m_locked,"
-            " m.suspended AS m_suspended"
+            " m.suspended AS m_suspended, v.expiration_ts_ms"
             " FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
             " LEFT JOIN users m ON m.user_id = t.puppeted_by"
+            " LEFT JOIN account_validity v ON v.user_id = t.user_id"
             " WHERE t.token_hash = ?",
             token_hash,
         )
@@ -160,6 +163,7 @@ class DeviceStore:
             bool(row["deactivated"]), bool(row["locked"]), row["puppeted_by"],
             None if row["valid_until_ms"] is None else int(row["valid_until_ms"]),
             minter_ok,
+            None if row["expiration_ts_ms"] is None else int(row["expiration_ts_ms"]),
         )
 
     async def delete_token(self, token_hash: str) -> None:

@@ -56,7 +56,8 @@ async def admin_only(req: Request) -> dict[str, Any]:
 
 class FakeAuth:
     async def authenticate(self, token: str, ip: str | None = None,
-                           user_agent: str | None = None) -> Any:
+                           user_agent: str | None = None, allow_expired: bool = False
+                           ) -> Any:
         if token == "user-token":
             return SimpleNamespace(user_id="@u:test", is_admin=False)
         if token == "admin-token":

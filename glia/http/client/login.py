@@ -39,13 +39,13 @@ async def login(req: Request[LoginType]) -> LoginResponse:
                          config.server_name, DiscoveryInfo(HomeserverInfo(config.baseurl)))
 
 
-@routes.post(*client_paths("/logout"), auth=Auth.USER)
+@routes.post(*client_paths("/logout"), auth=Auth.USER, allow_expired=True)
 async def logout(req: Request) -> Empty:
     await req.services.login.logout(req.requester)
     return EMPTY
 
 
-@routes.post(*client_paths("/logout/all"), auth=Auth.USER)
+@routes.post(*client_paths("/logout/all"), auth=Auth.USER, allow_expired=True)
 async def logout_all(req: Request) -> Empty:
     await req.services.login.logout_all(req.requester)
     return EMPTY

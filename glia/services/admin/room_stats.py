@@ -51,17 +51,24 @@ class RoomStats:
             await tx.admin_rooms.set_stat(event.room_id, column,
                                           value if isinstance(value, str) else None)
 
+    async def rebuild(self, room_id: str) -> None:
+        """Recompute the room's statistics from its current state, in one transaction
+        (room creation before the rest, so the row exists when the others update it)."""
+        async with self._storage.transaction() as tx:
+            ids = await tx.state.current_ids(room_id)
+            events = await tx.events.get_many(list(ids.values()))
+            create = [e for e in events.values() if e.type == "m.room.create"]
+            for column, _ in STAT_STATE.values():
+                await tx.admin_rooms.set_stat(room_id, column, None)
+            for event in create + [e for e in events.values() if e not in create]:
+                await self._apply_state(tx, event)
+            await tx.admin_rooms.recount(room_id, self._server_name)
+
     async def backfill(self) -> int:
         """Build statistics for rooms that predate them (run at start-up)."""
         missing = await self._storage.admin_rooms.rooms_without_stats()
         for room_id in missing:
-            async with self._storage.transaction() as tx:
-                ids = await tx.state.current_ids(room_id)
-                events = await tx.events.get_many(list(ids.values()))
-                create = [e for e in events.values() if e.type == "m.room.create"]
-                for event in create + [e for e in events.values() if e not in create]:
-                    await self._apply_state(tx, event)
-                await tx.admin_rooms.recount(room_id, self._server_name)
+            await self.rebuild(room_id)
         if missing:
             logger.info("built room statistics for %d rooms", len(missing))
         return len(missing)

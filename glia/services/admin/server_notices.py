@@ -76,6 +76,19 @@ class ServerNoticeService:
                                                            event.event_id)
         return {"event_id": event.event_id}
 
+    async def notify(self, user_id: str, content: dict[str, Any]) -> str:
+        """A notice the server itself sends (not an admin request: no audit row, no
+        transaction ID), e.g. account renewal reminders. Returns its event ID."""
+        if not self._config.enabled:
+            raise MatrixError(400, "M_UNKNOWN", "Server notices are not enabled on this server")
+        await self._check_target(user_id)
+        async with self._lock:
+            await self._ensure_system_user()
+            room_id = await self._room_for(user_id)
+        event = await self._events.send(room_id, EventRequest(
+            self.system_user, "m.room.message", content))
+        return event.event_id
+
     async def _check_target(self, user_id: str) -> None:
         local_user(user_id, self._server_name, "Server notices can only be sent to local users")
         if user_id == self.system_user or await self._storage.users.get(user_id) is None:
