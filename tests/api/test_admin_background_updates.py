@@ -114,7 +114,7 @@ def test_paused_job_waits_and_is_reported(kit: Kit) -> None:
         update = status["current_updates"]["master"]
         assert update["name"] == kind and update["total_item_count"] == 0
         assert isinstance(update["total_duration_ms"], float)
-        assert isinstance(update["average_items_per_ms"], float)
+        assert update["average_items_per_ms"] is None  # no room done yet, as Synapse
         state = kit.request("GET", f"/_glia/admin/v1/jobs/{job['job_id']}",
                             admin.access_token).json()
         assert state["status"] == "active"  # waiting on the switch, not finished

@@ -71,7 +71,9 @@ class BackgroundUpdatesService:
                 return {DATABASE_NAME: {
                     "name": kind, "total_item_count": job.done,
                     "total_duration_ms": duration,
-                    "average_items_per_ms": job.done / duration if duration else 0.0}}
+                    # Synapse's: null before the first item, items per ms after.
+                    "average_items_per_ms": None if not job.done
+                    else job.done / duration if duration else 0.0}}
         return {}
 
     async def start_job(self, uow: UnitOfWork, job_name: str) -> None:
