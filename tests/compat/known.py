@@ -26,6 +26,12 @@ DELIBERATE: dict[str, str] = {
     "POST /_synapse/admin/v1/deactivate/{carol} {\"erase\": false}":
         "Glia also answers `leave_rooms_job_id`, the job that takes the user out of their "
         "rooms (Synapse does it unobservably in the background)",
+    "GET /_matrix/client/v1/admin/suspend/{dave}":
+        "Glia serves the spec's account moderation endpoints (v1.18), which Synapse "
+        "1.163 does not yet",
+    "PUT /_matrix/client/v1/admin/lock/{dave} {\"locked\": false}":
+        "Glia serves the spec's account moderation endpoints (v1.18), which Synapse "
+        "1.163 does not yet",
     "GET /_synapse/admin/v2/users scheme bearer":
         "HTTP authentication schemes are case-insensitive (RFC 9110), so Glia accepts "
         "`bearer`; Synapse 1.163.2 answers 401 M_MISSING_TOKEN (the issue assumed it "

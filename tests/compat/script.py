@@ -267,6 +267,14 @@ SCRIPT: list[Call] = [
     _c("POST", "/v1/user/{bob}/redact", {"rooms": [], "limit": 0}),
     _c("GET", "/v1/user/redact_status/{redact_id}", settle=True),
     _c("GET", "/v1/user/redact_status/unknownid"),
+    # -- removed from Synapse (404 M_UNRECOGNIZED), and the spec's newer admin paths ------
+    _c("GET", "/v1/users/{alice}"),
+    _c("POST", "/v1/purge_room", {"room_id": "{public}"}),
+    _c("POST", "/v1/shutdown_room/{public}", {"new_room_user_id": "{cmpadmin}"}),
+    _c("POST", "/v1/rooms/{public}/delete", {}),
+    _c("POST", "/v1/delete_group/+group:localhost", {}),
+    _c("GET", "/_matrix/client/v1/admin/suspend/{dave}"),
+    _c("PUT", "/_matrix/client/v1/admin/lock/{dave}", {"locked": False}),
     # -- destructive, on their own fixtures ---------------------------------------------------
     _c("POST", "/v1/purge_history/{room}", {"delete_local_events": False,
                                             "purge_up_to_event_id": "{event2}"},
