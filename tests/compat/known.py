@@ -32,6 +32,12 @@ DELIBERATE: dict[str, str] = {
     "PUT /_matrix/client/v1/admin/lock/{dave} {\"locked\": false}":
         "Glia serves the spec's account moderation endpoints (v1.18), which Synapse "
         "1.163 does not yet",
+    "PUT /_matrix/client/v1/admin/suspend/{dave} {\"suspended\": false}":
+        "Glia serves the spec's account moderation endpoints (v1.18), which Synapse "
+        "1.163 does not yet",
+    "GET /_matrix/client/v1/admin/lock/{dave}":
+        "Glia serves the spec's account moderation endpoints (v1.18), which Synapse "
+        "1.163 does not yet",
     "GET /_synapse/admin/v2/users scheme bearer":
         "HTTP authentication schemes are case-insensitive (RFC 9110), so Glia accepts "
         "`bearer`; Synapse 1.163.2 answers 401 M_MISSING_TOKEN (the issue assumed it "
@@ -72,6 +78,7 @@ PENDING: dict[str, str] = {
         "users: no `approved` in 1.163",
     "GET /_synapse/admin/v1/whois/{alice}": "whois: connections under devices[\"\"]",
     "GET /_matrix/client/v3/admin/whois/{alice}": "whois: connections under devices[\"\"]",
+    "GET /_matrix/client/r0/admin/whois/{bob}": "whois: connections under devices[\"\"]",
     "GET /_synapse/admin/v1/search_users/{alice}?term=ali":
         "users: Synapse's legacy search_users is served",
     # Bad input families. Measured against Synapse 1.163.2, several answers are not what
