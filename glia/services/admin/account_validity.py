@@ -86,6 +86,10 @@ class AccountValidityService:
         """Send each account due for renewal its link (until cancelled)."""
         if not self._config.account_validity.enabled:
             return
+        if not self._config.server_notices.enabled:
+            logger.warning("account_validity: server notices are disabled, so no renewal"
+                           " links are sent (admins can still set expiries)")
+            return
         while True:
             self._wake.clear()
             try:

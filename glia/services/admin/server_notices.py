@@ -66,15 +66,11 @@ class ServerNoticeService:
             if sent is not None:
                 return {"event_id": sent}
         with uow.event_writes():
-            async with self._lock:
-                await self._ensure_system_user()
-                room_id = await self._room_for(body.user_id)
-            event = await self._events.send(room_id, EventRequest(
-                self.system_user, body.type, body.content, state_key=body.state_key))
+            event_id = await self._deliver(body.user_id, body.type, body.content,
+                                           body.state_key)
         if txn_id is not None:
-            await self._storage.server_notices.record_sent(token_hash, txn_id,
-                                                           event.event_id)
-        return {"event_id": event.event_id}
+            await self._storage.server_notices.record_sent(token_hash, txn_id, event_id)
+        return {"event_id": event_id}
 
     async def notify(self, user_id: str, content: dict[str, Any]) -> str:
         """A notice the server itself sends (not an admin request: no audit row, no
@@ -82,11 +78,16 @@ class ServerNoticeService:
         if not self._config.enabled:
             raise MatrixError(400, "M_UNKNOWN", "Server notices are not enabled on this server")
         await self._check_target(user_id)
+        return await self._deliver(user_id, "m.room.message", content, None)
+
+    async def _deliver(self, user_id: str, event_type: str, content: dict[str, Any],
+                       state_key: str | None) -> str:
+        """Send from the system user into the user's notices room (made on first use)."""
         async with self._lock:
             await self._ensure_system_user()
             room_id = await self._room_for(user_id)
         event = await self._events.send(room_id, EventRequest(
-            self.system_user, "m.room.message", content))
+            self.system_user, event_type, content, state_key=state_key))
         return event.event_id
 
     async def _check_target(self, user_id: str) -> None:
