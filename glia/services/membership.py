@@ -15,6 +15,7 @@ from glia.errors import MatrixError
 from glia.ids import InvalidId, is_valid_room_alias, is_valid_room_id, parse_user_id
 from glia.services.events import EventRequest, EventsService
 from glia.services.jobs import JobContext
+from glia.services.profile import member_profile
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
 
@@ -43,12 +44,7 @@ class MembershipService:
                               reason: str | None) -> dict[str, Any]:
         content: dict[str, Any] = {"membership": membership}
         if membership in ("join", "invite", "knock"):
-            profile = await self._storage.profile.get(user_id)
-            if profile is not None:
-                if profile.displayname is not None:
-                    content["displayname"] = profile.displayname
-                if profile.avatar_url is not None:
-                    content["avatar_url"] = profile.avatar_url
+            content.update(await member_profile(self._storage, user_id))
         if reason is not None:
             content["reason"] = reason
         return content

@@ -116,3 +116,16 @@ def test_upgrade_errors(kit: Kit) -> None:
                  "M_NOT_FOUND")
     assert_error(kit.request("POST", f"{V3}/rooms/bad/upgrade", alice.access_token,
                              json={"new_version": "12"}), 400, "M_INVALID_PARAM")
+
+
+def test_predecessor_names_the_tombstone(kit: Kit) -> None:
+    """The replacement's ``predecessor.event_id`` is the old room's tombstone, so a
+    client following the link back lands on the event that closed the old room."""
+    alice = kit.register_user()
+    old = create_room(kit, alice, room_version="10")
+    new = _upgrade(kit, alice, old, "11")
+    tombstone = _state(kit, alice, old)[("m.room.tombstone", "")]
+    assert tombstone["content"]["replacement_room"] == new
+    create = _state(kit, alice, new)[("m.room.create", "")]
+    assert create["content"]["predecessor"] == {"room_id": old,
+                                                "event_id": tombstone["event_id"]}
