@@ -372,7 +372,13 @@ class SyncService:
         return summary
 
     async def _stripped_state(self, room_id: str, member_event_id: str) -> list[dict[str, Any]]:
-        ids = await self._storage.state.current_ids(room_id, [(t, "") for t in STRIPPED_TYPES])
+        """The room's stripped state, the invite or knock itself, and the member event of
+        whoever sent it (a client names a DM after the inviter, as on Synapse)."""
+        member = await self._storage.events.get(member_event_id)
+        keys = [(t, "") for t in STRIPPED_TYPES]
+        if member is not None:
+            keys.append(("m.room.member", member.sender))
+        ids = await self._storage.state.current_ids(room_id, keys)
         events = await self._storage.events.get_many([*ids.values(), member_event_id])
         return [{"type": e.type, "state_key": e.state_key, "content": e.content,
                  "sender": e.sender} for e in events.values()]
