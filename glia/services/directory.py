@@ -11,7 +11,7 @@ from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import is_valid_room_alias, is_valid_room_id
+from glia.ids import is_valid_room_alias, is_valid_room_id, server_name_of
 from glia.storage import Storage
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class DirectoryService:
     async def create_alias(self, uow: UnitOfWork, alias: str, room_id: str) -> None:
         """The caller creates a local alias, in the request's transaction."""
         self._check_alias(alias)
-        if alias.rsplit(":", 1)[1] != self._config.server_name:
+        if server_name_of(alias) != self._config.server_name:
             raise errors.invalid_param("Room alias must be on this server")
         if not is_valid_room_id(room_id):
             raise errors.invalid_param(f"{room_id} is not a legal room ID")
