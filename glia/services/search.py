@@ -43,7 +43,7 @@ from glia.services.search_results import (
     SearchResults,
     SenderProfile,
 )
-from glia.services.tokens import Position
+from glia.services.tokens import gap_after, gap_before
 from glia.services.visibility import Visibility, erased_for, room_visibility
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
@@ -290,7 +290,8 @@ class SearchService:
         ``/messages``), with the senders' profiles at the time if asked."""
         here = (event.depth, event.stream_ordering)
         events = self._storage.events
-        before = await events.page(event.room_id, backwards=True, from_pos=here,
+        before = await events.page(event.room_id, backwards=True,
+                                   from_pos=(event.depth, event.stream_ordering - 1),
                                    to_pos=None, limit=wanted.before) if wanted.before else []
         after = await events.page(event.room_id, backwards=False, from_pos=here,
                                   to_pos=None, limit=wanted.after) if wanted.after else []
@@ -303,8 +304,8 @@ class SearchService:
         context = EventContext(
             events_before=rendered[:len(before)],
             events_after=rendered[len(before):],
-            start=Position(first.depth, first.stream_ordering).token(),
-            end=Position(last.depth, last.stream_ordering).token(),
+            start=gap_before(first.depth, first.stream_ordering).token(),
+            end=gap_after(last.depth, last.stream_ordering).token(),
         )
         if wanted.include_profile:
             senders = sorted({e.sender for e in [*before, event, *after]})
