@@ -33,10 +33,13 @@ TRANSFERRED_STATE = (
     "m.room.guest_access", "m.room.history_visibility", "m.room.join_rules",
 )
 
-PRESETS = {
+#: Per preset: join rule, history visibility, guest access (None: no
+#: ``m.room.guest_access`` event at all, as Synapse does for public rooms, whose guests
+#: then may not join since the spec's default is ``forbidden``).
+PRESETS: dict[str, tuple[str, str, str | None]] = {
     "private_chat": ("invite", "shared", "can_join"),
     "trusted_private_chat": ("invite", "shared", "can_join"),
-    "public_chat": ("public", "shared", "forbidden"),
+    "public_chat": ("public", "shared", None),
 }
 
 
@@ -133,8 +136,10 @@ class RoomService:
                 EventRequest(creator, "m.room.join_rules", {"join_rule": join_rule}, ""),
                 EventRequest(creator, "m.room.history_visibility",
                              {"history_visibility": history}, ""),
-                EventRequest(creator, "m.room.guest_access", {"guest_access": guest}, ""),
             ]
+            if guest is not None:
+                events.append(EventRequest(creator, "m.room.guest_access",
+                                           {"guest_access": guest}, ""))
             events += [EventRequest(creator, s.type, s.content, s.state_key)
                         for s in initial_state]
             if name is not None:
