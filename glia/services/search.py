@@ -22,6 +22,7 @@ from glia import errors
 from glia.clock import now_ms
 from glia.errors import MatrixError
 from glia.protocol.events import redacts_of
+from glia.protocol.filters import EventFilter, is_literal, matches_any
 from glia.services.event_fanout import WrittenEvent
 from glia.services.event_format import client_event
 from glia.services.relations import Aggregator
@@ -152,14 +153,14 @@ class SearchService:
         if query is None or not criteria.types:
             return empty
         rooms = await self._rooms(user_id, criteria)
-        senders = criteria.senders
+        senders, not_senders = await self._senders(rooms, criteria.filter)
         if batch is not None and batch.group == "room_id":
             rooms = [r for r in rooms if r == batch.value]
         elif batch is not None and batch.group == "sender":
             senders = [batch.value] if senders is None or batch.value in senders else []
         search_filter = SearchFilter(criteria.types, None if senders is None else
-                                     tuple(senders), tuple(criteria.not_senders),
-                                     criteria.contains_url)
+                                     tuple(senders), tuple(not_senders),
+                                     criteria.filter.contains_url)
         if not rooms or senders == []:
             return empty
 
@@ -236,12 +237,28 @@ class SearchService:
             if membership.membership == "join" or not await self._storage.rooms.is_forgotten(
                     user_id, membership.room_id):
                 rooms.append(membership.room_id)
-        if criteria.rooms is not None:
-            mine = set(rooms)
-            wanted = await self._with_predecessors([r for r in criteria.rooms if r in mine])
+        wanted_rooms = criteria.filter.rooms
+        if wanted_rooms is not None:
+            wanted = await self._with_predecessors(
+                [r for r in rooms if matches_any(r, wanted_rooms)])
             rooms = [r for r in rooms if r in wanted]
-        excluded = set(criteria.not_rooms)
-        return [r for r in rooms if r not in excluded]
+        return [r for r in rooms if not matches_any(r, criteria.filter.not_rooms)]
+
+    async def _senders(self, rooms: list[str], search_filter: EventFilter
+                       ) -> tuple[list[str] | None, list[str]]:
+        """The filter's senders and not_senders as user IDs for the index query: a list
+        with a wildcard stands for the users it matches among the rooms' members (any
+        sender of a room's events has been a member of it)."""
+        wanted, unwanted = search_filter.senders, search_filter.not_senders
+        if all(is_literal(p) for p in (*(wanted or ()), *unwanted)):
+            return (None if wanted is None else list(wanted)), list(unwanted)
+        members: set[str] = set()
+        for room_id in rooms:
+            members.update(m.user_id for m in await self._storage.state.members_at(room_id,
+                                                                                  None))
+        return ([u for u in sorted(members) if search_filter.allows_sender(u)]
+                if wanted is not None else None,
+                [u for u in sorted(members) if matches_any(u, unwanted)])
 
     async def _with_predecessors(self, room_ids: list[str]) -> set[str]:
         found = set(room_ids)

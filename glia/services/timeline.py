@@ -4,8 +4,6 @@ and with bundled aggregations (``services.relations``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from msgspec import UNSET, UnsetType
 
@@ -16,6 +14,7 @@ from glia.ids import is_valid_event_id
 from glia.protocol.filters import EventFilter
 from glia.services.event_format import ClientEvent
 from glia.services.events import client_event
+from glia.services.filtered_pages import filtered_page
 from glia.services.relations import Aggregator
 from glia.services.tokens import Position, gap_after, gap_before, parse_position
 from glia.services.visibility import Visibility, admin_visibility, room_visibility
@@ -23,19 +22,6 @@ from glia.storage import Storage
 from glia.storage.events import StoredEvent
 
 MAX_LIMIT = 1000
-
-
-def _page_filter(event_filter: EventFilter) -> dict[str, Any]:
-    """The filter's criteria the timeline query applies (types and senders match
-    exactly there)."""
-    return dict(types=_listed(event_filter.types), not_types=_listed(event_filter.not_types),
-                senders=_listed(event_filter.senders),
-                not_senders=_listed(event_filter.not_senders),
-                contains_url=event_filter.contains_url)
-
-
-def _listed(values: tuple[str, ...] | None) -> list[str] | None:
-    return list(values) if values else None
 
 
 class MessagesPage(msgspec.Struct):
@@ -83,19 +69,18 @@ class TimelineService:
         elif from_pos is None:
             latest = await self._storage.events.latest_in_room(room_id)
             from_pos = (latest.depth, latest.stream_ordering) if latest else (0, 0)
-        page = await self._storage.events.page(
-            room_id, backwards=backwards, from_pos=from_pos, to_pos=to_pos, limit=limit,
-            **_page_filter(event_filter or EventFilter()),
-        )
-        visible = [e for e in page if visibility.visible(e)]
+        page = await filtered_page(self._storage, room_id, event_filter or EventFilter(),
+                                   backwards=backwards, from_pos=from_pos, to_pos=to_pos,
+                                   limit=limit)
+        visible = [e for e in page.events if visibility.visible(e)]
         body = MessagesPage(
             await self._aggregator.client_events(visible, (user_id, device_id), visibility),
             Position(*from_pos).token())
         # ``end`` whenever there may be more: a full page, or (forwards) any page at
         # all, since newer events keep arriving (Synapse gives it for any non-empty
         # chunk going forwards too).
-        if page and (len(page) == limit or not backwards):
-            last = page[-1]
+        last = page.last
+        if last is not None and (page.more or not backwards):
             gap = gap_before if backwards else gap_after
             body.end = gap(last.depth, last.stream_ordering).token()
         return body
@@ -158,20 +143,19 @@ class TimelineService:
         limit = max(0, min(limit, MAX_LIMIT))
         before_n = limit // 2
         after_n = limit - before_n
-        kwargs = dict(_page_filter(event_filter or EventFilter()), to_pos=None)
-        before = await self._storage.events.page(
-            room_id, backwards=True, from_pos=_pos(gap_before(event.depth,
-                                                              event.stream_ordering)),
-            limit=before_n, **kwargs)
-        after = await self._storage.events.page(
-            room_id, backwards=False, from_pos=(event.depth, event.stream_ordering),
-            limit=after_n, **kwargs)
+        wanted = event_filter or EventFilter()
+        before_page = await filtered_page(
+            self._storage, room_id, wanted, backwards=True,
+            from_pos=(event.depth, event.stream_ordering - 1), to_pos=None, limit=before_n)
+        after_page = await filtered_page(
+            self._storage, room_id, wanted, backwards=False,
+            from_pos=(event.depth, event.stream_ordering), to_pos=None, limit=after_n)
         now = now_ms()
         viewer = (user_id, device_id)
-        first = before[-1] if before else event
-        last = after[-1] if after else event
-        before = [e for e in before if visibility.visible(e)]
-        after = [e for e in after if visibility.visible(e)]
+        first = before_page.last or event
+        last = after_page.last or event
+        before = [e for e in before_page.events if visibility.visible(e)]
+        after = [e for e in after_page.events if visibility.visible(e)]
         # The state at the last event *returned*: one the caller may see, so a user who
         # left never gets the state as it became after their leave.
         state_at = after[-1] if after else event
@@ -187,6 +171,3 @@ class TimelineService:
              sorted(state_events.values(), key=lambda e: e.stream_ordering)])
 
 
-def _pos(position: Position) -> tuple[int, int]:
-    assert position.depth is not None
-    return position.depth, position.stream
