@@ -26,8 +26,14 @@ from glia.protocol.filters import EventFilter, is_literal, matches_any
 from glia.services.event_fanout import WrittenEvent
 from glia.services.event_format import client_event
 from glia.services.relations import Aggregator
+from glia.services.search_entries import (
+    FIELDS,
+    INDEXED_TYPES,
+    edited_event_of,
+    entry_for,
+    with_newest_text,
+)
 from glia.services.search_request import (
-    KEYS,
     ContextRequest,
     Criteria,
     NextBatch,
@@ -50,7 +56,6 @@ from glia.storage import Storage
 from glia.storage.events import StoredEvent
 from glia.storage.search import (
     RoomScope,
-    SearchEntry,
     SearchFilter,
     SearchHit,
     SearchQuery,
@@ -59,29 +64,10 @@ from glia.storage.search import (
 
 __all__ = ["INDEXED_TYPES", "SearchIndexer", "SearchService", "entry_for", "parse_query"]
 
-FIELDS = {event_type: field for event_type, field in KEYS.values()}
-INDEXED_TYPES = tuple(FIELDS)
 #: Memberships whose rooms are searched: the user is, or once was, in them.
 SEARCHED_MEMBERSHIPS = ["join", "invite", "leave", "ban", "knock"]
 #: How far an upgraded room's chain of predecessors is followed.
 MAX_PREDECESSORS = 50
-
-
-def entry_for(stream_ordering: int, event_id: str, room_id: str, sender: str,
-              event_type: str, state_key: str | None,
-              content: Mapping[str, Any]) -> SearchEntry | None:
-    """The index entry of an event, or None if it has nothing searchable."""
-    field = FIELDS.get(event_type)
-    if field is None:
-        return None
-    # Messages are not state; a name or topic counts only as the room's (empty key).
-    if state_key != (None if event_type == "m.room.message" else ""):
-        return None
-    text = content.get(field)
-    if not isinstance(text, str) or not text.strip():
-        return None
-    return SearchEntry(stream_ordering, event_id, room_id, sender, event_type,
-                       isinstance(content.get("url"), str), text)
 
 
 # -- the service ---------------------------------------------------------------------
@@ -103,9 +89,16 @@ class SearchIndexer:
         self._storage = storage
 
     async def handle(self, events: Sequence[WrittenEvent]) -> None:
-        entries = [entry for w in events if (entry := entry_for(
-            w.event.stream_ordering, w.event.event_id, w.event.room_id, w.event.sender,
-            w.event.type, w.event.state_key, w.event.content)) is not None]
+        # An edit re-indexes the message it edits (with the newest text, which may be
+        # this edit's or a later one's).
+        edited = [edited_id for w in events
+                  if (edited_id := edited_event_of(w.event.content)) is not None]
+        sources = [w.event for w in events] + \
+            list((await self._storage.events.get_many(edited)).values())
+        entries = await with_newest_text(self._storage.events, [
+            entry for e in sources if (entry := entry_for(
+                e.stream_ordering, e.event_id, e.room_id, e.sender, e.type, e.state_key,
+                e.content)) is not None])
         redactions = [(w.event, target_id) for w in events
                       if w.event.type == "m.room.redaction"
                       and (target_id := redacts_of(w.event.pdu, w.version)) is not None]
