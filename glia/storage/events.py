@@ -228,6 +228,22 @@ class EventStore:
         return {r["relates_to"]: (int(r["replies"]), int(r["latest"]), bool(r["mine"]))
                 for r in rows}
 
+    async def references(self, room_id: str, event_ids: list[str]
+                         ) -> dict[str, list[StoredEvent]]:
+        """Per event: the events that ``m.reference`` it, oldest first."""
+        if not event_ids:
+            return {}
+        marks = ", ".join("?" for _ in event_ids)
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS}, relates_to FROM events WHERE room_id = ?"
+            f" AND rel_type = 'm.reference' AND relates_to IN ({marks})"
+            " ORDER BY stream_ordering", room_id, *event_ids,
+        )
+        out: dict[str, list[StoredEvent]] = {}
+        for row in rows:
+            out.setdefault(row["relates_to"], []).append(_event(row))
+        return out
+
     async def latest_edits(self, room_id: str, event_ids: list[str]
                            ) -> dict[tuple[str, str, str], int]:
         """(edited event, editor, event type) → stream of the newest ``m.replace``."""
