@@ -222,7 +222,7 @@ class RoomService:
             return EventRequest(user_id, "m.room.tombstone", {
                 "body": "This room has been replaced", "replacement_room": new_room_id}, "")
 
-        chosen_id = None
+        chosen_id, sent = None, None
         if not new_version.room_id_is_create_hash:
             # The predecessor names the tombstone (as Synapse does), so the tombstone
             # comes first, naming a room ID chosen now. A v12+ room's ID is its create
@@ -251,8 +251,16 @@ class RoomService:
                 events.append(EventRequest(user_id, "m.room.power_levels", restore_pl, ""))
             return events
 
-        new_room_id, _ = await self._events.create_room(user_id, new_version, create_content,
-                                                        later, room_id=chosen_id)
+        try:
+            new_room_id, _ = await self._events.create_room(
+                user_id, new_version, create_content, later, room_id=chosen_id)
+        except MatrixError:
+            if sent is not None:
+                # The room could not be made: take back the tombstone pointing at it.
+                await self._try_send(room_id, EventRequest(
+                    user_id, "m.room.redaction", {"reason": "Room upgrade failed"},
+                    redacts=sent.event_id))
+            raise
         async with self._storage.transaction() as tx:
             await tx.directory.move_aliases(room_id, new_room_id)
             room = await tx.rooms.get(room_id)
