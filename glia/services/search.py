@@ -27,10 +27,10 @@ from glia.services.event_fanout import WrittenEvent
 from glia.services.event_format import client_event
 from glia.services.relations import Aggregator
 from glia.services.search_entries import (
-    FIELDS,
     INDEXED_TYPES,
     edited_event_of,
     entry_for,
+    searchable_texts,
     with_newest_text,
 )
 from glia.services.search_request import (
@@ -207,7 +207,8 @@ class SearchService:
         out = RoomEvents(
             results=results,
             count=await store.count(query, scope, search_filter),
-            highlights=_highlights(query, [events[h.event_id] for h in hits]),
+            highlights=_highlights(query, await searchable_texts(
+                self._storage.events, [events[h.event_id] for h in hits])),
         )
         group, value = (batch.group, batch.value) if batch is not None else ("", "")
         if more and page:
@@ -347,14 +348,13 @@ class SearchService:
         return out
 
 
-def _highlights(query: SearchQuery, events: Sequence[StoredEvent]) -> list[str]:
-    """The words of the results that matched, as written (clients highlight them)."""
+def _highlights(query: SearchQuery, texts: Sequence[str]) -> list[str]:
+    """The words of the results' searchable texts (an edited message's newest) that
+    matched, as written (clients highlight them)."""
     found: set[str] = set()
-    for event in events:
-        text = event.content.get(FIELDS.get(event.type, ""))
-        if isinstance(text, str):
-            found.update(word for word, parts in words(text)
-                         if any(query.highlights(t) for t in parts))
+    for text in texts:
+        found.update(word for word, parts in words(text)
+                     if any(query.highlights(t) for t in parts))
     return sorted(found)
 
 

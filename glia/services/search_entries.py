@@ -11,10 +11,11 @@ from dataclasses import replace
 from typing import Any
 
 from glia.services.search_request import KEYS
-from glia.storage.events import EventStore
+from glia.storage.events import EventStore, StoredEvent
 from glia.storage.search import SearchEntry
 
-__all__ = ["FIELDS", "INDEXED_TYPES", "edited_event_of", "entry_for", "is_edit", "with_newest_text"]
+__all__ = ["FIELDS", "INDEXED_TYPES", "edited_event_of", "entry_for", "is_edit",
+           "searchable_texts", "with_newest_text"]
 
 FIELDS = {event_type: field for event_type, field in KEYS.values()}
 INDEXED_TYPES = tuple(FIELDS)
@@ -77,3 +78,11 @@ async def with_newest_text(events: EventStore, entries: Sequence[SearchEntry]
                             contains_url=isinstance(new_content.get("url"), str))
         out.append(entry)
     return out
+
+
+async def searchable_texts(events: EventStore, stored: Sequence[StoredEvent]) -> list[str]:
+    """The text each event is indexed under (an edited message's newest)."""
+    entries = [entry for event in stored if (entry := entry_for(
+        event.stream_ordering, event.event_id, event.room_id, event.sender, event.type,
+        event.state_key, event.content)) is not None]
+    return [e.text for e in await with_newest_text(events, entries)]

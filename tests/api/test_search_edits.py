@@ -25,6 +25,7 @@ def _check(kit: Kit, user: User, old: str, new: str, newer: str, original: str) 
     assert search(kit, user, new)["results"] == []
     found = search(kit, user, newer)
     assert ids(found) == [original]
+    assert found["highlights"] == [newer]  # from the text found, not the original's
     result: dict[str, Any] = found["results"][0]["result"]
     assert result["unsigned"]["m.relations"]["m.replace"]["content"]["m.new_content"][
         "body"] == f"now {newer}"
