@@ -50,6 +50,15 @@ def parse_user_id(value: str) -> UserId:
     return UserId(localpart, domain)
 
 
+def server_name_of(identifier: str) -> str:
+    """The server name of a user ID, room alias, room ID or v1/v2 event ID: everything
+    after the *first* colon, since the server name itself may end in ``:port``."""
+    _, sep, server = identifier.partition(":")
+    if not sep:
+        raise InvalidId(f"{identifier!r} has no server part")
+    return server
+
+
 def localpart_error(localpart: str) -> str | None:
     """Why ``localpart`` may not be registered, or None if it may (Synapse's messages)."""
     if not localpart:

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from unpaddedbase64 import decode_base64, encode_base64
 
-from glia.ids import MAX_ID_LENGTH, InvalidId, parse_user_id, random_string
+from glia.ids import MAX_ID_LENGTH, InvalidId, parse_user_id, random_string, server_name_of
 from glia.protocol.canonical_json import encode_canonical_json, event_json_error
 from glia.protocol.redaction import redact
 from glia.protocol.room_versions import EventIdFormat, RoomVersion
@@ -166,10 +166,7 @@ def redacts_of(event: Mapping[str, Any], room_version: RoomVersion) -> str | Non
 
 def server_of(identifier: str) -> str:
     """The server name part of a user ID, v1/v2 event ID or old-style room ID."""
-    _, sep, server = identifier.partition(":")
-    if not sep:
-        raise ValueError(f"{identifier!r} has no server part")
-    return server
+    return server_name_of(identifier)
 
 
 # --- building -------------------------------------------------------------------------

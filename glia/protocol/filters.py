@@ -1,9 +1,12 @@
 """The client-server filter language: validation and matching, with no I/O.
 
-A filter arrives as JSON (``POST /user/{userId}/filter`` or inline in ``/sync``), is
-validated by its wire model (:class:`FilterDefinition`), compiled once into frozen
-dataclasses with the defaults filled in, and is then applied to events. ``types`` and
-``not_types`` take ``*`` wildcards; ``not_*`` lists win over their positive lists.
+A filter arrives as JSON (``POST /user/{userId}/filter``, inline in ``/sync``, the
+``filter`` parameter of ``/messages`` and ``/context``, the ``filter`` of ``/search``), is
+validated by its wire model (:class:`FilterDefinition`, :class:`EventFilterDefinition`),
+compiled once into frozen dataclasses with the defaults filled in, and is then applied to
+events. ``types``, ``not_types``, ``senders``, ``not_senders``, ``rooms`` and
+``not_rooms`` take ``*`` wildcards (any run of characters), matched in linear time
+(``protocol.glob``); ``not_*`` lists win over their positive lists.
 """
 
 from __future__ import annotations
@@ -25,8 +28,20 @@ class FilterError(ValueError):
     """The filter JSON is not a valid filter; the message names the field."""
 
 
-def _matches_any(value: str, patterns: tuple[str, ...]) -> bool:
+def matches_any(value: str, patterns: tuple[str, ...]) -> bool:
+    """Whether one of a filter list's patterns matches the value."""
     return any(wildcard_match(p, value) for p in patterns)
+
+
+def is_literal(pattern: str) -> bool:
+    """Whether a filter pattern has no wildcard (it matches only itself)."""
+    return "*" not in pattern
+
+
+def _allows(value: str, wanted: tuple[str, ...] | None, unwanted: tuple[str, ...]) -> bool:
+    if matches_any(value, unwanted):
+        return False
+    return wanted is None or matches_any(value, wanted)
 
 
 @dataclass(frozen=True)
@@ -44,19 +59,18 @@ class EventFilter:
     unread_thread_notifications: bool = False
 
     def allows_room(self, room_id: str) -> bool:
-        if room_id in self.not_rooms:
-            return False
-        return self.rooms is None or room_id in self.rooms
+        return _allows(room_id, self.rooms, self.not_rooms)
+
+    def allows_sender(self, sender: str) -> bool:
+        return _allows(sender, self.senders, self.not_senders)
+
+    def allows_type(self, event_type: str) -> bool:
+        return _allows(event_type, self.types, self.not_types)
 
     def allows(self, event: Mapping[str, Any]) -> bool:
         """Whether an event (client or federation format) passes this filter."""
-        event_type = event.get("type", "")
-        sender = event.get("sender", "")
-        if _matches_any(event_type, self.not_types) or sender in self.not_senders:
-            return False
-        if self.types is not None and not _matches_any(event_type, self.types):
-            return False
-        if self.senders is not None and sender not in self.senders:
+        if not self.allows_type(str(event.get("type", ""))) or \
+                not self.allows_sender(str(event.get("sender", ""))):
             return False
         room_id = event.get("room_id")
         if isinstance(room_id, str) and not self.allows_room(room_id):
@@ -83,9 +97,7 @@ class RoomFilter:
     account_data: EventFilter = field(default_factory=EventFilter)
 
     def allows_room(self, room_id: str) -> bool:
-        if room_id in self.not_rooms:
-            return False
-        return self.rooms is None or room_id in self.rooms
+        return _allows(room_id, self.rooms, self.not_rooms)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ from glia.services.search import SearchIndexer, SearchService
 from glia.services.server_keys import load_or_create_signing_key
 from glia.services.spaces import SpacesService
 from glia.services.state import StateService
+from glia.services.state_writes import StateWriteService
 from glia.services.sync import SyncService
 from glia.services.timeline import TimelineService
 from glia.services.to_device import ToDeviceService
@@ -103,6 +104,7 @@ class Services:
     rooms: RoomService
     membership: MembershipService
     state: StateService
+    state_writes: StateWriteService
     timeline: TimelineService
     relations: RelationsService
     directory: DirectoryService
@@ -232,6 +234,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         rooms=rooms,
         membership=membership,
         state=StateService(storage),
+        state_writes=StateWriteService(storage, room_events),
         timeline=TimelineService(storage, aggregator),
         relations=RelationsService(storage, aggregator),
         directory=DirectoryService(config, storage),

@@ -13,6 +13,7 @@ from typing import Any
 
 from glia import errors
 from glia.config import Config
+from glia.ids import InvalidId, server_name_of
 from glia.services.auth import Requester
 from glia.services.notifier import Notifier
 from glia.services.sync_response import DeviceLists, DeviceSection, Events
@@ -45,7 +46,10 @@ class DeviceListService:
         self._notifier = notifier
 
     def is_local(self, user_id: str) -> bool:
-        return user_id.rpartition(":")[2] == self._config.server_name
+        try:
+            return server_name_of(user_id) == self._config.server_name
+        except InvalidId:
+            return False
 
     # -- /keys/changes -------------------------------------------------------------------
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -11,7 +14,7 @@ from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import is_valid_room_alias, is_valid_room_id
+from glia.ids import is_valid_room_alias, is_valid_room_id, server_name_of
 from glia.storage import Storage
 
 if TYPE_CHECKING:
@@ -59,9 +62,41 @@ class PublicRoom(msgspec.Struct, kw_only=True):
 class PublicRooms(msgspec.Struct, kw_only=True):
     chunk: list[PublicRoom]
     total_room_count_estimate: int
-    #: Offset tokens, present when there are more rooms that way.
+    #: Tokens, present when there are more rooms that way.
     next_batch: str | UnsetType = UNSET
     prev_batch: str | UnsetType = UNSET
+
+
+def _order(entry: PublicRoom) -> tuple[int, str]:
+    """The directory's order: most joined members first, then by room ID."""
+    return -entry.num_joined_members, entry.room_id
+
+
+@dataclass(frozen=True)
+class _DirectoryPosition:
+    """A ``publicRooms`` token: page on after (``forwards``) or before the room at
+    ``key`` in the directory's order."""
+
+    forwards: bool
+    key: tuple[int, str]
+
+    def token(self) -> str:
+        raw = f"{'f' if self.forwards else 'b'}|{-self.key[0]}|{self.key[1]}".encode()
+        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+    @classmethod
+    def parse(cls, token: str) -> _DirectoryPosition:
+        invalid = errors.invalid_param(f"Invalid since token {token!r}")
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError) as e:
+            raise invalid from e
+        direction, _, rest = raw.partition("|")
+        members, _, room_id = rest.partition("|")
+        if direction not in ("f", "b") or not members.isdigit() or len(members) > 18 \
+                or not is_valid_room_id(room_id):
+            raise invalid
+        return cls(direction == "f", (-int(members), room_id))
 
 
 class DirectoryService:
@@ -83,7 +118,7 @@ class DirectoryService:
     async def create_alias(self, uow: UnitOfWork, alias: str, room_id: str) -> None:
         """The caller creates a local alias, in the request's transaction."""
         self._check_alias(alias)
-        if alias.rsplit(":", 1)[1] != self._config.server_name:
+        if server_name_of(alias) != self._config.server_name:
             raise errors.invalid_param("Room alias must be on this server")
         if not is_valid_room_id(room_id):
             raise errors.invalid_param(f"{room_id} is not a legal room ID")
@@ -134,25 +169,33 @@ class DirectoryService:
 
     async def public_rooms(self, limit: int | None, since: str | None,
                            search: str | None) -> PublicRooms:
-        """Published rooms, biggest first; ``since`` is an offset token."""
-        offset = 0
-        if since:
-            if not since.isdigit():
-                raise errors.invalid_param("Invalid since token")
-            offset = int(since)
+        """Published rooms, biggest first. Tokens name the room a page ended (or began)
+        at rather than an offset, so rooms published or growing meanwhile neither repeat
+        nor get skipped (Synapse's tokens work the same way)."""
+        position = _DirectoryPosition.parse(since) if since else None
         entries = [await self._entry(room_id)
                    for room_id in await self._storage.rooms.published_room_ids()]
         if search:
             needle = search.lower()
             entries = [e for e in entries if e.mentions(needle)]
-        entries.sort(key=lambda e: (-e.num_joined_members, e.room_id))
+        entries.sort(key=_order)
         limit = MAX_PUBLIC_ROOMS_LIMIT if limit is None else min(limit, MAX_PUBLIC_ROOMS_LIMIT)
-        chunk = entries[offset:offset + limit]
+        if position is None:
+            start = 0
+        elif position.forwards:
+            start = next((i for i, e in enumerate(entries) if _order(e) > position.key),
+                         len(entries))
+        else:
+            end = next((i for i, e in enumerate(entries) if _order(e) >= position.key),
+                       len(entries))
+            start = max(0, end - limit)
+            limit = min(limit, end)
+        chunk = entries[start:start + limit]
         body = PublicRooms(chunk=chunk, total_room_count_estimate=len(entries))
-        if offset + limit < len(entries):
-            body.next_batch = str(offset + limit)
-        if offset > 0:
-            body.prev_batch = str(max(0, offset - limit))
+        if chunk and start + len(chunk) < len(entries):
+            body.next_batch = _DirectoryPosition(True, _order(chunk[-1])).token()
+        if chunk and start > 0:
+            body.prev_batch = _DirectoryPosition(False, _order(chunk[0])).token()
         return body
 
     async def _entry(self, room_id: str) -> PublicRoom:

@@ -21,7 +21,7 @@ def client_event(event: StoredEvent, viewer: tuple[str, str] | None,
     ``relations`` the bundled aggregations, if any."""
     pdu = event.pdu
     out: ClientEvent = {
-        "content": pdu.get("content", {}),
+        "content": _content(pdu),
         "event_id": event.event_id,
         "origin_server_ts": pdu["origin_server_ts"],
         "room_id": event.room_id,
@@ -32,6 +32,10 @@ def client_event(event: StoredEvent, viewer: tuple[str, str] | None,
         out["state_key"] = pdu["state_key"]
     if "redacts" in pdu:
         out["redacts"] = pdu["redacts"]
+    elif pdu["type"] == "m.room.redaction" and isinstance(out["content"].get("redacts"), str):
+        # Room versions 11+ keep ``redacts`` in content; clients written before them read
+        # it at the top level, so the Client-Server API serves it in both places.
+        out["redacts"] = out["content"]["redacts"]
     unsigned = dict(event.unsigned)
     if now is not None:
         unsigned["age"] = max(0, now - int(pdu["origin_server_ts"]))
@@ -43,3 +47,13 @@ def client_event(event: StoredEvent, viewer: tuple[str, str] | None,
     if unsigned:
         out["unsigned"] = unsigned
     return out
+
+
+def _content(pdu: Mapping[str, Any]) -> dict[str, Any]:
+    """The event's content; an older-version redaction also gets its top-level
+    ``redacts`` in content, where clients written for room version 11 look for it."""
+    content = pdu.get("content", {})
+    if pdu["type"] == "m.room.redaction" and isinstance(pdu.get("redacts"), str) \
+            and isinstance(content, dict) and "redacts" not in content:
+        return {**content, "redacts": pdu["redacts"]}
+    return content if isinstance(content, dict) else {}

@@ -133,18 +133,26 @@ class EventsService:
                           later: Callable[[str], list[EventRequest]],
                           alias: str | None = None,
                           in_tx: Callable[[Stores, str], Awaitable[None]] | None = None,
+                          room_id: str | None = None,
                           ) -> tuple[str, list[StoredEvent]]:
         """Create a room: the create event, then the ``later(room_id)`` events, and the
         alias if any, all in one transaction (a failure leaves no half-made room).
-        ``in_tx(tx, room_id)`` joins that transaction (a job recording the room it made)."""
+        ``in_tx(tx, room_id)`` joins that transaction (a job recording the room it made).
+        ``room_id`` is one chosen beforehand by :meth:`new_room_id` (a room upgrade names
+        the replacement in the old room's tombstone first), for versions whose room ID is
+        not the create event's hash."""
         suspended, shadow_banned = await self._storage.admin_users.restrictions(creator)
         if suspended:
             raise _suspended()
         async with self._storage.transaction() as tx:
             now = now_ms()
             request = EventRequest(creator, "m.room.create", create_content, state_key="")
+            chosen = room_id
+            if chosen is not None and version.room_id_is_create_hash:
+                raise ValueError("a v12+ room ID is the create event's hash, not chosen")
             while True:
-                room_id = None if version.room_id_is_create_hash else self._new_room_id()
+                room_id = chosen or (
+                    None if version.room_id_is_create_hash else self.new_room_id())
                 create = self._build(version, room_id, request, [], [], 1, now)
                 event_id = self._event_id(create, version)
                 if room_id is None:
@@ -152,6 +160,8 @@ class EventsService:
                 await tx.rooms.lock(room_id)
                 if await tx.rooms.get(room_id) is None:
                     break
+                if chosen is not None:
+                    raise MatrixError(400, "M_ROOM_IN_USE", f"Room {chosen} already exists")
                 # Room IDs derived from the create event (v12) collide when the same
                 # creator makes two rooms with the same content in one millisecond;
                 # a later timestamp gives a different create event and room ID.
@@ -203,7 +213,8 @@ class EventsService:
                                None)
         return None
 
-    def _new_room_id(self) -> str:
+    def new_room_id(self) -> str:
+        """A fresh random room ID on this server (room versions before 12)."""
         return f"!{random_string(18)}:{self.server_name}"
 
     async def _append(self, tx: Stores, room_id: str, version: RoomVersion,

@@ -10,15 +10,37 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
+
 from glia import errors
 from glia.errors import MatrixError
 from glia.ids import InvalidId, is_valid_room_alias, is_valid_room_id, parse_user_id
 from glia.services.events import EventRequest, EventsService
 from glia.services.jobs import JobContext
+from glia.services.profile import member_profile
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
 
 logger = logging.getLogger(__name__)
+
+
+class ThirdPartySigned(msgspec.Struct, frozen=True):
+    """An identity server's signed proof that the joining user owns the invited 3PID
+    (``third_party_signed`` of ``/join``)."""
+
+    sender: str
+    mxid: str
+    token: str
+    signatures: dict[str, dict[str, str]]
+
+
+class JoinCommand(msgspec.Struct, frozen=True, kw_only=True):
+    """What a client's ``/join`` adds to a plain join: a 3PID proof, and the membership
+    content it asked for (the body's other keys, e.g. a per-room ``displayname``; the
+    global profile fills in what it leaves out)."""
+
+    third_party_signed: ThirdPartySigned | None = None
+    content: dict[str, Any] = {}
 
 
 class MembershipService:
@@ -43,36 +65,73 @@ class MembershipService:
                               reason: str | None) -> dict[str, Any]:
         content: dict[str, Any] = {"membership": membership}
         if membership in ("join", "invite", "knock"):
-            profile = await self._storage.profile.get(user_id)
-            if profile is not None:
-                if profile.displayname is not None:
-                    content["displayname"] = profile.displayname
-                if profile.avatar_url is not None:
-                    content["avatar_url"] = profile.avatar_url
+            content.update(await member_profile(self._storage, user_id))
         if reason is not None:
             content["reason"] = reason
         return content
 
     async def _send(self, room_id: str, sender: str, target: str, membership: str,
                     reason: str | None, extra: dict[str, Any] | None = None) -> StoredEvent:
-        if membership in ("join", "invite", "knock") and \
-                await self._storage.admin_rooms.blocked_by(room_id) is not None:
-            raise MatrixError(403, "M_UNKNOWN", "This room has been blocked on this server")
         content = await self._member_content(target, membership, reason)
         content.update(extra or {})
+        return await self._send_content(room_id, sender, target, content)
+
+    async def _send_content(self, room_id: str, sender: str, target: str,
+                            content: dict[str, Any]) -> StoredEvent:
+        if content["membership"] in ("join", "invite", "knock") and \
+                await self._storage.admin_rooms.blocked_by(room_id) is not None:
+            raise MatrixError(403, "M_UNKNOWN", "This room has been blocked on this server")
         return await self._events.send(
             room_id, EventRequest(sender, "m.room.member", content, state_key=target)
         )
 
-    async def join(self, user_id: str, room_id_or_alias: str, reason: str | None) -> str:
+    async def join(self, user_id: str, room_id_or_alias: str, reason: str | None,
+                   command: JoinCommand | None = None) -> str:
+        """Join; ``command`` holds what a client's ``/join`` body adds. Joining again
+        with the same content (and no 3PID proof) writes nothing, as on Synapse."""
+        command = command or JoinCommand()
         room_id = await self.resolve_room(room_id_or_alias)
+        if command.third_party_signed is not None:
+            await self._exchange_third_party_invite(room_id, user_id,
+                                                    command.third_party_signed)
         current = await self._storage.state.membership_of(room_id, user_id)
+        content = {**command.content, "membership": "join"}
+        content.pop("join_authorised_via_users_server", None)
+        if reason is not None:
+            content["reason"] = reason
+        for key, value in (await member_profile(self._storage, user_id)).items():
+            content.setdefault(key, value)
         if current is not None and current.membership == "join":
-            return room_id
+            old = await self._storage.events.get(current.event_id)
+            kept = {k: v for k, v in (old.content if old else {}).items()
+                    if k != "join_authorised_via_users_server"}
+            if old is None or (old.sender == user_id and kept == content):
+                return room_id
         extra = await self._restricted_join_authoriser(room_id, user_id, current)
-        await self._send(room_id, user_id, user_id, "join", reason, extra)
+        await self._send_content(room_id, user_id, user_id, {**content, **extra})
         await self._storage.rooms.unforget(user_id, room_id)
         return room_id
+
+    async def _exchange_third_party_invite(self, room_id: str, user_id: str,
+                                           signed: ThirdPartySigned) -> None:
+        """Turn a pending ``m.room.third_party_invite`` into an invite of the joining
+        user, sent by its inviter with the identity server's signed proof (the auth
+        rules verify the signature against the invite's public keys)."""
+        if signed.mxid != user_id:
+            raise errors.forbidden("third_party_signed.mxid is not the joining user")
+        key = ("m.room.third_party_invite", signed.token)
+        event_id = (await self._storage.state.current_ids(room_id, [key])).get(key)
+        invite = await self._storage.events.get(event_id) if event_id else None
+        if invite is None or invite.sender != signed.sender:
+            raise errors.forbidden("No matching third-party invite in the room")
+        current = await self._storage.state.membership_of(room_id, user_id)
+        if current is not None and current.membership in ("invite", "join"):
+            return
+        content = {"membership": "invite", **await member_profile(self._storage, user_id),
+                   "third_party_invite": {
+                       "display_name": invite.content.get("display_name", ""),
+                       "signed": msgspec.to_builtins(signed)}}
+        await self._send_content(room_id, signed.sender, user_id, content)
 
     async def _restricted_join_authoriser(self, room_id: str, user_id: str,
                                           current: Any) -> dict[str, Any]:

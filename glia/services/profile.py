@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import InvalidId, parse_user_id
 from glia.services.auth import Requester
 from glia.services.events import EventRequest, EventsService
-from glia.storage import Storage
+from glia.storage import Storage, Stores
 from glia.storage.profile import Profile
 
 MAX_DISPLAYNAME_LENGTH = 256
 MAX_AVATAR_URL_LENGTH = 1000
+
+
+async def member_profile(storage: Storage | Stores, user_id: str) -> dict[str, Any]:
+    """The user's current ``displayname`` and ``avatar_url`` (those set) for the
+    ``m.room.member`` events the server writes: clients read names and avatars there."""
+    profile = await storage.profile.get(user_id)
+    fields: dict[str, Any] = {}
+    if profile is not None:
+        if profile.displayname is not None:
+            fields["displayname"] = profile.displayname
+        if profile.avatar_url is not None:
+            fields["avatar_url"] = profile.avatar_url
+    return fields
 
 
 class ProfileService:
@@ -49,8 +64,7 @@ class ProfileService:
             )
         await self.get(user_id)
         await self._storage.profile.set_displayname(user_id, value or None)
-        await self._announce(user_id, "displayname", value or None,
-                             by_admin=user_id != requester.user_id)
+        await self._announce(user_id, by_admin=user_id != requester.user_id)
 
     async def set_avatar_url(self, requester: Requester, user_id: str,
                              value: str | None) -> None:
@@ -59,27 +73,22 @@ class ProfileService:
             raise errors.invalid_param(f"avatar_url is too long (max {MAX_AVATAR_URL_LENGTH})")
         await self.get(user_id)
         await self._storage.profile.set_avatar_url(user_id, value or None)
-        await self._announce(user_id, "avatar_url", value or None,
-                             by_admin=user_id != requester.user_id)
+        await self._announce(user_id, by_admin=user_id != requester.user_id)
 
-    async def _announce(self, user_id: str, key: str, value: str | None,
-                        by_admin: bool) -> None:
-        """Re-send the user's join event in every joined room, as clients read
-        names and avatars from member events."""
+    async def _announce(self, user_id: str, by_admin: bool) -> None:
+        """Re-send the user's join event in every joined room with the whole current
+        profile (both fields, not only the changed one: an older join may hold a stale
+        or missing other field), as clients read names and avatars from member events."""
+        fields = await member_profile(self._storage, user_id)
         for member in await self._storage.state.rooms_of_user(user_id, ["join"]):
             current = await self._storage.events.get(member.event_id)
-            content = dict(current.content) if current else {"membership": "join"}
-            if content.get(key) == value:
+            old = current.content if current else {}
+            if all(old.get(k) == fields.get(k) for k in ("displayname", "avatar_url")):
                 continue
-            if value is None:
-                content.pop(key, None)
-            else:
-                content[key] = value
-            content.pop("join_authorised_via_users_server", None)
             try:
                 await self._events.send(member.room_id, EventRequest(
-                    user_id, "m.room.member", content, state_key=user_id,
-                    by_admin=by_admin))
+                    user_id, "m.room.member", {"membership": "join", **fields},
+                    state_key=user_id, by_admin=by_admin))
             except MatrixError:
                 # A room whose rules refuse the update keeps the old name; the
                 # profile itself has changed either way.

@@ -75,6 +75,7 @@ class Aggregator:
             ids = [e.event_id for e in room_events]
             threads = await self._storage.events.thread_summaries(room_id, ids, viewer[0])
             edits = await self._storage.events.latest_edits(room_id, ids)
+            references = await self._storage.events.references(room_id, ids)
             # Only the original sender may edit, and state events are not editable.
             edit_streams = {
                 e.event_id: edits[(e.event_id, e.sender, e.type)] for e in room_events
@@ -100,6 +101,10 @@ class Aggregator:
                 if edit is not None and visibility.visible(edit) \
                         and edit.event_id not in hidden:
                     bundle["m.replace"] = client_event(edit, viewer, now)
+                referring = [r.event_id for r in references.get(event.event_id, [])
+                             if visibility.visible(r)]
+                if referring:
+                    bundle["m.reference"] = {"chunk": [{"event_id": r} for r in referring]}
                 if bundle:
                     out[event.event_id] = bundle
         return out

@@ -24,6 +24,7 @@ from glia.protocol.power_levels import (
 )
 from glia.protocol.room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_room_version
 from glia.services.events import EventRequest, EventsService
+from glia.services.profile import member_profile
 from glia.storage import Storage, Stores
 
 #: The state an upgrade copies to the replacement room (the spec's recommended list).
@@ -32,10 +33,13 @@ TRANSFERRED_STATE = (
     "m.room.guest_access", "m.room.history_visibility", "m.room.join_rules",
 )
 
-PRESETS = {
+#: Per preset: join rule, history visibility, guest access (None: no
+#: ``m.room.guest_access`` event at all, as Synapse does for public rooms, whose guests
+#: then may not join since the spec's default is ``forbidden``).
+PRESETS: dict[str, tuple[str, str, str | None]] = {
     "private_chat": ("invite", "shared", "can_join"),
     "trusted_private_chat": ("invite", "shared", "can_join"),
-    "public_chat": ("public", "shared", "forbidden"),
+    "public_chat": ("public", "shared", None),
 }
 
 
@@ -116,10 +120,13 @@ class RoomService:
         )
         if pl_override:
             power_levels.update(copy.deepcopy(pl_override))
+        profiles = {user: await member_profile(self._storage, user)
+                    for user in (creator, *invite)}
 
         def later(room_id: str) -> list[EventRequest]:
             events = [
-                EventRequest(creator, "m.room.member", {"membership": "join"}, creator),
+                EventRequest(creator, "m.room.member",
+                             {"membership": "join", **profiles[creator]}, creator),
                 EventRequest(creator, "m.room.power_levels", power_levels, ""),
             ]
             if alias is not None:
@@ -129,8 +136,10 @@ class RoomService:
                 EventRequest(creator, "m.room.join_rules", {"join_rule": join_rule}, ""),
                 EventRequest(creator, "m.room.history_visibility",
                              {"history_visibility": history}, ""),
-                EventRequest(creator, "m.room.guest_access", {"guest_access": guest}, ""),
             ]
+            if guest is not None:
+                events.append(EventRequest(creator, "m.room.guest_access",
+                                           {"guest_access": guest}, ""))
             events += [EventRequest(creator, s.type, s.content, s.state_key)
                         for s in initial_state]
             if name is not None:
@@ -138,7 +147,7 @@ class RoomService:
             if topic is not None:
                 events.append(EventRequest(creator, "m.room.topic", {"topic": topic}, ""))
             for invitee in invite:
-                content: dict[str, Any] = {"membership": "invite"}
+                content: dict[str, Any] = {"membership": "invite", **profiles[invitee]}
                 if is_direct:
                     content["is_direct"] = True
                 events.append(EventRequest(creator, "m.room.member", content, invitee))
@@ -195,13 +204,8 @@ class RoomService:
 
         create_content: dict[str, Any] = {"room_version": new_version.identifier,
                                           "predecessor": {"room_id": room_id}}
-        if not new_version.privileged_creators:
-            latest = await self._storage.events.latest_in_room(room_id)
-            if latest is not None:
-                create_content["predecessor"]["event_id"] = latest.event_id
-        else:
-            if additional_creators:
-                create_content["additional_creators"] = sorted(set(additional_creators))
+        if new_version.privileged_creators and additional_creators:
+            create_content["additional_creators"] = sorted(set(additional_creators))
         if "type" in create.content:
             create_content["type"] = create.content["type"]
         for key in ("m.federate",):
@@ -212,10 +216,26 @@ class RoomService:
                                                        new_creators, old_version)
         aliases = await self._storage.directory.aliases_of(room_id)
         canonical = current.get(("m.room.canonical_alias", ""))
+        profile = await member_profile(self._storage, user_id)
+
+        def tombstone(new_room_id: str) -> EventRequest:
+            return EventRequest(user_id, "m.room.tombstone", {
+                "body": "This room has been replaced", "replacement_room": new_room_id}, "")
+
+        chosen_id, sent = None, None
+        if not new_version.room_id_is_create_hash:
+            # The predecessor names the tombstone (as Synapse does), so the tombstone
+            # comes first, naming a room ID chosen now. A v12+ room's ID is its create
+            # event's hash, which can't name an event that names the room: there the
+            # tombstone follows and ``predecessor.event_id`` is left out (spec v1.16).
+            chosen_id = self._events.new_room_id()
+            sent = await self._events.send(room_id, tombstone(chosen_id))
+            create_content["predecessor"]["event_id"] = sent.event_id
 
         def later(new_room_id: str) -> list[EventRequest]:
             events = [
-                EventRequest(user_id, "m.room.member", {"membership": "join"}, user_id),
+                EventRequest(user_id, "m.room.member", {"membership": "join", **profile},
+                             user_id),
                 EventRequest(user_id, "m.room.power_levels", new_pl, ""),
             ]
             events += [EventRequest(user_id, key[0], current[key].content, key[1])
@@ -231,17 +251,24 @@ class RoomService:
                 events.append(EventRequest(user_id, "m.room.power_levels", restore_pl, ""))
             return events
 
-        new_room_id, _ = await self._events.create_room(user_id, new_version, create_content,
-                                                        later)
+        try:
+            new_room_id, _ = await self._events.create_room(
+                user_id, new_version, create_content, later, room_id=chosen_id)
+        except MatrixError:
+            if sent is not None:
+                # The room could not be made: take back the tombstone pointing at it.
+                await self._try_send(room_id, EventRequest(
+                    user_id, "m.room.redaction", {"reason": "Room upgrade failed"},
+                    redacts=sent.event_id))
+            raise
         async with self._storage.transaction() as tx:
             await tx.directory.move_aliases(room_id, new_room_id)
             room = await tx.rooms.get(room_id)
             if room is not None and room.published:
                 await tx.rooms.set_published(room_id, False)
                 await tx.rooms.set_published(new_room_id, True)
-        await self._events.send(room_id, EventRequest(
-            user_id, "m.room.tombstone",
-            {"body": "This room has been replaced", "replacement_room": new_room_id}, ""))
+        if chosen_id is None:
+            await self._events.send(room_id, tombstone(new_room_id))
         if canonical is not None and canonical.content and aliases:
             await self._try_send(room_id, EventRequest(user_id, "m.room.canonical_alias",
                                                        {}, ""))

@@ -22,11 +22,18 @@ from glia import errors
 from glia.clock import now_ms
 from glia.errors import MatrixError
 from glia.protocol.events import redacts_of
+from glia.protocol.filters import EventFilter, is_literal, matches_any
 from glia.services.event_fanout import WrittenEvent
 from glia.services.event_format import client_event
 from glia.services.relations import Aggregator
+from glia.services.search_entries import (
+    INDEXED_TYPES,
+    edited_event_of,
+    entry_for,
+    searchable_texts,
+    with_newest_text,
+)
 from glia.services.search_request import (
-    KEYS,
     ContextRequest,
     Criteria,
     NextBatch,
@@ -43,13 +50,12 @@ from glia.services.search_results import (
     SearchResults,
     SenderProfile,
 )
-from glia.services.tokens import Position
+from glia.services.tokens import gap_after, gap_before
 from glia.services.visibility import Visibility, erased_for, room_visibility
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
 from glia.storage.search import (
     RoomScope,
-    SearchEntry,
     SearchFilter,
     SearchHit,
     SearchQuery,
@@ -58,29 +64,10 @@ from glia.storage.search import (
 
 __all__ = ["INDEXED_TYPES", "SearchIndexer", "SearchService", "entry_for", "parse_query"]
 
-FIELDS = {event_type: field for event_type, field in KEYS.values()}
-INDEXED_TYPES = tuple(FIELDS)
 #: Memberships whose rooms are searched: the user is, or once was, in them.
 SEARCHED_MEMBERSHIPS = ["join", "invite", "leave", "ban", "knock"]
 #: How far an upgraded room's chain of predecessors is followed.
 MAX_PREDECESSORS = 50
-
-
-def entry_for(stream_ordering: int, event_id: str, room_id: str, sender: str,
-              event_type: str, state_key: str | None,
-              content: Mapping[str, Any]) -> SearchEntry | None:
-    """The index entry of an event, or None if it has nothing searchable."""
-    field = FIELDS.get(event_type)
-    if field is None:
-        return None
-    # Messages are not state; a name or topic counts only as the room's (empty key).
-    if state_key != (None if event_type == "m.room.message" else ""):
-        return None
-    text = content.get(field)
-    if not isinstance(text, str) or not text.strip():
-        return None
-    return SearchEntry(stream_ordering, event_id, room_id, sender, event_type,
-                       isinstance(content.get("url"), str), text)
 
 
 # -- the service ---------------------------------------------------------------------
@@ -102,9 +89,16 @@ class SearchIndexer:
         self._storage = storage
 
     async def handle(self, events: Sequence[WrittenEvent]) -> None:
-        entries = [entry for w in events if (entry := entry_for(
-            w.event.stream_ordering, w.event.event_id, w.event.room_id, w.event.sender,
-            w.event.type, w.event.state_key, w.event.content)) is not None]
+        # An edit re-indexes the message it edits (with the newest text, which may be
+        # this edit's or a later one's).
+        edited = [edited_id for w in events
+                  if (edited_id := edited_event_of(w.event.content)) is not None]
+        sources = [w.event for w in events] + \
+            list((await self._storage.events.get_many(edited)).values())
+        entries = await with_newest_text(self._storage.events, [
+            entry for e in sources if (entry := entry_for(
+                e.stream_ordering, e.event_id, e.room_id, e.sender, e.type, e.state_key,
+                e.content)) is not None])
         redactions = [(w.event, target_id) for w in events
                       if w.event.type == "m.room.redaction"
                       and (target_id := redacts_of(w.event.pdu, w.version)) is not None]
@@ -152,14 +146,14 @@ class SearchService:
         if query is None or not criteria.types:
             return empty
         rooms = await self._rooms(user_id, criteria)
-        senders = criteria.senders
+        senders, not_senders = await self._senders(rooms, criteria.filter)
         if batch is not None and batch.group == "room_id":
             rooms = [r for r in rooms if r == batch.value]
         elif batch is not None and batch.group == "sender":
             senders = [batch.value] if senders is None or batch.value in senders else []
         search_filter = SearchFilter(criteria.types, None if senders is None else
-                                     tuple(senders), tuple(criteria.not_senders),
-                                     criteria.contains_url)
+                                     tuple(senders), tuple(not_senders),
+                                     criteria.filter.contains_url)
         if not rooms or senders == []:
             return empty
 
@@ -213,7 +207,8 @@ class SearchService:
         out = RoomEvents(
             results=results,
             count=await store.count(query, scope, search_filter),
-            highlights=_highlights(query, [events[h.event_id] for h in hits]),
+            highlights=_highlights(query, await searchable_texts(
+                self._storage.events, [events[h.event_id] for h in hits])),
         )
         group, value = (batch.group, batch.value) if batch is not None else ("", "")
         if more and page:
@@ -236,12 +231,28 @@ class SearchService:
             if membership.membership == "join" or not await self._storage.rooms.is_forgotten(
                     user_id, membership.room_id):
                 rooms.append(membership.room_id)
-        if criteria.rooms is not None:
-            mine = set(rooms)
-            wanted = await self._with_predecessors([r for r in criteria.rooms if r in mine])
+        wanted_rooms = criteria.filter.rooms
+        if wanted_rooms is not None:
+            wanted = await self._with_predecessors(
+                [r for r in rooms if matches_any(r, wanted_rooms)])
             rooms = [r for r in rooms if r in wanted]
-        excluded = set(criteria.not_rooms)
-        return [r for r in rooms if r not in excluded]
+        return [r for r in rooms if not matches_any(r, criteria.filter.not_rooms)]
+
+    async def _senders(self, rooms: list[str], search_filter: EventFilter
+                       ) -> tuple[list[str] | None, list[str]]:
+        """The filter's senders and not_senders as user IDs for the index query: a list
+        with a wildcard stands for the users it matches among the rooms' members (any
+        sender of a room's events has been a member of it)."""
+        wanted, unwanted = search_filter.senders, search_filter.not_senders
+        if all(is_literal(p) for p in (*(wanted or ()), *unwanted)):
+            return (None if wanted is None else list(wanted)), list(unwanted)
+        members: set[str] = set()
+        for room_id in rooms:
+            members.update(m.user_id for m in await self._storage.state.members_at(room_id,
+                                                                                  None))
+        return ([u for u in sorted(members) if search_filter.allows_sender(u)]
+                if wanted is not None else None,
+                [u for u in sorted(members) if matches_any(u, unwanted)])
 
     async def _with_predecessors(self, room_ids: list[str]) -> set[str]:
         found = set(room_ids)
@@ -290,7 +301,8 @@ class SearchService:
         ``/messages``), with the senders' profiles at the time if asked."""
         here = (event.depth, event.stream_ordering)
         events = self._storage.events
-        before = await events.page(event.room_id, backwards=True, from_pos=here,
+        before = await events.page(event.room_id, backwards=True,
+                                   from_pos=(event.depth, event.stream_ordering - 1),
                                    to_pos=None, limit=wanted.before) if wanted.before else []
         after = await events.page(event.room_id, backwards=False, from_pos=here,
                                   to_pos=None, limit=wanted.after) if wanted.after else []
@@ -303,8 +315,8 @@ class SearchService:
         context = EventContext(
             events_before=rendered[:len(before)],
             events_after=rendered[len(before):],
-            start=Position(first.depth, first.stream_ordering).token(),
-            end=Position(last.depth, last.stream_ordering).token(),
+            start=gap_before(first.depth, first.stream_ordering).token(),
+            end=gap_after(last.depth, last.stream_ordering).token(),
         )
         if wanted.include_profile:
             senders = sorted({e.sender for e in [*before, event, *after]})
@@ -336,14 +348,13 @@ class SearchService:
         return out
 
 
-def _highlights(query: SearchQuery, events: Sequence[StoredEvent]) -> list[str]:
-    """The words of the results that matched, as written (clients highlight them)."""
+def _highlights(query: SearchQuery, texts: Sequence[str]) -> list[str]:
+    """The words of the results' searchable texts (an edited message's newest) that
+    matched, as written (clients highlight them)."""
     found: set[str] = set()
-    for event in events:
-        text = event.content.get(FIELDS.get(event.type, ""))
-        if isinstance(text, str):
-            found.update(word for word, parts in words(text)
-                         if any(query.highlights(t) for t in parts))
+    for text in texts:
+        found.update(word for word, parts in words(text)
+                     if any(query.highlights(t) for t in parts))
     return sorted(found)
 
 

@@ -7,15 +7,14 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
 import msgspec
 
 from glia import errors
-from glia.protocol.canonical_json import NonNegativeInt, PositiveInt
-from glia.protocol.glob import wildcard_match
+from glia.protocol.canonical_json import NonNegativeInt
+from glia.protocol.filters import EventFilter, EventFilterDefinition, compile_event_filter
 from glia.storage.search import Phrase, SearchQuery, terms
 
 #: The spec's search keys → (event type, content field).
@@ -90,12 +89,10 @@ class ContextRequest:
 @dataclass(frozen=True)
 class Criteria:
     search_term: str
+    #: The indexed event types the keys and the filter's (not_)types leave.
     types: tuple[str, ...]
-    rooms: list[str] | None
-    not_rooms: list[str]
-    senders: list[str] | None
-    not_senders: list[str]
-    contains_url: bool | None
+    #: The request's filter (rooms and senders with their wildcards).
+    filter: EventFilter
     limit: int
     order_by: str
     context: ContextRequest | None
@@ -109,19 +106,6 @@ class EventContextRequest(msgspec.Struct):
     include_profile: bool = False
 
 
-class RoomEventsFilter(msgspec.Struct):
-    """The room-event filter of a search (its ``types`` apply to the indexed types)."""
-
-    limit: PositiveInt = DEFAULT_LIMIT
-    types: list[str] | None = None
-    not_types: list[str] | None = None
-    rooms: list[str] | None = None
-    not_rooms: list[str] | None = None
-    senders: list[str] | None = None
-    not_senders: list[str] | None = None
-    contains_url: bool | None = None
-
-
 class Grouping(msgspec.Struct):
     key: GroupKey
 
@@ -133,7 +117,8 @@ class Groupings(msgspec.Struct):
 class RoomEventsRequest(msgspec.Struct):
     search_term: str
     keys: list[SearchKey] | None = None
-    filter: RoomEventsFilter | None = None
+    #: The filter language's RoomEventFilter, the same model as everywhere else.
+    filter: EventFilterDefinition | None = None
     order_by: Order = "rank"
     event_context: EventContextRequest | None = None
     include_state: bool = False
@@ -150,23 +135,17 @@ class SearchRequest(msgspec.Struct):
     search_categories: SearchCategories
 
 
-def _matches_any(event_type: str, patterns: Sequence[str]) -> bool:
-    """Whether one of a filter's event type patterns (``*`` wildcards) matches."""
-    return any(wildcard_match(p, event_type) for p in patterns)
-
-
 def criteria_of(request: SearchRequest) -> Criteria | None:
     """The ``room_events`` criteria with the server's caps and the indexed types resolved
     (None if the request has no such category)."""
     criteria = request.search_categories.room_events
     if criteria is None:
         return None
-    types = [KEYS[k][0] for k in KEYS if criteria.keys is None or k in criteria.keys]
-    search_filter = criteria.filter or RoomEventsFilter()
-    if search_filter.types is not None:
-        types = [t for t in types if _matches_any(t, search_filter.types)]
-    if search_filter.not_types:
-        types = [t for t in types if not _matches_any(t, search_filter.not_types)]
+    search_filter = compile_event_filter(criteria.filter)
+    if search_filter.limit == 0:
+        raise errors.invalid_param("filter.limit must be at least 1")
+    types = [KEYS[k][0] for k in KEYS if (criteria.keys is None or k in criteria.keys)
+             and search_filter.allows_type(KEYS[k][0])]
     context = None
     if criteria.event_context is not None:
         raw = criteria.event_context
@@ -177,11 +156,9 @@ def criteria_of(request: SearchRequest) -> Criteria | None:
         if group.key not in group_by:
             group_by.append(group.key)
     return Criteria(
-        search_term=criteria.search_term, types=tuple(types),
-        rooms=search_filter.rooms, not_rooms=search_filter.not_rooms or [],
-        senders=search_filter.senders, not_senders=search_filter.not_senders or [],
-        contains_url=search_filter.contains_url,
-        limit=min(search_filter.limit, MAX_LIMIT),
+        search_term=criteria.search_term, types=tuple(types), filter=search_filter,
+        limit=DEFAULT_LIMIT if search_filter.limit is None
+        else min(search_filter.limit, MAX_LIMIT),
         order_by=criteria.order_by, context=context,
         include_state=criteria.include_state, group_by=tuple(group_by),
     )

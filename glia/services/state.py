@@ -75,7 +75,7 @@ class StateService:
         if position.depth is None:
             return position.stream
         before = await self._storage.events.page(
-            room_id, backwards=True, from_pos=(position.depth, position.stream + 1),
+            room_id, backwards=True, from_pos=(position.depth, position.stream),
             to_pos=None, limit=1)
         return before[0].stream_ordering if before else 0
 

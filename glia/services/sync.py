@@ -38,7 +38,7 @@ from glia.services.sync_response import (
     Timeline,
     UnreadNotifications,
 )
-from glia.services.tokens import Position
+from glia.services.tokens import Position, gap_after, gap_before
 from glia.services.typing import TypingService
 from glia.services.visibility import Visibility, as_served, room_visibility
 from glia.storage import Storage
@@ -355,11 +355,11 @@ class SyncService:
         """A ``/messages`` token just before the timeline (or the window's end)."""
         if timeline:
             first = timeline[0]
-            return Position(first.depth, first.stream_ordering).token()
+            return gap_before(first.depth, first.stream_ordering).token()
         latest = await self._storage.events.stream_page(room_id, None, upto, 1)
         if not latest:
-            return Position(1, 0).token()
-        return Position(latest[0].depth, latest[0].stream_ordering + 1).token()
+            return Position(0, 0).token()
+        return gap_after(latest[0].depth, latest[0].stream_ordering).token()
 
     async def _summary(self, room_id: str, user_id: str) -> RoomSummary:
         counts = await self._storage.state.member_counts(room_id)
@@ -372,7 +372,13 @@ class SyncService:
         return summary
 
     async def _stripped_state(self, room_id: str, member_event_id: str) -> list[dict[str, Any]]:
-        ids = await self._storage.state.current_ids(room_id, [(t, "") for t in STRIPPED_TYPES])
+        """The room's stripped state, the invite or knock itself, and the member event of
+        whoever sent it (a client names a DM after the inviter, as on Synapse)."""
+        member = await self._storage.events.get(member_event_id)
+        keys = [(t, "") for t in STRIPPED_TYPES]
+        if member is not None:
+            keys.append(("m.room.member", member.sender))
+        ids = await self._storage.state.current_ids(room_id, keys)
         events = await self._storage.events.get_many([*ids.values(), member_event_id])
         return [{"type": e.type, "state_key": e.state_key, "content": e.content,
                  "sender": e.sender} for e in events.values()]

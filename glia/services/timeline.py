@@ -4,8 +4,6 @@ and with bundled aggregations (``services.relations``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from msgspec import UNSET, UnsetType
 
@@ -16,26 +14,14 @@ from glia.ids import is_valid_event_id
 from glia.protocol.filters import EventFilter
 from glia.services.event_format import ClientEvent
 from glia.services.events import client_event
+from glia.services.filtered_pages import filtered_page
 from glia.services.relations import Aggregator
-from glia.services.tokens import Position, parse_position
+from glia.services.tokens import Position, gap_after, gap_before, parse_position
 from glia.services.visibility import Visibility, admin_visibility, room_visibility
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
 
 MAX_LIMIT = 1000
-
-
-def _page_filter(event_filter: EventFilter) -> dict[str, Any]:
-    """The filter's criteria the timeline query applies (types and senders match
-    exactly there)."""
-    return dict(types=_listed(event_filter.types), not_types=_listed(event_filter.not_types),
-                senders=_listed(event_filter.senders),
-                not_senders=_listed(event_filter.not_senders),
-                contains_url=event_filter.contains_url)
-
-
-def _listed(values: tuple[str, ...] | None) -> list[str] | None:
-    return list(values) if values else None
 
 
 class MessagesPage(msgspec.Struct):
@@ -76,26 +62,38 @@ class TimelineService:
         (the http layer decodes it with the filter language's models)."""
         visibility = await self._visibility(user_id, room_id, admin)
         limit = max(0, min(limit, MAX_LIMIT))
-        from_pos = _topological(parse_position(from_token)) if from_token else None
-        to_pos = _topological(parse_position(to_token)) if to_token else None
+        from_pos = await self._gap(room_id, from_token) if from_token else None
+        to_pos = await self._gap(room_id, to_token) if to_token else None
         if from_pos is None and not backwards:
             from_pos = (0, 0)
         elif from_pos is None:
-            # Just past the newest event: (depth + 1, 0) sorts after everything so far.
             latest = await self._storage.events.latest_in_room(room_id)
-            from_pos = (latest.depth + 1, 0) if latest else (1, 0)
-        page = await self._storage.events.page(
-            room_id, backwards=backwards, from_pos=from_pos, to_pos=to_pos, limit=limit,
-            **_page_filter(event_filter or EventFilter()),
-        )
-        visible = [e for e in page if visibility.visible(e)]
+            from_pos = (latest.depth, latest.stream_ordering) if latest else (0, 0)
+        page = await filtered_page(self._storage, room_id, event_filter or EventFilter(),
+                                   backwards=backwards, from_pos=from_pos, to_pos=to_pos,
+                                   limit=limit)
+        visible = [e for e in page.events if visibility.visible(e)]
         body = MessagesPage(
             await self._aggregator.client_events(visible, (user_id, device_id), visibility),
             Position(*from_pos).token())
-        if page and len(page) == limit:
-            last = page[-1]
-            body.end = Position(last.depth, last.stream_ordering).token()
+        # ``end`` whenever there may be more: a full page, or (forwards) any page at
+        # all, since newer events keep arriving (Synapse gives it for any non-empty
+        # chunk going forwards too).
+        last = page.last
+        if last is not None and (page.more or not backwards):
+            gap = gap_before if backwards else gap_after
+            body.end = gap(last.depth, last.stream_ordering).token()
         return body
+
+    async def _gap(self, room_id: str, token: str) -> tuple[int, int]:
+        """A ``/messages`` token as a gap in the room's topological order; a ``/sync``
+        token (``next_batch``, ``prev_batch``) names the gap after the room's last event
+        at or before that stream position."""
+        position = parse_position(token)
+        if position.depth is not None:
+            return position.depth, position.stream
+        last = await self._storage.events.stream_page(room_id, None, position.stream, 1)
+        return (last[0].depth, last[0].stream_ordering) if last else (0, 0)
 
     async def _visibility(self, user_id: str, room_id: str, admin: bool) -> Visibility:
         """The reader's view; ``admin`` for the admin API, which sees every event."""
@@ -145,18 +143,19 @@ class TimelineService:
         limit = max(0, min(limit, MAX_LIMIT))
         before_n = limit // 2
         after_n = limit - before_n
-        here = (event.depth, event.stream_ordering)
-        kwargs = dict(_page_filter(event_filter or EventFilter()), to_pos=None)
-        before = await self._storage.events.page(room_id, backwards=True, from_pos=here,
-                                                 limit=before_n, **kwargs)
-        after = await self._storage.events.page(room_id, backwards=False, from_pos=here,
-                                                limit=after_n, **kwargs)
+        wanted = event_filter or EventFilter()
+        before_page = await filtered_page(
+            self._storage, room_id, wanted, backwards=True,
+            from_pos=(event.depth, event.stream_ordering - 1), to_pos=None, limit=before_n)
+        after_page = await filtered_page(
+            self._storage, room_id, wanted, backwards=False,
+            from_pos=(event.depth, event.stream_ordering), to_pos=None, limit=after_n)
         now = now_ms()
         viewer = (user_id, device_id)
-        first = before[-1] if before else event
-        last = after[-1] if after else event
-        before = [e for e in before if visibility.visible(e)]
-        after = [e for e in after if visibility.visible(e)]
+        first = before_page.last or event
+        last = after_page.last or event
+        before = [e for e in before_page.events if visibility.visible(e)]
+        after = [e for e in after_page.events if visibility.visible(e)]
         # The state at the last event *returned*: one the caller may see, so a user who
         # left never gets the state as it became after their leave.
         state_at = after[-1] if after else event
@@ -166,13 +165,9 @@ class TimelineService:
                                                         visibility, now)
         return ContextPage(
             rendered[0], rendered[1:1 + len(before)], rendered[1 + len(before):],
-            Position(first.depth, first.stream_ordering).token(),
-            Position(last.depth, last.stream_ordering).token(),
+            gap_before(first.depth, first.stream_ordering).token(),
+            gap_after(last.depth, last.stream_ordering).token(),
             [client_event(e, None, now) for e in
              sorted(state_events.values(), key=lambda e: e.stream_ordering)])
 
 
-def _topological(position: Position) -> tuple[int, int]:
-    if position.depth is None:
-        raise errors.invalid_param("Expected a topological pagination token")
-    return position.depth, position.stream

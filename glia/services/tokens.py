@@ -1,8 +1,13 @@
 """Pagination tokens: positions in a room's timeline, opaque to clients.
 
 ``t<depth>_<stream>`` is a topological position (``/messages``); ``s<stream>`` a stream
-position (``/sync``). Either parses to a :class:`Position`; a token that doesn't parse is
-the client's error (``400 M_INVALID_PARAM``), never a 500.
+position (``/sync``, which may add ``_``-separated parts of its own). Either parses to a
+:class:`Position`; a token that doesn't parse is the client's error
+(``400 M_INVALID_PARAM``), never a 500.
+
+A topological token names the gap just *after* the event at that position (storage's
+``events.page``): :func:`gap_after` and :func:`gap_before` make the tokens on either side
+of an event, so paging on from a token never skips the event next to it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from glia import errors
 
 _TOPOLOGICAL = re.compile(r"t([0-9]{1,18})_([0-9]{1,18})")
-_STREAM = re.compile(r"s([0-9]{1,18})")
+_STREAM = re.compile(r"s([0-9]{1,18})(?:_\S*)?")
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,17 @@ class Position:
         if self.depth is None:
             return f"s{self.stream}"
         return f"t{self.depth}_{self.stream}"
+
+
+def gap_after(depth: int, stream: int) -> Position:
+    """The token between the event at (depth, stream) and the one after it."""
+    return Position(depth, stream)
+
+
+def gap_before(depth: int, stream: int) -> Position:
+    """The token between the event at (depth, stream) and the one before it: stream
+    orderings are integers, so nothing lies between (depth, stream - 1) and it."""
+    return Position(depth, stream - 1)
 
 
 def parse_position(token: str) -> Position:

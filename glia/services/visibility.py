@@ -36,8 +36,9 @@ class Visibility:
         self._history_starts = [h.from_stream for h, _ in history]
         self._memberships = memberships
         self._membership_starts = [m.from_stream for m in memberships]
-        self._joined_now = bool(memberships) and memberships[-1].to_stream is None \
-            and memberships[-1].membership == "join"
+        #: When the reader's last join began (rule 3: "joined at any point after").
+        joins = [m.from_stream for m in memberships if m.membership == "join"]
+        self._last_join = joins[-1] if joins else None
 
     @staticmethod
     def _at(starts: list[int], stream: int) -> int:
@@ -49,14 +50,24 @@ class Visibility:
         if event.type == "m.room.member" and event.state_key == self._user_id:
             return True
         i = self._at(self._history_starts, event.stream_ordering)
+        if not self._allowed(i, event.stream_ordering):
+            # A history_visibility change itself may be seen if the value before it
+            # allows that too (the spec's rule for these events).
+            return i >= 0 and self._history[i][0].event_id == event.event_id and \
+                self._allowed(i - 1, event.stream_ordering)
+        return True
+
+    def _allowed(self, i: int, stream: int) -> bool:
+        """The spec's rules for an event at ``stream`` under the ``i``-th history
+        visibility (before the first: ``shared``, the default)."""
         visibility = self._history[i][1] if i >= 0 else "shared"
         if visibility == "world_readable":
             return True
-        j = self._at(self._membership_starts, event.stream_ordering)
+        j = self._at(self._membership_starts, stream)
         membership = self._memberships[j].membership if j >= 0 else None
         if membership == "join":
             return True
-        if visibility == "shared" and self._joined_now:
+        if visibility == "shared" and self._last_join is not None and self._last_join > stream:
             return True
         return visibility == "invited" and membership == "invite"
 

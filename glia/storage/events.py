@@ -140,18 +140,22 @@ class EventStore:
                    contains_url: bool | None = None) -> list[StoredEvent]:
         """One page of a room's timeline in topological order.
 
-        Positions are (depth, stream_ordering); ``from_pos`` is exclusive in the
-        direction of travel, so tokens point *between* events.
+        Positions are (depth, stream_ordering) and name a *gap*: the one just after the
+        event at that position, so ``from_pos`` has everything at or before it behind
+        it and everything after it ahead. Going backwards the page starts with the
+        event at ``from_pos``; forwards, with the one after it. ``to_pos`` ends the page
+        at the same gap from the other side.
         """
         where = ["room_id = ?"]
         args: list[Any] = [room_id]
-        op, order = ("<", "DESC") if backwards else (">", "ASC")
+        order = "DESC" if backwards else "ASC"
         if from_pos is not None:
-            where.append(f"(depth {op} ? OR (depth = ? AND stream_ordering {op} ?))")
+            where.append("(depth < ? OR (depth = ? AND stream_ordering <= ?))" if backwards
+                         else "(depth > ? OR (depth = ? AND stream_ordering > ?))")
             args += [from_pos[0], from_pos[0], from_pos[1]]
         if to_pos is not None:
-            back = ">=" if backwards else "<="
-            where.append(f"(depth {back[0]} ? OR (depth = ? AND stream_ordering {back} ?))")
+            where.append("(depth > ? OR (depth = ? AND stream_ordering > ?))" if backwards
+                         else "(depth < ? OR (depth = ? AND stream_ordering <= ?))")
             args += [to_pos[0], to_pos[0], to_pos[1]]
         for column, values, negate in (("type", types, False), ("type", not_types, True),
                                        ("sender", senders, False),
@@ -223,6 +227,22 @@ class EventStore:
         )
         return {r["relates_to"]: (int(r["replies"]), int(r["latest"]), bool(r["mine"]))
                 for r in rows}
+
+    async def references(self, room_id: str, event_ids: list[str]
+                         ) -> dict[str, list[StoredEvent]]:
+        """Per event: the events that ``m.reference`` it, oldest first."""
+        if not event_ids:
+            return {}
+        marks = ", ".join("?" for _ in event_ids)
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS}, relates_to FROM events WHERE room_id = ?"
+            f" AND rel_type = 'm.reference' AND relates_to IN ({marks})"
+            " ORDER BY stream_ordering", room_id, *event_ids,
+        )
+        out: dict[str, list[StoredEvent]] = {}
+        for row in rows:
+            out.setdefault(row["relates_to"], []).append(_event(row))
+        return out
 
     async def latest_edits(self, room_id: str, event_ids: list[str]
                            ) -> dict[tuple[str, str, str], int]:

@@ -187,3 +187,31 @@ def test_timestamp_to_event(kit: Kit) -> None:
     private = create_room(kit, alice)
     assert_error(kit.request("GET", f"{V1}/rooms/{private}/timestamp_to_event?ts=1&dir=f",
                              outsider.access_token), 403, "M_FORBIDDEN")
+
+
+def test_bundled_references_and_thread_summary(kit: Kit) -> None:
+    """Spec (reference relations, "Server-side aggregation of m.reference"): a ``chunk``
+    of the referring events' IDs, bundled with the thread summary wherever the parent
+    is served."""
+    alice, bob, room_id = _room_with_two(kit)
+    root = send_event(kit, alice, room_id)
+    first = _reply(kit, bob, room_id, root, "m.reference", "ref 1")
+    in_thread = _reply(kit, bob, room_id, root, "m.thread", "threaded")
+    second = _reply(kit, alice, room_id, root, "m.reference", "ref 2")
+
+    def check(event: dict[str, Any]) -> None:
+        relations = event["unsigned"]["m.relations"]
+        assert relations["m.reference"] == {"chunk": [{"event_id": first},
+                                                      {"event_id": second}]}
+        assert relations["m.thread"]["count"] == 1
+        assert relations["m.thread"]["latest_event"]["event_id"] == in_thread
+
+    r = kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/event/{root}",
+                    bob.access_token)
+    check(r.json())
+    r = kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/messages?dir=b&limit=10",
+                    bob.access_token)
+    check(next(e for e in r.json()["chunk"] if e["event_id"] == root))
+    r = kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/context/{root}",
+                    bob.access_token)
+    check(r.json()["event"])

@@ -116,3 +116,40 @@ def test_upgrade_errors(kit: Kit) -> None:
                  "M_NOT_FOUND")
     assert_error(kit.request("POST", f"{V3}/rooms/bad/upgrade", alice.access_token,
                              json={"new_version": "12"}), 400, "M_INVALID_PARAM")
+
+
+def test_predecessor_names_the_tombstone(kit: Kit) -> None:
+    """The replacement's ``predecessor.event_id`` is the old room's tombstone, so a
+    client following the link back lands on the event that closed the old room."""
+    alice = kit.register_user()
+    old = create_room(kit, alice, room_version="10")
+    new = _upgrade(kit, alice, old, "11")
+    tombstone = _state(kit, alice, old)[("m.room.tombstone", "")]
+    assert tombstone["content"]["replacement_room"] == new
+    create = _state(kit, alice, new)[("m.room.create", "")]
+    assert create["content"]["predecessor"] == {"room_id": old,
+                                                "event_id": tombstone["event_id"]}
+
+
+def test_failed_upgrade_leaves_no_live_tombstone(kit: Kit) -> None:
+    """The tombstone goes first (it is the predecessor's event_id); when the new room
+    then cannot be made (here: carrying over the ban of a user as powerful as the
+    upgrader fails the auth rules), the tombstone is redacted so that no client follows
+    it to a room that does not exist."""
+    alice, bob = kit.register_user(), kit.register_user()
+    old = create_room(kit, alice, room_version="10", preset="public_chat")
+    r = kit.request("POST", f"{V3}/join/{old}", bob.access_token, json={})
+    assert r.status_code == 200, r.text
+    r = kit.request("POST", f"{V3}/rooms/{old}/ban", alice.access_token,
+                    json={"user_id": bob.user_id})
+    assert r.status_code == 200, r.text
+    levels = _state(kit, alice, old)[("m.room.power_levels", "")]["content"]
+    levels["users"][bob.user_id] = 100
+    r = kit.request("PUT", f"{V3}/rooms/{old}/state/m.room.power_levels/",
+                    alice.access_token, json=levels)
+    assert r.status_code == 200, r.text
+    r = kit.request("POST", f"{V3}/rooms/{old}/upgrade", alice.access_token,
+                    json={"new_version": "11"})
+    assert r.status_code == 403, r.text
+    tombstone = _state(kit, alice, old).get(("m.room.tombstone", ""))
+    assert tombstone is None or "replacement_room" not in tombstone["content"]

@@ -17,7 +17,7 @@ def test_create_room_initial_state_in_spec_order(kit: Kit) -> None:
     types = [e["type"] for e in r.json()]
     assert types[:3] == ["m.room.create", "m.room.member", "m.room.power_levels"]
     assert types.index("m.room.canonical_alias") < types.index("m.room.join_rules")
-    assert types.index("m.room.guest_access") < types.index("m.room.name")
+    assert types.index("m.room.history_visibility") < types.index("m.room.name")
     name = kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/state/m.room.name",
                        alice.access_token)
     assert name.json() == {"name": "Pub"}

@@ -183,6 +183,9 @@ def test_create_room_with_the_whole_body(kit: Kit, alice: User) -> None:
     assert state[("m.room.topic", "")]["topic"] == "T"
     assert state[("m.room.create", "")]["m.federate"] is False
     assert state[("m.room.power_levels", "")]["events_default"] == 10
-    assert state[("m.room.member", bob.user_id)] == {"membership": "invite",
-                                                     "is_direct": True}
+    # The invite carries the invitee's profile (a new user's display name is the
+    # localpart).
+    assert state[("m.room.member", bob.user_id)] == {
+        "membership": "invite", "is_direct": True,
+        "displayname": bob.user_id[1:].split(":")[0]}
     assert state[("m.room.canonical_alias", "")] == {"alias": f"#{local}:localhost"}

@@ -74,19 +74,22 @@ async def test_topological_page_edges(shared: Storage) -> None:
         everything
     assert _ids(await page(r, backwards=True, from_pos=None, to_pos=None, limit=2)) == [
         e4.event_id, e3.event_id]
-    # from is exclusive in the direction of travel, to is inclusive.
+    # A position names the gap just after its event: forwards starts after it,
+    # backwards with it; ``to`` ends at the same gap seen from the other side.
     assert _ids(await page(r, backwards=False, from_pos=pos[e2.event_id], to_pos=None,
                            limit=10)) == [e3.event_id, e4.event_id]
     assert _ids(await page(r, backwards=True, from_pos=pos[e3.event_id], to_pos=None,
-                           limit=10)) == [e2.event_id, e1.event_id]
+                           limit=10)) == [e3.event_id, e2.event_id, e1.event_id]
     assert _ids(await page(r, backwards=False, from_pos=pos[e1.event_id],
                            to_pos=pos[e3.event_id], limit=10)) == [e2.event_id, e3.event_id]
     assert _ids(await page(r, backwards=True, from_pos=pos[e4.event_id],
-                           to_pos=pos[e2.event_id], limit=10)) == [e3.event_id, e2.event_id]
+                           to_pos=pos[e2.event_id], limit=10)) == [e4.event_id, e3.event_id]
     assert await page(r, backwards=False, from_pos=pos[e4.event_id], to_pos=None,
                       limit=10) == []
-    assert await page(r, backwards=True, from_pos=pos[e1.event_id], to_pos=None,
-                      limit=10) == []
+    assert _ids(await page(r, backwards=True, from_pos=pos[e1.event_id], to_pos=None,
+                           limit=10)) == [e1.event_id]
+    before_e1 = (e1.depth, e1.stream_ordering - 1)
+    assert await page(r, backwards=True, from_pos=before_e1, to_pos=None, limit=10) == []
     assert await page("!other:test", backwards=False, from_pos=None, to_pos=None,
                       limit=10) == []
 

@@ -43,12 +43,9 @@ async def send(req: Request[Content]) -> EventIdResponse:
             *client_paths("/rooms/{roomId}/state/{eventType}"), auth=Auth.USER,
             ratelimit="message", body=Content)
 async def put_state(req: Request[Content]) -> EventIdResponse:
-    event = await req.services.room_events.send(
-        req.path("roomId"),
-        EventRequest(req.requester.user_id, req.path("eventType"), req.body,
-                     state_key=req.path_params.get("stateKey", "")),
-    )
-    return EventIdResponse(event.event_id)
+    return EventIdResponse(await req.services.state_writes.set_state(
+        req.requester.user_id, req.path("roomId"), req.path("eventType"),
+        req.path_params.get("stateKey", ""), req.body))
 
 
 @routes.get(*client_paths("/rooms/{roomId}/state/{eventType}/{stateKey}"),

@@ -6,9 +6,13 @@ from typing import Any
 
 import msgspec
 
+from glia import errors
 from glia.http.client.responses import EMPTY, Empty, RoomIdResponse
+from glia.http.decoding import to_model
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.services.membership import JoinCommand, ThirdPartySigned
+from glia.services.profile import MAX_AVATAR_URL_LENGTH, MAX_DISPLAYNAME_LENGTH
 from glia.services.tokens import parse_position
 
 routes = RouteGroup()
@@ -37,20 +41,42 @@ class JoinedMembersResponse(msgspec.Struct, frozen=True):
     joined: dict[str, dict[str, Any]]
 
 
-@routes.post(*client_paths("/join/{roomIdOrAlias}"), auth=Auth.USER, ratelimit="message",
-             body=ReasonBody, empty_body=True)
-async def join_by_id_or_alias(req: Request[ReasonBody]) -> RoomIdResponse:
+class JoinBody(msgspec.Struct):
+    """The fields of a ``/join`` body the server reads itself; every other key goes
+    into the membership content as the client sent it (Synapse does the same)."""
+
+    reason: str | None = None
+    third_party_signed: ThirdPartySigned | None = None
+    displayname: str | None = None
+    avatar_url: str | None = None
+
+    def __post_init__(self) -> None:
+        # Synapse's limits and errcode for a per-room profile.
+        if len(self.displayname or "") > MAX_DISPLAYNAME_LENGTH:
+            raise errors.bad_json(f"Displayname is too long (max {MAX_DISPLAYNAME_LENGTH})")
+        if len(self.avatar_url or "") > MAX_AVATAR_URL_LENGTH:
+            raise errors.bad_json(f"Avatar URL is too long (max {MAX_AVATAR_URL_LENGTH})")
+
+
+async def _join(req: Request[dict[str, Any]], room: str) -> RoomIdResponse:
+    fields = to_model(req.body, JoinBody)
+    content = {k: v for k, v in req.body.items() if k not in ("reason", "third_party_signed")}
     room_id = await req.services.membership.join(
-        req.requester.user_id, req.path("roomIdOrAlias"), req.body.reason)
+        req.requester.user_id, room, fields.reason,
+        JoinCommand(third_party_signed=fields.third_party_signed, content=content))
     return RoomIdResponse(room_id)
+
+
+@routes.post(*client_paths("/join/{roomIdOrAlias}"), auth=Auth.USER, ratelimit="message",
+             body=dict[str, Any], empty_body=True)
+async def join_by_id_or_alias(req: Request[dict[str, Any]]) -> RoomIdResponse:
+    return await _join(req, req.path("roomIdOrAlias"))
 
 
 @routes.post(*client_paths("/rooms/{roomId}/join"), auth=Auth.USER, ratelimit="message",
-             body=ReasonBody, empty_body=True)
-async def join(req: Request[ReasonBody]) -> RoomIdResponse:
-    room_id = await req.services.membership.join(
-        req.requester.user_id, req.path("roomId"), req.body.reason)
-    return RoomIdResponse(room_id)
+             body=dict[str, Any], empty_body=True)
+async def join(req: Request[dict[str, Any]]) -> RoomIdResponse:
+    return await _join(req, req.path("roomId"))
 
 
 @routes.post(*client_paths("/knock/{roomIdOrAlias}"), auth=Auth.USER, ratelimit="message",

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from glia.services.jobs import JobContext, JobsService
-from glia.services.search import INDEXED_TYPES, entry_for
+from glia.services.search_entries import INDEXED_TYPES, entry_for, with_newest_text
 from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
 from glia.storage.jobs import ACTIVE, SCHEDULED
@@ -70,6 +70,7 @@ class SearchAdminService:
                 else:
                     entries.append(entry)
             upto = sources[-1].stream_ordering
+            entries = await with_newest_text(self._storage.events, entries)
             async with self._storage.transaction() as tx:
                 indexed += await tx.search.replace_range(after, upto, skipped, entries)
             after = upto
