@@ -49,9 +49,6 @@ DELIBERATE: dict[str, str] = {
 PENDING: dict[str, str] = {
     "GET /_synapse/admin/v1/event_reports/{report}":
         "reports: event_json.unsigned present (and `origin`: " + _ORIGIN + ")",
-    "GET /_synapse/admin/v1/rooms": "rooms: guest_access null without the event",
-    "GET /_synapse/admin/v1/rooms?order_by=name&dir=b&limit=2":
-        "rooms: guest_access null without the event",
     "GET /_synapse/admin/v1/rooms/{room}/state":
         "legacy keys (age, user_id, replaces_state, prev_content); state events as stored "
         "(power-level defaults, member displayname, m.topic)",
