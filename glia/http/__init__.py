@@ -24,6 +24,7 @@ from glia.http.admin import reports as admin_reports
 from glia.http.admin import rooms as admin_rooms
 from glia.http.admin import search as admin_search
 from glia.http.admin import statistics as admin_statistics
+from glia.http.admin import user_directory as admin_user_directory
 from glia.http.client import (
     account,
     account_data,
@@ -50,6 +51,7 @@ from glia.http.client import (
     timeline,
     to_device,
     typing,
+    user_directory,
     versions,
 )
 from glia.http.media import media
@@ -59,11 +61,12 @@ CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
     typing, presence, push, keys, cross_signing, to_device, key_backup, spaces,
+    user_directory,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,
                  admin_pushers, user_extras, admin_devices, admin_statistics, synapse_extras,
-                 admin_cross_signing, admin_federation)
+                 admin_cross_signing, admin_federation, admin_user_directory)
 MEDIA_MODULES = (media,)
 #: Served on every listener, without a token.
 HEALTH_MODULES = (health,)

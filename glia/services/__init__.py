@@ -72,6 +72,11 @@ from glia.services.to_device import ToDeviceService
 from glia.services.typing import TypingService
 from glia.services.uia import UiaService
 from glia.services.unit_of_work import AuditWithFirstEvent, UnitsOfWork
+from glia.services.user_directory import (
+    USER_DIRECTORY_REBUILD,
+    UserDirectoryIndexer,
+    UserDirectoryService,
+)
 from glia.storage import Storage
 
 
@@ -144,6 +149,7 @@ class Services:
     health: HealthService
     cross_signing_admin: CrossSigningAdminService
     federation_admin: FederationAdminService
+    user_directory: UserDirectoryService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
@@ -162,11 +168,13 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     aggregator = Aggregator(storage)
     push_gateway = PushGateway(storage, config.push.allow_private_gateways)
     room_stats = RoomStats(config, storage)
+    user_directory = UserDirectoryService(config, storage, jobs)
     # The event-write pipeline (services/events.py). Subscribers run after each commit in
     # this order: push before the wake-ups, so a woken /sync sees the new unread counts.
     event_fanout = EventFanout(storage, [
         SearchIndexer(storage),
         PushEvaluator(config.server_name, storage, push_gateway),
+        UserDirectoryIndexer(user_directory),
         RoomEventWakeups(notifier),
     ])
     # Persist steps commit with each event: room statistics, and the audit row of an
@@ -199,6 +207,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         LEAVE_ALL_ROOMS: membership.leave_all_job,
         SEARCH_REINDEX: search_admin.reindex_job,
         MEDIA_DELETE: media_admin.delete_job,
+        USER_DIRECTORY_REBUILD: user_directory.rebuild_job,
         **room_admin.job_runners(),
         **room_moderation.job_runners(),
         **user_redact.job_runners(),
@@ -265,4 +274,5 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         health=HealthService(storage),
         cross_signing_admin=CrossSigningAdminService(storage, clock),
         federation_admin=FederationAdminService(storage),
+        user_directory=user_directory,
     )

@@ -8,6 +8,7 @@ from glia.errors import MatrixError
 from glia.ids import InvalidId, parse_user_id
 from glia.services.auth import Requester
 from glia.services.events import EventRequest, EventsService
+from glia.services.user_directory import refresh_local
 from glia.storage import Storage
 from glia.storage.profile import Profile
 
@@ -49,6 +50,7 @@ class ProfileService:
             )
         await self.get(user_id)
         await self._storage.profile.set_displayname(user_id, value or None)
+        await refresh_local(self._storage, user_id)
         await self._announce(user_id, "displayname", value or None,
                              by_admin=user_id != requester.user_id)
 
@@ -59,6 +61,7 @@ class ProfileService:
             raise errors.invalid_param(f"avatar_url is too long (max {MAX_AVATAR_URL_LENGTH})")
         await self.get(user_id)
         await self._storage.profile.set_avatar_url(user_id, value or None)
+        await refresh_local(self._storage, user_id)
         await self._announce(user_id, "avatar_url", value or None,
                              by_admin=user_id != requester.user_id)
 

@@ -24,6 +24,7 @@ from glia.services.uia import (
     StageAuth,
     UiaService,
 )
+from glia.services.user_directory import refresh_local
 from glia.storage import Storage
 
 NONCE_LIFETIME_MS = 60_000
@@ -142,6 +143,7 @@ class RegistrationService:
                 # The token was deleted after the stage passed: revoked means revoked.
                 raise errors.forbidden("Registration token is no longer valid")
             await tx.profile.create(user_id, displayname if displayname else localpart)
+            await refresh_local(tx, user_id)
             if inhibit_login:
                 return Registered(user_id, self._config.server_name)
             device_id = device_id or new_device_id()

@@ -51,6 +51,7 @@ from glia.storage.streams import STREAM, STREAM_ORDER_LOCK, current_position, ne
 from glia.storage.to_device import ToDeviceStore
 from glia.storage.typing import TypingStore
 from glia.storage.uia import UiaStore
+from glia.storage.user_directory import UserDirectoryStore
 from glia.storage.users import AdminUserStore, UserStore
 
 
@@ -227,6 +228,10 @@ class Stores:
     @cached_property
     def federation_destinations(self) -> FederationDestinationStore:
         return FederationDestinationStore(self.db)
+
+    @cached_property
+    def user_directory(self) -> UserDirectoryStore:
+        return UserDirectoryStore(self.db)
 
     async def next_stream_position(self, counter: str = STREAM) -> int:
         if counter != STREAM or self._inflight is None:
