@@ -53,6 +53,7 @@ from glia.http.client import (
     typing,
     user_directory,
     versions,
+    voip,
 )
 from glia.http.media import media
 from glia.http.routes import Route
@@ -61,7 +62,7 @@ CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
     typing, presence, push, keys, cross_signing, to_device, key_backup, spaces,
-    user_directory,
+    user_directory, voip,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,

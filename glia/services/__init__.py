@@ -77,6 +77,7 @@ from glia.services.user_directory import (
     UserDirectoryIndexer,
     UserDirectoryService,
 )
+from glia.services.voip import VoipService
 from glia.storage import Storage
 
 
@@ -150,6 +151,7 @@ class Services:
     cross_signing_admin: CrossSigningAdminService
     federation_admin: FederationAdminService
     user_directory: UserDirectoryService
+    voip: VoipService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
@@ -275,4 +277,5 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         cross_signing_admin=CrossSigningAdminService(storage, clock),
         federation_admin=FederationAdminService(storage),
         user_directory=user_directory,
+        voip=VoipService(config.voip, clock),
     )
