@@ -60,9 +60,9 @@ class UrlPreviewConfig:
     #: Largest page or image read, in bytes (Synapse's ``max_spider_size``).
     max_spider_size: int = 10 * 1024 * 1024
     #: Seconds a fetch may take in all (connect, redirects, body).
-    timeout: float = 10.0
+    url_preview_timeout: float = 10.0
     #: Seconds a preview is served from the cache before the page is fetched again.
-    cache_lifetime: float = 3600.0
+    url_preview_cache_lifetime: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,9 @@ def validate_service_sections(user_directory: UserDirectoryConfig, voip: VoipCon
                         " url_preview_enabled is set (previews would reach your network)")
     if previews.max_spider_size < 1024:
         problems.append("media.max_spider_size: must be at least 1024")
-    if previews.timeout <= 0 or previews.cache_lifetime < 0:
-        problems.append("media.timeout must be > 0 and media.cache_lifetime >= 0")
+    if previews.url_preview_timeout <= 0 or previews.url_preview_cache_lifetime < 0:
+        problems.append("media.url_preview_timeout must be > 0 and"
+                        " media.url_preview_cache_lifetime >= 0")
     if not 0 < email.smtp_port <= 65535:
         problems.append("email.smtp_port: must be between 1 and 65535")
     if email.validation_token_lifetime <= 0:

@@ -55,7 +55,7 @@ from glia.http.client import (
     versions,
     voip,
 )
-from glia.http.media import media
+from glia.http.media import media, previews
 from glia.http.routes import Route
 
 CLIENT_MODULES = (
@@ -68,7 +68,7 @@ ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_r
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,
                  admin_pushers, user_extras, admin_devices, admin_statistics, synapse_extras,
                  admin_cross_signing, admin_federation, admin_user_directory)
-MEDIA_MODULES = (media,)
+MEDIA_MODULES = (media, previews)
 #: Served on every listener, without a token.
 HEALTH_MODULES = (health,)
 

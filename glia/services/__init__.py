@@ -72,6 +72,7 @@ from glia.services.to_device import ToDeviceService
 from glia.services.typing import TypingService
 from glia.services.uia import UiaService
 from glia.services.unit_of_work import AuditWithFirstEvent, UnitsOfWork
+from glia.services.url_previews import UrlPreviewService
 from glia.services.user_directory import (
     USER_DIRECTORY_REBUILD,
     UserDirectoryIndexer,
@@ -152,6 +153,7 @@ class Services:
     federation_admin: FederationAdminService
     user_directory: UserDirectoryService
     voip: VoipService
+    url_previews: UrlPreviewService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
@@ -278,4 +280,5 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         federation_admin=FederationAdminService(storage),
         user_directory=user_directory,
         voip=VoipService(config.voip, clock),
+        url_previews=UrlPreviewService(config.media, storage, media, clock),
     )

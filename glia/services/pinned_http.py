@@ -21,7 +21,7 @@ from typing import Any
 import httpcore
 import httpx
 
-__all__ = ["AddressPolicy", "BlockedAddress", "PinnedBackend", "PinnedTransport",
+__all__ = ["AddressPolicy", "BlockedAddress", "IPAddress", "PinnedBackend", "PinnedTransport",
            "Resolver", "checked_addresses", "system_resolve"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

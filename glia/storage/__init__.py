@@ -51,6 +51,7 @@ from glia.storage.streams import STREAM, STREAM_ORDER_LOCK, current_position, ne
 from glia.storage.to_device import ToDeviceStore
 from glia.storage.typing import TypingStore
 from glia.storage.uia import UiaStore
+from glia.storage.url_previews import UrlPreviewStore
 from glia.storage.user_directory import UserDirectoryStore
 from glia.storage.users import AdminUserStore, UserStore
 
@@ -232,6 +233,10 @@ class Stores:
     @cached_property
     def user_directory(self) -> UserDirectoryStore:
         return UserDirectoryStore(self.db)
+
+    @cached_property
+    def url_previews(self) -> UrlPreviewStore:
+        return UrlPreviewStore(self.db)
 
     async def next_stream_position(self, counter: str = STREAM) -> int:
         if counter != STREAM or self._inflight is None:

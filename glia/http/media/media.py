@@ -5,8 +5,7 @@ ones, over one service.
 Every file response carries the spec's sandboxing ``Content-Security-Policy`` and
 ``Cross-Origin-Resource-Policy: cross-origin``, and is ``inline`` only for the content
 types the spec lists as safe to render. Bodies are streamed from an open file handle.
-There are no URL previews: ``preview_url`` answers ``404 M_UNRECOGNIZED`` like any
-unknown path.
+URL previews are in ``previews.py``.
 """
 
 from __future__ import annotations
