@@ -21,6 +21,7 @@ import yaml
 
 from glia.config_services import (
     EmailConfig,
+    IdentityServerConfig,
     UrlPreviewConfig,
     UserDirectoryConfig,
     VoipConfig,
@@ -245,6 +246,7 @@ class Config:
     user_directory: UserDirectoryConfig = field(default_factory=UserDirectoryConfig)
     voip: VoipConfig = field(default_factory=VoipConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
+    identity_server: IdentityServerConfig = field(default_factory=IdentityServerConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     testing: TestingConfig = field(default_factory=TestingConfig)
     #: Directory of the config file; relative paths resolve against data_dir under it.

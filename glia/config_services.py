@@ -91,6 +91,16 @@ class EmailConfig:
         return bool(self.smtp_host)
 
 
+@dataclass(frozen=True)
+class IdentityServerConfig:
+    #: Let identity servers (named by clients for binds and third-party invites) be on
+    #: loopback, private or otherwise non-public addresses. Off, a user cannot make the
+    #: server call into its own network.
+    allow_private: bool = False
+    #: Reach identity servers over plain http instead of https. For test suites only.
+    plain_http: bool = False
+
+
 def validate_service_sections(user_directory: UserDirectoryConfig, voip: VoipConfig,
                               previews: UrlPreviewConfig, email: EmailConfig,
                               problems: list[str]) -> None:

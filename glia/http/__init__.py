@@ -48,6 +48,7 @@ from glia.http.client import (
     search,
     spaces,
     sync,
+    threepids,
     timeline,
     to_device,
     typing,
@@ -62,7 +63,7 @@ CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
     typing, presence, push, keys, cross_signing, to_device, key_backup, spaces,
-    user_directory, voip,
+    user_directory, voip, threepids,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,

@@ -42,11 +42,13 @@ from glia.services.directory import DirectoryService
 from glia.services.event_fanout import EventFanout
 from glia.services.events import EventsService
 from glia.services.filters import FilterService
+from glia.services.identity_servers import IdentityServers
 from glia.services.jobs import JobRunner, JobsService
 from glia.services.key_backup import KeyBackupService
 from glia.services.keys import KeysService
 from glia.services.login import LoginService
 from glia.services.login_attempts import LoginAttempts
+from glia.services.mailer import Mailer
 from glia.services.media import MediaService
 from glia.services.membership import MembershipService
 from glia.services.notifier import Notifier, RoomEventWakeups
@@ -67,6 +69,7 @@ from glia.services.server_keys import load_or_create_signing_key
 from glia.services.spaces import SpacesService
 from glia.services.state import StateService
 from glia.services.sync import SyncService
+from glia.services.threepids import ThreepidService
 from glia.services.timeline import TimelineService
 from glia.services.to_device import ToDeviceService
 from glia.services.typing import TypingService
@@ -154,6 +157,7 @@ class Services:
     user_directory: UserDirectoryService
     voip: VoipService
     url_previews: UrlPreviewService
+    threepids: ThreepidService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
@@ -183,7 +187,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     ])
     # Persist steps commit with each event: room statistics, and the audit row of an
     # admin operation made of events (with the first of them).
-    room_events = EventsService(config, storage, load_or_create_signing_key(config),
+    signing_key = load_or_create_signing_key(config)
+    room_events = EventsService(config, storage, signing_key,
                                 persist_steps=[room_stats, AuditWithFirstEvent()],
                                 fanout=event_fanout)
     profile = ProfileService(config, storage, room_events)
@@ -281,4 +286,6 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         user_directory=user_directory,
         voip=VoipService(config.voip, clock),
         url_previews=UrlPreviewService(config.media, storage, media, clock),
+        threepids=ThreepidService(config, storage, Mailer(config.email),
+                                  IdentityServers(config, signing_key), clock),
     )

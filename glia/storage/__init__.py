@@ -48,6 +48,7 @@ from glia.storage.spaces import SpaceStore
 from glia.storage.state import StateStore
 from glia.storage.statistics import StatisticsStore
 from glia.storage.streams import STREAM, STREAM_ORDER_LOCK, current_position, next_position
+from glia.storage.threepids import ThreepidStore
 from glia.storage.to_device import ToDeviceStore
 from glia.storage.typing import TypingStore
 from glia.storage.uia import UiaStore
@@ -237,6 +238,10 @@ class Stores:
     @cached_property
     def url_previews(self) -> UrlPreviewStore:
         return UrlPreviewStore(self.db)
+
+    @cached_property
+    def threepids(self) -> ThreepidStore:
+        return ThreepidStore(self.db)
 
     async def next_stream_position(self, counter: str = STREAM) -> int:
         if counter != STREAM or self._inflight is None:
