@@ -172,7 +172,11 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     jobs = JobsService(storage, config.jobs, clock)
     audit = AuditService(storage)
     account = AccountService(storage, auth, login, uia, jobs, device_removal)
-    registration = RegistrationService(config, storage, auth, uia, clock)
+    signing_key = load_or_create_signing_key(config)
+    threepids = ThreepidService(config, storage, Mailer(config.email),
+                                IdentityServers(config, signing_key), clock, auth, uia,
+                                account)
+    registration = RegistrationService(config, storage, auth, uia, clock, threepids)
     aggregator = Aggregator(storage)
     push_gateway = PushGateway(storage, config.push.allow_private_gateways)
     room_stats = RoomStats(config, storage)
@@ -187,7 +191,6 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     ])
     # Persist steps commit with each event: room statistics, and the audit row of an
     # admin operation made of events (with the first of them).
-    signing_key = load_or_create_signing_key(config)
     room_events = EventsService(config, storage, signing_key,
                                 persist_steps=[room_stats, AuditWithFirstEvent()],
                                 fanout=event_fanout)
@@ -286,6 +289,5 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         user_directory=user_directory,
         voip=VoipService(config.voip, clock),
         url_previews=UrlPreviewService(config.media, storage, media, clock),
-        threepids=ThreepidService(config, storage, Mailer(config.email),
-                                  IdentityServers(config, signing_key), clock),
+        threepids=threepids,
     )

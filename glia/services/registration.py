@@ -15,13 +15,18 @@ from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import localpart_error, new_device_id, random_string
 from glia.services.auth import AuthService
+from glia.services.threepids import REGISTER as REGISTER_PURPOSE
+from glia.services.threepids import ThreepidService
 from glia.services.uia import (
     DUMMY,
+    EMAIL_IDENTITY,
     REGISTRATION_TOKEN,
     SESSION_LIFETIME_MS,
     DummyAuth,
+    EmailIdentityAuth,
     RegistrationTokenAuth,
     StageAuth,
+    StageChecker,
     UiaService,
 )
 from glia.services.user_directory import refresh_local
@@ -86,9 +91,11 @@ class Registered(msgspec.Struct, frozen=True, omit_defaults=True):
 class RegistrationService:
     def __init__(
         self, config: Config, storage: Storage, auth: AuthService, uia: UiaService,
-        clock: Clock | None = None,
+        clock: Clock | None = None, threepids: ThreepidService | None = None,
     ) -> None:
         self._clock = clock or SystemClock()
+        #: Email validation, for the m.login.email.identity stage (when mail is set up).
+        self._threepids = threepids
         self._config = config
         self._storage = storage
         self._auth = auth
@@ -153,9 +160,11 @@ class RegistrationService:
     # -- open registration (POST /register) ---------------------------------------
 
     def flows(self) -> list[list[str]]:
-        if self._config.registration.require_token:
-            return [[REGISTRATION_TOKEN]]
-        return [[DUMMY]]
+        first = [REGISTRATION_TOKEN] if self._config.registration.require_token else []
+        flows = [first or [DUMMY]]
+        if self._threepids is not None and self._threepids.email_enabled:
+            flows.append([*first, EMAIL_IDENTITY])  # registering with an email address
+        return flows
 
     async def _check_registration_token(self, auth: RegistrationTokenAuth) -> None:
         """The ``m.login.registration_token`` stage: take one use of the token for this
@@ -206,10 +215,15 @@ class RegistrationService:
         async def dummy(_: DummyAuth) -> None:
             return None
 
+        checkers: dict[str, StageChecker] = {
+            DUMMY: dummy, REGISTRATION_TOKEN: self._check_registration_token}
+        if self._threepids is not None:
+            checkers[EMAIL_IDENTITY] = self._threepids.email_stage(REGISTER_PURPOSE)
         await self._uia.authenticate(
-            auth, scope=f"register:{localpart}", flows=self.flows(),
-            checkers={DUMMY: dummy, REGISTRATION_TOKEN: self._check_registration_token},
-        )
+            auth, scope=f"register:{localpart}", flows=self.flows(), checkers=checkers)
+        # The email stage ends its flow, so a passed one is this request's own.
+        email = await self._threepids.proven_by(auth, REGISTER_PURPOSE) \
+            if self._threepids is not None and isinstance(auth, EmailIdentityAuth) else None
         token_session = None
         if self._config.registration.require_token:
             # The token stage (which insists on a session) is part of every flow.
@@ -218,7 +232,7 @@ class RegistrationService:
         try:
             if password is None:
                 raise errors.missing_param("Missing params: password")
-            return await self.register(
+            registered = await self.register(
                 localpart, password, device_id=account.device_id,
                 device_display_name=account.initial_device_display_name,
                 inhibit_login=account.inhibit_login, token_session=token_session,
@@ -229,6 +243,9 @@ class RegistrationService:
                 async with self._storage.transaction() as tx:
                     await tx.registration_tokens.release(token_session)
             raise
+        if email is not None and self._threepids is not None:
+            await self._threepids.add_registered(registered.user_id, email)
+        return registered
 
     async def _generate_localpart(self) -> str:
         while True:

@@ -24,19 +24,25 @@ from glia.clock import Clock
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import random_string
-from glia.services.auth import Requester
+from glia.services.account import AccountService, PasswordChange
+from glia.services.auth import AuthService, Requester
 from glia.services.identity_servers import IdentityServers
 from glia.services.mailer import Mailer
-from glia.services.uia import StageAuth
+from glia.services.uia import (
+    EMAIL_IDENTITY,
+    EmailIdentityAuth,
+    StageAuth,
+    StageChecker,
+    ThreepidCreds,
+    UiaService,
+)
 from glia.storage import Storage
 from glia.storage.threepids import ThreepidSession
 
-__all__ = ["EMAIL_IDENTITY", "PURPOSES", "EmailIdentityAuth", "ThreepidCreds",
-           "ThreepidService", "TokenRequest"]
+__all__ = ["EMAIL_IDENTITY", "PURPOSES", "ThreepidService", "TokenRequest"]
 
 logger = logging.getLogger(__name__)
 
-EMAIL_IDENTITY = "m.login.email.identity"
 REGISTER, ADD, PASSWORD_RESET = "register", "add", "password_reset"
 PURPOSES = (REGISTER, ADD, PASSWORD_RESET)
 #: The spec's client_secret grammar.
@@ -73,20 +79,6 @@ class TokenRequest(msgspec.Struct):
     id_access_token: str | None = None
 
 
-class ThreepidCreds(msgspec.Struct):
-    sid: str
-    client_secret: str
-    id_server: str | None = None
-    id_access_token: str | None = None
-
-
-class EmailIdentityAuth(StageAuth):
-    """The ``m.login.email.identity`` UIA stage: a validated session's credentials."""
-
-    threepid_creds: ThreepidCreds | None = None
-    threePidCreds: ThreepidCreds | None = None
-
-
 @dataclass(frozen=True)
 class Threepid:
     medium: str
@@ -111,7 +103,11 @@ def check_client_secret(secret: str) -> None:
 
 class ThreepidService:
     def __init__(self, config: Config, storage: Storage, mailer: Mailer,
-                 identity: IdentityServers, clock: Clock) -> None:
+                 identity: IdentityServers, clock: Clock, auth: AuthService, uia: UiaService,
+                 account: AccountService) -> None:
+        self._auth = auth
+        self._uia = uia
+        self._account = account
         self._config = config
         self._storage = storage
         self._mailer = mailer
@@ -196,6 +192,50 @@ class ThreepidService:
             raise MatrixError(status, "M_THREEPID_AUTH_FAILED",
                               "No validated 3pid session found")
         return session
+
+    # -- the m.login.email.identity UIA stage -------------------------------------------
+
+    @property
+    def email_enabled(self) -> bool:
+        return self._mailer.configured
+
+    def email_stage(self, purpose: str) -> StageChecker:
+        """The stage's checker: passes for a validated session of ``purpose``."""
+
+        async def check(auth: EmailIdentityAuth) -> None:
+            await self.validated(auth.creds, purpose)
+
+        return check
+
+    async def proven_by(self, auth: EmailIdentityAuth, purpose: str) -> ThreepidSession:
+        """The session a passed email stage named (the request's own ``auth``)."""
+        return await self.validated(auth.creds, purpose)
+
+    async def reset_password(self, change: PasswordChange, auth: StageAuth | None) -> None:
+        """``POST /account/password`` without an access token: the new password for the
+        account whose email a ``password_reset`` session proved (the one flow offered,
+        as Synapse). Without mail set up there is no such flow: the access token is
+        missing."""
+        if not self.email_enabled:
+            raise errors.missing_token()
+        new_password = self._auth.validate_new_password(change.new_password)
+        await self._uia.authenticate(
+            auth, scope="account/password/email", flows=[[EMAIL_IDENTITY]],
+            checkers={EMAIL_IDENTITY: self.email_stage(PASSWORD_RESET)})
+        # The flow's one stage passed: it is this request's own.
+        assert isinstance(auth, EmailIdentityAuth)
+        owner = await self._reset_password_owner(auth)
+        await self._account.set_password(owner, new_password, change.logout_devices)
+
+    async def _reset_password_owner(self, auth: EmailIdentityAuth) -> str:
+        """The account whose address the password-reset session proved."""
+        session = await self.proven_by(auth, PASSWORD_RESET)
+        owner = await self._storage.threepids.owner(session.medium, session.address)
+        if owner is None:
+            raise MatrixError(400, "M_THREEPID_NOT_FOUND", "Email not found")
+        async with self._storage.transaction() as tx:
+            await tx.threepids.delete_session(session.session_id)
+        return owner
 
     # -- the account's 3PIDs -----------------------------------------------------------
 

@@ -197,3 +197,60 @@ def test_request_token_refusals(mail_kit: Kit, kit: Kit) -> None:
                 "client_secret": secret(), "country": "GB", "phone_number": "07700900001",
                 "send_attempt": 1})
             assert_error(r, 400, "M_THREEPID_DENIED")
+
+
+def email_auth(sid: str, client_secret: str, session: str) -> dict[str, Any]:
+    return {"type": "m.login.email.identity", "session": session,
+            "threepid_creds": {"sid": sid, "client_secret": client_secret}}
+
+
+def test_register_with_a_validated_email(mail_kit: Kit, smtp: SmtpServer) -> None:
+    kit = mail_kit
+    address, client_secret = new_address(), secret()
+    r = request_token(kit, "/register/email/requestToken", address, client_secret)
+    assert r.status_code == 200, r.text
+    sid = r.json()["sid"]
+    body: dict[str, Any] = {"username": unique("reg"), "password": "a good password 1"}
+    r = kit.request("POST", f"{V3}/register", json=body)
+    assert r.status_code == 401, r.text
+    assert {"stages": ["m.login.email.identity"]} in r.json()["flows"]
+    session = r.json()["session"]
+    # Before the link is followed the stage fails, and the session goes on.
+    body["auth"] = email_auth(sid, client_secret, session)
+    r = kit.request("POST", f"{V3}/register", json=body)
+    assert r.status_code == 401 and r.json()["errcode"] == "M_THREEPID_AUTH_FAILED", r.text
+    follow_mailed_link(kit, smtp, address)
+    r = kit.request("POST", f"{V3}/register", json=body)
+    assert r.status_code == 200, r.text
+    user = User(r.json()["user_id"], r.json()["access_token"], r.json()["device_id"],
+                body["password"])
+    assert [t["address"] for t in threepids(kit, user)] == [address.lower()]
+
+
+def test_reset_a_forgotten_password_by_email(mail_kit: Kit, smtp: SmtpServer) -> None:
+    kit = mail_kit
+    user, address = kit.register_user(), new_address()
+    add_email(kit, smtp, user, address)
+    client_secret = secret()
+    r = request_token(kit, "/account/password/email/requestToken", address, client_secret)
+    assert r.status_code == 200, r.text
+    sid = r.json()["sid"]
+    body: dict[str, Any] = {"new_password": "a brand new password"}
+    r = kit.request("POST", f"{V3}/account/password", json=body)
+    assert r.status_code == 401, r.text
+    assert r.json()["flows"] == [{"stages": ["m.login.email.identity"]}]
+    body["auth"] = email_auth(sid, client_secret, r.json()["session"])
+    r = kit.request("POST", f"{V3}/account/password", json=body)
+    assert r.status_code == 401 and r.json()["errcode"] == "M_THREEPID_AUTH_FAILED", r.text
+    params = follow_mailed_link(kit, smtp, address, count=2)
+    assert params["sid"] == sid
+    r = kit.request("POST", f"{V3}/account/password", json=body)
+    assert r.status_code == 200, r.text
+    # The new password logs in, the old one does not, and old sessions ended.
+    kit.login(user.user_id, "a brand new password")
+    r = kit.http.post(f"{V3}/login", json={
+        "type": "m.login.password", "password": user.password,
+        "identifier": {"type": "m.id.user", "user": user.user_id}})
+    assert_error(r, 403, "M_FORBIDDEN")
+    assert_error(kit.request("GET", f"{V3}/account/whoami", user.access_token), 401,
+                 "M_UNKNOWN_TOKEN")

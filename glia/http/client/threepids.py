@@ -14,13 +14,8 @@ from glia.http.client.responses import EMPTY, Empty
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.http.uia import stage_auth
-from glia.services.threepids import (
-    ADD,
-    PASSWORD_RESET,
-    REGISTER,
-    ThreepidCreds,
-    TokenRequest,
-)
+from glia.services.threepids import ADD, PASSWORD_RESET, REGISTER, TokenRequest
+from glia.services.uia import ThreepidCreds
 
 routes = RouteGroup()
 
