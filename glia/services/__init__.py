@@ -69,6 +69,7 @@ from glia.services.server_keys import load_or_create_signing_key
 from glia.services.spaces import SpacesService
 from glia.services.state import StateService
 from glia.services.sync import SyncService
+from glia.services.third_party_invites import ThirdPartyInviteService
 from glia.services.threepids import ThreepidService
 from glia.services.timeline import TimelineService
 from glia.services.to_device import ToDeviceService
@@ -158,6 +159,7 @@ class Services:
     voip: VoipService
     url_previews: UrlPreviewService
     threepids: ThreepidService
+    third_party_invites: ThirdPartyInviteService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
@@ -173,9 +175,9 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     audit = AuditService(storage)
     account = AccountService(storage, auth, login, uia, jobs, device_removal)
     signing_key = load_or_create_signing_key(config)
-    threepids = ThreepidService(config, storage, Mailer(config.email),
-                                IdentityServers(config, signing_key), clock, auth, uia,
-                                account)
+    identity_servers = IdentityServers(config, signing_key)
+    threepids = ThreepidService(config, storage, Mailer(config.email), identity_servers,
+                                clock, auth, uia, account)
     registration = RegistrationService(config, storage, auth, uia, clock, threepids)
     aggregator = Aggregator(storage)
     push_gateway = PushGateway(storage, config.push.allow_private_gateways)
@@ -290,4 +292,6 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         voip=VoipService(config.voip, clock),
         url_previews=UrlPreviewService(config.media, storage, media, clock),
         threepids=threepids,
+        third_party_invites=ThirdPartyInviteService(storage, identity_servers, room_events,
+                                                    membership),
     )
