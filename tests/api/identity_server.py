@@ -48,10 +48,10 @@ class IdentityServer:
                 status, answer = server.answer(method, self.path, headers, body)
                 self._answer(status, answer)
 
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_GET(self) -> None:
                 self._handle("GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._handle("POST")
 
             def log_message(self, *args: Any) -> None:
