@@ -41,7 +41,10 @@ def decode_html(body: bytes, content_type: str | None) -> str:
     meta = _CHARSET_META.search(body[:1024])
     codec = _codec(header.group(1) if header else None) or \
         _codec(meta.group(1).decode("ascii", "replace") if meta else None) or "utf-8"
-    return body.decode(codec, errors="replace")
+    try:
+        return body.decode(codec, errors="replace")
+    except LookupError:  # a codec that is no text encoding (rot13, base64 …)
+        return body.decode("utf-8", errors="replace")
 
 
 class _MetaReader(HTMLParser):
@@ -90,8 +93,11 @@ def _clean(text: str | None) -> str | None:
 def open_graph(text: str) -> dict[str, Any]:
     """The page's OpenGraph properties, with the fallbacks above."""
     reader = _MetaReader()
-    reader.feed(text)
-    reader.close()
+    try:
+        reader.feed(text)
+        reader.close()
+    except (AssertionError, ValueError):
+        pass  # markup the parser gives up on: what was read so far stands
     og: dict[str, Any] = dict(reader.og)
     if not og.get("og:title") and (title := _clean(reader.title)):
         og["og:title"] = title

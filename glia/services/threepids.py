@@ -96,6 +96,14 @@ def canonical_email(address: str) -> str:
     return address
 
 
+def _is_web_link(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def check_client_secret(secret: str) -> None:
     if not _CLIENT_SECRET.fullmatch(secret):
         raise errors.invalid_param("Invalid client_secret parameter")
@@ -125,8 +133,7 @@ class ThreepidService:
             raise MatrixError(400, "M_UNKNOWN", _DISABLED[purpose])
         check_client_secret(request.client_secret)
         address = canonical_email(request.email)
-        if request.next_link is not None and \
-                urlsplit(request.next_link).scheme not in ("http", "https"):
+        if request.next_link is not None and not _is_web_link(request.next_link):
             raise errors.invalid_param("next_link must be an http or https URL")
         owner = await self._storage.threepids.owner("email", address)
         if purpose in (REGISTER, ADD) and owner is not None:

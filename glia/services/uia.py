@@ -83,6 +83,7 @@ class EmailIdentityAuth(StageAuth):
     """``m.login.email.identity``: a validated email session's credentials."""
 
     threepid_creds: ThreepidCreds | None = None
+    #: The same, as r0 clients spell it.
     threePidCreds: ThreepidCreds | None = None
 
     @property

@@ -86,6 +86,16 @@ class _AddressRules:
                        if a.version == n.version)
 
 
+def _is_web_url(url: str) -> bool:
+    """An absolute http(s) URL with a host (and, if any, a valid port)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def _filename(disposition: str | None) -> str | None:
     if not disposition:
         return None
@@ -119,8 +129,7 @@ class UrlPreviewService:
     async def preview(self, user_id: str, url: str, ts: int | None) -> dict[str, Any]:
         if not self._config.url_preview_enabled:
             raise MatrixError(404, "M_UNRECOGNIZED", "Unrecognized request")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if not _is_web_url(url):
             raise errors.invalid_param("url must be an absolute http or https URL")
         now = self._clock.now_ms()
         at = now if ts is None else ts
@@ -145,7 +154,11 @@ class UrlPreviewService:
             og = open_graph(decode_html(page.body, page.content_type))
             image = og.pop("og:image", None)
             if isinstance(image, str) and image:
-                og.update(await self._image_of_page(user_id, urljoin(page.url, image)))
+                try:
+                    image_url = urljoin(page.url, image)
+                except ValueError:  # not a URL at all
+                    image_url = ""
+                og.update(await self._image_of_page(user_id, image_url))
         else:
             og = {}
         og = prune(og)
@@ -159,7 +172,7 @@ class UrlPreviewService:
     async def _image_of_page(self, user_id: str, image_url: str) -> dict[str, Any]:
         """The page's image stored as media, or nothing if it cannot be (as Synapse, a
         failed image does not fail the preview)."""
-        if urlsplit(image_url).scheme not in ("http", "https"):
+        if not _is_web_url(image_url):
             return {}
         try:
             image = await self._fetch(image_url)
@@ -168,7 +181,11 @@ class UrlPreviewService:
             return {}
         if not base_type(image.content_type).startswith("image/"):
             return {}
-        return await self._store_image(user_id, image)
+        try:
+            return await self._store_image(user_id, image)
+        except MatrixError as e:
+            logger.info("URL preview: image %s not stored: %s", image_url, e.error)
+            return {}
 
     async def _store_image(self, user_id: str, image: _Fetched) -> dict[str, Any]:
         async def body() -> AsyncIterator[bytes]:

@@ -63,6 +63,7 @@ class LegacyAddBody(msgspec.Struct):
     """The deprecated ``POST /account/3pid``."""
 
     three_pid_creds: ThreepidCreds | None = None
+    #: The same, as r0 clients spell it.
     threePidCreds: ThreepidCreds | None = None
     bind: bool = False
 
