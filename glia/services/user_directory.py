@@ -6,7 +6,7 @@ history visibility ``world_readable``. With ``user_directory.search_all_users`` 
 user in the directory is found. Deactivated and support accounts never are.
 
 The directory holds one public profile per user: this server's users' global profile,
-and for users of other servers the name and avatar of their join event. It is kept
+and for users of other servers the name and avatar of a join to a public room. It is kept
 current by
 
 - :class:`UserDirectoryIndexer`, a subscriber of the event-write pipeline: member events
@@ -104,18 +104,23 @@ class UserDirectoryService:
 
     # -- keeping it current ----------------------------------------------------------
 
-    async def member_changed(self, user_id: str, event_content: dict[str, Any]) -> None:
-        """A member event of ``user_id`` was written: refresh their entry."""
+    async def member_changed(self, room_id: str, user_id: str,
+                             event_content: dict[str, Any]) -> None:
+        """A member event of ``user_id`` in ``room_id`` was written: refresh their entry.
+        A remote user's name and avatar are taken from joins to public rooms only, so a
+        nickname used in a private room never reaches the directory."""
         async with self._storage.transaction() as tx:
             if self.is_local(user_id):
                 await refresh_local(tx, user_id)
-            elif await tx.user_directory.is_joined_anywhere(user_id):
-                if event_content.get("membership") == "join":
-                    await tx.user_directory.upsert(DirectoryEntry(
-                        user_id, _text(event_content, "displayname"),
-                        _text(event_content, "avatar_url")))
-            else:
+            elif not await tx.user_directory.is_joined_anywhere(user_id):
                 await tx.user_directory.remove(user_id)
+            elif event_content.get("membership") == "join" and \
+                    await _room_is_public(tx, room_id):
+                await tx.user_directory.upsert(DirectoryEntry(
+                    user_id, _text(event_content, "displayname"),
+                    _text(event_content, "avatar_url")))
+            else:
+                await tx.user_directory.add_if_absent(user_id)
 
     async def room_publicness_changed(self, room_id: str) -> None:
         async with self._storage.transaction() as tx:
@@ -162,10 +167,11 @@ class UserDirectoryService:
             await context.progress(rooms + users)
         after = ""
         while members := await store.remote_members(self._suffix, after, BATCH_SIZE):
-            joins = await self._storage.events.get_many([e for _, e in members])
+            joins = await self._storage.events.get_many([e for _, e in members if e])
             async with self._storage.transaction() as tx:
                 for user_id, event_id in members:
-                    content = joins[event_id].content if event_id in joins else {}
+                    join = joins.get(event_id) if event_id else None
+                    content = join.content if join is not None else {}
                     await tx.user_directory.upsert(DirectoryEntry(
                         user_id, _text(content, "displayname"), _text(content, "avatar_url")))
             users += len(members)
@@ -187,15 +193,15 @@ class UserDirectoryIndexer:
         self._directory = directory
 
     async def handle(self, events: Sequence[WrittenEvent]) -> None:
-        members: dict[str, dict[str, Any]] = {}
+        members: dict[str, tuple[str, dict[str, Any]]] = {}
         rooms: set[str] = set()
         for written in events:
             event = written.event
             if event.type == "m.room.member" and event.state_key is not None:
-                members[event.state_key] = event.content
+                members[event.state_key] = (event.room_id, event.content)
             elif event.state_key == "" and (event.type, "") in _PUBLICNESS_KEYS:
                 rooms.add(event.room_id)
         for room_id in sorted(rooms):
             await self._directory.room_publicness_changed(room_id)
-        for user_id, content in members.items():
-            await self._directory.member_changed(user_id, content)
+        for user_id, (room_id, content) in members.items():
+            await self._directory.member_changed(room_id, user_id, content)

@@ -49,6 +49,13 @@ class UserDirectoryStore:
             entry.user_id, entry.display_name, entry.avatar_url,
             search_text(entry.user_id, entry.display_name))
 
+    async def add_if_absent(self, user_id: str) -> None:
+        """An entry with no profile, unless the user has one already."""
+        await self._db.execute(
+            "INSERT INTO user_directory (user_id, display_name, avatar_url, search_text)"
+            " VALUES (?, NULL, NULL, ?) ON CONFLICT (user_id) DO NOTHING",
+            user_id, search_text(user_id, None))
+
     async def remove(self, user_id: str) -> None:
         await self._db.execute("DELETE FROM user_directory WHERE user_id = ?", user_id)
 
@@ -72,13 +79,16 @@ class UserDirectoryStore:
             user_id) is not None
 
     async def remote_members(self, server_suffix: str, after: str, limit: int
-                             ) -> list[tuple[str, str]]:
+                             ) -> list[tuple[str, str | None]]:
         """Joined users of other servers (user ID after ``after``), each with the event
-        ID of one of their joins, for a rebuild."""
+        ID of one of their joins to a public room (None: joined to private rooms only),
+        for a rebuild."""
         rows = await self._db.fetchall(
-            f"SELECT state_key, MAX(event_id) AS event_id FROM room_state WHERE {_joined()}"
-            " AND state_key > ? AND state_key NOT LIKE ? GROUP BY state_key"
-            " ORDER BY state_key LIMIT ?", after, "%" + server_suffix, limit)
+            "SELECT s.state_key, MAX(CASE WHEN p.room_id IS NOT NULL THEN s.event_id END)"
+            " AS event_id FROM room_state s LEFT JOIN user_directory_public_rooms p"
+            f" ON p.room_id = s.room_id WHERE {_joined('s')} AND s.state_key > ?"
+            " AND s.state_key NOT LIKE ? GROUP BY s.state_key ORDER BY s.state_key LIMIT ?",
+            after, "%" + server_suffix, limit)
         return [(r["state_key"], r["event_id"]) for r in rows]
 
     async def remove_remote_absent(self, server_suffix: str) -> int:

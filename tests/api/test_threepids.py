@@ -92,6 +92,9 @@ def test_add_list_look_up_and_delete_an_email(mail_kit: Kit, smtp: SmtpServer) -
     user, admin = kit.register_user(), kit.make_admin()
     address = new_address()
     assert threepids(kit, user) == []
+    # With mail set up, clients may offer adding addresses (off without: test_discovery).
+    r = kit.request("GET", f"{V3}/capabilities", user.access_token)
+    assert r.json()["capabilities"]["m.3pid_changes"] == {"enabled": True}
     add_email(kit, smtp, user, address)
 
     mail = smtp.mailbox.to(address.lower())[0]
