@@ -19,6 +19,14 @@ from typing import Any
 
 import yaml
 
+from glia.config_services import (
+    EmailConfig,
+    IdentityServerConfig,
+    UrlPreviewConfig,
+    UserDirectoryConfig,
+    VoipConfig,
+    validate_service_sections,
+)
 from glia.ids import is_valid_server_name
 
 ENV_PREFIX = "GLIA_"
@@ -147,7 +155,8 @@ class PasswordConfig:
 
 
 @dataclass(frozen=True)
-class MediaConfig:
+class MediaConfig(UrlPreviewConfig):
+    # The URL preview keys (``url_preview_enabled`` …) come from UrlPreviewConfig.
     #: Where uploaded files are stored (relative paths are under data_dir).
     store_path: str = "media"
     #: Largest accepted upload, in bytes.
@@ -247,6 +256,10 @@ class Config:
     server_notices: ServerNoticesConfig = field(default_factory=ServerNoticesConfig)
     push: PushConfig = field(default_factory=PushConfig)
     account_validity: AccountValidityConfig = field(default_factory=AccountValidityConfig)
+    user_directory: UserDirectoryConfig = field(default_factory=UserDirectoryConfig)
+    voip: VoipConfig = field(default_factory=VoipConfig)
+    email: EmailConfig = field(default_factory=EmailConfig)
+    identity_server: IdentityServerConfig = field(default_factory=IdentityServerConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     testing: TestingConfig = field(default_factory=TestingConfig)
     #: Directory of the config file; relative paths resolve against data_dir under it.
@@ -427,6 +440,8 @@ def _validate(config: Config, problems: list[str]) -> None:
         cls: RateLimitClass = getattr(config.ratelimit, name)
         if cls.per_second <= 0 or cls.burst < 1:
             problems.append(f"ratelimit.{name}: per_second must be > 0 and burst >= 1")
+    validate_service_sections(config.user_directory, config.voip, config.media,
+                              config.email, problems)
     failed = config.ratelimit.failed_login
     if failed.per_second <= 0 or failed.burst < 1:
         problems.append("ratelimit.failed_login: per_second must be > 0 and burst >= 1")
@@ -482,7 +497,9 @@ def _comment_lines(cls: Any) -> dict[str, str]:
 
 
 def _render(obj: Any, indent: int, out: list[str]) -> None:
-    comments = _comment_lines(type(obj))
+    comments: dict[str, str] = {}
+    for cls in reversed(type(obj).__mro__[:-1]):  # a section's base keys first
+        comments.update(_comment_lines(cls))
     pad = "  " * indent
     for f in dataclasses.fields(obj):
         if f.metadata.get("internal"):

@@ -27,6 +27,7 @@ from glia.http.admin import reports as admin_reports
 from glia.http.admin import rooms as admin_rooms
 from glia.http.admin import search as admin_search
 from glia.http.admin import statistics as admin_statistics
+from glia.http.admin import user_directory as admin_user_directory
 from glia.http.client import (
     account,
     account_data,
@@ -51,12 +52,15 @@ from glia.http.client import (
     search,
     spaces,
     sync,
+    threepids,
     timeline,
     to_device,
     typing,
+    user_directory,
     versions,
+    voip,
 )
-from glia.http.media import media
+from glia.http.media import media, previews
 from glia.http.routes import Route
 
 CLIENT_MODULES = (
@@ -64,13 +68,14 @@ CLIENT_MODULES = (
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
     typing, presence, push, keys, cross_signing, to_device, key_backup, spaces,
     account_validity,
+    user_directory, voip, threepids,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,
                  admin_pushers, user_extras, admin_devices, admin_statistics, synapse_extras,
                  admin_cross_signing, admin_federation, admin_media_cache,
-                 admin_background_updates, admin_account_validity)
-MEDIA_MODULES = (media,)
+                 admin_background_updates, admin_account_validity, admin_user_directory)
+MEDIA_MODULES = (media, previews)
 #: Served on every listener, without a token.
 HEALTH_MODULES = (health,)
 

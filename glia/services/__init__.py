@@ -45,11 +45,13 @@ from glia.services.directory import DirectoryService
 from glia.services.event_fanout import EventFanout
 from glia.services.events import EventsService
 from glia.services.filters import FilterService
+from glia.services.identity_servers import IdentityServers
 from glia.services.jobs import JobRunner, JobsService
 from glia.services.key_backup import KeyBackupService
 from glia.services.keys import KeysService
 from glia.services.login import LoginService
 from glia.services.login_attempts import LoginAttempts
+from glia.services.mailer import Mailer
 from glia.services.media import MediaService
 from glia.services.membership import MembershipService
 from glia.services.notifier import Notifier, RoomEventWakeups
@@ -71,11 +73,20 @@ from glia.services.spaces import SpacesService
 from glia.services.state import StateService
 from glia.services.state_writes import StateWriteService
 from glia.services.sync import SyncService
+from glia.services.third_party_invites import ThirdPartyInviteService
+from glia.services.threepids import ThreepidService
 from glia.services.timeline import TimelineService
 from glia.services.to_device import ToDeviceService
 from glia.services.typing import TypingService
 from glia.services.uia import UiaService
 from glia.services.unit_of_work import AuditWithFirstEvent, UnitsOfWork
+from glia.services.url_previews import UrlPreviewService
+from glia.services.user_directory import (
+    USER_DIRECTORY_REBUILD,
+    UserDirectoryIndexer,
+    UserDirectoryService,
+)
+from glia.services.voip import VoipService
 from glia.storage import Storage
 
 
@@ -152,6 +163,11 @@ class Services:
     remote_media_cache: RemoteMediaCacheService
     background_updates: BackgroundUpdatesService
     account_validity: AccountValidityService
+    user_directory: UserDirectoryService
+    voip: VoipService
+    url_previews: UrlPreviewService
+    threepids: ThreepidService
+    third_party_invites: ThirdPartyInviteService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
@@ -166,20 +182,26 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     jobs = JobsService(storage, config.jobs, clock)
     audit = AuditService(storage)
     account = AccountService(storage, auth, login, uia, jobs, device_removal)
-    registration = RegistrationService(config, storage, auth, uia, clock)
+    signing_key = load_or_create_signing_key(config)
+    identity_servers = IdentityServers(config, signing_key)
+    threepids = ThreepidService(config, storage, Mailer(config.email), identity_servers,
+                                clock, auth, uia, account)
+    registration = RegistrationService(config, storage, auth, uia, clock, threepids)
     aggregator = Aggregator(storage)
     push_gateway = PushGateway(storage, config.push.allow_private_gateways)
     room_stats = RoomStats(config, storage)
+    user_directory = UserDirectoryService(config, storage, jobs)
     # The event-write pipeline (services/events.py). Subscribers run after each commit in
     # this order: push before the wake-ups, so a woken /sync sees the new unread counts.
     event_fanout = EventFanout(storage, [
         SearchIndexer(storage),
         PushEvaluator(config.server_name, storage, push_gateway),
+        UserDirectoryIndexer(user_directory),
         RoomEventWakeups(notifier),
     ])
     # Persist steps commit with each event: room statistics, and the audit row of an
     # admin operation made of events (with the first of them).
-    room_events = EventsService(config, storage, load_or_create_signing_key(config),
+    room_events = EventsService(config, storage, signing_key,
                                 persist_steps=[room_stats, AuditWithFirstEvent()],
                                 fanout=event_fanout)
     profile = ProfileService(config, storage, room_events)
@@ -203,7 +225,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     room_moderation = RoomModerationService(config, storage, room_events, membership, jobs,
                                             room_admin)
     background_updates = BackgroundUpdatesService(storage, jobs, clock, room_stats,
-                                                  search_admin.reindex_job)
+                                                  user_directory.rebuild_job)
     server_notices = ServerNoticeService(config, storage, room_events, rooms, membership,
                                          registration, account_data)
     # Which code runs each kind of durable job (handed to the worker by app.py).
@@ -211,6 +233,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         LEAVE_ALL_ROOMS: membership.leave_all_job,
         SEARCH_REINDEX: search_admin.reindex_job,
         MEDIA_DELETE: media_admin.delete_job,
+        USER_DIRECTORY_REBUILD: user_directory.rebuild_job,
         **room_admin.job_runners(),
         **room_moderation.job_runners(),
         **user_redact.job_runners(),
@@ -281,4 +304,10 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         remote_media_cache=RemoteMediaCacheService(storage, media),
         background_updates=background_updates,
         account_validity=AccountValidityService(config, storage, clock, server_notices),
+        user_directory=user_directory,
+        voip=VoipService(config.voip, clock),
+        url_previews=UrlPreviewService(config.media, storage, media, clock),
+        threepids=threepids,
+        third_party_invites=ThirdPartyInviteService(storage, identity_servers, room_events,
+                                                    membership),
     )

@@ -169,6 +169,18 @@ class MediaService(MediaUploads):
             raise errors.not_found() from e
         return MediaFile(handle, thumb.content_type, length, None)
 
+    async def dimensions(self, media_id: str) -> tuple[int, int] | None:
+        """Width and height of a local image as displayed, or None when it is no image
+        Glia decodes (URL previews report them)."""
+        media = await self._storage.media.get(media_id)
+        if media is None or media.pending:
+            return None
+        try:
+            info = await self._probe(media)
+        except MatrixError:
+            return None
+        return info.width, info.height
+
     async def _probe(self, media: Media) -> ImageInfo:
         info = self._probed.get(media.media_id)
         if info is not None:

@@ -10,6 +10,7 @@ from glia.errors import MatrixError
 from glia.ids import InvalidId, parse_user_id
 from glia.services.auth import Requester
 from glia.services.events import EventRequest, EventsService
+from glia.services.user_directory import refresh_local
 from glia.storage import Storage, Stores
 from glia.storage.profile import Profile
 
@@ -64,6 +65,7 @@ class ProfileService:
             )
         await self.get(user_id)
         await self._storage.profile.set_displayname(user_id, value or None)
+        await refresh_local(self._storage, user_id)
         await self._announce(user_id, by_admin=user_id != requester.user_id)
 
     async def set_avatar_url(self, requester: Requester, user_id: str,
@@ -73,6 +75,7 @@ class ProfileService:
             raise errors.invalid_param(f"avatar_url is too long (max {MAX_AVATAR_URL_LENGTH})")
         await self.get(user_id)
         await self._storage.profile.set_avatar_url(user_id, value or None)
+        await refresh_local(self._storage, user_id)
         await self._announce(user_id, by_admin=user_id != requester.user_id)
 
     async def _announce(self, user_id: str, by_admin: bool) -> None:

@@ -16,19 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
-import socket
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpcore
 import httpx
 import msgspec
 
 from glia.clock import now_ms
 from glia.protocol import push_rules as pr
+from glia.services import pinned_http as pinned
+from glia.services.pinned_http import AddressPolicy, PinnedTransport, Resolver, system_resolve
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
 from glia.storage.push import Delivery, Notification, Pusher
@@ -53,19 +52,13 @@ RETENTION_EVERY_MS = 3_600_000
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
-#: How a name becomes addresses: ``(host, port)`` → the addresses, as text.
-Resolver = Callable[[str, int], Awaitable[list[str]]]
-
-
 class NotPublicAddress(Exception):
     """A gateway name resolved to a loopback, private, link-local, multicast or reserved
     address while ``push.allow_private_gateways`` is off."""
 
 
-async def system_resolve(host: str, port: int) -> list[str]:
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port,
-                                                         type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
+def _public_only(allow_private: bool) -> AddressPolicy | None:
+    return None if allow_private else (lambda address: address.is_global)
 
 
 async def checked_addresses(host: str, port: int, allow_private: bool,
@@ -73,67 +66,17 @@ async def checked_addresses(host: str, port: int, allow_private: bool,
     """Resolve ``host`` once and return the addresses to connect to. Unless private
     addresses are allowed, *every* address must be public (pushes into loopback or the
     private network would let any user make the server send requests into its own
-    network). The caller connects to these very addresses, never to the name again, so
-    a DNS answer that changes between the check and the connection (rebinding) cannot
-    slip a private address in."""
-    try:
-        addresses = await resolve(host, port)
-    except OSError as e:  # unresolvable: a network error, retried like any other
-        raise httpcore.ConnectError(f"cannot resolve {host}: {e}") from e
-    if not addresses:
-        raise httpcore.ConnectError(f"{host} has no address")
-    if not allow_private:
-        for address in addresses:
-            if not ipaddress.ip_address(address.split("%")[0]).is_global:
-                raise NotPublicAddress(host)
-    return addresses
+    network); see ``pinned_http``."""
+    return await pinned.checked_addresses(host, port, _public_only(allow_private), resolve,
+                                          NotPublicAddress)
 
 
-class PinnedBackend(httpcore.AsyncNetworkBackend):
-    """The network backend of the gateway client: every TCP connection goes to an
-    address :func:`checked_addresses` returned for the name. TLS, SNI, certificate
-    checks and the Host header still use the name (the layers above never see the
-    address)."""
+class PinnedBackend(pinned.PinnedBackend):
+    """The network backend of the gateway client (``pinned_http.PinnedBackend``, public
+    addresses only unless private gateways are allowed)."""
 
     def __init__(self, allow_private: bool, resolve: Resolver = system_resolve) -> None:
-        self._allow_private = allow_private
-        self._resolve = resolve
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: Iterable[Any] | None = None,
-                          ) -> httpcore.AsyncNetworkStream:
-        addresses = await checked_addresses(host, port, self._allow_private, self._resolve)
-        failure: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(address, port, timeout, local_address,
-                                                     socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
-                failure = e
-        assert failure is not None
-        raise failure
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Iterable[Any] | None = None,
-                                  ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("push gateways are reached over TCP only")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class _PinnedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport over a connection pool that uses :class:`PinnedBackend`
-    (httpx, pinned in pyproject, keeps its pool in ``_pool``; it has no public
-    parameter for the network backend)."""
-
-    def __init__(self, backend: PinnedBackend) -> None:
-        super().__init__(trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=MAX_IN_FLIGHT, keepalive_expiry=5.0, network_backend=backend)
+        super().__init__(_public_only(allow_private), resolve, NotPublicAddress)
 
 
 class PushGateway:
@@ -219,7 +162,7 @@ class PushGateway:
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
             # trust_env=False: pushes never go through proxies named in the environment.
-            transport = _PinnedTransport(PinnedBackend(self._allow_private))
+            transport = PinnedTransport(PinnedBackend(self._allow_private), MAX_IN_FLIGHT)
             self._client = httpx.AsyncClient(timeout=TIMEOUT, trust_env=False,
                                              follow_redirects=False, transport=transport)
         return self._client

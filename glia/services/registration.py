@@ -15,15 +15,21 @@ from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import localpart_error, new_device_id, random_string
 from glia.services.auth import AuthService
+from glia.services.threepids import REGISTER as REGISTER_PURPOSE
+from glia.services.threepids import ThreepidService
 from glia.services.uia import (
     DUMMY,
+    EMAIL_IDENTITY,
     REGISTRATION_TOKEN,
     SESSION_LIFETIME_MS,
     DummyAuth,
+    EmailIdentityAuth,
     RegistrationTokenAuth,
     StageAuth,
+    StageChecker,
     UiaService,
 )
+from glia.services.user_directory import refresh_local
 from glia.storage import Storage
 
 NONCE_LIFETIME_MS = 60_000
@@ -85,9 +91,11 @@ class Registered(msgspec.Struct, frozen=True, omit_defaults=True):
 class RegistrationService:
     def __init__(
         self, config: Config, storage: Storage, auth: AuthService, uia: UiaService,
-        clock: Clock | None = None,
+        clock: Clock | None = None, threepids: ThreepidService | None = None,
     ) -> None:
         self._clock = clock or SystemClock()
+        #: Email validation, for the m.login.email.identity stage (when mail is set up).
+        self._threepids = threepids
         self._config = config
         self._storage = storage
         self._auth = auth
@@ -145,6 +153,7 @@ class RegistrationService:
                 # The token was deleted after the stage passed: revoked means revoked.
                 raise errors.forbidden("Registration token is no longer valid")
             await tx.profile.create(user_id, displayname if displayname else localpart)
+            await refresh_local(tx, user_id)
             if inhibit_login:
                 return Registered(user_id, self._config.server_name)
             device_id = device_id or new_device_id()
@@ -154,9 +163,11 @@ class RegistrationService:
     # -- open registration (POST /register) ---------------------------------------
 
     def flows(self) -> list[list[str]]:
-        if self._config.registration.require_token:
-            return [[REGISTRATION_TOKEN]]
-        return [[DUMMY]]
+        first = [REGISTRATION_TOKEN] if self._config.registration.require_token else []
+        flows = [first or [DUMMY]]
+        if self._threepids is not None and self._threepids.email_enabled:
+            flows.append([*first, EMAIL_IDENTITY])  # registering with an email address
+        return flows
 
     async def _check_registration_token(self, auth: RegistrationTokenAuth) -> None:
         """The ``m.login.registration_token`` stage: take one use of the token for this
@@ -207,10 +218,15 @@ class RegistrationService:
         async def dummy(_: DummyAuth) -> None:
             return None
 
+        checkers: dict[str, StageChecker] = {
+            DUMMY: dummy, REGISTRATION_TOKEN: self._check_registration_token}
+        if self._threepids is not None:
+            checkers[EMAIL_IDENTITY] = self._threepids.email_stage(REGISTER_PURPOSE)
         await self._uia.authenticate(
-            auth, scope=f"register:{localpart}", flows=self.flows(),
-            checkers={DUMMY: dummy, REGISTRATION_TOKEN: self._check_registration_token},
-        )
+            auth, scope=f"register:{localpart}", flows=self.flows(), checkers=checkers)
+        # The email stage ends its flow, so a passed one is this request's own.
+        email = await self._threepids.proven_by(auth, REGISTER_PURPOSE) \
+            if self._threepids is not None and isinstance(auth, EmailIdentityAuth) else None
         token_session = None
         if self._config.registration.require_token:
             # The token stage (which insists on a session) is part of every flow.
@@ -219,7 +235,7 @@ class RegistrationService:
         try:
             if password is None:
                 raise errors.missing_param("Missing params: password")
-            return await self.register(
+            registered = await self.register(
                 localpart, password, device_id=account.device_id,
                 device_display_name=account.initial_device_display_name,
                 inhibit_login=account.inhibit_login, token_session=token_session,
@@ -230,6 +246,9 @@ class RegistrationService:
                 async with self._storage.transaction() as tx:
                     await tx.registration_tokens.release(token_session)
             raise
+        if email is not None and self._threepids is not None:
+            await self._threepids.add_registered(registered.user_id, email)
+        return registered
 
     async def _generate_localpart(self) -> str:
         while True:

@@ -23,6 +23,7 @@ SESSION_LIFETIME_MS = 30 * 60 * 1000
 DUMMY = "m.login.dummy"
 PASSWORD = "m.login.password"
 REGISTRATION_TOKEN = "m.login.registration_token"
+EMAIL_IDENTITY = "m.login.email.identity"
 
 
 
@@ -68,9 +69,32 @@ class RegistrationTokenAuth(StageAuth):
     token: Any = msgspec.UNSET
 
 
+class ThreepidCreds(msgspec.Struct):
+    """A 3PID validation session: its ID and client secret (the identity server fields
+    are accepted and unused: this server validates addresses itself)."""
+
+    sid: str
+    client_secret: str
+    id_server: str | None = None
+    id_access_token: str | None = None
+
+
+class EmailIdentityAuth(StageAuth):
+    """``m.login.email.identity``: a validated email session's credentials."""
+
+    threepid_creds: ThreepidCreds | None = None
+    #: The same, as r0 clients spell it.
+    threePidCreds: ThreepidCreds | None = None
+
+    @property
+    def creds(self) -> ThreepidCreds | None:
+        return self.threepid_creds or self.threePidCreds
+
+
 #: The model of each stage type's ``auth`` dict (others decode as :class:`StageAuth`).
 STAGE_MODELS: dict[str, type[StageAuth]] = {
     DUMMY: DummyAuth, PASSWORD: PasswordAuth, REGISTRATION_TOKEN: RegistrationTokenAuth,
+    EMAIL_IDENTITY: EmailIdentityAuth,
 }
 
 

@@ -51,9 +51,12 @@ from glia.storage.spaces import SpaceStore
 from glia.storage.state import StateStore
 from glia.storage.statistics import StatisticsStore
 from glia.storage.streams import STREAM, STREAM_ORDER_LOCK, current_position, next_position
+from glia.storage.threepids import ThreepidStore
 from glia.storage.to_device import ToDeviceStore
 from glia.storage.typing import TypingStore
 from glia.storage.uia import UiaStore
+from glia.storage.url_previews import UrlPreviewStore
+from glia.storage.user_directory import UserDirectoryStore
 from glia.storage.users import AdminUserStore, UserStore
 
 
@@ -242,6 +245,18 @@ class Stores:
     @cached_property
     def background_updates(self) -> BackgroundUpdatesStore:
         return BackgroundUpdatesStore(self.db)
+
+    @cached_property
+    def user_directory(self) -> UserDirectoryStore:
+        return UserDirectoryStore(self.db)
+
+    @cached_property
+    def url_previews(self) -> UrlPreviewStore:
+        return UrlPreviewStore(self.db)
+
+    @cached_property
+    def threepids(self) -> ThreepidStore:
+        return ThreepidStore(self.db)
 
     async def next_stream_position(self, counter: str = STREAM) -> int:
         if counter != STREAM or self._inflight is None:

@@ -123,25 +123,35 @@ def test_paused_job_waits_and_is_reported(kit: Kit) -> None:
     assert wait_for_job(kit, admin, job["job_id"])["status"] == "complete"
 
 
-def _search_count(kit: Kit, user: User, word: str) -> int:
-    r = kit.request("POST", "/_matrix/client/v3/search", user.access_token,
-                    json={"search_categories": {"room_events": {"search_term": word}}})
+def _directory_hits(kit: Kit, user: User, word: str) -> list[str]:
+    r = kit.request("POST", "/_matrix/client/v3/user_directory/search", user.access_token,
+                    json={"search_term": word})
     assert r.status_code == 200, r.text
-    return int(r.json()["search_categories"]["room_events"]["count"])
+    return [hit["user_id"] for hit in r.json()["results"]]
 
 
-async def test_regenerate_directory_rebuilds_the_search_index(glia: GliaProcess,
-                                                              kit: Kit) -> None:
-    admin = kit.make_admin()
+async def test_regenerate_directory_rebuilds_the_user_directory(glia: GliaProcess,
+                                                                kit: Kit) -> None:
+    admin, alice, bob = kit.make_admin(), kit.register_user(), kit.register_user()
     word = unique("zebra")
-    room_id = create_room(kit, admin, name=f"the {word} room")
-    assert _search_count(kit, admin, word) == 1
+    r = kit.request("PUT", f"/_matrix/client/v3/profile/{bob.user_id}/displayname",
+                    bob.access_token, json={"displayname": f"Bob {word}"})
+    assert r.status_code == 200, r.text
+    room_id = create_room(kit, alice)
+    r = kit.request("POST", f"/_matrix/client/v3/rooms/{room_id}/invite", alice.access_token,
+                    json={"user_id": bob.user_id})
+    assert r.status_code == 200, r.text
+    r = kit.request("POST", f"/_matrix/client/v3/rooms/{room_id}/join", bob.access_token,
+                    json={})
+    assert r.status_code == 200, r.text
+    assert _directory_hits(kit, alice, word) == [bob.user_id]
     storage = await open_storage(load_config(None, glia.env), run_migrations=False)
-    try:  # lose the room's index rows behind the server's back
-        await storage.engine.execute("DELETE FROM event_search WHERE room_id = ?", room_id)
+    try:  # lose Bob's directory entry behind the server's back
+        await storage.engine.execute("DELETE FROM user_directory WHERE user_id = ?",
+                                     bob.user_id)
     finally:
         await storage.close()
-    assert _search_count(kit, admin, word) == 0
+    assert _directory_hits(kit, alice, word) == []
     kind = "regenerate_directory"
     before = {j["job_id"] for j in _jobs(kit, admin, kind)}
     r = kit.request("POST", f"{B}/start_job", admin.access_token, json={"job_name": kind})
@@ -149,4 +159,4 @@ async def test_regenerate_directory_rebuilds_the_search_index(glia: GliaProcess,
     [job] = [j for j in _jobs(kit, admin, kind) if j["job_id"] not in before]
     done = wait_for_job(kit, admin, job["job_id"])
     assert done["status"] == "complete", done
-    assert _search_count(kit, admin, word) == 1
+    assert _directory_hits(kit, alice, word) == [bob.user_id]

@@ -231,7 +231,7 @@ def test_bad_upload_input(kit: Kit, user: User) -> None:
     r = kit.request("POST", f"{LEGACY}/upload?filename=a%00b", user.access_token,
                     content=b"x")
     assert_error(r, 400, "M_INVALID_PARAM")
-    # preview_url is not implemented: an unknown endpoint, not a stub.
+    # URL previews are off by default: 404 M_UNRECOGNIZED, as Synapse answers then.
     assert_error(kit.request("GET", f"{AUTHED}/preview_url?url=https://example.org",
                              user.access_token), 404, "M_UNRECOGNIZED")
 

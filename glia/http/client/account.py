@@ -44,9 +44,15 @@ async def whoami(req: Request) -> WhoAmI:
     return WhoAmI(who.user_id, who.device_id, who.is_guest)
 
 
-@routes.post(*client_paths("/account/password"), auth=Auth.USER, body=PasswordChangeBody)
+@routes.post(*client_paths("/account/password"), auth=Auth.USER_OPTIONAL,
+             body=PasswordChangeBody)
 async def change_password(req: Request[PasswordChangeBody]) -> Empty:
-    await req.services.account.change_password(req.requester, req.body,
+    requester = req.requester_or_none
+    if requester is None:
+        # A forgotten password: reset through a validated email (no access token).
+        await req.services.threepids.reset_password(req.body, stage_auth(req.body.auth))
+        return EMPTY
+    await req.services.account.change_password(requester, req.body,
                                                stage_auth(req.body.auth))
     return EMPTY
 

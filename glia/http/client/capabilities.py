@@ -51,7 +51,8 @@ _ROOM_VERSIONS = msgspec.convert(room_versions_capability(), RoomVersions)
 async def capabilities(req: Request) -> CapabilitiesResponse:
     return CapabilitiesResponse(Capabilities(
         change_password=_ON, set_displayname=_ON, set_avatar_url=_ON,
-        threepid_changes=_OFF, get_login_token=_OFF,
+        threepid_changes=_ON if req.services.threepids.email_enabled else _OFF,
+        get_login_token=_OFF,
         room_versions=_ROOM_VERSIONS,
         account_moderation=(AccountModeration(suspend=True, lock=True)
                             if req.requester.is_admin else UNSET),

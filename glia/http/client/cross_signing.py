@@ -24,8 +24,9 @@ class SigningKeysBody(SigningKeys):
     auth: dict[str, Any] | None = None
 
 
-# Cross-signing arrived in v1.1, after r0 (Synapse serves this one on v3 only).
-@routes.post(*client_paths("/keys/device_signing/upload", ("v3",)), auth=Auth.USER,
+# Cross-signing arrived in v1.1, after r0: Synapse serves this one on v3 and on the
+# unstable prefix that clients written before v1.1 still call.
+@routes.post(*client_paths("/keys/device_signing/upload", ("v3", "unstable")), auth=Auth.USER,
              body=SigningKeysBody)
 async def upload_signing_keys(req: Request[SigningKeysBody]) -> Empty:
     await req.services.cross_signing.upload_signing_keys(req.uow, req.body,

@@ -39,6 +39,17 @@ async def send(req: Request[Content]) -> EventIdResponse:
     return EventIdResponse(event.event_id)
 
 
+# Not in the spec, but Synapse serves it and some bots and scripts use it: a send with no
+# transaction ID, so a retried request sends the event again.
+@routes.post(*client_paths("/rooms/{roomId}/send/{eventType}"), auth=Auth.USER,
+             ratelimit="message", body=Content)
+async def send_without_txn(req: Request[Content]) -> EventIdResponse:
+    event = await req.services.room_events.send(
+        req.path("roomId"),
+        EventRequest(req.requester.user_id, req.path("eventType"), req.body))
+    return EventIdResponse(event.event_id)
+
+
 @routes.put(*client_paths("/rooms/{roomId}/state/{eventType}/{stateKey}"),
             *client_paths("/rooms/{roomId}/state/{eventType}"), auth=Auth.USER,
             ratelimit="message", body=Content)

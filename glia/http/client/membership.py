@@ -13,6 +13,7 @@ from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.services.membership import JoinCommand, ThirdPartySigned
 from glia.services.profile import MAX_AVATAR_URL_LENGTH, MAX_DISPLAYNAME_LENGTH
+from glia.services.third_party_invites import InviteRequest
 from glia.services.tokens import parse_position
 
 routes = RouteGroup()
@@ -25,7 +26,7 @@ class ReasonBody(msgspec.Struct):
 
 
 class TargetBody(msgspec.Struct):
-    """invite, kick, ban, unban: whom, and why."""
+    """kick, ban, unban: whom, and why."""
 
     user_id: str
     reason: str | None = None
@@ -88,10 +89,10 @@ async def knock(req: Request[ReasonBody]) -> RoomIdResponse:
 
 
 @routes.post(*client_paths("/rooms/{roomId}/invite"), auth=Auth.USER, ratelimit="message",
-             body=TargetBody)
-async def invite(req: Request[TargetBody]) -> Empty:
-    await req.services.membership.invite(
-        req.requester.user_id, req.path("roomId"), req.body.user_id, req.body.reason)
+             body=InviteRequest)
+async def invite(req: Request[InviteRequest]) -> Empty:
+    await req.services.third_party_invites.invite_by_request(
+        req.requester.user_id, req.path("roomId"), req.body)
     return EMPTY
 
 

@@ -5,8 +5,7 @@ ones, over one service.
 Every file response carries the spec's sandboxing ``Content-Security-Policy`` and
 ``Cross-Origin-Resource-Policy: cross-origin``, and is ``inline`` only for the content
 types the spec lists as safe to render. Bodies are streamed from an open file handle.
-There are no URL previews: ``preview_url`` answers ``404 M_UNRECOGNIZED`` like any
-unknown path.
+URL previews are in ``previews.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +19,9 @@ import msgspec
 from starlette.responses import Response, StreamingResponse
 
 from glia import errors
+from glia.errors import MatrixError
 from glia.http.client.responses import EMPTY, Empty
+from glia.http.media.ranges import ByteRange, requested_range
 from glia.http.parsing import Request, streamed_body
 from glia.http.routes import Auth, RouteGroup
 from glia.services.media import Media, MediaFile, base_type
@@ -82,18 +83,33 @@ def _content_type(value: str) -> str:
     return value
 
 
-async def _chunks(handle: BinaryIO) -> AsyncIterator[bytes]:
+async def _chunks(handle: BinaryIO, start: int = 0, length: int | None = None
+                  ) -> AsyncIterator[bytes]:
+    """The file's bytes from ``start``, ``length`` of them (None: to the end)."""
     try:
-        while chunk := await asyncio.to_thread(handle.read, _READ_SIZE):
+        if start:
+            await asyncio.to_thread(handle.seek, start)
+        left = length
+        while left is None or left > 0:
+            size = _READ_SIZE if left is None else min(_READ_SIZE, left)
+            chunk = await asyncio.to_thread(handle.read, size)
+            if not chunk:
+                break
+            if left is not None:
+                left -= len(chunk)
             yield chunk
     finally:
         handle.close()
 
 
-def file_response(media_file: MediaFile, disposition: str) -> Response:
+def file_response(media_file: MediaFile, disposition: str,
+                  byte_range: ByteRange | None = None) -> Response:
+    """The file, or just ``byte_range`` of it (``206 Partial Content``)."""
     headers = {
         "Content-Type": _content_type(media_file.content_type),
-        "Content-Length": str(media_file.size),
+        "Content-Length": str(media_file.size if byte_range is None
+                              else byte_range.length),
+        "Accept-Ranges": "bytes",
         "Content-Disposition": disposition,
         "Content-Security-Policy": CONTENT_SECURITY_POLICY,
         "Cross-Origin-Resource-Policy": "cross-origin",
@@ -102,7 +118,11 @@ def file_response(media_file: MediaFile, disposition: str) -> Response:
         "X-Robots-Tag": "noindex, nofollow, noarchive, noimageindex",
         "Cache-Control": "public, max-age=86400, s-maxage=86400",
     }
-    return StreamingResponse(_chunks(media_file.file), headers=headers)
+    if byte_range is None:
+        return StreamingResponse(_chunks(media_file.file), headers=headers)
+    headers["Content-Range"] = byte_range.content_range
+    return StreamingResponse(_chunks(media_file.file, byte_range.start, byte_range.length),
+                             status_code=206, headers=headers)
 
 
 # -- parameters -----------------------------------------------------------------------------
@@ -179,9 +199,15 @@ async def upload_to(req: Request) -> Empty:
 async def _download(req: Request, *, legacy: bool) -> Response:
     media = await _media(req, legacy=legacy)
     media_file = await req.services.media.open(media)
+    try:
+        byte_range = requested_range(req.raw.headers.get("range"),
+                                     req.raw.headers.get("if-range"), media_file.size)
+    except MatrixError:
+        media_file.file.close()
+        raise
     name = req.path_params.get("fileName") or media_file.upload_name
     kind = "inline" if base_type(media_file.content_type) in INLINE_TYPES else "attachment"
-    return file_response(media_file, content_disposition(kind, name))
+    return file_response(media_file, content_disposition(kind, name), byte_range)
 
 
 @routes.get(*_media_paths("/download/{serverName}/{mediaId}"), auth=Auth.NONE)

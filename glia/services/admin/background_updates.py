@@ -6,9 +6,9 @@ by hand (``start_job``), run here as durable jobs of the same names:
 
 - ``populate_stats_process_rooms``: recompute every room's statistics (what the admin
   room list reads) from its current state.
-- ``regenerate_directory``: Glia keeps no separate user directory (user search reads the
-  accounts and profiles themselves); the derived search data it does keep is the
-  full-text index of room names, topics and messages, which this job rebuilds.
+- ``regenerate_directory``: rebuild the user directory (who ``/user_directory/search``
+  may find: users sharing a room or in public rooms) from rooms, memberships and
+  profiles.
 
 ``enabled`` is one switch in the database (every process reads it): while it is off these
 jobs wait before their next room or batch, as Synapse pauses its updates."""
@@ -41,12 +41,13 @@ PAUSE_POLL_SECONDS = 1.0
 class BackgroundUpdatesService:
     def __init__(self, storage: Storage, jobs: JobsService, clock: Clock,
                  room_stats: RoomStats,
-                 reindex: Callable[[JobContext], Awaitable[dict[str, Any]]]) -> None:
+                 rebuild_directory: Callable[[JobContext], Awaitable[dict[str, Any]]]
+                 ) -> None:
         self._storage = storage
         self._jobs = jobs
         self._clock = clock
         self._room_stats = room_stats
-        self._reindex = reindex
+        self._rebuild_directory = rebuild_directory
 
     def job_runners(self) -> dict[str, JobRunner]:
         return {POPULATE_STATS: self._populate_stats, REGENERATE_DIRECTORY: self._regenerate}
@@ -113,4 +114,4 @@ class BackgroundUpdatesService:
 
     async def _regenerate(self, context: JobContext) -> dict[str, Any]:
         await self._wait_while_disabled(context)
-        return await self._reindex(context)
+        return await self._rebuild_directory(context)

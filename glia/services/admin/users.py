@@ -44,6 +44,7 @@ from glia.services.profile import ProfileService
 from glia.services.registration import RegistrationService
 from glia.services.targets import local_user, parse_user
 from glia.services.unit_of_work import UnitOfWork
+from glia.services.user_directory import refresh_local
 from glia.storage import Storage
 from glia.storage.users import USER_ORDER, UserListQuery
 
@@ -120,6 +121,7 @@ class UserAdminService:
                 await tx.profile.create(user_id, displayname or parsed.localpart)
                 if avatar_url:
                     await tx.profile.set_avatar_url(user_id, avatar_url)
+                await refresh_local(tx, user_id)
                 if threepids:
                     await tx.admin_users.replace_threepids(user_id, threepids, now)
                 if external_ids:
