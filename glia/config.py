@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from glia.config_federation import FederationConfig, validate_federation
 from glia.ids import is_valid_server_name
 
 ENV_PREFIX = "GLIA_"
@@ -234,6 +235,7 @@ class Config:
     jobs: JobsConfig = field(default_factory=JobsConfig)
     server_notices: ServerNoticesConfig = field(default_factory=ServerNoticesConfig)
     push: PushConfig = field(default_factory=PushConfig)
+    federation: FederationConfig = field(default_factory=FederationConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     testing: TestingConfig = field(default_factory=TestingConfig)
     #: Directory of the config file; relative paths resolve against data_dir under it.
@@ -364,6 +366,7 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _validate(config: Config, problems: list[str]) -> None:
+    validate_federation(config.federation, problems)
     if not is_valid_server_name(config.server_name):
         problems.append(f"server_name: {config.server_name!r} is not a valid server name")
     for path, port in (
