@@ -5,6 +5,7 @@ from __future__ import annotations
 from glia.http import health
 from glia.http.admin import (
     audit,
+    federation_diagnostics,
     jobs,
     registration_tokens,
     server_notices,
@@ -36,6 +37,7 @@ from glia.http.client import (
     keys,
     login,
     membership,
+    openid,
     presence,
     profile,
     push,
@@ -52,19 +54,24 @@ from glia.http.client import (
     typing,
     versions,
 )
+from glia.http.federation import keys as federation_keys
+from glia.http.federation import queries as federation_queries
+from glia.http.federation import user as federation_user
 from glia.http.media import media
 from glia.http.routes import Route
 
 CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
-    typing, presence, push, keys, cross_signing, to_device, key_backup, spaces,
+    typing, presence, push, keys, cross_signing, to_device, key_backup, spaces, openid,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,
                  admin_pushers, user_extras, admin_devices, admin_statistics, synapse_extras,
-                 admin_cross_signing, admin_federation)
+                 admin_cross_signing, admin_federation, federation_diagnostics)
 MEDIA_MODULES = (media,)
+#: The Server-Server API and the key server (``/_matrix/federation``, ``/_matrix/key``).
+FEDERATION_MODULES = (federation_keys, federation_queries, federation_user)
 #: Served on every listener, without a token.
 HEALTH_MODULES = (health,)
 
@@ -83,6 +90,10 @@ def is_admin_mount(path: str) -> bool:
 def client_routes() -> list[Route]:
     return [r for m in (*CLIENT_MODULES, *MEDIA_MODULES, *HEALTH_MODULES)
             for r in m.routes.routes]
+
+
+def federation_routes() -> list[Route]:
+    return [r for m in FEDERATION_MODULES for r in m.routes.routes]
 
 
 def health_routes() -> list[Route]:

@@ -107,6 +107,8 @@ class Request(Generic[B]):
         self._decoded: dict[str, Any] | None = None
         self._body: Any = None
         self._uow: UnitOfWork | None = None
+        #: The origin server of a federation request (``Auth.SERVER`` routes), verified.
+        self.origin: str | None = None
 
     # -- who ---------------------------------------------------------------------------
 
@@ -120,6 +122,13 @@ class Request(Generic[B]):
     @property
     def requester_or_none(self) -> Requester | None:
         return self._requester
+
+    @property
+    def origin_server(self) -> str:
+        """The verified origin of a federation request (``Auth.SERVER`` routes only)."""
+        if self.origin is None:
+            raise errors.MatrixError(401, "M_UNAUTHORIZED", "Missing X-Matrix authorization")
+        return self.origin
 
     @property
     def client_ip(self) -> str | None:

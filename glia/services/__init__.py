@@ -18,6 +18,7 @@ from glia.services.admin.cross_signing import CrossSigningAdminService
 from glia.services.admin.devices import DeviceAdminService
 from glia.services.admin.experimental import ExperimentalFeaturesService
 from glia.services.admin.federation import FederationAdminService
+from glia.services.admin.federation_diagnostics import FederationDiagnostics
 from glia.services.admin.health import HealthService
 from glia.services.admin.jobs import JobAdminService
 from glia.services.admin.media import MEDIA_DELETE, MediaAdminService
@@ -41,6 +42,12 @@ from glia.services.devices import DeviceService
 from glia.services.directory import DirectoryService
 from glia.services.event_fanout import EventFanout
 from glia.services.events import EventsService
+from glia.services.federation.auth import FederationAuthService
+from glia.services.federation.client import FederationClient
+from glia.services.federation.discovery import SystemResolver
+from glia.services.federation.keys import ServerKeysService
+from glia.services.federation.policy import FederationPolicy
+from glia.services.federation.queries import FederationQueryService
 from glia.services.filters import FilterService
 from glia.services.jobs import JobRunner, JobsService
 from glia.services.key_backup import KeyBackupService
@@ -50,6 +57,7 @@ from glia.services.login_attempts import LoginAttempts
 from glia.services.media import MediaService
 from glia.services.membership import MembershipService
 from glia.services.notifier import Notifier, RoomEventWakeups
+from glia.services.openid import OpenIdService
 from glia.services.presence import PresenceService
 from glia.services.profile import ProfileService
 from glia.services.push import PushService
@@ -144,6 +152,12 @@ class Services:
     health: HealthService
     cross_signing_admin: CrossSigningAdminService
     federation_admin: FederationAdminService
+    federation_client: FederationClient
+    server_keys: ServerKeysService
+    federation_auth: FederationAuthService
+    federation_queries: FederationQueryService
+    federation_diagnostics: FederationDiagnostics
+    openid: OpenIdService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
@@ -171,7 +185,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     ])
     # Persist steps commit with each event: room statistics, and the audit row of an
     # admin operation made of events (with the first of them).
-    room_events = EventsService(config, storage, load_or_create_signing_key(config),
+    signing_key = load_or_create_signing_key(config)
+    room_events = EventsService(config, storage, signing_key,
                                 persist_steps=[room_stats, AuditWithFirstEvent()],
                                 fanout=event_fanout)
     profile = ProfileService(config, storage, room_events)
@@ -194,6 +209,12 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     user_redact = UserRedactService(config, storage, room_events, jobs)
     room_moderation = RoomModerationService(config, storage, room_events, membership, jobs,
                                             room_admin)
+    federation_policy = FederationPolicy(config.federation)
+    federation_client = FederationClient(config.server_name, signing_key, config.federation,
+                                         federation_policy, SystemResolver(), clock)
+    server_keys = ServerKeysService(config.server_name, signing_key, storage,
+                                    federation_client, federation_policy, clock)
+    directory = DirectoryService(config, storage)
     # Which code runs each kind of durable job (handed to the worker by app.py).
     job_runners: dict[str, JobRunner] = {
         LEAVE_ALL_ROOMS: membership.leave_all_job,
@@ -223,7 +244,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         state=StateService(storage),
         timeline=TimelineService(storage, aggregator),
         relations=RelationsService(storage, aggregator),
-        directory=DirectoryService(config, storage),
+        directory=directory,
         audit=audit,
         jobs=jobs,
         job_admin=JobAdminService(jobs),
@@ -265,4 +286,12 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         health=HealthService(storage),
         cross_signing_admin=CrossSigningAdminService(storage, clock),
         federation_admin=FederationAdminService(storage),
+        federation_client=federation_client,
+        server_keys=server_keys,
+        federation_auth=FederationAuthService(config.server_name, server_keys,
+                                              federation_policy),
+        federation_queries=FederationQueryService(config, storage, profile, directory, keys),
+        federation_diagnostics=FederationDiagnostics(config.server_name, federation_client,
+                                                     server_keys, federation_policy),
+        openid=OpenIdService(config, storage, clock),
     )

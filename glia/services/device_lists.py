@@ -45,7 +45,7 @@ class DeviceListService:
         self._notifier = notifier
 
     def is_local(self, user_id: str) -> bool:
-        return user_id.rpartition(":")[2] == self._config.server_name
+        return user_id.partition(":")[2] == self._config.server_name
 
     # -- /keys/changes -------------------------------------------------------------------
 

@@ -83,7 +83,7 @@ class DirectoryService:
     async def create_alias(self, uow: UnitOfWork, alias: str, room_id: str) -> None:
         """The caller creates a local alias, in the request's transaction."""
         self._check_alias(alias)
-        if alias.rsplit(":", 1)[1] != self._config.server_name:
+        if alias.split(":", 1)[1] != self._config.server_name:
             raise errors.invalid_param("Room alias must be on this server")
         if not is_valid_room_id(room_id):
             raise errors.invalid_param(f"{room_id} is not a legal room ID")
