@@ -77,8 +77,12 @@ def _url_host(address: str) -> str:
 
 class FederationClient:
     def __init__(self, server_name: str, signing_key: SigningKey, config: FederationConfig,
-                 policy: FederationPolicy, resolver: Resolver, clock: Clock) -> None:
+                 policy: FederationPolicy, resolver: Resolver, clock: Clock,
+                 well_known_port: int = 443) -> None:
+        """``well_known_port`` is where ``.well-known`` is fetched: 443, as the spec
+        says; tests serve it on a port of their own."""
         self.server_name = server_name
+        self._well_known_port = well_known_port
         self._key = signing_key
         self._policy = policy
         self._resolver = resolver
@@ -166,7 +170,7 @@ class FederationClient:
 
     async def fetch_well_known(self, hostname: str) -> WellKnownResult:
         """``GET https://<hostname>/.well-known/matrix/server``, following redirects."""
-        host, port, path = hostname, 443, "/.well-known/matrix/server"
+        host, port, path = hostname, self._well_known_port, "/.well-known/matrix/server"
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 response, data, _ = await self._send(host, port, host, host, "GET", path,
@@ -178,7 +182,8 @@ class FederationClient:
                 if location.scheme not in ("", "https"):
                     return WellKnownResult(WellKnownAnswer(None, "redirect away from https"))
                 host = location.hostname or host
-                port = location.port or (443 if location.hostname else port)
+                port = location.port or (self._well_known_port if location.hostname
+                                          else port)
                 path = (location.path or "/") + (f"?{location.query}" if location.query
                                                   else "")
                 continue
