@@ -82,8 +82,10 @@ def start_federating(start: Callable[..., GliaProcess], ca: LoopbackCA, names: l
 
 
 def pair_names() -> tuple[list[str], list[int]]:
-    ports = [free_port(), free_port()]
-    return [f"127.0.0.1:{ports[0]}", f"localhost:{ports[1]}"], ports
+    """Names and federation ports of two servers, and a third name on a loopback port
+    nothing listens on (an allowed destination that is down)."""
+    ports = [free_port(), free_port(), free_port()]
+    return [f"127.0.0.1:{ports[0]}", f"localhost:{ports[1]}", f"127.0.0.1:{ports[2]}"], ports
 
 
 def signed_request(sender_name: str, key: SigningKey, target: FederatingServer, method: str,

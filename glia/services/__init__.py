@@ -43,6 +43,7 @@ from glia.services.directory import DirectoryService
 from glia.services.event_fanout import EventFanout
 from glia.services.events import EventsService
 from glia.services.federation.auth import FederationAuthService
+from glia.services.federation.backoff import DestinationBackoff
 from glia.services.federation.client import FederationClient
 from glia.services.federation.discovery import SystemResolver
 from glia.services.federation.keys import ServerKeysService
@@ -211,7 +212,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                             room_admin)
     federation_policy = FederationPolicy(config.federation)
     federation_client = FederationClient(config.server_name, signing_key, config.federation,
-                                         federation_policy, SystemResolver(), clock)
+                                         federation_policy, SystemResolver(), clock,
+                                         DestinationBackoff(storage, clock))
     server_keys = ServerKeysService(config.server_name, signing_key, storage,
                                     federation_client, federation_policy, clock)
     directory = DirectoryService(config, storage)

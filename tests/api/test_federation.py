@@ -35,8 +35,10 @@ F1 = "/_matrix/federation/v1"
 
 
 class Pair:
-    def __init__(self, a: FederatingServer, b: FederatingServer) -> None:
+    def __init__(self, a: FederatingServer, b: FederatingServer, down: str) -> None:
         self.a, self.b = a, b
+        #: An allowed server name where nothing listens.
+        self.down = down
         self.kit_a, self.kit_b = Kit(a.process.url), Kit(b.process.url)
         self.admin_a = self.kit_a.make_admin()
 
@@ -55,7 +57,7 @@ def pair(new_database_url: Callable[[], str]) -> Iterator[Pair]:
     try:
         a = start_federating(start, ca, names, ports, 0)
         b = start_federating(start, ca, names, ports, 1)
-        p = Pair(a, b)
+        p = Pair(a, b, names[2])
         yield p
         p.kit_a.close()
         p.kit_b.close()
@@ -275,6 +277,53 @@ def test_admin_diagnostics(pair: Pair) -> None:
     entries = r.json()["entries"]
     assert {(e["target"], e["outcome"]) for e in entries} >= {(pair.b.name, "ok"),
                                                                ("other.invalid", "ok")}
+
+
+def test_an_unreachable_destination_backs_off(pair: Pair) -> None:
+    """Failures are recorded per destination, listed by the Synapse destinations API, and
+    hold off further requests until the retry interval passed or reset_connection."""
+    token = pair.admin_a.access_token
+
+    def diagnose(what: str, name: str) -> dict[str, Any]:
+        r = pair.kit_a.request("GET", f"/_glia/admin/v1/federation/{what}/{name}", token)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    def destination(name: str) -> dict[str, Any]:
+        r = pair.kit_a.request("GET", f"/_synapse/admin/v1/federation/destinations/{name}",
+                               token)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    assert diagnose("version", pair.b.name)["ok"] is True
+    assert destination(pair.b.name) == {
+        "destination": pair.b.name, "retry_last_ts": 0, "retry_interval": 0,
+        "failure_ts": None, "last_successful_stream_ordering": None}
+
+    first = diagnose("version", pair.down)
+    assert first["ok"] is False and "cannot reach" in first["error"]
+    failed = destination(pair.down)
+    assert failed["retry_interval"] == 10 * 60 * 1000
+    assert failed["failure_ts"] == failed["retry_last_ts"] > 0
+    # Backing off: not tried again, whatever asks.
+    for what in ("version", "keys"):
+        assert "backing off" in diagnose(what, pair.down)["error"]
+    listed = pair.kit_a.request("GET", "/_synapse/admin/v1/federation/destinations", token)
+    assert pair.down in [d["destination"] for d in listed.json()["destinations"]]
+
+    # After the interval it is tried again, and the next interval is longer.
+    pair.kit_a.advance_clock(10 * 60 * 1000 + 1)
+    assert "cannot reach" in diagnose("version", pair.down)["error"]
+    again = destination(pair.down)
+    assert again["retry_interval"] == 50 * 60 * 1000
+    assert again["failure_ts"] == failed["failure_ts"]
+    assert "backing off" in diagnose("version", pair.down)["error"]
+
+    # reset_connection: tried at once.
+    r = pair.kit_a.request("POST", "/_synapse/admin/v1/federation/destinations/"
+                           f"{pair.down}/reset_connection", token, json={})
+    assert r.status_code == 200, r.text
+    assert "cannot reach" in diagnose("version", pair.down)["error"]
 
 
 # -- hostile requests ------------------------------------------------------------------

@@ -24,6 +24,7 @@ from glia.clock import Clock
 from glia.config_federation import FederationConfig
 from glia.protocol.federation_auth import authorization_header
 from glia.protocol.server_discovery import WellKnownAnswer, is_ip_literal, parse_well_known
+from glia.services.federation.backoff import DestinationBackoff, NotRetrying
 from glia.services.federation.discovery import (
     Discovery,
     Resolution,
@@ -78,10 +79,13 @@ def _url_host(address: str) -> str:
 class FederationClient:
     def __init__(self, server_name: str, signing_key: SigningKey, config: FederationConfig,
                  policy: FederationPolicy, resolver: Resolver, clock: Clock,
+                 backoff: DestinationBackoff | None = None,
                  well_known_port: int = 443) -> None:
-        """``well_known_port`` is where ``.well-known`` is fetched: 443, as the spec
+        """``backoff`` (None: none) keeps destinations that fail from being retried at
+        once. ``well_known_port`` is where ``.well-known`` is fetched: 443, as the spec
         says; tests serve it on a port of their own."""
         self.server_name = server_name
+        self._backoff = backoff
         self._well_known_port = well_known_port
         self._key = signing_key
         self._policy = policy
@@ -135,11 +139,33 @@ class FederationClient:
         """Send a request to ``destination`` and return its JSON answer.
 
         Raises :class:`RemoteError` for an error status, :class:`FederationError` for
-        anything else that went wrong, ``MatrixError`` for a destination the domain
-        allow-list refuses, ValueError for an invalid server name."""
+        anything else that went wrong (a destination backing off included),
+        ``MatrixError`` for a destination the domain allow-list refuses, ValueError for
+        an invalid server name."""
         self._policy.check_server(destination)
+        if self._backoff is None:
+            resolution = await self.discovery.resolve(destination)
+            return await self.request_resolved(resolution, method, path, query, content,
+                                               signed)
+        try:
+            before = await self._backoff.check(destination)
+        except NotRetrying as e:
+            raise FederationError(str(e)) from e
         resolution = await self.discovery.resolve(destination)
-        return await self.request_resolved(resolution, method, path, query, content, signed)
+        try:
+            answer = await self.request_resolved(resolution, method, path, query, content,
+                                                 signed)
+        except RemoteError as e:
+            if e.status >= 500:
+                await self._backoff.failed(destination, before)
+            else:
+                await self._backoff.succeeded(destination, before)
+            raise
+        except FederationError:
+            await self._backoff.failed(destination, before)
+            raise
+        await self._backoff.succeeded(destination, before)
+        return answer
 
     async def request_resolved(self, resolution: Resolution, method: str, path: str,
                                query: dict[str, str] | None = None, content: Any = None,
