@@ -97,6 +97,9 @@ def test_key_server_publishes_a_self_signed_key(pair: Pair) -> None:
     assert [k.key_id for k in keys] == [key_id(pair.a.signing_key())]
     assert body["valid_until_ts"] > time.time() * 1000
     assert body["old_verify_keys"] == {}
+    deprecated = tls_get(pair.a, f"/_matrix/key/v2/server/{key_id(pair.a.signing_key())}")
+    assert deprecated.status_code == 200
+    assert deprecated.json()["verify_keys"] == body["verify_keys"]
 
 
 def test_notary_fetches_and_cosigns_remote_keys(pair: Pair) -> None:

@@ -44,6 +44,11 @@ async def own_keys(req: Request) -> dict[str, Any]:
     return await req.services.server_keys.own_response()
 
 
+# The form naming a key ID that older versions of the spec had (deprecated there, with
+# the advice to answer every key whatever the ID), which older servers may still ask.
+routes.get("/_matrix/key/v2/server/{keyId}", auth=Auth.NONE)(own_keys)
+
+
 @routes.get("/_matrix/key/v2/query/{serverName}", auth=Auth.NONE)
 async def query_server(req: Request) -> ServerKeys:
     minimum = req.query_int("minimum_valid_until_ts", clamp=False)
