@@ -134,6 +134,11 @@ def test_notary_bad_bodies(pair: Pair, body: dict[str, Any]) -> None:
     assert r.status_code == 400, r.text
 
 
+def test_well_known_points_at_the_federation_listener(pair: Pair) -> None:
+    r = httpx.get(pair.b.process.url + "/.well-known/matrix/server")
+    assert r.json() == {"m.server": f"localhost:{pair.b.federation_port}"}
+
+
 def test_version(pair: Pair) -> None:
     r = tls_get(pair.b, f"{F1}/version")
     assert r.status_code == 200
