@@ -118,3 +118,19 @@ async def test_notary_uses_the_cache_and_falls_back_to_it(shared: Storage) -> No
     [stale] = await keys.query({server: KeyWanted((), later)})
     assert remote.fetches == 2 and stale["verify_keys"] == first["verify_keys"]
     assert await keys.query({f"{uid('never')}.example": KeyWanted()}) == []
+
+
+async def test_bookkeeping_of_fetches_stays_bounded(shared: Storage,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import glia.services.federation.keys as keys_module
+
+    monkeypatch.setattr(keys_module, "MAX_TRACKED_SERVERS", 3)
+    clock, remote = FakeClock(), RemoteKeys()  # the remote is down: every miss fails
+    keys = service(shared, remote, clock)
+    names = [f"{uid('hs')}.example" for _ in range(6)]
+    for name in names:
+        with pytest.raises(KeyUnavailable):
+            await keys.verify_key(name, "ed25519:k")
+        clock.t += REFETCH_INTERVAL_S
+    assert remote.fetches == 6
+    assert len(keys._last_fetch) <= 3  # idle servers were forgotten

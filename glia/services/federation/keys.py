@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 #: A server whose keys we just fetched is not asked again this soon because of a key ID
 #: it did not publish (a peer naming unknown keys cannot make us fetch in a loop).
 REFETCH_INTERVAL_S = 5.0
+#: Servers whose last fetch time is remembered before idle ones are forgotten.
+MAX_TRACKED_SERVERS = 10_000
 
 
 class KeyUnavailable(Exception):
@@ -113,6 +115,7 @@ class ServerKeysService:
             raise KeyUnavailable(f"{key_id_} is not our current key")
         stored = await self._storage.server_keys.get(server_name, key_id_)
         if stored is None or not _usable(stored, at, for_request):
+            self._forget_idle()
             lock = self._locks.setdefault(server_name, asyncio.Lock())
             async with lock:
                 stored = await self._storage.server_keys.get(server_name, key_id_)
@@ -121,8 +124,9 @@ class ServerKeysService:
                     self._clock.monotonic() - last < REFETCH_INTERVAL_S
                 if (stored is None or not _usable(stored, at, for_request)) and not recent:
                     self._last_fetch[server_name] = self._clock.monotonic()
-                    fetched = await self.fetch(server_name)
-                    stored = next((k for k in fetched.keys if k.key_id == key_id_), None)
+                    await self.fetch(server_name)
+                    # Read back: the store keeps a key once seen expired expired.
+                    stored = await self._storage.server_keys.get(server_name, key_id_)
         if stored is None or not _usable(stored, at, for_request):
             raise KeyUnavailable(f"{server_name} has no usable key {key_id_}")
         try:
@@ -130,6 +134,18 @@ class ServerKeysService:
         except ValueError as e:
             raise KeyUnavailable(f"the stored key {key_id_} of {server_name} is invalid") \
                 from e
+
+    def _forget_idle(self) -> None:
+        """Keep the per-server bookkeeping bounded: past :data:`MAX_TRACKED_SERVERS`,
+        drop the servers not fetched lately and not being fetched now."""
+        if len(self._last_fetch) < MAX_TRACKED_SERVERS:
+            return
+        now = self._clock.monotonic()
+        for name, last in list(self._last_fetch.items()):
+            lock = self._locks.get(name)
+            if now - last >= REFETCH_INTERVAL_S and (lock is None or not lock.locked()):
+                del self._last_fetch[name]
+                self._locks.pop(name, None)
 
     # -- the notary API ----------------------------------------------------------------
 
