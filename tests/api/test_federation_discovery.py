@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -68,6 +69,18 @@ def _handler(remote: Remote) -> type[BaseHTTPRequestHandler]:
             elif self.path.startswith("/_matrix/federation/v1/version") and host == "box.test":
                 self._send(200, json.dumps({"server": {"name": "Fake", "version": "1"}}
                                            ).encode())
+            elif self.path.startswith("/_matrix/federation/v1/slow"):
+                # A byte every 0.2 s: each read is quick, the whole answer never comes.
+                self.send_response(200)
+                self.send_header("Content-Length", "100")
+                self.end_headers()
+                try:
+                    for _ in range(100):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                except OSError:
+                    pass
             elif self.path.startswith("/_matrix/federation/v1/broken"):
                 self._send(200, b"\xff not json")
             else:
@@ -169,6 +182,17 @@ async def test_redirects_errors_and_garbage(remote: tuple[Remote, str]) -> None:
         assert (refused.value.status, refused.value.errcode) == (403, "M_FORBIDDEN")
         with pytest.raises(FederationError, match="not JSON"):
             await c.request("box.test", "GET", "/_matrix/federation/v1/broken")
+    finally:
+        await c.close()
+
+
+async def test_a_slow_peer_is_cut_off(remote: tuple[Remote, str]) -> None:
+    c = client(remote, ip_range_whitelist=["127.0.0.0/8"], request_timeout=1.0)
+    try:
+        started = time.monotonic()
+        with pytest.raises(FederationError, match="no complete answer within 1 s"):
+            await c.request("box.test", "GET", "/_matrix/federation/v1/slow")
+        assert time.monotonic() - started < 5
     finally:
         await c.close()
 

@@ -10,6 +10,7 @@ between the check and the connection.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import ssl
@@ -118,15 +119,22 @@ class FederationClient:
         for address in allowed:
             url = f"https://{_url_host(address)}:{port}{uri}"
             try:
-                request = self._http.build_request(
-                    method, url, headers={**headers, "Host": host_header}, content=body,
-                    extensions=extensions)
-                response = await self._http.send(request, stream=True)
-                try:
-                    data = await _read_capped(response)
-                finally:
-                    await response.aclose()
+                # The whole exchange, not each read: a peer dripping bytes cannot hold
+                # the request (and what waits on it) longer than this.
+                async with asyncio.timeout(self._timeout):
+                    request = self._http.build_request(
+                        method, url, headers={**headers, "Host": host_header}, content=body,
+                        extensions=extensions)
+                    response = await self._http.send(request, stream=True)
+                    try:
+                        data = await _read_capped(response)
+                    finally:
+                        await response.aclose()
                 return response, data, address
+            except TimeoutError:
+                last = TimeoutError(f"no complete answer within {self._timeout:g} s")
+                logger.info("federation %s %s via %s:%d timed out", method, host_header,
+                            address, port)
             except (httpx.HTTPError, ssl.SSLError, OSError) as e:
                 last = e
                 logger.info("federation %s %s via %s:%d failed: %s", method, host_header,
