@@ -124,13 +124,6 @@ class Request(Generic[B]):
         return self._requester
 
     @property
-    def origin_server(self) -> str:
-        """The verified origin of a federation request (``Auth.SERVER`` routes only)."""
-        if self.origin is None:
-            raise errors.MatrixError(401, "M_UNAUTHORIZED", "Missing X-Matrix authorization")
-        return self.origin
-
-    @property
     def client_ip(self) -> str | None:
         return self.raw.client.host if self.raw.client else None
 
