@@ -126,6 +126,8 @@ def cmd_rotate_signing_key(args: argparse.Namespace) -> int:
         storage = await open_storage(config)
         try:
             rotation = await rotate_signing_key(config, storage, now_ms())
+        except FileNotFoundError as e:
+            sys.exit(str(e))
         finally:
             await storage.close()
         print(f"New signing key {rotation.new_key_id}; {rotation.old_key_id} is now an old"

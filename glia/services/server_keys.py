@@ -59,6 +59,8 @@ async def rotate_signing_key(config: Config, storage: Storage, now_ms: int) -> R
     verify); then the key file is replaced atomically. A running server keeps signing
     with the key it loaded until it restarts."""
     path = config.resolve(config.signing_key_path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no signing key to rotate (glia init writes one)")
     old = load_or_create_signing_key(config)
     new = generate_signing_key()
     if key_id(new) == key_id(old):

@@ -6,6 +6,7 @@ with 401/400/403 and never a 500."""
 
 from __future__ import annotations
 
+import os
 import ssl
 import subprocess
 import sys
@@ -464,3 +465,13 @@ def test_resolve_refuses_names_outside_the_allow_list(pair: Pair) -> None:
     body = r.json()
     assert body["allowed_by_domain_whitelist"] is False
     assert body["steps"] == [] and "domain_whitelist" in body["error"]
+
+
+def test_rotation_needs_a_key(tmp_path: Any, new_database_url: Callable[[], str]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GLIA_")}
+    env.update(GLIA_DATA_DIR=str(tmp_path), GLIA_DATABASE__URL=new_database_url())
+    result = subprocess.run([sys.executable, "-m", "glia", "rotate-signing-key"], env=env,
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "no signing key to rotate" in result.stderr
+    assert not (tmp_path / "signing.key").exists()
