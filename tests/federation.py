@@ -82,10 +82,11 @@ def start_federating(start: Callable[..., GliaProcess], ca: LoopbackCA, names: l
 
 
 def pair_names() -> tuple[list[str], list[int]]:
-    """Names and federation ports of two servers, and a third name on a loopback port
-    nothing listens on (an allowed destination that is down)."""
-    ports = [free_port(), free_port(), free_port()]
-    return [f"127.0.0.1:{ports[0]}", f"localhost:{ports[1]}", f"127.0.0.1:{ports[2]}"], ports
+    """Names and federation ports of two servers, and two more names on loopback ports
+    nothing listens on (allowed destinations that are down)."""
+    ports = [free_port() for _ in range(4)]
+    return [f"127.0.0.1:{ports[0]}", f"localhost:{ports[1]}",
+            *(f"127.0.0.1:{port}" for port in ports[2:])], ports
 
 
 def signed_request(sender_name: str, key: SigningKey, target: FederatingServer, method: str,

@@ -49,6 +49,7 @@ from glia.services.federation.discovery import SystemResolver
 from glia.services.federation.keys import ServerKeysService
 from glia.services.federation.policy import FederationPolicy
 from glia.services.federation.queries import FederationQueryService
+from glia.services.federation.remote import RemoteQueries
 from glia.services.filters import FilterService
 from glia.services.jobs import JobRunner, JobsService
 from glia.services.key_backup import KeyBackupService
@@ -190,7 +191,14 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     room_events = EventsService(config, storage, signing_key,
                                 persist_steps=[room_stats, AuditWithFirstEvent()],
                                 fanout=event_fanout)
-    profile = ProfileService(config, storage, room_events)
+    # Federation: the outbound client, and what our users ask other servers through it.
+    federation_policy = FederationPolicy(config.federation)
+    federation_client = FederationClient(config.server_name, signing_key, config.federation,
+                                         federation_policy, SystemResolver(), clock,
+                                         DestinationBackoff(storage, clock))
+    remote = RemoteQueries(federation_client)
+    profile = ProfileService(config, storage, room_events, remote.profile)
+    directory = DirectoryService(config, storage, remote.alias)
     membership = MembershipService(storage, room_events)
     search = SearchService(storage, aggregator)
     search_admin = SearchAdminService(storage, jobs)
@@ -210,13 +218,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     user_redact = UserRedactService(config, storage, room_events, jobs)
     room_moderation = RoomModerationService(config, storage, room_events, membership, jobs,
                                             room_admin)
-    federation_policy = FederationPolicy(config.federation)
-    federation_client = FederationClient(config.server_name, signing_key, config.federation,
-                                         federation_policy, SystemResolver(), clock,
-                                         DestinationBackoff(storage, clock))
     server_keys = ServerKeysService(config.server_name, signing_key, storage,
                                     federation_client, federation_policy, clock)
-    directory = DirectoryService(config, storage)
     # Which code runs each kind of durable job (handed to the worker by app.py).
     job_runners: dict[str, JobRunner] = {
         LEAVE_ALL_ROOMS: membership.leave_all_job,

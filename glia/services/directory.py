@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -64,17 +65,27 @@ class PublicRooms(msgspec.Struct, kw_only=True):
     prev_batch: str | UnsetType = UNSET
 
 
+#: Asks a remote server (the second argument) where its alias points.
+RemoteAliases = Callable[[str, str], Awaitable[AliasTarget]]
+
+
 class DirectoryService:
-    def __init__(self, config: Config, storage: Storage) -> None:
+    def __init__(self, config: Config, storage: Storage,
+                 remote: RemoteAliases | None = None) -> None:
         self._config = config
         self._storage = storage
+        self._remote = remote
 
     def _check_alias(self, alias: str) -> None:
         if not is_valid_room_alias(alias):
             raise errors.invalid_param(f"{alias} is not a valid room alias")
 
     async def resolve(self, alias: str) -> AliasTarget:
+        """Where an alias points: ours from the database, another server's from it."""
         self._check_alias(alias)
+        domain = alias.split(":", 1)[1]
+        if domain != self._config.server_name and self._remote is not None:
+            return await self._remote(alias, domain)
         found = await self._storage.directory.get_alias(alias)
         if found is None:
             raise errors.not_found(f"Room alias {alias} not found")

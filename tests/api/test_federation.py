@@ -36,10 +36,11 @@ F1 = "/_matrix/federation/v1"
 
 
 class Pair:
-    def __init__(self, a: FederatingServer, b: FederatingServer, down: str) -> None:
+    def __init__(self, a: FederatingServer, b: FederatingServer, down: list[str]) -> None:
         self.a, self.b = a, b
-        #: An allowed server name where nothing listens.
-        self.down = down
+        #: Allowed server names where nothing listens (each test that needs one its own,
+        #: as failures put a destination in back-off).
+        self.down, self.down_too = down
         self.kit_a, self.kit_b = Kit(a.process.url), Kit(b.process.url)
         self.admin_a = self.kit_a.make_admin()
 
@@ -58,7 +59,7 @@ def pair(new_database_url: Callable[[], str]) -> Iterator[Pair]:
     try:
         a = start_federating(start, ca, names, ports, 0)
         b = start_federating(start, ca, names, ports, 1)
-        p = Pair(a, b, names[2])
+        p = Pair(a, b, names[2:])
         yield p
         p.kit_a.close()
         p.kit_b.close()
@@ -185,6 +186,43 @@ def test_directory(pair: Pair) -> None:
     remote = f"%23x:{pair.a.name}"
     assert_error(from_a(pair, "GET", f"{F1}/query/directory?room_alias={remote}"),
                  400, "M_INVALID_PARAM")
+
+
+def test_clients_see_remote_profiles_and_aliases(pair: Pair) -> None:
+    """A user on A asks its own server about B's user and alias; A asks B in signed
+    requests (B fetches A's key to check them)."""
+    bob = pair.kit_b.register_user()
+    r = pair.kit_b.request("PUT", f"/_matrix/client/v3/profile/{bob.user_id}/displayname",
+                           bob.access_token, json={"displayname": "Bob over there"})
+    assert r.status_code == 200, r.text
+    room_id = create_room(pair.kit_b, bob)
+    alias = f"#{unique('remote')}:{pair.b.name}"
+    r = pair.kit_b.request("PUT", f"/_matrix/client/v3/directory/room/{quote(alias)}",
+                           bob.access_token, json={"room_id": room_id})
+    assert r.status_code == 200, r.text
+
+    alice = pair.kit_a.register_user()
+    v3 = "/_matrix/client/v3"
+    r = pair.kit_a.request("GET", f"{v3}/profile/{bob.user_id}", alice.access_token)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"displayname": "Bob over there"}
+    r = pair.kit_a.request("GET", f"{v3}/profile/{bob.user_id}/displayname")
+    assert r.json() == {"displayname": "Bob over there"}
+    assert_error(pair.kit_a.request("GET", f"{v3}/profile/@nobody:{pair.b.name}"),
+                 404, "M_NOT_FOUND")
+    r = pair.kit_a.request("GET", f"{v3}/directory/room/{quote(alias)}")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"room_id": room_id, "servers": [pair.b.name]}
+    missing = quote(f"#nope-{unique()}:{pair.b.name}")
+    assert_error(pair.kit_a.request("GET", f"{v3}/directory/room/{missing}"),
+                 404, "M_NOT_FOUND")
+    # Servers outside the allow-list are refused; one that is down is a 502.
+    assert_error(pair.kit_a.request("GET", f"{v3}/profile/@x:other.invalid"),
+                 403, "M_FORBIDDEN")
+    assert_error(pair.kit_a.request("GET", f"{v3}/profile/@x:{pair.down_too}"),
+                 502, "M_UNKNOWN")
+    assert_error(pair.kit_a.request(
+        "GET", f"{v3}/directory/room/{quote(f'#x:{pair.down_too}')}"), 502, "M_UNKNOWN")
 
 
 def test_public_rooms(pair: Pair) -> None:
