@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -12,7 +11,7 @@ from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import is_valid_room_alias, is_valid_room_id
+from glia.ids import is_valid_room_alias, is_valid_room_id, is_valid_server_name
 from glia.storage import Storage
 
 if TYPE_CHECKING:
@@ -65,13 +64,20 @@ class PublicRooms(msgspec.Struct, kw_only=True):
     prev_batch: str | UnsetType = UNSET
 
 
-#: Asks a remote server (the second argument) where its alias points.
-RemoteAliases = Callable[[str, str], Awaitable[AliasTarget]]
+class RemoteDirectory(Protocol):
+    """Another server's directory, asked over federation."""
+
+    async def alias(self, alias: str, server: str) -> AliasTarget:
+        """Where ``alias``, an alias on ``server``, points."""
+
+    async def public_rooms(self, server: str, limit: int | None, since: str | None,
+                           search: str | None) -> PublicRooms:
+        """``server``'s published rooms."""
 
 
 class DirectoryService:
     def __init__(self, config: Config, storage: Storage,
-                 remote: RemoteAliases | None = None) -> None:
+                 remote: RemoteDirectory | None = None) -> None:
         self._config = config
         self._storage = storage
         self._remote = remote
@@ -85,7 +91,7 @@ class DirectoryService:
         self._check_alias(alias)
         domain = alias.split(":", 1)[1]
         if domain != self._config.server_name and self._remote is not None:
-            return await self._remote(alias, domain)
+            return await self._remote.alias(alias, domain)
         found = await self._storage.directory.get_alias(alias)
         if found is None:
             raise errors.not_found(f"Room alias {alias} not found")
@@ -144,8 +150,14 @@ class DirectoryService:
             await tx.rooms.set_published(room_id, published)
 
     async def public_rooms(self, limit: int | None, since: str | None,
-                           search: str | None) -> PublicRooms:
-        """Published rooms, biggest first; ``since`` is an offset token."""
+                           search: str | None, server: str | None = None) -> PublicRooms:
+        """Published rooms, biggest first; ``since`` is an offset token. With another
+        ``server`` named, that server's, asked over federation."""
+        if server is not None and server != self._config.server_name \
+                and self._remote is not None:
+            if not is_valid_server_name(server):
+                raise errors.invalid_param(f"{server!r} is not a valid server name")
+            return await self._remote.public_rooms(server, limit, since, search)
         offset = 0
         if since:
             if not since.isdigit():

@@ -238,6 +238,25 @@ def test_public_rooms(pair: Pair) -> None:
     assert [room["room_id"] for room in r.json()["chunk"]] == [room_id]
     assert_error(from_a(pair, "POST", f"{F1}/publicRooms", {"limit": "5"}), 400, "M_BAD_JSON")
 
+    # A's users see B's directory through A.
+    alice = pair.kit_a.register_user()
+    v3 = "/_matrix/client/v3"
+    r = pair.kit_a.request("GET", f"{v3}/publicRooms?server={pair.b.name}&limit=500")
+    assert r.status_code == 200, r.text
+    assert room_id in [room["room_id"] for room in r.json()["chunk"]]
+    r = pair.kit_a.request("POST", f"{v3}/publicRooms?server={pair.b.name}",
+                           alice.access_token, json={"filter": {"generic_search_term": name}})
+    assert r.status_code == 200, r.text
+    [entry] = r.json()["chunk"]
+    assert (entry["room_id"], entry["name"]) == (room_id, name)
+    assert_error(pair.kit_a.request("GET", f"{v3}/publicRooms?server=other.invalid"),
+                 403, "M_FORBIDDEN")
+    assert_error(pair.kit_a.request("GET", f"{v3}/publicRooms?server=not%20a%20name"),
+                 400, "M_INVALID_PARAM")
+    r = pair.kit_a.request("GET", f"{v3}/publicRooms?server={pair.a.name}")
+    assert r.status_code == 200 and room_id not in [room["room_id"] for room in
+                                                    r.json()["chunk"]]
+
 
 def test_devices_and_keys(pair: Pair) -> None:
     bob = pair.kit_b.register_user()
