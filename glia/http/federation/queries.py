@@ -18,6 +18,11 @@ from glia.services.openid import OpenIdUserInfo
 routes = RouteGroup()
 
 
+#: The ``field`` values of ``query/profile`` (none: both fields).
+PROFILE_FIELDS: dict[str | None, Literal["displayname", "avatar_url"] | None] = {
+    None: None, "displayname": "displayname", "avatar_url": "avatar_url"}
+
+
 class ServerSoftware(msgspec.Struct, frozen=True):
     name: str
     version: str
@@ -49,10 +54,10 @@ async def version(req: Request) -> ServerVersion:
 @routes.get(*federation_paths("/query/profile"), auth=Auth.SERVER)
 async def query_profile(req: Request) -> RemoteProfile:
     field = req.query("field")
-    if field not in (None, "displayname", "avatar_url"):
+    if field not in PROFILE_FIELDS:
         raise errors.invalid_param("field must be displayname or avatar_url")
-    wanted: Literal["displayname", "avatar_url"] | None = field  # type: ignore[assignment]
-    return await req.services.federation_queries.profile(req.query("user_id"), wanted)
+    return await req.services.federation_queries.profile(req.query("user_id"),
+                                                         PROFILE_FIELDS[field])
 
 
 @routes.get(*federation_paths("/query/directory"), auth=Auth.SERVER)
