@@ -425,6 +425,21 @@ def test_bad_signature(pair: Pair) -> None:
     assert_error(from_a(pair, "GET", path, header=other), 401, "M_UNAUTHORIZED")
 
 
+def test_several_signatures(pair: Pair) -> None:
+    """One header per key: a good one among bad ones verifies; too many are refused."""
+    path = _profile_path(pair)
+    good = authorization_header("GET", path, pair.a.name, pair.b.name, pair.a.signing_key())
+    bad = authorization_header("GET", path, pair.a.name, pair.b.name,
+                               generate_signing_key("other"))
+    with httpx.Client(verify=ssl.create_default_context(cafile=pair.b.ca_path)) as http:
+        r = http.get(pair.b.federation_url + path,
+                     headers=[("Authorization", bad), ("Authorization", good)])
+        assert_error(r, 404, "M_NOT_FOUND")  # authenticated: @x is just not a user
+        r = http.get(pair.b.federation_url + path,
+                     headers=[("Authorization", bad)] * 4 + [("Authorization", good)])
+        assert_error(r, 401, "M_UNAUTHORIZED")
+
+
 def test_wrong_destination(pair: Pair) -> None:
     r = from_a(pair, "GET", _profile_path(pair), destination=pair.a.name)
     assert_error(r, 401, "M_UNAUTHORIZED")

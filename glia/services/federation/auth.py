@@ -18,6 +18,11 @@ from glia.services.federation.policy import FederationPolicy
 logger = logging.getLogger(__name__)
 
 
+#: A sender may sign with several keys (one header each); more than this is no sender's
+#: need, and each could cost a key fetch.
+MAX_X_MATRIX_HEADERS = 4
+
+
 def unauthorized(error: str) -> MatrixError:
     return MatrixError(401, "M_UNAUTHORIZED", error)
 
@@ -28,6 +33,8 @@ def x_matrix_headers(authorizations: Sequence[str]) -> list[str]:
     found = [h for h in authorizations if h.strip().lower().startswith("x-matrix")]
     if not found:
         raise unauthorized("Missing X-Matrix Authorization header")
+    if len(found) > MAX_X_MATRIX_HEADERS:
+        raise unauthorized("Too many X-Matrix Authorization headers")
     return found
 
 
