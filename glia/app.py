@@ -13,7 +13,13 @@ import uvicorn
 
 from glia.clock import OffsetClock, SystemClock
 from glia.config import Config
-from glia.http import admin_routes, client_routes, health_routes, is_admin_mount
+from glia.http import (
+    admin_routes,
+    client_routes,
+    federation_routes,
+    health_routes,
+    is_admin_mount,
+)
 from glia.http.server import HttpApp
 from glia.services import Services, build_services
 from glia.services.notifier import link_processes
@@ -28,6 +34,9 @@ class Listener:
     app: HttpApp
     host: str
     port: int
+    #: PEM certificate and key paths: the listener speaks TLS (the federation one may).
+    tls_certificate: str | None = None
+    tls_private_key: str | None = None
 
 
 def build_listeners(services: Services) -> list[Listener]:
@@ -40,8 +49,20 @@ def build_listeners(services: Services) -> list[Listener]:
     client = client_routes() + [r for r in every_admin if not is_admin_mount(r.path)]
     if listeners.admin.on_client_listener or not listeners.admin.enabled:
         client += admin
+    federation = services.config.federation.listener
+    if not federation.enabled:
+        client += federation_routes()
     out = [Listener("client", HttpApp(services, client, "c"), listeners.client.address,
                     listeners.client.port)]
+    if federation.enabled:
+        config = services.config
+        out.append(Listener(
+            "federation", HttpApp(services, federation_routes() + health_routes(), "f"),
+            federation.address, federation.port,
+            str(config.resolve(federation.tls_certificate_path))
+            if federation.tls_certificate_path else None,
+            str(config.resolve(federation.tls_private_key_path))
+            if federation.tls_private_key_path else None))
     if listeners.admin.enabled:
         out.append(Listener("admin", HttpApp(services, admin + health_routes(), "a"),
                             listeners.admin.address, listeners.admin.port))
@@ -68,7 +89,8 @@ async def serve(config: Config) -> None:
         _Server(uvicorn.Config(lst.app, host=lst.host, port=lst.port, log_config=None,
                                access_log=False, lifespan="off", server_header=False,
                                # X-Forwarded-For is Glia's to judge (trusted_proxies).
-                               proxy_headers=False))
+                               proxy_headers=False, ssl_certfile=lst.tls_certificate,
+                               ssl_keyfile=lst.tls_private_key))
         for lst in listeners
     ]
     loop = asyncio.get_running_loop()
@@ -81,7 +103,8 @@ async def serve(config: Config) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop)
     for lst in listeners:
-        logger.info("%s API on http://%s:%d", lst.label, lst.host, lst.port)
+        logger.info("%s API on %s://%s:%d", lst.label,
+                    "https" if lst.tls_certificate else "http", lst.host, lst.port)
     background = [asyncio.create_task(services.jobs.run_worker(services.job_runners)),
                   asyncio.create_task(services.typing.run_expiry()),
                   asyncio.create_task(services.presence.run_expiry()),
@@ -98,5 +121,6 @@ async def serve(config: Config) -> None:
                 await task
         if unlink is not None:
             await unlink()
+        await services.federation_client.close()
         await storage.close()
         logger.info("stopped")

@@ -1,4 +1,4 @@
-"""The ``glia`` command: init, serve, migrate, register-user."""
+"""The ``glia`` command: init, serve, migrate, rotate-signing-key, register-user."""
 
 from __future__ import annotations
 
@@ -115,6 +115,28 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_signing_key(args: argparse.Namespace) -> int:
+    from glia.clock import now_ms
+    from glia.services.server_keys import rotate_signing_key
+    from glia.storage import open_storage
+
+    config = _load(args.config)
+
+    async def run() -> None:
+        storage = await open_storage(config)
+        try:
+            rotation = await rotate_signing_key(config, storage, now_ms())
+        except FileNotFoundError as e:
+            sys.exit(str(e))
+        finally:
+            await storage.close()
+        print(f"New signing key {rotation.new_key_id}; {rotation.old_key_id} is now an old"
+              " verify key. Restart Glia to sign with the new key.")
+
+    asyncio.run(run())
+    return 0
+
+
 # -- register-user -------------------------------------------------------------------
 
 
@@ -219,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     mig = sub.add_parser("migrate", help="apply database migrations and report them")
     mig.add_argument("-c", "--config", help=f"config file (default: {DEFAULT_CONFIG} if present)")
     mig.set_defaults(func=cmd_migrate)
+
+    rot = sub.add_parser("rotate-signing-key",
+                         help="replace the signing key; the old one stays published as old")
+    rot.add_argument("-c", "--config", help=f"config file (default: {DEFAULT_CONFIG} if present)")
+    rot.set_defaults(func=cmd_rotate_signing_key)
 
     reg = sub.add_parser(
         "register-user",

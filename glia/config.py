@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from glia.config_federation import FederationConfig, validate_federation
 from glia.config_services import (
     EmailConfig,
     IdentityServerConfig,
@@ -260,6 +261,7 @@ class Config:
     voip: VoipConfig = field(default_factory=VoipConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     identity_server: IdentityServerConfig = field(default_factory=IdentityServerConfig)
+    federation: FederationConfig = field(default_factory=FederationConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     testing: TestingConfig = field(default_factory=TestingConfig)
     #: Directory of the config file; relative paths resolve against data_dir under it.
@@ -390,6 +392,7 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _validate(config: Config, problems: list[str]) -> None:
+    validate_federation(config.federation, problems)
     if not is_valid_server_name(config.server_name):
         problems.append(f"server_name: {config.server_name!r} is not a valid server name")
     for path, port in (

@@ -39,6 +39,9 @@ class GliaProcess:
             "GLIA_PUSH__ALLOW_PRIVATE_GATEWAYS": "true",
             # Tests move the server's clock forward instead of sleeping.
             "GLIA_TESTING__CLOCK_CONTROL": "true",
+            # Federate with no one but itself, so no test makes it look up a remote name
+            # (the federation tests name their servers instead).
+            "GLIA_FEDERATION__DOMAIN_WHITELIST": server_name,
             **(extra_env or {}),
         }
         if database_url:

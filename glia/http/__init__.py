@@ -6,6 +6,7 @@ from glia.http import health
 from glia.http.admin import account_validity as admin_account_validity
 from glia.http.admin import (
     audit,
+    federation_diagnostics,
     jobs,
     registration_tokens,
     server_notices,
@@ -41,6 +42,7 @@ from glia.http.client import (
     keys,
     login,
     membership,
+    openid,
     presence,
     profile,
     push,
@@ -60,22 +62,27 @@ from glia.http.client import (
     versions,
     voip,
 )
+from glia.http.federation import keys as federation_keys
+from glia.http.federation import queries as federation_queries
+from glia.http.federation import user as federation_user
 from glia.http.media import media, previews
 from glia.http.routes import Route
 
 CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
-    typing, presence, push, keys, cross_signing, to_device, key_backup, spaces,
-    account_validity,
-    user_directory, voip, threepids,
+    typing, presence, push, keys, cross_signing, to_device, key_backup, spaces, openid,
+    account_validity, user_directory, voip, threepids,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,
                  admin_pushers, user_extras, admin_devices, admin_statistics, synapse_extras,
                  admin_cross_signing, admin_federation, admin_media_cache,
-                 admin_background_updates, admin_account_validity, admin_user_directory)
+                 admin_background_updates, admin_account_validity, admin_user_directory,
+                 federation_diagnostics)
 MEDIA_MODULES = (media, previews)
+#: The Server-Server API and the key server (``/_matrix/federation``, ``/_matrix/key``).
+FEDERATION_MODULES = (federation_keys, federation_queries, federation_user)
 #: Served on every listener, without a token.
 HEALTH_MODULES = (health,)
 
@@ -94,6 +101,10 @@ def is_admin_mount(path: str) -> bool:
 def client_routes() -> list[Route]:
     return [r for m in (*CLIENT_MODULES, *MEDIA_MODULES, *HEALTH_MODULES)
             for r in m.routes.routes]
+
+
+def federation_routes() -> list[Route]:
+    return [r for m in FEDERATION_MODULES for r in m.routes.routes]
 
 
 def health_routes() -> list[Route]:

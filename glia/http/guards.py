@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request as StarletteRequest
 
 from glia import errors
+from glia.http.decoding import decode_json
 from glia.http.routes import Auth
+from glia.services.federation.auth import x_matrix_headers
 
 if TYPE_CHECKING:
     from glia.services.auth import AuthService, Requester
+    from glia.services.federation.auth import FederationAuthService
 
 
 class NotAdmin(errors.MatrixError):
@@ -51,7 +54,7 @@ async def authorize(
     if auth is Auth.SHARED_SECRET:
         auth_service.shared_secret()  # the HMAC itself is checked by the service
         return None
-    if auth is Auth.NONE:
+    if auth in (Auth.NONE, Auth.SERVER):  # SERVER: authorize_server, once the body is in
         return None
     token = extract_token(request)
     if token is None:
@@ -64,3 +67,19 @@ async def authorize(
     if auth is Auth.ADMIN and not requester.is_admin:
         raise NotAdmin(requester)
     return requester
+
+
+async def authorize_server(request: StarletteRequest, body: bytes, max_json_depth: int,
+                           federation_auth: FederationAuthService) -> str:
+    """The origin server of a signed federation request (``Auth.SERVER``). The signature
+    covers the body, so this runs once the body is read; a body that is not JSON cannot
+    have been signed as the spec says and is refused first (``M_NOT_JSON``)."""
+    authorizations = request.headers.getlist("authorization")
+    x_matrix_headers(authorizations)
+    content = decode_json(body, max_json_depth) if body.strip() else None
+    raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+    uri = raw_path.decode("latin-1").split("?", 1)[0]
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    if query:
+        uri += f"?{query}"
+    return await federation_auth.authenticate(authorizations, request.method, uri, content)

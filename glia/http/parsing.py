@@ -107,6 +107,8 @@ class Request(Generic[B]):
         self._decoded: dict[str, Any] | None = None
         self._body: Any = None
         self._uow: UnitOfWork | None = None
+        #: The origin server of a federation request (``Auth.SERVER`` routes), verified.
+        self.origin: str | None = None
 
     # -- who ---------------------------------------------------------------------------
 

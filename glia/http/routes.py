@@ -24,6 +24,10 @@ class Auth(enum.Enum):
     #: Signed with the registration shared secret (an HMAC the service checks), not a
     #: token; refused before the body is read when no secret is configured.
     SHARED_SECRET = "shared_secret"
+    #: A federation request signed by the origin server (``Authorization: X-Matrix``),
+    #: verified against the origin's published key before the handler runs
+    #: (``req.origin``).
+    SERVER = "server"
 
 
 Handler = Callable[["Request[Any]"], Awaitable[Any]]
@@ -40,6 +44,11 @@ def admin_paths(path: str) -> tuple[str, ...]:
     """A Synapse admin path, served where Synapse serves it and under Glia's own mount:
     ``/v1/users/{userId}/admin`` → ``/_synapse/admin/v1/…``, ``/_glia/admin/v1/…``."""
     return (f"/_synapse/admin{path}", f"/_glia/admin{path}")
+
+
+def federation_paths(path: str, versions: tuple[str, ...] = ("v1",)) -> tuple[str, ...]:
+    """``/version`` → ``/_matrix/federation/v1/version``."""
+    return tuple(f"/_matrix/federation/{v}{path}" for v in versions)
 
 
 def glia_paths(path: str) -> tuple[str, ...]:

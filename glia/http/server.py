@@ -23,10 +23,10 @@ from starlette.types import Receive, Scope, Send
 
 from glia import errors
 from glia.errors import MatrixError
-from glia.http.guards import NotAdmin, authorize
+from glia.http.guards import NotAdmin, authorize, authorize_server
 from glia.http.parsing import Request, is_streamed, resolve_client
 from glia.http.ratelimit import RateLimiter
-from glia.http.routes import Route, Router
+from glia.http.routes import Auth, Route, Router
 from glia.log import redact_query
 from glia.services.audit import AuditEntry
 from glia.services.unit_of_work import UnitOfWork
@@ -138,8 +138,13 @@ class HttpApp:
             await self._limiter.enforce(route.ratelimit, key, override)
         # Uploads stream their own body (and have their own size limit).
         body = b"" if is_streamed(route.handler) else await self._read_body(raw)
+        origin = None
+        if route.auth is Auth.SERVER:
+            origin = await authorize_server(raw, body, self._max_json_depth,
+                                            self._services.federation_auth)
         request: Request[Any] = Request(raw, self._services, params, body, requester,
                                         self._max_json_depth)
+        request.origin = origin
         if route.audit is not None and requester is not None:
             entry = AuditEntry(requester.user_id, route.audit,
                                next(iter(params.values()), None), _audit_params(request))
@@ -149,7 +154,7 @@ class HttpApp:
             if raw.method in WRITE_METHODS:
                 request.uow = self._services.units.begin(requester, None)
             result = await _run(route, request)
-        user = requester.user_id if requester else None
+        user = requester.user_id if requester else origin
         if isinstance(result, Response):
             return result, user
         if isinstance(result, tuple):

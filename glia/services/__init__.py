@@ -20,6 +20,7 @@ from glia.services.admin.cross_signing import CrossSigningAdminService
 from glia.services.admin.devices import DeviceAdminService
 from glia.services.admin.experimental import ExperimentalFeaturesService
 from glia.services.admin.federation import FederationAdminService
+from glia.services.admin.federation_diagnostics import FederationDiagnostics
 from glia.services.admin.health import HealthService
 from glia.services.admin.jobs import JobAdminService
 from glia.services.admin.media import MEDIA_DELETE, MediaAdminService
@@ -44,6 +45,14 @@ from glia.services.devices import DeviceService
 from glia.services.directory import DirectoryService
 from glia.services.event_fanout import EventFanout
 from glia.services.events import EventsService
+from glia.services.federation.auth import FederationAuthService
+from glia.services.federation.backoff import DestinationBackoff
+from glia.services.federation.client import FederationClient
+from glia.services.federation.discovery import SystemResolver
+from glia.services.federation.keys import ServerKeysService
+from glia.services.federation.policy import FederationPolicy
+from glia.services.federation.queries import FederationQueryService
+from glia.services.federation.remote import RemoteQueries
 from glia.services.filters import FilterService
 from glia.services.identity_servers import IdentityServers
 from glia.services.jobs import JobRunner, JobsService
@@ -55,6 +64,7 @@ from glia.services.mailer import Mailer
 from glia.services.media import MediaService
 from glia.services.membership import MembershipService
 from glia.services.notifier import Notifier, RoomEventWakeups
+from glia.services.openid import OpenIdService
 from glia.services.presence import PresenceService
 from glia.services.profile import ProfileService
 from glia.services.push import PushService
@@ -168,6 +178,12 @@ class Services:
     url_previews: UrlPreviewService
     threepids: ThreepidService
     third_party_invites: ThirdPartyInviteService
+    federation_client: FederationClient
+    server_keys: ServerKeysService
+    federation_auth: FederationAuthService
+    federation_queries: FederationQueryService
+    federation_diagnostics: FederationDiagnostics
+    openid: OpenIdService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
@@ -201,10 +217,18 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     ])
     # Persist steps commit with each event: room statistics, and the audit row of an
     # admin operation made of events (with the first of them).
+    signing_key = load_or_create_signing_key(config)
     room_events = EventsService(config, storage, signing_key,
                                 persist_steps=[room_stats, AuditWithFirstEvent()],
                                 fanout=event_fanout)
-    profile = ProfileService(config, storage, room_events)
+    # Federation: the outbound client, and what our users ask other servers through it.
+    federation_policy = FederationPolicy(config.federation)
+    federation_client = FederationClient(config.server_name, signing_key, config.federation,
+                                         federation_policy, SystemResolver(), clock,
+                                         DestinationBackoff(storage, clock))
+    remote = RemoteQueries(federation_client)
+    profile = ProfileService(config, storage, room_events, remote.profile)
+    directory = DirectoryService(config, storage, remote)
     membership = MembershipService(storage, room_events)
     search = SearchService(storage, aggregator)
     search_admin = SearchAdminService(storage, jobs)
@@ -228,6 +252,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                                   user_directory.rebuild_job)
     server_notices = ServerNoticeService(config, storage, room_events, rooms, membership,
                                          registration, account_data)
+    server_keys = ServerKeysService(config.server_name, signing_key, storage,
+                                    federation_client, federation_policy, clock)
     # Which code runs each kind of durable job (handed to the worker by app.py).
     job_runners: dict[str, JobRunner] = {
         LEAVE_ALL_ROOMS: membership.leave_all_job,
@@ -260,7 +286,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         state_writes=StateWriteService(storage, room_events),
         timeline=TimelineService(storage, aggregator),
         relations=RelationsService(storage, aggregator),
-        directory=DirectoryService(config, storage),
+        directory=directory,
         audit=audit,
         jobs=jobs,
         job_admin=JobAdminService(jobs),
@@ -310,4 +336,12 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         threepids=threepids,
         third_party_invites=ThirdPartyInviteService(storage, identity_servers, room_events,
                                                     membership),
+        federation_client=federation_client,
+        server_keys=server_keys,
+        federation_auth=FederationAuthService(config.server_name, server_keys,
+                                              federation_policy),
+        federation_queries=FederationQueryService(config, storage, profile, directory, keys),
+        federation_diagnostics=FederationDiagnostics(config.server_name, federation_client,
+                                                     server_keys, federation_policy),
+        openid=OpenIdService(config, storage, clock),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -14,7 +14,7 @@ from glia import errors
 from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import is_valid_room_alias, is_valid_room_id, server_name_of
+from glia.ids import is_valid_room_alias, is_valid_room_id, is_valid_server_name, server_name_of
 from glia.storage import Storage
 
 if TYPE_CHECKING:
@@ -99,17 +99,34 @@ class _DirectoryPosition:
         return cls(direction == "f", (-int(members), room_id))
 
 
+class RemoteDirectory(Protocol):
+    """Another server's directory, asked over federation."""
+
+    async def alias(self, alias: str, server: str) -> AliasTarget:
+        """Where ``alias``, an alias on ``server``, points."""
+
+    async def public_rooms(self, server: str, limit: int | None, since: str | None,
+                           search: str | None) -> PublicRooms:
+        """``server``'s published rooms."""
+
+
 class DirectoryService:
-    def __init__(self, config: Config, storage: Storage) -> None:
+    def __init__(self, config: Config, storage: Storage,
+                 remote: RemoteDirectory | None = None) -> None:
         self._config = config
         self._storage = storage
+        self._remote = remote
 
     def _check_alias(self, alias: str) -> None:
         if not is_valid_room_alias(alias):
             raise errors.invalid_param(f"{alias} is not a valid room alias")
 
     async def resolve(self, alias: str) -> AliasTarget:
+        """Where an alias points: ours from the database, another server's from it."""
         self._check_alias(alias)
+        domain = alias.split(":", 1)[1]
+        if domain != self._config.server_name and self._remote is not None:
+            return await self._remote.alias(alias, domain)
         found = await self._storage.directory.get_alias(alias)
         if found is None:
             raise errors.not_found(f"Room alias {alias} not found")
@@ -168,10 +185,16 @@ class DirectoryService:
             await tx.rooms.set_published(room_id, published)
 
     async def public_rooms(self, limit: int | None, since: str | None,
-                           search: str | None) -> PublicRooms:
-        """Published rooms, biggest first. Tokens name the room a page ended (or began)
-        at rather than an offset, so rooms published or growing meanwhile neither repeat
-        nor get skipped (Synapse's tokens work the same way)."""
+                           search: str | None, server: str | None = None) -> PublicRooms:
+        """Published rooms, biggest first; with another ``server`` named, that server's,
+        asked over federation. Tokens name the room a page ended (or began) at rather
+        than an offset, so rooms published or growing meanwhile neither repeat nor get
+        skipped (Synapse's tokens work the same way)."""
+        if server is not None and server != self._config.server_name \
+                and self._remote is not None:
+            if not is_valid_server_name(server):
+                raise errors.invalid_param(f"{server!r} is not a valid server name")
+            return await self._remote.public_rooms(server, limit, since, search)
         position = _DirectoryPosition.parse(since) if since else None
         entries = [await self._entry(room_id)
                    for room_id in await self._storage.rooms.published_room_ids()]

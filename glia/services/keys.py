@@ -218,6 +218,12 @@ class KeysService(DeviceListService):
     async def query(self, requester: Requester, query: KeysQuery) -> KeysQueryResult:
         """``/keys/query``: local users' device keys and cross-signing keys, with the
         uploaded signatures the caller may see (the owner's own, and the caller's)."""
+        return await self.query_as(requester.user_id, query)
+
+    async def query_as(self, requester_id: str, query: KeysQuery) -> KeysQueryResult:
+        """:meth:`query` for a viewer named by ID; a remote server asks with an ID that
+        is none of our users', so it sees no user-signing keys and only the owners'
+        signatures."""
         wanted = query.device_keys
         assert not isinstance(wanted, msgspec.UnsetType)  # refused by the model
         local: dict[str, list[str]] = {}
@@ -231,7 +237,6 @@ class KeysService(DeviceListService):
                 local[user_id] = device_ids
             else:
                 failures[domain] = dict(_REMOTE_FAILURE)
-        requester_id = requester.user_id
         result = KeysQueryResult({}, failures, {}, {}, {})
         cross_keys = {"master": result.master_keys, "self_signing": result.self_signing_keys,
                       "user_signing": result.user_signing_keys}

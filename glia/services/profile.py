@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from glia import errors
@@ -31,17 +32,26 @@ async def member_profile(storage: Storage | Stores, user_id: str) -> dict[str, A
     return fields
 
 
+#: Asks a remote server (the second argument) for its user's profile.
+RemoteProfiles = Callable[[str, str], Awaitable[Profile]]
+
+
 class ProfileService:
-    def __init__(self, config: Config, storage: Storage, events: EventsService) -> None:
+    def __init__(self, config: Config, storage: Storage, events: EventsService,
+                 remote: RemoteProfiles | None = None) -> None:
         self._config = config
         self._storage = storage
         self._events = events
+        self._remote = remote
 
     async def get(self, user_id: str) -> Profile:
+        """A profile: ours from the database, another server's user's from that server."""
         try:
-            parse_user_id(user_id)
+            domain = parse_user_id(user_id).domain
         except InvalidId as e:
             raise errors.invalid_param(str(e)) from e
+        if domain != self._config.server_name and self._remote is not None:
+            return await self._remote(user_id, domain)
         profile = await self._storage.profile.get(user_id)
         if profile is None:
             raise errors.not_found("Profile was not found")

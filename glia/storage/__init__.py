@@ -33,6 +33,7 @@ from glia.storage.key_backup import KeyBackupStore
 from glia.storage.keys import KeyStore
 from glia.storage.media import MediaStore
 from glia.storage.migrate import migrate
+from glia.storage.openid import OpenIdStore
 from glia.storage.outbox import OutboxStore
 from glia.storage.presence import PresenceStore
 from glia.storage.profile import ProfileStore
@@ -46,6 +47,7 @@ from glia.storage.remote_media import RemoteMediaStore
 from glia.storage.reports import ReportStore
 from glia.storage.rooms import RoomStore
 from glia.storage.search import SearchStore
+from glia.storage.server_keys import ServerKeyStore
 from glia.storage.server_notices import ServerNoticeStore
 from glia.storage.spaces import SpaceStore
 from glia.storage.state import StateStore
@@ -221,6 +223,14 @@ class Stores:
     @cached_property
     def spaces(self) -> SpaceStore:
         return SpaceStore(self.db)
+
+    @cached_property
+    def openid(self) -> OpenIdStore:
+        return OpenIdStore(self.db)
+
+    @cached_property
+    def server_keys(self) -> ServerKeyStore:
+        return ServerKeyStore(self.db)
 
     @cached_property
     def health(self) -> HealthStore:

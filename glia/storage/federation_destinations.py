@@ -1,5 +1,5 @@
 """Remote servers Glia federates with and their retry state (Synapse's ``destinations``),
-read by the admin API; the federation sender writes them."""
+read by the admin API; the outbound client's back-off writes them."""
 
 from __future__ import annotations
 

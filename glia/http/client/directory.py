@@ -37,7 +37,8 @@ class PublicRoomsFilter(msgspec.Struct):
 
 
 class PublicRoomsBody(msgspec.Struct):
-    """``POST /publicRooms`` (``server`` and third-party networks are not served)."""
+    """``POST /publicRooms`` (third-party networks are not served; ``server`` is a query
+    parameter)."""
 
     limit: NonNegativeInt | None = None
     since: str | None = None
@@ -85,7 +86,7 @@ async def set_visibility(req: Request[VisibilityBody]) -> Empty:
 @routes.get(*client_paths("/publicRooms"), auth=Auth.USER_OPTIONAL)
 async def public_rooms(req: Request) -> PublicRooms:
     return await req.services.directory.public_rooms(
-        req.query_int("limit"), req.query("since"), None)
+        req.query_int("limit"), req.query("since"), None, req.query("server"))
 
 
 @routes.post(*client_paths("/publicRooms"), auth=Auth.USER, body=PublicRoomsBody,
@@ -93,4 +94,5 @@ async def public_rooms(req: Request) -> PublicRooms:
 async def search_public_rooms(req: Request[PublicRoomsBody]) -> PublicRooms:
     body = req.body
     search = body.filter.generic_search_term if body.filter is not None else None
-    return await req.services.directory.public_rooms(body.limit, body.since, search)
+    return await req.services.directory.public_rooms(body.limit, body.since, search,
+                                                     req.query("server"))

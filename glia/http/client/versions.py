@@ -42,6 +42,12 @@ async def well_known_client(req: Request) -> DiscoveryInfo:
 
 @routes.get("/.well-known/matrix/server", auth=Auth.NONE)
 async def well_known_server(req: Request) -> ServerDiscovery:
-    parts = urlsplit(req.services.config.baseurl)
+    """The public URL's host, on the federation listener's port when that listener is
+    on (federation is served there, not on the client port), else on the URL's port
+    (a reverse proxy forwards federation with the rest)."""
+    config = req.services.config
+    parts = urlsplit(config.baseurl)
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    if config.federation.listener.enabled:
+        port = config.federation.listener.port
     return ServerDiscovery(f"{parts.hostname}:{port}")

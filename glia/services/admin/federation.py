@@ -1,7 +1,7 @@
-"""Synapse's federation destinations admin API: the remote servers Glia sends to, their
-retry state, the rooms queued for each, and resetting a destination's back-off. Served
-from the table the federation sender keeps; before federation exists it is empty, and the
-API says so truthfully (an empty list, unknown destinations)."""
+"""Synapse's federation destinations admin API: the remote servers Glia has made
+federation requests to, their retry state (kept by ``services.federation.backoff``), the
+rooms queued for each (none until there is an event sender), and resetting a
+destination's back-off."""
 
 from __future__ import annotations
 
