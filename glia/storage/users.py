@@ -133,7 +133,9 @@ class AdminUserView:
     last_seen_ts: int | None
 
 
-_LAST_SEEN = "(SELECT MAX(d.last_seen_ts) FROM devices d WHERE d.user_id = u.user_id)"
+#: As Synapse: the devices' latest, else the address history's (it outlives devices).
+_LAST_SEEN = ("COALESCE((SELECT MAX(d.last_seen_ts) FROM devices d WHERE d.user_id = u.user_id),"
+              " (SELECT MAX(i.last_seen) FROM user_ips i WHERE i.user_id = u.user_id))")
 
 #: order_by values → SQL expressions (secondary order is always the user ID).
 #: The nullable ones (see ``_NULLABLE``) sort NULL as the smallest value on both engines.

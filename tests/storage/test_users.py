@@ -71,8 +71,8 @@ async def _population(storage: Storage) -> None:
                               creation_ts=9, is_guest=True)
         await tx.devices.upsert("@alice:test", "A1", None, 1)
         await tx.devices.upsert("@alice:test", "A2", None, 1)
-        await tx.devices.record_seen("@alice:test", "A1", 500, None, None)
-        await tx.devices.record_seen("@alice:test", "A2", 900, None, None)
+        await tx.devices.record_seen("@alice:test", "A1", 500, None, None, token_hash="a")
+        await tx.devices.record_seen("@alice:test", "A2", 900, None, None, token_hash="b")
         await tx.admin_users.set_flag("@alice:test", "shadow_banned", True)
         await tx.profile.set_avatar_url("@alice:test", "mxc://test/a")
 

@@ -141,7 +141,7 @@ class DeviceSessions(msgspec.Struct):
 
 
 class Whois(msgspec.Struct):
-    """The spec's whois: each device's connections, as one session."""
+    """The spec's whois in Synapse's shape: all connections under the device ``""``."""
 
     user_id: str
     devices: dict[str, DeviceSessions]

@@ -210,17 +210,16 @@ class UserAdminService:
                                                keep)
 
     async def whois(self, requester: Requester, user_id: str) -> Whois:
-        """Admins may ask about anyone, users about themselves."""
+        """Admins may ask about anyone, users about themselves. As Synapse, every
+        connection (one per access token and address, newest first) sits under the
+        empty device key: tools read ``devices[""]``."""
         if user_id != requester.user_id and not requester.is_admin:
             raise errors.forbidden("You are not a server admin")
         self.local_user(user_id, "Can only whois a local user")
         rows = await self._storage.devices.connections(user_id)
-        devices: dict[str, DeviceSessions] = {}
-        for row in rows:
-            device = devices.setdefault(row["device_id"], DeviceSessions([Session([])]))
-            device.sessions[0].connections.append(
-                Connection(row["ip"], int(row["last_seen"]), row["user_agent"]))
-        return Whois(user_id, devices)
+        connections = [Connection(row["ip"], int(row["last_seen"]), row["user_agent"])
+                       for row in rows]
+        return Whois(user_id, {"": DeviceSessions([Session(connections)])})
 
     async def suspend(self, uow: UnitOfWork, user_id: str, body: Suspension
                       ) -> dict[str, bool]:
