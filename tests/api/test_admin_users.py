@@ -138,6 +138,10 @@ def test_admin_flag(kit: Kit) -> None:
                              admin.access_token, json={}), 400, "M_MISSING_PARAM")
     assert_error(kit.request("GET", f"{S}/v1/users/{_q('@a:remote.org')}/admin",
                              admin.access_token), 400, "M_UNKNOWN")
+    # An unknown local user: Synapse's failed row update, 404 M_UNKNOWN.
+    assert_error(kit.request("PUT", f"{S}/v1/users/{_q('@' + unique('nobody') + ':localhost')}"
+                             "/admin", admin.access_token, json={"admin": True}),
+                 404, "M_UNKNOWN")
 
 
 def test_deactivate_leaves_rooms_as_a_job(kit: Kit) -> None:

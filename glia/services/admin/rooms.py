@@ -235,13 +235,18 @@ class RoomAdminService:
 
     async def known(self, room_id: str) -> Row:
         """The room's list row; ``400`` for a malformed ID, ``404`` for an unknown room."""
-        row = await self._storage.admin_rooms.get(self._room_id(room_id))
+        return await self._existing(self._room_id(room_id))
+
+    async def _existing(self, room_id: str) -> Row:
+        """The room's list row; ``404`` for anything not a room here, malformed or not
+        (Synapse's details, members and state look the ID up without parsing it)."""
+        row = await self._storage.admin_rooms.get(room_id)
         if row is None:
             raise errors.not_found("Room not found")
         return row
 
     async def details(self, room_id: str) -> RoomDetails:
-        row = await self.known(room_id)
+        row = await self._existing(room_id)
         stats = self._storage.admin_rooms
         return RoomDetails(
             **_list_fields(row), topic=row["topic"], avatar=row["avatar"],
@@ -253,13 +258,13 @@ class RoomAdminService:
         )
 
     async def members(self, room_id: str) -> RoomMembers:
-        await self.known(room_id)
+        await self._existing(room_id)
         joined = await self._storage.state.members_at(room_id, None, ["join"])
         members = sorted(m.user_id for m in joined)
         return RoomMembers(members, len(members))
 
     async def state(self, room_id: str, event_type: str | None) -> RoomState:
-        await self.known(room_id)
+        await self._existing(room_id)
         ids = await self._storage.state.ids_at(
             room_id, None, types=[event_type] if event_type is not None else None)
         events = await self._storage.events.get_many(list(ids.values()))

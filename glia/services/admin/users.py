@@ -167,7 +167,7 @@ class UserAdminService:
         if not admin and user_id == uow.actor:
             raise MatrixError(400, "M_UNKNOWN", "You may not demote yourself.")
         if await self._storage.users.get(user_id) is None:
-            raise errors.not_found("User not found")
+            raise _no_row()
         async with uow.transaction() as tx:
             await tx.users.set_admin(user_id, admin)
 
@@ -233,8 +233,10 @@ class UserAdminService:
         return {f"user_{user_id}_suspended": body.suspend}
 
     async def set_shadow_ban(self, uow: UnitOfWork, user_id: str, banned: bool) -> None:
-        """Synapse checks only locality here, not existence (nothing to flag then)."""
+        """An unknown local user is Synapse's failed row update (``404 M_UNKNOWN``)."""
         self.local_user(user_id, "Only local users can be shadow-banned")
+        if await self._storage.users.get(user_id) is None:
+            raise _no_row()
         async with uow.transaction() as tx:
             await tx.admin_users.set_flag(user_id, "shadow_banned", banned)
 
@@ -295,3 +297,9 @@ class UserAdminService:
 
 def _pairs(threepids: list[Threepid] | None) -> list[tuple[str, str]] | None:
     return None if threepids is None else [(t.medium, t.address) for t in threepids]
+
+
+def _no_row() -> MatrixError:
+    """What Synapse answers where it updates a user row that is not there (its storage
+    error, not a not-found error): admin tools see exactly this."""
+    return MatrixError(404, "M_UNKNOWN", "No row found")
