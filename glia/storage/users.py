@@ -114,6 +114,8 @@ class UserListQuery:
     not_user_types: tuple[str, ...] = ()
     order_by: str = "name"
     backwards: bool = False
+    #: An account never listed (the server-notices sender, which Synapse has no row for).
+    hidden_user_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,9 @@ class AdminUserStore:
         elif query.user_id:
             where.append("lower(u.user_id) LIKE ? ESCAPE '\\'")
             args.append(f"%{like_pattern(query.user_id.lower())}%")
+        if query.hidden_user_id is not None:
+            where.append("u.user_id <> ?")
+            args.append(query.hidden_user_id)
         if not query.guests:
             where.append("u.is_guest = FALSE")
         if query.deactivated is not None:

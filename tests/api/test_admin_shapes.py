@@ -39,3 +39,28 @@ def test_room_details_members_state_of_anything_unknown_are_404(kit: Kit) -> Non
         for tail in ("", "/members", "/state"):
             assert_error(kit.request("GET", f"{S}/v1/rooms/{_q(room)}{tail}",
                                      admin.access_token), 404, "M_NOT_FOUND")
+
+
+def test_user_list_hides_the_server_notices_sender(kit: Kit) -> None:
+    """Synapse's notices sender has no account row, so tools never list (nor bulk-
+    deactivate) it; Glia's has one, and the list leaves it out."""
+    admin, user = kit.make_admin(), kit.register_user()
+    r = kit.request("POST", f"{S}/v1/send_server_notice", admin.access_token,
+                    json={"user_id": user.user_id,
+                          "content": {"msgtype": "m.text", "body": "hi"}})
+    assert r.status_code == 200, r.text
+    sender = "@server:localhost"
+    r = kit.request("GET", f"{S}/v2/users/{_q(sender)}", admin.access_token)
+    assert r.status_code == 200, r.text  # the account exists...
+    for version in ("v2", "v3"):
+        r = kit.request("GET", f"{S}/{version}/users?limit=1000&user_id=server",
+                        admin.access_token)
+        assert r.status_code == 200, r.text
+        assert sender not in [u["name"] for u in r.json()["users"]]  # ...but is not listed
+        assert r.json()["total"] == len(r.json()["users"])
+    r = kit.request("GET", f"{S}/v2/users?limit=1000", admin.access_token)
+    names = [u["name"] for u in r.json()["users"]]
+    assert sender not in names and user.user_id in names
+    assert all("approved" not in u for u in r.json()["users"])
+    r = kit.request("GET", f"{S}/v2/users/{_q(user.user_id)}", admin.access_token)
+    assert "approved" not in r.json()

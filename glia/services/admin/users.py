@@ -8,6 +8,8 @@ them literally.
 
 from __future__ import annotations
 
+import dataclasses
+
 import msgspec
 
 from glia import errors
@@ -70,6 +72,11 @@ class UserAdminService:
         if query.order_by not in USER_ORDER:
             raise errors.invalid_param(
                 f"Query parameter 'order_by' must be one of {sorted(USER_ORDER)}")
+        notices = self._config.server_notices
+        if notices.enabled:
+            # Synapse's notices sender is no account: tools must not list (or deactivate) it.
+            query = dataclasses.replace(query, hidden_user_id=(
+                f"@{notices.system_mxid_localpart}:{self._config.server_name}"))
         users, total = await self._storage.admin_users.page(query, offset, limit)
         following = next_offset(offset, len(users), total)
         return UserList([UserListItem.of(u) for u in users], total,
