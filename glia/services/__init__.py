@@ -69,6 +69,7 @@ from glia.services.state import StateService
 from glia.services.sync import SyncService
 from glia.services.timeline import TimelineService
 from glia.services.to_device import ToDeviceService
+from glia.services.retention import RetentionService
 from glia.services.typing import TypingService
 from glia.services.uia import UiaService
 from glia.services.unit_of_work import AuditWithFirstEvent, UnitsOfWork
@@ -125,6 +126,7 @@ class Services:
     receipts: ReceiptService
     typing: TypingService
     presence: PresenceService
+    retention: RetentionService
     sync: SyncService
     server_notices: ServerNoticeService
     push: PushService
@@ -246,6 +248,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         receipts=receipts,
         typing=typing,
         presence=presence,
+        retention=RetentionService(config, storage, clock),
         sync=sync,
         server_notices=ServerNoticeService(config, storage, room_events, rooms, membership,
                                            registration, account_data),

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -31,8 +30,6 @@ from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.storage import Storage, Stores
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -126,25 +123,6 @@ class AuthService:
         self._last_recorded[key] = now
         await self._storage.devices.record_seen(user_id, device_id, now, ip, user_agent,
                                                 token_hash=token_hash)
-
-    async def prune_addresses(self) -> int:
-        """Forget address history older than ``user_ips_max_age`` (0 keeps it)."""
-        max_age_ms = int(self._config.user_ips_max_age * 1000)
-        if max_age_ms <= 0:
-            return 0
-        return await self._storage.devices.prune_addresses(self._clock.now_ms() - max_age_ms)
-
-    async def run_address_retention(self, interval: float = 3600.0) -> None:
-        """Background loop: prune the address history hourly (once per process; running
-        it in several is harmless)."""
-        while True:
-            try:
-                pruned = await self.prune_addresses()
-                if pruned:
-                    logger.info("pruned %d address history rows", pruned)
-            except Exception:
-                logger.exception("pruning the address history failed")
-            await self._clock.sleep(interval)
 
     async def issue_token(
         self, stores: Stores, user_id: str, device_id: str, display_name: str | None

@@ -40,7 +40,7 @@ STAT_STATE = {
 ROOM_TABLES = (
     "event_reports", "receipts", "typing", "typing_rooms", "account_data",
     "server_notice_rooms", "room_stats", "room_aliases", "forgotten_rooms",
-    "forward_extremities", "room_state", "events",
+    "forward_extremities", "room_state", "redacted_originals", "events",
 )
 
 
@@ -219,6 +219,8 @@ class AdminRoomStore:
         if not event_ids:
             return 0
         marks = ", ".join("?" for _ in event_ids)
+        await self._db.execute_bulk(
+            f"DELETE FROM redacted_originals WHERE event_id IN ({marks})", *event_ids)
         return await self._db.execute_bulk(f"DELETE FROM events WHERE event_id IN ({marks})",
                                       *event_ids)
 

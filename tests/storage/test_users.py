@@ -242,7 +242,8 @@ async def test_events_to_redact(shared: Storage) -> None:
         enc = await event(tx, r, sender=me, type="m.room.encrypted", ts=300)
         await event(tx, r, sender=me, type="m.room.name", state_key="", ts=310)
         redacted = await event(tx, r, sender=me, ts=400)
-        await tx.events.redact(redacted.event_id, {"type": "m.room.message"}, {}, "$x")
+        await tx.events.redact(redacted.event_id, {"type": "m.room.message"}, {}, "$x",
+                               original=redacted.pdu, room_id=r, redacted_ts=1)
         leave = await member(tx, r, me, "leave", ts=500)
         # A member event of the user that is not theirs to redact: an invite of another.
         await member(tx, r, other, "invite", sender=me, ts=600)

@@ -174,11 +174,18 @@ class RoomModerationService:
         return {"deleted": deleted}
 
     async def fetch_event(self, event_id: str) -> dict[str, Any]:
-        """Any stored event in federation format, whatever the admin's membership."""
+        """Any stored event in federation format with its ``event_id``, whatever the
+        admin's membership. A redacted one shows its original content while it is kept
+        (``redaction_retention_period``), with ``unsigned.redacted_because``: admins
+        need the evidence, as Synapse shows it."""
         event = await self._storage.events.get(event_id)
         if event is None:
             raise errors.not_found("Event not found")
-        return {"event": {**event.pdu, "unsigned": dict(event.unsigned)}}
+        pdu = event.pdu
+        if event.redacted_by is not None:
+            pdu = await self._storage.events.original(event_id) or pdu
+        return {"event": {**pdu, "event_id": event.event_id,
+                          "unsigned": dict(event.unsigned)}}
 
     # -- history purges ------------------------------------------------------------------
 
