@@ -61,6 +61,7 @@ from glia.services.receipts import ReceiptService
 from glia.services.registration import RegistrationService
 from glia.services.relations import Aggregator, RelationsService
 from glia.services.reports import ReportService
+from glia.services.retention import RetentionService
 from glia.services.rooms import RoomService
 from glia.services.search import SearchIndexer, SearchService
 from glia.services.server_keys import load_or_create_signing_key
@@ -69,7 +70,6 @@ from glia.services.state import StateService
 from glia.services.sync import SyncService
 from glia.services.timeline import TimelineService
 from glia.services.to_device import ToDeviceService
-from glia.services.retention import RetentionService
 from glia.services.typing import TypingService
 from glia.services.uia import UiaService
 from glia.services.unit_of_work import AuditWithFirstEvent, UnitsOfWork

@@ -25,11 +25,15 @@ class RetentionService:
 
     async def prune(self) -> None:
         """One pass over both; each logs what it forgot."""
-        if (cutoff := self._cutoff(self._config.user_ips_max_age)) is not None:
-            if pruned := await self._storage.devices.prune_addresses(cutoff):
+        addresses = self._cutoff(self._config.user_ips_max_age)
+        if addresses is not None:
+            pruned = await self._storage.devices.prune_addresses(addresses)
+            if pruned:
                 logger.info("forgot %d address history rows", pruned)
-        if (cutoff := self._cutoff(self._config.redaction_retention_period)) is not None:
-            if pruned := await self._storage.events.prune_originals(cutoff):
+        originals = self._cutoff(self._config.redaction_retention_period)
+        if originals is not None:
+            pruned = await self._storage.events.prune_originals(originals)
+            if pruned:
                 logger.info("forgot the original content of %d redacted events", pruned)
 
     async def run(self, interval: float = 3600.0) -> None:
