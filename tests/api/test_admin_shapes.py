@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from tests.kit import Kit, assert_error, create_room
+from tests.kit import Kit, assert_error, create_room, send_event, wait_for_job
 
 S = "/_synapse/admin"
 
@@ -64,3 +64,51 @@ def test_user_list_hides_the_server_notices_sender(kit: Kit) -> None:
     assert all("approved" not in u for u in r.json()["users"])
     r = kit.request("GET", f"{S}/v2/users/{_q(user.user_id)}", admin.access_token)
     assert "approved" not in r.json()
+
+
+def test_scheduled_tasks_in_synapse_terms(kit: Kit) -> None:
+    """Synapse's action names and result shapes, and its filters: ``action_name``,
+    ``resource_id``, ``status``/``job_status``, ``max_timestamp`` (inclusive); oldest
+    first."""
+    admin, user = kit.make_admin(), kit.register_user()
+    room, doomed = create_room(kit, user), create_room(kit, user)
+    send_event(kit, user, room)
+    r = kit.request("POST", f"{S}/v1/user/{_q(user.user_id)}/redact", admin.access_token,
+                    json={"rooms": [room]})
+    redact_id = r.json()["redact_id"]
+    wait_for_job(kit, admin, redact_id)
+    r = kit.request("POST", f"{S}/v1/purge_history/{room}", admin.access_token,
+                    json={"purge_up_to_ts": kit.server_now(), "delete_local_events": True})
+    purge_id = r.json()["purge_id"]
+    wait_for_job(kit, admin, purge_id)
+    r = kit.request("DELETE", f"{S}/v2/rooms/{doomed}", admin.access_token, json={})
+    delete_id = r.json()["delete_id"]
+    wait_for_job(kit, admin, delete_id)
+
+    def tasks(query: str) -> list[dict]:
+        r = kit.request("GET", f"{S}/v1/scheduled_tasks?{query}", admin.access_token)
+        assert r.status_code == 200, r.text
+        return list(r.json()["scheduled_tasks"])
+
+    [redact] = tasks(f"action_name=redact_all_events&resource_id={_q(user.user_id)}")
+    assert redact["id"] == redact_id and redact["status"] == "complete"
+    assert redact["result"] == {"failed_redactions": {}} and redact["error"] is None
+    [purge] = tasks(f"action_name=purge_history&resource_id={_q(room)}")
+    assert purge["id"] == purge_id and purge["result"] is None
+    [shutdown] = tasks(f"action_name=shutdown_and_purge_room&resource_id={_q(doomed)}")
+    assert shutdown["id"] == delete_id
+    assert shutdown["result"] == {"kicked_users": [user.user_id], "failed_to_kick_users": [],
+                                  "local_aliases": [], "new_room_id": None}
+    assert tasks("action_name=redact_user_events&resource_id=" + _q(user.user_id)) == []
+
+    every = tasks("job_status=complete")
+    assert {redact_id, purge_id, delete_id} <= {t["id"] for t in every}
+    stamps = [t["timestamp_ms"] for t in every]
+    assert stamps == sorted(stamps)
+    assert tasks(f"status=complete&max_timestamp={redact['timestamp_ms']}&resource_id="
+                 f"{_q(user.user_id)}") == [redact]
+    assert tasks(f"max_timestamp={redact['timestamp_ms'] - 1}&resource_id="
+                 f"{_q(user.user_id)}") == []
+    for bad in ("status=bogus", "job_status=done", "max_timestamp=-1", "max_timestamp=x"):
+        assert_error(kit.request("GET", f"{S}/v1/scheduled_tasks?{bad}", admin.access_token),
+                     400, "M_INVALID_PARAM")
