@@ -204,11 +204,7 @@ class RoomModerationService:
             if point.room_id != room_id:
                 raise MatrixError(400, "M_UNKNOWN", "Event is for wrong room.")
         elif body.purge_up_to_ts is not None:
-            found = await self._storage.events.closest_by_ts(room_id, body.purge_up_to_ts,
-                                                             False, 1)
-            if not found:
-                raise errors.not_found("there is no event to be purged")
-            point = found[0]
+            point = await self._first_kept(room_id, body.purge_up_to_ts)
         else:
             raise errors.bad_json("must specify purge_up_to_event_id or purge_up_to_ts")
         params = {"room_id": room_id, "depth": point.depth, "stream": point.stream_ordering,
@@ -217,6 +213,19 @@ class RoomModerationService:
             job_id = await self._jobs.schedule(PURGE_HISTORY, params, uow.actor,
                                                tx=tx, target=room_id)
         return {"purge_id": job_id}
+
+    async def _first_kept(self, room_id: str, ts: int) -> StoredEvent:
+        """Where a purge up to ``ts`` stops, as Synapse: the room's first event at or
+        after ``ts``, so every older one goes — or, when all are older, the newest, which
+        the room needs to carry on from. 404 when nothing is older than ``ts``."""
+        events = self._storage.events
+        if ts == 0 or not await events.closest_by_ts(room_id, ts - 1, False, 1):
+            raise errors.not_found("there is no event to be purged")
+        later = await events.closest_by_ts(room_id, ts, True, 1)
+        point = later[0] if later else await events.latest_in_room(room_id)
+        if point is None:
+            raise errors.not_found("there is no event to be purged")
+        return point
 
     async def purge_history_status(self, purge_id: str) -> dict[str, Any]:
         job = await self._storage.jobs.get(purge_id)
