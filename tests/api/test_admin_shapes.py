@@ -112,3 +112,45 @@ def test_scheduled_tasks_in_synapse_terms(kit: Kit) -> None:
     for bad in ("status=bogus", "job_status=done", "max_timestamp=-1", "max_timestamp=x"):
         assert_error(kit.request("GET", f"{S}/v1/scheduled_tasks?{bad}", admin.access_token),
                      400, "M_INVALID_PARAM")
+
+
+def _is_legacy(event: dict) -> bool:
+    """Synapse's legacy client format: the sender as ``user_id``, ``age``,
+    ``replaces_state`` and ``prev_content`` copied up from ``unsigned``."""
+    unsigned = event.get("unsigned", {})
+    return event.get("user_id") == event["sender"] and all(
+        event.get(key) == unsigned[key]
+        for key in ("age", "replaces_state", "prev_content") if key in unsigned) and \
+        "age" in event
+
+
+def test_admin_room_reads_answer_the_legacy_client_format(kit: Kit) -> None:
+    admin, owner = kit.make_admin(), kit.register_user()
+    room = create_room(kit, owner, name="one")
+    r = kit.request("PUT", f"/_matrix/client/v3/rooms/{room}/state/m.room.name",
+                    owner.access_token, json={"name": "two"})
+    renamed = r.json()["event_id"]
+    message = send_event(kit, owner, room)
+
+    r = kit.request("GET", f"{S}/v1/rooms/{room}/messages?dir=b&limit=50", admin.access_token)
+    chunk = r.json()["chunk"]
+    assert chunk and all(_is_legacy(e) for e in chunk), chunk
+    [rename] = [e for e in chunk if e["event_id"] == renamed]
+    assert rename["prev_content"] == {"name": "one"} and rename["replaces_state"].startswith("$")
+
+    r = kit.request("GET", f"{S}/v1/rooms/{room}/context/{message}", admin.access_token)
+    body = r.json()
+    assert _is_legacy(body["event"])
+    assert all(_is_legacy(e) for part in ("events_before", "events_after", "state")
+               for e in body[part])
+
+    r = kit.request("GET", f"{S}/v1/rooms/{room}/state", admin.access_token)
+    state = r.json()["state"]
+    assert all(_is_legacy(e) for e in state)
+    [name] = [e for e in state if e["type"] == "m.room.name"]
+    assert name["prev_content"] == {"name": "one"}
+
+    # The client API keeps the spec's format.
+    r = kit.request("GET", f"/_matrix/client/v3/rooms/{room}/messages?dir=b",
+                    owner.access_token)
+    assert all("user_id" not in e and "age" not in e for e in r.json()["chunk"])

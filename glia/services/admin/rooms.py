@@ -28,6 +28,7 @@ from glia.services.admin.room_deletion import (
     RoomDeletion,
     ShutdownRoom,
 )
+from glia.services.event_format import legacy_client_event
 from glia.services.events import EventsService, client_event
 from glia.services.jobs import Job, JobRunner, JobsService
 from glia.services.membership import MembershipService
@@ -270,7 +271,7 @@ class RoomAdminService:
         events = await self._storage.events.get_many(list(ids.values()))
         now = now_ms()
         ordered = sorted(events.values(), key=lambda e: e.stream_ordering)
-        return RoomState([client_event(e, None, now) for e in ordered])
+        return RoomState([legacy_client_event(client_event(e, None, now)) for e in ordered])
 
     # -- blocks --------------------------------------------------------------------------
 
