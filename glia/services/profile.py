@@ -65,7 +65,10 @@ class ProfileService:
     async def _announce(self, user_id: str, key: str, value: str | None,
                         by_admin: bool) -> None:
         """Re-send the user's join event in every joined room, as clients read
-        names and avatars from member events."""
+        names and avatars from member events — except for a shadow-banned user changing
+        their own profile: it changes, but no room sees it (as Synapse)."""
+        if not by_admin and (await self._storage.admin_users.restrictions(user_id))[1]:
+            return
         for member in await self._storage.state.rooms_of_user(user_id, ["join"]):
             current = await self._storage.events.get(member.event_id)
             content = dict(current.content) if current else {"membership": "join"}

@@ -154,3 +154,35 @@ def test_admin_room_reads_answer_the_legacy_client_format(kit: Kit) -> None:
     r = kit.request("GET", f"/_matrix/client/v3/rooms/{room}/messages?dir=b",
                     owner.access_token)
     assert all("user_id" not in e and "age" not in e for e in r.json()["chunk"])
+
+
+def test_shadow_ban_covers_typing_and_profile_propagation(kit: Kit) -> None:
+    """As Synapse: a shadow-banned user's typing and profile changes answer as usual, but
+    nobody in their rooms sees them (their own profile does change)."""
+    C = "/_matrix/client/v3"
+    admin, eve, bob, carol = (kit.make_admin(), kit.register_user(), kit.register_user(),
+                              kit.register_user())
+    room, elsewhere = create_room(kit, bob, preset="public_chat"), create_room(kit, bob)
+    for user in (eve, carol):
+        assert kit.request("POST", f"{C}/join/{room}", user.access_token,
+                           json={}).status_code == 200
+    assert kit.request("POST", f"{S}/v1/users/{_q(eve.user_id)}/shadow_ban",
+                       admin.access_token, json={}).status_code == 200
+
+    for user, target in ((eve, room), (carol, room), (eve, elsewhere)):
+        r = kit.request("PUT", f"{C}/rooms/{target}/typing/{_q(user.user_id)}",
+                        user.access_token, json={"typing": True, "timeout": 30000})
+        assert r.status_code == 200 and r.json() == {}, r.text
+    sync = kit.request("GET", f"{C}/sync", bob.access_token).json()
+    ephemeral = sync["rooms"]["join"][room]["ephemeral"]["events"]
+    [typing] = [e for e in ephemeral if e["type"] == "m.typing"]
+    assert typing["content"]["user_ids"] == [carol.user_id]
+
+    r = kit.request("PUT", f"{C}/profile/{_q(eve.user_id)}/displayname", eve.access_token,
+                    json={"displayname": "Buy Now"})
+    assert r.status_code == 200, r.text
+    r = kit.request("GET", f"{C}/profile/{_q(eve.user_id)}/displayname", eve.access_token)
+    assert r.json() == {"displayname": "Buy Now"}
+    r = kit.request("GET", f"{C}/rooms/{room}/state/m.room.member/{_q(eve.user_id)}",
+                    bob.access_token)
+    assert r.json().get("displayname") != "Buy Now"
