@@ -186,3 +186,34 @@ def test_shadow_ban_covers_typing_and_profile_propagation(kit: Kit) -> None:
     r = kit.request("GET", f"{C}/rooms/{room}/state/m.room.member/{_q(eve.user_id)}",
                     bob.access_token)
     assert r.json().get("displayname") != "Buy Now"
+
+
+def test_dendrite_reset_password_answers_dendrites_errors(kit: Kit) -> None:
+    admin, user = kit.make_admin(), kit.register_user()
+    path = f"/_dendrite/admin/resetPassword/{_q(user.user_id)}"
+    cases = [
+        (None, 400, "M_UNKNOWN"),                                   # no body
+        ("not json", 400, "M_UNKNOWN"),
+        ([], 400, "M_UNKNOWN"),
+        ({"password": 12345678}, 400, "M_UNKNOWN"),
+        ({"password": "long enough", "logout_devices": "yes"}, 400, "M_UNKNOWN"),
+        ({}, 400, "M_MISSING_PARAM"),
+        ({"password": ""}, 400, "M_MISSING_PARAM"),
+        ({"password": "short"}, 400, "M_WEAK_PASSWORD"),
+        ({"password": "x" * 513}, 400, "M_BAD_JSON"),
+    ]
+    for body, status, errcode in cases:
+        if isinstance(body, str):
+            r = kit.request("POST", path, admin.access_token, content=body)
+        else:
+            r = kit.request("POST", path, admin.access_token, json=body)
+        assert_error(r, status, errcode)
+    good = {"password": "long enough"}
+    for target, status, errcode in (
+            ("@" + "nobody" + user.user_id[2:], 404, "M_UNKNOWN"),
+            ("@someone:elsewhere.example", 400, "M_INVALID_PARAM"),
+            ("not-a-user", 400, "M_INVALID_PARAM")):
+        assert_error(kit.request("POST", f"/_dendrite/admin/resetPassword/{_q(target)}",
+                                 admin.access_token, json=good), status, errcode)
+    r = kit.request("POST", path, admin.access_token, json=good)
+    assert r.status_code == 200 and r.json() == {"password_updated": True}

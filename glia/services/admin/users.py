@@ -19,6 +19,7 @@ from glia.errors import MatrixError
 from glia.ids import InvalidId, UserId, new_device_id, parse_user_id
 from glia.services.account import AccountService
 from glia.services.admin.user_requests import (
+    DENDRITE_MAX_PASSWORD,
     AdminFlag,
     Deactivation,
     DendritePasswordReset,
@@ -200,9 +201,15 @@ class UserAdminService:
 
     async def dendrite_reset_password(self, uow: UnitOfWork, user_id: str,
                                       body: DendritePasswordReset) -> PasswordUpdated:
-        """Dendrite's ``resetPassword``: 8–512 characters, local users only."""
-        self.local_user(user_id, "Can only reset the password of local users")
-        await self._reset(uow, user_id, body.password, bool(body.logout_devices))
+        """Dendrite's ``resetPassword`` with Dendrite's errors: a malformed or remote
+        user ID → ``400 M_INVALID_PARAM``, an unknown user → ``404 M_UNKNOWN``."""
+        if parse_user(user_id).domain != self._config.server_name:
+            raise errors.invalid_param("Can only reset the password of local users")
+        if await self._storage.users.get(user_id) is None:
+            raise MatrixError(404, "M_UNKNOWN", "User does not exist")
+        if len(body.password) > DENDRITE_MAX_PASSWORD:
+            raise errors.bad_json(f"password too long: max {DENDRITE_MAX_PASSWORD} chars")
+        await self._reset(uow, user_id, body.password, body.logout_devices)
         return PasswordUpdated()
 
     async def _reset(self, uow: UnitOfWork, user_id: str, password: str,
