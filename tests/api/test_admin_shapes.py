@@ -217,3 +217,71 @@ def test_dendrite_reset_password_answers_dendrites_errors(kit: Kit) -> None:
                                  admin.access_token, json=good), status, errcode)
     r = kit.request("POST", path, admin.access_token, json=good)
     assert r.status_code == 200 and r.json() == {"password_updated": True}
+
+
+def test_bad_input_families_as_synapse(kit: Kit) -> None:
+    admin, user = kit.make_admin(), kit.register_user()
+    room = create_room(kit, user)
+    # Creating an account whose localpart Synapse's registration refuses.
+    for localpart in ("a b", "é", ""):
+        assert_error(kit.request("PUT", f"{S}/v2/users/{_q('@' + localpart + ':localhost')}",
+                                 admin.access_token, json={}), 400, "M_INVALID_USERNAME")
+    # ...but a malformed or remote ID stays what it was.
+    assert_error(kit.request("PUT", f"{S}/v2/users/nobody", admin.access_token, json={}),
+                 400, "M_INVALID_PARAM")
+    assert_error(kit.request("PUT", f"{S}/v2/users/{_q('@a b:elsewhere.example')}",
+                             admin.access_token, json={}), 400, "M_INVALID_PARAM")
+    for body, errcode in (({"password": "long enough", "logout_devices": "no"}, "M_UNKNOWN"),
+                          ({"threepids": [{"medium": "email"}]}, "M_MISSING_PARAM")):
+        assert_error(kit.request("PUT", f"{S}/v2/users/{_q(user.user_id)}",
+                                 admin.access_token, json=body), 400, errcode)
+    # Non-boolean flags and non-list bodies.
+    assert_error(kit.request("POST", f"{S}/v1/purge_history/{room}", admin.access_token,
+                             json={"purge_up_to_ts": 1, "delete_local_events": "yes"}),
+                 400, "M_BAD_JSON")
+    assert_error(kit.request("POST", f"{S}/v2/users/{_q(user.user_id)}/delete_devices",
+                             admin.access_token, json={"devices": "abc"}), 400, "M_BAD_JSON")
+    # Device PUT: Synapse's too-long name.
+    assert_error(kit.request("PUT", f"{S}/v2/users/{_q(user.user_id)}/devices/"
+                             f"{user.device_id}", admin.access_token,
+                             json={"display_name": "x" * 101}), 400, "M_TOO_LARGE")
+    # Room identifiers resolved as Synapse: malformed → 400 M_UNKNOWN.
+    for method, tail in (("GET", "forward_extremities"), ("DELETE", "forward_extremities"),
+                         ("POST", "make_room_admin")):
+        assert_error(kit.request(method, f"{S}/v1/rooms/not-a-room/{tail}",
+                                 admin.access_token, json={}), 400, "M_UNKNOWN")
+    assert_error(kit.request("POST", f"{S}/v1/join/not-a-room", admin.access_token,
+                             json={"user_id": user.user_id}), 400, "M_UNKNOWN")
+    # make_room_admin of a room the server is not in: Synapse's "Server not in room".
+    assert_error(kit.request("POST", f"{S}/v1/rooms/{_q('!nope:localhost')}/make_room_admin",
+                             admin.access_token, json={}), 400, "M_UNKNOWN")
+    # Override ratelimit and server notices.
+    assert_error(kit.request("POST", f"{S}/v1/users/{_q(user.user_id)}/override_ratelimit",
+                             admin.access_token, json={"messages_per_second": -1}),
+                 400, "M_INVALID_PARAM")
+    for body, status, errcode in (({"user_id": user.user_id}, 400, "M_MISSING_PARAM"),
+                                  ({"content": {}}, 400, "M_MISSING_PARAM"),
+                                  ({"user_id": "bad", "content": {}}, 400, "M_INVALID_PARAM"),
+                                  ({"user_id": "@nobody:localhost", "content": {}}, 404,
+                                   "M_NOT_FOUND")):
+        assert_error(kit.request("POST", f"{S}/v1/send_server_notice", admin.access_token,
+                                 json=body), status, errcode)
+
+
+def test_force_join_into_an_invite_only_room_the_admin_is_not_in(kit: Kit) -> None:
+    """Synapse refuses (403): the admin must be able to invite; Glia does the same."""
+    admin, owner, outsider = kit.make_admin(), kit.register_user(), kit.register_user()
+    room = create_room(kit, owner, preset="private_chat")
+    assert_error(kit.request("POST", f"{S}/v1/join/{room}", admin.access_token,
+                             json={"user_id": outsider.user_id}), 403, "M_FORBIDDEN")
+    r = kit.request("GET", f"{S}/v1/rooms/{room}/members", admin.access_token)
+    assert outsider.user_id not in r.json()["members"]
+
+
+def test_forward_extremities_state_group_is_an_integer(kit: Kit) -> None:
+    admin, user = kit.make_admin(), kit.register_user()
+    room = create_room(kit, user)
+    r = kit.request("GET", f"{S}/v1/rooms/{room}/forward_extremities", admin.access_token)
+    [extremity] = r.json()["results"]
+    assert isinstance(extremity["state_group"], int)
+    assert set(extremity) == {"event_id", "state_group", "depth", "received_ts"}

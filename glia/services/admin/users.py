@@ -101,6 +101,7 @@ class UserAdminService:
         The account, its flags and its profile change in one transaction with the audit
         row; a changed display name or avatar is then announced in the user's rooms
         (new member events, each committed by the event writer on its own)."""
+        await self._check_new_localpart(user_id)
         parsed = self.local_user(user_id, "This endpoint can only be used with local users")
         requester = uow.requester
         if body.admin is False and user_id == requester.user_id:
@@ -303,6 +304,17 @@ class UserAdminService:
             raise errors.forbidden("You may not lock yourself.")
         await self.spec_target(user_id)
         await self.put(uow, user_id, UserPut(locked=locked))
+
+    async def _check_new_localpart(self, user_id: str) -> None:
+        """Synapse reads ``@localpart:domain`` loosely here and judges the localpart of
+        an ID of this server as a new username would be (``400 M_INVALID_USERNAME``),
+        where Glia's strict parse would say the ID is malformed."""
+        localpart, _, domain = user_id[1:].partition(":")
+        if user_id.startswith("@") and domain == self._config.server_name:
+            try:
+                parse_user_id(user_id)
+            except InvalidId:
+                await self._registration.check_available(localpart)
 
     @staticmethod
     def _parse(user_id: str) -> UserId:
