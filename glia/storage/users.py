@@ -230,6 +230,14 @@ class AdminUserStore:
             *args, limit, offset)
         return [_view(r) for r in rows], int(total or 0)
 
+    async def search_names(self, term: str) -> list[Row]:
+        """Accounts whose user ID contains ``term`` (Synapse's legacy ``search_users``):
+        name, is_guest, admin, user_type, by user ID."""
+        return await self._db.fetchall(
+            "SELECT user_id AS name, is_guest, admin, user_type FROM users"
+            " WHERE lower(user_id) LIKE ? ESCAPE '\\' ORDER BY user_id",
+            f"%{like_pattern(term.lower())}%")
+
     async def set_flag(self, user_id: str, flag: str, value: bool) -> None:
         if flag not in ("erased", "shadow_banned", "suspended"):
             raise ValueError(flag)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from tests.kit import Kit, assert_error, create_room, send_event, wait_for_job
+from tests.kit import Kit, assert_error, create_room, send_event, unique, wait_for_job
 
 S = "/_synapse/admin"
 
@@ -285,3 +285,47 @@ def test_forward_extremities_state_group_is_an_integer(kit: Kit) -> None:
     [extremity] = r.json()["results"]
     assert isinstance(extremity["state_group"], int)
     assert set(extremity) == {"event_id", "state_group", "depth", "received_ts"}
+
+
+def test_memberships_drop_rooms_the_server_left(kit: Kit) -> None:
+    """Synapse forgets a room's current state once no local user is in it, so a room
+    everyone here left is in no one's ``memberships`` (nor ``joined_rooms``)."""
+    C = "/_matrix/client/v3"
+    admin, alice, bob = kit.make_admin(), kit.register_user(), kit.register_user()
+    kept, abandoned = (create_room(kit, alice, preset="public_chat") for _ in range(2))
+    for room in (kept, abandoned):
+        assert kit.request("POST", f"{C}/join/{room}", bob.access_token,
+                           json={}).status_code == 200
+    for user, room in ((bob, kept), (bob, abandoned), (alice, abandoned)):
+        assert kit.request("POST", f"{C}/rooms/{room}/leave", user.access_token,
+                           json={}).status_code == 200
+    r = kit.request("GET", f"{S}/v1/users/{_q(bob.user_id)}/memberships", admin.access_token)
+    assert r.json() == {"memberships": {kept: "leave"}}
+    r = kit.request("GET", f"{S}/v1/users/{_q(alice.user_id)}/memberships",
+                    admin.access_token)
+    assert r.json()["memberships"].get(kept) == "join" and abandoned not in \
+        r.json()["memberships"]
+    r = kit.request("GET", f"{S}/v1/users/{_q(bob.user_id)}/joined_rooms", admin.access_token)
+    assert r.json() == {"joined_rooms": [], "total": 0}
+
+
+def test_legacy_search_users(kit: Kit) -> None:
+    admin = kit.make_admin()
+    tag = unique("srch")
+    users = sorted(kit.register_user(f"{tag}{i}").user_id for i in range(2))
+    r = kit.request("GET", f"{S}/v1/search_users/{_q(admin.user_id)}?term={tag}",
+                    admin.access_token)
+    assert r.status_code == 200, r.text
+    assert r.json() == [{"name": u, "password_hash": None, "is_guest": False, "admin": False,
+                         "user_type": None} for u in users]
+    assert kit.request("GET", f"{S}/v1/search_users/{_q(admin.user_id)}?term=zz{tag}",
+                       admin.access_token).json() == []
+    assert_error(kit.request("GET", f"{S}/v1/search_users/{_q(admin.user_id)}",
+                             admin.access_token), 400, "M_MISSING_PARAM")
+    assert_error(kit.request("GET", f"{S}/v1/search_users/{_q('@x:elsewhere.example')}"
+                             f"?term={tag}", admin.access_token), 400, "M_UNKNOWN")
+    assert_error(kit.request("GET", f"{S}/v1/search_users/nobody?term={tag}",
+                             admin.access_token), 400, "M_INVALID_PARAM")
+    user = kit.register_user()
+    assert_error(kit.request("GET", f"{S}/v1/search_users/{_q(user.user_id)}?term={tag}",
+                             user.access_token), 403, "M_FORBIDDEN")
