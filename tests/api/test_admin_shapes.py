@@ -329,3 +329,32 @@ def test_legacy_search_users(kit: Kit) -> None:
     user = kit.register_user()
     assert_error(kit.request("GET", f"{S}/v1/search_users/{_q(user.user_id)}?term={tag}",
                              user.access_token), 403, "M_FORBIDDEN")
+
+
+def test_a_purged_events_report_keeps_its_sender(kit: Kit) -> None:
+    """The event goes with the history purge; its report still names the sender."""
+    import time
+
+    C = "/_matrix/client/v3"
+    admin, owner, reporter = kit.make_admin(), kit.register_user(), kit.register_user()
+    room = create_room(kit, owner, preset="public_chat")
+    assert kit.request("POST", f"{C}/join/{room}", reporter.access_token,
+                       json={}).status_code == 200
+    event_id = send_event(kit, owner, room)
+    send_event(kit, owner, room)
+    assert kit.request("POST", f"{C}/rooms/{room}/report/{_q(event_id)}",
+                       reporter.access_token, json={"reason": "spam"}).status_code == 200
+    cutoff = int(time.time() * 1000) + 1
+    while time.time() * 1000 <= cutoff:  # event times are the system clock's
+        time.sleep(0.001)
+    r = kit.request("POST", f"{S}/v1/purge_history/{room}", admin.access_token,
+                    json={"purge_up_to_ts": cutoff, "delete_local_events": True})
+    assert wait_for_job(kit, admin, r.json()["purge_id"])["status"] == "complete"
+    assert kit.request("GET", f"{S}/v1/fetch_event/{_q(event_id)}",
+                       admin.access_token).status_code == 404
+    [report] = kit.request("GET", f"{S}/v1/event_reports?room_id={_q(room)}",
+                           admin.access_token).json()["event_reports"]
+    assert report["sender"] == owner.user_id and report["event_id"] == event_id
+    detail = kit.request("GET", f"/_glia/admin/v1/reports/{report['id']}",
+                         admin.access_token).json()
+    assert detail["sender"] == owner.user_id and detail["event_json"] is None
