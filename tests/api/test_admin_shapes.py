@@ -358,3 +358,17 @@ def test_a_purged_events_report_keeps_its_sender(kit: Kit) -> None:
     detail = kit.request("GET", f"/_glia/admin/v1/reports/{report['id']}",
                          admin.access_token).json()
     assert detail["sender"] == owner.user_id and detail["event_json"] is None
+
+
+def test_unknown_rooms_and_bad_hierarchy_limits(kit: Kit) -> None:
+    admin, user = kit.make_admin(), kit.register_user()
+    room = create_room(kit, user)
+    unknown = _q("!unknown:localhost")
+    for path in (f"{S}/v1/rooms/{unknown}/messages", f"{S}/v1/rooms/{unknown}/context/"
+                 f"{_q('$nope')}", f"{S}/v1/rooms/{unknown}/forward_extremities",
+                 f"{S}/v2/rooms/{unknown}/delete_status"):
+        assert_error(kit.request("GET", path, admin.access_token), 404, "M_NOT_FOUND")
+    assert_error(kit.request("GET", f"{S}/v1/rooms/{room}/hierarchy?limit=0",
+                             admin.access_token), 400, "M_INVALID_PARAM")
+    assert kit.request("GET", f"{S}/v1/rooms/{room}/hierarchy?limit=1",
+                       admin.access_token).status_code == 200
