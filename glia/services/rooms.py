@@ -129,8 +129,12 @@ class RoomService:
                 EventRequest(creator, "m.room.join_rules", {"join_rule": join_rule}, ""),
                 EventRequest(creator, "m.room.history_visibility",
                              {"history_visibility": history}, ""),
-                EventRequest(creator, "m.room.guest_access", {"guest_access": guest}, ""),
             ]
+            if guest != "forbidden":
+                # As Synapse: no event for the spec's default (absent means forbidden),
+                # so admin tools show a public room's guest_access as null.
+                events.append(EventRequest(creator, "m.room.guest_access",
+                                           {"guest_access": guest}, ""))
             events += [EventRequest(creator, s.type, s.content, s.state_key)
                         for s in initial_state]
             if name is not None:

@@ -372,3 +372,21 @@ def test_unknown_rooms_and_bad_hierarchy_limits(kit: Kit) -> None:
                              admin.access_token), 400, "M_INVALID_PARAM")
     assert kit.request("GET", f"{S}/v1/rooms/{room}/hierarchy?limit=1",
                        admin.access_token).status_code == 200
+
+
+def test_guest_access_is_null_without_the_event(kit: Kit) -> None:
+    admin, user = kit.make_admin(), kit.register_user()
+    public = create_room(kit, user, preset="public_chat")
+    private = create_room(kit, user, preset="private_chat")
+    for room, expected in ((public, None), (private, "can_join")):
+        r = kit.request("GET", f"{S}/v1/rooms/{room}", admin.access_token)
+        assert r.json()["guest_access"] == expected, r.text
+        r = kit.request("GET", f"{S}/v1/rooms?search_term={_q(room)}", admin.access_token)
+        [item] = r.json()["rooms"]
+        assert item["guest_access"] == expected
+    # Absent means forbidden: a guest may not join the public room.
+    r = kit.http.post("/_matrix/client/v3/register?kind=guest", json={})
+    if r.status_code == 200:
+        guest = r.json()["access_token"]
+        r = kit.request("POST", f"/_matrix/client/v3/join/{public}", guest, json={})
+        assert r.status_code == 403, r.text
