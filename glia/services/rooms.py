@@ -114,12 +114,22 @@ class RoomService:
             # v12 makes trusted invitees additional creators instead (above).
             extra_users=None if version.privileged_creators else dict.fromkeys(trusted, 100),
         )
+        if preset == "public_chat":
+            power_levels["events"]["m.call.invite"] = 50  # Synapse's public preset
         if pl_override:
             power_levels.update(copy.deepcopy(pl_override))
 
+        # The creator's join carries their profile, as every join does (and Synapse's).
+        join: dict[str, Any] = {"membership": "join"}
+        profile = await self._storage.profile.get(creator)
+        if profile is not None and profile.displayname is not None:
+            join["displayname"] = profile.displayname
+        if profile is not None and profile.avatar_url is not None:
+            join["avatar_url"] = profile.avatar_url
+
         def later(room_id: str) -> list[EventRequest]:
             events = [
-                EventRequest(creator, "m.room.member", {"membership": "join"}, creator),
+                EventRequest(creator, "m.room.member", join, creator),
                 EventRequest(creator, "m.room.power_levels", power_levels, ""),
             ]
             if alias is not None:

@@ -390,3 +390,29 @@ def test_guest_access_is_null_without_the_event(kit: Kit) -> None:
         guest = r.json()["access_token"]
         r = kit.request("POST", f"/_matrix/client/v3/join/{public}", guest, json={})
         assert r.status_code == 403, r.text
+
+
+def test_room_state_as_synapse_stores_it(kit: Kit) -> None:
+    """The creator's join carries their profile and the power levels are Synapse's
+    defaults key for key (admin tools show and compare them as stored)."""
+    admin, user = kit.make_admin(), kit.register_user()
+    r = kit.request("PUT", f"/_matrix/client/v3/profile/{_q(user.user_id)}/avatar_url",
+                    user.access_token, json={"avatar_url": "mxc://localhost/face"})
+    assert r.status_code == 200, r.text
+    for preset, invite in (("public_chat", 50), ("private_chat", 0)):
+        room = create_room(kit, user, preset=preset)
+        state = kit.request("GET", f"{S}/v1/rooms/{room}/state", admin.access_token).json()
+        [member] = [e for e in state["state"] if e["type"] == "m.room.member"]
+        assert member["content"] == {"membership": "join",
+                                     "displayname": user.user_id[1:].split(":")[0],
+                                     "avatar_url": "mxc://localhost/face"}
+        [levels] = [e["content"] for e in state["state"] if e["type"] == "m.room.power_levels"]
+        events = {"m.room.name": 50, "m.room.power_levels": 100,
+                  "m.room.history_visibility": 100, "m.room.canonical_alias": 50,
+                  "m.room.avatar": 50, "m.room.tombstone": 150, "m.room.server_acl": 100,
+                  "m.room.encryption": 100}
+        if preset == "public_chat":
+            events["m.call.invite"] = 50
+        assert levels == {"users": {}, "users_default": 0, "events": events,
+                          "events_default": 0, "state_default": 50, "ban": 50, "kick": 50,
+                          "redact": 50, "invite": invite, "historical": 100}
