@@ -110,7 +110,8 @@ async def serve(config: Config) -> None:
                   asyncio.create_task(services.presence.run_expiry()),
                   asyncio.create_task(services.push_gateway.run()),
                   asyncio.create_task(services.event_fanout.run_retries()),
-                  asyncio.create_task(services.account_validity.run_renewal_notices())]
+                  asyncio.create_task(services.account_validity.run_renewal_notices()),
+                  asyncio.create_task(services.retention.run())]
     try:
         await asyncio.gather(*(s.serve() for s in servers))
     finally:

@@ -247,6 +247,12 @@ class Config:
     max_request_size: int = 1024 * 1024
     #: Deepest nesting of objects and arrays accepted in a JSON body (M_BAD_JSON beyond).
     max_json_depth: int = 100
+    #: Seconds the address history (whois, the admin user list's ``last_seen_ts``) keeps
+    #: an access token's address after it was last seen; Synapse's 28 days. 0 keeps it.
+    user_ips_max_age: float = 28 * 86400.0
+    #: Seconds the original content of a redacted event stays readable by admins
+    #: (``fetch_event``); Synapse's 7 days. 0 keeps it.
+    redaction_retention_period: float = 7 * 86400.0
     listeners: ListenersConfig = field(default_factory=ListenersConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     registration: RegistrationConfig = field(default_factory=RegistrationConfig)

@@ -16,6 +16,7 @@ from starlette.types import Scope
 from typing_extensions import TypeVar
 
 from glia import errors
+from glia.errors import MatrixError
 from glia.http.decoding import decode_json, decode_object, to_model
 from glia.protocol.canonical_json import SAFE_INT_MAX, SAFE_INT_MIN
 
@@ -157,13 +158,21 @@ class Request(Generic[B]):
         """Decode and validate the body into ``model`` (done once, by the server). The
         model decides which JSON values it takes: a Struct only an object, a union with a
         scalar that value too (``PUT …/enabled`` takes a bare boolean)."""
-        if empty_ok and not self.raw_body.strip():
-            value: Any = {}
-        else:
-            value = decode_json(self.raw_body, self.max_json_depth)
-        if isinstance(value, dict):
-            self._decoded = value
-        self._body = to_model(value, model)
+        try:
+            if empty_ok and not self.raw_body.strip():
+                value: Any = {}
+            else:
+                value = decode_json(self.raw_body, self.max_json_depth)
+            if isinstance(value, dict):
+                self._decoded = value
+            self._body = to_model(value, model)
+        except MatrixError as e:
+            # A model may name the errcode its server answers for a body that is not
+            # JSON or not of its shape (Dendrite's handlers answer M_UNKNOWN).
+            errcode = getattr(model, "undecodable_errcode", None)
+            if errcode is None or e.errcode not in ("M_NOT_JSON", "M_BAD_JSON"):
+                raise
+            raise MatrixError(e.status, errcode, e.error) from e
 
     def json(self) -> dict[str, Any]:
         """The body as a JSON object (``M_NOT_JSON`` / ``M_BAD_JSON`` otherwise),

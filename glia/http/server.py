@@ -46,6 +46,8 @@ CORS_HEADERS = {
 
 #: Methods that change something: their requests get a unit of work (``req.uow``).
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
+#: The admin API mounts, where a path with a trailing slash is unknown (as in Synapse).
+_ADMIN_MOUNTS = ("/_synapse/admin/", "/_dendrite/admin/", "/_glia/admin/")
 
 _encoder = msgspec.json.Encoder()
 _request_ids = itertools.count(1)
@@ -113,7 +115,8 @@ class HttpApp:
         path = raw_path.decode("latin-1").split("?", 1)[0]
         segments = [unquote(s) for s in path.strip("/").split("/")]
         matched = self._router.match(segments)
-        if matched is None:
+        if matched is None or (path.endswith("/") and path.startswith(_ADMIN_MOUNTS)):
+            # Synapse's admin patterns are anchored: a trailing slash is another path.
             raise errors.unrecognized(404)
         methods, params = matched
         route = methods.get(raw.method)

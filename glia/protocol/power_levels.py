@@ -197,7 +197,9 @@ def default_power_levels_content(
     extra_users: Mapping[str, int] | None = None,
     invite: int = 0,
 ) -> dict[str, Any]:
-    """The ``m.room.power_levels`` content a new room starts with.
+    """The ``m.room.power_levels`` content a new room starts with: Synapse's, key for key
+    (admin tools show it as stored, and compare), which leaves the spec's defaults
+    (``notifications.room`` 50, ``m.room.topic`` at ``state_default``) implicit.
 
     Before v12 the creator is listed at 100; in v12 creators have infinite power and may
     not be listed, and ``m.room.tombstone`` must require more than ``state_default``.
@@ -213,7 +215,6 @@ def default_power_levels_content(
             "m.room.name": 50,
             "m.room.avatar": 50,
             "m.room.canonical_alias": 50,
-            "m.room.topic": 50,
             "m.room.power_levels": 100,
             "m.room.history_visibility": 100,
             "m.room.server_acl": 100,
@@ -226,5 +227,5 @@ def default_power_levels_content(
         "kick": 50,
         "redact": 50,
         "invite": invite,
-        "notifications": {"room": 50},
+        "historical": 100,
     }

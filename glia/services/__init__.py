@@ -76,6 +76,7 @@ from glia.services.receipts import ReceiptService
 from glia.services.registration import RegistrationService
 from glia.services.relations import Aggregator, RelationsService
 from glia.services.reports import ReportService
+from glia.services.retention import RetentionService
 from glia.services.rooms import RoomService
 from glia.services.search import SearchIndexer, SearchService
 from glia.services.server_keys import load_or_create_signing_key
@@ -151,6 +152,7 @@ class Services:
     receipts: ReceiptService
     typing: TypingService
     presence: PresenceService
+    retention: RetentionService
     sync: SyncService
     server_notices: ServerNoticeService
     push: PushService
@@ -309,6 +311,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         receipts=receipts,
         typing=typing,
         presence=presence,
+        retention=RetentionService(config, storage, clock),
         sync=sync,
         server_notices=server_notices,
         push=push,

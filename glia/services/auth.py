@@ -128,7 +128,8 @@ class AuthService:
         if len(self._last_recorded) >= _SEEN_CACHE_LIMIT:
             self._last_recorded.clear()
         self._last_recorded[key] = now
-        await self._storage.devices.record_seen(user_id, device_id, now, ip, user_agent)
+        await self._storage.devices.record_seen(user_id, device_id, now, ip, user_agent,
+                                                token_hash=token_hash)
 
     async def issue_token(
         self, stores: Stores, user_id: str, device_id: str, display_name: str | None

@@ -7,7 +7,7 @@ from typing import Any
 
 from glia.storage.events import StoredEvent
 
-__all__ = ["ClientEvent", "client_event"]
+__all__ = ["ClientEvent", "client_event", "legacy_client_event"]
 
 #: An event in the client format: free-form JSON (its content has any shape), built once
 #: here and answered as it is.
@@ -57,3 +57,21 @@ def _content(pdu: Mapping[str, Any]) -> dict[str, Any]:
             and isinstance(content, dict) and "redacts" not in content:
         return {**content, "redacts": pdu["redacts"]}
     return content if isinstance(content, dict) else {}
+
+
+#: What Synapse's legacy ("v1") client format copies from ``unsigned`` to the top level.
+_LEGACY_COPIED = ("age", "redacted_because", "replaces_state", "prev_content",
+                  "invite_room_state", "knock_room_state")
+
+
+def legacy_client_event(event: ClientEvent) -> ClientEvent:
+    """Synapse's legacy client format, which its admin room endpoints (``messages``,
+    ``context``, ``state``) still answer and admin tools read: the client format plus
+    ``user_id`` (the sender) and the keys above copied up from ``unsigned``."""
+    out = dict(event)
+    out["user_id"] = event["sender"]
+    unsigned = event.get("unsigned") or {}
+    for key in _LEGACY_COPIED:
+        if key in unsigned:
+            out[key] = unsigned[key]
+    return out

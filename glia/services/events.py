@@ -336,7 +336,9 @@ class EventsService:
         unsigned.pop("prev_content", None)
         unsigned["redacted_because"] = client_event(redaction, None)
         await tx.events.redact(target_id, redact(target.pdu, version), unsigned,
-                               redaction.event_id)
+                               redaction.event_id, original=target.pdu,
+                               room_id=target.room_id,
+                               redacted_ts=int(redaction.pdu["origin_server_ts"]))
 
 
 def _suspended() -> MatrixError:

@@ -91,7 +91,11 @@ class ProfileService:
     async def _announce(self, user_id: str, by_admin: bool) -> None:
         """Re-send the user's join event in every joined room with the whole current
         profile (both fields, not only the changed one: an older join may hold a stale
-        or missing other field), as clients read names and avatars from member events."""
+        or missing other field), as clients read names and avatars from member events —
+        except for a shadow-banned user changing their own profile: it changes, but no
+        room sees it (as Synapse)."""
+        if not by_admin and (await self._storage.admin_users.restrictions(user_id))[1]:
+            return
         fields = await member_profile(self._storage, user_id)
         for member in await self._storage.state.rooms_of_user(user_id, ["join"]):
             current = await self._storage.events.get(member.event_id)

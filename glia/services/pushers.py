@@ -134,21 +134,23 @@ class PusherService:
                    address.casefold() for t in threepids):
             raise MatrixError(400, "M_THREEPID_NOT_FOUND", "Email not found")
 
-    async def admin_pushers(self, user_id: str) -> dict[str, Any]:
-        """Synapse's ``GET /_synapse/admin/v1/users/{userId}/pushers``, with Glia's
-        delivery health per pusher."""
+    async def admin_pushers(self, user_id: str, *, health: bool) -> dict[str, Any]:
+        """Synapse's ``GET /_synapse/admin/v1/users/{userId}/pushers`` with exactly its
+        fields; with ``health`` (Glia's mount) also each pusher's delivery health."""
         await existing_local_user(self._storage, user_id, self._config.server_name,
                                   "Can only look up local users")
         pushers = await self._storage.push.pushers_of_user(user_id)
-        queued = await self._storage.push.pending_deliveries(user_id)
+        queued = await self._storage.push.pending_deliveries(user_id) if health else {}
         out = []
         for p in pushers:
             item = msgspec.structs.asdict(PusherInfo.of(p))
-            item.update({
-                "enabled": True, "device_id": p.device_id, "pushkey_ts": p.pushkey_ts,
-                "last_success_ts": p.last_success_ts, "failing_since_ts": p.failing_since_ts,
-                "queued_pushes": queued.get((p.app_id, p.pushkey), 0),
-            })
+            item.update({"enabled": True, "device_id": p.device_id})
+            if health:
+                item.update({
+                    "pushkey_ts": p.pushkey_ts, "last_success_ts": p.last_success_ts,
+                    "failing_since_ts": p.failing_since_ts,
+                    "queued_pushes": queued.get((p.app_id, p.pushkey), 0),
+                })
             out.append(item)
         return {"pushers": out, "total": len(out)}
 

@@ -118,6 +118,8 @@ class RoomService:
             # v12 makes trusted invitees additional creators instead (above).
             extra_users=None if version.privileged_creators else dict.fromkeys(trusted, 100),
         )
+        if preset == "public_chat":
+            power_levels["events"]["m.call.invite"] = 50  # Synapse's public preset
         if pl_override:
             power_levels.update(copy.deepcopy(pl_override))
         profiles = {user: await member_profile(self._storage, user)
@@ -145,7 +147,10 @@ class RoomService:
             if name is not None:
                 events.append(EventRequest(creator, "m.room.name", {"name": name}, ""))
             if topic is not None:
-                events.append(EventRequest(creator, "m.room.topic", {"topic": topic}, ""))
+                # The spec's text/plain representation beside the plain string (an
+                # absent mimetype means text/plain; Synapse writes it so).
+                events.append(EventRequest(creator, "m.room.topic", {
+                    "topic": topic, "m.topic": {"m.text": [{"body": topic}]}}, ""))
             for invitee in invite:
                 content: dict[str, Any] = {"membership": "invite", **profiles[invitee]}
                 if is_direct:

@@ -12,7 +12,7 @@ from glia.clock import now_ms
 from glia.errors import MatrixError
 from glia.ids import is_valid_event_id
 from glia.protocol.filters import EventFilter
-from glia.services.event_format import ClientEvent
+from glia.services.event_format import ClientEvent, legacy_client_event
 from glia.services.events import client_event
 from glia.services.filtered_pages import filtered_page
 from glia.services.relations import Aggregator
@@ -73,9 +73,9 @@ class TimelineService:
                                    backwards=backwards, from_pos=from_pos, to_pos=to_pos,
                                    limit=limit)
         visible = [e for e in page.events if visibility.visible(e)]
-        body = MessagesPage(
-            await self._aggregator.client_events(visible, (user_id, device_id), visibility),
-            Position(*from_pos).token())
+        chunk = await self._aggregator.client_events(visible, (user_id, device_id),
+                                                     visibility)
+        body = MessagesPage(_formatted(chunk, admin), Position(*from_pos).token())
         # ``end`` whenever there may be more: a full page, or (forwards) any page at
         # all, since newer events keep arriving (Synapse gives it for any non-empty
         # chunk going forwards too).
@@ -163,11 +163,18 @@ class TimelineService:
         state_events = await self._storage.events.get_many(list(state_ids.values()))
         rendered = await self._aggregator.client_events([event, *before, *after], viewer,
                                                         visibility, now)
+        rendered = _formatted(rendered, admin)
         return ContextPage(
             rendered[0], rendered[1:1 + len(before)], rendered[1 + len(before):],
             gap_before(first.depth, first.stream_ordering).token(),
             gap_after(last.depth, last.stream_ordering).token(),
-            [client_event(e, None, now) for e in
-             sorted(state_events.values(), key=lambda e: e.stream_ordering)])
+            _formatted([client_event(e, None, now) for e in
+                        sorted(state_events.values(), key=lambda e: e.stream_ordering)],
+                       admin))
+
+
+def _formatted(events: list[ClientEvent], admin: bool) -> list[ClientEvent]:
+    """The admin API answers Synapse's legacy client format, which tools read."""
+    return [legacy_client_event(e) for e in events] if admin else events
 
 

@@ -32,9 +32,12 @@ class TypingService:
     async def set_typing(self, uow: UnitOfWork, room_id: str, user_id: str, typing: bool,
                          timeout_ms: int | None = None) -> None:
         """Start (for ``timeout_ms``, capped) or stop the caller's typing in the room, in
-        the request's transaction."""
+        the request's transaction. A shadow-banned user's start succeeds without effect,
+        before any check of the room, as in Synapse."""
         if uow.requester.user_id != user_id:
             raise errors.forbidden("Cannot set another user's typing state")
+        if typing and (await self._storage.admin_users.restrictions(user_id))[1]:
+            return  # shadow-banned: looks done, nobody sees it (as Synapse)
         if not is_valid_room_id(room_id):
             raise errors.invalid_param(f"{room_id} is not a valid room ID")
         timeout = DEFAULT_TIMEOUT_MS if timeout_ms is None else timeout_ms

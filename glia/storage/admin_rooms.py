@@ -40,7 +40,7 @@ STAT_STATE = {
 ROOM_TABLES = (
     "event_reports", "receipts", "typing", "typing_rooms", "account_data",
     "server_notice_rooms", "room_stats", "room_aliases", "forgotten_rooms",
-    "forward_extremities", "room_state", "events",
+    "forward_extremities", "room_state", "redacted_originals", "events",
 )
 
 
@@ -163,6 +163,18 @@ class AdminRoomStore:
             room_id, f"%:{like_pattern(server_name)}")
         return int(value or 0)
 
+    async def rooms_with_local_joined(self, room_ids: list[str], server_name: str
+                                      ) -> set[str]:
+        """Of these rooms, those some local user is joined to now (the server is in)."""
+        if not room_ids:
+            return set()
+        marks = ", ".join("?" for _ in room_ids)
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT room_id FROM room_state WHERE type = 'm.room.member'"
+            " AND membership = 'join' AND to_stream IS NULL AND state_key LIKE ? ESCAPE '\\'"
+            f" AND room_id IN ({marks})", f"%:{like_pattern(server_name)}", *room_ids)
+        return {r["room_id"] for r in rows}
+
     async def forgotten_by_all_local(self, room_id: str, server_name: str) -> bool:
         """Every local user who was ever in the room has forgotten it."""
         value = await self._db.fetchval(
@@ -226,6 +238,8 @@ class AdminRoomStore:
         if not event_ids:
             return 0
         marks = ", ".join("?" for _ in event_ids)
+        await self._db.execute_bulk(
+            f"DELETE FROM redacted_originals WHERE event_id IN ({marks})", *event_ids)
         return await self._db.execute_bulk(f"DELETE FROM events WHERE event_id IN ({marks})",
                                       *event_ids)
 

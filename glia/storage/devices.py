@@ -94,20 +94,21 @@ class DeviceStore:
         )
 
     async def delete(self, user_id: str, device_id: str) -> None:
-        """Remove a device and every token of it."""
+        """Remove a device and every token of it (its address history stays, until
+        :meth:`prune_addresses`)."""
         await self._db.execute(
             "DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?", user_id, device_id
         )
         await self._db.execute(
             "DELETE FROM devices WHERE user_id = ? AND device_id = ?", user_id, device_id
         )
-        await self._db.execute(
-            "DELETE FROM client_ips WHERE user_id = ? AND device_id = ?", user_id, device_id
-        )
 
     async def record_seen(
-        self, user_id: str, device_id: str, ts: int, ip: str | None, user_agent: str | None
+        self, user_id: str, device_id: str, ts: int, ip: str | None, user_agent: str | None,
+        *, token_hash: str,
     ) -> None:
+        """The device's last-seen columns, and the address history row of this token and
+        address (the latest user agent and time win)."""
         await self._db.execute(
             "UPDATE devices SET last_seen_ts = ?, last_seen_ip = ?, last_seen_user_agent = ?"
             " WHERE user_id = ? AND device_id = ?",
@@ -115,18 +116,26 @@ class DeviceStore:
         )
         if ip is not None:
             await self._db.execute(
-                "INSERT INTO client_ips (user_id, device_id, ip, user_agent, last_seen)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, device_id, ip) DO UPDATE"
-                " SET user_agent = excluded.user_agent, last_seen = excluded.last_seen",
-                user_id, device_id, ip, user_agent, ts,
+                "INSERT INTO user_ips (user_id, token_hash, device_id, ip, user_agent,"
+                " last_seen) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (user_id, token_hash, ip) DO UPDATE"
+                " SET user_agent = excluded.user_agent, last_seen = excluded.last_seen,"
+                " device_id = excluded.device_id",
+                user_id, token_hash, device_id, ip, user_agent, ts,
             )
 
     async def connections(self, user_id: str) -> builtins.list[Row]:
-        """Where the user's devices were seen from (whois): device_id, ip, user_agent,
-        last_seen."""
+        """Where the user was seen from (whois), newest first: one row per access token
+        and address with device_id, ip, user_agent, last_seen — including tokens and
+        devices since deleted."""
         return await self._db.fetchall(
-            "SELECT device_id, ip, user_agent, last_seen FROM client_ips WHERE user_id = ?"
-            " ORDER BY device_id, last_seen DESC", user_id)
+            "SELECT device_id, ip, user_agent, last_seen FROM user_ips WHERE user_id = ?"
+            " ORDER BY last_seen DESC, ip, device_id", user_id)
+
+    async def prune_addresses(self, seen_before: int) -> int:
+        """Forget address history last seen before ``seen_before`` (ms); how many rows."""
+        return await self._db.execute_bulk("DELETE FROM user_ips WHERE last_seen < ?",
+                                           seen_before)
 
     # -- access tokens ---------------------------------------------------------------
 
@@ -180,7 +189,4 @@ class DeviceStore:
         await self._db.execute("DELETE FROM access_tokens WHERE puppeted_by = ?", user_id)
         await self._db.execute(
             "DELETE FROM devices WHERE user_id = ? AND device_id <> ?", user_id, keep
-        )
-        await self._db.execute(
-            "DELETE FROM client_ips WHERE user_id = ? AND device_id <> ?", user_id, keep
         )

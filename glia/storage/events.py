@@ -124,14 +124,31 @@ class EventStore:
         return int(value or 0)
 
     async def redact(self, event_id: str, pruned_pdu: dict[str, Any],
-                     unsigned: dict[str, Any], redacted_by: str) -> None:
-        """Replace an event by its redacted form; the original content is gone for good."""
+                     unsigned: dict[str, Any], redacted_by: str, *,
+                     original: dict[str, Any], room_id: str, redacted_ts: int) -> None:
+        """Replace an event by its redacted form; the original PDU is set aside for
+        admins (:meth:`original`) until :meth:`prune_originals`."""
         await self._db.execute(
             "UPDATE events SET pdu = ?, unsigned = ?, redacted_by = ?, relates_to = NULL,"
             " rel_type = NULL, contains_url = FALSE WHERE event_id = ?",
             json.dumps(pruned_pdu, ensure_ascii=False, separators=(",", ":")),
             json.dumps(unsigned, separators=(",", ":")), redacted_by, event_id,
         )
+        await self._db.execute(
+            "INSERT INTO redacted_originals (event_id, room_id, pdu, redacted_ts)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING", event_id, room_id,
+            json.dumps(original, ensure_ascii=False, separators=(",", ":")), redacted_ts)
+
+    async def original(self, event_id: str) -> dict[str, Any] | None:
+        """The PDU of a redacted event as it was before, while it is kept."""
+        value = await self._db.fetchval(
+            "SELECT pdu FROM redacted_originals WHERE event_id = ?", event_id)
+        return None if value is None else dict(json.loads(value))
+
+    async def prune_originals(self, redacted_before: int) -> int:
+        """Forget the originals of events redacted before ``redacted_before`` (ms)."""
+        return await self._db.execute_bulk(
+            "DELETE FROM redacted_originals WHERE redacted_ts < ?", redacted_before)
 
     async def page(self, room_id: str, *, backwards: bool, from_pos: tuple[int, int] | None,
                    to_pos: tuple[int, int] | None, limit: int,

@@ -182,19 +182,24 @@ class MediaStore:
     # -- administration ----------------------------------------------------------------
 
     async def quarantine(self, media_ids: Sequence[str], by: str) -> int:
-        """Quarantine these items and every item sharing a hash with one of them, except
-        protected ones; returns how many rows changed."""
+        """Quarantine these items and every item sharing bytes with one of them, except
+        protected ones (which lend their bytes' hash to nothing either). Returns how many
+        items that covers, already quarantined ones included, as Synapse counts; only
+        newly quarantined ones enter the change feed."""
         if not media_ids:
             return 0
         marks = _in(media_ids)
+        covered = ("safe_from_quarantine = FALSE AND (media_id IN"
+                   f" ({marks}) OR sha256 IN (SELECT sha256 FROM media WHERE media_id IN"
+                   f" ({marks}) AND sha256 IS NOT NULL AND safe_from_quarantine = FALSE))")
         await self._lock_quarantine_feed()
+        count = await self._db.fetchval(f"SELECT COUNT(*) FROM media WHERE {covered}",
+                                        *media_ids, *media_ids)
         rows = await self._db.fetchall(
-            "UPDATE media SET quarantined_by = ? WHERE quarantined_by IS NULL"
-            " AND safe_from_quarantine = FALSE AND (media_id IN"
-            f" ({marks}) OR sha256 IN (SELECT sha256 FROM media WHERE media_id IN ({marks})"
-            " AND sha256 IS NOT NULL)) RETURNING media_id", by, *media_ids, *media_ids)
+            f"UPDATE media SET quarantined_by = ? WHERE quarantined_by IS NULL AND {covered}"
+            " RETURNING media_id", by, *media_ids, *media_ids)
         await self._record_quarantine_changes([r["media_id"] for r in rows], True)
-        return len(rows)
+        return int(count or 0)
 
     async def unquarantine(self, media_id: str) -> int:
         """Lift quarantine from the item and from every item with the same bytes."""
@@ -261,9 +266,12 @@ class MediaStore:
             " media_id ASC LIMIT ? OFFSET ?", user_id, limit, offset)
         return [_media(r) for r in rows], int(total or 0)
 
-    async def user_media_ids(self, user_id: str) -> list[str]:
+    async def user_media_ids(self, user_id: str, *, unquarantined: bool = False
+                             ) -> list[str]:
+        """The user's uploads; with ``unquarantined`` only those not quarantined yet."""
+        only = " AND quarantined_by IS NULL" if unquarantined else ""
         rows = await self._db.fetchall(
-            "SELECT media_id FROM media WHERE user_id = ? ORDER BY media_id", user_id)
+            f"SELECT media_id FROM media WHERE user_id = ?{only} ORDER BY media_id", user_id)
         return [r["media_id"] for r in rows]
 
     async def existing(self, media_ids: Sequence[str]) -> list[str]:

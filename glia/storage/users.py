@@ -114,6 +114,8 @@ class UserListQuery:
     not_user_types: tuple[str, ...] = ()
     order_by: str = "name"
     backwards: bool = False
+    #: An account never listed (the server-notices sender, which Synapse has no row for).
+    hidden_user_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,9 @@ class AdminUserView:
     last_seen_ts: int | None
 
 
-_LAST_SEEN = "(SELECT MAX(d.last_seen_ts) FROM devices d WHERE d.user_id = u.user_id)"
+#: As Synapse: the devices' latest, else the address history's (it outlives devices).
+_LAST_SEEN = ("COALESCE((SELECT MAX(d.last_seen_ts) FROM devices d WHERE d.user_id = u.user_id),"
+              " (SELECT MAX(i.last_seen) FROM user_ips i WHERE i.user_id = u.user_id))")
 
 #: order_by values → SQL expressions (secondary order is always the user ID).
 #: The nullable ones (see ``_NULLABLE``) sort NULL as the smallest value on both engines.
@@ -191,6 +195,9 @@ class AdminUserStore:
         elif query.user_id:
             where.append("lower(u.user_id) LIKE ? ESCAPE '\\'")
             args.append(f"%{like_pattern(query.user_id.lower())}%")
+        if query.hidden_user_id is not None:
+            where.append("u.user_id <> ?")
+            args.append(query.hidden_user_id)
         if not query.guests:
             where.append("u.is_guest = FALSE")
         if query.deactivated is not None:
@@ -222,6 +229,14 @@ class AdminUserStore:
             f"{_VIEW} WHERE {clause} ORDER BY {order}{secondary} LIMIT ? OFFSET ?",
             *args, limit, offset)
         return [_view(r) for r in rows], int(total or 0)
+
+    async def search_names(self, term: str) -> list[Row]:
+        """Accounts whose user ID contains ``term`` (Synapse's legacy ``search_users``):
+        name, is_guest, admin, user_type, by user ID."""
+        return await self._db.fetchall(
+            "SELECT user_id AS name, is_guest, admin, user_type FROM users"
+            " WHERE lower(user_id) LIKE ? ESCAPE '\\' ORDER BY user_id",
+            f"%{like_pattern(term.lower())}%")
 
     async def set_flag(self, user_id: str, flag: str, value: bool) -> None:
         if flag not in ("erased", "shadow_banned", "suspended"):

@@ -88,15 +88,17 @@ def test_routes_declare_models() -> None:
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
 def test_hostile_bodies(hostile: FuzzAdmin, route: Route) -> None:
     path = concrete_path(route.path)
-    r = hostile.send(route.method, path, NOT_UTF8)
-    assert (r.status_code, r.json().get("errcode")) == (400, "M_NOT_JSON"), r.text
-    r = hostile.send(route.method, path, DEEP)
-    assert (r.status_code, r.json().get("errcode")) == (400, "M_BAD_JSON"), r.text
     assert route.body is not None
+    # A model may answer its server's errcode for undecodable bodies (Dendrite's paths).
+    own = getattr(route.body, "undecodable_errcode", None)
+    r = hostile.send(route.method, path, NOT_UTF8)
+    assert (r.status_code, r.json().get("errcode")) == (400, own or "M_NOT_JSON"), r.text
+    r = hostile.send(route.method, path, DEEP)
+    assert (r.status_code, r.json().get("errcode")) == (400, own or "M_BAD_JSON"), r.text
     for name, value in _field_variants(route.body):
         content = msgspec.json.encode({name: value, "unknown_hostile_field": {"x": [1]}})
         r = hostile.send(route.method, path, content)
         # The field's own type refuses the value, so the decoder must, before any handler.
         assert r.status_code == 400, (name, value, r.status_code, r.text)
         assert r.json().get("errcode") in ("M_BAD_JSON", "M_INVALID_PARAM",
-                                           "M_MISSING_PARAM"), (name, r.text)
+                                           "M_MISSING_PARAM", own), (name, r.text)

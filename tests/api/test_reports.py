@@ -77,8 +77,9 @@ def test_event_report_round_trip(kit: Kit, room: tuple[User, User, str, str]) ->
     assert detail == item
     # Federation format: the stored PDU with its graph links, hashes and signatures.
     assert {"auth_events", "prev_events", "hashes", "signatures", "depth", "content",
-            "sender", "room_id", "type", "origin_server_ts"} <= set(event_json)
+            "sender", "room_id", "type", "origin_server_ts", "unsigned"} <= set(event_json)
     assert event_json["content"]["body"] == "hello"
+    assert isinstance(event_json["unsigned"], dict)
 
     # Glia's own mount of the Synapse path answers the same.
     assert _get(kit, admin, f"{G}/event_reports/{item['id']}")["event_id"] == event_id

@@ -41,7 +41,7 @@ def test_upgrade_moves_state_aliases_and_directory(kit: Kit) -> None:
     assert create["room_version"] == "12"
     assert create["predecessor"] == {"room_id": old}
     assert state[("m.room.name", "")]["content"] == {"name": "Old name"}
-    assert state[("m.room.topic", "")]["content"] == {"topic": "About"}
+    assert state[("m.room.topic", "")]["content"]["topic"] == "About"
     assert state[("m.room.join_rules", "")]["content"] == {"join_rule": "public"}
     assert state[("m.room.member", mallory.user_id)]["content"]["membership"] == "ban"
     assert state[("m.room.canonical_alias", "")]["content"]["alias"] == alias

@@ -18,9 +18,16 @@ def test_create_room_initial_state_in_spec_order(kit: Kit) -> None:
     assert types[:3] == ["m.room.create", "m.room.member", "m.room.power_levels"]
     assert types.index("m.room.canonical_alias") < types.index("m.room.join_rules")
     assert types.index("m.room.history_visibility") < types.index("m.room.name")
+    # As Synapse, public_chat sends no guest_access event: absent means forbidden.
+    assert "m.room.guest_access" not in types
     name = kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/state/m.room.name",
                        alice.access_token)
     assert name.json() == {"name": "Pub"}
+    # createRoom's topic is sent with its text/plain representation too (spec v1.15).
+    topic = kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/state/m.room.topic",
+                        alice.access_token)
+    assert topic.json() == {"topic": "Happy hour", "m.topic": {
+        "m.text": [{"body": "Happy hour"}]}}
     create = next(e for e in r.json() if e["type"] == "m.room.create")
     assert create["content"]["room_version"] == "12"
     assert room_id.startswith("!") and ":" not in room_id  # v12 room IDs

@@ -19,7 +19,7 @@ def seen_ip(kit: Kit, admin: User, user: User) -> str:
     r = kit.request("GET", f"/_synapse/admin/v1/whois/{quote(user.user_id)}",
                     admin.access_token)
     assert r.status_code == 200, r.text
-    return str(r.json()["devices"][user.device_id]["sessions"][0]["connections"][0]["ip"])
+    return str(r.json()["devices"][""]["sessions"][0]["connections"][0]["ip"])
 
 
 def whoami_from(kit: Kit, user: User, forwarded: str) -> None:

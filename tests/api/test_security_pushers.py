@@ -93,7 +93,7 @@ def test_a_gateway_named_localhost_gets_nothing(glia_factory: Callable[..., Glia
         admin = kit.make_admin()
         deadline = time.monotonic() + 10
         while True:
-            r = kit.request("GET", "/_synapse/admin/v1/users/"
+            r = kit.request("GET", "/_glia/admin/v1/users/"
                             f"{quote(bob.user_id, safe='')}/pushers", admin.access_token)
             [p] = r.json()["pushers"]
             if p["failing_since_ts"] is not None:

@@ -105,7 +105,8 @@ async def test_device_round_trip(storage: Storage) -> None:
     device = await storage.devices.get("@alice:test", "DEV1")
     assert device is not None and device.display_name == "Tablet"
 
-    await storage.devices.record_seen("@alice:test", "DEV1", 555, "10.0.0.1", "nio/0.26")
+    await storage.devices.record_seen("@alice:test", "DEV1", 555, "10.0.0.1", "nio/0.26",
+                                       token_hash="t")
     device = await storage.devices.get("@alice:test", "DEV1")
     assert device is not None
     assert (device.last_seen_ts, device.last_seen_ip, device.last_seen_user_agent) == (

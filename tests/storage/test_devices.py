@@ -39,17 +39,33 @@ async def test_record_seen_and_connections(shared: Storage) -> None:
     u = await _user(shared)
     await shared.devices.upsert(u, "D1", None, 1)
     await shared.devices.upsert(u, "D2", None, 1)
-    await shared.devices.record_seen(u, "D1", 100, "10.0.0.1", "ua1")
-    await shared.devices.record_seen(u, "D1", MAX_SAFE, "10.0.0.2", "ua2")
-    await shared.devices.record_seen(u, "D1", 300, "10.0.0.1", "ua3")
+    await shared.devices.record_seen(u, "D1", 100, "10.0.0.1", "ua1", token_hash="t1")
+    await shared.devices.record_seen(u, "D1", MAX_SAFE, "10.0.0.2", "ua2", token_hash="t1")
+    await shared.devices.record_seen(u, "D1", 300, "10.0.0.1", "ua3", token_hash="t1")
+    # Another token of the same device from the same address is a connection of its own.
+    await shared.devices.record_seen(u, "D1", 200, "10.0.0.1", "ua5", token_hash="t2")
     # Without an address only the device's last-seen columns change.
-    await shared.devices.record_seen(u, "D2", 50, None, "ua4")
-    assert await shared.devices.get(u, "D1") == Device(u, "D1", None, 1, 300, "10.0.0.1",
-                                                       "ua3")
+    await shared.devices.record_seen(u, "D2", 50, None, "ua4", token_hash="t3")
+    assert await shared.devices.get(u, "D1") == Device(u, "D1", None, 1, 200, "10.0.0.1",
+                                                       "ua5")
     assert await shared.devices.get(u, "D2") == Device(u, "D2", None, 1, 50, None, "ua4")
     assert [dict(r) for r in await shared.devices.connections(u)] == [
         {"device_id": "D1", "ip": "10.0.0.2", "user_agent": "ua2", "last_seen": MAX_SAFE},
-        {"device_id": "D1", "ip": "10.0.0.1", "user_agent": "ua3", "last_seen": 300}]
+        {"device_id": "D1", "ip": "10.0.0.1", "user_agent": "ua3", "last_seen": 300},
+        {"device_id": "D1", "ip": "10.0.0.1", "user_agent": "ua5", "last_seen": 200}]
+
+
+async def test_address_history_outlives_devices_until_pruned(shared: Storage) -> None:
+    u = await _user(shared)
+    for d, ts in (("D1", 100), ("D2", 500)):
+        await shared.devices.upsert(u, d, None, 1)
+        await shared.devices.add_token(f"{u}{d}", u, d, 1)
+        await shared.devices.record_seen(u, d, ts, "10.0.0.9", None, token_hash=f"{u}{d}")
+    await shared.devices.delete(u, "D1")
+    await shared.devices.delete_all_for_user(u)
+    assert [r["device_id"] for r in await shared.devices.connections(u)] == ["D2", "D1"]
+    assert await shared.devices.prune_addresses(500) >= 1
+    assert [r["device_id"] for r in await shared.devices.connections(u)] == ["D2"]
 
 
 async def test_set_display_name(shared: Storage) -> None:
@@ -83,17 +99,15 @@ async def test_tokens(shared: Storage) -> None:
     assert await shared.devices.token_owner(t2) is not None
 
 
-async def test_delete_takes_tokens_and_addresses_of_that_device_only(shared: Storage) -> None:
+async def test_delete_takes_tokens_of_that_device_only(shared: Storage) -> None:
     u = await _user(shared)
     for d in ("D1", "D2"):
         await shared.devices.upsert(u, d, None, 1)
         await shared.devices.add_token(f"{u}{d}", u, d, 1)
-        await shared.devices.record_seen(u, d, 1, "10.0.0.9", None)
     await shared.devices.delete(u, "D1")
     assert await shared.devices.get(u, "D1") is None
     assert await shared.devices.token_owner(f"{u}D1") is None
     assert await shared.devices.token_owner(f"{u}D2") is not None
-    assert [r["device_id"] for r in await shared.devices.connections(u)] == ["D2"]
 
 
 async def test_delete_all_for_user(shared: Storage) -> None:
@@ -101,7 +115,6 @@ async def test_delete_all_for_user(shared: Storage) -> None:
     for d in ("KEEP", "GO1", "GO2"):
         await shared.devices.upsert(u, d, None, 1)
         await shared.devices.add_token(f"{u}{d}", u, d, 1)
-        await shared.devices.record_seen(u, d, 1, "10.0.0.1", None)
     await shared.devices.upsert(admin, "ADM", None, 1)
     # The admin's token to act as ``u`` (on u's device KEEP) is the admin's...
     await shared.devices.add_token(f"{u}puppet", u, "GO1", 1, puppeted_by=admin)
@@ -113,7 +126,6 @@ async def test_delete_all_for_user(shared: Storage) -> None:
     assert await shared.devices.token_owner(f"{u}GO1") is None
     assert await shared.devices.token_owner(f"{u}puppet") is not None
     assert await shared.devices.token_owner(f"{admin}puppet") is None
-    assert [r["device_id"] for r in await shared.devices.connections(u)] == ["KEEP"]
     assert [d.device_id for d in await shared.devices.list(admin)] == ["ADM"]
     await shared.devices.delete_all_for_user(u)
     assert await shared.devices.list(u) == []

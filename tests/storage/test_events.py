@@ -222,11 +222,18 @@ async def test_redact_replaces_the_event(shared: Storage) -> None:
                            rel_type="m.replace")
     pruned = {"type": "m.room.message", "sender": "@sender:test", "room_id": r,
               "origin_server_ts": 1, "content": {}}
-    await shared.events.redact(edit.event_id, pruned, {"redacted_because": {"x": "é"}}, "$by")
+    await shared.events.redact(edit.event_id, pruned, {"redacted_because": {"x": "é"}}, "$by",
+                               original=edit.pdu, room_id=r, redacted_ts=1000)
     got = await shared.events.get(edit.event_id)
     assert got is not None
     assert (got.pdu, got.unsigned, got.redacted_by) == (
         pruned, {"redacted_because": {"x": "é"}}, "$by")
+    # The original is set aside for admins until the retention period is over.
+    assert await shared.events.original(edit.event_id) == edit.pdu
+    assert await shared.events.prune_originals(1000) == 0
+    assert await shared.events.original(edit.event_id) == edit.pdu
+    assert await shared.events.prune_originals(1001) >= 1
+    assert await shared.events.original(edit.event_id) is None
     # It no longer relates to anything and no longer counts as containing a URL.
     assert await shared.events.latest_edits(r, [root.event_id]) == {}
     assert await shared.events.page(r, backwards=False, from_pos=None, to_pos=None,

@@ -75,8 +75,16 @@ async def test_quarantine_by_hash_and_the_feed(storage: Storage) -> None:
         ("e", "@admin:test")]
     assert await m.hash_quarantined("same")
     assert not await m.hash_quarantined("other")
-    # Already quarantined: nothing changes, nothing is fed.
-    assert await m.quarantine(["a"], "@other:test") == 0
+    # Already quarantined: nothing changes, nothing is fed, but the items are counted
+    # (Synapse's count: every item the request covers).
+    assert await m.quarantine(["a"], "@other:test") == 2
+    assert (await m.get("a")).quarantined_by == "@admin:test"  # type: ignore[union-attr]
+    # A protected item lends its hash to nothing.
+    await m.insert("f", "@u:test", "image/png", None, 1, 1, "kept", None)  # type: ignore[arg-type]
+    await m.insert("g", "@u:test", "image/png", None, 1, 1, "kept", None)  # type: ignore[arg-type]
+    await m.set_protected("f", True)
+    assert await m.quarantine(["f"], "@admin:test") == 0
+    assert (await m.get("g")).quarantined_by is None  # type: ignore[union-attr]
     assert await m.unquarantine("b") == 2
     assert await m.unquarantine("b") == 0
     assert await m.quarantine_position() == 5

@@ -127,7 +127,8 @@ async def test_sources_and_replace_range(storage: Storage) -> None:
         topic = await event(tx, r, type="m.room.topic", state_key="", content={"topic": "t"})
         gone = await event(tx, r, content={"body": "gamma"})
         b = await event(tx, r, content={"body": "beta"})
-        await tx.events.redact(gone.event_id, {"type": "m.room.message"}, {}, "$r")
+        await tx.events.redact(gone.event_id, {"type": "m.room.message"}, {}, "$r",
+                               original=gone.pdu, room_id=r, redacted_ts=1)
     scope = (RoomScope(r, ((0, None),)),)
     types = ["m.room.message", "m.room.topic"]
     assert await s.count_sources(types) == 3

@@ -71,8 +71,8 @@ async def _population(storage: Storage) -> None:
                               creation_ts=9, is_guest=True)
         await tx.devices.upsert("@alice:test", "A1", None, 1)
         await tx.devices.upsert("@alice:test", "A2", None, 1)
-        await tx.devices.record_seen("@alice:test", "A1", 500, None, None)
-        await tx.devices.record_seen("@alice:test", "A2", 900, None, None)
+        await tx.devices.record_seen("@alice:test", "A1", 500, None, None, token_hash="a")
+        await tx.devices.record_seen("@alice:test", "A2", 900, None, None, token_hash="b")
         await tx.admin_users.set_flag("@alice:test", "shadow_banned", True)
         await tx.profile.set_avatar_url("@alice:test", "mxc://test/a")
 
@@ -242,7 +242,8 @@ async def test_events_to_redact(shared: Storage) -> None:
         enc = await event(tx, r, sender=me, type="m.room.encrypted", ts=300)
         await event(tx, r, sender=me, type="m.room.name", state_key="", ts=310)
         redacted = await event(tx, r, sender=me, ts=400)
-        await tx.events.redact(redacted.event_id, {"type": "m.room.message"}, {}, "$x")
+        await tx.events.redact(redacted.event_id, {"type": "m.room.message"}, {}, "$x",
+                               original=redacted.pdu, room_id=r, redacted_ts=1)
         leave = await member(tx, r, me, "leave", ts=500)
         # A member event of the user that is not theirs to redact: an invite of another.
         await member(tx, r, other, "invite", sender=me, ts=600)

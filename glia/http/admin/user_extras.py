@@ -25,6 +25,12 @@ async def memberships(req: Request) -> dict[str, Any]:
     return await req.services.user_lookup.memberships(req.path("userId"))
 
 
+@routes.get(*admin_paths("/v1/search_users/{userId}"), auth=Auth.ADMIN)
+async def search_users(req: Request) -> list[dict[str, Any]]:
+    """Synapse's legacy user search: a bare JSON list."""
+    return await req.services.user_lookup.search_users(req.path("userId"), req.query("term"))
+
+
 @routes.get(*admin_paths("/v1/users/{userId}/accountdata"), auth=Auth.ADMIN)
 async def account_data(req: Request) -> dict[str, Any]:
     return await req.services.user_lookup.account_data(req.path("userId"))

@@ -106,6 +106,7 @@ async def dendrite_reset_password(req: Request[DendritePasswordReset]) -> Passwo
 
 
 @routes.get(*admin_paths("/v1/whois/{userId}"),
-            *client_paths("/admin/whois/{userId}", ("r0", "v3")), auth=Auth.USER)
+            *client_paths("/admin/whois/{userId}", ("api/v1", "r0", "v3", "unstable")),
+            auth=Auth.USER)
 async def whois(req: Request) -> Whois:
     return await req.services.user_admin.whois(req.requester, req.path("userId"))

@@ -75,8 +75,8 @@ class DeviceUpdate(msgspec.Struct):
 
     def __post_init__(self) -> None:
         if self.display_name is not None and len(self.display_name) > MAX_DISPLAY_NAME_LENGTH:
-            raise errors.invalid_param(
-                f"display_name is too long (max {MAX_DISPLAY_NAME_LENGTH})")
+            raise MatrixError(400, "M_TOO_LARGE", "Device display name is too long "
+                              f"(max {MAX_DISPLAY_NAME_LENGTH})")
 
 
 class DeviceList(msgspec.Struct):

@@ -9,6 +9,9 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from glia import errors
+from glia.services.admin.redact import REDACT_USER_EVENTS
+from glia.services.admin.room_deletion import PURGE_ROOM, SHUTDOWN_AND_PURGE, ShutdownRoom
+from glia.services.admin.room_moderation import PURGE_HISTORY
 from glia.services.jobs import JOB_STATUSES, Job, JobsService
 from glia.services.paging import next_offset
 from glia.services.unit_of_work import UnitOfWork
@@ -77,6 +80,31 @@ def _timestamp(job: Job) -> int:
     return job.finished_ts or job.started_ts or job.created_ts
 
 
+#: Glia's job kinds under Synapse's task action names, where they differ.
+_ACTIONS = {REDACT_USER_EVENTS: "redact_all_events"}
+_KINDS = {action: kind for kind, action in _ACTIONS.items()}
+
+
+def _task_result(job: Job) -> dict[str, Any] | None:
+    """The result in the shape Synapse's task of that action has: the shutdown report
+    for a room deletion, the failed redactions for a user redaction, nothing for
+    purges; Glia's own kinds keep theirs."""
+    if job.kind == SHUTDOWN_AND_PURGE:
+        shutdown = ShutdownRoom.of_result(job.result)
+        return None if shutdown is None else msgspec.to_builtins(shutdown)
+    if job.kind in (PURGE_ROOM, PURGE_HISTORY):
+        return None
+    if job.kind == REDACT_USER_EVENTS:
+        return None if job.result is None else {
+            "failed_redactions": dict(job.result.get("failed_redactions") or {})}
+    return job.result
+
+
+def _task(job: Job) -> ScheduledTask:
+    return ScheduledTask(job.job_id, _ACTIONS.get(job.kind, job.kind), job.status,
+                         _timestamp(job), job.target, _task_result(job), job.error)
+
+
 class JobAdminService:
     def __init__(self, jobs: JobsService) -> None:
         self._jobs = jobs
@@ -101,15 +129,15 @@ class JobAdminService:
     async def scheduled_tasks(self, *, action: str | None, resource_id: str | None,
                               status: str | None, max_timestamp: int | None
                               ) -> ScheduledTasks:
-        """Synapse's task list: every matching job with a timestamp before
-        ``max_timestamp``; not paginated, as there."""
+        """Synapse's task list: every matching job whose timestamp is at most
+        ``max_timestamp``, oldest first; not paginated, as there."""
         if status is not None and status not in JOB_STATUSES:
             raise errors.invalid_param(f"status must be one of {list(JOB_STATUSES)}")
-        tasks = []
-        for job in await self._jobs.all(kind=action, status=status, target=resource_id):
-            ts = _timestamp(job)
-            if max_timestamp is not None and ts >= max_timestamp:
-                continue
-            tasks.append(ScheduledTask(job.job_id, job.kind, job.status, ts, job.target,
-                                       job.result, job.error))
-        return ScheduledTasks(tasks)
+        if action in _ACTIONS:  # a Glia kind that Synapse knows under another name
+            return ScheduledTasks([])
+        kind = None if action is None else _KINDS.get(action, action)
+        tasks = [_task(job) for job in
+                 await self._jobs.all(kind=kind, status=status, target=resource_id)]
+        if max_timestamp is not None:
+            tasks = [t for t in tasks if t.timestamp_ms <= max_timestamp]
+        return ScheduledTasks(sorted(tasks, key=lambda t: t.timestamp_ms))

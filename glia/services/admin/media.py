@@ -87,9 +87,10 @@ class MediaAdminService:
             await tx.media.set_protected(media_id, protected)
 
     async def quarantine_user_media(self, uow: UnitOfWork, user_id: str) -> Quarantined:
-        """Every item the user uploaded (a remote user has none here)."""
+        """Every item the user uploaded and not yet quarantined (a remote user has none
+        here); the count is Synapse's: those items and all sharing their bytes."""
         async with uow.transaction() as tx:
-            ids = await tx.media.user_media_ids(user_id)
+            ids = await tx.media.user_media_ids(user_id, unquarantined=True)
             count = await tx.media.quarantine(ids, uow.actor)
         return Quarantined(count)
 

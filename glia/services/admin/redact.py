@@ -40,7 +40,8 @@ NOBODY_MAY_REDACT = "No local member of the room may redact this event"
 
 class RedactRequest(msgspec.Struct):
     """Synapse's schema: ``rooms`` required (``[]``: every room the user is in),
-    ``reason``, ``limit`` > 0, ``use_admin``, ``after_ts``, ``before_ts``."""
+    ``reason``, ``limit`` (negative refused; 0 or absent: the default, as Synapse),
+    ``use_admin``, ``after_ts``, ``before_ts``."""
 
     rooms: list[str]
     reason: str | None = None
@@ -53,7 +54,7 @@ class RedactRequest(msgspec.Struct):
         for room_id in self.rooms:
             if not is_valid_room_id(room_id):
                 raise errors.invalid_param(f"{room_id} is not a legal room ID")
-        if self.limit is not None and self.limit <= 0:
+        if self.limit is not None and self.limit < 0:
             raise MatrixError(400, "M_UNKNOWN", "If limit is provided it must be a "
                               "non-negative integer greater than 0.")
 
@@ -61,7 +62,7 @@ class RedactRequest(msgspec.Struct):
         """The job's parameters (rooms deduplicated, defaults filled in)."""
         return {
             "rooms": list(dict.fromkeys(self.rooms)), "reason": self.reason,
-            "limit": DEFAULT_LIMIT if self.limit is None else self.limit,
+            "limit": self.limit or DEFAULT_LIMIT,
             "use_admin": bool(self.use_admin), "after_ts": self.after_ts,
             "before_ts": self.before_ts,
         }

@@ -18,6 +18,7 @@ from glia import errors
 from glia.protocol.canonical_json import INT64_MAX
 from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
+from glia.storage.events import StoredEvent
 from glia.storage.reports import KINDS, Report, ReportQuery
 
 __all__ = ["KINDS", "AnyReport", "EventReport", "EventReports", "ReportAdminService",
@@ -201,7 +202,7 @@ class ReportAdminService:
         if event is None:
             raise errors.not_found(EVENT_REPORT_NOT_FOUND)
         item = _event_item(report, await self._room_names([report]))
-        item.event_json = event.pdu
+        item.event_json = _event_json(event)
         return item
 
     # -- Synapse: user reports ---------------------------------------------------------
@@ -239,7 +240,7 @@ class ReportAdminService:
         item = _any_item(report, await self._room_names([report]))
         if isinstance(item, EventReport) and report.event_id is not None:
             event = await self._storage.events.get(report.event_id)
-            item.event_json = None if event is None else event.pdu
+            item.event_json = None if event is None else _event_json(event)
         return item
 
     # -- dismissing --------------------------------------------------------------------
@@ -258,3 +259,8 @@ def _only(query: ReportQuery, kind: str) -> ReportQuery:
     return ReportQuery(kind=kind, user_id=query.user_id, room_id=query.room_id,
                        event_sender=query.event_sender,
                        reported_user_id=query.reported_user_id)
+
+
+def _event_json(event: StoredEvent) -> dict[str, Any]:
+    """The reported event as Synapse stores it: federation format with ``unsigned``."""
+    return {**event.pdu, "unsigned": dict(event.unsigned)}

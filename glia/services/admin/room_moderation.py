@@ -9,9 +9,10 @@ from typing import Any
 import msgspec
 
 from glia import errors
+from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
-from glia.ids import InvalidId, parse_user_id
+from glia.ids import InvalidId, is_valid_room_alias, is_valid_room_id, parse_user_id
 from glia.protocol.canonical_json import NonNegativeInt
 from glia.services.admin.rooms import PURGE_BATCH, RoomAdminService
 from glia.services.events import EventRequest, EventsService, StoredEvent
@@ -64,6 +65,15 @@ class RoomModerationService:
     def job_runners(self) -> dict[str, JobRunner]:
         return {PURGE_HISTORY: self._purge_history_job}
 
+    async def _resolve(self, room_id_or_alias: str) -> str:
+        """A room ID or local alias as Synapse's admin API resolves it: neither → ``400
+        M_UNKNOWN`` (its generic error), unknown → ``404``."""
+        if not is_valid_room_id(room_id_or_alias) and \
+                not is_valid_room_alias(room_id_or_alias):
+            raise MatrixError(400, "M_UNKNOWN",
+                              f"{room_id_or_alias} was not legal room ID or room alias")
+        return await self._membership.resolve_room(room_id_or_alias)
+
     @property
     def _server_name(self) -> str:
         return self._config.server_name
@@ -73,7 +83,13 @@ class RoomModerationService:
         """Give ``user_id`` (default: the caller) the power of the room's most powerful
         local member, sending the power levels as that member; invite them if needed.
         Each is an event committed on its own; the audit row commits with the first."""
-        room_id = await self._membership.resolve_room(room_id_or_alias)
+        try:
+            room_id = await self._resolve(room_id_or_alias)
+        except MatrixError as e:
+            if e.errcode != "M_NOT_FOUND" or not is_valid_room_id(room_id_or_alias):
+                raise
+            # Synapse finds no current state for a room it does not know.
+            raise MatrixError(400, "M_UNKNOWN", "Server not in room") from e
         target = body.user_id or uow.actor
         try:
             parse_user_id(target)
@@ -138,7 +154,7 @@ class RoomModerationService:
             raise MatrixError(400, "M_UNKNOWN", "This endpoint can only be used with local users")
         if await self._storage.users.get(user_id) is None:
             raise errors.not_found("User not found")
-        room_id = await self._membership.resolve_room(room_id_or_alias)
+        room_id = await self._resolve(room_id_or_alias)
         ids = await self._storage.state.current_ids(room_id, [("m.room.join_rules", "")])
         rules = await self._storage.events.get_many(list(ids.values()))
         public = any(e.content.get("join_rule") == "public" for e in rules.values())
@@ -150,18 +166,20 @@ class RoomModerationService:
         return {"room_id": room_id}
 
     async def forward_extremities(self, room_id_or_alias: str) -> dict[str, Any]:
-        room_id = await self._membership.resolve_room(room_id_or_alias)
+        room_id = await self._resolve(room_id_or_alias)
         ids = await self._storage.rooms.forward_extremities(room_id)
         events = await self._storage.events.get_many(ids)
-        results = [{"event_id": e.event_id, "state_group": None, "depth": e.depth,
-                    "received_ts": e.pdu.get("origin_server_ts")}
+        # Glia has no state groups; the state after an event is that at its stream
+        # position, which stands in for Synapse's integer ``state_group``.
+        results = [{"event_id": e.event_id, "state_group": e.stream_ordering,
+                    "depth": e.depth, "received_ts": e.pdu.get("origin_server_ts")}
                    for e in sorted(events.values(), key=lambda e: e.stream_ordering)]
         return {"count": len(results), "results": results}
 
     async def delete_forward_extremities(self, uow: UnitOfWork, room_id_or_alias: str
                                          ) -> dict[str, Any]:
         """Keep only the newest forward extremity (Synapse's repair for wide DAGs)."""
-        room_id = await self._membership.resolve_room(room_id_or_alias)
+        room_id = await self._resolve(room_id_or_alias)
         events = await self._storage.events.get_many(
             await self._storage.rooms.forward_extremities(room_id))
         if len(events) <= 1:
@@ -174,11 +192,19 @@ class RoomModerationService:
         return {"deleted": deleted}
 
     async def fetch_event(self, event_id: str) -> dict[str, Any]:
-        """Any stored event in federation format, whatever the admin's membership."""
+        """Any stored event in federation format with its ``event_id``, whatever the
+        admin's membership. A redacted one shows its original content while it is kept
+        (``redaction_retention_period``), with ``unsigned.redacted_because``: admins
+        need the evidence, as Synapse shows it."""
         event = await self._storage.events.get(event_id)
         if event is None:
             raise errors.not_found("Event not found")
-        return {"event": {**event.pdu, "unsigned": dict(event.unsigned)}}
+        pdu = event.pdu
+        if event.redacted_by is not None:
+            pdu = await self._storage.events.original(event_id) or pdu
+        # ``age`` as Synapse serialises every event it serves (tools show "sent … ago").
+        unsigned = {**event.unsigned, "age": max(0, now_ms() - int(pdu["origin_server_ts"]))}
+        return {"event": {**pdu, "event_id": event.event_id, "unsigned": unsigned}}
 
     # -- history purges ------------------------------------------------------------------
 
@@ -197,11 +223,7 @@ class RoomModerationService:
             if point.room_id != room_id:
                 raise MatrixError(400, "M_UNKNOWN", "Event is for wrong room.")
         elif body.purge_up_to_ts is not None:
-            found = await self._storage.events.closest_by_ts(room_id, body.purge_up_to_ts,
-                                                             False, 1)
-            if not found:
-                raise errors.not_found("there is no event to be purged")
-            point = found[0]
+            point = await self._first_kept(room_id, body.purge_up_to_ts)
         else:
             raise errors.bad_json("must specify purge_up_to_event_id or purge_up_to_ts")
         params = {"room_id": room_id, "depth": point.depth, "stream": point.stream_ordering,
@@ -210,6 +232,19 @@ class RoomModerationService:
             job_id = await self._jobs.schedule(PURGE_HISTORY, params, uow.actor,
                                                tx=tx, target=room_id)
         return {"purge_id": job_id}
+
+    async def _first_kept(self, room_id: str, ts: int) -> StoredEvent:
+        """Where a purge up to ``ts`` stops, as Synapse: the room's first event at or
+        after ``ts``, so every older one goes — or, when all are older, the newest, which
+        the room needs to carry on from. 404 when nothing is older than ``ts``."""
+        events = self._storage.events
+        if ts == 0 or not await events.closest_by_ts(room_id, ts - 1, False, 1):
+            raise errors.not_found("there is no event to be purged")
+        later = await events.closest_by_ts(room_id, ts, True, 1)
+        point = later[0] if later else await events.latest_in_room(room_id)
+        if point is None:
+            raise errors.not_found("there is no event to be purged")
+        return point
 
     async def purge_history_status(self, purge_id: str) -> dict[str, Any]:
         job = await self._storage.jobs.get(purge_id)

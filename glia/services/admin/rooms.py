@@ -28,6 +28,7 @@ from glia.services.admin.room_deletion import (
     RoomDeletion,
     ShutdownRoom,
 )
+from glia.services.event_format import legacy_client_event
 from glia.services.events import EventsService, client_event
 from glia.services.jobs import Job, JobRunner, JobsService
 from glia.services.membership import MembershipService
@@ -235,13 +236,18 @@ class RoomAdminService:
 
     async def known(self, room_id: str) -> Row:
         """The room's list row; ``400`` for a malformed ID, ``404`` for an unknown room."""
-        row = await self._storage.admin_rooms.get(self._room_id(room_id))
+        return await self._existing(self._room_id(room_id))
+
+    async def _existing(self, room_id: str) -> Row:
+        """The room's list row; ``404`` for anything not a room here, malformed or not
+        (Synapse's details, members and state look the ID up without parsing it)."""
+        row = await self._storage.admin_rooms.get(room_id)
         if row is None:
             raise errors.not_found("Room not found")
         return row
 
     async def details(self, room_id: str) -> RoomDetails:
-        row = await self.known(room_id)
+        row = await self._existing(room_id)
         stats = self._storage.admin_rooms
         return RoomDetails(
             **_list_fields(row), topic=row["topic"], avatar=row["avatar"],
@@ -253,19 +259,19 @@ class RoomAdminService:
         )
 
     async def members(self, room_id: str) -> RoomMembers:
-        await self.known(room_id)
+        await self._existing(room_id)
         joined = await self._storage.state.members_at(room_id, None, ["join"])
         members = sorted(m.user_id for m in joined)
         return RoomMembers(members, len(members))
 
     async def state(self, room_id: str, event_type: str | None) -> RoomState:
-        await self.known(room_id)
+        await self._existing(room_id)
         ids = await self._storage.state.ids_at(
             room_id, None, types=[event_type] if event_type is not None else None)
         events = await self._storage.events.get_many(list(ids.values()))
         now = now_ms()
         ordered = sorted(events.values(), key=lambda e: e.stream_ordering)
-        return RoomState([client_event(e, None, now) for e in ordered])
+        return RoomState([legacy_client_event(client_event(e, None, now)) for e in ordered])
 
     # -- blocks --------------------------------------------------------------------------
 

@@ -43,10 +43,32 @@ class UserLookupService:
         return {"joined_rooms": rooms, "total": len(rooms)}
 
     async def memberships(self, user_id: str) -> dict[str, Any]:
-        """The user's current membership in every room this server has state for."""
+        """The user's current membership in every room this server is still in: as
+        Synapse, which forgets a room's current state once no local user is joined, a
+        room everyone here left drops out."""
         self._parse(user_id)
         members = await self._storage.state.rooms_of_user(user_id, MEMBERSHIPS)
-        return {"memberships": {m.room_id: m.membership for m in members}}
+        present = await self._storage.admin_rooms.rooms_with_local_joined(
+            [m.room_id for m in members], self._config.server_name)
+        return {"memberships": {m.room_id: m.membership for m in members
+                                if m.room_id in present}}
+
+    async def search_users(self, user_id: str, term: str | None) -> list[dict[str, Any]]:
+        """Synapse's legacy ``search_users``: a bare list of the accounts whose user ID
+        contains ``term``. Synapse also sends each ``password_hash``; Glia sends ``null``
+        (a hash is no admin tool's business and would let anyone holding an admin token
+        attack the passwords offline)."""
+        if self._parse(user_id).domain != self._config.server_name:
+            raise MatrixError(400, "M_UNKNOWN", "Can only users a local user")
+        if term is None:
+            raise errors.missing_param("Missing string query parameter 'term'")
+        notices = self._config.server_notices
+        hidden = f"@{notices.system_mxid_localpart}:{self._config.server_name}" \
+            if notices.enabled else None
+        return [{"name": r["name"], "password_hash": None, "is_guest": bool(r["is_guest"]),
+                 "admin": bool(r["admin"]), "user_type": r["user_type"]}
+                for r in await self._storage.admin_users.search_names(term)
+                if r["name"] != hidden]
 
     async def account_data(self, user_id: str) -> dict[str, Any]:
         """Everything the user stored, secrets included (that is what admins ask for)."""

@@ -21,7 +21,8 @@ __all__ = ["AdminFlagValue", "Connection", "Deactivated", "DeviceSessions", "Ext
 
 
 class UserListItem(msgspec.Struct, kw_only=True):
-    """One row of ``GET /v2/users`` and ``/v3/users``: every key, always."""
+    """One row of ``GET /v2/users`` and ``/v3/users``: every key, always (no
+    ``approved``: Synapse 1.163 sends it only with MSC3866 approval, which Glia lacks)."""
 
     name: str
     user_type: str | None
@@ -32,7 +33,6 @@ class UserListItem(msgspec.Struct, kw_only=True):
     displayname: str | None
     avatar_url: str | None
     creation_ts: int
-    approved: bool = True
     erased: bool
     last_seen_ts: int | None
     locked: bool
@@ -141,7 +141,7 @@ class DeviceSessions(msgspec.Struct):
 
 
 class Whois(msgspec.Struct):
-    """The spec's whois: each device's connections, as one session."""
+    """The spec's whois in Synapse's shape: all connections under the device ``""``."""
 
     user_id: str
     devices: dict[str, DeviceSessions]

@@ -8,6 +8,8 @@ them literally.
 
 from __future__ import annotations
 
+import dataclasses
+
 import msgspec
 
 from glia import errors
@@ -17,6 +19,7 @@ from glia.errors import MatrixError
 from glia.ids import InvalidId, UserId, new_device_id, parse_user_id
 from glia.services.account import AccountService
 from glia.services.admin.user_requests import (
+    DENDRITE_MAX_PASSWORD,
     AdminFlag,
     Deactivation,
     DendritePasswordReset,
@@ -71,6 +74,11 @@ class UserAdminService:
         if query.order_by not in USER_ORDER:
             raise errors.invalid_param(
                 f"Query parameter 'order_by' must be one of {sorted(USER_ORDER)}")
+        notices = self._config.server_notices
+        if notices.enabled:
+            # Synapse's notices sender is no account: tools must not list (or deactivate) it.
+            query = dataclasses.replace(query, hidden_user_id=(
+                f"@{notices.system_mxid_localpart}:{self._config.server_name}"))
         users, total = await self._storage.admin_users.page(query, offset, limit)
         following = next_offset(offset, len(users), total)
         return UserList([UserListItem.of(u) for u in users], total,
@@ -94,6 +102,7 @@ class UserAdminService:
         The account, its flags and its profile change in one transaction with the audit
         row; a changed display name or avatar is then announced in the user's rooms
         (new member events, each committed by the event writer on its own)."""
+        await self._check_new_localpart(user_id)
         parsed = self.local_user(user_id, "This endpoint can only be used with local users")
         requester = uow.requester
         if body.admin is False and user_id == requester.user_id:
@@ -169,7 +178,7 @@ class UserAdminService:
         if not admin and user_id == uow.actor:
             raise MatrixError(400, "M_UNKNOWN", "You may not demote yourself.")
         if await self._storage.users.get(user_id) is None:
-            raise errors.not_found("User not found")
+            raise _no_row()
         async with uow.transaction() as tx:
             await tx.users.set_admin(user_id, admin)
 
@@ -195,9 +204,15 @@ class UserAdminService:
 
     async def dendrite_reset_password(self, uow: UnitOfWork, user_id: str,
                                       body: DendritePasswordReset) -> PasswordUpdated:
-        """Dendrite's ``resetPassword``: 8–512 characters, local users only."""
-        self.local_user(user_id, "Can only reset the password of local users")
-        await self._reset(uow, user_id, body.password, bool(body.logout_devices))
+        """Dendrite's ``resetPassword`` with Dendrite's errors: a malformed or remote
+        user ID → ``400 M_INVALID_PARAM``, an unknown user → ``404 M_UNKNOWN``."""
+        if parse_user(user_id).domain != self._config.server_name:
+            raise errors.invalid_param("Can only reset the password of local users")
+        if await self._storage.users.get(user_id) is None:
+            raise MatrixError(404, "M_UNKNOWN", "User does not exist")
+        if len(body.password) > DENDRITE_MAX_PASSWORD:
+            raise errors.bad_json(f"password too long: max {DENDRITE_MAX_PASSWORD} chars")
+        await self._reset(uow, user_id, body.password, body.logout_devices)
         return PasswordUpdated()
 
     async def _reset(self, uow: UnitOfWork, user_id: str, password: str,
@@ -212,17 +227,16 @@ class UserAdminService:
                                                keep)
 
     async def whois(self, requester: Requester, user_id: str) -> Whois:
-        """Admins may ask about anyone, users about themselves."""
+        """Admins may ask about anyone, users about themselves. As Synapse, every
+        connection (one per access token and address, newest first) sits under the
+        empty device key: tools read ``devices[""]``."""
         if user_id != requester.user_id and not requester.is_admin:
             raise errors.forbidden("You are not a server admin")
         self.local_user(user_id, "Can only whois a local user")
         rows = await self._storage.devices.connections(user_id)
-        devices: dict[str, DeviceSessions] = {}
-        for row in rows:
-            device = devices.setdefault(row["device_id"], DeviceSessions([Session([])]))
-            device.sessions[0].connections.append(
-                Connection(row["ip"], int(row["last_seen"]), row["user_agent"]))
-        return Whois(user_id, devices)
+        connections = [Connection(row["ip"], int(row["last_seen"]), row["user_agent"])
+                       for row in rows]
+        return Whois(user_id, {"": DeviceSessions([Session(connections)])})
 
     async def suspend(self, uow: UnitOfWork, user_id: str, body: Suspension
                       ) -> dict[str, bool]:
@@ -236,8 +250,10 @@ class UserAdminService:
         return {f"user_{user_id}_suspended": body.suspend}
 
     async def set_shadow_ban(self, uow: UnitOfWork, user_id: str, banned: bool) -> None:
-        """Synapse checks only locality here, not existence (nothing to flag then)."""
+        """An unknown local user is Synapse's failed row update (``404 M_UNKNOWN``)."""
         self.local_user(user_id, "Only local users can be shadow-banned")
+        if await self._storage.users.get(user_id) is None:
+            raise _no_row()
         async with uow.transaction() as tx:
             await tx.admin_users.set_flag(user_id, "shadow_banned", banned)
 
@@ -291,6 +307,17 @@ class UserAdminService:
         await self.spec_target(user_id)
         await self.put(uow, user_id, UserPut(locked=locked))
 
+    async def _check_new_localpart(self, user_id: str) -> None:
+        """Synapse reads ``@localpart:domain`` loosely here and judges the localpart of
+        an ID of this server as a new username would be (``400 M_INVALID_USERNAME``),
+        where Glia's strict parse would say the ID is malformed."""
+        localpart, _, domain = user_id[1:].partition(":")
+        if user_id.startswith("@") and domain == self._config.server_name:
+            try:
+                parse_user_id(user_id)
+            except InvalidId:
+                await self._registration.check_available(localpart)
+
     @staticmethod
     def _parse(user_id: str) -> UserId:
         return parse_user(user_id)
@@ -298,3 +325,9 @@ class UserAdminService:
 
 def _pairs(threepids: list[Threepid] | None) -> list[tuple[str, str]] | None:
     return None if threepids is None else [(t.medium, t.address) for t in threepids]
+
+
+def _no_row() -> MatrixError:
+    """What Synapse answers where it updates a user row that is not there (its storage
+    error, not a not-found error): admin tools see exactly this."""
+    return MatrixError(404, "M_UNKNOWN", "No row found")
