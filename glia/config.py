@@ -236,6 +236,9 @@ class Config:
     push: PushConfig = field(default_factory=PushConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     testing: TestingConfig = field(default_factory=TestingConfig)
+    #: Application-service registration files (Synapse's YAML format), relative to the
+    #: config file's directory; read and checked at start-up.
+    app_service_config_files: list[str] = field(default_factory=list)
     #: Directory of the config file; relative paths resolve against data_dir under it.
     base_dir: str = field(default=".", metadata={"internal": True})
 
