@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from glia.http import health
+from glia.http.admin import appservices as admin_appservices
 from glia.http.admin import (
     audit,
     jobs,
@@ -27,6 +28,7 @@ from glia.http.admin import statistics as admin_statistics
 from glia.http.client import (
     account,
     account_data,
+    appservice,
     capabilities,
     cross_signing,
     devices,
@@ -58,12 +60,12 @@ from glia.http.routes import Route
 CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
-    typing, presence, push, keys, cross_signing, to_device, key_backup, spaces,
+    typing, presence, push, keys, cross_signing, to_device, key_backup, spaces, appservice,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,
                  admin_pushers, user_extras, admin_devices, admin_statistics, synapse_extras,
-                 admin_cross_signing, admin_federation)
+                 admin_cross_signing, admin_federation, admin_appservices)
 MEDIA_MODULES = (media,)
 #: Served on every listener, without a token.
 HEALTH_MODULES = (health,)

@@ -12,9 +12,10 @@ from starlette.requests import Request as StarletteRequest
 
 from glia import errors
 from glia.http.routes import Auth
+from glia.services.auth import Requester, hash_token
 
 if TYPE_CHECKING:
-    from glia.services.auth import AuthService, Requester
+    from glia.services.auth import AuthService
 
 
 class NotAdmin(errors.MatrixError):
@@ -54,12 +55,22 @@ async def authorize(
         return None
     token = extract_token(request)
     if token is None:
-        if auth is Auth.USER_OPTIONAL:
+        if auth in (Auth.USER_OPTIONAL, Auth.APPSERVICE_OPTIONAL):
             return None
         raise errors.missing_token()
+    if auth is Auth.APPSERVICE_OPTIONAL:
+        # Its users may not exist yet (registering them is what the route is for).
+        service = auth_service.app_service(token)
+        if service is None:
+            return None
+        return Requester(service.sender, "", False, False, hash_token(token),
+                         app_service=service.id, ratelimited=False)
     requester = await auth_service.authenticate(
         token, request.client.host if request.client else None,
-        request.headers.get("user-agent"))
+        request.headers.get("user-agent"), as_user_id=request.query_params.get("user_id"),
+        as_device_id=request.query_params.get("device_id"))
     if auth is Auth.ADMIN and not requester.is_admin:
         raise NotAdmin(requester)
+    if auth is Auth.APPSERVICE and requester.app_service is None:
+        raise errors.forbidden("Only application services can use this endpoint")
     return requester

@@ -14,6 +14,7 @@ from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.account_data import AccountDataService
+from glia.services.admin.appservices import AppServiceAdminService
 from glia.services.admin.cross_signing import CrossSigningAdminService
 from glia.services.admin.devices import DeviceAdminService
 from glia.services.admin.experimental import ExperimentalFeaturesService
@@ -33,6 +34,9 @@ from glia.services.admin.server_notices import ServerNoticeService
 from glia.services.admin.statistics import StatisticsAdminService
 from glia.services.admin.user_lookup import UserLookupService
 from glia.services.admin.users import UserAdminService
+from glia.services.appservices.queries import AppServiceQueries
+from glia.services.appservices.registrations import load_app_services
+from glia.services.appservices.sender import AppServiceQueue, AppServiceSender
 from glia.services.audit import AuditService
 from glia.services.auth import AuthService
 from glia.services.cross_signing import CrossSigningService
@@ -144,12 +148,20 @@ class Services:
     health: HealthService
     cross_signing_admin: CrossSigningAdminService
     federation_admin: FederationAdminService
+    appservice_sender: AppServiceSender
+    appservice_queries: AppServiceQueries
+    appservice_admin: AppServiceAdminService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     notifier = Notifier()
-    auth = AuthService(config, storage, clock)
+    app_services = load_app_services(config)
+    auth = AuthService(config, storage, clock, app_services)
+    appservice_sender = AppServiceSender(
+        storage, app_services, clock, timeout=config.app_service_timeout,
+        several_processes=config.database.several_processes)
+    appservice_queries = AppServiceQueries(storage, app_services, config.app_service_timeout)
     uia = UiaService(storage)
     keys = KeysService(config, storage, notifier)
     device_removal = DeviceRemoval([keys.devices_removing])
@@ -167,6 +179,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     event_fanout = EventFanout(storage, [
         SearchIndexer(storage),
         PushEvaluator(config.server_name, storage, push_gateway),
+        AppServiceQueue(storage, app_services, appservice_sender),
         RoomEventWakeups(notifier),
     ])
     # Persist steps commit with each event: room statistics, and the audit row of an
@@ -223,7 +236,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         state=StateService(storage),
         timeline=TimelineService(storage, aggregator),
         relations=RelationsService(storage, aggregator),
-        directory=DirectoryService(config, storage),
+        directory=DirectoryService(config, storage, appservice_queries),
         audit=audit,
         jobs=jobs,
         job_admin=JobAdminService(jobs),
@@ -265,4 +278,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         health=HealthService(storage),
         cross_signing_admin=CrossSigningAdminService(storage, clock),
         federation_admin=FederationAdminService(storage),
+        appservice_sender=appservice_sender,
+        appservice_queries=appservice_queries,
+        appservice_admin=AppServiceAdminService(storage, appservice_sender),
     )

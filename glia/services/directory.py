@@ -15,6 +15,7 @@ from glia.ids import is_valid_room_alias, is_valid_room_id
 from glia.storage import Storage
 
 if TYPE_CHECKING:
+    from glia.services.appservices.queries import AppServiceQueries
     from glia.services.unit_of_work import UnitOfWork
 
 #: State that makes up a room's directory entry: (event type, content key, output key).
@@ -65,9 +66,11 @@ class PublicRooms(msgspec.Struct, kw_only=True):
 
 
 class DirectoryService:
-    def __init__(self, config: Config, storage: Storage) -> None:
+    def __init__(self, config: Config, storage: Storage,
+                 app_services: AppServiceQueries | None = None) -> None:
         self._config = config
         self._storage = storage
+        self._app_services = app_services
 
     def _check_alias(self, alias: str) -> None:
         if not is_valid_room_alias(alias):
@@ -76,6 +79,10 @@ class DirectoryService:
     async def resolve(self, alias: str) -> AliasTarget:
         self._check_alias(alias)
         found = await self._storage.directory.get_alias(alias)
+        if found is None and self._app_services is not None \
+                and await self._app_services.query_alias(alias):
+            # An application service owning the alias was asked and created it.
+            found = await self._storage.directory.get_alias(alias)
         if found is None:
             raise errors.not_found(f"Room alias {alias} not found")
         return AliasTarget(found.room_id, [self._config.server_name])
@@ -87,6 +94,8 @@ class DirectoryService:
             raise errors.invalid_param("Room alias must be on this server")
         if not is_valid_room_id(room_id):
             raise errors.invalid_param(f"{room_id} is not a legal room ID")
+        if self._app_services is not None:
+            self._app_services.check_alias_allowed(uow.requester, alias)
         async with uow.transaction() as tx:
             if await tx.rooms.get(room_id) is None:
                 raise errors.not_found("Unknown room")
@@ -133,15 +142,22 @@ class DirectoryService:
             await tx.rooms.set_published(room_id, published)
 
     async def public_rooms(self, limit: int | None, since: str | None,
-                           search: str | None) -> PublicRooms:
-        """Published rooms, biggest first; ``since`` is an offset token."""
+                           search: str | None, *, instance_id: str | None = None,
+                           all_networks: bool = False) -> PublicRooms:
+        """Published rooms, biggest first; ``since`` is an offset token. With
+        ``instance_id``, one application-service network's rooms instead; with
+        ``all_networks``, every network's as well."""
         offset = 0
         if since:
             if not since.isdigit():
                 raise errors.invalid_param("Invalid since token")
             offset = int(since)
-        entries = [await self._entry(room_id)
-                   for room_id in await self._storage.rooms.published_room_ids()]
+        room_ids = await self._storage.rooms.published_room_ids()
+        if self._app_services is not None:
+            network = await self._app_services.network_rooms(instance_id, all_networks)
+            if network is not None:
+                room_ids = sorted({*room_ids, *network}) if all_networks else network
+        entries = [await self._entry(room_id) for room_id in room_ids]
         if search:
             needle = search.lower()
             entries = [e for e in entries if e.mentions(needle)]

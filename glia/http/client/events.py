@@ -27,6 +27,13 @@ class RedactBody(msgspec.Struct):
     reason: str | None = None
 
 
+def _bridged_ts(req: Request[Any]) -> int | None:
+    """An application service's ``ts`` query parameter (ignored for anyone else)."""
+    if req.requester is None or req.requester.app_service is None:
+        return None
+    return req.query_int("ts", None, minimum=0, clamp=False)
+
+
 @routes.put(*client_paths("/rooms/{roomId}/send/{eventType}/{txnId}"), auth=Auth.USER,
             ratelimit="message", body=Content)
 async def send(req: Request[Content]) -> EventIdResponse:
@@ -34,7 +41,8 @@ async def send(req: Request[Content]) -> EventIdResponse:
     event = await req.services.room_events.send(
         req.path("roomId"),
         EventRequest(who.user_id, req.path("eventType"), req.body,
-                     txn=(who.device_id, req.path("txnId"))),
+                     txn=(who.device_id, req.path("txnId")),
+                     origin_server_ts=_bridged_ts(req)),
     )
     return EventIdResponse(event.event_id)
 
@@ -46,7 +54,8 @@ async def put_state(req: Request[Content]) -> EventIdResponse:
     event = await req.services.room_events.send(
         req.path("roomId"),
         EventRequest(req.requester.user_id, req.path("eventType"), req.body,
-                     state_key=req.path_params.get("stateKey", "")),
+                     state_key=req.path_params.get("stateKey", ""),
+                     origin_server_ts=_bridged_ts(req)),
     )
     return EventIdResponse(event.event_id)
 
