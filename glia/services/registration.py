@@ -99,7 +99,10 @@ class RegistrationService:
     async def check_available(self, localpart: str, app_service: str | None = None) -> str:
         """Validate a requested localpart and that nobody has it (nor an application
         service other than ``app_service`` reserved it); returns the user ID."""
-        problem = localpart_error(localpart)
+        # A leading underscore is reserved for application services' users.
+        checked = f"x{localpart[1:]}" if app_service and localpart.startswith("_") \
+            else localpart
+        problem = localpart_error(checked)
         if problem is not None:
             raise MatrixError(400, "M_INVALID_USERNAME", problem)
         user_id = self.user_id_for(localpart)
