@@ -86,7 +86,7 @@ class FakeAppService:
                 return self.headers.get("Authorization") == \
                     f"Bearer {fake.registration.hs_token}"
 
-            def do_PUT(self) -> None:  # noqa: N802
+            def do_PUT(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 fake.requests.append(("PUT", self.path))
@@ -104,7 +104,7 @@ class FakeAppService:
                     fake.transactions.append((f"failed:{txn_id}", body))
                 self._answer(status, {} if status == 200 else {"error": "down"})
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 fake.requests.append(("GET", self.path))
                 if not self._authorised():
                     self._answer(403, {"errcode": "M_FORBIDDEN"})
@@ -113,7 +113,7 @@ class FakeAppService:
                                                 (404, {"errcode": "M_NOT_FOUND"}))
                 self._answer(status, body)
 
-            do_POST = do_GET  # noqa: N815 - ping answers like a GET
+            do_POST = do_GET
 
         self._server = ThreadingHTTPServer(("127.0.0.1", registration.port), Handler)
         self._server.daemon_threads = True

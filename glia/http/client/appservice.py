@@ -3,13 +3,16 @@ from the services' protocols, and each service's room directory per network."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from glia.http.client.responses import EMPTY, Empty
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
+from glia.services.appservices.queries import (
+    ThirdPartyProtocol,
+    ThirdPartyProtocols,
+    ThirdPartyResults,
+)
 
 routes = RouteGroup()
 
@@ -35,12 +38,12 @@ async def ping(req: Request[PingBody]) -> PingResponse:
 
 
 @routes.get(*client_paths("/thirdparty/protocols"), auth=Auth.USER)
-async def protocols(req: Request) -> dict[str, Any]:
+async def protocols(req: Request) -> ThirdPartyProtocols:
     return await req.services.appservice_queries.protocols()
 
 
 @routes.get(*client_paths("/thirdparty/protocol/{protocol}"), auth=Auth.USER)
-async def protocol(req: Request) -> dict[str, Any]:
+async def protocol(req: Request) -> ThirdPartyProtocol:
     return await req.services.appservice_queries.protocol(req.path("protocol"))
 
 
@@ -49,23 +52,23 @@ def _fields(req: Request) -> dict[str, str]:
 
 
 @routes.get(*client_paths("/thirdparty/location"), auth=Auth.USER)
-async def locations_by_alias(req: Request) -> list[Any]:
+async def locations_by_alias(req: Request) -> ThirdPartyResults:
     return await req.services.appservice_queries.lookup("location", None, _fields(req))
 
 
 @routes.get(*client_paths("/thirdparty/user"), auth=Auth.USER)
-async def users_by_id(req: Request) -> list[Any]:
+async def users_by_id(req: Request) -> ThirdPartyResults:
     return await req.services.appservice_queries.lookup("user", None, _fields(req))
 
 
 @routes.get(*client_paths("/thirdparty/location/{protocol}"), auth=Auth.USER)
-async def locations(req: Request) -> list[Any]:
+async def locations(req: Request) -> ThirdPartyResults:
     return await req.services.appservice_queries.lookup("location", req.path("protocol"),
                                                         _fields(req))
 
 
 @routes.get(*client_paths("/thirdparty/user/{protocol}"), auth=Auth.USER)
-async def users(req: Request) -> list[Any]:
+async def users(req: Request) -> ThirdPartyResults:
     return await req.services.appservice_queries.lookup("user", req.path("protocol"),
                                                         _fields(req))
 

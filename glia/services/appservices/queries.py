@@ -27,6 +27,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: A protocol's metadata as its application service describes it (free-form JSON the
+#: service defines), and what ``/thirdparty/protocols`` answers: protocol → metadata.
+ThirdPartyProtocol = dict[str, Any]
+ThirdPartyProtocols = dict[str, ThirdPartyProtocol]
+#: Third-party locations or users, as the services answered them.
+ThirdPartyResults = list[dict[str, Any]]
+
 #: The spec's third-party lookup kinds (``/thirdparty/location`` and ``/user``).
 LOOKUP_KINDS = ("location", "user")
 
@@ -85,7 +92,7 @@ class AppServiceQueries:
 
     # -- third-party networks ------------------------------------------------------------
 
-    async def protocols(self) -> dict[str, Any]:
+    async def protocols(self) -> ThirdPartyProtocols:
         """``/thirdparty/protocols``: each protocol's metadata from a service that has
         it, with every such service's instances."""
         out: dict[str, Any] = {}
@@ -96,7 +103,7 @@ class AppServiceQueries:
                 out[name] = found
         return out
 
-    async def protocol(self, name: str) -> dict[str, Any]:
+    async def protocol(self, name: str) -> ThirdPartyProtocol:
         found = await self._protocol(name)
         if found is None:
             raise errors.not_found("No protocol with this name")
@@ -117,7 +124,7 @@ class AppServiceQueries:
         return result
 
     async def lookup(self, kind: str, protocol: str | None,
-                     fields: dict[str, str]) -> list[Any]:
+                     fields: dict[str, str]) -> ThirdPartyResults:
         """``/thirdparty/{location,user}[/{protocol}]``: every answering service's
         results (by protocol), or a reverse lookup by ``alias`` / ``userid``."""
         if protocol is not None:
@@ -126,7 +133,7 @@ class AppServiceQueries:
         else:
             services = [s for s in self._services.all if s.url and s.protocols]
             path = f"/thirdparty/{kind}"
-        out: list[Any] = []
+        out: ThirdPartyResults = []
         for service in services:
             answer = await self._json(service, path, fields)
             if isinstance(answer, list):
