@@ -66,7 +66,8 @@ class FakeAppService:
         self.transactions: list[tuple[str, dict[str, Any]]] = []
         self.requests: list[tuple[str, str]] = []
         self.status: int | None = 200
-        self.answers: dict[str, tuple[int, Any]] = {}
+        #: path → (status, JSON), or a function called to answer (a query handler).
+        self.answers: dict[str, Any] = {}
         self._release = threading.Event()
         fake = self
 
@@ -109,8 +110,9 @@ class FakeAppService:
                 if not self._authorised():
                     self._answer(403, {"errcode": "M_FORBIDDEN"})
                     return
-                status, body = fake.answers.get(self.path.split("?", 1)[0],
-                                                (404, {"errcode": "M_NOT_FOUND"}))
+                answer = fake.answers.get(self.path.split("?", 1)[0],
+                                          (404, {"errcode": "M_NOT_FOUND"}))
+                status, body = answer() if callable(answer) else answer
                 self._answer(status, body)
 
             do_POST = do_GET

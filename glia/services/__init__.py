@@ -34,6 +34,7 @@ from glia.services.admin.server_notices import ServerNoticeService
 from glia.services.admin.statistics import StatisticsAdminService
 from glia.services.admin.user_lookup import UserLookupService
 from glia.services.admin.users import UserAdminService
+from glia.services.appservices.ephemeral import AppServiceEphemeral
 from glia.services.appservices.queries import AppServiceQueries
 from glia.services.appservices.registrations import load_app_services
 from glia.services.appservices.sender import AppServiceQueue, AppServiceSender
@@ -162,6 +163,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         storage, app_services, clock, timeout=config.app_service_timeout,
         several_processes=config.database.several_processes)
     appservice_queries = AppServiceQueries(storage, app_services, config.app_service_timeout)
+    appservice_ephemeral = AppServiceEphemeral(storage, app_services, appservice_sender, clock)
     uia = UiaService(storage)
     keys = KeysService(config, storage, notifier)
     device_removal = DeviceRemoval([keys.devices_removing])
@@ -187,7 +189,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     room_events = EventsService(config, storage, load_or_create_signing_key(config),
                                 persist_steps=[room_stats, AuditWithFirstEvent()],
                                 fanout=event_fanout)
-    profile = ProfileService(config, storage, room_events)
+    profile = ProfileService(config, storage, room_events, appservice_queries)
     membership = MembershipService(storage, room_events)
     search = SearchService(storage, aggregator)
     search_admin = SearchAdminService(storage, jobs)
@@ -197,9 +199,10 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     media = MediaService(config, storage, clock)
     media_admin = MediaAdminService(config, storage, media, jobs)
     account_data = AccountDataService(storage, notifier)
-    receipts = ReceiptService(storage, notifier, account_data, read_positions=push)
-    typing = TypingService(storage, notifier, clock)
-    presence = PresenceService(storage, notifier, clock)
+    receipts = ReceiptService(storage, notifier, account_data, read_positions=push,
+                              appservices=appservice_ephemeral)
+    typing = TypingService(storage, notifier, clock, appservice_ephemeral)
+    presence = PresenceService(storage, notifier, clock, appservice_ephemeral)
     sync = SyncService(storage, notifier, aggregator, receipts, typing, presence,
                        devices=keys, unread_counts=push.unread_counts,
                        account_data_sources=[push.sync_account_data])
@@ -267,7 +270,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         pushers=PusherService(config, storage, push_gateway),
         keys=keys,
         cross_signing=CrossSigningService(config, storage, account, keys, clock),
-        to_device=ToDeviceService(config, notifier),
+        to_device=ToDeviceService(config, notifier, appservice_ephemeral),
         key_backup=KeyBackupService(storage),
         statistics_admin=StatisticsAdminService(config, storage),
         ratelimit=ratelimit,

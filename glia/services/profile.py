@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
@@ -11,12 +13,17 @@ from glia.services.events import EventRequest, EventsService
 from glia.storage import Storage
 from glia.storage.profile import Profile
 
+if TYPE_CHECKING:
+    from glia.services.appservices.queries import AppServiceQueries
+
 MAX_DISPLAYNAME_LENGTH = 256
 MAX_AVATAR_URL_LENGTH = 1000
 
 
 class ProfileService:
-    def __init__(self, config: Config, storage: Storage, events: EventsService) -> None:
+    def __init__(self, config: Config, storage: Storage, events: EventsService,
+                 appservices: AppServiceQueries | None = None) -> None:
+        self._appservices = appservices
         self._config = config
         self._storage = storage
         self._events = events
@@ -27,6 +34,10 @@ class ProfileService:
         except InvalidId as e:
             raise errors.invalid_param(str(e)) from e
         profile = await self._storage.profile.get(user_id)
+        if profile is None and self._appservices is not None \
+                and await self._appservices.query_user(user_id):
+            # An application service owning the ID was asked and created the user.
+            profile = await self._storage.profile.get(user_id)
         if profile is None:
             raise errors.not_found("Profile was not found")
         return profile

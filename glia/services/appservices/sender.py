@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -31,7 +32,7 @@ from glia.clock import Clock
 from glia.services.appservices.registrations import AppService, AppServices
 from glia.services.event_fanout import WrittenEvent
 from glia.services.event_format import client_event
-from glia.storage import Storage
+from glia.storage import Storage, Stores
 from glia.storage.appservices import DeliveryState, OpenTransaction, QueuedItem
 
 logger = logging.getLogger(__name__)
@@ -66,10 +67,7 @@ class AppServiceQueue:
         for written in events:
             event = written.event
             if event.room_id not in rooms:
-                found = await self._storage.state.members_at(
-                    event.room_id, None, memberships=["join", "invite"])
-                aliases = await self._storage.directory.aliases_of(event.room_id)
-                rooms[event.room_id] = ([m.user_id for m in found], aliases)
+                rooms[event.room_id] = await room_interest(self._storage, event.room_id)
             members, aliases = rooms[event.room_id]
             for service in self._services:
                 if _interested(service, event.pdu, event.room_id, members, aliases):
@@ -77,6 +75,12 @@ class AppServiceQueue:
                                            event.stream_ordering))
         if owed:
             await self._sender.enqueue(owed)
+
+
+async def room_interest(storage: Storage, room_id: str) -> tuple[list[str], list[str]]:
+    """What makes a room a service's: its joined and invited members, its aliases."""
+    found = await storage.state.members_at(room_id, None, memberships=["join", "invite"])
+    return [m.user_id for m in found], await storage.directory.aliases_of(room_id)
 
 
 def _interested(service: AppService, pdu: dict[str, Any], room_id: str,
@@ -121,10 +125,14 @@ class AppServiceSender:
     async def enqueue(self, items: Sequence[QueuedItem]) -> None:
         """Append items to their services' queues, in order, and wake their loops."""
         async with self._storage.transaction() as tx:
-            rows = [(await tx.next_stream_position(QUEUE_COUNTER), item) for item in items]
-            await tx.appservices.enqueue(rows)
+            await self.enqueue_in(tx, items)
+
+    async def enqueue_in(self, tx: Stores, items: Sequence[QueuedItem]) -> None:
+        """The same, in the caller's transaction; the loops wake once it committed."""
+        rows = [(await tx.next_stream_position(QUEUE_COUNTER), item) for item in items]
+        await tx.appservices.enqueue(rows)
         for service_id in {i.as_id for i in items}:
-            self.wake(service_id)
+            tx.after_commit(functools.partial(self.wake, service_id))
 
     def wake(self, service_id: str) -> None:
         event = self._wake.get(service_id)
@@ -214,11 +222,13 @@ class AppServiceSender:
 
 
 def transaction_body(items: Sequence[QueuedItem]) -> dict[str, Any]:
-    """The JSON of ``PUT /transactions/{txnId}``: events in queue order, ephemeral events
-    under the stable and the MSC2409 names."""
+    """The JSON of ``PUT /transactions/{txnId}``: events in queue order; ephemeral events
+    and to-device messages under their stable names and MSC2409's (which bridges read)."""
     body: dict[str, Any] = {"events": [i.content for i in items if i.kind == "event"]}
-    ephemeral = [i.content for i in items if i.kind == "ephemeral"]
-    if ephemeral:
-        body["ephemeral"] = ephemeral
-        body["de.sorunome.msc2409.ephemeral"] = ephemeral
+    for kind, stable, unstable in (("ephemeral", "ephemeral", "de.sorunome.msc2409.ephemeral"),
+                                   ("to_device", "to_device", "de.sorunome.msc2409.to_device")):
+        found = [i.content for i in items if i.kind == kind]
+        if found:
+            body[stable] = found
+            body[unstable] = found
     return body
