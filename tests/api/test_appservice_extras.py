@@ -149,7 +149,7 @@ def test_user_and_alias_queries(service: tuple[Kit, Registration, FakeAppService
 
 def test_third_party_and_network_directory(
         service: tuple[Kit, Registration, FakeAppService]) -> None:
-    kit, reg, fake = service
+    kit, reg, _ = service
     alice = kit.register_user()
     r = kit.request("GET", "/_matrix/client/v3/thirdparty/protocols", alice.access_token)
     assert r.status_code == 200, r.text
