@@ -165,7 +165,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     appservice_queries = AppServiceQueries(storage, app_services, config.app_service_timeout)
     appservice_ephemeral = AppServiceEphemeral(storage, app_services, appservice_sender, clock)
     uia = UiaService(storage)
-    keys = KeysService(config, storage, notifier)
+    keys = KeysService(config, storage, notifier, appservice_ephemeral)
     device_removal = DeviceRemoval([keys.devices_removing])
     login = LoginService(config, storage, auth, device_removal,
                          LoginAttempts(config, storage))

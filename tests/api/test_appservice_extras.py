@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.api.test_appservices import _env, _health
+from tests.api.test_keys import setup_device
 from tests.appservice_kit import FakeAppService, Registration, new_registration
 from tests.kit import Kit, User, assert_error, create_room, send_event, unique, wait_until
 from tests.server import GliaProcess
@@ -24,7 +25,8 @@ PROTOCOL = {"user_fields": ["nick"], "location_fields": ["channel"], "icon": "mx
 def service(new_database_url: Callable[[], str]
             ) -> Iterator[tuple[Kit, Registration, FakeAppService]]:
     reg = new_registration("irc", protocols=["irc"], receive_ephemeral=True,
-                           **{"org.matrix.msc2409.push_to_device": True})
+                           **{"org.matrix.msc2409.push_to_device": True,
+                              "org.matrix.msc3202": True})
     fake = FakeAppService(reg)
     fake.answers["/_matrix/app/v1/thirdparty/protocol/irc"] = (200, PROTOCOL)
     fake.answers["/_matrix/app/v1/thirdparty/location/irc"] = (
@@ -101,6 +103,11 @@ def test_ephemeral_and_to_device(service: tuple[Kit, Registration, FakeAppServic
                            and m["sender"] == alice.user_id
                            for m in _of_kind(fake, "de.sorunome.msc2409.to_device")),
                what="to-device")
+    # Device-list changes of users sharing a room with its users (MSC3202).
+    setup_device(kit, alice)
+    wait_until(lambda: any(alice.user_id in body.get("org.matrix.msc3202.device_lists",
+                                                     {}).get("changed", [])
+                           for _, body in fake.transactions), what="device lists")
     # Masquerading as the puppet's device.
     r = kit.request("GET", f"/_matrix/client/v3/account/whoami?user_id={quote(puppet)}"
                     "&device_id=PUPPETDEV", reg.as_token)

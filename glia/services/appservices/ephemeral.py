@@ -1,7 +1,8 @@
 """What application services get besides room events: typing, read receipts and presence
 (for services registered with ``receive_ephemeral`` or MSC2409's
-``de.sorunome.msc2409.push_ephemeral``), and to-device messages for their users (with
-``org.matrix.msc2409.push_to_device``).
+``de.sorunome.msc2409.push_ephemeral``), to-device messages for their users (with
+``org.matrix.msc2409.push_to_device``), and the users whose device lists changed (with
+``org.matrix.msc3202``; ``left`` is not reported).
 
 The typing, receipt, presence and to-device services call in here after their own
 writes; the items join the same persisted queue as events, in the order they happened.
@@ -32,6 +33,7 @@ class AppServiceEphemeral:
         self._storage = storage
         self._ephemeral = [s for s in services.all if s.url and s.receive_ephemeral]
         self._to_device = [s for s in services.all if s.url and s.receive_to_device]
+        self._device_lists = [s for s in services.all if s.url and s.device_lists]
         self._sender = sender
         self._clock = clock
         self._last_presence: dict[str, tuple[str, str | None]] = {}
@@ -88,6 +90,21 @@ class AppServiceEphemeral:
             content["status_msg"] = current.status_msg
         await self._queue(list(services.values()),
                           {"type": "m.presence", "sender": user_id, "content": content})
+
+    async def device_list_changed(self, user_id: str, rooms: Sequence[str]) -> None:
+        """MSC3202: ``user_id``'s devices or keys changed; services whose users share
+        one of the user's joined ``rooms`` (or that own the user) hear of it."""
+        if not self._device_lists:
+            return
+        services = {s.id: s for s in self._device_lists if s.owns_user(user_id)}
+        for room_id in rooms:
+            members, _ = await room_interest(self._storage, room_id)
+            for service in self._device_lists:
+                if any(service.owns_user(m) for m in members):
+                    services.setdefault(service.id, service)
+        if services:
+            await self._sender.enqueue([QueuedItem(s.id, "device_lists", {"changed": user_id})
+                                        for s in services.values()])
 
     async def to_device_in(self, tx: Stores, sender: str, event_type: str,
                            messages: Sequence[tuple[str, str, dict[str, Any]]]) -> None:

@@ -223,7 +223,8 @@ class AppServiceSender:
 
 def transaction_body(items: Sequence[QueuedItem]) -> dict[str, Any]:
     """The JSON of ``PUT /transactions/{txnId}``: events in queue order; ephemeral events
-    and to-device messages under their stable names and MSC2409's (which bridges read)."""
+    and to-device messages under their stable names and MSC2409's (which bridges read);
+    the users whose device lists changed (MSC3202) under both names too."""
     body: dict[str, Any] = {"events": [i.content for i in items if i.kind == "event"]}
     for kind, stable, unstable in (("ephemeral", "ephemeral", "de.sorunome.msc2409.ephemeral"),
                                    ("to_device", "to_device", "de.sorunome.msc2409.to_device")):
@@ -231,4 +232,9 @@ def transaction_body(items: Sequence[QueuedItem]) -> dict[str, Any]:
         if found:
             body[stable] = found
             body[unstable] = found
+    changed = sorted({i.content["changed"] for i in items if i.kind == "device_lists"})
+    if changed:
+        lists = {"changed": changed, "left": []}
+        body["device_lists"] = lists
+        body["org.matrix.msc3202.device_lists"] = lists
     return body
