@@ -75,7 +75,9 @@ class AppServiceStore:
         items (None: nothing is owed). Call inside a transaction."""
         rows = await self._items(as_id, "txn_id IS NOT NULL", limit)
         if rows:
-            return OpenTransaction(int(rows[0]["txn_id"]), [_item(r) for r in rows])
+            txn_id = int(rows[0]["txn_id"])
+            return OpenTransaction(txn_id, [_item(r) for r in rows
+                                            if int(r["txn_id"]) == txn_id])
         rows = await self._items(as_id, "txn_id IS NULL", limit)
         if not rows:
             return None
