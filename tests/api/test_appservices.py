@@ -276,3 +276,35 @@ def test_malformed_registration_file_stops_start_up(tmp_path: Path) -> None:
     assert "bad.yaml: namespaces.users[0].regex: not a valid regular expression" \
         in done.stderr
     time.sleep(0)
+
+
+def test_rate_limits_only_where_the_registration_asks(glia_factory: Start) -> None:
+    free, limited = new_registration("free"), new_registration("limited", rate_limited=True)
+    server = glia_factory(_env(free, limited, GLIA_RATELIMIT__ENABLED="true",
+                               GLIA_RATELIMIT__MESSAGE__PER_SECOND="0.01",
+                               GLIA_RATELIMIT__MESSAGE__BURST="2"))
+    kit = Kit(server.url)
+    try:
+        alice = kit.register_user()
+        room = create_room(kit, alice, preset="public_chat")
+
+        def sends(reg: Registration, user_id: str | None) -> list[int]:
+            query = f"?user_id={quote(user_id)}" if user_id else ""
+            r = kit.request("POST", f"/_matrix/client/v3/join/{quote(room)}{query}",
+                            reg.as_token)
+            assert r.status_code == 200, r.text
+            return [kit.request("PUT", f"/_matrix/client/v3/rooms/{quote(room)}/send/"
+                                f"m.room.message/{unique()}{query}", reg.as_token,
+                                json={"body": "x", "msgtype": "m.text"}).status_code
+                    for _ in range(5)]
+
+        for reg in (free, limited):
+            kit.request("POST", "/_matrix/client/v3/register", reg.as_token, json={
+                "type": "m.login.application_service", "username": f"_{reg.id}_p",
+                "inhibit_login": True})
+        assert sends(free, free.user("p")) == [200] * 5
+        assert 429 in sends(limited, limited.user("p"))
+        # The sender itself is never limited.
+        assert sends(limited, None) == [200] * 5
+    finally:
+        kit.close()
