@@ -1,7 +1,9 @@
 """Central enforcement of each route's declared auth level.
 
 The token may come from ``Authorization: Bearer`` or the ``access_token`` query
-parameter, never both (Synapse's messages are kept for tools that match on them).
+parameter, never both (Synapse's messages are kept for tools that match on them). An
+application service's ``as_token`` is accepted wherever a user's token is; its
+``user_id`` and ``device_id`` query parameters say whom it acts as (identity assertion).
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ from starlette.requests import Request as StarletteRequest
 
 from glia import errors
 from glia.http.routes import Auth
-from glia.services.auth import Requester, hash_token
 
 if TYPE_CHECKING:
-    from glia.services.auth import AuthService
+    from glia.services.auth import AuthService, Requester
 
 
 class NotAdmin(errors.MatrixError):
@@ -59,12 +60,7 @@ async def authorize(
             return None
         raise errors.missing_token()
     if auth is Auth.APPSERVICE_OPTIONAL:
-        # Its users may not exist yet (registering them is what the route is for).
-        service = auth_service.app_service(token)
-        if service is None:
-            return None
-        return Requester(service.sender, "", False, False, hash_token(token),
-                         app_service=service.id, ratelimited=False)
+        return auth_service.app_service_requester(token)
     requester = await auth_service.authenticate(
         token, request.client.host if request.client else None,
         request.headers.get("user-agent"), as_user_id=request.query_params.get("user_id"),

@@ -97,6 +97,16 @@ class AuthService:
         """The application service whose ``as_token`` this is, if any."""
         return self.app_services.by_token(token)
 
+    def app_service_requester(self, token: str) -> Requester | None:
+        """For ``/register`` and ``/login``: the application service itself, as its
+        sender (the users it names there may not exist yet), or None for any other
+        token, which those routes ignore."""
+        service = self.app_service(token)
+        if service is None:
+            return None
+        return Requester(service.sender, "", False, False, hash_token(token),
+                         app_service=service.id, ratelimited=False)
+
     async def authenticate(self, token: str, ip: str | None = None,
                            user_agent: str | None = None, *, as_user_id: str | None = None,
                            as_device_id: str | None = None) -> Requester:
