@@ -18,7 +18,11 @@ from typing import Any
 
 from glia.clock import Clock
 from glia.services.appservices.registrations import AppService, AppServices
-from glia.services.appservices.sender import AppServiceSender, room_interest
+from glia.services.appservices.sender import (
+    AppServiceSender,
+    room_interest,
+    room_is_services,
+)
 from glia.storage import Storage, Stores
 from glia.storage.appservices import QueuedItem
 
@@ -43,8 +47,7 @@ class AppServiceEphemeral:
             return []
         members, aliases = await room_interest(self._storage, room_id)
         return [s for s in self._ephemeral
-                if s.owns_room(room_id) or any(s.owns_user(m) for m in members)
-                or any(s.owns_alias(a) for a in aliases)]
+                if room_is_services(s, room_id, members, aliases)]
 
     async def _queue(self, services: Sequence[AppService], edu: dict[str, Any]) -> None:
         if services:

@@ -83,17 +83,24 @@ async def room_interest(storage: Storage, room_id: str) -> tuple[list[str], list
     return [m.user_id for m in found], await storage.directory.aliases_of(room_id)
 
 
+def room_is_services(service: AppService, room_id: str, members: list[str],
+                     aliases: list[str]) -> bool:
+    """One of its rooms, or a room one of its users is in (or invited to), or with one
+    of its aliases: the service hears what happens there."""
+    return service.owns_room(room_id) or any(service.owns_user(m) for m in members) or \
+        any(service.owns_alias(a) for a in aliases)
+
+
 def _interested(service: AppService, pdu: dict[str, Any], room_id: str,
                 members: list[str], aliases: list[str]) -> bool:
-    """The spec's rule: sent by one of its users, in a room one of its users is in (or
-    invited to), in a room with one of its aliases, or in one of its rooms."""
-    if service.owns_user(pdu["sender"]) or service.owns_room(room_id):
+    """The spec's rule: an event sent by one of its users, about one of its users (a
+    membership, such as an invite of a puppet), or in one of its rooms."""
+    if service.owns_user(pdu["sender"]):
         return True
     if pdu.get("type") == "m.room.member" and isinstance(pdu.get("state_key"), str) \
             and service.owns_user(pdu["state_key"]):
         return True
-    return any(service.owns_user(m) for m in members) or \
-        any(service.owns_alias(a) for a in aliases)
+    return room_is_services(service, room_id, members, aliases)
 
 
 class DeliveryFailed(Exception):
