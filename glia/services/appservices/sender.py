@@ -123,10 +123,11 @@ class AppServiceSender:
         self._clock = clock
         self._timeout = timeout
         self._wake = {s.id: asyncio.Event() for s in services.all}
-        # With one process there is nobody to share with: a restart after a crash takes
-        # its services over at once instead of waiting for the dead process's lease.
-        self._owner = (f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-                       if several_processes else "the-only-process")
+        # Processes sharing the database take turns through a lease on each service. One
+        # process alone needs none (and a restart after a crash must not wait for the
+        # dead process's lease to run out).
+        self._shared = several_processes
+        self._owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._lease_ms = int(timeout * 2_000) + 10_000
 
     async def enqueue(self, items: Sequence[QueuedItem]) -> None:
@@ -166,10 +167,13 @@ class AppServiceSender:
             await asyncio.gather(*loops)
 
     async def _run_one(self, service: AppService) -> None:
-        await self._storage.appservices.ensure_state(service.id)
+        ready = False
         async with httpx.AsyncClient(timeout=self._timeout) as http:
             while True:
                 try:
+                    if not ready:
+                        await self._storage.appservices.ensure_state(service.id)
+                        ready = True
                     delay = await self.step(service, http)
                 except Exception:
                     logger.exception("application service %s: delivery round failed",
@@ -189,10 +193,11 @@ class AppServiceSender:
         before the next step (0: at once)."""
         store = self._storage.appservices
         now = self._clock.now_ms()
-        if not await store.claim(service.id, self._owner, now, now + self._lease_ms):
+        if self._shared and \
+                not await store.claim(service.id, self._owner, now, now + self._lease_ms):
             return POLL_SECONDS
         state = await store.state(service.id)
-        if state is None or state.paused:
+        if state is None or state.paused or state.backlog == 0:
             return POLL_SECONDS
         if state.next_attempt_ts > now:
             return min(POLL_SECONDS, (state.next_attempt_ts - now) / 1000)
