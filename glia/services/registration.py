@@ -267,8 +267,9 @@ class RegistrationService:
                 try:
                     await self.register(localpart, None, inhibit_login=True,
                                         app_service=service.id)
-                except MatrixError as e:
-                    if e.errcode != "M_USER_IN_USE":  # another process was first
+                except Exception:
+                    # Another process starting at the same time may have been first.
+                    if await self._storage.users.get(service.sender) is None:
                         raise
 
     async def _generate_localpart(self) -> str:

@@ -275,7 +275,6 @@ def test_malformed_registration_file_stops_start_up(tmp_path: Path) -> None:
     assert "bad.yaml: hs_token: must differ from as_token" in done.stderr
     assert "bad.yaml: namespaces.users[0].regex: not a valid regular expression" \
         in done.stderr
-    time.sleep(0)
 
 
 def test_rate_limits_only_where_the_registration_asks(glia_factory: Start) -> None:
@@ -308,3 +307,44 @@ def test_rate_limits_only_where_the_registration_asks(glia_factory: Start) -> No
         assert sends(limited, None) == [200] * 5
     finally:
         kit.close()
+
+
+def test_two_processes_deliver_each_event_once_in_order(
+        db_kind: str, new_database_url: Callable[[], str]) -> None:
+    if db_kind != "postgres":
+        pytest.skip("several processes share a database only on PostgreSQL")
+    reg = new_registration("shared")
+    fake = FakeAppService(reg)
+    url = new_database_url()
+    env = _env(reg, GLIA_DATABASE__SEVERAL_PROCESSES="true")
+    servers = [GliaProcess(url, env).start(), GliaProcess(url, env).start()]
+    kits = [Kit(s.url) for s in servers]
+    try:
+        alice = kits[0].register_user()
+        room = create_room(kits[0], alice)
+        r = kits[1].request("POST", "/_matrix/client/v3/register", reg.as_token, json={
+            "type": "m.login.application_service", "username": "_shared_p",
+            "inhibit_login": True})
+        assert r.status_code == 200, r.text
+        kits[0].request("POST", f"/_matrix/client/v3/rooms/{quote(room)}/invite",
+                        alice.access_token, json={"user_id": reg.user("p")})
+        texts = [f"via {i % 2} #{i}" for i in range(10)]
+        for i, text in enumerate(texts):
+            send_event(kits[i % 2], alice, room, {"msgtype": "m.text", "body": text})
+
+        def bodies() -> list[str]:
+            return [e["content"]["body"] for e in fake.delivered()
+                    if e["type"] == "m.room.message"]
+
+        wait_until(lambda: len(bodies()) >= len(texts), what="delivery")
+        time.sleep(1.5)  # a second process sending again would show by now
+        assert bodies() == texts
+        txn_ids = [t for t, _ in fake.transactions]
+        assert len(txn_ids) == len(set(txn_ids))
+    finally:
+        for kit in kits:
+            kit.close()
+        for server in servers:
+            server.stop()
+            assert "Traceback" not in server.log(), server.log()[-3000:]
+        fake.close()
