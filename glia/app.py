@@ -82,6 +82,7 @@ async def serve(config: Config) -> None:
     services = build_services(
         config, storage, OffsetClock() if config.testing.clock_control else SystemClock())
     await services.room_stats.backfill()
+    await services.registration.ensure_app_service_senders()
     unlink = await link_processes(services.notifier, storage) \
         if storage.shared_by_processes else None
     listeners = build_listeners(services)
@@ -111,7 +112,8 @@ async def serve(config: Config) -> None:
                   asyncio.create_task(services.push_gateway.run()),
                   asyncio.create_task(services.event_fanout.run_retries()),
                   asyncio.create_task(services.account_validity.run_renewal_notices()),
-                  asyncio.create_task(services.retention.run())]
+                  asyncio.create_task(services.retention.run()),
+                  asyncio.create_task(services.appservice_sender.run())]
     try:
         await asyncio.gather(*(s.serve() for s in servers))
     finally:

@@ -1,4 +1,5 @@
-"""The ``glia`` command: init, serve, migrate, rotate-signing-key, register-user."""
+"""The ``glia`` command: init, serve, migrate, rotate-signing-key, register-user,
+appservice-registration."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -89,6 +91,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         config = dataclasses.replace(
             config, listeners=dataclasses.replace(config.listeners, client=client)
         )
+    _check_app_services(config)
     setup_logging(config.logging.level)
     _run(serve(config))
     return 0
@@ -134,6 +137,41 @@ def cmd_rotate_signing_key(args: argparse.Namespace) -> int:
               " verify key. Restart Glia to sign with the new key.")
 
     asyncio.run(run())
+    return 0
+
+
+def _check_app_services(config: Config) -> None:
+    """Refuse to start on a bad registration file, naming the file and the field."""
+    from glia.services.appservices.registrations import load_app_services
+
+    try:
+        load_app_services(config)
+    except ConfigError as e:
+        sys.exit(str(e))
+
+
+# -- appservice-registration -------------------------------------------------------------
+
+
+def cmd_appservice_registration(args: argparse.Namespace) -> int:
+    from glia.services.appservices.registrations import registration_yaml
+
+    out = Path(args.output)
+    if out.exists():
+        print(f"{out} already exists; not overwriting it.", file=sys.stderr)
+        return 1
+    prefix = args.user_prefix or f"_{args.id}_"
+    text = registration_yaml(
+        args.id, args.url, args.sender_localpart or f"{args.id}bot",
+        f"@{re.escape(prefix)}.*:{re.escape(args.server_name)}",
+        f"#{re.escape(prefix)}.*:{re.escape(args.server_name)}",
+        (secrets.token_urlsafe(32), secrets.token_urlsafe(32)), args.receive_ephemeral)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    print(f"Wrote {out}. Give it to the bridge and list it in app_service_config_files,"
+          " then restart Glia.")
     return 0
 
 
@@ -270,6 +308,21 @@ def build_parser() -> argparse.ArgumentParser:
     reg.add_argument("server_url", nargs="?",
                      help="URL of the server (default: from the config, else localhost:8008)")
     reg.set_defaults(func=cmd_register_user)
+    asr = sub.add_parser("appservice-registration",
+                         help="write an application-service registration file with fresh"
+                              " tokens")
+    asr.add_argument("--id", required=True, help="the application service's unique id")
+    asr.add_argument("--url", help="where Glia reaches the service (omit: it receives"
+                                   " nothing)")
+    asr.add_argument("--server-name", required=True, help="this server's name")
+    asr.add_argument("--sender-localpart", help="localpart of the service's own user"
+                                                " (default: <id>bot)")
+    asr.add_argument("--user-prefix", help="localpart prefix of its users and aliases"
+                                           " (default: _<id>_)")
+    asr.add_argument("--receive-ephemeral", action="store_true",
+                     help="also send it typing, receipts and presence")
+    asr.add_argument("-o", "--output", required=True, help="file to write")
+    asr.set_defaults(func=cmd_appservice_registration)
     return parser
 
 

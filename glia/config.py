@@ -270,6 +270,12 @@ class Config:
     federation: FederationConfig = field(default_factory=FederationConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     testing: TestingConfig = field(default_factory=TestingConfig)
+    #: Application-service registration files (Synapse's YAML format), relative to the
+    #: config file's directory; read and checked at start-up.
+    app_service_config_files: list[str] = field(default_factory=list)
+    #: Seconds Glia waits for an application service's answer (transactions, queries,
+    #: pings) before it counts as failed.
+    app_service_timeout: float = 30.0
     #: Directory of the config file; relative paths resolve against data_dir under it.
     base_dir: str = field(default=".", metadata={"internal": True})
 
@@ -425,6 +431,8 @@ def _validate(config: Config, problems: list[str]) -> None:
     if not max(1, config.password.minimum_length) <= config.password.maximum_length <= 65536:
         problems.append("password.maximum_length: must be between password.minimum_length"
                         " (and 1) and 65536")
+    if config.app_service_timeout <= 0:
+        problems.append("app_service_timeout: must be > 0")
     if config.max_request_size < 1024:
         problems.append("max_request_size: must be at least 1024")
     if not 2 <= config.max_json_depth <= 500:

@@ -4,12 +4,15 @@ who carries on when a write ends its session, and concrete paths for route templ
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 
+from tests.appservice_kit import new_registration
 from tests.kit import Kit
 from tests.server import GliaProcess
 
@@ -28,12 +31,16 @@ class FuzzAdmin:
     """Sends requests as an admin. Some writes end the caller's session (logout,
     deactivation): the next request then goes as a new admin."""
 
-    def __init__(self, kit: Kit) -> None:
+    def __init__(self, kit: Kit, as_token: str) -> None:
         self.kit = kit
         self._token = kit.make_admin().access_token
+        self._as_token = as_token
 
-    def send(self, method: str, path: str, content: bytes) -> httpx.Response:
-        r = self.kit.request(method, path, self._token, content=content,
+    def send(self, method: str, path: str, content: bytes,
+             appservice: bool = False) -> httpx.Response:
+        """As the admin, or (``appservice``) as the server's application service."""
+        token = self._as_token if appservice else self._token
+        r = self.kit.request(method, path, token, content=content,
                              headers={"Content-Type": "application/json"})
         if self.kit.request("GET", "/_matrix/client/v3/account/whoami",
                             self._token).status_code != 200:
@@ -44,10 +51,14 @@ class FuzzAdmin:
 @contextmanager
 def fuzz_server(new_database_url: Callable[[], str]) -> Iterator[FuzzAdmin]:
     """A server for one generated test module; it must log no traceback."""
-    server = GliaProcess(new_database_url()).start()
+    # An application service (that nothing listens for), for its routes' turn.
+    registration = new_registration("fuzz")
+    path = registration.write(Path(tempfile.mkdtemp(prefix="glia-fuzz-as-")))
+    server = GliaProcess(new_database_url(),
+                         {"GLIA_APP_SERVICE_CONFIG_FILES": str(path)}).start()
     kit = Kit(server.url)
     try:
-        yield FuzzAdmin(kit)
+        yield FuzzAdmin(kit, registration.as_token)
     finally:
         kit.close()
         server.stop()

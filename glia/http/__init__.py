@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from glia.http import health
 from glia.http.admin import account_validity as admin_account_validity
+from glia.http.admin import appservices as admin_appservices
 from glia.http.admin import (
     audit,
     federation_diagnostics,
@@ -33,6 +34,7 @@ from glia.http.client import (
     account,
     account_data,
     account_validity,
+    appservice,
     capabilities,
     cross_signing,
     devices,
@@ -72,14 +74,14 @@ CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
     typing, presence, push, keys, cross_signing, to_device, key_backup, spaces, openid,
-    account_validity, user_directory, voip, threepids,
+    account_validity, user_directory, voip, threepids, appservice,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,
                  admin_pushers, user_extras, admin_devices, admin_statistics, synapse_extras,
                  admin_cross_signing, admin_federation, admin_media_cache,
                  admin_background_updates, admin_account_validity, admin_user_directory,
-                 federation_diagnostics)
+                 federation_diagnostics, admin_appservices)
 MEDIA_MODULES = (media, previews)
 #: The Server-Server API and the key server (``/_matrix/federation``, ``/_matrix/key``).
 FEDERATION_MODULES = (federation_keys, federation_queries, federation_user)

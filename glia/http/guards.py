@@ -1,7 +1,9 @@
 """Central enforcement of each route's declared auth level.
 
 The token may come from ``Authorization: Bearer`` or the ``access_token`` query
-parameter, never both (Synapse's messages are kept for tools that match on them).
+parameter, never both (Synapse's messages are kept for tools that match on them). An
+application service's ``as_token`` is accepted wherever a user's token is; its
+``user_id`` and ``device_id`` query parameters say whom it acts as (identity assertion).
 """
 
 from __future__ import annotations
@@ -58,14 +60,20 @@ async def authorize(
         return None
     token = extract_token(request)
     if token is None:
-        if auth is Auth.USER_OPTIONAL:
+        if auth in (Auth.USER_OPTIONAL, Auth.APPSERVICE_OPTIONAL):
             return None
         raise errors.missing_token()
+    if auth is Auth.APPSERVICE_OPTIONAL:
+        return auth_service.app_service_requester(token)
     requester = await auth_service.authenticate(
         token, request.client.host if request.client else None,
-        request.headers.get("user-agent"), allow_expired)
+        request.headers.get("user-agent"), allow_expired,
+        as_user_id=request.query_params.get("user_id"),
+        as_device_id=request.query_params.get("device_id"))
     if auth is Auth.ADMIN and not requester.is_admin:
         raise NotAdmin(requester)
+    if auth is Auth.APPSERVICE and requester.app_service is None:
+        raise errors.forbidden("Only application services can use this endpoint")
     return requester
 
 

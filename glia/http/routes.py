@@ -21,6 +21,11 @@ class Auth(enum.Enum):
     USER = "user"
     USER_OPTIONAL = "user_optional"
     ADMIN = "admin"
+    #: An application service's ``as_token`` (acting as its sender or a masqueraded user).
+    APPSERVICE = "appservice"
+    #: ``/register`` and ``/login``: an ``as_token`` makes the application service the
+    #: requester; any other token is ignored (the body's login type decides the rest).
+    APPSERVICE_OPTIONAL = "appservice_optional"
     #: Signed with the registration shared secret (an HMAC the service checks), not a
     #: token; refused before the body is read when no secret is configured.
     SHARED_SECRET = "shared_secret"

@@ -133,7 +133,7 @@ class HttpApp:
                 await self._services.units.begin(e.requester, entry).finish(
                     e.errcode, e.status)
             raise
-        if route.ratelimit is not None:
+        if route.ratelimit is not None and (requester is None or requester.ratelimited):
             key = requester.user_id if requester else (raw.client.host if raw.client else "-")
             override = None
             if requester is not None and self._limiter.enabled:

@@ -15,6 +15,7 @@ from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.account_data import AccountDataService
 from glia.services.admin.account_validity import AccountValidityService
+from glia.services.admin.appservices import AppServiceAdminService
 from glia.services.admin.background_updates import BackgroundUpdatesService
 from glia.services.admin.cross_signing import CrossSigningAdminService
 from glia.services.admin.devices import DeviceAdminService
@@ -37,6 +38,10 @@ from glia.services.admin.server_notices import ServerNoticeService
 from glia.services.admin.statistics import StatisticsAdminService
 from glia.services.admin.user_lookup import UserLookupService
 from glia.services.admin.users import UserAdminService
+from glia.services.appservices.ephemeral import AppServiceEphemeral
+from glia.services.appservices.queries import AppServiceQueries
+from glia.services.appservices.registrations import load_app_services
+from glia.services.appservices.sender import AppServiceQueue, AppServiceSender
 from glia.services.audit import AuditService
 from glia.services.auth import AuthService
 from glia.services.cross_signing import CrossSigningService
@@ -186,14 +191,23 @@ class Services:
     federation_queries: FederationQueryService
     federation_diagnostics: FederationDiagnostics
     openid: OpenIdService
+    appservice_sender: AppServiceSender
+    appservice_queries: AppServiceQueries
+    appservice_admin: AppServiceAdminService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     notifier = Notifier()
-    auth = AuthService(config, storage, clock)
+    app_services = load_app_services(config)
+    auth = AuthService(config, storage, clock, app_services)
+    appservice_sender = AppServiceSender(
+        storage, app_services, clock, timeout=config.app_service_timeout,
+        several_processes=config.database.several_processes)
+    appservice_queries = AppServiceQueries(storage, app_services, config.app_service_timeout)
+    appservice_ephemeral = AppServiceEphemeral(storage, app_services, appservice_sender, clock)
     uia = UiaService(storage)
-    keys = KeysService(config, storage, notifier)
+    keys = KeysService(config, storage, notifier, appservice_ephemeral)
     device_removal = DeviceRemoval([keys.devices_removing])
     login = LoginService(config, storage, auth, device_removal,
                          LoginAttempts(config, storage))
@@ -215,6 +229,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         SearchIndexer(storage),
         PushEvaluator(config.server_name, storage, push_gateway),
         UserDirectoryIndexer(user_directory),
+        AppServiceQueue(storage, app_services, appservice_sender),
         RoomEventWakeups(notifier),
     ])
     # Persist steps commit with each event: room statistics, and the audit row of an
@@ -229,8 +244,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                          federation_policy, SystemResolver(), clock,
                                          DestinationBackoff(storage, clock))
     remote = RemoteQueries(federation_client)
-    profile = ProfileService(config, storage, room_events, remote.profile)
-    directory = DirectoryService(config, storage, remote)
+    profile = ProfileService(config, storage, room_events, remote.profile, appservice_queries)
+    directory = DirectoryService(config, storage, remote, appservice_queries)
     membership = MembershipService(storage, room_events)
     search = SearchService(storage, aggregator)
     search_admin = SearchAdminService(storage, jobs)
@@ -240,9 +255,10 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     media = MediaService(config, storage, clock)
     media_admin = MediaAdminService(config, storage, media, jobs)
     account_data = AccountDataService(storage, notifier)
-    receipts = ReceiptService(storage, notifier, account_data, read_positions=push)
-    typing = TypingService(storage, notifier, clock)
-    presence = PresenceService(storage, notifier, clock)
+    receipts = ReceiptService(storage, notifier, account_data, read_positions=push,
+                              appservices=appservice_ephemeral)
+    typing = TypingService(storage, notifier, clock, appservice_ephemeral)
+    presence = PresenceService(storage, notifier, clock, appservice_ephemeral)
     sync = SyncService(storage, notifier, aggregator, receipts, typing, presence,
                        devices=keys, unread_counts=push.unread_counts,
                        account_data_sources=[push.sync_account_data])
@@ -319,7 +335,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         pushers=PusherService(config, storage, push_gateway),
         keys=keys,
         cross_signing=CrossSigningService(config, storage, account, keys, clock),
-        to_device=ToDeviceService(config, notifier),
+        to_device=ToDeviceService(config, notifier, appservice_ephemeral),
         key_backup=KeyBackupService(storage),
         statistics_admin=StatisticsAdminService(config, storage),
         ratelimit=ratelimit,
@@ -347,4 +363,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         federation_diagnostics=FederationDiagnostics(config.server_name, federation_client,
                                                      server_keys, federation_policy),
         openid=OpenIdService(config, storage, clock),
+        appservice_sender=appservice_sender,
+        appservice_queries=appservice_queries,
+        appservice_admin=AppServiceAdminService(storage, appservice_sender),
     )

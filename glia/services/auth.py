@@ -29,6 +29,7 @@ from glia import errors
 from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.errors import MatrixError
+from glia.services.appservices.registrations import AppService, AppServices
 from glia.storage import Storage, Stores
 
 
@@ -41,6 +42,10 @@ class Requester:
     is_admin: bool
     is_guest: bool
     token_hash: str
+    #: The application service acting (with its ``as_token``), if one is.
+    app_service: str | None = None
+    #: Whether the rate limits apply (not to application services, unless they asked).
+    ratelimited: bool = True
 
 
 def hash_token(token: str) -> str:
@@ -71,9 +76,10 @@ _SEEN_CACHE_LIMIT = 100_000
 
 
 class AuthService:
-    def __init__(self, config: Config, storage: Storage, clock: Clock | None = None
-                 ) -> None:
+    def __init__(self, config: Config, storage: Storage, clock: Clock | None = None,
+                 app_services: AppServices | None = None) -> None:
         self._clock = clock or SystemClock()
+        self.app_services = app_services or AppServices([])
         self._config = config
         self._storage = storage
         self._last_recorded: dict[tuple[str, str | None], int] = {}
@@ -87,11 +93,31 @@ class AuthService:
             raise errors.unknown("Shared secret registration is not enabled")
         return secret
 
+    def app_service(self, token: str) -> AppService | None:
+        """The application service whose ``as_token`` this is, if any."""
+        return self.app_services.by_token(token)
+
+    def app_service_requester(self, token: str) -> Requester | None:
+        """For ``/register`` and ``/login``: the application service itself, as its
+        sender (the users it names there may not exist yet), or None for any other
+        token, which those routes ignore."""
+        service = self.app_service(token)
+        if service is None:
+            return None
+        return Requester(service.sender, "", False, False, hash_token(token),
+                         app_service=service.id, ratelimited=False)
+
     async def authenticate(self, token: str, ip: str | None = None,
-                           user_agent: str | None = None, allow_expired: bool = False
-                           ) -> Requester:
-        """Who the token is; ``allow_expired`` lets an expired account through (logout,
-        as Synapse), every other route refuses it here, once, for all handlers."""
+                           user_agent: str | None = None, allow_expired: bool = False,
+                           *, as_user_id: str | None = None,
+                           as_device_id: str | None = None) -> Requester:
+        """The caller of a token: a user's access token, or an application service's
+        ``as_token`` acting as ``as_user_id`` (default: its sender) on ``as_device_id``.
+        ``allow_expired`` lets an expired account through (logout, as Synapse); every
+        other route refuses it here, once, for all handlers."""
+        service = self.app_service(token)
+        if service is not None:
+            return await self._masquerade(service, token, as_user_id, as_device_id)
         token_hash = hash_token(token)
         owner = await self._storage.devices.token_owner(token_hash)
         if owner is None or owner.deactivated:
@@ -116,6 +142,25 @@ class AuthService:
         if owner.puppeted_by is None:  # an admin acting as the user leaves no trace in whois
             await self._record_seen(token_hash, owner.user_id, owner.device_id, ip, user_agent)
         return Requester(owner.user_id, owner.device_id, owner.admin, owner.is_guest, token_hash)
+
+    async def _masquerade(self, service: AppService, token: str, user_id: str | None,
+                          device_id: str | None) -> Requester:
+        """Identity assertion: an application service acts as one of its users."""
+        user_id = user_id or service.sender
+        if not service.owns_user(user_id):
+            raise errors.forbidden(
+                f"Application service cannot masquerade as this user ({user_id}).")
+        user = await self._storage.users.get(user_id)
+        if user is None:
+            raise errors.forbidden(
+                f"Application service has not registered this user ({user_id}).")
+        if device_id and await self._storage.devices.get(user_id, device_id) is None:
+            raise MatrixError(400, "M_UNKNOWN_DEVICE",
+                              f"Device {device_id} is not known to belong to {user_id}")
+        # The sender is never rate limited; its users are when the registration says so.
+        ratelimited = service.rate_limited and user_id != service.sender
+        return Requester(user_id, device_id or "", user.admin, False, hash_token(token),
+                         app_service=service.id, ratelimited=ratelimited)
 
     async def _record_seen(self, token_hash: str, user_id: str, device_id: str,
                            ip: str | None, user_agent: str | None) -> None:

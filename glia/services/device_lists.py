@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glia import errors
 from glia.config import Config
@@ -18,6 +18,9 @@ from glia.services.auth import Requester
 from glia.services.notifier import Notifier
 from glia.services.sync_response import DeviceLists, DeviceSection, Events
 from glia.storage import Storage, Stores
+
+if TYPE_CHECKING:
+    from glia.services.appservices.ephemeral import AppServiceEphemeral
 
 __all__ = ["SIGNED_CURVE25519", "DeviceListService", "parse_stream_token"]
 
@@ -40,10 +43,12 @@ class DeviceListService:
     """Device lists and the per-device part of ``/sync``; the base of the key service,
     whose uploads record the changes this reports."""
 
-    def __init__(self, config: Config, storage: Storage, notifier: Notifier) -> None:
+    def __init__(self, config: Config, storage: Storage, notifier: Notifier,
+                 appservices: AppServiceEphemeral | None = None) -> None:
         self._config = config
         self._storage = storage
         self._notifier = notifier
+        self._appservices = appservices
 
     def is_local(self, user_id: str) -> bool:
         try:
@@ -185,6 +190,8 @@ class DeviceListService:
                  (await self._storage.keys.rooms_with_membership(user_id)).items()
                  if membership == "join"]
         await self._notifier.notify(users=[user_id], rooms=rooms)
+        if self._appservices is not None:
+            await self._appservices.device_list_changed(user_id, rooms)
 
 # -- helpers -----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from glia.ids import is_valid_room_alias, is_valid_room_id, is_valid_server_name
 from glia.storage import Storage
 
 if TYPE_CHECKING:
+    from glia.services.appservices.queries import AppServiceQueries
     from glia.services.unit_of_work import UnitOfWork
 
 #: State that makes up a room's directory entry: (event type, content key, output key).
@@ -112,10 +113,12 @@ class RemoteDirectory(Protocol):
 
 class DirectoryService:
     def __init__(self, config: Config, storage: Storage,
-                 remote: RemoteDirectory | None = None) -> None:
+                 remote: RemoteDirectory | None = None,
+                 app_services: AppServiceQueries | None = None) -> None:
         self._config = config
         self._storage = storage
         self._remote = remote
+        self._app_services = app_services
 
     def _check_alias(self, alias: str) -> None:
         if not is_valid_room_alias(alias):
@@ -128,6 +131,10 @@ class DirectoryService:
         if domain != self._config.server_name and self._remote is not None:
             return await self._remote.alias(alias, domain)
         found = await self._storage.directory.get_alias(alias)
+        if found is None and self._app_services is not None \
+                and await self._app_services.query_alias(alias):
+            # An application service owning the alias was asked and created it.
+            found = await self._storage.directory.get_alias(alias)
         if found is None:
             raise errors.not_found(f"Room alias {alias} not found")
         return AliasTarget(found.room_id, [self._config.server_name])
@@ -139,6 +146,8 @@ class DirectoryService:
             raise errors.invalid_param("Room alias must be on this server")
         if not is_valid_room_id(room_id):
             raise errors.invalid_param(f"{room_id} is not a legal room ID")
+        if self._app_services is not None:
+            self._app_services.check_alias_allowed(uow.requester, alias)
         async with uow.transaction() as tx:
             if await tx.rooms.get(room_id) is None:
                 raise errors.not_found("Unknown room")
@@ -185,19 +194,27 @@ class DirectoryService:
             await tx.rooms.set_published(room_id, published)
 
     async def public_rooms(self, limit: int | None, since: str | None,
-                           search: str | None, server: str | None = None) -> PublicRooms:
+                           search: str | None, server: str | None = None, *,
+                           instance_id: str | None = None,
+                           all_networks: bool = False) -> PublicRooms:
         """Published rooms, biggest first; with another ``server`` named, that server's,
-        asked over federation. Tokens name the room a page ended (or began) at rather
-        than an offset, so rooms published or growing meanwhile neither repeat nor get
-        skipped (Synapse's tokens work the same way)."""
+        asked over federation. With ``instance_id``, one application-service network's
+        rooms instead; with ``all_networks``, every network's as well. Tokens name the
+        room a page ended (or began) at rather than an offset, so rooms published or
+        growing meanwhile neither repeat nor get skipped (Synapse's tokens work the same
+        way)."""
         if server is not None and server != self._config.server_name \
                 and self._remote is not None:
             if not is_valid_server_name(server):
                 raise errors.invalid_param(f"{server!r} is not a valid server name")
             return await self._remote.public_rooms(server, limit, since, search)
         position = _DirectoryPosition.parse(since) if since else None
-        entries = [await self._entry(room_id)
-                   for room_id in await self._storage.rooms.published_room_ids()]
+        room_ids = await self._storage.rooms.published_room_ids()
+        if self._app_services is not None:
+            network = await self._app_services.network_rooms(instance_id, all_networks)
+            if network is not None:
+                room_ids = sorted({*room_ids, *network}) if all_networks else network
+        entries = [await self._entry(room_id) for room_id in room_ids]
         if search:
             needle = search.lower()
             entries = [e for e in entries if e.mentions(needle)]

@@ -78,6 +78,8 @@ class EventRequest:
     #: Written by the server for an admin (a profile reset, the user-redaction job): the
     #: sender's suspension and shadow-ban do not apply.
     by_admin: bool = False
+    #: An application service's ``ts`` (a bridged message's time); None: now.
+    origin_server_ts: int | None = None
 
 
 class EventsService:
@@ -237,7 +239,8 @@ class EventsService:
                   if key != ("m.room.create", "") or version.create_in_auth_events]
         if request.redacts is not None and not request.by_admin:
             await self._check_redaction_power(tx, version, request, auth_state)
-        pdu = self._build(version, room_id, request, prev, sorted(listed), depth, now_ms())
+        ts = now_ms() if request.origin_server_ts is None else request.origin_server_ts
+        pdu = self._build(version, room_id, request, prev, sorted(listed), depth, ts)
         self._authorise(pdu, auth_state, version)
         return await self._persist(tx, room_id, version, pdu, self._event_id(pdu, version),
                                    depth, request)

@@ -43,6 +43,7 @@ from glia.storage import Storage, Stores
 from glia.storage.keys import DeviceKeys, Signature
 
 if TYPE_CHECKING:
+    from glia.services.appservices.ephemeral import AppServiceEphemeral
     from glia.services.unit_of_work import UnitOfWork
 
 __all__ = ["KeysClaim", "KeysQuery", "KeysService", "KeysUpload", "parse_stream_token"]
@@ -114,8 +115,9 @@ class KeysClaimResult(msgspec.Struct, frozen=True):
 
 
 class KeysService(DeviceListService):
-    def __init__(self, config: Config, storage: Storage, notifier: Notifier) -> None:
-        super().__init__(config, storage, notifier)
+    def __init__(self, config: Config, storage: Storage, notifier: Notifier,
+                 appservices: AppServiceEphemeral | None = None) -> None:
+        super().__init__(config, storage, notifier, appservices)
 
     # -- /keys/upload ------------------------------------------------------------------
 

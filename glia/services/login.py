@@ -18,6 +18,8 @@ from glia.services.uia import UserIdentifier
 from glia.storage import Storage
 
 PASSWORD_LOGIN = "m.login.password"
+#: An application service logging in as one of its users (its ``as_token`` is the auth).
+APPSERVICE_LOGIN = "m.login.application_service"
 
 
 class LoginType(msgspec.Struct):
@@ -40,8 +42,19 @@ class PasswordLogin(msgspec.Struct):
     refresh_token: bool = False
 
 
+class AppServiceLogin(msgspec.Struct):
+    """``m.login.application_service``: which of the service's users, and the device."""
+
+    identifier: UserIdentifier | None = None
+    user: str | None = None
+    device_id: str | None = None
+    initial_device_display_name: str | None = None
+    refresh_token: bool = False
+
+
 #: The request model of each login type this server supports.
-LOGIN_TYPES: dict[str, type[PasswordLogin]] = {PASSWORD_LOGIN: PasswordLogin}
+LOGIN_TYPES: dict[str, type[PasswordLogin] | type[AppServiceLogin]] = {
+    PASSWORD_LOGIN: PasswordLogin, APPSERVICE_LOGIN: AppServiceLogin}
 
 
 class LoginFlow(msgspec.Struct, frozen=True):
@@ -67,10 +80,10 @@ class LoginService:
         self._device_removal = device_removal
 
     def flows(self) -> list[LoginFlow]:
-        return [LoginFlow(PASSWORD_LOGIN)]
+        return [LoginFlow(PASSWORD_LOGIN), LoginFlow(APPSERVICE_LOGIN)]
 
     @staticmethod
-    def login_model(login_type: str) -> type[PasswordLogin]:
+    def login_model(login_type: str) -> type[PasswordLogin] | type[AppServiceLogin]:
         """The request model of a login type (``400 M_UNKNOWN`` for one not supported,
         as Synapse answers)."""
         model = LOGIN_TYPES.get(login_type)
@@ -136,6 +149,31 @@ class LoginService:
         async with self._storage.transaction() as tx:
             token = await self._auth.issue_token(tx, user.user_id, device_id, display_name)
         return LoggedIn(user.user_id, device_id, token)
+
+    async def login_app_service(self, requester: Requester | None,
+                                command: AppServiceLogin) -> LoggedIn:
+        """A new device and token for one of the calling application service's users
+        (no password: the ``as_token`` vouches)."""
+        if requester is None or requester.app_service is None:
+            raise errors.missing_token("This login type needs an application service's"
+                                       " token")
+        service = self._auth.app_services.by_id(requester.app_service)
+        user_id = self.user_id_from_identifier(command.identifier, command.user)
+        if service is None or not service.owns_user(user_id):
+            raise MatrixError(400, "M_EXCLUSIVE",
+                              "This user is not in the application service's namespace")
+        user = await self._storage.users.get(user_id)
+        if user is None:
+            raise errors.forbidden("Invalid username or password")
+        if user.deactivated:
+            raise MatrixError(403, "M_USER_DEACTIVATED", "This account has been deactivated")
+        if command.device_id == "":
+            raise errors.bad_json("device_id must be a non-empty string")
+        device_id = command.device_id or new_device_id()
+        async with self._storage.transaction() as tx:
+            token = await self._auth.issue_token(tx, user_id, device_id,
+                                                 command.initial_device_display_name)
+        return LoggedIn(user_id, device_id, token)
 
     async def logout(self, requester: Requester) -> None:
         """End this session: its device (and so every token of it) is deleted."""

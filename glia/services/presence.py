@@ -17,6 +17,7 @@ from glia.storage import Storage, Stores
 from glia.storage.presence import Presence
 
 if TYPE_CHECKING:
+    from glia.services.appservices.ephemeral import AppServiceEphemeral
     from glia.services.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -42,8 +43,9 @@ class PresenceStatus(msgspec.Struct):
 
 
 class PresenceService:
-    def __init__(self, storage: Storage, notifier: Notifier, clock: Clock | None = None
-                 ) -> None:
+    def __init__(self, storage: Storage, notifier: Notifier, clock: Clock | None = None,
+                 appservices: AppServiceEphemeral | None = None) -> None:
+        self._appservices = appservices
         self._clock = clock or SystemClock()
         self._storage = storage
         self._notifier = notifier
@@ -65,6 +67,8 @@ class PresenceService:
         """Wake the user's syncs and those of everyone sharing a room with them."""
         rooms = await self._storage.state.rooms_of_user(user_id, ["join"])
         await self._notifier.notify(users=[user_id], rooms=[m.room_id for m in rooms])
+        if self._appservices is not None:
+            await self._appservices.presence(user_id, [m.room_id for m in rooms])
 
     async def set_status(self, uow: UnitOfWork, user_id: str, presence: str,
                          status_msg: str | None = None) -> None:

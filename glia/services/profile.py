@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glia import errors
 from glia.config import Config
@@ -14,6 +14,9 @@ from glia.services.events import EventRequest, EventsService
 from glia.services.user_directory import refresh_local
 from glia.storage import Storage, Stores
 from glia.storage.profile import Profile
+
+if TYPE_CHECKING:
+    from glia.services.appservices.queries import AppServiceQueries
 
 MAX_DISPLAYNAME_LENGTH = 256
 MAX_AVATAR_URL_LENGTH = 1000
@@ -38,7 +41,9 @@ RemoteProfiles = Callable[[str, str], Awaitable[Profile]]
 
 class ProfileService:
     def __init__(self, config: Config, storage: Storage, events: EventsService,
-                 remote: RemoteProfiles | None = None) -> None:
+                 remote: RemoteProfiles | None = None,
+                 appservices: AppServiceQueries | None = None) -> None:
+        self._appservices = appservices
         self._config = config
         self._storage = storage
         self._events = events
@@ -53,6 +58,10 @@ class ProfileService:
         if domain != self._config.server_name and self._remote is not None:
             return await self._remote(user_id, domain)
         profile = await self._storage.profile.get(user_id)
+        if profile is None and self._appservices is not None \
+                and await self._appservices.query_user(user_id):
+            # An application service owning the ID was asked and created the user.
+            profile = await self._storage.profile.get(user_id)
         if profile is None:
             raise errors.not_found("Profile was not found")
         return profile

@@ -15,6 +15,7 @@ from glia.storage.events import StoredEvent
 from glia.storage.receipts import UNTHREADED, Receipt
 
 if TYPE_CHECKING:
+    from glia.services.appservices.ephemeral import AppServiceEphemeral
     from glia.services.unit_of_work import UnitOfWork
 
 READ, READ_PRIVATE, FULLY_READ = "m.read", "m.read.private", "m.fully_read"
@@ -30,7 +31,9 @@ class ReadPositions(Protocol):
 
 class ReceiptService:
     def __init__(self, storage: Storage, notifier: Notifier,
-                 account_data: AccountDataService, read_positions: ReadPositions) -> None:
+                 account_data: AccountDataService, read_positions: ReadPositions,
+                 appservices: AppServiceEphemeral | None = None) -> None:
+        self._appservices = appservices
         self._storage = storage
         self._notifier = notifier
         self._account_data = account_data
@@ -92,8 +95,11 @@ class ReceiptService:
                      receipts: list[tuple[str, StoredEvent]]) -> None:
         """After commit: reset push counts from the read position, wake the syncs that
         see the receipts (the room's for public ones, the user's for private)."""
-        for _, event in receipts:
+        for receipt_type, event in receipts:
             await self._read_positions.mark_read(user_id, room_id, event.stream_ordering)
+            if receipt_type == READ and self._appservices is not None:
+                await self._appservices.receipt(room_id, user_id, READ, event.event_id,
+                                                now_ms())
         if any(receipt_type == READ for receipt_type, _ in receipts):
             await self._notifier.notify(rooms=[room_id])
         if any(receipt_type != READ for receipt_type, _ in receipts):

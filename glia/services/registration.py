@@ -14,7 +14,7 @@ from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import localpart_error, new_device_id, random_string
-from glia.services.auth import AuthService
+from glia.services.auth import AuthService, Requester
 from glia.services.threepids import REGISTER as REGISTER_PURPOSE
 from glia.services.threepids import ThreepidService
 from glia.services.uia import (
@@ -104,12 +104,20 @@ class RegistrationService:
     def user_id_for(self, localpart: str) -> str:
         return f"@{localpart}:{self._config.server_name}"
 
-    async def check_available(self, localpart: str) -> str:
-        """Validate a requested localpart and that nobody has it; returns the user ID."""
-        problem = localpart_error(localpart)
+    async def check_available(self, localpart: str, app_service: str | None = None) -> str:
+        """Validate a requested localpart and that nobody has it (nor an application
+        service other than ``app_service`` reserved it); returns the user ID."""
+        # A leading underscore is reserved for application services' users.
+        checked = f"x{localpart[1:]}" if app_service and localpart.startswith("_") \
+            else localpart
+        problem = localpart_error(checked)
         if problem is not None:
             raise MatrixError(400, "M_INVALID_USERNAME", problem)
         user_id = self.user_id_for(localpart)
+        claimer = self._auth.app_services.claiming_user(user_id)
+        if claimer is not None and claimer.id != app_service:
+            raise MatrixError(400, "M_EXCLUSIVE",
+                              "This user ID is reserved by an application service.")
         if len(user_id) > 255:
             raise MatrixError(
                 400, "M_INVALID_USERNAME", "User ID may not be longer than 255 characters"
@@ -130,13 +138,14 @@ class RegistrationService:
         device_display_name: str | None = None,
         inhibit_login: bool = False,
         token_session: str | None = None,
+        app_service: str | None = None,
     ) -> Registered:
         """Create the account, its profile and (unless inhibited) a first device, atomically.
 
         ``token_session``: the UIA session that passed the registration-token stage; its
         use of the token is completed in the same transaction.
         """
-        user_id = await self.check_available(localpart)
+        user_id = await self.check_available(localpart, app_service)
         password_hash = await self._auth.hash_password(password) if password else None
         async with self._storage.transaction() as tx:
             if await tx.users.exists_case_insensitive(user_id):
@@ -154,6 +163,8 @@ class RegistrationService:
                 raise errors.forbidden("Registration token is no longer valid")
             await tx.profile.create(user_id, displayname if displayname else localpart)
             await refresh_local(tx, user_id)
+            if app_service is not None:
+                await tx.appservices.set_user_service(user_id, app_service)
             if inhibit_login:
                 return Registered(user_id, self._config.server_name)
             device_id = device_id or new_device_id()
@@ -249,6 +260,39 @@ class RegistrationService:
         if email is not None and self._threepids is not None:
             await self._threepids.add_registered(registered.user_id, email)
         return registered
+
+    async def register_app_service_user(self, requester: Requester | None,
+                                        account: NewAccount) -> Registered:
+        """``m.login.application_service``: the calling service creates one of its users,
+        without password or UIA, whether or not open registration is enabled."""
+        if requester is None or requester.app_service is None:
+            raise errors.missing_token("This registration type needs an application"
+                                       " service's token")
+        service = self._auth.app_services.by_id(requester.app_service)
+        if not account.username:
+            raise errors.missing_param("Missing params: username")
+        localpart = account.username
+        if service is None or not service.owns_user(self.user_id_for(localpart)):
+            raise MatrixError(400, "M_EXCLUSIVE",
+                              "Invalid user localpart for this application service.")
+        return await self.register(
+            localpart, None, device_id=account.device_id,
+            device_display_name=account.initial_device_display_name,
+            inhibit_login=account.inhibit_login, app_service=service.id)
+
+    async def ensure_app_service_senders(self) -> None:
+        """Create each application service's own user on first start (it acts as that
+        user when it names no other)."""
+        for service in self._auth.app_services.all:
+            if await self._storage.users.get(service.sender) is None:
+                localpart = service.sender[1:].split(":", 1)[0]
+                try:
+                    await self.register(localpart, None, inhibit_login=True,
+                                        app_service=service.id)
+                except Exception:
+                    # Another process starting at the same time may have been first.
+                    if await self._storage.users.get(service.sender) is None:
+                        raise
 
     async def _generate_localpart(self) -> str:
         while True:

@@ -30,8 +30,10 @@ class StateWriteService:
         self._events = events
 
     async def set_state(self, sender: str, room_id: str, event_type: str, state_key: str,
-                        content: Mapping[str, Any]) -> str:
-        """Write one state event; returns its ID (the existing one when unchanged)."""
+                        content: Mapping[str, Any], *,
+                        origin_server_ts: int | None = None) -> str:
+        """Write one state event; returns its ID (the existing one when unchanged).
+        ``origin_server_ts`` is an application service's bridged timestamp."""
         current = await self._current(room_id, event_type, state_key)
         if current is not None and current.sender == sender and \
                 encode_canonical_json(current.content) == encode_canonical_json(content):
@@ -39,7 +41,8 @@ class StateWriteService:
         if event_type == CANONICAL_ALIAS and state_key == "":
             await self._check_canonical_alias(room_id, content, current)
         event = await self._events.send(
-            room_id, EventRequest(sender, event_type, content, state_key=state_key))
+            room_id, EventRequest(sender, event_type, content, state_key=state_key,
+                                  origin_server_ts=origin_server_ts))
         return event.event_id
 
     async def _current(self, room_id: str, event_type: str, state_key: str

@@ -17,6 +17,7 @@ from glia.ids import InvalidId, parse_user_id
 from glia.services.notifier import Notifier
 
 if TYPE_CHECKING:
+    from glia.services.appservices.ephemeral import AppServiceEphemeral
     from glia.services.unit_of_work import UnitOfWork
 
 #: How long a transaction ID is remembered (a client retries within seconds or minutes).
@@ -28,7 +29,9 @@ Messages = dict[str, dict[str, dict[str, Any]]]
 
 
 class ToDeviceService:
-    def __init__(self, config: Config, notifier: Notifier) -> None:
+    def __init__(self, config: Config, notifier: Notifier,
+                 appservices: AppServiceEphemeral | None = None) -> None:
+        self._appservices = appservices
         self._config = config
         self._notifier = notifier
 
@@ -57,6 +60,9 @@ class ToDeviceService:
                 position = await tx.next_stream_position()
                 if await tx.to_device.add(position, requester.user_id, event_type, queued):
                     recipients = {user_id for user_id, _, _ in queued}
+                    if self._appservices is not None:
+                        await self._appservices.to_device_in(tx, requester.user_id,
+                                                             event_type, queued)
         if recipients:
             await self._notifier.notify(users=sorted(recipients))
 

@@ -14,6 +14,7 @@ from glia.services.notifier import Notifier
 from glia.storage import Storage
 
 if TYPE_CHECKING:
+    from glia.services.appservices.ephemeral import AppServiceEphemeral
     from glia.services.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -23,11 +24,17 @@ DEFAULT_TIMEOUT_MS = 30_000
 
 
 class TypingService:
-    def __init__(self, storage: Storage, notifier: Notifier, clock: Clock | None = None
-                 ) -> None:
+    def __init__(self, storage: Storage, notifier: Notifier, clock: Clock | None = None,
+                 appservices: AppServiceEphemeral | None = None) -> None:
         self._clock = clock or SystemClock()
         self._storage = storage
         self._notifier = notifier
+        self._appservices = appservices
+
+    async def _changed(self, room_id: str) -> None:
+        await self._notifier.notify(rooms=[room_id])
+        if self._appservices is not None:
+            await self._appservices.typing(room_id)
 
     async def set_typing(self, uow: UnitOfWork, room_id: str, user_id: str, typing: bool,
                          timeout_ms: int | None = None) -> None:
@@ -51,7 +58,7 @@ class TypingService:
                                       await tx.next_stream_position())
             elif not await tx.typing.stop(room_id, user_id, await tx.next_stream_position()):
                 return
-        await self._notifier.notify(rooms=[room_id])
+        await self._changed(room_id)
 
     async def expire(self) -> int:
         """End every typing notification whose timeout passed; returns how many."""
@@ -62,7 +69,7 @@ class TypingService:
                                                await tx.next_stream_position())
             if stopped:
                 ended += 1
-                await self._notifier.notify(rooms=[room_id])
+                await self._changed(room_id)
         return ended
 
     async def run_expiry(self, interval: float = 1.0) -> None:

@@ -16,6 +16,7 @@ from glia.config import Config
 from glia.storage.account_data import AccountDataStore
 from glia.storage.account_validity import AccountValidityStore
 from glia.storage.admin_rooms import AdminRoomStore
+from glia.storage.appservices import AppServiceStore
 from glia.storage.audit import AuditStore
 from glia.storage.background_updates import BackgroundUpdatesStore
 from glia.storage.cross_signing_replacement import CrossSigningReplacementStore
@@ -239,6 +240,10 @@ class Stores:
     @cached_property
     def cross_signing_replacement(self) -> CrossSigningReplacementStore:
         return CrossSigningReplacementStore(self.db)
+
+    @cached_property
+    def appservices(self) -> AppServiceStore:
+        return AppServiceStore(self.db)
 
     @cached_property
     def federation_destinations(self) -> FederationDestinationStore:

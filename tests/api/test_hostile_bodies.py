@@ -18,7 +18,7 @@ import msgspec
 import pytest
 
 from glia.http import admin_routes, client_routes
-from glia.http.routes import Route
+from glia.http.routes import Auth, Route
 from tests.fuzz import FuzzAdmin, concrete_path, fuzz_server
 
 DEEP = b'{"a":' * 5000 + b"1" + b"}" * 5000
@@ -88,16 +88,17 @@ def test_routes_declare_models() -> None:
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
 def test_hostile_bodies(hostile: FuzzAdmin, route: Route) -> None:
     path = concrete_path(route.path)
+    appservice = route.auth is Auth.APPSERVICE
     assert route.body is not None
     # A model may answer its server's errcode for undecodable bodies (Dendrite's paths).
     own = getattr(route.body, "undecodable_errcode", None)
-    r = hostile.send(route.method, path, NOT_UTF8)
+    r = hostile.send(route.method, path, NOT_UTF8, appservice)
     assert (r.status_code, r.json().get("errcode")) == (400, own or "M_NOT_JSON"), r.text
-    r = hostile.send(route.method, path, DEEP)
+    r = hostile.send(route.method, path, DEEP, appservice)
     assert (r.status_code, r.json().get("errcode")) == (400, own or "M_BAD_JSON"), r.text
     for name, value in _field_variants(route.body):
         content = msgspec.json.encode({name: value, "unknown_hostile_field": {"x": [1]}})
-        r = hostile.send(route.method, path, content)
+        r = hostile.send(route.method, path, content, appservice)
         # The field's own type refuses the value, so the decoder must, before any handler.
         assert r.status_code == 400, (name, value, r.status_code, r.text)
         assert r.json().get("errcode") in ("M_BAD_JSON", "M_INVALID_PARAM",

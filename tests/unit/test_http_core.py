@@ -54,14 +54,23 @@ async def admin_only(req: Request) -> dict[str, Any]:
     return {}
 
 
+@routes.get("/bridges-only", auth=Auth.APPSERVICE)
+async def bridges_only(req: Request) -> dict[str, Any]:
+    return {"user": req.requester.user_id}
+
+
 class FakeAuth:
     async def authenticate(self, token: str, ip: str | None = None,
-                           user_agent: str | None = None, allow_expired: bool = False
-                           ) -> Any:
+                           user_agent: str | None = None, allow_expired: bool = False,
+                           *, as_user_id: str | None = None,
+                           as_device_id: str | None = None) -> Any:
         if token == "user-token":
-            return SimpleNamespace(user_id="@u:test", is_admin=False)
+            return SimpleNamespace(user_id="@u:test", is_admin=False, app_service=None)
         if token == "admin-token":
-            return SimpleNamespace(user_id="@a:test", is_admin=True)
+            return SimpleNamespace(user_id="@a:test", is_admin=True, app_service=None)
+        if token == "as-token":
+            return SimpleNamespace(user_id=as_user_id or "@bot:test", is_admin=False,
+                                   app_service="bridge")
         raise errors.unknown_token()
 
 
@@ -118,6 +127,12 @@ async def test_auth_levels_are_enforced_centrally() -> None:
         assert r.status_code == 403 and r.json()["errcode"] == "M_FORBIDDEN"
         r = await c.get("/admin-only", params={"access_token": "admin-token"})
         assert r.status_code == 200
+        # Application-service routes: only an as_token, acting as whom user_id names.
+        r = await c.get("/bridges-only", headers={"Authorization": "Bearer user-token"})
+        assert r.status_code == 403 and r.json()["errcode"] == "M_FORBIDDEN"
+        r = await c.get("/bridges-only", params={"access_token": "as-token",
+                                                 "user_id": "@_b_x:test"})
+        assert r.json() == {"user": "@_b_x:test"}
 
 
 async def test_unknown_and_wrong_method() -> None:

@@ -43,6 +43,8 @@ class PublicRoomsBody(msgspec.Struct):
     limit: NonNegativeInt | None = None
     since: str | None = None
     filter: PublicRoomsFilter | None = None
+    third_party_instance_id: str | None = None
+    include_all_networks: bool = False
 
 
 @routes.get(*client_paths("/directory/room/{roomAlias}"), auth=Auth.USER_OPTIONAL)
@@ -86,7 +88,9 @@ async def set_visibility(req: Request[VisibilityBody]) -> Empty:
 @routes.get(*client_paths("/publicRooms"), auth=Auth.USER_OPTIONAL)
 async def public_rooms(req: Request) -> PublicRooms:
     return await req.services.directory.public_rooms(
-        req.query_int("limit"), req.query("since"), None, req.query("server"))
+        req.query_int("limit"), req.query("since"), None, req.query("server"),
+        instance_id=req.query("third_party_instance_id"),
+        all_networks=bool(req.query_bool("include_all_networks", False)))
 
 
 @routes.post(*client_paths("/publicRooms"), auth=Auth.USER, body=PublicRoomsBody,
@@ -94,5 +98,6 @@ async def public_rooms(req: Request) -> PublicRooms:
 async def search_public_rooms(req: Request[PublicRoomsBody]) -> PublicRooms:
     body = req.body
     search = body.filter.generic_search_term if body.filter is not None else None
-    return await req.services.directory.public_rooms(body.limit, body.since, search,
-                                                     req.query("server"))
+    return await req.services.directory.public_rooms(
+        body.limit, body.since, search, req.query("server"),
+        instance_id=body.third_party_instance_id, all_networks=body.include_all_networks)

@@ -27,6 +27,13 @@ class RedactBody(msgspec.Struct):
     reason: str | None = None
 
 
+def _bridged_ts(req: Request[Any]) -> int | None:
+    """An application service's ``ts`` query parameter (ignored for anyone else)."""
+    if req.requester is None or req.requester.app_service is None:
+        return None
+    return req.query_int("ts", None, minimum=0, clamp=False)
+
+
 @routes.put(*client_paths("/rooms/{roomId}/send/{eventType}/{txnId}"), auth=Auth.USER,
             ratelimit="message", body=Content)
 async def send(req: Request[Content]) -> EventIdResponse:
@@ -34,7 +41,8 @@ async def send(req: Request[Content]) -> EventIdResponse:
     event = await req.services.room_events.send(
         req.path("roomId"),
         EventRequest(who.user_id, req.path("eventType"), req.body,
-                     txn=(who.device_id, req.path("txnId"))),
+                     txn=(who.device_id, req.path("txnId")),
+                     origin_server_ts=_bridged_ts(req)),
     )
     return EventIdResponse(event.event_id)
 
@@ -56,7 +64,7 @@ async def send_without_txn(req: Request[Content]) -> EventIdResponse:
 async def put_state(req: Request[Content]) -> EventIdResponse:
     return EventIdResponse(await req.services.state_writes.set_state(
         req.requester.user_id, req.path("roomId"), req.path("eventType"),
-        req.path_params.get("stateKey", ""), req.body))
+        req.path_params.get("stateKey", ""), req.body, origin_server_ts=_bridged_ts(req)))
 
 
 @routes.get(*client_paths("/rooms/{roomId}/state/{eventType}/{stateKey}"),

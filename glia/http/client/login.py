@@ -7,7 +7,7 @@ import msgspec
 from glia.http.client.responses import EMPTY, DiscoveryInfo, Empty, HomeserverInfo
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
-from glia.services.login import LoginFlow, LoginType
+from glia.services.login import AppServiceLogin, LoginFlow, LoginType
 
 routes = RouteGroup()
 
@@ -29,11 +29,15 @@ async def login_flows(req: Request) -> LoginFlows:
     return LoginFlows(req.services.login.flows())
 
 
-@routes.post(*client_paths("/login"), auth=Auth.NONE, ratelimit="login", body=LoginType)
+@routes.post(*client_paths("/login"), auth=Auth.APPSERVICE_OPTIONAL, ratelimit="login",
+             body=LoginType)
 async def login(req: Request[LoginType]) -> LoginResponse:
     # The rest of the body's shape depends on its type.
     command = req.typed(req.services.login.login_model(req.body.type))
-    done = await req.services.login.login(command)
+    if isinstance(command, AppServiceLogin):
+        done = await req.services.login.login_app_service(req.requester, command)
+    else:
+        done = await req.services.login.login(command)
     config = req.services.config
     return LoginResponse(done.user_id, done.access_token, done.device_id,
                          config.server_name, DiscoveryInfo(HomeserverInfo(config.baseurl)))

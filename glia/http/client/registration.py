@@ -11,15 +11,19 @@ from glia.errors import MatrixError
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.http.uia import stage_auth
+from glia.services.login import APPSERVICE_LOGIN
 from glia.services.registration import NewAccount, Registered
 
 routes = RouteGroup()
 
 
 class RegisterBody(NewAccount):
-    """The account to create, and the UIA ``auth`` dict (decoded by its stage type)."""
+    """The account to create, and the UIA ``auth`` dict (decoded by its stage type);
+    ``type`` is ``m.login.application_service`` when an application service registers
+    one of its users (no UIA then)."""
 
     auth: dict[str, Any] | None = None
+    type: str | None = None
 
 
 class Availability(msgspec.Struct, frozen=True):
@@ -31,9 +35,12 @@ class TokenValidity(msgspec.Struct, frozen=True):
     valid: bool
 
 
-@routes.post(*client_paths("/register"), auth=Auth.NONE, ratelimit="register",
+@routes.post(*client_paths("/register"), auth=Auth.APPSERVICE_OPTIONAL, ratelimit="register",
              body=RegisterBody)
 async def register(req: Request[RegisterBody]) -> Registered:
+    if req.body.type == APPSERVICE_LOGIN:
+        return await req.services.registration.register_app_service_user(req.requester,
+                                                                          req.body)
     kind = req.query("kind") or "user"
     if kind == "guest":
         raise MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access is disabled")

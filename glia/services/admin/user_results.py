@@ -77,12 +77,13 @@ class ExternalId(msgspec.Struct):
 class UserDetails(UserListItem, kw_only=True):
     """``GET``/``PUT /v2/users/{userId}``: the list row with ``creation_ts`` in seconds,
     the user's third-party IDs and external IDs, and Synapse's keys Glia has no use for
-    (always null)."""
+    (always null); ``appservice_id`` names the application service that registered
+    the user."""
 
     threepids: list[ThreepidInfo]
     external_ids: list[ExternalId]
     suspended: bool
-    appservice_id: None = None
+    appservice_id: str | None = None
     consent_server_notice_sent: None = None
     consent_version: None = None
     consent_ts: None = None

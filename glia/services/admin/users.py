@@ -92,8 +92,12 @@ class UserAdminService:
         view = await self._storage.admin_users.view(user_id)
         if view is None:
             raise errors.not_found("User not found")
-        return UserDetails.of_account(view, await self._storage.admin_users.threepids(user_id),
-                              await self._storage.admin_users.external_ids(user_id))
+        details = UserDetails.of_account(
+            view, await self._storage.admin_users.threepids(user_id),
+            await self._storage.admin_users.external_ids(user_id))
+        # The application service that registered the user (Synapse shows it here).
+        details.appservice_id = await self._storage.appservices.user_service(user_id)
+        return details
 
     async def put(self, uow: UnitOfWork, user_id: str, body: UserPut) -> UserDetails:
         """Create (Synapse answers 201, which the unit of work records) or modify an
