@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from glia.storage.engine import Executor
@@ -53,6 +54,18 @@ class PresenceStore:
             " (SELECT state_key FROM room_state WHERE type = 'm.room.member'"
             f" AND to_stream IS NULL AND membership = 'join' AND room_id IN ({marks}))",
             since if since is not None else -1, upto, *room_ids)
+        return [Presence(**r) for r in rows]
+
+    async def of_users(self, user_ids: Sequence[str], since: int | None = None,
+                       upto: int | None = None) -> list[Presence]:
+        """Presence of these users (only what changed in (since, upto] when given)."""
+        if not user_ids:
+            return []
+        marks = ", ".join("?" for _ in user_ids)
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM presence WHERE user_id IN ({marks})"
+            " AND stream > ? AND stream <= ?", *user_ids,
+            since if since is not None else -1, upto if upto is not None else 2**62)
         return [Presence(**r) for r in rows]
 
     async def stale_online(self, before_ts: int) -> list[Presence]:
