@@ -21,6 +21,7 @@ from glia import errors
 from glia.clock import now_ms
 from glia.protocol.filters import EventFilter, Filter, select_fields
 from glia.services.events import StoredEvent, client_event
+from glia.services.ignored_users import IgnoreView, ignore_view
 from glia.services.notifier import Notifier
 from glia.services.presence import PresenceService
 from glia.services.receipts import ReceiptService
@@ -97,6 +98,7 @@ class _Window:
     joined_now: list[str] = field(default_factory=list)
     #: Users who came to share a room with the requester in the window.
     newly_shared: set[str] = field(default_factory=set)
+    ignore: IgnoreView = field(default_factory=IgnoreView)
 
     @property
     def device(self) -> tuple[str, str]:
@@ -163,6 +165,7 @@ class SyncService:
     async def _build(self, request: SyncRequest, upto: int) -> tuple[SyncResponse, bool]:
         since = None if request.full_state else request.since
         window = _Window(request, request.since, upto, now_ms())
+        window.ignore = await ignore_view(self._storage, request.user_id, request.since, upto)
         changed = await self._storage.account_data.changed(request.user_id, request.since,
                                                            upto)
         rooms = await self._rooms(window, since, _by_room(changed))
@@ -222,20 +225,32 @@ class SyncService:
             active |= {r for r in joined if r in changed_membership or r in room_account}
         ephemeral = await self._ephemeral(window, joined)
         active |= set(ephemeral)
+        # Rooms shared with someone the user stopped ignoring: sent again from the latest
+        # events, limited, so that user's history comes back.
+        reset: set[str] = set()
+        for other in window.ignore.unignored if since is not None else ():
+            reset |= {m.room_id for m in await self._storage.state.rooms_of_user(
+                other, ["join", "invite", "knock", "leave", "ban"])} & set(joined)
+        active |= reset
         for room_id in sorted(active):
             newly = since is None or (room_id in changed_membership
                                       and was.get(room_id) != "join")
             if newly and since is not None:
                 window.newly_shared |= {m.user_id for m in await self._storage.state
                                         .members_at(room_id, None, ["join"])}
-            out.join[room_id] = await self._joined_room(
-                window, room_id, None if newly else since, newly,
+            room = out.join[room_id] = await self._joined_room(
+                window, room_id, None if newly or room_id in reset else since, newly,
                 ephemeral.get(room_id, []), room_account.get(room_id, []))
+            if room_id in reset:
+                room.timeline.limited = True
         for room_id, member in current.items():
             if not room_filter.allows_room(room_id):
                 continue
             recent = since is None or room_id in changed_membership
             if member.membership == "invite" and recent:
+                invite = await self._storage.events.get(member.event_id)
+                if invite is not None and invite.sender in window.ignore.ignored:
+                    continue  # the spec: never an invite from an ignored user
                 out.invite[room_id] = InvitedRoom(Events(
                     await self._stripped_state(room_id, member.event_id)))
             elif member.membership == "knock" and recent:
@@ -296,7 +311,7 @@ class SyncService:
         room_filter = window.request.filter.room
         visibility = await room_visibility(self._storage, window.request.user_id, room_id)
         timeline, limited = await self._timeline(room_filter.timeline, room_id, since, upto,
-                                                 visibility)
+                                                 visibility, window.ignore)
         state = await self._state_section.events(
             window.device, room_id, since=since, upto=upto, timeline=timeline,
             state_filter=room_filter.state)
@@ -310,9 +325,11 @@ class SyncService:
         return sections, timeline, state
 
     async def _timeline(self, event_filter: EventFilter, room_id: str, since: int | None,
-                        upto: int, visibility: Visibility) -> tuple[list[StoredEvent], bool]:
-        """The newest ``limit`` visible, filter-passing events in (since, upto], oldest
-        first, and whether older ones in the window were left out."""
+                        upto: int, visibility: Visibility, ignore: IgnoreView
+                        ) -> tuple[list[StoredEvent], bool]:
+        """The newest ``limit`` visible, filter-passing events in (since, upto] that no
+        ignored user sent, oldest first, and whether older ones in the window were left
+        out."""
         limit = event_filter.limit_or(DEFAULT_TIMELINE_LIMIT)
         picked: list[StoredEvent] = []
         ceiling = upto
@@ -320,7 +337,8 @@ class SyncService:
         while len(picked) <= limit:
             page = await self._storage.events.stream_page(room_id, since, ceiling, batch)
             for event in reversed(page):
-                if visibility.visible(event) and event_filter.allows(event.pdu):
+                if (visibility.visible(event) and event_filter.allows(event.pdu)
+                        and not ignore.hides(event)):
                     picked.append(event)
                     if len(picked) > limit:
                         break
