@@ -149,9 +149,9 @@ class Services:
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     notifier = Notifier()
-    auth = AuthService(config, storage, clock)
-    uia = UiaService(storage)
     keys = KeysService(config, storage, notifier)
+    auth = AuthService(config, storage, clock, device_added=keys.device_list_changed)
+    uia = UiaService(storage)
     device_removal = DeviceRemoval([keys.devices_removing])
     login = LoginService(config, storage, auth, device_removal,
                          LoginAttempts(config, storage))

@@ -214,8 +214,8 @@ class SyncService:
             # profile change is a membership event too, and resends nothing).
             was = await self._storage.state.memberships_at(
                 user_id, sorted(changed_membership), since)
-            window.newly_shared = await self._storage.state.newly_joined(
-                window.joined_now, since, window.upto)
+            window.newly_shared = set(await self._storage.state.newly_joined(
+                window.joined_now, since, window.upto))
         out = Rooms()
         joined = [r for r in window.joined_now if room_filter.allows_room(r)]
         if since is None:

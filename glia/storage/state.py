@@ -167,12 +167,13 @@ class StateStore:
         return [(Membership(r["room_id"], r["state_key"], r["membership"], r["event_id"]),
                  int(r["from_stream"])) for r in rows]
 
-    async def keys_changed(self, room_id: str, after: int, upto: int) -> set[StateKey]:
+    async def keys_changed(self, room_id: str, after: int, upto: int
+                           ) -> frozenset[StateKey]:
         """The state keys of a room that took a new value in (after, upto]."""
         rows = await self._db.fetchall(
             "SELECT DISTINCT type, state_key FROM room_state WHERE room_id = ?"
             " AND from_stream > ? AND from_stream <= ?", room_id, after, upto)
-        return {(r["type"], r["state_key"]) for r in rows}
+        return frozenset((r["type"], r["state_key"]) for r in rows)
 
     async def memberships_at(self, user_id: str, room_ids: Sequence[str], stream: int
                              ) -> dict[str, str]:
@@ -188,11 +189,11 @@ class StateStore:
         return {r["room_id"]: r["membership"] for r in rows}
 
     async def newly_joined(self, room_ids: Sequence[str], after: int, upto: int
-                           ) -> set[str]:
+                           ) -> frozenset[str]:
         """Users who joined one of these rooms in (after, upto] without being joined
         just before (a profile change is no new join)."""
         if not room_ids:
-            return set()
+            return frozenset()
         marks = ", ".join("?" for _ in room_ids)
         rows = await self._db.fetchall(
             "SELECT DISTINCT n.state_key FROM room_state n WHERE n.type = 'm.room.member'"
@@ -201,7 +202,7 @@ class StateStore:
             " WHERE p.room_id = n.room_id AND p.type = n.type AND p.state_key = n.state_key"
             " AND p.to_stream = n.from_stream AND p.membership = 'join')",
             *room_ids, after, upto)
-        return {r["state_key"] for r in rows}
+        return frozenset(r["state_key"] for r in rows)
 
     async def member_counts(self, room_id: str) -> dict[str, int]:
         rows = await self._db.fetchall(
