@@ -32,6 +32,7 @@ KNOWN_USER_TYPES = ("bot", "support")
 
 class NewAccount(msgspec.Struct):
     """``POST /register`` (its UIA ``auth`` aside): the account and its first device.
+    What a request leaves out comes from the first requests of its UIA session.
     ``refresh_token`` is accepted as the spec allows; this server issues no refresh
     tokens, so the access token simply does not expire."""
 
@@ -39,7 +40,7 @@ class NewAccount(msgspec.Struct):
     password: str | None = None
     device_id: str | None = None
     initial_device_display_name: str | None = None
-    inhibit_login: bool = False
+    inhibit_login: bool | None = None
     refresh_token: bool = False
 
 
@@ -122,14 +123,17 @@ class RegistrationService:
         device_display_name: str | None = None,
         inhibit_login: bool = False,
         token_session: str | None = None,
+        password_hash: str | None = None,
     ) -> Registered:
         """Create the account, its profile and (unless inhibited) a first device, atomically.
 
         ``token_session``: the UIA session that passed the registration-token stage; its
-        use of the token is completed in the same transaction.
+        use of the token is completed in the same transaction. ``password_hash``: the
+        password already hashed (instead of ``password``).
         """
         user_id = await self.check_available(localpart)
-        password_hash = await self._auth.hash_password(password) if password else None
+        if password:
+            password_hash = await self._auth.hash_password(password)
         async with self._storage.transaction() as tx:
             if await tx.users.exists_case_insensitive(user_id):
                 raise MatrixError(400, "M_USER_IN_USE", "User ID already taken.")
@@ -151,8 +155,10 @@ class RegistrationService:
     # -- open registration (POST /register) ---------------------------------------
 
     def flows(self) -> list[list[str]]:
+        """The token stage goes first where a token is required, then the stages of
+        the flow without it (Synapse's flows: a client finishes with ``m.login.dummy``)."""
         if self._config.registration.require_token:
-            return [[REGISTRATION_TOKEN]]
+            return [[REGISTRATION_TOKEN, DUMMY]]
         return [[DUMMY]]
 
     async def _check_registration_token(self, auth: RegistrationTokenAuth) -> None:
@@ -192,20 +198,33 @@ class RegistrationService:
 
     async def register_with_uia(self, account: NewAccount,
                                 auth: StageAuth | None) -> Registered:
+        """``POST /register``. The first request of a UIA session fixes the username
+        (none: one is generated when the account is made), password, device and
+        ``inhibit_login``; later requests may leave them out, and may not change the
+        username."""
         if not self._config.registration.enabled:
             raise errors.forbidden("Registration has been disabled")
-        password = account.password
-        if password is not None:
-            password = self._auth.validate_new_password(password)
-        username = account.username
-        localpart = username.lower() if username else await self._generate_localpart()
-        await self.check_available(localpart)
+        session = auth.session if auth is not None else None
+        wanted = await self._uia.remembered(session)
+        if account.username:
+            localpart = account.username.lower()
+            if wanted.get("username") not in (None, localpart):
+                raise errors.forbidden("Requested operation has changed during the UI"
+                                       " authentication session.")
+            await self.check_available(localpart)
+            wanted["username"] = localpart
+        if account.password is not None:
+            password = self._auth.validate_new_password(account.password)
+            wanted["password_hash"] = await self._auth.hash_password(password)
+        for name in ("device_id", "initial_device_display_name", "inhibit_login"):
+            if (value := getattr(account, name)) is not None:
+                wanted[name] = value
 
         async def dummy(_: DummyAuth) -> None:
             return None
 
         await self._uia.authenticate(
-            auth, scope=f"register:{localpart}", flows=self.flows(),
+            auth, scope="register", flows=self.flows(), remember=wanted,
             checkers={DUMMY: dummy, REGISTRATION_TOKEN: self._check_registration_token},
         )
         token_session = None
@@ -214,12 +233,14 @@ class RegistrationService:
             assert auth is not None and auth.session is not None
             token_session = auth.session
         try:
-            if password is None:
+            if wanted.get("password_hash") is None:
                 raise errors.missing_param("Missing params: password")
             return await self.register(
-                localpart, password, device_id=account.device_id,
-                device_display_name=account.initial_device_display_name,
-                inhibit_login=account.inhibit_login, token_session=token_session,
+                wanted.get("username") or await self._generate_localpart(), None,
+                password_hash=wanted["password_hash"], device_id=wanted.get("device_id"),
+                device_display_name=wanted.get("initial_device_display_name"),
+                inhibit_login=bool(wanted.get("inhibit_login")),
+                token_session=token_session,
             )
         except Exception:
             if token_session is not None:
