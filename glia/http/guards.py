@@ -44,9 +44,11 @@ def extract_token(request: StarletteRequest) -> str | None:
 
 
 async def authorize(
-    auth: Auth, request: StarletteRequest, auth_service: AuthService
+    auth: Auth, request: StarletteRequest, auth_service: AuthService,
+    guests: bool = False,
 ) -> Requester | None:
-    """Return the requester (or None where none is needed), raising for anything else."""
+    """Return the requester (or None where none is needed), raising for anything else;
+    a guest's token only where ``guests`` says the route takes one."""
     if auth is Auth.SHARED_SECRET:
         auth_service.shared_secret()  # the HMAC itself is checked by the service
         return None
@@ -62,4 +64,7 @@ async def authorize(
         request.headers.get("user-agent"))
     if auth is Auth.ADMIN and not requester.is_admin:
         raise NotAdmin(requester)
+    if requester.is_guest and not guests:
+        raise errors.MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN",
+                                 "Guest access not allowed to this endpoint")
     return requester

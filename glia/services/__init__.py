@@ -42,6 +42,7 @@ from glia.services.directory import DirectoryService
 from glia.services.event_fanout import EventFanout
 from glia.services.events import EventsService
 from glia.services.filters import FilterService
+from glia.services.guest_access import GuestEviction
 from glia.services.jobs import JobRunner, JobsService
 from glia.services.key_backup import KeyBackupService
 from glia.services.keys import KeysService
@@ -168,6 +169,9 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         SearchIndexer(storage),
         PushEvaluator(config.server_name, storage, push_gateway),
         RoomEventWakeups(notifier),
+        # After the wake-ups: its leaves are events of their own. (`membership` is
+        # made below; the subscriber only runs once requests flow.)
+        GuestEviction(storage, lambda user, room: membership.leave(user, room, None)),
     ])
     # Persist steps commit with each event: room statistics, and the audit row of an
     # admin operation made of events (with the first of them).

@@ -14,6 +14,7 @@ from glia import errors
 from glia.errors import MatrixError
 from glia.ids import InvalidId, is_valid_room_alias, is_valid_room_id, parse_user_id
 from glia.services.events import EventRequest, EventsService
+from glia.services.guest_access import check_guest_may_join
 from glia.services.jobs import JobContext
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
@@ -69,6 +70,7 @@ class MembershipService:
         current = await self._storage.state.membership_of(room_id, user_id)
         if current is not None and current.membership == "join":
             return room_id
+        await check_guest_may_join(self._storage, user_id, room_id)
         extra = await self._restricted_join_authoriser(room_id, user_id, current)
         await self._send(room_id, user_id, user_id, "join", reason, extra)
         await self._storage.rooms.unforget(user_id, room_id)

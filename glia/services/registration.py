@@ -14,7 +14,7 @@ from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import localpart_error, new_device_id, random_string
-from glia.services.auth import AuthService
+from glia.services.auth import AuthService, hash_token
 from glia.services.uia import (
     DUMMY,
     REGISTRATION_TOKEN,
@@ -42,6 +42,15 @@ class NewAccount(msgspec.Struct):
     initial_device_display_name: str | None = None
     inhibit_login: bool | None = None
     refresh_token: bool = False
+    #: A guest's access token: the account to turn into a full one (``username`` must
+    #: then be the guest's localpart).
+    guest_access_token: str | None = None
+
+
+class GuestAccount(msgspec.Struct):
+    """``POST /register?kind=guest``: only the device's name is taken from the body."""
+
+    initial_device_display_name: str | None = None
 
 
 class SharedSecretRegistration(msgspec.Struct):
@@ -206,12 +215,16 @@ class RegistrationService:
             raise errors.forbidden("Registration has been disabled")
         session = auth.session if auth is not None else None
         wanted = await self._uia.remembered(session)
+        if account.guest_access_token is not None:
+            wanted["guest"] = await self._guest_to_upgrade(account.guest_access_token,
+                                                           account.username)
         if account.username:
             localpart = account.username.lower()
             if wanted.get("username") not in (None, localpart):
                 raise errors.forbidden("Requested operation has changed during the UI"
                                        " authentication session.")
-            await self.check_available(localpart)
+            if wanted.get("guest") is None:
+                await self.check_available(localpart)
             wanted["username"] = localpart
         if account.password is not None:
             password = self._auth.validate_new_password(account.password)
@@ -235,6 +248,8 @@ class RegistrationService:
         try:
             if wanted.get("password_hash") is None:
                 raise errors.missing_param("Missing params: password")
+            if wanted.get("guest") is not None:
+                return await self._upgrade_guest(wanted)
             return await self.register(
                 wanted.get("username") or await self._generate_localpart(), None,
                 password_hash=wanted["password_hash"], device_id=wanted.get("device_id"),
@@ -248,6 +263,52 @@ class RegistrationService:
                 async with self._storage.transaction() as tx:
                     await tx.registration_tokens.release(token_session)
             raise
+
+    # -- guests ----------------------------------------------------------------------
+
+    async def register_guest(self, account: GuestAccount) -> Registered:
+        """``POST /register?kind=guest``: a guest account with a numeric localpart (the
+        localparts no one else may register) and a first device."""
+        if not self._config.registration.allow_guest_access:
+            raise MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access is disabled")
+        while True:
+            localpart = str(secrets.randbelow(9 * 10**11) + 10**11)
+            user_id = self.user_id_for(localpart)
+            if not await self._storage.users.exists_case_insensitive(user_id):
+                break
+        device_id = new_device_id()
+        async with self._storage.transaction() as tx:
+            await tx.users.create(user_id, None, admin=False, user_type=None,
+                                  creation_ts=self._clock.now_ms(), is_guest=True)
+            await tx.profile.create(user_id, None)
+            token = await self._auth.issue_token(tx, user_id, device_id,
+                                                 account.initial_device_display_name)
+        return Registered(user_id, self._config.server_name, token, device_id)
+
+    async def _guest_to_upgrade(self, guest_token: str, username: str | None) -> str:
+        """The guest account a ``guest_access_token`` names, which ``username`` must be
+        (Synapse's rule and message)."""
+        owner = await self._storage.devices.token_owner(hash_token(guest_token))
+        if owner is None or not owner.is_guest or owner.deactivated or not username \
+                or self.user_id_for(username.lower()) != owner.user_id:
+            raise errors.forbidden("Cannot register taken user ID without valid guest"
+                                   " credentials for that user.")
+        return owner.user_id
+
+    async def _upgrade_guest(self, wanted: dict[str, Any]) -> Registered:
+        """The guest becomes a full account with the password; it keeps its rooms and
+        devices, and gets a new device unless login is inhibited."""
+        user_id = wanted["guest"]
+        async with self._storage.transaction() as tx:
+            if not await tx.users.upgrade_guest(user_id, wanted["password_hash"]):
+                raise errors.forbidden("Cannot register taken user ID without valid guest"
+                                       " credentials for that user.")
+            if wanted.get("inhibit_login"):
+                return Registered(user_id, self._config.server_name)
+            device_id = wanted.get("device_id") or new_device_id()
+            token = await self._auth.issue_token(
+                tx, user_id, device_id, wanted.get("initial_device_display_name"))
+        return Registered(user_id, self._config.server_name, token, device_id)
 
     async def _generate_localpart(self) -> str:
         while True:
