@@ -58,9 +58,9 @@ class FakeAuth:
     async def authenticate(self, token: str, ip: str | None = None,
                            user_agent: str | None = None) -> Any:
         if token == "user-token":
-            return SimpleNamespace(user_id="@u:test", is_admin=False)
+            return SimpleNamespace(user_id="@u:test", is_admin=False, is_guest=False)
         if token == "admin-token":
-            return SimpleNamespace(user_id="@a:test", is_admin=True)
+            return SimpleNamespace(user_id="@a:test", is_admin=True, is_guest=False)
         raise errors.unknown_token()
 
 
