@@ -34,6 +34,7 @@ from glia.http.client import (
     events,
     key_backup,
     keys,
+    legacy_sync,
     login,
     membership,
     presence,
@@ -58,7 +59,7 @@ from glia.http.routes import Route
 CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
-    typing, presence, push, keys, cross_signing, to_device, key_backup, spaces,
+    typing, presence, push, keys, cross_signing, to_device, key_backup, spaces, legacy_sync,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,

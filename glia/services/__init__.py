@@ -46,6 +46,7 @@ from glia.services.guest_access import GuestEviction
 from glia.services.jobs import JobRunner, JobsService
 from glia.services.key_backup import KeyBackupService
 from glia.services.keys import KeysService
+from glia.services.legacy_sync import LegacySyncService
 from glia.services.login import LoginService
 from glia.services.login_attempts import LoginAttempts
 from glia.services.media import MediaService
@@ -127,6 +128,7 @@ class Services:
     typing: TypingService
     presence: PresenceService
     sync: SyncService
+    legacy_sync: LegacySyncService
     server_notices: ServerNoticeService
     push: PushService
     push_gateway: PushGateway
@@ -195,6 +197,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                        devices=keys, unread_counts=push.unread_counts,
                        account_data_sources=[push.sync_account_data])
     ratelimit = RatelimitOverrides(storage)
+    timeline = TimelineService(storage, aggregator)
     user_redact = UserRedactService(config, storage, room_events, jobs)
     room_moderation = RoomModerationService(config, storage, room_events, membership, jobs,
                                             room_admin)
@@ -225,7 +228,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         rooms=rooms,
         membership=membership,
         state=StateService(storage),
-        timeline=TimelineService(storage, aggregator),
+        timeline=timeline,
         relations=RelationsService(storage, aggregator),
         directory=DirectoryService(config, storage),
         audit=audit,
@@ -251,6 +254,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         typing=typing,
         presence=presence,
         sync=sync,
+        legacy_sync=LegacySyncService(storage, notifier, timeline, presence, aggregator),
         server_notices=ServerNoticeService(config, storage, room_events, rooms, membership,
                                            registration, account_data),
         push=push,

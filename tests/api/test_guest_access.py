@@ -143,3 +143,23 @@ def test_guest_upgrades_to_a_full_account(gkit: Kit) -> None:
     r = gkit.request("GET", f"{V3}/joined_rooms", full.access_token)
     assert r.status_code == 200 and room in r.json()["joined_rooms"]
     assert create_room(gkit, full)
+
+
+def test_guests_peek_through_the_legacy_endpoints(gkit: Kit) -> None:
+    owner = gkit.register_user()
+    room = create_room(gkit, owner, preset="public_chat")
+    r = gkit.request("PUT", f"{V3}/rooms/{room}/state/m.room.history_visibility/",
+                     owner.access_token, json={"history_visibility": "world_readable"})
+    assert r.status_code == 200, r.text
+    send_event(gkit, owner, room, {"msgtype": "m.text", "body": "visible to guests"})
+    guest = register_guest(gkit)
+    r = gkit.request("GET", f"{V3}/rooms/{room}/initialSync", guest.access_token)
+    assert r.status_code == 200, r.text
+    assert any(e["content"].get("body") == "visible to guests"
+               for e in r.json()["messages"]["chunk"])
+    r = gkit.request("GET", f"{V3}/events", guest.access_token,
+                     params={"room_id": room, "timeout": "0"})
+    assert r.status_code == 200, r.text
+    # The whole-account view is not for guests.
+    assert_error(gkit.request("GET", f"{V3}/initialSync", guest.access_token), 403,
+                 "M_GUEST_ACCESS_FORBIDDEN")
