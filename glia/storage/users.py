@@ -84,13 +84,16 @@ class UserStore:
         )
 
     async def guests_among(self, user_ids: Sequence[str]) -> set[str]:
-        if not user_ids:
-            return set()
-        marks = ", ".join("?" for _ in user_ids)
-        rows = await self._db.fetchall(
-            f"SELECT user_id FROM users WHERE is_guest = TRUE AND user_id IN ({marks})",
-            *user_ids)
-        return {r["user_id"] for r in rows}
+        """Which of these users are guests (a few hundred IDs per query)."""
+        out: set[str] = set()
+        for at in range(0, len(user_ids), 500):
+            batch = user_ids[at:at + 500]
+            marks = ", ".join("?" for _ in batch)
+            rows = await self._db.fetchall(
+                f"SELECT user_id FROM users WHERE is_guest = TRUE AND user_id IN ({marks})",
+                *batch)
+            out |= {r["user_id"] for r in rows}
+        return out
 
     async def upgrade_guest(self, user_id: str, password_hash: str) -> bool:
         """Make a guest account a full one with this password; False if it is no guest."""
