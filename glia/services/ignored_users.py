@@ -41,6 +41,20 @@ class IgnoreView:
     def hides(self, event: StoredEvent) -> bool:
         return event.sender in self.ignored and event.state_key is None
 
+    async def hides_invite(self, storage: Storage, invite_event_id: str) -> bool:
+        """The spec: an invite from an ignored user is never sent."""
+        invite = await storage.events.get(invite_event_id)
+        return invite is not None and invite.sender in self.ignored
+
+    async def rooms_to_resend(self, storage: Storage, joined: list[str]) -> set[str]:
+        """The joined rooms shared (now or before) with someone no longer ignored: sent
+        again from their latest events, limited, so that user's history comes back."""
+        rooms: set[str] = set()
+        for other in sorted(self.unignored):
+            rooms |= {m.room_id for m in await storage.state.rooms_of_user(
+                other, ["join", "invite", "knock", "leave", "ban"])}
+        return rooms & set(joined)
+
 
 async def ignore_view(storage: Storage, user_id: str, since: int | None,
                       upto: int) -> IgnoreView:

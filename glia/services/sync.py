@@ -206,10 +206,13 @@ class SyncService:
         window.joined_now = [r for r, m in current.items() if m.membership == "join"]
         changed_membership: dict[str, tuple[Membership, int]] = {}
         was: dict[str, str] = {}
+        joined_in_window: set[str] = set()
         if since is not None:
             for membership, stream in await self._storage.state.membership_changes(
                     user_id, since, window.upto):
                 changed_membership[membership.room_id] = (membership, stream)
+                if membership.membership == "join":
+                    joined_in_window.add(membership.room_id)
             # A room is new to the client unless the user was joined at `since` (a
             # profile change is a membership event too, and resends nothing).
             was = await self._storage.state.memberships_at(
@@ -225,12 +228,8 @@ class SyncService:
             active |= {r for r in joined if r in changed_membership or r in room_account}
         ephemeral = await self._ephemeral(window, joined)
         active |= set(ephemeral)
-        # Rooms shared with someone the user stopped ignoring: sent again from the latest
-        # events, limited, so that user's history comes back.
-        reset: set[str] = set()
-        for other in window.ignore.unignored if since is not None else ():
-            reset |= {m.room_id for m in await self._storage.state.rooms_of_user(
-                other, ["join", "invite", "knock", "leave", "ban"])} & set(joined)
+        reset = await window.ignore.rooms_to_resend(self._storage, joined) \
+            if since is not None else set()
         active |= reset
         for room_id in sorted(active):
             newly = since is None or (room_id in changed_membership
@@ -248,9 +247,8 @@ class SyncService:
                 continue
             recent = since is None or room_id in changed_membership
             if member.membership == "invite" and recent:
-                invite = await self._storage.events.get(member.event_id)
-                if invite is not None and invite.sender in window.ignore.ignored:
-                    continue  # the spec: never an invite from an ignored user
+                if await window.ignore.hides_invite(self._storage, member.event_id):
+                    continue
                 out.invite[room_id] = InvitedRoom(Events(
                     await self._stripped_state(room_id, member.event_id)))
             elif member.membership == "knock" and recent:
@@ -261,7 +259,10 @@ class SyncService:
                     or (since is not None and room_id in changed_membership)):
                 if await self._storage.rooms.is_forgotten(user_id, room_id):
                     continue
-                newly = since is None or was.get(room_id) != "join"
+                # Joined and left in the window: new to the client (a rejected invite
+                # is not: its leave is all there is to send).
+                newly = since is None or (room_id in joined_in_window
+                                          and was.get(room_id) != "join")
                 out.leave[room_id] = await self._left_room(
                     window, room_id, None if newly else since, member,
                     room_account.get(room_id, []))

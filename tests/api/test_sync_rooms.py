@@ -177,6 +177,20 @@ def test_join_and_leave_in_one_window_keep_the_right_state(kit: Kit) -> None:
     assert ("m.room.create", "") in state_keys(again)
 
 
+def test_a_rejected_invite_is_no_new_room(kit: Kit) -> None:
+    alice, bob = kit.register_user(), kit.register_user()
+    room = create_room(kit, alice, name="Declined")
+    since = sync(kit, bob)["next_batch"]
+    r = kit.request("POST", f"/_matrix/client/v3/rooms/{room}/invite", alice.access_token,
+                    json={"user_id": bob.user_id})
+    assert r.status_code == 200, r.text
+    leave(kit, bob, room)
+    left = sync(kit, bob, since)["rooms"]["leave"][room]
+    assert left["timeline"]["events"][-1]["content"]["membership"] == "leave"
+    # Bob never joined: his leave is news, the room's state is not (Synapse's answer).
+    assert ("m.room.create", "") not in state_keys(left)
+
+
 def test_include_leave(kit: Kit) -> None:
     alice, bob = kit.register_user(), kit.register_user()
     room = create_room(kit, alice, preset="public_chat")
