@@ -98,6 +98,9 @@ class RegistrationConfig:
     shared_secret: str = ""
     #: Require an ``m.login.registration_token`` stage for self-registration.
     require_token: bool = False
+    #: Guest accounts (``/register?kind=guest``), limited to the endpoints the spec
+    #: allows guests; off by default, as in Synapse.
+    allow_guest_access: bool = False
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from glia.http.client import (
     events,
     key_backup,
     keys,
+    legacy_sync,
     login,
     membership,
     openid,
@@ -74,7 +75,7 @@ CLIENT_MODULES = (
     versions, capabilities, registration, login, account, devices, profile, rooms, membership,
     events, timeline, relations, directory, reports, search, sync, account_data, receipts,
     typing, presence, push, keys, cross_signing, to_device, key_backup, spaces, openid,
-    account_validity, user_directory, voip, threepids, appservice,
+    account_validity, user_directory, voip, threepids, appservice, legacy_sync,
 )
 ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_rooms,
                  admin_reports, registration_tokens, admin_search, server_notices, admin_media,

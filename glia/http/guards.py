@@ -51,8 +51,10 @@ def extract_token(request: StarletteRequest) -> str | None:
 async def authorize(
     auth: Auth, request: StarletteRequest, auth_service: AuthService,
     allow_expired: bool = False,
+    guests: bool = False,
 ) -> Requester | None:
-    """Return the requester (or None where none is needed), raising for anything else."""
+    """Return the requester (or None where none is needed), raising for anything else;
+    a guest's token only where ``guests`` says the route takes one."""
     if auth is Auth.SHARED_SECRET:
         auth_service.shared_secret()  # the HMAC itself is checked by the service
         return None
@@ -74,6 +76,9 @@ async def authorize(
         raise NotAdmin(requester)
     if auth is Auth.APPSERVICE and requester.app_service is None:
         raise errors.forbidden("Only application services can use this endpoint")
+    if requester.is_guest and not guests:
+        raise errors.MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN",
+                                 "Guest access not allowed to this endpoint")
     return requester
 
 

@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 from glia import errors
 from glia.errors import MatrixError
 from glia.http.guards import NotAdmin, authorize, authorize_server
+from glia.http.guest_access import guest_allowed
 from glia.http.parsing import Request, is_streamed, resolve_client
 from glia.http.ratelimit import RateLimiter
 from glia.http.routes import Auth, Route, Router
@@ -124,7 +125,8 @@ class HttpApp:
             raise errors.unrecognized(405)
         try:
             requester = await authorize(route.auth, raw, self._services.auth,
-                                        route.allow_expired)
+                                        route.allow_expired,
+                                        guests=guest_allowed(route.method, route.path))
         except NotAdmin as e:
             if route.audit is not None:
                 # A refused admin write is logged too, with who tried it.

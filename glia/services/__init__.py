@@ -59,10 +59,12 @@ from glia.services.federation.policy import FederationPolicy
 from glia.services.federation.queries import FederationQueryService
 from glia.services.federation.remote import RemoteQueries
 from glia.services.filters import FilterService
+from glia.services.guest_access import GuestEviction
 from glia.services.identity_servers import IdentityServers
 from glia.services.jobs import JobRunner, JobsService
 from glia.services.key_backup import KeyBackupService
 from glia.services.keys import KeysService
+from glia.services.legacy_sync import LegacySyncService
 from glia.services.login import LoginService
 from glia.services.login_attempts import LoginAttempts
 from glia.services.mailer import Mailer
@@ -159,6 +161,7 @@ class Services:
     presence: PresenceService
     retention: RetentionService
     sync: SyncService
+    legacy_sync: LegacySyncService
     server_notices: ServerNoticeService
     push: PushService
     push_gateway: PushGateway
@@ -200,14 +203,15 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     clock = clock or SystemClock()
     notifier = Notifier()
     app_services = load_app_services(config)
-    auth = AuthService(config, storage, clock, app_services)
     appservice_sender = AppServiceSender(
         storage, app_services, clock, timeout=config.app_service_timeout,
         several_processes=config.database.several_processes)
     appservice_queries = AppServiceQueries(storage, app_services, config.app_service_timeout)
     appservice_ephemeral = AppServiceEphemeral(storage, app_services, appservice_sender, clock)
-    uia = UiaService(storage)
     keys = KeysService(config, storage, notifier, appservice_ephemeral)
+    auth = AuthService(config, storage, clock, app_services,
+                       device_added=keys.device_list_changed)
+    uia = UiaService(storage)
     device_removal = DeviceRemoval([keys.devices_removing])
     login = LoginService(config, storage, auth, device_removal,
                          LoginAttempts(config, storage))
@@ -231,6 +235,9 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         UserDirectoryIndexer(user_directory),
         AppServiceQueue(storage, app_services, appservice_sender),
         RoomEventWakeups(notifier),
+        # After the wake-ups: its leaves are events of their own. (`membership` is
+        # made below; the subscriber only runs once requests flow.)
+        GuestEviction(storage, lambda user, room: membership.leave(user, room, None)),
     ])
     # Persist steps commit with each event: room statistics, and the audit row of an
     # admin operation made of events (with the first of them).
@@ -263,6 +270,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                        devices=keys, unread_counts=push.unread_counts,
                        account_data_sources=[push.sync_account_data])
     ratelimit = RatelimitOverrides(storage)
+    timeline = TimelineService(storage, aggregator)
     user_redact = UserRedactService(config, storage, room_events, jobs)
     room_moderation = RoomModerationService(config, storage, room_events, membership, jobs,
                                             room_admin)
@@ -302,7 +310,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         membership=membership,
         state=StateService(storage),
         state_writes=StateWriteService(storage, room_events),
-        timeline=TimelineService(storage, aggregator),
+        timeline=timeline,
         relations=RelationsService(storage, aggregator),
         directory=directory,
         audit=audit,
@@ -329,6 +337,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         presence=presence,
         retention=RetentionService(config, storage, clock),
         sync=sync,
+        legacy_sync=LegacySyncService(storage, notifier, timeline, presence, aggregator),
         server_notices=server_notices,
         push=push,
         push_gateway=push_gateway,

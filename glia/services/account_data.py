@@ -10,6 +10,7 @@ import msgspec
 from glia import errors
 from glia.errors import MatrixError
 from glia.ids import is_valid_room_id
+from glia.services.ignored_users import IGNORED_USER_LIST, record_change
 from glia.services.notifier import Notifier
 from glia.storage import Storage, Stores
 from glia.storage.account_data import GLOBAL
@@ -72,8 +73,10 @@ class AccountDataService:
                        content: dict[str, Any]) -> None:
         """Write in ``tx`` without the client-facing checks (also for server-side
         writers such as m.fully_read); the caller notifies once ``tx`` commits."""
-        await tx.account_data.put(user_id, room_id, data_type, content,
-                                  await tx.next_stream_position())
+        stream = await tx.next_stream_position()
+        if room_id == GLOBAL and data_type == IGNORED_USER_LIST:
+            await record_change(tx, user_id, content, stream)
+        await tx.account_data.put(user_id, room_id, data_type, content, stream)
 
     async def get(self, requester_id: str, user_id: str, room_id: str | None,
                   data_type: str) -> Content:

@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import os
 import secrets
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -31,6 +32,9 @@ from glia.config import Config
 from glia.errors import MatrixError
 from glia.services.appservices.registrations import AppService, AppServices
 from glia.storage import Storage, Stores
+
+#: (tx, user_id) → runs in the transaction that creates a device of the user.
+DeviceAdded = Callable[[Stores, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,11 @@ _SEEN_CACHE_LIMIT = 100_000
 
 class AuthService:
     def __init__(self, config: Config, storage: Storage, clock: Clock | None = None,
-                 app_services: AppServices | None = None) -> None:
+                 app_services: AppServices | None = None,
+                 device_added: DeviceAdded | None = None) -> None:
+        """``device_added`` runs in the transaction that creates a device (device-list
+        tracking)."""
+        self._device_added = device_added
         self._clock = clock or SystemClock()
         self.app_services = app_services or AppServices([])
         self._config = config
@@ -181,7 +189,10 @@ class AuthService:
     ) -> str:
         """Create (or reuse) the device and a fresh token for it, in the caller's transaction."""
         now = self._clock.now_ms()
+        new = await stores.devices.get(user_id, device_id) is None
         await stores.devices.upsert(user_id, device_id, display_name, now)
+        if new and self._device_added is not None:
+            await self._device_added(stores, user_id)
         token = new_access_token()
         await stores.devices.add_token(hash_token(token), user_id, device_id, now)
         return token

@@ -165,24 +165,26 @@ class DeviceListService:
     # -- device deletion and wake-ups ----------------------------------------------------
 
     @staticmethod
-    async def device_deleted(tx: Stores, user_id: str, device_id: str) -> bool:
+    async def device_deleted(tx: Stores, user_id: str, device_id: str) -> None:
         """Call in the deleting transaction, before the device row goes (its keys, one-time
-        keys and inbox then go with it by cascade). Records a device-list change when the
-        device had keys; returns whether it did (then call :meth:`notify_device_list`)."""
-        had_keys = await tx.keys.has_device_keys(user_id, device_id)
+        keys and inbox then go with it by cascade). Records a device-list change, keys or
+        not (the device list is the list of devices; Synapse reports every deletion);
+        then call :meth:`notify_device_list`."""
         await tx.keys.delete_signatures_of(user_id, device_id)
-        if had_keys:
-            await tx.keys.mark_device_list_changed(user_id, await tx.next_stream_position())
-        return had_keys
+        await tx.keys.mark_device_list_changed(user_id, await tx.next_stream_position())
 
     async def devices_removing(self, tx: Stores, user_id: str, device_ids: list[str]) -> None:
         """A :class:`~glia.services.device_removal.DeviceRemoval` step: record the
         device-list change in ``tx`` and wake the syncs that should see it after commit."""
-        changed = False
         for device_id in device_ids:
-            changed |= await self.device_deleted(tx, user_id, device_id)
-        if changed:
-            tx.after_commit(lambda: _spawn(self.notify_device_list(user_id)))
+            await self.device_deleted(tx, user_id, device_id)
+        tx.after_commit(lambda: _spawn(self.notify_device_list(user_id)))
+
+    async def device_list_changed(self, tx: Stores, user_id: str) -> None:
+        """A device of ``user_id`` was added or renamed in ``tx``: a device-list change
+        (``device_lists.changed`` of everyone sharing a room), woken after commit."""
+        await tx.keys.mark_device_list_changed(user_id, await tx.next_stream_position())
+        tx.after_commit(lambda: _spawn(self.notify_device_list(user_id)))
 
     async def notify_device_list(self, user_id: str) -> None:
         """Wake syncs that may see a change of ``user_id``'s keys: theirs and their rooms'."""

@@ -41,6 +41,7 @@ class DeviceService:
         if name is not None:  # absent (or null): unchanged, as the spec says
             async with uow.transaction() as tx:
                 await tx.devices.set_display_name(user_id, device_id, name)
+                await self._keys.device_list_changed(tx, user_id)
 
     async def delete(self, uow: UnitOfWork, device_ids: list[str],
                      auth: StageAuth | None) -> None:
@@ -50,12 +51,10 @@ class DeviceService:
         await self._account.require_password(
             requester, auth, "delete_devices:" + ",".join(sorted(device_ids))
         )
-        keys_changed = False
         async with uow.transaction() as tx:
             for device_id in device_ids:
                 # Before the row goes: its keys and inbox go with it by cascade.
-                keys_changed |= await self._keys.device_deleted(tx, requester.user_id,
-                                                                device_id)
+                await self._keys.device_deleted(tx, requester.user_id, device_id)
                 await tx.devices.delete(requester.user_id, device_id)
-        if keys_changed:
+        if device_ids:
             await self._keys.notify_device_list(requester.user_id)

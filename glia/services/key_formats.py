@@ -124,7 +124,8 @@ def parse_one_time_keys(value: Any, what: str, user_id: str, device_id: str,
             if "signatures" not in key:
                 raise errors.bad_json(f"{what}.{full_id} must have signatures")
             parse_signatures(key["signatures"], f"{what}.{full_id}")
-            if "fallback" in key and not isinstance(key["fallback"], bool):
+            if key.get("fallback") is not None and not isinstance(key["fallback"], bool):
+                # null is accepted as absent, as Synapse's model does.
                 raise errors.bad_json(f"{what}.{full_id}.fallback must be a boolean")
             if device_key is not None and user_id in key["signatures"]:
                 check_signed(key, user_id, device_key, f"{what} {full_id}")

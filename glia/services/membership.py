@@ -16,6 +16,7 @@ from glia import errors
 from glia.errors import MatrixError
 from glia.ids import InvalidId, is_valid_room_alias, is_valid_room_id, parse_user_id
 from glia.services.events import EventRequest, EventsService
+from glia.services.guest_access import check_guest_may_join
 from glia.services.jobs import JobContext
 from glia.services.profile import member_profile
 from glia.storage import Storage
@@ -107,6 +108,7 @@ class MembershipService:
                     if k != "join_authorised_via_users_server"}
             if old is None or (old.sender == user_id and kept == content):
                 return room_id
+        await check_guest_may_join(self._storage, user_id, room_id)
         extra = await self._restricted_join_authoriser(room_id, user_id, current)
         await self._send_content(room_id, user_id, user_id, {**content, **extra})
         await self._storage.rooms.unforget(user_id, room_id)

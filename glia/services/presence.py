@@ -152,8 +152,16 @@ class PresenceService:
             except Exception:
                 logger.exception("presence expiry failed")
 
-    async def sync_events(self, room_ids: list[str], since: int | None, upto: int
-                          ) -> list[dict[str, Any]]:
+    async def sync_events(self, user_id: str, room_ids: list[str], since: int | None,
+                          upto: int, newly_shared: set[str]) -> list[dict[str, Any]]:
+        """Presence for a sync over (since, upto]: what changed for the user and for the
+        members of their rooms, plus the current presence of ``newly_shared`` users (who
+        came to share a room with them in the window, so the client has not seen it)."""
         now = self._clock.now_ms()
+        store = self._storage.presence
+        found = {p.user_id: p for p in await store.changed_in_rooms(room_ids, since, upto)}
+        found.update((p.user_id, p) for p in await store.of_users([user_id], since, upto))
+        fresh = sorted(newly_shared - found.keys() - {user_id})
+        found.update((p.user_id, p) for p in await store.of_users(fresh, None, upto))
         return [{"type": "m.presence", "sender": p.user_id, "content": self.content(p, now)}
-                for p in await self._storage.presence.changed_in_rooms(room_ids, since, upto)]
+                for p in sorted(found.values(), key=lambda p: p.stream)]

@@ -163,16 +163,14 @@ class PushService:
 
     async def rules_of_kind(self, user_id: str, kind: str) -> list[RuleJson]:
         """``GET /pushrules/global/{kind}/``: one kind's rules."""
-        if kind not in pr.KINDS:
-            raise errors.unrecognized(400)
+        _check_kind_for_read(kind)
         return [r.to_json() for r in (await self.ruleset(user_id)).by_kind.get(kind, [])]
 
     async def get_rule(self, user_id: str, kind: str, rule_id: str) -> pr.PushRule:
-        if kind not in pr.KINDS:
-            raise errors.unrecognized(400)
+        _check_kind_for_read(kind)
         rule = (await self.ruleset(user_id)).find(kind, rule_id)
         if rule is None:
-            raise errors.not_found()
+            raise errors.not_found(f"Unknown push rule {kind}/{rule_id}")
         return rule
 
     async def put_rule(self, uow: UnitOfWork, kind: str, rule_id: str, body: PushRuleBody,
@@ -214,9 +212,12 @@ class PushService:
         """Delete one of the caller's rules; server-default rules cannot be deleted (404,
         as for a rule that does not exist)."""
         user_id = uow.requester.user_id
+        if rule_id.startswith("."):
+            raise errors.not_found("Server-default push rules cannot be deleted; disable"
+                                   " one with PUT …/enabled instead")
         async with uow.transaction() as tx:
             if kind not in pr.KINDS or not await tx.push.delete_rule(user_id, kind, rule_id):
-                raise errors.not_found()
+                raise errors.not_found(f"Unknown push rule {kind}/{rule_id}")
             await self._changed(tx, user_id)
         await self._notifier.notify(users=[user_id])
 
@@ -232,8 +233,7 @@ class PushService:
         _check_kind_for_write(kind)
         actions = _actions(body.actions)
         check_json_depth(actions, "actions")
-        await self._set_attribute(uow, kind, rule_id,
-                                  actions=pr.effective_actions(actions))
+        await self._set_attribute(uow, kind, rule_id, actions=actions)
 
     async def _set_attribute(self, uow: UnitOfWork, kind: str, rule_id: str, *,
                              enabled: bool | None = None,
@@ -324,5 +324,12 @@ def check_json_depth(value: Any, what: str) -> None:
 
 
 def _check_kind_for_write(kind: str) -> None:
+    if kind not in pr.KINDS:  # Synapse's message ("template" is its word for a kind)
+        raise errors.unknown(f"Unknown template: {kind}; the push rule kinds are"
+                             f" {', '.join(pr.KINDS)}")
+
+
+def _check_kind_for_read(kind: str) -> None:
     if kind not in pr.KINDS:
-        raise errors.unknown(f"Unknown template: {kind}")
+        raise MatrixError(400, "M_UNRECOGNIZED", f"Unknown push rule kind {kind!r}; the"
+                          f" kinds are {', '.join(pr.KINDS)}")

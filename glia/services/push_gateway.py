@@ -294,10 +294,12 @@ def build_payload(event: StoredEvent, n: Notification, pusher: Pusher, unread: i
         "event_id": event.event_id,
         "room_id": event.room_id,
         "prio": "high" if high else "low",
+        # Always, zero included: gateways set the app's badge from it (Synapse too).
+        "counts": {"unread": unread},
     }
-    if unread:
-        notification["counts"] = {"unread": unread}
     if pusher.data.get("format") != "event_id_only":
+        # The event ID under the name older gateways (and Synapse's payload) use.
+        notification["id"] = event.event_id
         notification["type"] = event.type
         notification["sender"] = event.sender
         if event.content:

@@ -14,7 +14,7 @@ from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import localpart_error, new_device_id, random_string
-from glia.services.auth import AuthService, Requester
+from glia.services.auth import AuthService, Requester, hash_token
 from glia.services.threepids import REGISTER as REGISTER_PURPOSE
 from glia.services.threepids import ThreepidService
 from glia.services.uia import (
@@ -38,6 +38,7 @@ KNOWN_USER_TYPES = ("bot", "support")
 
 class NewAccount(msgspec.Struct):
     """``POST /register`` (its UIA ``auth`` aside): the account and its first device.
+    What a request leaves out comes from the first requests of its UIA session.
     ``refresh_token`` is accepted as the spec allows; this server issues no refresh
     tokens, so the access token simply does not expire."""
 
@@ -45,8 +46,17 @@ class NewAccount(msgspec.Struct):
     password: str | None = None
     device_id: str | None = None
     initial_device_display_name: str | None = None
-    inhibit_login: bool = False
+    inhibit_login: bool | None = None
     refresh_token: bool = False
+    #: A guest's access token: the account to turn into a full one (``username`` must
+    #: then be the guest's localpart).
+    guest_access_token: str | None = None
+
+
+class GuestAccount(msgspec.Struct):
+    """``POST /register?kind=guest``: only the device's name is taken from the body."""
+
+    initial_device_display_name: str | None = None
 
 
 class SharedSecretRegistration(msgspec.Struct):
@@ -139,14 +149,17 @@ class RegistrationService:
         inhibit_login: bool = False,
         token_session: str | None = None,
         app_service: str | None = None,
+        password_hash: str | None = None,
     ) -> Registered:
         """Create the account, its profile and (unless inhibited) a first device, atomically.
 
         ``token_session``: the UIA session that passed the registration-token stage; its
-        use of the token is completed in the same transaction.
+        use of the token is completed in the same transaction. ``password_hash``: the
+        password already hashed (instead of ``password``).
         """
         user_id = await self.check_available(localpart, app_service)
-        password_hash = await self._auth.hash_password(password) if password else None
+        if password:
+            password_hash = await self._auth.hash_password(password)
         async with self._storage.transaction() as tx:
             if await tx.users.exists_case_insensitive(user_id):
                 raise MatrixError(400, "M_USER_IN_USE", "User ID already taken.")
@@ -174,8 +187,11 @@ class RegistrationService:
     # -- open registration (POST /register) ---------------------------------------
 
     def flows(self) -> list[list[str]]:
+        """The token stage goes first where a token is required, then the stages of
+        the flow without it (Synapse's flows: a client finishes with ``m.login.dummy``,
+        or proves an email address where email is set up)."""
         first = [REGISTRATION_TOKEN] if self._config.registration.require_token else []
-        flows = [first or [DUMMY]]
+        flows = [[*first, DUMMY]]
         if self._threepids is not None and self._threepids.email_enabled:
             flows.append([*first, EMAIL_IDENTITY])  # registering with an email address
         return flows
@@ -217,14 +233,31 @@ class RegistrationService:
 
     async def register_with_uia(self, account: NewAccount,
                                 auth: StageAuth | None) -> Registered:
+        """``POST /register``. The first request of a UIA session fixes the username
+        (none: one is generated when the account is made), password, device and
+        ``inhibit_login``; later requests may leave them out, and may not change the
+        username."""
         if not self._config.registration.enabled:
             raise errors.forbidden("Registration has been disabled")
-        password = account.password
-        if password is not None:
-            password = self._auth.validate_new_password(password)
-        username = account.username
-        localpart = username.lower() if username else await self._generate_localpart()
-        await self.check_available(localpart)
+        session = auth.session if auth is not None else None
+        wanted = await self._uia.remembered(session)
+        if account.guest_access_token is not None:
+            wanted["guest"] = await self._guest_to_upgrade(account.guest_access_token,
+                                                           account.username)
+        if account.username:
+            localpart = account.username.lower()
+            if wanted.get("username") not in (None, localpart):
+                raise errors.forbidden("Requested operation has changed during the UI"
+                                       " authentication session.")
+            if wanted.get("guest") is None:
+                await self.check_available(localpart)
+            wanted["username"] = localpart
+        if account.password is not None:
+            password = self._auth.validate_new_password(account.password)
+            wanted["password_hash"] = await self._auth.hash_password(password)
+        for name in ("device_id", "initial_device_display_name", "inhibit_login"):
+            if (value := getattr(account, name)) is not None:
+                wanted[name] = value
 
         async def dummy(_: DummyAuth) -> None:
             return None
@@ -234,7 +267,7 @@ class RegistrationService:
         if self._threepids is not None:
             checkers[EMAIL_IDENTITY] = self._threepids.email_stage(REGISTER_PURPOSE)
         await self._uia.authenticate(
-            auth, scope=f"register:{localpart}", flows=self.flows(), checkers=checkers)
+            auth, scope="register", flows=self.flows(), remember=wanted, checkers=checkers)
         # The email stage ends its flow, so a passed one is this request's own.
         email = await self._threepids.proven_by(auth, REGISTER_PURPOSE) \
             if self._threepids is not None and isinstance(auth, EmailIdentityAuth) else None
@@ -244,12 +277,16 @@ class RegistrationService:
             assert auth is not None and auth.session is not None
             token_session = auth.session
         try:
-            if password is None:
+            if wanted.get("password_hash") is None:
                 raise errors.missing_param("Missing params: password")
+            if wanted.get("guest") is not None:
+                return await self._upgrade_guest(wanted)
             registered = await self.register(
-                localpart, password, device_id=account.device_id,
-                device_display_name=account.initial_device_display_name,
-                inhibit_login=account.inhibit_login, token_session=token_session,
+                wanted.get("username") or await self._generate_localpart(), None,
+                password_hash=wanted["password_hash"], device_id=wanted.get("device_id"),
+                device_display_name=wanted.get("initial_device_display_name"),
+                inhibit_login=bool(wanted.get("inhibit_login")),
+                token_session=token_session,
             )
         except Exception:
             if token_session is not None:
@@ -278,7 +315,7 @@ class RegistrationService:
         return await self.register(
             localpart, None, device_id=account.device_id,
             device_display_name=account.initial_device_display_name,
-            inhibit_login=account.inhibit_login, app_service=service.id)
+            inhibit_login=bool(account.inhibit_login), app_service=service.id)
 
     async def ensure_app_service_senders(self) -> None:
         """Create each application service's own user on first start (it acts as that
@@ -293,6 +330,52 @@ class RegistrationService:
                     # Another process starting at the same time may have been first.
                     if await self._storage.users.get(service.sender) is None:
                         raise
+
+    # -- guests ----------------------------------------------------------------------
+
+    async def register_guest(self, account: GuestAccount) -> Registered:
+        """``POST /register?kind=guest``: a guest account with a numeric localpart (the
+        localparts no one else may register) and a first device."""
+        if not self._config.registration.allow_guest_access:
+            raise MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access is disabled")
+        while True:
+            localpart = str(secrets.randbelow(9 * 10**11) + 10**11)
+            user_id = self.user_id_for(localpart)
+            if not await self._storage.users.exists_case_insensitive(user_id):
+                break
+        device_id = new_device_id()
+        async with self._storage.transaction() as tx:
+            await tx.users.create(user_id, None, admin=False, user_type=None,
+                                  creation_ts=self._clock.now_ms(), is_guest=True)
+            await tx.profile.create(user_id, None)
+            token = await self._auth.issue_token(tx, user_id, device_id,
+                                                 account.initial_device_display_name)
+        return Registered(user_id, self._config.server_name, token, device_id)
+
+    async def _guest_to_upgrade(self, guest_token: str, username: str | None) -> str:
+        """The guest account a ``guest_access_token`` names, which ``username`` must be
+        (Synapse's rule and message)."""
+        owner = await self._storage.devices.token_owner(hash_token(guest_token))
+        if owner is None or not owner.is_guest or owner.deactivated or not username \
+                or self.user_id_for(username.lower()) != owner.user_id:
+            raise errors.forbidden("Cannot register taken user ID without valid guest"
+                                   " credentials for that user.")
+        return owner.user_id
+
+    async def _upgrade_guest(self, wanted: dict[str, Any]) -> Registered:
+        """The guest becomes a full account with the password; it keeps its rooms and
+        devices, and gets a new device unless login is inhibited."""
+        user_id = wanted["guest"]
+        async with self._storage.transaction() as tx:
+            if not await tx.users.upgrade_guest(user_id, wanted["password_hash"]):
+                raise errors.forbidden("Cannot register taken user ID without valid guest"
+                                       " credentials for that user.")
+            if wanted.get("inhibit_login"):
+                return Registered(user_id, self._config.server_name)
+            device_id = wanted.get("device_id") or new_device_id()
+            token = await self._auth.issue_token(
+                tx, user_id, device_id, wanted.get("initial_device_display_name"))
+        return Registered(user_id, self._config.server_name, token, device_id)
 
     async def _generate_localpart(self) -> str:
         while True:

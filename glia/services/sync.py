@@ -21,6 +21,7 @@ from glia import errors
 from glia.clock import now_ms
 from glia.protocol.filters import EventFilter, Filter, select_fields
 from glia.services.events import StoredEvent, client_event
+from glia.services.ignored_users import IgnoreView, ignore_view
 from glia.services.notifier import Notifier
 from glia.services.presence import PresenceService
 from glia.services.receipts import ReceiptService
@@ -38,6 +39,7 @@ from glia.services.sync_response import (
     Timeline,
     UnreadNotifications,
 )
+from glia.services.sync_state import StateSection
 from glia.services.tokens import Position, gap_after, gap_before
 from glia.services.typing import TypingService
 from glia.services.visibility import Visibility, as_served, room_visibility
@@ -94,6 +96,13 @@ class _Window:
     upto: int
     now: int
     joined_now: list[str] = field(default_factory=list)
+    #: Users who came to share a room with the requester in the window.
+    newly_shared: set[str] = field(default_factory=set)
+    ignore: IgnoreView = field(default_factory=IgnoreView)
+
+    @property
+    def device(self) -> tuple[str, str]:
+        return self.request.user_id, self.request.device_id
 
 
 class SyncService:
@@ -114,11 +123,14 @@ class SyncService:
         self._devices = devices
         self._unread = unread_counts
         self._extra_account_data = list(account_data_sources)
+        self._state_section = StateSection(storage)
 
     async def sync(self, request: SyncRequest) -> SyncResponse:
         if request.set_presence != "offline" or request.since is None:
             await self._presence.on_sync(request.user_id, request.set_presence)
-        if request.since is not None:
+        if request.since is None:
+            self._state_section.start_over((request.user_id, request.device_id))
+        else:
             await self._devices.ack_to_device(request.user_id, request.device_id,
                                               request.since)
         upto = await self._storage.stream_upto()
@@ -153,12 +165,14 @@ class SyncService:
     async def _build(self, request: SyncRequest, upto: int) -> tuple[SyncResponse, bool]:
         since = None if request.full_state else request.since
         window = _Window(request, request.since, upto, now_ms())
+        window.ignore = await ignore_view(self._storage, request.user_id, request.since, upto)
         changed = await self._storage.account_data.changed(request.user_id, request.since,
                                                            upto)
         rooms = await self._rooms(window, since, _by_room(changed))
         account_data = await self._global_account_data(window, changed)
         joined = window.joined_now
-        presence = await self._presence.sync_events(joined, request.since, upto)
+        presence = await self._presence.sync_events(request.user_id, joined, request.since,
+                                                    upto, window.newly_shared)
         presence = [e for e in presence if request.filter.presence.allows(e)]
         device = await self._devices.sync_section(request.user_id, request.device_id,
                                                   request.since, upto)
@@ -191,10 +205,20 @@ class SyncService:
             user_id, ["join", "invite", "knock", "leave", "ban"])}
         window.joined_now = [r for r, m in current.items() if m.membership == "join"]
         changed_membership: dict[str, tuple[Membership, int]] = {}
+        was: dict[str, str] = {}
+        joined_in_window: set[str] = set()
         if since is not None:
             for membership, stream in await self._storage.state.membership_changes(
                     user_id, since, window.upto):
                 changed_membership[membership.room_id] = (membership, stream)
+                if membership.membership == "join":
+                    joined_in_window.add(membership.room_id)
+            # A room is new to the client unless the user was joined at `since` (a
+            # profile change is a membership event too, and resends nothing).
+            was = await self._storage.state.memberships_at(
+                user_id, sorted(changed_membership), since)
+            window.newly_shared = set(await self._storage.state.newly_joined(
+                window.joined_now, since, window.upto))
         out = Rooms()
         joined = [r for r in window.joined_now if room_filter.allows_room(r)]
         if since is None:
@@ -204,17 +228,27 @@ class SyncService:
             active |= {r for r in joined if r in changed_membership or r in room_account}
         ephemeral = await self._ephemeral(window, joined)
         active |= set(ephemeral)
+        reset = await window.ignore.rooms_to_resend(self._storage, joined) \
+            if since is not None else set()
+        active |= reset
         for room_id in sorted(active):
-            newly = since is None or (room_id in changed_membership and
-                                      changed_membership[room_id][0].membership == "join")
-            out.join[room_id] = await self._joined_room(
-                window, room_id, None if newly else since, newly,
+            newly = since is None or (room_id in changed_membership
+                                      and was.get(room_id) != "join")
+            if newly and since is not None:
+                window.newly_shared |= {m.user_id for m in await self._storage.state
+                                        .members_at(room_id, None, ["join"])}
+            room = out.join[room_id] = await self._joined_room(
+                window, room_id, None if newly or room_id in reset else since, newly,
                 ephemeral.get(room_id, []), room_account.get(room_id, []))
+            if room_id in reset:
+                room.timeline.limited = True
         for room_id, member in current.items():
             if not room_filter.allows_room(room_id):
                 continue
             recent = since is None or room_id in changed_membership
             if member.membership == "invite" and recent:
+                if await window.ignore.hides_invite(self._storage, member.event_id):
+                    continue
                 out.invite[room_id] = InvitedRoom(Events(
                     await self._stripped_state(room_id, member.event_id)))
             elif member.membership == "knock" and recent:
@@ -225,8 +259,13 @@ class SyncService:
                     or (since is not None and room_id in changed_membership)):
                 if await self._storage.rooms.is_forgotten(user_id, room_id):
                     continue
+                # Joined and left in the window: new to the client (a rejected invite
+                # is not: its leave is all there is to send).
+                newly = since is None or (room_id in joined_in_window
+                                          and was.get(room_id) != "join")
                 out.leave[room_id] = await self._left_room(
-                    window, room_id, since, member, room_account.get(room_id, []))
+                    window, room_id, None if newly else since, member,
+                    room_account.get(room_id, []))
         return out
 
     async def _ephemeral(self, window: _Window, rooms: list[str]
@@ -247,7 +286,7 @@ class SyncService:
                            account: list[AccountData]) -> JoinedRoom:
         user_id = window.request.user_id
         sections, timeline, state = await self._timeline_and_state(
-            window, room_id, since, window.upto, newly, account)
+            window, room_id, since, window.upto, account)
         notifications, highlights = await self._unread(user_id, room_id)
         room = JoinedRoom(timeline=sections.timeline, state=sections.state,
                           account_data=sections.account_data, ephemeral=Events(ephemeral),
@@ -261,20 +300,22 @@ class SyncService:
         """A room the user left: its timeline up to (and including) the leave."""
         leave = await self._storage.events.get(member.event_id)
         upto = leave.stream_ordering if leave is not None else window.upto
-        body, _, _ = await self._timeline_and_state(window, room_id, since, upto,
-                                                    since is None, account)
+        body, _, _ = await self._timeline_and_state(window, room_id, since, upto, account)
         return body
 
     async def _timeline_and_state(self, window: _Window, room_id: str, since: int | None,
-                                  upto: int, newly: bool, account: list[AccountData]
+                                  upto: int, account: list[AccountData]
                                   ) -> tuple[LeftRoom, list[StoredEvent], list[StoredEvent]]:
         """A room's ``timeline``, ``state`` and ``account_data`` over (since, upto] (all a
-        left room has), and the timeline's and state's events."""
+        left room has; ``since`` None for a room new to the client), and the timeline's
+        and state's events."""
         room_filter = window.request.filter.room
         visibility = await room_visibility(self._storage, window.request.user_id, room_id)
         timeline, limited = await self._timeline(room_filter.timeline, room_id, since, upto,
-                                                 visibility)
-        state = await self._state(window, room_id, since, newly, limited, timeline, upto)
+                                                 visibility, window.ignore)
+        state = await self._state_section.events(
+            window.device, room_id, since=since, upto=upto, timeline=timeline,
+            state_filter=room_filter.state)
         sections = LeftRoom(
             Timeline(await self._render(window, timeline, visibility), limited,
                      await self._prev_batch(room_id, timeline, upto)),
@@ -285,9 +326,11 @@ class SyncService:
         return sections, timeline, state
 
     async def _timeline(self, event_filter: EventFilter, room_id: str, since: int | None,
-                        upto: int, visibility: Visibility) -> tuple[list[StoredEvent], bool]:
-        """The newest ``limit`` visible, filter-passing events in (since, upto], oldest
-        first, and whether older ones in the window were left out."""
+                        upto: int, visibility: Visibility, ignore: IgnoreView
+                        ) -> tuple[list[StoredEvent], bool]:
+        """The newest ``limit`` visible, filter-passing events in (since, upto] that no
+        ignored user sent, oldest first, and whether older ones in the window were left
+        out."""
         limit = event_filter.limit_or(DEFAULT_TIMELINE_LIMIT)
         picked: list[StoredEvent] = []
         ceiling = upto
@@ -295,7 +338,8 @@ class SyncService:
         while len(picked) <= limit:
             page = await self._storage.events.stream_page(room_id, since, ceiling, batch)
             for event in reversed(page):
-                if visibility.visible(event) and event_filter.allows(event.pdu):
+                if (visibility.visible(event) and event_filter.allows(event.pdu)
+                        and not ignore.hides(event)):
                     picked.append(event)
                     if len(picked) > limit:
                         break
@@ -305,36 +349,6 @@ class SyncService:
             batch = min(batch * 2, 1000)  # a sparse filter scans faster, memory stays flat
         limited = len(picked) > limit
         return list(reversed(picked[:limit])), limited
-
-    async def _state(self, window: _Window, room_id: str, since: int | None, newly: bool,
-                     limited: bool, timeline: list[StoredEvent], upto: int
-                     ) -> list[StoredEvent]:
-        """State up to the start of the timeline: all of it for a room new to the client,
-        the changes since ``since`` if the timeline skipped some, else nothing."""
-        state_filter = window.request.filter.room.state
-        start = timeline[0].stream_ordering - 1 if timeline else upto
-        if newly:
-            ids = await self._storage.state.ids_at(room_id, start)
-            if state_filter.lazy_load_members:
-                wanted = {e.sender for e in timeline} | {window.request.user_id}
-                ids = {k: v for k, v in ids.items()
-                       if k[0] != "m.room.member" or k[1] in wanted}
-        elif limited and since is not None:
-            now_ids = await self._storage.state.ids_at(room_id, start)
-            then_ids = await self._storage.state.ids_at(room_id, since)
-            ids = {k: v for k, v in now_ids.items() if then_ids.get(k) != v}
-        elif state_filter.lazy_load_members:
-            # The senders' member events, so the client can render names.
-            wanted = {e.sender for e in timeline}
-            keys = [("m.room.member", s) for s in wanted]
-            ids = await self._storage.state.ids_at(room_id, start, keys) if keys else {}
-        else:
-            return []
-        in_timeline = {e.event_id for e in timeline}
-        events = await self._storage.events.get_many(
-            [v for v in ids.values() if v not in in_timeline])
-        return sorted((e for e in events.values() if state_filter.allows(e.pdu)),
-                      key=lambda e: e.stream_ordering)
 
     async def _render(self, window: _Window, events: list[StoredEvent],
                       visibility: Visibility) -> list[dict[str, Any]]:

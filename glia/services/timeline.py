@@ -30,6 +30,8 @@ class MessagesPage(msgspec.Struct):
     chunk: list[ClientEvent]
     start: str
     end: str | UnsetType = UNSET
+    #: With ``lazy_load_members``: the member events of the chunk's senders.
+    state: list[ClientEvent] | UnsetType = UNSET
 
 
 class ContextPage(msgspec.Struct):
@@ -76,6 +78,10 @@ class TimelineService:
         chunk = await self._aggregator.client_events(visible, (user_id, device_id),
                                                      visibility)
         body = MessagesPage(_formatted(chunk, admin), Position(*from_pos).token())
+        if event_filter is not None and event_filter.lazy_load_members and visible:
+            members = await self._senders_members(room_id, visible[0], visible)
+            if members:
+                body.state = _formatted([client_event(e, None) for e in members], admin)
         # ``end`` whenever there may be more: a full page, or (forwards) any page at
         # all, since newer events keep arriving (Synapse gives it for any non-empty
         # chunk going forwards too).
@@ -159,8 +165,15 @@ class TimelineService:
         # The state at the last event *returned*: one the caller may see, so a user who
         # left never gets the state as it became after their leave.
         state_at = after[-1] if after else event
-        state_ids = await self._storage.state.ids_at(room_id, state_at.stream_ordering)
-        state_events = await self._storage.events.get_many(list(state_ids.values()))
+        event_filter = event_filter or EventFilter()
+        if event_filter.lazy_load_members:
+            state = await self._senders_members(room_id, state_at, [event, *before, *after])
+        else:
+            state_ids = await self._storage.state.ids_at(room_id, state_at.stream_ordering)
+            state = list((await self._storage.events.get_many(list(state_ids.values())))
+                         .values())
+        # The filter applies to the neighbours and the state, never to the event itself.
+        state = [e for e in state if event_filter.allows(e.pdu)]
         rendered = await self._aggregator.client_events([event, *before, *after], viewer,
                                                         visibility, now)
         rendered = _formatted(rendered, admin)
@@ -169,8 +182,16 @@ class TimelineService:
             gap_before(first.depth, first.stream_ordering).token(),
             gap_after(last.depth, last.stream_ordering).token(),
             _formatted([client_event(e, None, now) for e in
-                        sorted(state_events.values(), key=lambda e: e.stream_ordering)],
-                       admin))
+                        sorted(state, key=lambda e: e.stream_ordering)], admin))
+
+    async def _senders_members(self, room_id: str, at: StoredEvent,
+                               events: list[StoredEvent]) -> list[StoredEvent]:
+        """The member events (as of just after ``at``) of the senders of ``events``: what
+        a lazy-loading client needs to render them."""
+        keys = sorted({("m.room.member", e.sender) for e in events})
+        ids = await self._storage.state.ids_at(room_id, at.stream_ordering, keys)
+        found = await self._storage.events.get_many(list(ids.values()))
+        return sorted(found.values(), key=lambda e: e.stream_ordering)
 
 
 def _formatted(events: list[ClientEvent], admin: bool) -> list[ClientEvent]:

@@ -148,8 +148,11 @@ class UiaService:
         checkers: Mapping[str, StageChecker],
         user_id: str | None = None,
         params: Mapping[str, Any] | None = None,
+        remember: dict[str, Any] | None = None,
     ) -> None:
-        """Return once some flow is complete; otherwise raise :class:`UiaRequired`."""
+        """Return once some flow is complete; otherwise raise :class:`UiaRequired`.
+        ``remember``: what the request asked for, kept with the session (read back with
+        :meth:`remembered`) so later requests of the session may leave it out."""
         session_id = auth.session if auth is not None else None
         now = now_ms()
         completed: list[str] = []
@@ -166,6 +169,8 @@ class UiaService:
             session_id = secrets.token_urlsafe(24)
             await self._storage.uia.sweep(now - SESSION_LIFETIME_MS)
             await self._storage.uia.create(session_id, scope, user_id, now)
+        if remember is not None:
+            await self._storage.uia.set_params(session_id, remember)
 
         failure: MatrixError | None = None
         stage = auth.type if auth is not None else None
@@ -189,3 +194,13 @@ class UiaService:
             await self._storage.uia.delete(session_id)
             return
         raise UiaRequired(flows, session_id, completed, params, failure)
+
+    async def remembered(self, session_id: str | None) -> dict[str, Any]:
+        """What a live session's requests asked for (empty for no or an unknown
+        session: :meth:`authenticate` refuses an unknown one)."""
+        if not session_id:
+            return {}
+        session = await self._storage.uia.get(session_id)
+        if session is None or session.created_ts < now_ms() - SESSION_LIFETIME_MS:
+            return {}
+        return dict(session.params or {})

@@ -53,3 +53,17 @@ class AccountDataStore:
             " ORDER BY room_id, type", user_id)
         return [AccountData(r["room_id"], r["type"], json.loads(r["content"]),
                             int(r["stream"])) for r in rows]
+
+    async def record_unignored(self, user_id: str, others: list[str], stream: int) -> None:
+        """``user_id`` stopped ignoring ``others`` at ``stream``."""
+        for other in others:
+            await self._db.execute(
+                "INSERT INTO unignored_users (user_id, unignored_user_id, stream)"
+                " VALUES (?, ?, ?)", user_id, other, stream)
+
+    async def unignored(self, user_id: str, after: int, upto: int) -> set[str]:
+        """Whom the user stopped ignoring in (after, upto]."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT unignored_user_id FROM unignored_users WHERE user_id = ?"
+            " AND stream > ? AND stream <= ?", user_id, after, upto)
+        return {r["unignored_user_id"] for r in rows}

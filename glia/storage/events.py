@@ -332,6 +332,17 @@ class EventStore:
         )
         return [_event(r) for r in reversed(rows)]
 
+    async def stream_after(self, room_id: str, after: int, upto: int, limit: int
+                           ) -> list[StoredEvent]:
+        """The oldest ``limit`` events of a room with stream position in (after, upto],
+        oldest first (an event stream read forwards)."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM events WHERE room_id = ? AND stream_ordering > ?"
+            " AND stream_ordering <= ? ORDER BY stream_ordering LIMIT ?",
+            room_id, after, upto, limit,
+        )
+        return [_event(r) for r in rows]
+
     async def rooms_with_events(self, room_ids: list[str], after: int, upto: int
                                 ) -> set[str]:
         """Which of these rooms have events in (after, upto]."""

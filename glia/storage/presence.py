@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from glia.storage.engine import Executor
@@ -18,6 +19,7 @@ class Presence:
 
 
 _COLUMNS = "user_id, state, status_msg, last_active_ts, last_sync_ts, stream"
+_BATCH = 500
 
 
 class PresenceStore:
@@ -54,6 +56,21 @@ class PresenceStore:
             f" AND to_stream IS NULL AND membership = 'join' AND room_id IN ({marks}))",
             since if since is not None else -1, upto, *room_ids)
         return [Presence(**r) for r in rows]
+
+    async def of_users(self, user_ids: Sequence[str], since: int | None = None,
+                       upto: int | None = None) -> list[Presence]:
+        """Presence of these users (only what changed in (since, upto] when given), a
+        few hundred IDs per query however many are asked (the members of a big room)."""
+        out: list[Presence] = []
+        for at in range(0, len(user_ids), _BATCH):
+            batch = user_ids[at:at + _BATCH]
+            marks = ", ".join("?" for _ in batch)
+            rows = await self._db.fetchall(
+                f"SELECT {_COLUMNS} FROM presence WHERE user_id IN ({marks})"
+                " AND stream > ? AND stream <= ?", *batch,
+                since if since is not None else -1, upto if upto is not None else 2**62)
+            out += [Presence(**r) for r in rows]
+        return out
 
     async def stale_online(self, before_ts: int) -> list[Presence]:
         rows = await self._db.fetchall(

@@ -167,6 +167,43 @@ class StateStore:
         return [(Membership(r["room_id"], r["state_key"], r["membership"], r["event_id"]),
                  int(r["from_stream"])) for r in rows]
 
+    async def keys_changed(self, room_id: str, after: int, upto: int
+                           ) -> frozenset[StateKey]:
+        """The state keys of a room that took a new value in (after, upto]."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT type, state_key FROM room_state WHERE room_id = ?"
+            " AND from_stream > ? AND from_stream <= ?", room_id, after, upto)
+        return frozenset((r["type"], r["state_key"]) for r in rows)
+
+    async def memberships_at(self, user_id: str, room_ids: Sequence[str], stream: int
+                             ) -> dict[str, str]:
+        """The user's membership in each of these rooms just after ``stream`` (rooms
+        where they had none are left out)."""
+        if not room_ids:
+            return {}
+        marks = ", ".join("?" for _ in room_ids)
+        rows = await self._db.fetchall(
+            "SELECT room_id, membership FROM room_state WHERE type = 'm.room.member'"
+            f" AND state_key = ? AND room_id IN ({marks}) AND from_stream <= ?"
+            " AND (to_stream IS NULL OR to_stream > ?)", user_id, *room_ids, stream, stream)
+        return {r["room_id"]: r["membership"] for r in rows}
+
+    async def newly_joined(self, room_ids: Sequence[str], after: int, upto: int
+                           ) -> frozenset[str]:
+        """Users who joined one of these rooms in (after, upto] without being joined
+        just before (a profile change is no new join)."""
+        if not room_ids:
+            return frozenset()
+        marks = ", ".join("?" for _ in room_ids)
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT n.state_key FROM room_state n WHERE n.type = 'm.room.member'"
+            f" AND n.room_id IN ({marks}) AND n.membership = 'join' AND n.from_stream > ?"
+            " AND n.from_stream <= ? AND NOT EXISTS (SELECT 1 FROM room_state p"
+            " WHERE p.room_id = n.room_id AND p.type = n.type AND p.state_key = n.state_key"
+            " AND p.to_stream = n.from_stream AND p.membership = 'join')",
+            *room_ids, after, upto)
+        return frozenset(r["state_key"] for r in rows)
+
     async def member_counts(self, room_id: str) -> dict[str, int]:
         rows = await self._db.fetchall(
             "SELECT membership, COUNT(*) AS n FROM room_state WHERE room_id = ?"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +82,24 @@ class UserStore:
         await self._db.execute(
             "UPDATE users SET password_hash = ? WHERE user_id = ?", password_hash, user_id
         )
+
+    async def guests_among(self, user_ids: Sequence[str]) -> set[str]:
+        """Which of these users are guests (a few hundred IDs per query)."""
+        out: set[str] = set()
+        for at in range(0, len(user_ids), 500):
+            batch = user_ids[at:at + 500]
+            marks = ", ".join("?" for _ in batch)
+            rows = await self._db.fetchall(
+                f"SELECT user_id FROM users WHERE is_guest = TRUE AND user_id IN ({marks})",
+                *batch)
+            out |= {r["user_id"] for r in rows}
+        return out
+
+    async def upgrade_guest(self, user_id: str, password_hash: str) -> bool:
+        """Make a guest account a full one with this password; False if it is no guest."""
+        return await self._db.fetchval(
+            "UPDATE users SET password_hash = ?, is_guest = FALSE WHERE user_id = ?"
+            " AND is_guest = TRUE RETURNING user_id", password_hash, user_id) is not None
 
     async def set_admin(self, user_id: str, admin: bool) -> None:
         await self._db.execute("UPDATE users SET admin = ? WHERE user_id = ?", admin, user_id)

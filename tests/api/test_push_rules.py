@@ -116,9 +116,9 @@ def test_create_get_and_order(kit: Kit) -> None:
     assert r.status_code == 200, r.text
     assert _ids(kit, user, "override")[:3] == [".m.rule.master", "mine",
                                                ".m.rule.suppress_notices"]
-    # Historical actions are dropped.
+    # Historical actions are kept as set (and ignored when the rule is evaluated).
     assert _get(kit, user, f"{R}/override/mine/actions") == {
-        "actions": ["notify", {"set_tweak": "sound", "value": "bing"}]}
+        "actions": ["notify", {"set_tweak": "sound", "value": "bing"}, "dont_notify"]}
     # Room and sender rules take their ID from the path.
     room_rule = f"{R}/room/{_q('!somewhere:localhost')}"
     assert _put(kit, user, room_rule, {"actions": []}).status_code == 200

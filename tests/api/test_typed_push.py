@@ -65,7 +65,7 @@ def test_tweaks_keep_their_value(kit: Kit) -> None:
                                             "conditions": [{"kind": "org.example", "n": 1}]})
     assert r.status_code == 200, r.text
     rule = kit.request("GET", f"{R}/override/tweaks", user.access_token).json()
-    assert rule["actions"] == actions
+    assert rule["actions"] == [*actions, "coalesce"]
     assert rule["conditions"] == [{"kind": "org.example", "n": 1}]
 
 

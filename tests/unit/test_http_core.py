@@ -65,12 +65,14 @@ class FakeAuth:
                            *, as_user_id: str | None = None,
                            as_device_id: str | None = None) -> Any:
         if token == "user-token":
-            return SimpleNamespace(user_id="@u:test", is_admin=False, app_service=None)
+            return SimpleNamespace(user_id="@u:test", is_admin=False, app_service=None,
+                                   is_guest=False)
         if token == "admin-token":
-            return SimpleNamespace(user_id="@a:test", is_admin=True, app_service=None)
+            return SimpleNamespace(user_id="@a:test", is_admin=True, app_service=None,
+                                   is_guest=False)
         if token == "as-token":
             return SimpleNamespace(user_id=as_user_id or "@bot:test", is_admin=False,
-                                   app_service="bridge")
+                                   app_service="bridge", is_guest=False)
         raise errors.unknown_token()
 
 

@@ -328,10 +328,10 @@ def test_request_validation() -> None:
     assert e.value.errcode == "M_MISSING_PARAM"
     rule = rule_from_request("override", "o", ["notify"], None, None)
     assert rule.conditions == () and rule.enabled and not rule.default
-    # Historical actions are dropped; a room rule keeps no pattern or conditions.
+    # Historical actions are kept as sent; a room rule keeps no pattern or conditions.
     rule = rule_from_request("room", "!r:x", ["notify", "dont_notify", "coalesce",
                                               {"set_tweak": "sound"}], [{"kind": "x"}], "p")
-    assert rule.actions == ("notify", {"set_tweak": "sound"})
+    assert rule.actions == ("notify", "dont_notify", "coalesce", {"set_tweak": "sound"})
     assert rule.conditions is None and rule.pattern is None
 
 

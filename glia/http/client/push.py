@@ -7,6 +7,7 @@ from typing import Any, cast
 
 import msgspec
 
+from glia.errors import MatrixError
 from glia.http.client.responses import EMPTY, Empty
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
@@ -109,6 +110,24 @@ async def put_actions(req: Request[RuleActionsBody]) -> Empty:
     await req.services.push.set_actions(req.uow, req.path("kind"),
                                         req.path("ruleId"), req.body)
     return EMPTY
+
+
+@routes.get(*client_paths("/pushrules/{scope}/"), auth=Auth.USER)
+async def get_unknown_scope(req: Request) -> Empty:
+    """Any scope but ``global`` (``device`` was dropped from the spec): Synapse's 400."""
+    raise MatrixError(400, "M_UNRECOGNIZED", f"Unknown push rule scope {req.path('scope')!r};"
+                      " the only scope is 'global'")
+
+
+async def _unknown_attribute(req: Request) -> Empty:
+    raise MatrixError(400, "M_UNRECOGNIZED", f"Unknown push rule attribute"
+                      f" {req.path('attribute')!r}; the attributes are 'enabled' and"
+                      " 'actions'")
+
+
+# Registered after …/enabled and …/actions, which match first.
+routes.get(*client_paths(f"{_RULE}/{{attribute}}"), auth=Auth.USER)(_unknown_attribute)
+routes.put(*client_paths(f"{_RULE}/{{attribute}}"), auth=Auth.USER)(_unknown_attribute)
 
 
 @routes.get(*client_paths("/pushers"), auth=Auth.USER)

@@ -7,12 +7,11 @@ from typing import Any
 import msgspec
 
 from glia import errors
-from glia.errors import MatrixError
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, client_paths
 from glia.http.uia import stage_auth
 from glia.services.login import APPSERVICE_LOGIN
-from glia.services.registration import NewAccount, Registered
+from glia.services.registration import GuestAccount, NewAccount, Registered
 
 routes = RouteGroup()
 
@@ -43,7 +42,9 @@ async def register(req: Request[RegisterBody]) -> Registered:
                                                                           req.body)
     kind = req.query("kind") or "user"
     if kind == "guest":
-        raise MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access is disabled")
+        body = req.body
+        return await req.services.registration.register_guest(
+            GuestAccount(body.initial_device_display_name))
     if kind != "user":
         raise errors.invalid_param("kind must be 'user' or 'guest'")
     return await req.services.registration.register_with_uia(req.body,

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from glia import errors
-from glia.protocol.push_rules.evaluation import effective_actions
 from glia.protocol.push_rules.rules import KINDS, Action, PushRule
 
 
@@ -45,7 +44,8 @@ def parse_conditions(value: Any) -> tuple[dict[str, Any], ...]:
 def rule_from_request(kind: str, rule_id: str, actions: Sequence[Action],
                       conditions: Sequence[Any] | None, pattern: str | None) -> PushRule:
     """The rule a ``PUT /pushrules/global/{kind}/{ruleId}`` body describes (its actions
-    already of the spec's shapes; historical ones are dropped here)."""
+    already of the spec's shapes; historical ones are kept as sent, as Synapse keeps them,
+    and ignored when the rule is evaluated)."""
     rule_conditions: tuple[dict[str, Any], ...] | None = None
     if kind in ("override", "underride"):
         rule_conditions = parse_conditions(list(conditions or ()))
@@ -54,5 +54,5 @@ def rule_from_request(kind: str, rule_id: str, actions: Sequence[Action],
             raise errors.missing_param("Content rule missing 'pattern'")
     else:
         pattern = None
-    return PushRule(kind, rule_id, tuple(effective_actions(actions)), True, False,
+    return PushRule(kind, rule_id, tuple(actions), True, False,
                     rule_conditions, pattern)

@@ -9,7 +9,8 @@ from typing import Any, Final
 
 #: Rule kinds in the order they are evaluated.
 KINDS: Final = ("override", "content", "room", "sender", "underride")
-#: Actions older spec versions had; they are ignored (stripped) everywhere.
+#: Actions older spec versions had: stored and served back as set (Synapse does so, and
+#: clients read their rules back), ignored when rules are evaluated.
 HISTORICAL_ACTIONS: Final = frozenset({"dont_notify", "coalesce"})
 #: The body-text mention rules (deprecated in v1.7, dropped from the spec's defaults in
 #: v1.17). Kept for clients that do not send ``m.mentions`` yet; skipped for events that

@@ -127,15 +127,15 @@ class DeviceAdminService:
         async with uow.transaction() as tx:
             if body.display_name is not None:
                 await tx.devices.set_display_name(user_id, device_id, body.display_name)
+                await self._keys.device_list_changed(tx, user_id)
 
     async def delete(self, uow: UnitOfWork, user_id: str, device_ids: list[str]) -> None:
         """Delete devices (unknown IDs are ignored, as in Synapse: ``{}`` either way)."""
         await self._user(user_id)
-        keys_changed = False
         async with uow.transaction() as tx:
             for device_id in device_ids:
                 # Before the row goes: its keys, inbox and pushers go with it by cascade.
-                keys_changed |= await self._keys.device_deleted(tx, user_id, device_id)
+                await self._keys.device_deleted(tx, user_id, device_id)
                 await tx.devices.delete(user_id, device_id)
-        if keys_changed:
+        if device_ids:
             await self._keys.notify_device_list(user_id)
