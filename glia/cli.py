@@ -41,7 +41,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if not is_valid_server_name(args.server_name):
         print(f"{args.server_name!r} is not a valid server name.", file=sys.stderr)
         return 1
-    from glia.config import RegistrationConfig
+    from glia.config_sections import RegistrationConfig
 
     config = Config(
         server_name=args.server_name,

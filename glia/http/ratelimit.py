@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from glia import errors
 from glia.clock import Clock, SystemClock
-from glia.config import RateLimitConfig
+from glia.config_sections import RateLimitConfig
 from glia.services.ratelimit import RatelimitOverride, SharedBuckets
 
 _MAX_BUCKETS = 100_000

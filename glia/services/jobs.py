@@ -23,7 +23,7 @@ from typing import Any
 
 from glia import errors
 from glia.clock import Clock, SystemClock
-from glia.config import JobsConfig
+from glia.config_sections import JobsConfig
 from glia.errors import MatrixError
 from glia.storage import Storage, Stores
 from glia.storage.jobs import ACTIVE, CANCELLED, COMPLETE, FAILED, FINISHED, SCHEDULED, Job

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from glia.clock import OffsetClock
-from glia.config import JobsConfig
+from glia.config_sections import JobsConfig
 from glia.services.jobs import JobContext, JobsService
 from glia.storage import Storage
 from glia.storage.jobs import ACTIVE, COMPLETE

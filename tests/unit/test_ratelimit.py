@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from glia.clock import Clock
-from glia.config import RateLimitClass, RateLimitConfig
+from glia.config_sections import RateLimitClass, RateLimitConfig
 from glia.errors import MatrixError
 from glia.http import ratelimit
 from glia.http.ratelimit import RateLimiter
