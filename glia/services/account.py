@@ -50,7 +50,7 @@ class AccountService:
         """A UIA ``m.login.password`` checker that must name the caller themself."""
 
         async def check(auth: PasswordAuth) -> None:
-            named = self._login.user_id_from_identifier(auth.identifier, auth.user)
+            named = await self._login.user_id_of(auth.identifier, auth.user)
             if named.lower() != user_id.lower():
                 raise errors.forbidden("Invalid username or password")
             await self._login.check_password_of(user_id, auth.password)
