@@ -92,6 +92,7 @@ from glia.services.state import StateService
 from glia.services.state_writes import StateWriteService
 from glia.services.sync import SyncService
 from glia.services.third_party_invites import ThirdPartyInviteService
+from glia.services.threepid_bindings import ThreepidBindings
 from glia.services.threepids import ThreepidService
 from glia.services.timeline import TimelineService
 from glia.services.to_device import ToDeviceService
@@ -217,10 +218,11 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                          LoginAttempts(config, storage))
     jobs = JobsService(storage, config.jobs, clock)
     audit = AuditService(storage)
-    account = AccountService(storage, auth, login, uia, jobs, device_removal)
     signing_key = load_or_create_signing_key(config)
     identity_servers = IdentityServers(config, signing_key)
-    threepids = ThreepidService(config, storage, Mailer(config.email), identity_servers,
+    bindings = ThreepidBindings(storage, identity_servers)
+    account = AccountService(storage, auth, login, uia, jobs, device_removal, bindings)
+    threepids = ThreepidService(config, storage, Mailer(config.email), bindings,
                                 clock, auth, uia, account)
     registration = RegistrationService(config, storage, auth, uia, clock, threepids)
     aggregator = Aggregator(storage)

@@ -9,6 +9,7 @@ from glia.services.auth import AuthService, Requester
 from glia.services.device_removal import DeviceRemoval
 from glia.services.jobs import JobsService
 from glia.services.login import LoginService
+from glia.services.threepid_bindings import ThreepidBindings
 from glia.services.uia import PASSWORD, PasswordAuth, StageAuth, StageChecker, UiaService
 from glia.storage import Storage, Stores
 
@@ -24,9 +25,9 @@ class PasswordChange(msgspec.Struct):
 
 
 class Deactivation(msgspec.Struct):
-    """``POST /account/deactivate`` (its UIA ``auth`` aside). ``id_server`` is accepted
-    and unused: this server binds no 3PIDs at identity servers, so there is nothing to
-    unbind (the response says ``no-support``)."""
+    """``POST /account/deactivate`` (its UIA ``auth`` aside). ``id_server`` names the
+    identity server to unbind the user's bound 3PIDs from, instead of the ones they were
+    bound at."""
 
     erase: bool = False
     id_server: str | None = None
@@ -35,8 +36,9 @@ class Deactivation(msgspec.Struct):
 class AccountService:
     def __init__(
         self, storage: Storage, auth: AuthService, login: LoginService, uia: UiaService,
-        jobs: JobsService, device_removal: DeviceRemoval,
+        jobs: JobsService, device_removal: DeviceRemoval, bindings: ThreepidBindings,
     ) -> None:
+        self._bindings = bindings
         self._device_removal = device_removal
         self._storage = storage
         self._auth = auth
@@ -48,7 +50,7 @@ class AccountService:
         """A UIA ``m.login.password`` checker that must name the caller themself."""
 
         async def check(auth: PasswordAuth) -> None:
-            named = self._login.user_id_from_identifier(auth.identifier, auth.user)
+            named = await self._login.user_id_of(auth.identifier, auth.user)
             if named.lower() != user_id.lower():
                 raise errors.forbidden("Invalid username or password")
             await self._login.check_password_of(user_id, auth.password)
@@ -94,9 +96,18 @@ class AccountService:
             await tx.devices.delete_all_for_user(user_id, except_device=keep_device)
 
     async def deactivate(self, requester: Requester, deactivation: Deactivation,
-                         auth: StageAuth | None) -> None:
+                         auth: StageAuth | None) -> str:
+        """Deactivate the caller's account; returns the spec's ``id_server_unbind_result``."""
         await self.require_password(requester, auth, "account/deactivate")
+        result = await self.unbind_threepids(requester.user_id, deactivation.id_server)
         await self.deactivate_user(requester.user_id, deactivation.erase)
+        return result
+
+    async def unbind_threepids(self, user_id: str, id_server: str | None = None) -> str:
+        """Before a deactivation (it makes identity servers forget the user, so it runs
+        first, outside the deactivation's transaction, as on Synapse): unbind every 3PID
+        the user bound through this server; ``success`` or ``no-support``."""
+        return await self._bindings.unbind_all(user_id, id_server)
 
     async def deactivate_user(self, user_id: str, erase: bool) -> None:
         async with self._storage.transaction() as tx:

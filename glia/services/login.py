@@ -11,6 +11,7 @@ from glia import errors
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import InvalidId, new_device_id, parse_user_id
+from glia.protocol.threepids import canonical_address
 from glia.services.auth import AuthService, Requester
 from glia.services.device_removal import DeviceRemoval
 from glia.services.login_attempts import LoginAttempts
@@ -29,12 +30,14 @@ class LoginType(msgspec.Struct):
 
 
 class PasswordLogin(msgspec.Struct):
-    """``m.login.password``: the user (``identifier``, or the legacy ``user``), the
-    password, and the device to create or reuse."""
+    """``m.login.password``: the user (``identifier``, or the legacy ``user`` or
+    ``medium`` and ``address``), the password, and the device to create or reuse."""
 
     password: str
     identifier: UserIdentifier | None = None
     user: str | None = None
+    medium: str | None = None
+    address: str | None = None
     device_id: str | None = None
     initial_device_display_name: str | None = None
     #: Accepted as the spec allows; this server issues no refresh tokens, so a client
@@ -91,11 +94,35 @@ class LoginService:
             raise MatrixError(400, "M_UNKNOWN", "Unknown login type")
         return model
 
-    def user_id_from_identifier(self, identifier: UserIdentifier | None,
-                                user: str | None) -> str:
-        """The user ID a login (or UIA password stage) names, via ``identifier`` or the
-        legacy ``user``. Third-party identifiers name no one here: this server has no
-        identity-server lookups."""
+    async def user_id_of(self, identifier: UserIdentifier | None, user: str | None,
+                         medium: str | None = None, address: str | None = None) -> str:
+        """The user ID a login (or UIA password stage) names: ``m.id.user`` (or the
+        legacy ``user``) by name; ``m.id.thirdparty`` (or the legacy top-level ``medium``
+        and ``address``, as Synapse reads them) by the account that has that 3PID.
+        ``m.id.phone`` is refused as unknown: phone numbers would need canonicalising by
+        country, and this server cannot validate any."""
+        if identifier is None and user is None and medium is not None and \
+                address is not None:
+            identifier = UserIdentifier("m.id.thirdparty", medium=medium, address=address)
+        if identifier is not None and identifier.type == "m.id.thirdparty":
+            return await self._owner_of(identifier.medium, identifier.address)
+        return self._user_id_from_identifier(identifier, user)
+
+    async def _owner_of(self, medium: str | None, address: str | None) -> str:
+        """The account with this 3PID; an unknown one is ``403``, as the spec says, with
+        the wrong-password message so that addresses cannot be probed."""
+        if medium is None:
+            raise errors.missing_param("Missing param: identifier.medium")
+        if address is None:
+            raise errors.missing_param("Missing param: identifier.address")
+        owner = await self._storage.threepids.owner(medium, canonical_address(medium, address))
+        if owner is None:
+            raise errors.forbidden("Invalid username or password")
+        return owner
+
+    def _user_id_from_identifier(self, identifier: UserIdentifier | None,
+                                 user: str | None) -> str:
+        """The user ID of an ``m.id.user`` identifier or the legacy ``user``."""
         if identifier is not None:
             if identifier.type != "m.id.user":
                 raise MatrixError(400, "M_UNKNOWN", "Unknown login identifier type")
@@ -128,7 +155,8 @@ class LoginService:
         return None
 
     async def login(self, command: PasswordLogin) -> LoggedIn:
-        user_id = self.user_id_from_identifier(command.identifier, command.user)
+        user_id = await self.user_id_of(command.identifier, command.user, command.medium,
+                                        command.address)
         password, device_id = command.password, command.device_id
         if device_id == "":
             raise errors.bad_json("device_id must be a non-empty string")

@@ -15,10 +15,10 @@ from typing import Any
 import msgspec
 
 from glia import errors
+from glia.protocol.threepids import canonical_address
 from glia.services.events import EventRequest, EventsService
 from glia.services.identity_servers import IdentityServers
 from glia.services.membership import MembershipService
-from glia.services.threepids import canonical_email
 from glia.storage import Storage
 
 __all__ = ["InviteRequest", "ThirdPartyInvite", "ThirdPartyInviteService"]
@@ -80,8 +80,7 @@ class ThirdPartyInviteService:
         current = await self._storage.state.membership_of(room_id, inviter)
         if current is None or current.membership != "join":
             raise errors.forbidden(f"{inviter} is not in room {room_id}")
-        address = canonical_email(invite.address) if invite.medium == "email" \
-            else invite.address
+        address = canonical_address(invite.medium, invite.address)
         mxid = await self._identity.lookup(invite.id_server, invite.id_access_token,
                                            invite.medium, address)
         if mxid is not None:

@@ -24,10 +24,11 @@ from glia.clock import Clock
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import random_string
+from glia.protocol.threepids import canonical_address, canonical_email
 from glia.services.account import AccountService, PasswordChange
 from glia.services.auth import AuthService, Requester
-from glia.services.identity_servers import IdentityServers
 from glia.services.mailer import Mailer
+from glia.services.threepid_bindings import ThreepidBindings
 from glia.services.uia import (
     EMAIL_IDENTITY,
     EmailIdentityAuth,
@@ -47,8 +48,6 @@ REGISTER, ADD, PASSWORD_RESET = "register", "add", "password_reset"
 PURPOSES = (REGISTER, ADD, PASSWORD_RESET)
 #: The spec's client_secret grammar.
 _CLIENT_SECRET = re.compile(r"[0-9a-zA-Z.=_-]{1,255}")
-#: A plausible address: something, one @, a domain with a dot-free or dotted name.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 #: Where each purpose's mailed link leads (Synapse's paths).
 _LINKS = {
     REGISTER: "_matrix/client/unstable/registration/email/submit_token",
@@ -87,15 +86,6 @@ class Threepid:
     added_at: int
 
 
-def canonical_email(address: str) -> str:
-    """Synapse's canonical form: trimmed and case-folded; refused unless it looks like
-    an address."""
-    address = address.strip().casefold()
-    if not _EMAIL.fullmatch(address) or len(address) > 500:
-        raise errors.invalid_param("Unable to parse email address")
-    return address
-
-
 def _is_web_link(url: str) -> bool:
     try:
         parts = urlsplit(url)
@@ -111,7 +101,7 @@ def check_client_secret(secret: str) -> None:
 
 class ThreepidService:
     def __init__(self, config: Config, storage: Storage, mailer: Mailer,
-                 identity: IdentityServers, clock: Clock, auth: AuthService, uia: UiaService,
+                 bindings: ThreepidBindings, clock: Clock, auth: AuthService, uia: UiaService,
                  account: AccountService) -> None:
         self._auth = auth
         self._uia = uia
@@ -119,7 +109,7 @@ class ThreepidService:
         self._config = config
         self._storage = storage
         self._mailer = mailer
-        self._identity = identity
+        self._bindings = bindings
         self._clock = clock
         self._lifetime_ms = int(config.email.validation_token_lifetime * 1000)
 
@@ -278,7 +268,7 @@ class ThreepidService:
         """Remove the 3PID from the account and unbind it from the identity servers it
         was bound at through this server (or ``id_server``); returns the spec's
         ``id_server_unbind_result``."""
-        address = canonical_email(address) if medium == "email" else address
+        address = canonical_address(medium, address)
         async with self._storage.transaction() as tx:
             removed = await tx.threepids.remove(requester.user_id, medium, address)
         if not removed:
@@ -290,24 +280,11 @@ class ThreepidService:
     async def bind(self, requester: Requester, id_server: str, id_access_token: str,
                    sid: str, client_secret: str) -> None:
         check_client_secret(client_secret)
-        medium, address = await self._identity.bind(id_server, id_access_token, sid,
-                                                     client_secret, requester.user_id)
-        async with self._storage.transaction() as tx:
-            await tx.threepids.add_binding(requester.user_id, medium, address, id_server)
+        await self._bindings.bind(requester.user_id, id_server, id_access_token, sid,
+                                  client_secret)
 
     async def unbind(self, requester: Requester, medium: str, address: str,
                      id_server: str | None) -> str:
         """``success`` if every identity server asked forgot the binding, else
         ``no-support`` (none known, or one does not support unbinding)."""
-        user_id = requester.user_id
-        servers = [id_server] if id_server else \
-            await self._storage.threepids.bindings(user_id, medium, address)
-        if not servers:
-            return "no-support"
-        result = "success"
-        for server in servers:
-            if not await self._identity.unbind(server, user_id, medium, address):
-                result = "no-support"
-            async with self._storage.transaction() as tx:
-                await tx.threepids.remove_binding(user_id, medium, address, server)
-        return result
+        return await self._bindings.unbind(requester.user_id, medium, address, id_server)

@@ -30,7 +30,7 @@ EMAIL_IDENTITY = "m.login.email.identity"
 class UserIdentifier(msgspec.Struct):
     """Who is logging in (the spec's ``identifier``): ``m.id.user`` names a user;
     ``m.id.thirdparty`` (medium, address) and ``m.id.phone`` (country, phone) name a
-    3PID, which this server cannot look up."""
+    3PID on the user's account (this server looks up ``m.id.thirdparty`` only)."""
 
     type: str
     user: str | None = None

@@ -115,6 +115,13 @@ class ThreepidStore:
             " AND address = ? ORDER BY id_server", user_id, medium, address)
         return [r["id_server"] for r in rows]
 
+    async def bound_threepids(self, user_id: str) -> list[tuple[str, str]]:
+        """Every (medium, address) of the user bound at some identity server."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT medium, address FROM threepid_bindings WHERE user_id = ?"
+            " ORDER BY medium, address", user_id)
+        return [(r["medium"], r["address"]) for r in rows]
+
     async def remove_binding(self, user_id: str, medium: str, address: str,
                              id_server: str) -> None:
         await self._db.execute(

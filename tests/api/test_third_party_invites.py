@@ -183,3 +183,104 @@ def test_bind_and_unbind(is_kit: Kit, glia_is: GliaProcess,
         assert r.json() == {"id_server_unbind_result": "no-support"}
     finally:
         identity.unbind_status = 200
+
+
+def bind(kit: Kit, user: User, identity: IdentityServer, address: str) -> None:
+    """Bind ``address`` to ``user`` at ``identity`` through Glia."""
+    sid = unique("sid")
+    identity.sessions[sid] = ("s3cret", "email", address)
+    r = kit.request("POST", f"{V3}/account/3pid/bind", user.access_token, json={
+        "client_secret": "s3cret", "id_server": identity.name,
+        "id_access_token": ACCESS_TOKEN, "sid": sid})
+    assert r.status_code == 200, r.text
+    assert identity.bindings[("email", address)] == user.user_id
+
+
+def deactivate(kit: Kit, user: User, **extra: Any) -> Any:
+    auth = {"type": "m.login.password", "password": user.password,
+            "identifier": {"type": "m.id.user", "user": user.user_id}}
+    return kit.request("POST", f"{V3}/account/deactivate", user.access_token,
+                       json={"auth": auth, **extra})
+
+
+def unbind_requests(identity: IdentityServer, user: User) -> list[tuple[dict[str, str], Any]]:
+    return [(headers, body) for _, path, headers, body in identity.requests
+            if path == "/_matrix/identity/v2/3pid/unbind" and body["mxid"] == user.user_id]
+
+
+def assert_deactivated(kit: Kit, user: User) -> None:
+    assert_error(kit.request("GET", f"{V3}/account/whoami", user.access_token), 401,
+                 "M_UNKNOWN_TOKEN")
+
+
+def test_deactivation_unbinds_every_bound_3pid(is_kit: Kit, glia_is: GliaProcess,
+                                               identity: IdentityServer) -> None:
+    """The spec: deactivation unbinds the user's 3PIDs from the identity server each was
+    bound at, and answers ``success`` when all were unbound."""
+    kit = is_kit
+    user = kit.register_user()
+    addresses = sorted(f"{unique(n)}@example.org" for n in ("d", "e"))
+    for address in addresses:
+        bind(kit, user, identity, address)
+    r = deactivate(kit, user)
+    assert r.status_code == 200 and r.json() == {"id_server_unbind_result": "success"}, r.text
+    assert_deactivated(kit, user)
+    for address in addresses:
+        assert ("email", address) not in identity.bindings
+    sent = unbind_requests(identity, user)
+    assert sorted(body["threepid"]["address"] for _, body in sent) == addresses
+    for headers, body in sent:
+        _verify_x_matrix(glia_is, identity, headers, body)
+
+
+def test_deactivation_with_failed_unbinds_says_no_support(
+        is_kit: Kit, identity: IdentityServer) -> None:
+    kit = is_kit
+    # A bad id_server is refused before anything happens.
+    user = kit.register_user()
+    assert_error(deactivate(kit, user, id_server="not a host"), 400, "M_INVALID_PARAM")
+    assert kit.request("GET", f"{V3}/account/whoami", user.access_token).status_code == 200
+    # Nothing bound: nothing to unbind, which the spec says is a success.
+    r = deactivate(kit, user, id_server=identity.name)
+    assert r.status_code == 200 and r.json() == {"id_server_unbind_result": "success"}, r.text
+    assert unbind_requests(identity, user) == []
+
+    # An identity server that does not support unbinding: the account is still
+    # deactivated, and the answer says the unbind failed.
+    alice = kit.register_user()
+    address = f"{unique('f')}@example.org"
+    bind(kit, alice, identity, address)
+    identity.unbind_status = 501
+    try:
+        r = deactivate(kit, alice)
+    finally:
+        identity.unbind_status = 200
+    assert r.status_code == 200 and r.json() == {"id_server_unbind_result": "no-support"}, \
+        r.text
+    assert_deactivated(kit, alice)
+    assert len(unbind_requests(identity, alice)) == 1
+
+    # One that cannot be reached any more: the same (a user who wants to leave is not
+    # held by a server that is gone), while the one still there is unbound.
+    bob, gone = kit.register_user(), IdentityServer()
+    kept, lost = f"{unique('g')}@example.org", f"{unique('h')}@example.org"
+    bind(kit, bob, identity, kept)
+    bind(kit, bob, gone, lost)
+    gone.close()
+    r = deactivate(kit, bob)
+    assert r.status_code == 200 and r.json() == {"id_server_unbind_result": "no-support"}, \
+        r.text
+    assert_deactivated(kit, bob)
+    assert ("email", kept) not in identity.bindings
+
+
+def test_admin_deactivation_unbinds(is_kit: Kit, identity: IdentityServer) -> None:
+    kit = is_kit
+    admin, user = kit.make_admin(), kit.register_user()
+    address = f"{unique('i')}@example.org"
+    bind(kit, user, identity, address)
+    r = kit.request("POST", f"/_synapse/admin/v1/deactivate/{user.user_id}",
+                    admin.access_token, json={})
+    assert r.status_code == 200 and r.json()["id_server_unbind_result"] == "success", r.text
+    assert ("email", address) not in identity.bindings
+    assert len(unbind_requests(identity, user)) == 1

@@ -257,3 +257,45 @@ def test_reset_a_forgotten_password_by_email(mail_kit: Kit, smtp: SmtpServer) ->
     assert_error(r, 403, "M_FORBIDDEN")
     assert_error(kit.request("GET", f"{V3}/account/whoami", user.access_token), 401,
                  "M_UNKNOWN_TOKEN")
+
+
+def thirdparty(address: str) -> dict[str, str]:
+    return {"type": "m.id.thirdparty", "medium": "email", "address": address}
+
+
+def test_log_in_by_email(mail_kit: Kit, smtp: SmtpServer) -> None:
+    """The spec's ``m.id.thirdparty`` identifier (and the legacy top-level ``medium`` and
+    ``address``) names the account that has the 3PID."""
+    kit = mail_kit
+    user, address = kit.register_user(), new_address()
+    add_email(kit, smtp, user, address)
+
+    def login(**body: Any) -> Any:
+        return kit.http.post(f"{V3}/login", json={"type": "m.login.password", **body})
+
+    # The address as the user typed it is canonicalised (it was stored lower-cased).
+    for body in ({"identifier": thirdparty(address)},
+                 {"medium": "email", "address": address.lower()}):
+        r = login(password=user.password, **body)
+        assert r.status_code == 200 and r.json()["user_id"] == user.user_id, r.text
+        r = kit.request("GET", f"{V3}/account/whoami", r.json()["access_token"])
+        assert r.json()["user_id"] == user.user_id
+    # A wrong password and an address nobody has are refused alike (the spec's 403).
+    wrong = assert_error(login(password="wrong", identifier=thirdparty(address)), 403,
+                         "M_FORBIDDEN")
+    unknown = assert_error(login(password=user.password, identifier=thirdparty(
+        new_address())), 403, "M_FORBIDDEN")
+    assert wrong["error"] == unknown["error"]
+    assert_error(login(password=user.password,
+                       identifier={"type": "m.id.thirdparty", "medium": "email"}),
+                 400, "M_MISSING_PARAM")
+    assert_error(login(password=user.password, identifier=thirdparty("not an address")),
+                 400, "M_INVALID_PARAM")
+    # The password stage of user-interactive auth takes the same identifier.
+    r = kit.request("POST", f"{V3}/account/password", user.access_token, json={
+        "new_password": "another good password", "logout_devices": False,
+        "auth": {"type": "m.login.password", "identifier": thirdparty(address),
+                 "password": user.password}})
+    assert r.status_code == 200, r.text
+    assert login(password="another good password",
+                 identifier=thirdparty(address)).status_code == 200

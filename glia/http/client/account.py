@@ -34,8 +34,8 @@ class WhoAmI(msgspec.Struct, frozen=True):
 
 
 class DeactivateResponse(msgspec.Struct, frozen=True):
-    #: No identity server is ever bound, so none is unbound.
-    id_server_unbind_result: str = "no-support"
+    #: ``success`` or ``no-support``: whether every bound 3PID was unbound.
+    id_server_unbind_result: str
 
 
 @routes.get(*client_paths("/account/whoami"), auth=Auth.USER)
@@ -60,5 +60,5 @@ async def change_password(req: Request[PasswordChangeBody]) -> Empty:
 @routes.post(*client_paths("/account/deactivate"), auth=Auth.USER, body=DeactivateBody,
              empty_body=True)
 async def deactivate(req: Request[DeactivateBody]) -> DeactivateResponse:
-    await req.services.account.deactivate(req.requester, req.body, stage_auth(req.body.auth))
-    return DeactivateResponse()
+    return DeactivateResponse(await req.services.account.deactivate(
+        req.requester, req.body, stage_auth(req.body.auth)))

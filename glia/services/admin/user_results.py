@@ -114,7 +114,8 @@ class Deactivated(msgspec.Struct):
     of their rooms."""
 
     leave_rooms_job_id: str
-    id_server_unbind_result: str = "success"
+    #: ``success`` or ``no-support``: whether every bound 3PID was unbound.
+    id_server_unbind_result: str
 
 
 class PasswordUpdated(msgspec.Struct):

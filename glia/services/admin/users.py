@@ -141,6 +141,8 @@ class UserAdminService:
                     await tx.admin_users.replace_external_ids(user_id, external_ids)
             return await self._user_object(user_id)
 
+        if body.deactivated is True and not existing.deactivated:
+            await self._account.unbind_threepids(user_id)  # as Synapse, before deactivating
         async with uow.transaction() as tx:
             if threepids is not None:
                 await tx.admin_users.replace_threepids(user_id, threepids, now)
@@ -193,11 +195,12 @@ class UserAdminService:
         self.local_user(user_id, "Can only deactivate local users")
         if await self._storage.users.get(user_id) is None:
             raise errors.not_found("User not found")
+        unbound = await self._account.unbind_threepids(user_id)
         async with uow.transaction() as tx:
             job_id = await self._account.deactivate_in(tx, user_id, bool(body.erase),
                                                        uow.actor)
         # Glia extra: the job that takes the user out of their rooms.
-        return Deactivated(job_id)
+        return Deactivated(job_id, unbound)
 
     async def reset_password(self, uow: UnitOfWork, user_id: str, body: PasswordReset
                              ) -> None:
