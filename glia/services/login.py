@@ -186,7 +186,7 @@ class LoginService:
             raise errors.missing_token("This login type needs an application service's"
                                        " token")
         service = self._auth.app_services.by_id(requester.app_service)
-        user_id = self.user_id_from_identifier(command.identifier, command.user)
+        user_id = self._user_id_from_identifier(command.identifier, command.user)
         if service is None or not service.owns_user(user_id):
             raise MatrixError(400, "M_EXCLUSIVE",
                               "This user is not in the application service's namespace")
