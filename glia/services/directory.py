@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -15,6 +13,7 @@ from glia.clock import now_ms
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import is_valid_room_alias, is_valid_room_id, is_valid_server_name, server_name_of
+from glia.services.tokens import opaque_token, open_token
 from glia.storage import Storage
 
 if TYPE_CHECKING:
@@ -82,16 +81,12 @@ class _DirectoryPosition:
     key: tuple[int, str]
 
     def token(self) -> str:
-        raw = f"{'f' if self.forwards else 'b'}|{-self.key[0]}|{self.key[1]}".encode()
-        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+        return opaque_token(f"{'f' if self.forwards else 'b'}|{-self.key[0]}|{self.key[1]}")
 
     @classmethod
     def parse(cls, token: str) -> _DirectoryPosition:
         invalid = errors.invalid_param(f"Invalid since token {token!r}")
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        except (binascii.Error, UnicodeDecodeError, ValueError) as e:
-            raise invalid from e
+        raw = open_token(token, invalid)
         direction, _, rest = raw.partition("|")
         members, _, room_id = rest.partition("|")
         if direction not in ("f", "b") or not members.isdigit() or len(members) > 18 \

@@ -112,6 +112,17 @@ class JobsService:
         stores.after_commit(self._wake.set)
         return job_id
 
+    async def schedule_once(self, kind: str, started_by: str, tx: Stores) -> str:
+        """The job of ``kind`` already scheduled or running, else a new one in ``tx``
+        (a rebuild of the whole server: two at once would only do the same work twice).
+        Looked up in ``tx``, so two requests cannot both find none."""
+        for status in (ACTIVE, SCHEDULED):
+            running, _ = await tx.jobs.page(kind=kind, status=status, target=None,
+                                            offset=0, limit=1)
+            if running:
+                return running[0].job_id
+        return await self.schedule(kind, {}, started_by, tx=tx)
+
     async def get(self, job_id: str) -> Job:
         job = await self._storage.jobs.get(job_id)
         if job is None:

@@ -4,8 +4,6 @@ context, groups), the search term's query, and ``next_batch`` tokens. No I/O."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -15,6 +13,7 @@ import msgspec
 from glia import errors
 from glia.protocol.canonical_json import NonNegativeInt
 from glia.protocol.filters import EventFilter, EventFilterDefinition, compile_event_filter
+from glia.services.tokens import opaque_token, open_token
 from glia.storage.search import Phrase, SearchQuery, terms
 
 #: The spec's search keys → (event type, content field).
@@ -178,16 +177,12 @@ class NextBatch:
     value: str = ""
 
     def token(self) -> str:
-        raw = f"{self.order}|{self.group}|{self.position}|{self.value}".encode()
-        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+        return opaque_token(f"{self.order}|{self.group}|{self.position}|{self.value}")
 
     @classmethod
     def parse(cls, token: str) -> NextBatch:
         invalid = errors.invalid_param(f"Invalid next_batch {token!r}")
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        except (binascii.Error, UnicodeDecodeError, ValueError) as e:
-            raise invalid from e
+        raw = open_token(token, invalid)
         parts = raw.split("|", 3)
         if len(parts) != 4:
             raise invalid

@@ -12,6 +12,8 @@ of an event, so paging on from a token never skips the event next to it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 
@@ -51,3 +53,16 @@ def parse_position(token: str) -> Position:
     if match:
         return Position(None, int(match.group(1)))
     raise errors.invalid_param(f"Invalid pagination token {token!r}")
+
+
+def opaque_token(raw: str) -> str:
+    """Wrap a token's parts so clients treat it as opaque (URL-safe, no padding)."""
+    return base64.urlsafe_b64encode(raw.encode()).decode("ascii").rstrip("=")
+
+
+def open_token(token: str, invalid: errors.MatrixError) -> str:
+    """The parts an :func:`opaque_token` wrapped; anything else raises ``invalid``."""
+    try:
+        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as e:
+        raise invalid from e

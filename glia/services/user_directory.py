@@ -31,7 +31,6 @@ from glia.services.event_fanout import WrittenEvent
 from glia.services.jobs import JobContext, JobsService
 from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage, Stores
-from glia.storage.jobs import ACTIVE, SCHEDULED
 from glia.storage.search import terms
 from glia.storage.user_directory import DirectoryEntry
 
@@ -132,14 +131,8 @@ class UserDirectoryService:
     async def rebuild(self, uow: UnitOfWork) -> dict[str, str]:
         """Schedule a rebuild, its job row committed with the audit row (or name the one
         already under way: two would do the same work twice)."""
-        for status in (ACTIVE, SCHEDULED):
-            running, _ = await self._jobs.page(kind=USER_DIRECTORY_REBUILD, status=status,
-                                               target=None, offset=0, limit=1)
-            if running:
-                return {"job_id": running[0].job_id}
         async with uow.transaction() as tx:
-            job_id = await self._jobs.schedule(USER_DIRECTORY_REBUILD, {}, uow.actor, tx=tx)
-        return {"job_id": job_id}
+            return {"job_id": await self._jobs.schedule_once(USER_DIRECTORY_REBUILD, uow.actor, tx)}
 
     async def rebuild_job(self, context: JobContext) -> dict[str, Any]:
         """Rewrite every room's publicness, every local user's entry and every joined

@@ -17,7 +17,6 @@ from glia.services.jobs import JobContext, JobsService
 from glia.services.search_entries import INDEXED_TYPES, entry_for, with_newest_text
 from glia.services.unit_of_work import UnitOfWork
 from glia.storage import Storage
-from glia.storage.jobs import ACTIVE, SCHEDULED
 
 __all__ = ["SEARCH_REINDEX", "SearchAdminService"]
 
@@ -41,14 +40,8 @@ class SearchAdminService:
         if dry_run:
             count = await self._storage.search.count_sources(INDEXED_TYPES)
             return {"dry_run": True, "count": count}
-        for status in (ACTIVE, SCHEDULED):
-            running, _ = await self._jobs.page(kind=SEARCH_REINDEX, status=status,
-                                               target=None, offset=0, limit=1)
-            if running:
-                return {"job_id": running[0].job_id}
         async with uow.transaction() as tx:
-            job_id = await self._jobs.schedule(SEARCH_REINDEX, {}, uow.actor, tx=tx)
-        return {"job_id": job_id}
+            return {"job_id": await self._jobs.schedule_once(SEARCH_REINDEX, uow.actor, tx)}
 
     async def reindex_job(self, context: JobContext) -> dict[str, Any]:
         """Rewrite the index window by window, in stream order, one transaction each."""
