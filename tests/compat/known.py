@@ -10,8 +10,6 @@ _ORIGIN = ("Glia's events carry the top-level `origin` key that room versions 1-
            "Synapse stopped setting it. An extra key tools ignore")
 
 _ORIGIN_SHORT = "room versions 1-10 (Synapse stopped setting it)"
-_LAST_SEEN = ("`last_seen_ts` is written when a request is served; Synapse writes client "
-              "IPs in batches every few seconds, so its fresh users still show null")
 _STRICT = ("a malformed value is refused with 400, as round 2 of the admin API asks; "
            "Synapse 1.163.2 ignores it and answers 200 (or checks another field first)")
 
@@ -63,10 +61,6 @@ DELIBERATE: dict[str, str] = {
     "GET /_synapse/admin/v1/scheduled_tasks":
         "Glia lists every durable job as a task, its background-update jobs too (Synapse "
         "runs background updates outside its task scheduler), so the list is longer",
-    "GET /_synapse/admin/v2/users": _LAST_SEEN,
-    "GET /_synapse/admin/v3/users": _LAST_SEEN,
-    "GET /_synapse/admin/v2/users?guests=false&name=ali&deactivated=true": _LAST_SEEN,
-    "GET /_synapse/admin/v2/users/{alice}": _LAST_SEEN,
     "GET /_synapse/admin/v1/search_users/{alice}?term=ali":
         "`password_hash` is null: Glia never hands out password hashes over HTTP",
     "GET /_synapse/admin/v2/users/":

@@ -60,14 +60,21 @@ OPTIONAL_ENTRIES = {"$.current_updates"}
 
 #: Values both servers document as nullable, null or not by the moment's state: an
 #: update's rate is null until its first item is done (Synapse's running update has done
-#: some, Glia's paused one none).
-NULLABLE = {"$.current_updates.master.average_items_per_ms"}
+#: some, Glia's paused one none); a user's ``last_seen_ts`` is null until the server
+#: wrote the user's first request down (Synapse writes client IPs in batches every few
+#: seconds, Glia at once). ``[*]`` stands for any list index.
+NULLABLE = {"$.current_updates.master.average_items_per_ms", "$.users[*].last_seen_ts",
+            "$.last_seen_ts"}
+
+
+def _generic(where: str) -> str:
+    return re.sub(r"\[\d+\]", "[*]", where)
 
 
 def shape_differences(glia: Any, synapse: Any, where: str = "$") -> list[str]:
     """Where the two JSON values differ in shape, as ``path: what`` lines."""
     kind_g, kind_s = _kind(glia), _kind(synapse)
-    if where in NULLABLE and "null" in (kind_g, kind_s):
+    if _generic(where) in NULLABLE and "null" in (kind_g, kind_s):
         return []
     if kind_g != kind_s:
         return [f"{where}: {kind_g} (Glia) vs {kind_s} (Synapse)"]
