@@ -82,7 +82,7 @@ async def serve(config: Config) -> None:
     services = build_services(
         config, storage, OffsetClock() if config.testing.clock_control else SystemClock())
     await services.room_stats.backfill()
-    await services.registration.ensure_app_service_senders()
+    await services.appservice_users.ensure_senders()
     unlink = await link_processes(services.notifier, storage) \
         if storage.shared_by_processes else None
     listeners = build_listeners(services)

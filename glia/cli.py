@@ -187,7 +187,7 @@ def _ask(prompt: str, default: str | None = None) -> str:
 def cmd_register_user(args: argparse.Namespace) -> int:
     import httpx
 
-    from glia.services.registration import registration_mac
+    from glia.services.shared_secret_registration import registration_mac
 
     secret = args.shared_secret
     server_url = args.server_url

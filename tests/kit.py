@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from glia.services.registration import registration_mac
+from glia.services.shared_secret_registration import registration_mac
 from tests.server import SHARED_SECRET
 
 PASSWORD = "correct horse battery"

@@ -42,6 +42,7 @@ from glia.services.appservices.ephemeral import AppServiceEphemeral
 from glia.services.appservices.queries import AppServiceQueries
 from glia.services.appservices.registrations import load_app_services
 from glia.services.appservices.sender import AppServiceQueue, AppServiceSender
+from glia.services.appservices.users import AppServiceUsers
 from glia.services.audit import AuditService
 from glia.services.auth import AuthService
 from glia.services.cross_signing import CrossSigningService
@@ -87,6 +88,7 @@ from glia.services.retention import RetentionService
 from glia.services.rooms import RoomService
 from glia.services.search import SearchIndexer, SearchService
 from glia.services.server_keys import load_or_create_signing_key
+from glia.services.shared_secret_registration import SharedSecretRegistrationService
 from glia.services.spaces import SpacesService
 from glia.services.state import StateService
 from glia.services.state_writes import StateWriteService
@@ -126,6 +128,8 @@ class Services:
     auth: AuthService
     uia: UiaService
     registration: RegistrationService
+    #: ``/_synapse/admin/v1/register`` (``register_new_matrix_user``).
+    shared_secret_registration: SharedSecretRegistrationService
     login: LoginService
     account: AccountService
     devices: DeviceService
@@ -197,6 +201,7 @@ class Services:
     openid: OpenIdService
     appservice_sender: AppServiceSender
     appservice_queries: AppServiceQueries
+    appservice_users: AppServiceUsers
     appservice_admin: AppServiceAdminService
 
 
@@ -303,6 +308,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         auth=auth,
         uia=uia,
         registration=registration,
+        shared_secret_registration=SharedSecretRegistrationService(
+            storage, auth, registration, clock),
         login=login,
         account=account,
         devices=DeviceService(storage, account, keys),
@@ -376,5 +383,6 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         openid=OpenIdService(config, storage, clock),
         appservice_sender=appservice_sender,
         appservice_queries=appservice_queries,
+        appservice_users=AppServiceUsers(storage, app_services, registration),
         appservice_admin=AppServiceAdminService(storage, appservice_sender),
     )

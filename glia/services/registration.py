@@ -1,9 +1,9 @@
-"""Creating accounts: open registration (with UIA) and shared-secret admin registration."""
+"""Creating accounts: the account itself (:meth:`RegistrationService.register`, which
+shared-secret registration and application services' users also go through), open
+registration with UIA, and guests (and their upgrade to full accounts)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from typing import Any
 
@@ -14,7 +14,7 @@ from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.errors import MatrixError
 from glia.ids import localpart_error, new_device_id, random_string
-from glia.services.auth import AuthService, Requester, hash_token
+from glia.services.auth import AuthService, hash_token
 from glia.services.threepids import REGISTER as REGISTER_PURPOSE
 from glia.services.threepids import ThreepidService
 from glia.services.uia import (
@@ -31,9 +31,6 @@ from glia.services.uia import (
 )
 from glia.services.user_directory import refresh_local
 from glia.storage import Storage
-
-NONCE_LIFETIME_MS = 60_000
-KNOWN_USER_TYPES = ("bot", "support")
 
 
 class NewAccount(msgspec.Struct):
@@ -57,29 +54,6 @@ class GuestAccount(msgspec.Struct):
     """``POST /register?kind=guest``: only the device's name is taken from the body."""
 
     initial_device_display_name: str | None = None
-
-
-class SharedSecretRegistration(msgspec.Struct):
-    """``POST /_synapse/admin/v1/register`` (what ``register_new_matrix_user`` sends).
-
-    Synapse uses up the nonce before it looks at any other field, then checks username,
-    password, user type, MAC and ``refresh_token`` in turn with messages of its own
-    (400 ``M_UNKNOWN`` "Invalid username" for a username that is not a string, the
-    ``admin`` flag taken for its truthiness). Those fields therefore take any JSON value
-    here and :meth:`RegistrationService.register_with_shared_secret` checks them in
-    Synapse's order; the fields Synapse does not check itself are typed."""
-
-    nonce: str | None = None
-    username: Any = None
-    password: Any = None
-    mac: str | None = None
-    admin: Any = False
-    user_type: Any = None
-    refresh_token: Any = False
-    displayname: str | None = None
-    device_id: str | None = None
-    initial_device_display_name: str | None = None
-    inhibit_login: bool = False
 
 
 class Registered(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -298,39 +272,6 @@ class RegistrationService:
             await self._threepids.add_registered(registered.user_id, email)
         return registered
 
-    async def register_app_service_user(self, requester: Requester | None,
-                                        account: NewAccount) -> Registered:
-        """``m.login.application_service``: the calling service creates one of its users,
-        without password or UIA, whether or not open registration is enabled."""
-        if requester is None or requester.app_service is None:
-            raise errors.missing_token("This registration type needs an application"
-                                       " service's token")
-        service = self._auth.app_services.by_id(requester.app_service)
-        if not account.username:
-            raise errors.missing_param("Missing params: username")
-        localpart = account.username
-        if service is None or not service.owns_user(self.user_id_for(localpart)):
-            raise MatrixError(400, "M_EXCLUSIVE",
-                              "Invalid user localpart for this application service.")
-        return await self.register(
-            localpart, None, device_id=account.device_id,
-            device_display_name=account.initial_device_display_name,
-            inhibit_login=bool(account.inhibit_login), app_service=service.id)
-
-    async def ensure_app_service_senders(self) -> None:
-        """Create each application service's own user on first start (it acts as that
-        user when it names no other)."""
-        for service in self._auth.app_services.all:
-            if await self._storage.users.get(service.sender) is None:
-                localpart = service.sender[1:].split(":", 1)[0]
-                try:
-                    await self.register(localpart, None, inhibit_login=True,
-                                        app_service=service.id)
-                except Exception:
-                    # Another process starting at the same time may have been first.
-                    if await self._storage.users.get(service.sender) is None:
-                        raise
-
     # -- guests ----------------------------------------------------------------------
 
     async def register_guest(self, account: GuestAccount) -> Registered:
@@ -383,55 +324,6 @@ class RegistrationService:
             if not await self._storage.users.exists_case_insensitive(self.user_id_for(candidate)):
                 return candidate
 
-    # -- shared-secret admin registration ---------------------------------------------
-
-    async def new_nonce(self) -> str:
-        now = self._clock.now_ms()
-        nonce = secrets.token_hex(64)
-        await self._storage.registration.sweep_nonces(now - NONCE_LIFETIME_MS)
-        await self._storage.registration.add_nonce(nonce, now)
-        return nonce
-
-    async def register_with_shared_secret(self, body: SharedSecretRegistration
-                                          ) -> Registered:
-        """``POST /_synapse/admin/v1/register``, with Synapse's checks in Synapse's order:
-        the nonce is used up as soon as it is recognised, so every later failure (a bad
-        username, a wrong MAC) costs the caller their nonce."""
-        secret = self._auth.shared_secret()
-        nonce = body.nonce
-        if not nonce:
-            raise errors.bad_json("nonce must be specified")
-        if not await self._storage.registration.take_nonce(
-                nonce, self._clock.now_ms() - NONCE_LIFETIME_MS):
-            raise errors.unknown("unrecognised nonce")
-        username = body.username
-        if username is None or username == "":
-            raise errors.bad_json("username must be specified")
-        if not isinstance(username, str) or len(username) > 512 or "\x00" in username:
-            raise errors.unknown("Invalid username")
-        password = body.password
-        if password is None or password == "":
-            raise errors.bad_json("password must be specified")
-        if not isinstance(password, str) or len(password) > 512 or "\x00" in password:
-            raise errors.unknown("Invalid password")
-        user_type = body.user_type
-        if user_type is not None and user_type not in KNOWN_USER_TYPES:
-            raise errors.unknown("Invalid user type")
-        if not body.mac:
-            raise errors.bad_json("mac must be specified")
-        admin = bool(body.admin)
-        expected = registration_mac(secret, nonce, username, password, admin, user_type)
-        if not hmac.compare_digest(expected.encode(), body.mac.encode()):
-            raise MatrixError(403, "M_UNKNOWN", "HMAC incorrect")
-        if not isinstance(body.refresh_token, bool):
-            raise errors.unknown("refresh_token must be a boolean")
-        return await self.register(
-            username.lower(), password, admin=admin, user_type=user_type,
-            displayname=body.displayname, device_id=body.device_id,
-            device_display_name=body.initial_device_display_name,
-            inhibit_login=body.inhibit_login,
-        )
-
 
 async def release_stale_token_uses(storage: Storage, now: int) -> None:
     """Give back token uses held by registrations that can no longer finish (their UIA
@@ -442,15 +334,3 @@ async def release_stale_token_uses(storage: Storage, now: int) -> None:
         return
     async with storage.transaction() as tx:
         await tx.registration_tokens.release_stale(before)
-
-
-def registration_mac(
-    secret: str, nonce: str, username: str, password: str, admin: bool, user_type: str | None
-) -> str:
-    """HMAC-SHA1 over ``nonce\\0username\\0password\\0admin|notadmin[\\0user_type]``."""
-    mac = hmac.new(secret.encode(), digestmod=hashlib.sha1)
-    mac.update(f"{nonce}\x00{username}\x00{password}\x00".encode())
-    mac.update(b"admin" if admin else b"notadmin")
-    if user_type:
-        mac.update(b"\x00" + user_type.encode())
-    return mac.hexdigest()

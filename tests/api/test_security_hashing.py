@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import httpx
 
-from glia.services.registration import registration_mac
+from glia.services.shared_secret_registration import registration_mac
 from tests.kit import Kit, unique
 from tests.server import SHARED_SECRET, GliaProcess
 

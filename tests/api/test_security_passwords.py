@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
-from glia.services.registration import registration_mac
+from glia.services.shared_secret_registration import registration_mac
 from tests.kit import Kit, User, assert_error, unique
 from tests.server import SHARED_SECRET, GliaProcess
 

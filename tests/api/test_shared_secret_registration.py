@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from glia.services.registration import registration_mac
+from glia.services.shared_secret_registration import registration_mac
 from tests.kit import PASSWORD, Kit, assert_error, unique
 from tests.server import SHARED_SECRET, GliaProcess
 

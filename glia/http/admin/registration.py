@@ -6,7 +6,7 @@ from typing import Any
 
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup
-from glia.services.registration import SharedSecretRegistration
+from glia.services.shared_secret_registration import SharedSecretRegistration
 
 routes = RouteGroup()
 
@@ -14,11 +14,11 @@ routes = RouteGroup()
 #: Unauthenticated, and served even with no shared secret configured (as Synapse does).
 @routes.get("/_synapse/admin/v1/register", auth=Auth.NONE)
 async def get_nonce(req: Request) -> dict[str, Any]:
-    return {"nonce": await req.services.registration.new_nonce()}
+    return {"nonce": await req.services.shared_secret_registration.new_nonce()}
 
 
 @routes.post("/_synapse/admin/v1/register", auth=Auth.SHARED_SECRET,
              body=SharedSecretRegistration)
 async def register(req: Request[SharedSecretRegistration]) -> dict[str, Any]:
-    registered = await req.services.registration.register_with_shared_secret(req.body)
+    registered = await req.services.shared_secret_registration.register(req.body)
     return registered.to_json(req.services.config.server_name)

@@ -38,8 +38,7 @@ class TokenValidity(msgspec.Struct, frozen=True):
              body=RegisterBody)
 async def register(req: Request[RegisterBody]) -> Registered:
     if req.body.type == APPSERVICE_LOGIN:
-        return await req.services.registration.register_app_service_user(req.requester,
-                                                                          req.body)
+        return await req.services.appservice_users.register(req.requester, req.body)
     kind = req.query("kind") or "user"
     if kind == "guest":
         body = req.body
