@@ -154,6 +154,45 @@ def test_user_and_alias_queries(service: tuple[Kit, Registration, FakeAppService
                              reg.as_token, json={"room_id": room}), 400, "M_EXCLUSIVE")
 
 
+
+@pytest.mark.parametrize("action", ["join", "knock"])
+def test_join_or_knock_by_alias_asks_the_service(
+        service: tuple[Kit, Registration, FakeAppService], action: str) -> None:
+    """``/join`` and ``/knock`` by an unknown alias in the service's namespace resolve it
+    as ``GET /directory/room`` does: the service is asked, makes the portal room and its
+    alias, and the user then joins (or knocks on) that room."""
+    kit, reg, fake = service
+    alice = kit.register_user()
+    localpart = f"_irc_{unique()}"
+    alias = f"#{localpart}:localhost"
+    query = f"/_matrix/app/v1/rooms/{quote(alias, safe='')}"
+    made: list[str] = []
+
+    def create_portal() -> tuple[int, dict[str, Any]]:
+        rule = {"type": "m.room.join_rules", "state_key": "",
+                "content": {"join_rule": "public" if action == "join" else "knock"}}
+        r = kit.request("POST", "/_matrix/client/v3/createRoom", reg.as_token,
+                        json={"room_alias_name": localpart, "initial_state": [rule]})
+        assert r.status_code == 200, r.text
+        made.append(r.json()["room_id"])
+        return 200, {}
+
+    fake.answers[query] = create_portal
+    r = kit.request("POST", f"/_matrix/client/v3/{action}/{quote(alias)}",
+                    alice.access_token, json={})
+    assert r.status_code == 200, r.text
+    assert made and r.json() == {"room_id": made[0]}
+    assert ("GET", query) in fake.requests
+    r = kit.request("GET", f"/_matrix/client/v3/rooms/{quote(made[0])}/state/"
+                    f"m.room.member/{quote(alice.user_id)}", reg.as_token)
+    assert r.status_code == 200 and r.json()["membership"] == action, r.text
+    # An alias the service does not make stays unknown.
+    missing = f"#_irc_{unique()}:localhost"
+    assert_error(kit.request("POST", f"/_matrix/client/v3/{action}/{quote(missing)}",
+                             alice.access_token, json={}), 404, "M_NOT_FOUND")
+    assert ("GET", f"/_matrix/app/v1/rooms/{quote(missing, safe='')}") in fake.requests
+
+
 def test_third_party_and_network_directory(
         service: tuple[Kit, Registration, FakeAppService]) -> None:
     kit, reg, _ = service
