@@ -38,6 +38,7 @@ from glia.services.admin.server_notices import ServerNoticeService
 from glia.services.admin.statistics import StatisticsAdminService
 from glia.services.admin.user_lookup import UserLookupService
 from glia.services.admin.users import UserAdminService
+from glia.services.appservices.device_lists import DeviceListLeaves
 from glia.services.appservices.ephemeral import AppServiceEphemeral
 from glia.services.appservices.queries import AppServiceQueries
 from glia.services.appservices.registrations import load_app_services
@@ -241,6 +242,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         PushEvaluator(config.server_name, storage, push_gateway),
         UserDirectoryIndexer(user_directory),
         AppServiceQueue(storage, app_services, appservice_sender),
+        DeviceListLeaves(storage, app_services, appservice_sender),
         RoomEventWakeups(notifier),
         # After the wake-ups: its leaves are events of their own. (`membership` is
         # made below; the subscriber only runs once requests flow.)
@@ -260,7 +262,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     remote = RemoteQueries(federation_client)
     profile = ProfileService(config, storage, room_events, remote.profile, appservice_queries)
     directory = DirectoryService(config, storage, remote, appservice_queries)
-    membership = MembershipService(storage, room_events)
+    membership = MembershipService(storage, room_events, directory)
     search = SearchService(storage, aggregator)
     search_admin = SearchAdminService(storage, jobs)
     rooms = RoomService(config, storage, room_events)

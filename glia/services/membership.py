@@ -3,6 +3,8 @@
 Each is one ``m.room.member`` event through the single writer; the room's auth rules
 decide whether it is allowed, so these methods only add what the rules can't know
 (resolving aliases, profile data in the member event, restricted-join authorisers).
+Aliases are resolved by the directory, as ``GET /directory/room/{roomAlias}`` resolves
+them, so a join by an alias in an application service's namespace asks that service too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import msgspec
 from glia import errors
 from glia.errors import MatrixError
 from glia.ids import InvalidId, is_valid_room_alias, is_valid_room_id, parse_user_id
+from glia.services.directory import DirectoryService
 from glia.services.events import EventRequest, EventsService
 from glia.services.guest_access import check_guest_may_join
 from glia.services.jobs import JobContext
@@ -45,22 +48,27 @@ class JoinCommand(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class MembershipService:
-    def __init__(self, storage: Storage, events: EventsService) -> None:
+    def __init__(self, storage: Storage, events: EventsService,
+                 directory: DirectoryService) -> None:
         self._storage = storage
         self._events = events
+        self._directory = directory
 
     async def resolve_room(self, room_id_or_alias: str) -> str:
-        """A room ID from a room ID or a local alias (``404`` if unknown)."""
-        if is_valid_room_id(room_id_or_alias):
-            if await self._storage.rooms.get(room_id_or_alias) is None:
-                raise errors.not_found("No known servers for this room")
-            return room_id_or_alias
+        """A room ID from a room ID or an alias, resolved by the directory (which asks
+        the application service owning an unknown alias); ``404`` if unknown, or if
+        the alias names a room this server is not in (joining over federation is not
+        supported yet)."""
         if is_valid_room_alias(room_id_or_alias):
-            alias = await self._storage.directory.get_alias(room_id_or_alias)
-            if alias is None:
-                raise errors.not_found(f"Room alias {room_id_or_alias} not found")
-            return alias.room_id
-        raise errors.invalid_param(f"{room_id_or_alias} was not legal room ID or room alias")
+            room_id = (await self._directory.resolve(room_id_or_alias)).room_id
+        elif is_valid_room_id(room_id_or_alias):
+            room_id = room_id_or_alias
+        else:
+            raise errors.invalid_param(
+                f"{room_id_or_alias} was not legal room ID or room alias")
+        if await self._storage.rooms.get(room_id) is None:
+            raise errors.not_found("No known servers for this room")
+        return room_id
 
     async def _member_content(self, user_id: str, membership: str,
                               reason: str | None) -> dict[str, Any]:

@@ -206,6 +206,41 @@ class KeyStore:
             " AND used = FALSE ORDER BY algorithm", user_id, device_id)
         return [r["algorithm"] for r in rows]
 
+    # -- key counts of many users' devices (application-service transactions) ---------
+
+    async def one_time_key_counts_of(self, user_ids: Sequence[str]
+                                     ) -> dict[str, dict[str, dict[str, int]]]:
+        """user → device → algorithm → unclaimed one-time keys (``{}``: none)."""
+        found: dict[str, dict[str, dict[str, int]]] = {}
+        for chunk in _chunks(sorted(set(user_ids))):
+            rows = await self._db.fetchall(
+                "SELECT d.user_id, d.device_id, k.algorithm, COUNT(k.key_id) AS n"
+                " FROM devices d LEFT JOIN e2e_one_time_keys k ON k.user_id = d.user_id"
+                f" AND k.device_id = d.device_id WHERE d.user_id IN ({_marks(chunk)})"
+                " GROUP BY d.user_id, d.device_id, k.algorithm", *chunk)
+            for r in rows:
+                counts = found.setdefault(r["user_id"], {}).setdefault(r["device_id"], {})
+                if r["algorithm"] is not None:
+                    counts[r["algorithm"]] = int(r["n"])
+        return found
+
+    async def unused_fallback_key_types_of(self, user_ids: Sequence[str]
+                                           ) -> dict[str, dict[str, list[str]]]:
+        """user → device → algorithms with an unused fallback key (``[]``: none)."""
+        found: dict[str, dict[str, list[str]]] = {}
+        for chunk in _chunks(sorted(set(user_ids))):
+            rows = await self._db.fetchall(
+                "SELECT d.user_id, d.device_id, f.algorithm FROM devices d"
+                " LEFT JOIN e2e_fallback_keys f ON f.user_id = d.user_id"
+                " AND f.device_id = d.device_id AND f.used = FALSE"
+                f" WHERE d.user_id IN ({_marks(chunk)})"
+                " ORDER BY d.user_id, d.device_id, f.algorithm", *chunk)
+            for r in rows:
+                types = found.setdefault(r["user_id"], {}).setdefault(r["device_id"], [])
+                if r["algorithm"] is not None:
+                    types.append(r["algorithm"])
+        return found
+
     # -- cross-signing -----------------------------------------------------------------
 
     async def cross_signing_keys(self, user_ids: Sequence[str]) -> list[CrossSigningKey]:

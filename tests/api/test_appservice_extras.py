@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.api.test_appservices import _env, _health
-from tests.api.test_keys import setup_device
+from tests.api.test_keys import CLAIM, UPLOAD, Crypto, setup_device
 from tests.appservice_kit import FakeAppService, Registration, new_registration
 from tests.kit import Kit, User, assert_error, create_room, send_event, unique, wait_until
 from tests.server import GliaProcess
@@ -154,6 +154,45 @@ def test_user_and_alias_queries(service: tuple[Kit, Registration, FakeAppService
                              reg.as_token, json={"room_id": room}), 400, "M_EXCLUSIVE")
 
 
+
+@pytest.mark.parametrize("action", ["join", "knock"])
+def test_join_or_knock_by_alias_asks_the_service(
+        service: tuple[Kit, Registration, FakeAppService], action: str) -> None:
+    """``/join`` and ``/knock`` by an unknown alias in the service's namespace resolve it
+    as ``GET /directory/room`` does: the service is asked, makes the portal room and its
+    alias, and the user then joins (or knocks on) that room."""
+    kit, reg, fake = service
+    alice = kit.register_user()
+    localpart = f"_irc_{unique()}"
+    alias = f"#{localpart}:localhost"
+    query = f"/_matrix/app/v1/rooms/{quote(alias, safe='')}"
+    made: list[str] = []
+
+    def create_portal() -> tuple[int, dict[str, Any]]:
+        rule = {"type": "m.room.join_rules", "state_key": "",
+                "content": {"join_rule": "public" if action == "join" else "knock"}}
+        r = kit.request("POST", "/_matrix/client/v3/createRoom", reg.as_token,
+                        json={"room_alias_name": localpart, "initial_state": [rule]})
+        assert r.status_code == 200, r.text
+        made.append(r.json()["room_id"])
+        return 200, {}
+
+    fake.answers[query] = create_portal
+    r = kit.request("POST", f"/_matrix/client/v3/{action}/{quote(alias)}",
+                    alice.access_token, json={})
+    assert r.status_code == 200, r.text
+    assert made and r.json() == {"room_id": made[0]}
+    assert ("GET", query) in fake.requests
+    r = kit.request("GET", f"/_matrix/client/v3/rooms/{quote(made[0])}/state/"
+                    f"m.room.member/{quote(alice.user_id)}", reg.as_token)
+    assert r.status_code == 200 and r.json()["membership"] == action, r.text
+    # An alias the service does not make stays unknown.
+    missing = f"#_irc_{unique()}:localhost"
+    assert_error(kit.request("POST", f"/_matrix/client/v3/{action}/{quote(missing)}",
+                             alice.access_token, json={}), 404, "M_NOT_FOUND")
+    assert ("GET", f"/_matrix/app/v1/rooms/{quote(missing, safe='')}") in fake.requests
+
+
 def test_third_party_and_network_directory(
         service: tuple[Kit, Registration, FakeAppService]) -> None:
     kit, reg, _ = service
@@ -232,3 +271,85 @@ def test_admin_pause_resume_and_user_object(
                              admin.access_token), 404, "M_NOT_FOUND")
     assert_error(kit.request("POST", "/_glia/admin/v1/appservices/irc/pause",
                              alice.access_token), 403, "M_FORBIDDEN")
+
+
+def _device_lists(fake: FakeAppService, key: str) -> list[str]:
+    return [user for txn, body in fake.transactions if not txn.startswith("failed:")
+            for user in body.get("org.matrix.msc3202.device_lists", {}).get(key, [])]
+
+
+def _join(kit: Kit, inviter: User, room: str, user: User) -> None:
+    r = kit.request("POST", f"/_matrix/client/v3/rooms/{quote(room)}/invite",
+                    inviter.access_token, json={"user_id": user.user_id})
+    assert r.status_code == 200, r.text
+    r = kit.request("POST", f"/_matrix/client/v3/join/{quote(room)}", user.access_token)
+    assert r.status_code == 200, r.text
+
+
+def _leave(kit: Kit, token: str, room: str, as_user: str | None = None) -> None:
+    query = f"?user_id={quote(as_user)}" if as_user else ""
+    r = kit.request("POST", f"/_matrix/client/v3/rooms/{quote(room)}/leave{query}", token)
+    assert r.status_code == 200, r.text
+
+
+def test_device_lists_left(service: tuple[Kit, Registration, FakeAppService]) -> None:
+    """MSC3202's ``left``: users who no longer share a room with the service's users."""
+    kit, reg, fake = service
+    alice, carol, dave = kit.register_user(), kit.register_user(), kit.register_user()
+    room, puppet = _room_with_puppet(kit, reg, alice)
+    _room_with_puppet(kit, reg, carol)  # carol shares a second room with the service
+    _join(kit, alice, room, carol)
+    _join(kit, alice, room, dave)
+    # A user leaving the service's last room with them is out of its sight.
+    _leave(kit, alice.access_token, room)
+    wait_until(lambda: alice.user_id in _device_lists(fake, "left"), what="alice left")
+    # One still sharing another room is not.
+    _leave(kit, carol.access_token, room)
+    # The service's user leaving takes the room out of its sight, and dave with it.
+    _leave(kit, reg.as_token, room, as_user=puppet)
+    wait_until(lambda: dave.user_id in _device_lists(fake, "left"), what="dave left")
+    assert carol.user_id not in _device_lists(fake, "left")
+    assert puppet not in _device_lists(fake, "left")
+
+
+def test_device_key_counts(service: tuple[Kit, Registration, FakeAppService]) -> None:
+    """MSC3202's one-time key counts and unused fallback key types of the service's
+    users' devices, under Synapse's names."""
+    kit, reg, fake = service
+    alice = kit.register_user()
+    room, puppet = _room_with_puppet(kit, reg, alice)
+    device = unique("DEV").upper()
+    r = kit.request("POST", "/_matrix/client/v3/login", reg.as_token, json={
+        "type": "m.login.application_service", "device_id": device,
+        "identifier": {"type": "m.id.user", "user": puppet}})
+    assert r.status_code == 200, r.text
+    crypto = Crypto(User(puppet, reg.as_token, device, ""))
+    r = kit.request("POST", f"{UPLOAD}?user_id={quote(puppet)}&device_id={device}",
+                    reg.as_token, json={
+                        "device_keys": crypto.device_keys(), "one_time_keys": crypto.otks(2),
+                        "fallback_keys": {"signed_curve25519:fb": crypto.otk(fallback=True)}})
+    assert r.status_code == 200, r.text
+
+    def transaction_with(text: str) -> dict[str, Any]:
+        send_event(kit, alice, room, {"msgtype": "m.text", "body": text})
+        return wait_until(lambda: next(
+            (body for txn, body in fake.transactions if not txn.startswith("failed:")
+             and any(e["content"].get("body") == text for e in body["events"])), None),
+            what=text)
+
+    body = transaction_with(unique("keys"))
+    counts = body["org.matrix.msc3202.device_one_time_keys_count"]
+    assert counts[puppet][device] == {"signed_curve25519": 2}
+    assert body["org.matrix.msc3202.device_one_time_key_counts"] == counts
+    unused = body["org.matrix.msc3202.device_unused_fallback_key_types"]
+    assert unused[puppet][device] == ["signed_curve25519"]
+    assert alice.user_id not in counts and alice.user_id not in unused
+    # Claims use up the one-time keys, then the fallback key.
+    for _ in range(3):
+        r = kit.request("POST", CLAIM, alice.access_token, json={
+            "one_time_keys": {puppet: {device: "signed_curve25519"}}})
+        assert r.json()["one_time_keys"][puppet][device], r.text
+    body = transaction_with(unique("claimed"))
+    counts = body["org.matrix.msc3202.device_one_time_keys_count"]
+    assert counts[puppet][device] == {"signed_curve25519": 0}
+    assert body["org.matrix.msc3202.device_unused_fallback_key_types"][puppet][device] == []

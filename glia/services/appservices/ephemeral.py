@@ -2,7 +2,7 @@
 (for services registered with ``receive_ephemeral`` or MSC2409's
 ``de.sorunome.msc2409.push_ephemeral``), to-device messages for their users (with
 ``org.matrix.msc2409.push_to_device``), and the users whose device lists changed (with
-``org.matrix.msc3202``; ``left`` is not reported).
+``org.matrix.msc3202``; ``left``, the users out of sight, comes from ``device_lists.py``).
 
 The typing, receipt, presence and to-device services call in here after their own
 writes; the items join the same persisted queue as events, in the order they happened.
@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from glia.clock import Clock
+from glia.services.appservices.device_lists import followers
 from glia.services.appservices.registrations import AppService, AppServices
 from glia.services.appservices.sender import (
     AppServiceSender,
@@ -95,19 +96,15 @@ class AppServiceEphemeral:
                           {"type": "m.presence", "sender": user_id, "content": content})
 
     async def device_list_changed(self, user_id: str, rooms: Sequence[str]) -> None:
-        """MSC3202: ``user_id``'s devices or keys changed; services whose users share
-        one of the user's joined ``rooms`` (or that own the user) hear of it."""
+        """MSC3202: ``user_id``'s devices or keys changed; the services following the
+        user's device list (see ``device_lists.py``; ``rooms``: the user's joined rooms)
+        hear of it."""
         if not self._device_lists:
             return
-        services = {s.id: s for s in self._device_lists if s.owns_user(user_id)}
-        for room_id in rooms:
-            members, _ = await room_interest(self._storage, room_id)
-            for service in self._device_lists:
-                if any(service.owns_user(m) for m in members):
-                    services.setdefault(service.id, service)
+        services = await followers(self._storage, self._device_lists, user_id, rooms)
         if services:
             await self._sender.enqueue([QueuedItem(s.id, "device_lists", {"changed": user_id})
-                                        for s in services.values()])
+                                        for s in services])
 
     async def to_device_in(self, tx: Stores, sender: str, event_type: str,
                            messages: Sequence[tuple[str, str, dict[str, Any]]]) -> None:

@@ -30,6 +30,7 @@ import httpx
 
 from glia.clock import Clock
 from glia.services.appservices.registrations import AppService, AppServices
+from glia.services.device_lists import SIGNED_CURVE25519
 from glia.services.event_fanout import WrittenEvent
 from glia.services.event_format import client_event
 from glia.storage import Storage, Stores
@@ -221,8 +222,11 @@ class AppServiceSender:
                    http: httpx.AsyncClient) -> None:
         assert service.url is not None
         url = f"{service.url}/_matrix/app/v1/transactions/{txn.txn_id}"
+        # Key counts are read at each attempt: a retried transaction carries current ones.
+        keys = await key_counts(self._storage, service, txn.items) \
+            if service.device_lists else {}
         try:
-            response = await http.put(url, json=transaction_body(txn.items),
+            response = await http.put(url, json=transaction_body(txn.items, keys),
                                       headers={"Authorization": f"Bearer {service.hs_token}"})
         except httpx.TimeoutException as e:
             raise DeliveryFailed(f"no answer within {self._timeout:g} s") from e
@@ -233,10 +237,13 @@ class AppServiceSender:
                                  f"{response.text[:_ERROR_LIMIT]}")
 
 
-def transaction_body(items: Sequence[QueuedItem]) -> dict[str, Any]:
+def transaction_body(items: Sequence[QueuedItem],
+                     keys: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON of ``PUT /transactions/{txnId}``: events in queue order; ephemeral events
     and to-device messages under their stable names and MSC2409's (which bridges read);
-    the users whose device lists changed (MSC3202) under both names too."""
+    the users whose device lists changed or who left the service's sight (MSC3202)
+    under both names too, the later item about a user winning; then ``keys``, the
+    MSC3202 key counts of :func:`key_counts`."""
     body: dict[str, Any] = {"events": [i.content for i in items if i.kind == "event"]}
     for kind, stable, unstable in (("ephemeral", "ephemeral", "de.sorunome.msc2409.ephemeral"),
                                    ("to_device", "to_device", "de.sorunome.msc2409.to_device")):
@@ -244,9 +251,46 @@ def transaction_body(items: Sequence[QueuedItem]) -> dict[str, Any]:
         if found:
             body[stable] = found
             body[unstable] = found
-    changed = sorted({i.content["changed"] for i in items if i.kind == "device_lists"})
-    if changed:
-        lists = {"changed": changed, "left": []}
+    changed: set[str] = set()
+    left: set[str] = set()
+    for item in items:
+        if item.kind == "device_lists":
+            gone = "left" in item.content
+            user_id = str(item.content["left" if gone else "changed"])
+            (left if gone else changed).add(user_id)
+            (changed if gone else left).discard(user_id)
+    if changed or left:
+        lists = {"changed": sorted(changed), "left": sorted(left)}
         body["device_lists"] = lists
         body["org.matrix.msc3202.device_lists"] = lists
+    body.update(keys or {})
+    return body
+
+
+async def key_counts(storage: Storage, service: AppService,
+                     items: Sequence[QueuedItem]) -> dict[str, Any]:
+    """MSC3202's key fields, under Synapse's names: the one-time key counts
+    (``signed_curve25519`` always present, as in ``/sync``) and unused fallback key
+    types of every device of the service's users that the transaction concerns — its
+    sender, its users joined to a room an event or ephemeral event is in, and the
+    recipients of its to-device messages (the users Synapse chooses)."""
+    users = {service.sender}
+    rooms = sorted({str(i.content["room_id"]) for i in items
+                    if i.kind in ("event", "ephemeral")
+                    and isinstance(i.content.get("room_id"), str)})
+    if rooms:
+        users.update(u for u in await storage.keys.joined_members(rooms)
+                     if service.owns_user(u))
+    users.update(str(i.content["to_user_id"]) for i in items if i.kind == "to_device")
+    counts = await storage.keys.one_time_key_counts_of(sorted(users))
+    fallback = await storage.keys.unused_fallback_key_types_of(sorted(users))
+    body: dict[str, Any] = {}
+    if counts:
+        counts = {user: {device: {SIGNED_CURVE25519: 0, **by_algorithm}
+                         for device, by_algorithm in devices.items()}
+                  for user, devices in counts.items()}
+        body["org.matrix.msc3202.device_one_time_keys_count"] = counts
+        body["org.matrix.msc3202.device_one_time_key_counts"] = counts
+    if fallback:
+        body["org.matrix.msc3202.device_unused_fallback_key_types"] = fallback
     return body
