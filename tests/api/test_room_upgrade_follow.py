@@ -1,6 +1,7 @@
 """Following a room upgrade: a member's tags, ``m.direct`` entry and push rules for the
 old room are copied to the new one when they join it (the spec's Room Upgrades module,
-server behaviour, as Synapse copies them), without overwriting what they set there."""
+server behaviour, as Synapse copies them), without overwriting what they set there;
+a space's children are copied by the upgrade itself."""
 
 from __future__ import annotations
 
@@ -135,3 +136,22 @@ def test_settings_already_in_the_new_room_are_kept(kit: Kit) -> None:
     assert _tags(kit, bob, new) == {}
     assert _rule(kit, bob, "override", new) is None
 
+
+def test_space_children_are_copied_on_upgrade(kit: Kit) -> None:
+    alice = kit.register_user()
+    server = alice.user_id.split(":", 1)[1]
+    space = create_room(kit, alice, room_version="10",
+                        creation_content={"type": "m.space"})
+    kept, removed = create_room(kit, alice), create_room(kit, alice)
+    _ok(kit, alice, "PUT", f"{V3}/rooms/{space}/state/m.space.child/{kept}",
+        {"via": [server], "order": "a"})
+    _ok(kit, alice, "PUT", f"{V3}/rooms/{space}/state/m.space.child/{removed}", {})
+
+    new = _upgrade(kit, alice, space)
+    state = {(e["type"], e["state_key"]): e["content"]
+             for e in _ok(kit, alice, "GET", f"{V3}/rooms/{new}/state")}
+    assert state[("m.room.create", "")]["type"] == "m.space"
+    assert state[("m.space.child", kept)] == {"via": [server], "order": "a"}
+    assert ("m.space.child", removed) not in state
+    hierarchy = _ok(kit, alice, "GET", f"/_matrix/client/v1/rooms/{new}/hierarchy")
+    assert {r["room_id"] for r in hierarchy["rooms"]} == {new, kept}
