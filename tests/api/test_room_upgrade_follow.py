@@ -79,9 +79,17 @@ def test_tags_direct_and_room_push_rules_follow_a_member(kit: Kit) -> None:
     assert _tags(kit, bob, new) == {}
     assert _rule(kit, bob, "room", new) is None
 
+    since = _ok(kit, bob, "GET", f"{V3}/sync")["next_batch"]
     _join(kit, bob, new)
     assert wait_until(lambda: _tags(kit, bob, new), what="bob's tags") == {
         "m.favourite": {"order": 0.25}, "u.work": {}}
+    # The sync that brings the join brings the tags and the changed push rules.
+    synced = _ok(kit, bob, "GET", f"{V3}/sync?since={since}&timeout=0")
+    joined = synced["rooms"]["join"][new]
+    assert {"type": "m.tag", "content": {"tags": {"m.favourite": {"order": 0.25},
+                                                  "u.work": {}}}} \
+        in joined["account_data"]["events"]
+    assert "m.push_rules" in [e["type"] for e in synced["account_data"]["events"]]
     room_rule = wait_until(lambda: _rule(kit, bob, "room", new), what="the room rule")
     assert room_rule == {"rule_id": new, "default": False, "enabled": True,
                          "actions": ["dont_notify"]}
