@@ -102,6 +102,7 @@ from glia.services.to_device import ToDeviceService
 from glia.services.typing import TypingService
 from glia.services.uia import UiaService
 from glia.services.unit_of_work import AuditWithFirstEvent, UnitsOfWork
+from glia.services.upgrade_follow import UpgradeFollow
 from glia.services.url_previews import UrlPreviewService
 from glia.services.user_directory import (
     USER_DIRECTORY_REBUILD,
@@ -243,6 +244,9 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         UserDirectoryIndexer(user_directory),
         AppServiceQueue(storage, app_services, appservice_sender),
         DeviceListLeaves(storage, app_services, appservice_sender),
+        # Before the wake-ups: the /sync that sees a join into an upgraded room also
+        # sees the settings that followed the member there.
+        UpgradeFollow(config.server_name, storage, notifier),
         RoomEventWakeups(notifier),
         # After the wake-ups: its leaves are events of their own. (`membership` is
         # made below; the subscriber only runs once requests flow.)

@@ -32,6 +32,8 @@ TRANSFERRED_STATE = (
     "m.room.server_acl", "m.room.encryption", "m.room.name", "m.room.avatar", "m.room.topic",
     "m.room.guest_access", "m.room.history_visibility", "m.room.join_rules",
 )
+#: Also copied when the room is a space: its children.
+SPACE_CHILD = "m.space.child"
 
 #: Per preset: join rule, history visibility, guest access (None: no
 #: ``m.room.guest_access`` event at all, as Synapse does for public rooms, whose guests
@@ -211,6 +213,8 @@ class RoomService:
                                           "predecessor": {"room_id": room_id}}
         if new_version.privileged_creators and additional_creators:
             create_content["additional_creators"] = sorted(set(additional_creators))
+        # A space's children come along (as on Synapse), except removed ones (empty).
+        is_space = create.content.get("type") == "m.space"
         if "type" in create.content:
             create_content["type"] = create.content["type"]
         for key in ("m.federate",):
@@ -244,7 +248,8 @@ class RoomService:
                 EventRequest(user_id, "m.room.power_levels", new_pl, ""),
             ]
             events += [EventRequest(user_id, key[0], current[key].content, key[1])
-                       for key in sorted(current) if key[0] in TRANSFERRED_STATE]
+                       for key in sorted(current) if key[0] in TRANSFERRED_STATE
+                       or (key[0] == SPACE_CHILD and is_space and current[key].content)]
             if canonical is not None and canonical.content:
                 events.append(EventRequest(user_id, "m.room.canonical_alias",
                                            canonical.content, ""))
