@@ -143,6 +143,10 @@ class MediaConfig(UrlPreviewConfig):
     max_pending_uploads: int = 5
     #: Seconds an ID from /create stays usable without an upload (the spec's 24 hours).
     unused_expiration: float = 86400.0
+    #: Media stored while this is on is marked authenticated and, while it stays on, is
+    #: served only on the authenticated /_matrix/client/v1/media paths (Synapse's
+    #: default); media stored while it was off is served on the legacy paths as well.
+    enable_authenticated_media: bool = True
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,20 @@ def clock_kit(new_database_url: Callable[[], str]) -> Iterator[Kit]:
     _fail_on_server_errors(server)
 
 
+@pytest.fixture(scope="session")
+def legacy_media_kit(new_database_url: Callable[[], str]) -> Iterator[Kit]:
+    """A server with ``media.enable_authenticated_media`` off, for tests of the legacy
+    unauthenticated download and thumbnail paths: the media it stores is served there
+    too (on the shared server, fresh uploads are authenticated-only, as in Synapse)."""
+    server = GliaProcess(new_database_url(),
+                         {"GLIA_MEDIA__ENABLE_AUTHENTICATED_MEDIA": "false"}).start()
+    k = Kit(server.url)
+    yield k
+    k.close()
+    server.stop()
+    _fail_on_server_errors(server)
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent

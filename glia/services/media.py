@@ -84,9 +84,14 @@ class MediaService(MediaUploads):
     # -- downloads ---------------------------------------------------------------------
 
     async def local_media(self, server_name: str, media_id: str, *, timeout_ms: int | None,
-                          allow_remote: bool, bypass_quarantine: bool) -> Media:
+                          allow_remote: bool, bypass_quarantine: bool,
+                          unauthenticated: bool = False) -> Media:
         """The uploaded item behind an ``mxc://`` URI, waiting up to ``timeout_ms`` for a
-        pending upload. Remote media is not fetched (no federation yet): 404."""
+        pending upload. Remote media is not fetched (no federation yet): 404.
+
+        ``unauthenticated`` requests (the legacy download and thumbnail paths) get 404
+        for authenticated media while ``enable_authenticated_media`` is on, as Synapse
+        answers; turning the option off serves everything there again."""
         if server_name != self._server_name:
             # With allow_remote=false a server must not fetch; we never fetch (yet).
             raise errors.not_found("Not found" if not allow_remote else
@@ -100,6 +105,8 @@ class MediaService(MediaUploads):
             if media is None or (media.quarantined_by and not bypass_quarantine):
                 raise errors.not_found()
             if not media.pending:
+                if unauthenticated and self._refused_unauthenticated(media):
+                    raise errors.not_found()
                 await self._record_access(media)
                 return media
             if media.created_ts < self._clock.now_ms() - self._expiration_ms:
@@ -108,6 +115,9 @@ class MediaService(MediaUploads):
             if remaining <= 0:
                 raise MatrixError(504, "M_NOT_YET_UPLOADED", NOT_YET_UPLOADED)
             await self._wait_for_upload(media_id, min(remaining, 0.5))
+
+    def _refused_unauthenticated(self, media: Media) -> bool:
+        return self._config.enable_authenticated_media and media.authenticated
 
     async def _wait_for_upload(self, media_id: str, seconds: float) -> None:
         """Sleep until an upload to ``media_id`` lands in this process, or ``seconds``

@@ -105,7 +105,8 @@ class MediaUploads:
                 retry = (oldest or now) + self._expiration_ms - now
                 raise errors.limit_exceeded(max(retry, 0))
             media_id = _new_media_id()
-            await tx.media.create_pending(media_id, user_id, now)
+            await tx.media.create_pending(
+                media_id, user_id, now, authenticated=self._config.enable_authenticated_media)
         return CreatedMedia(self.mxc(media_id), now + self._expiration_ms)
 
     async def upload(self, user_id: str, content_type: str | None, upload_name: str | None,
@@ -128,7 +129,8 @@ class MediaUploads:
                 quarantined = await tx.media.hash_quarantined(received.sha256)
                 await tx.media.insert(media_id, user_id, content_type, upload_name,
                                       received.size, self._clock.now_ms(), received.sha256,
-                                      "system" if quarantined else None)
+                                      "system" if quarantined else None,
+                                      authenticated=self._config.enable_authenticated_media)
         except BaseException:
             await asyncio.to_thread(files.discard, str(final))
             raise

@@ -26,6 +26,9 @@ class Media:
     quarantined_by: str | None
     safe_from_quarantine: bool
     last_access_ts: int | None
+    #: Stored while ``media.enable_authenticated_media`` was on: not served on the
+    #: legacy unauthenticated paths while it is on.
+    authenticated: bool = False
 
     @property
     def pending(self) -> bool:
@@ -62,7 +65,7 @@ MEDIA_ORDER = {
 }
 
 _COLUMNS = ("media_id, user_id, content_type, upload_name, size, created_ts, sha256,"
-            " quarantined_by, safe_from_quarantine, last_access_ts")
+            " quarantined_by, safe_from_quarantine, last_access_ts, authenticated")
 _THUMB_COLUMNS = "media_id, box_width, box_height, method, width, height, content_type, size"
 
 
@@ -75,6 +78,7 @@ def _media(row: Row) -> Media:
         quarantined_by=row["quarantined_by"],
         safe_from_quarantine=bool(row["safe_from_quarantine"]),
         last_access_ts=None if row["last_access_ts"] is None else int(row["last_access_ts"]),
+        authenticated=bool(row["authenticated"]),
     )
 
 
@@ -94,10 +98,13 @@ class MediaStore:
 
     # -- uploads -----------------------------------------------------------------------
 
-    async def create_pending(self, media_id: str, user_id: str, now: int) -> None:
+    async def create_pending(self, media_id: str, user_id: str, now: int, *,
+                             authenticated: bool = False) -> None:
+        """Reserve an ID; ``authenticated`` is decided here, as in Synapse, and an upload
+        to the ID later keeps it."""
         await self._db.execute(
-            "INSERT INTO media (media_id, user_id, created_ts) VALUES (?, ?, ?)",
-            media_id, user_id, now)
+            "INSERT INTO media (media_id, user_id, created_ts, authenticated)"
+            " VALUES (?, ?, ?, ?)", media_id, user_id, now, authenticated)
 
     async def count_pending(self, user_id: str, created_after: int) -> tuple[int, int | None]:
         """How many unexpired pending IDs the user holds, and the oldest one's creation."""
@@ -114,10 +121,11 @@ class MediaStore:
 
     async def insert(self, media_id: str, user_id: str, content_type: str,
                      upload_name: str | None, size: int, now: int, sha256: str,
-                     quarantined_by: str | None) -> None:
+                     quarantined_by: str | None, *, authenticated: bool = False) -> None:
         await self._db.execute(
-            f"INSERT INTO media ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, FALSE, NULL)",
-            media_id, user_id, content_type, upload_name, size, now, sha256, quarantined_by)
+            f"INSERT INTO media ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, FALSE, NULL, ?)",
+            media_id, user_id, content_type, upload_name, size, now, sha256, quarantined_by,
+            authenticated)
 
     async def fill_pending(self, media_id: str, user_id: str, content_type: str,
                            upload_name: str | None, size: int, sha256: str,

@@ -40,12 +40,12 @@ def ok(kit: Kit, method: str, path: str, admin: User, **kwargs: Any) -> dict[str
 
 
 def downloadable(kit: Kit, media_id: str, user: User) -> bool:
-    legacy = kit.request("GET", f"{LEGACY}/download/localhost/{media_id}")
+    """On the authenticated path: fresh uploads are authenticated, so the legacy path
+    never serves them on this server (``test_media_authenticated.py``)."""
     authed = kit.request("GET", f"{AUTHED}/download/localhost/{media_id}", user.access_token)
-    assert legacy.status_code == authed.status_code, (legacy.text, authed.text)
-    if legacy.status_code == 404:
-        assert legacy.json()["errcode"] == "M_NOT_FOUND"
-    return legacy.status_code == 200
+    if authed.status_code == 404:
+        assert authed.json()["errcode"] == "M_NOT_FOUND"
+    return authed.status_code == 200
 
 
 def marker() -> bytes:
@@ -67,7 +67,7 @@ def test_media_info(kit: Kit) -> None:
         "media_origin": None, "user_id": user.user_id, "media_id": media_id,
         "media_type": "text/plain", "media_length": 5, "upload_name": "hi.txt",
         "created_ts": info["created_ts"], "filesystem_id": None, "url_cache": None,
-        "last_access_ts": None, "quarantined_by": None, "authenticated": False,
+        "last_access_ts": None, "quarantined_by": None, "authenticated": True,
         "safe_from_quarantine": False,
         "sha256": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
     }
@@ -87,7 +87,8 @@ def test_quarantine_and_unquarantine(kit: Kit) -> None:
     twin = upload(kit, user, content, "image/png")
     assert ok(kit, "POST", f"{S}/media/quarantine/localhost/{media_id}", admin, json={}) == {}
     assert not downloadable(kit, media_id, user)
-    r = kit.request("GET", f"{LEGACY}/thumbnail/localhost/{media_id}?width=32&height=32")
+    r = kit.request("GET", f"{AUTHED}/thumbnail/localhost/{media_id}?width=32&height=32",
+                    user.access_token)
     assert_error(r, 404, "M_NOT_FOUND")
     info = ok(kit, "GET", f"{S}/media/localhost/{media_id}", admin)["media_info"]
     assert info["quarantined_by"] == admin.user_id
@@ -213,6 +214,7 @@ def test_user_media_list(clock_kit: Kit) -> None:
                          "safe_from_quarantine", "url_cache", "user_id", "authenticated",
                          "sha256"}
     assert item["user_id"] == user.user_id and item["upload_name"] == "2.txt"
+    assert item["authenticated"] is True  # uploaded with enable_authenticated_media on
     # dir alone switches to created_ts forwards; order_by alone to forwards too.
     assert [m["media_id"] for m in ok(kit, "GET", f"{path}?dir=f", admin)["media"]] == ids
     lengths = [m["media_length"] for m in

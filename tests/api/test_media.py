@@ -1,6 +1,8 @@
 """The content repository over real HTTP: uploads (direct, streamed, async via /create),
 downloads on the legacy and authenticated paths with their headers, thumbnails of real
-images made with Pillow, limits and bad input."""
+images made with Pillow, limits and bad input. Fresh uploads are authenticated (served
+only on ``/_matrix/client/v1/media``); tests of the legacy paths run on a server with
+``media.enable_authenticated_media`` off (``test_media_authenticated.py`` has the rule)."""
 
 from __future__ import annotations
 
@@ -85,7 +87,9 @@ def user(kit: Kit) -> User:
 # -- upload and download ---------------------------------------------------------------------
 
 
-def test_upload_then_download_on_both_paths(kit: Kit, user: User) -> None:
+def test_upload_then_download_on_both_paths(legacy_media_kit: Kit) -> None:
+    kit = legacy_media_kit
+    user = kit.register_user()
     content = png(40, 20)
     server, media_id = upload(kit, user, content, filename="cat.png")
     assert server == "localhost" and len(media_id) == 24
@@ -101,9 +105,14 @@ def test_upload_then_download_on_both_paths(kit: Kit, user: User) -> None:
         assert r.headers["content-security-policy"] == CSP
         assert r.headers["cross-origin-resource-policy"] == "cross-origin"
         assert r.headers["access-control-allow-origin"] == "*"
-    # r0 is served too, for old clients.
+    # r0 is served too, for old clients, and thumbnails on both paths.
     assert kit.request("GET", f"/_matrix/media/r0/download/{server}/{media_id}").content \
         == content
+    for with_token in (False, True):
+        r = thumb(kit, user, server, media_id, "width=32&height=32&method=crop", with_token)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "image/png"
+        assert image_of(r).size == (20, 20)  # the square crop of a 40x20 image
 
 
 def test_authenticated_download_needs_a_token(kit: Kit, user: User) -> None:
@@ -114,7 +123,9 @@ def test_authenticated_download_needs_a_token(kit: Kit, user: User) -> None:
                  401, "M_MISSING_TOKEN")
 
 
-def test_file_name_in_path_overrides_upload_name(kit: Kit, user: User) -> None:
+def test_file_name_in_path_overrides_upload_name(legacy_media_kit: Kit) -> None:
+    kit = legacy_media_kit
+    user = kit.register_user()
     server, media_id = upload(kit, user, b"%PDF-1.4", "application/pdf", filename="a.pdf")
     for path in (f"{LEGACY}/download/{server}/{media_id}/other%20name.pdf",
                  f"{AUTHED}/download/{server}/{media_id}/other%20name.pdf"):
@@ -167,7 +178,7 @@ def test_empty_upload(kit: Kit, user: User) -> None:
 
 def test_head_gives_headers_only(kit: Kit, user: User) -> None:
     server, media_id = upload(kit, user, b"12345", "text/plain")
-    r = kit.request("HEAD", f"{LEGACY}/download/{server}/{media_id}")
+    r = kit.request("HEAD", f"{AUTHED}/download/{server}/{media_id}", user.access_token)
     assert r.status_code == 200
     assert r.headers["content-length"] == "5" and r.content == b""
 
@@ -276,13 +287,13 @@ def test_images_over_the_pixel_limit_are_not_thumbnailed(
     kit, _ = small_server
     user = kit.register_user()
     server, media_id = upload(kit, user, png(8, 8, "RGB"))
-    r = kit.request("GET", f"{LEGACY}/thumbnail/{server}/{media_id}?width=4&height=4")
+    r = thumb(kit, user, server, media_id, "width=4&height=4")
     assert r.status_code == 200, r.text
     # 150 x 80 = 12,000 pixels > 10,000 (a PNG that small stays under 1000 bytes).
     big = png(150, 80, "RGB")
     assert len(big) <= 1000
     server, media_id = upload(kit, user, big)
-    r = kit.request("GET", f"{LEGACY}/thumbnail/{server}/{media_id}?width=32&height=32")
+    r = thumb(kit, user, server, media_id, "width=32&height=32")
     assert_error(r, 413, "M_TOO_LARGE")
 
 
@@ -348,7 +359,8 @@ def test_download_waits_for_a_pending_upload(kit: Kit) -> None:
 
     def download() -> None:
         with httpx.Client(base_url=kit.base_url, timeout=30) as client:
-            result["r"] = client.get(f"{LEGACY}/download/{server}/{media_id}?timeout_ms=15000")
+            result["r"] = client.get(f"{AUTHED}/download/{server}/{media_id}?timeout_ms=15000",
+                                     headers={"Authorization": f"Bearer {owner.access_token}"})
 
     waiter = threading.Thread(target=download)
     waiter.start()
@@ -395,7 +407,7 @@ def test_png_thumbnails(kit: Kit, user: User) -> None:
     assert image.size == (32, 32) and image.mode == "RGBA"  # transparency kept
 
     # scale keeps the aspect ratio; 320x240 is the smallest pre-defined size that holds it.
-    r = thumb(kit, user, server, media_id, "width=300&height=100&method=scale", authed=False)
+    r = thumb(kit, user, server, media_id, "width=300&height=100&method=scale")
     assert image_of(r).size == (320, 160)
     # A crop larger than the biggest pre-defined crop: never smaller than asked.
     width, height = image_of(thumb(kit, user, server, media_id,

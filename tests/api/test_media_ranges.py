@@ -1,7 +1,8 @@
 """Media downloads honour HTTP ``Range`` (RFC 9110 §14; players seek in videos with it)
 on the legacy and the authenticated download paths: one range is ``206`` with
 ``Content-Range``, a range past the end ``416``, and what a server may ignore (several
-ranges, ``If-Range``, a header that is no byte range) gets the whole file."""
+ranges, ``If-Range``, a header that is no byte range) gets the whole file. The item is
+stored with ``media.enable_authenticated_media`` off, so the legacy path serves it."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ DATA = os.urandom(1000)
 
 
 @pytest.fixture(scope="module")
-def uploaded(kit: Kit) -> tuple[User, str]:
+def uploaded(legacy_media_kit: Kit) -> tuple[Kit, User, str]:
+    kit = legacy_media_kit
     user = kit.register_user()
     r = kit.request("POST", "/_matrix/media/v3/upload?filename=clip.mp4", user.access_token,
                     content=DATA, headers={"Content-Type": "video/mp4"})
     assert r.status_code == 200, r.text
-    return user, r.json()["content_uri"].removeprefix("mxc://")
+    return kit, user, r.json()["content_uri"].removeprefix("mxc://")
 
 
 PATHS = ["/_matrix/media/v3/download/{}", "/_matrix/client/v1/media/download/{}",
@@ -36,9 +38,9 @@ PATHS = ["/_matrix/media/v3/download/{}", "/_matrix/client/v1/media/download/{}"
     ("bytes=-5000", 0, 999),  # a suffix longer than the file is all of it
     ("Bytes = 10 - 10", 10, 10),
 ])
-def test_single_range_is_partial_content(kit: Kit, uploaded: tuple[User, str], path: str,
+def test_single_range_is_partial_content(uploaded: tuple[Kit, User, str], path: str,
                                          header: str, start: int, end: int) -> None:
-    user, media = uploaded
+    kit, user, media = uploaded
     r = kit.request("GET", path.format(media), user.access_token, headers={"Range": header})
     assert r.status_code == 206, r.text
     assert r.content == DATA[start:end + 1]
@@ -49,9 +51,9 @@ def test_single_range_is_partial_content(kit: Kit, uploaded: tuple[User, str], p
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("header", ["bytes=1000-", "bytes=5000-6000", "bytes=-0"])
-def test_unsatisfiable_range_is_416(kit: Kit, uploaded: tuple[User, str], path: str,
+def test_unsatisfiable_range_is_416(uploaded: tuple[Kit, User, str], path: str,
                                     header: str) -> None:
-    user, media = uploaded
+    kit, user, media = uploaded
     r = kit.request("GET", path.format(media), user.access_token, headers={"Range": header})
     assert r.status_code == 416, r.text
     assert r.headers["content-range"] == "bytes */1000"
@@ -66,9 +68,9 @@ def test_unsatisfiable_range_is_416(kit: Kit, uploaded: tuple[User, str], path: 
     {"Range": "bytes=20-10"},
     {"Range": "bytes=abc"},
 ])
-def test_ignored_ranges_get_the_whole_file(kit: Kit, uploaded: tuple[User, str], path: str,
+def test_ignored_ranges_get_the_whole_file(uploaded: tuple[Kit, User, str], path: str,
                                            headers: dict[str, str]) -> None:
-    user, media = uploaded
+    kit, user, media = uploaded
     r = kit.request("GET", path.format(media), user.access_token, headers=headers)
     assert r.status_code == 200, r.text
     assert r.content == DATA

@@ -29,6 +29,23 @@ async def test_pending_ids(shared: Storage) -> None:
     assert await m.get(a) == Media(a, u, "image/png", "ä.png", 5, 100, "h", None, False, None)
 
 
+async def test_authenticated_is_kept_from_creation(shared: Storage) -> None:
+    """The flag is decided when the row is made (a /create ID keeps it through its
+    upload); rows default to unauthenticated."""
+    u = f"@{uid('u')}:test"
+    m = shared.media
+    made, plain, pending = uid("m"), uid("m"), uid("m")
+    await m.insert(made, u, "text/plain", None, 1, 5, "h", None, authenticated=True)
+    await m.insert(plain, u, "text/plain", None, 1, 5, "h", None)
+    await m.create_pending(pending, u, 100, authenticated=True)
+    assert await m.fill_pending(pending, u, "image/png", None, 5, "h", None, 99)
+    flags = {x.media_id: x.authenticated for x in (await m.page_by_user(
+        u, "media_id", False, 0, 10))[0]}
+    assert flags == {made: True, plain: False, pending: True}
+    got = await m.get(made)
+    assert got is not None and got.authenticated
+
+
 async def test_delete_expired_pending(storage: Storage) -> None:
     m = storage.media
     await m.create_pending("old", "@u:test", 10)

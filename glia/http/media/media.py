@@ -157,7 +157,7 @@ async def _media(req: Request, *, legacy: bool) -> Media:
         req.query_bool("allow_redirect", False)  # validated; we always answer directly
     return await req.services.media.local_media(
         req.path("serverName"), req.path("mediaId"), timeout_ms=req.query_int("timeout_ms"),
-        allow_remote=allow_remote,
+        allow_remote=allow_remote, unauthenticated=legacy,
         bypass_quarantine=False if legacy else _bypass_quarantine(req))
 
 

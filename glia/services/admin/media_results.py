@@ -26,8 +26,8 @@ class UserMediaItem(msgspec.Struct, kw_only=True):
     safe_from_quarantine: bool
     url_cache: None = None
     user_id: str
-    #: Glia serves every item on both the legacy and the authenticated endpoints.
-    authenticated: bool = False
+    #: Stored while ``media.enable_authenticated_media`` was on.
+    authenticated: bool
     sha256: str | None
 
     @classmethod
@@ -37,7 +37,7 @@ class UserMediaItem(msgspec.Struct, kw_only=True):
                    created_ts=media.created_ts, last_access_ts=media.last_access_ts,
                    quarantined_by=media.quarantined_by,
                    safe_from_quarantine=media.safe_from_quarantine, user_id=media.user_id,
-                   sha256=media.sha256)
+                   authenticated=media.authenticated, sha256=media.sha256)
 
 
 class UserMediaList(msgspec.Struct):
@@ -64,7 +64,7 @@ class MediaInfoItem(msgspec.Struct, kw_only=True):
     url_cache: None = None
     last_access_ts: int | None
     quarantined_by: str | None
-    authenticated: bool = False
+    authenticated: bool
     safe_from_quarantine: bool
     sha256: str | None
 
@@ -74,7 +74,8 @@ class MediaInfoItem(msgspec.Struct, kw_only=True):
                    media_type=media.content_type, media_length=media.size,
                    upload_name=media.upload_name, created_ts=media.created_ts,
                    last_access_ts=media.last_access_ts, quarantined_by=media.quarantined_by,
-                   safe_from_quarantine=media.safe_from_quarantine, sha256=media.sha256)
+                   safe_from_quarantine=media.safe_from_quarantine,
+                   authenticated=media.authenticated, sha256=media.sha256)
 
 
 class MediaInfo(msgspec.Struct):
