@@ -10,12 +10,13 @@ import secrets
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tests.json_handler import JsonHandler
 from tests.pg import free_port
 
 
@@ -71,18 +72,7 @@ class FakeAppService:
         self._release = threading.Event()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _answer(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def _authorised(self) -> bool:
                 return self.headers.get("Authorization") == \
                     f"Bearer {fake.registration.hs_token}"
@@ -92,7 +82,7 @@ class FakeAppService:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 fake.requests.append(("PUT", self.path))
                 if not self._authorised():
-                    self._answer(403, {"errcode": "M_FORBIDDEN"})
+                    self.answer(403, {"errcode": "M_FORBIDDEN"})
                     return
                 txn_id = self.path.rsplit("/", 1)[1]
                 status = fake.status
@@ -103,17 +93,17 @@ class FakeAppService:
                     fake.transactions.append((txn_id, body))
                 else:
                     fake.transactions.append((f"failed:{txn_id}", body))
-                self._answer(status, {} if status == 200 else {"error": "down"})
+                self.answer(status, {} if status == 200 else {"error": "down"})
 
             def do_GET(self) -> None:
                 fake.requests.append(("GET", self.path))
                 if not self._authorised():
-                    self._answer(403, {"errcode": "M_FORBIDDEN"})
+                    self.answer(403, {"errcode": "M_FORBIDDEN"})
                     return
                 answer = fake.answers.get(self.path.split("?", 1)[0],
                                           (404, {"errcode": "M_NOT_FOUND"}))
                 status, body = answer() if callable(answer) else answer
-                self._answer(status, body)
+                self.answer(status, body)
 
             do_POST = do_GET
 

@@ -8,8 +8,10 @@ import base64
 import hashlib
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.json_handler import JsonHandler
 
 PEPPER = "matrixrocks"
 ACCESS_TOKEN = "is-token"
@@ -31,31 +33,20 @@ class IdentityServer:
         self.unbind_status = 200
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def _handle(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length)) if length else None
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 server.requests.append((method, self.path, headers, body))
                 status, answer = server.answer(method, self.path, headers, body)
-                self._answer(status, answer)
+                self.answer(status, answer)
 
             def do_GET(self) -> None:
                 self._handle("GET")
 
             def do_POST(self) -> None:
                 self._handle("POST")
-
-            def log_message(self, *args: Any) -> None:
-                pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.name = f"127.0.0.1:{self.httpd.server_address[1]}"
