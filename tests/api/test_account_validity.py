@@ -117,10 +117,17 @@ def _notice_link(kit: Kit, user: User) -> str:
     r = kit.request("POST", f"/_matrix/client/v3/rooms/{room_id}/join", user.access_token,
                     json={})
     assert r.status_code == 200, r.text
-    r = kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/messages?dir=b",
-                    user.access_token)
-    bodies = [e["content"].get("body", "") for e in r.json()["chunk"]
-              if e["type"] == "m.room.message"]
+
+    def notice_bodies() -> list[str] | None:
+        # The invite is written before the notice message, so the join may come first.
+        r = kit.request("GET", f"/_matrix/client/v3/rooms/{room_id}/messages?dir=b",
+                        user.access_token)
+        assert r.status_code == 200, r.text
+        found = [e["content"].get("body", "") for e in r.json()["chunk"]
+                 if e["type"] == "m.room.message"]
+        return found or None
+
+    bodies = wait_until(notice_bodies, what="the renewal notice message")
     assert len(bodies) == 1, bodies
     match = re.search(r"https?://\S+(/_matrix/client/v3/account_validity/renew\?token=\S+)",
                       bodies[0])
