@@ -1,31 +1,12 @@
-"""A real Synapse on loopback for the compatibility test: installed once into its own
-virtual environment (cached outside the repository, keyed by version), configured for the
-comparison (SQLite, the tests' registration shared secret, no federation listener and no
-key servers, rate limits out of the way), started beside Glia and stopped after."""
+"""The Synapse the admin API is compared with (see tests/synapse_process.py for how it
+is installed and run), configured for the comparison: no federation (no federation
+listener, an empty domain allow-list), account validity as Glia's, rate limits out of
+the way, and server notices."""
 
 from __future__ import annotations
 
-import base64
-import os
-import signal
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
+from tests.synapse_process import SynapseProcess
 
-import httpx
-import pytest
-import yaml
-
-from tests.pg import free_port
-from tests.server import SHARED_SECRET
-
-#: The Synapse release Glia's admin API is compared with (the issue's reference).
-SYNAPSE_VERSION = "1.163.2"
-#: Where the virtual environment is kept between runs (``GLIA_COMPAT_CACHE`` overrides).
-CACHE = Path(os.environ.get("GLIA_COMPAT_CACHE")
-             or Path.home() / ".cache" / "glia-compat")
 #: Account validity as both servers are configured for the comparison (seconds).
 VALIDITY_PERIOD_S = 30 * 86400
 #: A bucket no scripted run empties (Synapse's rate limits cannot be switched off).
@@ -34,126 +15,18 @@ _RATE_LIMITS = ("rc_message", "rc_registration", "rc_joins", "rc_invites",
                 "rc_admin_redaction", "rc_3pid_validation", "rc_media_create",
                 "rc_room_creation", "rc_delayed_event_mgmt", "rc_reports", "rc_presence")
 
-
-def unavailable(reason: str) -> None:
-    """Without Synapse the comparison cannot run: in CI that fails the run (a compat test
-    that silently skips checks nothing); on a developer's machine it skips, saying why."""
-    if os.environ.get("CI"):
-        pytest.fail(f"Synapse is needed for the compatibility test: {reason}")
-    pytest.skip(f"Synapse unavailable: {reason}")
-
-
-def synapse_python() -> Path:
-    """The cached environment's interpreter, installing Synapse on first use."""
-    venv = CACHE / f"synapse-{SYNAPSE_VERSION}"
-    python = venv / "bin" / "python"
-    marker = venv / ".installed"
-    if marker.exists():
-        return python
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    steps = ([sys.executable, "-m", "venv", "--clear", str(venv)],
-             [str(python), "-m", "pip", "install", "-q", f"matrix-synapse=={SYNAPSE_VERSION}"])
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True, timeout=900)
-        if done.returncode != 0:
-            unavailable(f"{' '.join(step[:4])} failed:\n{done.stderr[-3000:]}")
-    marker.write_text(SYNAPSE_VERSION)
-    return python
-
-
-def _config(data: Path, port: int) -> dict[str, object]:
-    return {
-        "server_name": "localhost",
-        "pid_file": str(data / "homeserver.pid"),
-        "listeners": [{"port": port, "bind_addresses": ["127.0.0.1"], "type": "http",
-                       "tls": False, "x_forwarded": False,
-                       "resources": [{"names": ["client"], "compress": False}]}],
-        "database": {"name": "sqlite3", "args": {"database": str(data / "homeserver.db")}},
-        "log_config": str(data / "log.yaml"),
-        "media_store_path": str(data / "media_store"),
-        "signing_key_path": str(data / "signing.key"),
-        "registration_shared_secret": SHARED_SECRET,
-        "enable_registration": False,
-        "report_stats": False,
-        "macaroon_secret_key": "compat-macaroon-secret",
-        "form_secret": "compat-form-secret",
-        "trusted_key_servers": [],
-        "suppress_key_server_warning": True,
-        "federation_domain_whitelist": [],
-        "url_preview_enabled": False,
-        "enable_metrics": False,
-        "account_validity": {"enabled": True, "period": f"{VALIDITY_PERIOD_S}s"},
-        "server_notices": {"system_mxid_localpart": "server",
-                           "system_mxid_display_name": "Server Notices",
-                           "room_name": "Server Notices"},
-        "rc_login": {"address": _UNLIMITED, "account": _UNLIMITED,
-                     "failed_attempts": _UNLIMITED},
-        **{name: _UNLIMITED for name in _RATE_LIMITS},
-        "bcrypt_rounds": 4,
-    }
-
-
-_LOG_CONFIG = {
-    "version": 1,
-    "formatters": {"plain": {"format": "%(asctime)s %(name)s %(levelname)s %(message)s"}},
-    "handlers": {"file": {"class": "logging.FileHandler", "formatter": "plain",
-                          "filename": "{data}/homeserver.log"}},
-    "root": {"level": "WARNING", "handlers": ["file"]},
-    "disable_existing_loggers": False,
+_SETTINGS = {
+    "federation_domain_whitelist": [],
+    "account_validity": {"enabled": True, "period": f"{VALIDITY_PERIOD_S}s"},
+    "server_notices": {"system_mxid_localpart": "server",
+                       "system_mxid_display_name": "Server Notices",
+                       "room_name": "Server Notices"},
+    "rc_login": {"address": _UNLIMITED, "account": _UNLIMITED,
+                 "failed_attempts": _UNLIMITED},
+    **{name: _UNLIMITED for name in _RATE_LIMITS},
 }
 
 
-class SynapseProcess:
-    """One Synapse on a free loopback port, with its own data directory."""
-
-    def __init__(self) -> None:
-        self.python = synapse_python()
-        self.data = Path(tempfile.mkdtemp(prefix="glia-compat-synapse-"))
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> SynapseProcess:
-        config = self.data / "homeserver.yaml"
-        config.write_text(yaml.safe_dump(_config(self.data, self.port)))
-        log = dict(_LOG_CONFIG)
-        log["handlers"] = {"file": {**_LOG_CONFIG["handlers"]["file"],  # type: ignore[index]
-                                    "filename": str(self.data / "homeserver.log")}}
-        (self.data / "log.yaml").write_text(yaml.safe_dump(log))
-        seed = base64.b64encode(os.urandom(32)).decode().rstrip("=")
-        (self.data / "signing.key").write_text(f"ed25519 a_cmp {seed}\n")
-        out = open(self.data / "stdout.log", "ab")  # noqa: SIM115 - closed with the process
-        self.proc = subprocess.Popen(
-            [str(self.python), "-m", "synapse.app.homeserver", "-c", str(config)],
-            cwd=self.data, stdout=out, stderr=subprocess.STDOUT,
-            env={k: v for k, v in os.environ.items() if not k.startswith("SYNAPSE_")})
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                unavailable(f"Synapse exited early:\n{self.log()[-4000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        unavailable(f"Synapse did not start in 90 s:\n{self.log()[-4000:]}")
-        return self
-
-    def log(self) -> str:
-        parts = [p.read_text(errors="replace") for p in
-                 (self.data / "stdout.log", self.data / "homeserver.log") if p.exists()]
-        return "\n".join(parts)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+def compat_synapse() -> SynapseProcess:
+    """A Synapse named ``localhost`` (as the shared Glia is) set up for the comparison."""
+    return SynapseProcess("localhost", _SETTINGS)

@@ -18,9 +18,10 @@ from tests.compat.fixtures import populate
 from tests.compat.known import DELIBERATE, PENDING
 from tests.compat.script import SCRIPT, Call
 from tests.compat.shapes import response_differences
-from tests.compat.synapse import VALIDITY_PERIOD_S, SynapseProcess
+from tests.compat.synapse import VALIDITY_PERIOD_S, compat_synapse
 from tests.kit import Kit, User
 from tests.server import GliaProcess
+from tests.synapse_process import SynapseProcess
 
 _PLACEHOLDER = re.compile(r"\{([a-z_0-9]+)\}")
 #: Job states (Synapse's task and deletion states, Glia's) that are not final yet.
@@ -37,7 +38,7 @@ def _running(value: Any) -> bool:
 
 @pytest.fixture(scope="module")
 def synapse() -> Iterator[SynapseProcess]:
-    server = SynapseProcess().start()
+    server = compat_synapse().start()
     yield server
     server.stop()
 
