@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from glia.protocol.signing import SigningKey, parse_signing_keys
 from tests.federation import LoopbackCA
 from tests.synapse_process import SynapseProcess
 
@@ -58,6 +59,10 @@ class FederatingSynapse:
         with httpx.Client(verify=ssl.create_default_context(cafile=self.ca_path),
                           timeout=30) as http:
             return http.request(method, self.federation_url + path, json=body)
+
+    def signing_key(self) -> SigningKey:
+        """Synapse's own signing key, so a test can send requests signed as Synapse."""
+        return parse_signing_keys((self.process.data / "signing.key").read_text())[0]
 
     def stop(self) -> None:
         self.process.stop()

@@ -24,7 +24,7 @@ from unpaddedbase64 import decode_base64
 from glia.protocol.signing import key_id
 from tests.api.test_keys import CrossSigning, setup_device
 from tests.fed_synapse import FederatingSynapse, start_federating_synapse
-from tests.federation import FederatingServer, LoopbackCA, start_federating
+from tests.federation import FederatingServer, LoopbackCA, signed_request, start_federating
 from tests.kit import Kit, User, assert_error, create_room, unique, wait_until
 from tests.pg import free_port
 from tests.server import GliaProcess
@@ -179,6 +179,17 @@ def test_profiles_both_ways(peers: Peers) -> None:
         "displayname": "Sam of Synapse", "avatar_url": "mxc://synapse.example/sam"}
     assert ok(peers.kit_g.request("GET", f"{path}/displayname", on_glia.access_token)) \
         == {"displayname": "Sam of Synapse"}
+
+    # A field of spec v1.16 Glia does not keep (``m.tz``): Glia answers
+    # ``query/profile?field=m.tz`` with the profile without it, as the spec says for a
+    # field that is not set (it used to refuse the query with a 400), and Synapse's
+    # client sees the field unset.
+    asked = signed_request(peers.synapse.name, peers.synapse.signing_key(), peers.glia, "GET",
+                           f"/_matrix/federation/v1/query/profile?user_id="
+                           f"{quote(on_glia.user_id)}&field=m.tz")
+    assert ok(asked) == {}
+    assert ok(peers.kit_s.request("GET", f"{V3}/profile/{quote(on_glia.user_id)}/m.tz",
+                                  on_synapse.access_token)).get("m.tz") is None
 
     # Users that do not exist: each server's 404 reaches the other's client.
     assert_error(peers.kit_s.request(

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 
-from glia import __version__, errors
+from glia import __version__
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, federation_paths
 from glia.protocol.canonical_json import NonNegativeInt
@@ -16,11 +14,6 @@ from glia.services.federation.queries import RemoteProfile
 from glia.services.openid import OpenIdUserInfo
 
 routes = RouteGroup()
-
-
-#: The ``field`` values of ``query/profile`` (none: both fields).
-PROFILE_FIELDS: dict[str | None, Literal["displayname", "avatar_url"] | None] = {
-    None: None, "displayname": "displayname", "avatar_url": "avatar_url"}
 
 
 class ServerSoftware(msgspec.Struct, frozen=True):
@@ -53,11 +46,8 @@ async def version(req: Request) -> ServerVersion:
 
 @routes.get(*federation_paths("/query/profile"), auth=Auth.SERVER)
 async def query_profile(req: Request) -> RemoteProfile:
-    field = req.query("field")
-    if field not in PROFILE_FIELDS:
-        raise errors.invalid_param("field must be displayname or avatar_url")
     return await req.services.federation_queries.profile(req.query("user_id"),
-                                                         PROFILE_FIELDS[field])
+                                                         req.query("field"))
 
 
 @routes.get(*federation_paths("/query/directory"), auth=Auth.SERVER)

@@ -4,8 +4,6 @@ own users and aliases are answered; the origin was authenticated before this run
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 
 from glia import errors
@@ -78,15 +76,16 @@ class FederationQueryService:
         except InvalidId:
             return False
 
-    async def profile(self, user_id: str | None,
-                      field: Literal["displayname", "avatar_url"] | None) -> RemoteProfile:
-        """``query/profile``: one field or both; ``404 M_NOT_FOUND`` for no such user."""
+    async def profile(self, user_id: str | None, field: str | None) -> RemoteProfile:
+        """``query/profile``: the profile, or just ``field``; ``404 M_NOT_FOUND`` for no
+        such user. Any field may be asked for (spec v1.16: ``m.tz`` and fields servers
+        add); one Glia does not keep is left out, as the spec says for a field not set."""
         found = await self._profile.get(self._local_user(user_id))
-        if field == "displayname":
-            return RemoteProfile(displayname=found.displayname)
-        if field == "avatar_url":
-            return RemoteProfile(avatar_url=found.avatar_url)
-        return RemoteProfile(found.displayname, found.avatar_url)
+        if field is None:
+            return RemoteProfile(found.displayname, found.avatar_url)
+        return RemoteProfile(
+            displayname=found.displayname if field == "displayname" else None,
+            avatar_url=found.avatar_url if field == "avatar_url" else None)
 
     async def directory(self, alias: str | None) -> AliasTarget:
         """``query/directory``: the room an alias of ours points to."""
