@@ -236,7 +236,8 @@ def test_aliases_both_ways(peers: Peers) -> None:
 def test_public_room_directories_both_ways(peers: Peers) -> None:
     on_glia = peers.kit_g.register_user(unique("gd"))
     on_synapse = peers.kit_s.register_user(unique("sd"))
-    glia_name, synapse_name = unique("Glia public "), unique("Synapse public ")
+    # Names beyond ASCII: the search terms travel in signed JSON bodies both ways.
+    glia_name, synapse_name = unique("Glia café ☕ "), unique("Synapse Straße ✓ ")
     glia_room = _public_room(peers.kit_g, on_glia, unique("gpub"), glia_name)
     synapse_room = _public_room(peers.kit_s, on_synapse, unique("spub"), synapse_name)
 
@@ -322,6 +323,16 @@ def test_synapse_user_queries_and_claims_a_glia_users_keys(peers: Peers) -> None
         assert {k: key[k] for k in cross_signing[field]} == cross_signing[field]
     # A user-signing key is for its owner only.
     assert on_glia.user_id not in body.get("user_signing_keys", {})
+
+    # A second device; asking for one device by ID answers just that one.
+    other = peers.kit_g.login(on_glia.user_id, on_glia.password)
+    setup_device(peers.kit_g, other)
+    for wanted in ([on_glia.device_id], [other.device_id], [unique("NODEVICE")]):
+        body = ok(peers.kit_s.request("POST", f"{V3}/keys/query", on_synapse.access_token,
+                                      json={"device_keys": {on_glia.user_id: wanted}}))
+        assert body["failures"] == {}, body
+        known = {on_glia.device_id, other.device_id}
+        assert set(body["device_keys"].get(on_glia.user_id, {})) == set(wanted) & known
 
     body = ok(peers.kit_s.request(
         "POST", f"{V3}/keys/claim", on_synapse.access_token,
