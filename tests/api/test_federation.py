@@ -393,6 +393,22 @@ def test_an_unreachable_destination_backs_off(pair: Pair) -> None:
     assert "cannot reach" in diagnose("version", pair.down)["error"]
 
 
+def test_user_lookups_ignore_the_back_off(pair: Pair) -> None:
+    """Lookups our users ask for are tried while the destination backs off, and their
+    failures do not lengthen it (as in Synapse)."""
+    token = pair.admin_a.access_token
+    pair.kit_a.request("GET", f"/_glia/admin/v1/federation/version/{pair.down}", token)
+    path = f"/_synapse/admin/v1/federation/destinations/{pair.down}"
+    before = pair.kit_a.request("GET", path, token).json()
+    assert before["retry_interval"] > 0, before
+    alice = pair.kit_a.register_user()
+    for lookup in (f"profile/@x:{pair.down}", f"directory/room/{quote(f'#x:{pair.down}')}",
+                   f"publicRooms?server={pair.down}"):
+        r = pair.kit_a.request("GET", f"/_matrix/client/v3/{lookup}", alice.access_token)
+        assert "cannot reach" in assert_error(r, 502, "M_UNKNOWN")["error"]
+    assert pair.kit_a.request("GET", path, token).json() == before
+
+
 # -- hostile requests ------------------------------------------------------------------
 
 

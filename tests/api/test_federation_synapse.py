@@ -299,6 +299,25 @@ def test_public_room_directories_page_both_ways(peers: Peers) -> None:
         assert theirs <= set(seen), (theirs, seen)
 
 
+def test_one_users_failed_lookup_does_not_stop_the_others(peers: Peers) -> None:
+    """Synapse answers ``500`` to a directory token it cannot read. A lookup a user asks
+    for is tried whatever the destination's back-off and its failure does not start one
+    (as Synapse does for profiles, aliases and directories): otherwise any user could cut
+    everyone off from a server for ten minutes with one bad request."""
+    on_glia = peers.kit_g.register_user(unique("gf"))
+    on_synapse = peers.kit_s.register_user(unique("sf"))
+    for _ in range(2):
+        r = peers.kit_g.request(
+            "GET", f"{V3}/publicRooms?server={quote(peers.synapse.name)}&since=garbage",
+            on_glia.access_token)
+        assert_error(r, 502, "M_UNKNOWN")
+        assert "HTTP 500" in r.json()["error"]
+    assert _destination(peers.kit_g, peers.admin_g, peers.synapse.name)["retry_interval"] == 0
+    body = ok(peers.kit_g.request("GET", f"{V3}/profile/{quote(on_synapse.user_id)}",
+                                  on_glia.access_token))
+    assert body["displayname"] == on_synapse.user_id[1:].split(":")[0]
+
+
 # -- end-to-end keys -------------------------------------------------------------------
 
 

@@ -5,6 +5,11 @@ failure; one success forgets the failures. ``reset_connection`` clears it by han
 
 Only failures that say the server is down count: no connection, a 5xx answer, or an
 answer that is not JSON. A 4xx answer means the server is up and refused us.
+
+Lookups our users ask for (profiles, aliases, room directories) ignore the back-off, as
+in Synapse: they are tried anyway and their failures are not counted, so one user's
+request (say a directory token the remote server chokes on) cannot cut everyone off from
+that server; their success still clears it.
 """
 
 from __future__ import annotations
@@ -33,9 +38,13 @@ class DestinationBackoff:
         self._storage = storage
         self._clock = clock
 
+    async def state(self, destination: str) -> Destination | None:
+        """The destination's state, backing off or not."""
+        return await self._storage.federation_destinations.get(destination)
+
     async def check(self, destination: str) -> Destination | None:
         """The destination's state; raises :class:`NotRetrying` while it backs off."""
-        state = await self._storage.federation_destinations.get(destination)
+        state = await self.state(destination)
         if state is not None and state.retry_last_ts and state.retry_interval:
             until = state.retry_last_ts + state.retry_interval
             if self._clock.now_ms() < until:

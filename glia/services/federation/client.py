@@ -143,8 +143,10 @@ class FederationClient:
 
     async def request(self, destination: str, method: str, path: str,
                       query: dict[str, str] | None = None, content: Any = None,
-                      signed: bool = True) -> Answer:
+                      signed: bool = True, ignore_backoff: bool = False) -> Answer:
         """Send a request to ``destination`` and return its JSON answer.
+        ``ignore_backoff``: send it even while the destination backs off, and do not
+        count its failure (a success still clears the back-off).
 
         Raises :class:`RemoteError` for an error status, :class:`FederationError` for
         anything else that went wrong (a destination backing off included),
@@ -156,7 +158,8 @@ class FederationClient:
             return await self.request_resolved(resolution, method, path, query, content,
                                                signed)
         try:
-            before = await self._backoff.check(destination)
+            before = await (self._backoff.state(destination) if ignore_backoff
+                            else self._backoff.check(destination))
         except NotRetrying as e:
             raise FederationError(str(e)) from e
         resolution = await self.discovery.resolve(destination)
@@ -164,13 +167,14 @@ class FederationClient:
             answer = await self.request_resolved(resolution, method, path, query, content,
                                                  signed)
         except RemoteError as e:
-            if e.status >= 500:
-                await self._backoff.failed(destination, before)
-            else:
+            if e.status < 500:
                 await self._backoff.succeeded(destination, before)
+            elif not ignore_backoff:
+                await self._backoff.failed(destination, before)
             raise
         except FederationError:
-            await self._backoff.failed(destination, before)
+            if not ignore_backoff:
+                await self._backoff.failed(destination, before)
             raise
         await self._backoff.succeeded(destination, before)
         return answer

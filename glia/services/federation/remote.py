@@ -3,7 +3,9 @@ remote profiles (``query/profile``), remote room aliases (``query/directory``) a
 remote room directories (``publicRooms``).
 
 A remote server's error comes back as it said it (a ``404 M_NOT_FOUND`` stays one);
-a server that cannot be reached or answers nonsense is ``502``, as in Synapse.
+a server that cannot be reached or answers nonsense is ``502``, as in Synapse. As in
+Synapse too, these lookups are tried whatever the destination's back-off and their
+failures do not count toward it (see ``backoff``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ class RemoteQueries:
         """GET (POST with ``content``) ``path`` of ``server``: its JSON object."""
         try:
             answer = await self._client.request(server, "GET" if content is None else "POST",
-                                                path, query=query, content=content)
+                                                path, query=query, content=content,
+                                                ignore_backoff=True)
         except RemoteError as e:
             if 400 <= e.status < 500 and e.errcode:
                 raise MatrixError(e.status, e.errcode, e.error or "") from e
