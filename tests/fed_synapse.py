@@ -96,5 +96,6 @@ def start_federating_synapse(ca: LoopbackCA, federation_port: int, peers: list[s
         "rc_room_creation": _UNLIMITED,
     }
     process = SynapseProcess(name, settings, [listener])
-    settings["public_baseurl"] = f"{process.url}/"
+    # Its own base URL is the client listener (the port is chosen by the process).
+    process.settings["public_baseurl"] = f"{process.url}/"
     return FederatingSynapse(process.start(), federation_port, str(ca.ca_path))
