@@ -75,6 +75,8 @@ class Database:
             " AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM forward_extremities%'")))
 
     def release(self) -> None:
+        if self._holder is None:
+            return
         conn, tx = self._holder
 
         async def release() -> None:
@@ -85,8 +87,7 @@ class Database:
         self._holder = None
 
     def close(self) -> None:
-        if self._holder is not None:
-            self.release()
+        self.release()
         self.run(self._conn.close())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
@@ -222,18 +223,20 @@ def test_sends_into_different_rooms_do_not_wait_across_processes(cluster: Cluste
     alice = kits[0].register_user()
     (room_a, room_b), readers = _rooms_and_readers(kits, alice, 2)
     database.hold_room(room_a)
-    first, first_id = _in_thread(lambda: send_event(kits[0], alice, room_a))
-    wait_until(database.writer_waits, BOUND, what="the first send to hold its position")
-    # The other process writes into another room meanwhile (before, every stream write
-    # waited for one lock held by the first writer until its commit).
-    second, second_id = _in_thread(lambda: send_event(kits[1], alice, room_b))
-    second.join(BOUND)
-    assert not second.is_alive(), "a send into another room waited for the held one"
-    # Neither process shows the second event yet: the first, still being written, has
-    # the lower stream position, and a token past the second would skip it.
-    for reader in readers:
-        assert reader.sync() == []
-    database.release()
+    try:
+        first, first_id = _in_thread(lambda: send_event(kits[0], alice, room_a))
+        wait_until(database.writer_waits, BOUND, what="the first send to hold its position")
+        # The other process writes into another room meanwhile (before, every stream
+        # write waited for one lock held by the first writer until its commit).
+        second, second_id = _in_thread(lambda: send_event(kits[1], alice, room_b))
+        second.join(BOUND)
+        assert not second.is_alive(), "a send into another room waited for the held one"
+        # Neither process shows the second event yet: the first, still being written,
+        # has the lower stream position, and a token past the second would skip it.
+        for reader in readers:
+            assert reader.sync() == []
+    finally:
+        database.release()  # also when failing, so the module's other tests can write
     first.join(BOUND)
     assert first_id and second_id
     for reader in readers:
