@@ -53,9 +53,9 @@ class DatabaseConfig:
     pool_size: int = 10
     #: SQLite durability: ``full`` survives power loss, ``normal`` survives process crashes.
     sqlite_synchronous: str = "full"
-    #: PostgreSQL only: set when several Glia processes serve this database. Stream
-    #: positions then commit in the order they were taken (writers take a lock from the
-    #: position to the commit), so no process's /sync can pass another's uncommitted event.
+    #: PostgreSQL only: set when several Glia processes serve this database. Writers
+    #: then mark the stream positions they are writing (``storage.streams``), so no
+    #: process's /sync can pass another's uncommitted event.
     several_processes: bool = False
 
 

@@ -53,7 +53,13 @@ from glia.storage.server_notices import ServerNoticeStore
 from glia.storage.spaces import SpaceStore
 from glia.storage.state import StateStore
 from glia.storage.statistics import StatisticsStore
-from glia.storage.streams import STREAM, STREAM_ORDER_LOCK, current_position, next_position
+from glia.storage.streams import (
+    STREAM,
+    STREAM_MARK,
+    committed_upto,
+    current_position,
+    next_position,
+)
 from glia.storage.threepids import ThreepidStore
 from glia.storage.to_device import ToDeviceStore
 from glia.storage.typing import TypingStore
@@ -278,10 +284,13 @@ class Stores:
             return await next_position(self.engine, self.db, counter)
         # Until its value is known, an allocation holds a placeholder that is a lower
         # bound for it (positions only grow), so a reader never passes over it.
-        if self._inflight.ordered:
-            await self.engine.dialect.lock_pair(self.db, STREAM_ORDER_LOCK, shared=False)
         placeholder = self._inflight.reserve()
         try:
+            if self._inflight.ordered and not self._inflight.marked:
+                # The same for other processes' readers (see storage.streams); the first
+                # mark is a lower bound of every later position of this transaction.
+                await self.engine.dialect.mark_in_flight(self.db, counter, STREAM_MARK)
+                self._inflight.marked = True
             position = await next_position(self.engine, self.db, counter)
         finally:
             self._inflight.release(placeholder)
@@ -295,8 +304,8 @@ class InFlight:
     On PostgreSQL a position is taken from a sequence at once but becomes visible only
     when its transaction commits, so positions can commit out of order. A reader that
     promised "everything up to N" (a sync token) must not pass a position still in
-    flight, or that event would be skipped forever. (Other processes' positions are not
-    tracked here; see the multi-process note in docs.)
+    flight, or that event would be skipped forever. (Other processes' positions are
+    marked in the database instead; see ``storage.streams``.)
     """
 
     def __init__(self) -> None:
@@ -334,8 +343,10 @@ class _TxContext:
         self.callbacks: list[Callable[[], None]] = []
         #: Positions held past the commit, when :meth:`keep` was called.
         self._kept: list[int] | None = None
-        #: Positions must commit in order across processes (see STREAM_ORDER_LOCK).
+        #: Other processes share the stream: mark positions in flight for them too
+        #: (see ``storage.streams``); whether this transaction has.
         self.ordered = ordered
+        self.marked = False
 
     def reserve(self) -> int:
         return self._shared.reserve()
@@ -373,6 +384,9 @@ class Storage(Stores):
         super().__init__(engine, engine)
         self._stream_inflight = InFlight()
         self._ordered = several_processes and engine.dialect.shared_by_processes
+        #: The highest position :meth:`stream_upto` found safe: it stays safe, so a
+        #: later answer never goes below it.
+        self._upto_floor = 0
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Stores]:
@@ -407,16 +421,16 @@ class Storage(Stores):
         await self.engine.notify(channel, payload)
 
     async def stream_upto(self) -> int:
-        """The stream position up to which everything has committed (as far as this
-        process knows): the end of what a sync may promise."""
+        """The stream position up to which everything has committed and, for this
+        process's events, been published to the subscribers readers depend on: the end
+        of what a sync may promise. With ``several_processes``, other processes'
+        transactions in flight count too (``storage.streams.committed_upto``)."""
         if not self._ordered:
             return self._stream_inflight.safe_upto(await current_position(self.engine))
-        async with self.engine.transaction() as tx:
-            # Shared: waits for a writer between its position and its commit, not for
-            # other readers.
-            await self.engine.dialect.lock_pair(tx, STREAM_ORDER_LOCK, shared=True)
-            current = await current_position(self.engine, executor=tx)
-        return self._stream_inflight.safe_upto(current)
+        # Other processes' positions in flight cap it too; it never waits for a writer.
+        upto = self._stream_inflight.safe_upto(await committed_upto(self.engine))
+        self._upto_floor = max(self._upto_floor, upto)
+        return self._upto_floor
 
     async def close(self) -> None:
         await self.engine.close()

@@ -84,10 +84,17 @@ class Dialect(Protocol):
         """Hold a lock on ``name`` until the transaction ends (nothing to do where write
         transactions are serialized anyway)."""
 
-    async def lock_pair(self, executor: Executor, key: tuple[int, int], *,
-                        shared: bool) -> None:
-        """Hold the two-number lock ``key``, shared or exclusive, until the transaction
-        ends (nothing to do where write transactions are serialized anyway)."""
+    async def mark_in_flight(self, executor: Executor, sequence: str, tag: int) -> None:
+        """Show every process, until this transaction ends (commit, rollback, or its
+        connection dying), that it is about to take a value of the counter ``sequence``:
+        the mark is the counter's next value, a lower bound of what it will take.
+        ``tag`` (16 bits) keeps one counter's marks apart from other locks. Nothing to
+        do where write transactions are serialized anyway."""
+
+    async def lowest_in_flight(self, executor: Executor, sequence: str,
+                               tag: int) -> int | None:
+        """The lowest mark :meth:`mark_in_flight` holds for ``tag`` in a transaction of
+        any process that has not ended, or None."""
 
     def search_source(self, query: SearchQuery) -> tuple[str, str, str, list[Any]]:
         """Full-text search: the FROM clause (``event_search`` as ``s``), the match

@@ -47,7 +47,8 @@ def tsquery(query: SearchQuery) -> str:
 
 class PostgresDialect:
     """PostgreSQL's side of :class:`~glia.storage.engine.Dialect`: several processes may
-    share the database, so writers take advisory locks; full-text search through
+    share the database, so writers take advisory locks (room locks, in-flight stream
+    marks); full-text search through
     ``tsvector`` under a GIN index, with the ``simple`` configuration (no stemming and no
     stop words, because rooms are written in every language; every query term matches as
     a prefix instead)."""
@@ -68,10 +69,26 @@ class PostgresDialect:
     async def lock_name(self, executor: Executor, name: str) -> None:
         await executor.execute("SELECT pg_advisory_xact_lock(hashtext(?))", name)
 
-    async def lock_pair(self, executor: Executor, key: tuple[int, int], *,
-                        shared: bool) -> None:
-        lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-        await executor.execute(f"SELECT {lock}(?, ?)", *key)
+    async def mark_in_flight(self, executor: Executor, sequence: str, tag: int) -> None:
+        # A shared transaction-level advisory lock on (tag << 48) + the sequence's next
+        # value: many writers may hold the same mark, it never makes anyone wait, and
+        # PostgreSQL drops it when the transaction ends, however it ends.
+        await executor.execute(
+            "SELECT pg_advisory_xact_lock_shared((?::bigint << 48) + last_value"
+            f" + CASE WHEN is_called THEN 1 ELSE 0 END) FROM {sequence}_seq", tag)
+
+    async def lowest_in_flight(self, executor: Executor, sequence: str,
+                               tag: int) -> int | None:
+        # A one-number advisory lock shows in pg_locks as classid (high 32 bits) and
+        # objid (low 32 bits) with objsubid 1; marks are this database's with the tag
+        # in the top 16 bits (values stay below 2^48).
+        lowest = await executor.fetchval(
+            "SELECT min(((classid::bigint << 32) | objid::bigint) - (?::bigint << 48))"
+            " FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
+            " AND classid::bigint >> 16 = ?"
+            " AND database = (SELECT oid FROM pg_database"
+            " WHERE datname = current_database())", tag, tag)
+        return None if lowest is None else int(lowest)
 
     def search_source(self, query: SearchQuery) -> tuple[str, str, str, list[Any]]:
         return ("event_search s CROSS JOIN to_tsquery('simple', ?) AS q",

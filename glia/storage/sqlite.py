@@ -70,8 +70,11 @@ class SqliteDialect:
     async def lock_name(self, executor: Executor, name: str) -> None:
         return None
 
-    async def lock_pair(self, executor: Executor, key: tuple[int, int], *,
-                        shared: bool) -> None:
+    async def mark_in_flight(self, executor: Executor, sequence: str, tag: int) -> None:
+        return None
+
+    async def lowest_in_flight(self, executor: Executor, sequence: str,
+                               tag: int) -> int | None:
         return None
 
     def search_source(self, query: SearchQuery) -> tuple[str, str, str, list[Any]]:

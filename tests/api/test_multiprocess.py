@@ -61,8 +61,8 @@ def test_sync_wakes_across_processes(db_kind: str,
 def test_no_event_is_skipped_when_two_processes_write(
         db_kind: str, new_database_url: Callable[[], str]) -> None:
     """Messages written concurrently through two processes reach a reader that syncs
-    incrementally through one of them: every one, once (stream positions commit in
-    order with database.several_processes)."""
+    incrementally through one of them: every one, once (with database.several_processes
+    no reader passes a position another process is still writing)."""
     if db_kind != "postgres":
         pytest.skip("several processes share a database only on PostgreSQL")
     url = new_database_url()
