@@ -1,17 +1,20 @@
 """The read-only room endpoints of federation between two real Glia servers: B (its
 own key) asks A for events, state, auth chains, history, missing events, the event near
-a time and space hierarchies. World-readable rooms answer anyone; rooms whose history
+a time, space hierarchies and media. World-readable rooms answer anyone; rooms whose history
 only members may read refuse a server without members (there are no remote joins yet),
 as do blocked rooms and rooms whose ``m.room.server_acl`` denies the origin."""
 
 from __future__ import annotations
 
+import io
+import json
 import ssl
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
+from PIL import Image
 
 from glia.protocol.events import auth_event_ids, compute_event_id, prev_event_ids
 from glia.protocol.redaction import redact
@@ -19,6 +22,7 @@ from glia.protocol.room_versions import get_room_version
 from glia.protocol.signing import check_content_hash, verify_json, verify_key_of
 from tests.api.test_federation import F1, Pair, from_b
 from tests.api.test_federation import pair as pair  # the two servers (a fixture)
+from tests.api.test_media import png, upload
 from tests.kit import User, assert_error, create_room, send_event, unique
 
 V3 = "/_matrix/client/v3"
@@ -375,5 +379,65 @@ def test_hierarchy(fed: Pair) -> None:
 
 def test_requests_must_be_signed(fed: Pair, world: Room) -> None:
     r = httpx.get(fed.a.federation_url + f"{F1}/event/{q(world.messages[0])}",
+                  verify=ssl.create_default_context(cafile=fed.a.ca_path))
+    assert_error(r, 401, "M_UNAUTHORIZED")
+
+
+# -- federation media ---------------------------------------------------------------------
+
+def multipart(r: httpx.Response) -> tuple[dict[str, Any], dict[str, str], bytes]:
+    """The JSON part, and the file part's headers and bytes, of a spec multipart answer."""
+    assert r.status_code == 200, r.text
+    content_type = r.headers["content-type"]
+    assert content_type.startswith("multipart/mixed; boundary=")
+    boundary = content_type.split("boundary=", 1)[1].encode()
+    assert int(r.headers["content-length"]) == len(r.content)
+    first, second, end = r.content.split(b"--" + boundary)[1:]
+    assert end == b"--\r\n"
+    head, _, json_part = first.partition(b"\r\n\r\n")
+    assert head == b"\r\nContent-Type: application/json"
+    file_head, _, data = second.partition(b"\r\n\r\n")
+    headers = dict(line.split(": ", 1) for line in file_head.decode().strip().split("\r\n"))
+    assert data.endswith(b"\r\n")
+    return json.loads(json_part), {k.lower(): v for k, v in headers.items()}, data[:-2]
+
+
+def test_media_download_and_thumbnail(fed: Pair) -> None:
+    alice = fed.kit_a.register_user()
+    image = png(64, 48)
+    server, media_id = upload(fed.kit_a, alice, image, filename="cat.png")
+    assert server == fed.a.name
+    metadata, headers, data = multipart(get(fed, f"{F1}/media/download/{media_id}"))
+    assert metadata == {} and data == image
+    assert headers["content-type"] == "image/png"
+    assert headers["content-disposition"] == "inline; filename=cat.png"
+    _, headers, data = multipart(get(fed, f"{F1}/media/thumbnail/{media_id}"
+                                          "?width=32&height=32&method=scale"))
+    assert headers["content-type"] in ("image/png", "image/jpeg")
+    assert max(Image.open(io.BytesIO(data)).size) <= 64
+    # A file that is not an image: an attachment, and no thumbnail.
+    _, text_id = upload(fed.kit_a, alice, b"<b>hi</b>", content_type="text/html")
+    _, headers, data = multipart(get(fed, f"{F1}/media/download/{text_id}"))
+    assert data == b"<b>hi</b>" and headers["content-disposition"] == "attachment"
+    assert_error(get(fed, f"{F1}/media/thumbnail/{text_id}?width=32&height=32"),
+                 400, "M_UNKNOWN")
+
+
+def test_media_errors(fed: Pair) -> None:
+    alice = fed.kit_a.register_user()
+    _, media_id = upload(fed.kit_a, alice, png(8, 8))
+    assert_error(get(fed, f"{F1}/media/download/{unique('nope')}"), 404, "M_NOT_FOUND")
+    assert_error(get(fed, f"{F1}/media/download/..%2Fetc"), 404, "M_NOT_FOUND")
+    assert_error(get(fed, f"{F1}/media/thumbnail/{media_id}?width=32"),
+                 400, "M_MISSING_PARAM")
+    assert_error(get(fed, f"{F1}/media/thumbnail/{media_id}?width=0&height=32"),
+                 400, "M_INVALID_PARAM")
+    assert_error(get(fed, f"{F1}/media/thumbnail/{media_id}?width=8&height=8&method=x"),
+                 400, "M_INVALID_PARAM")
+    r = fed.kit_a.request("POST", f"/_synapse/admin/v1/media/quarantine/{fed.a.name}/"
+                          f"{media_id}", fed.admin_a.access_token, json={})
+    assert r.status_code == 200, r.text
+    assert_error(get(fed, f"{F1}/media/download/{media_id}"), 404, "M_NOT_FOUND")
+    r = httpx.get(fed.a.federation_url + f"{F1}/media/download/{media_id}",
                   verify=ssl.create_default_context(cafile=fed.a.ca_path))
     assert_error(r, 401, "M_UNAUTHORIZED")
