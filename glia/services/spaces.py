@@ -6,8 +6,9 @@ then the child event's timestamp, then the room ID); a room met twice (or a loop
 visited once. For a user, a room is listed when they are joined or invited, may join
 (public rules, or a restricted rule naming a room they are in), may knock, or the room is
 world-readable; other rooms are left out and not walked into. The admin walk lists every
-room this server has. Rooms this server does not have are left out: Glia has no
-federation to ask. A page that stops early stores where it stopped (the rooms left to
+room this server has. Rooms this server does not have are left out: Glia does not ask
+other servers (yet). Other servers get the federation walk (``server_hierarchy``): the
+room and its direct children, judged by the same rules for the server's users. A page that stops early stores where it stopped (the rooms left to
 visit and those visited) under a random token for five minutes, so any process can serve
 the next page.
 """

@@ -3,7 +3,8 @@
 Evaluated per event from two small interval lists (the room's
 ``m.room.history_visibility`` values and the reader's memberships over time), so a page of
 any depth costs two extra queries. Shared by every reader of room events: the timeline,
-relations and threads, sync and search.
+relations and threads, sync and search. A remote server (the federation endpoints) sees
+what any of its users would, and what anyone may (``ServerVisibility``).
 
 Erasure (the last section): an event whose sender was deactivated with ``erase`` is
 served redacted to readers who were not joined when it was sent; those who were keep

@@ -47,6 +47,9 @@ MAX_MISSING = 50
 MAX_START_EVENTS = 100
 #: How many events around a timestamp are tried for one the origin may see.
 TIMESTAMP_CANDIDATES = 50
+#: Event IDs per query when reading a room's whole state or auth chain (thousands of
+#: members make thousands of IDs; SQLite limits a statement's parameters).
+BATCH = 500
 
 EventIds = Annotated[list[str], msgspec.Meta(max_length=MAX_START_EVENTS)]
 Depth = Annotated[int, msgspec.Meta(ge=SAFE_INT_MIN, le=SAFE_INT_MAX)]
@@ -150,6 +153,13 @@ class FederationServing:
         return await redacted(self._storage, events,
                               hidden | await erased_for(self._storage, view, visible))
 
+    async def _events(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
+        """The known events among ``event_ids``, read :data:`BATCH` at a time."""
+        found: dict[str, StoredEvent] = {}
+        for i in range(0, len(event_ids), BATCH):
+            found.update(await self._storage.events.get_many(list(event_ids[i:i + BATCH])))
+        return found
+
     def _transaction(self, events: Iterable[StoredEvent]) -> Transaction:
         return Transaction(self._server_name, self._clock.now_ms(),
                            [e.pdu for e in events])
@@ -182,7 +192,7 @@ class FederationServing:
     async def state(self, origin: str, room_id: str, event_id: str | None) -> RoomState:
         """``GET /state/{roomId}?event_id=``."""
         pdu_ids, chain_ids = await self._state_at(origin, room_id, event_id)
-        found = await self._storage.events.get_many(sorted({*pdu_ids, *chain_ids}))
+        found = await self._events(sorted({*pdu_ids, *chain_ids}))
         return RoomState([found[i].pdu for i in pdu_ids if i in found],
                          [found[i].pdu for i in chain_ids if i in found])
 
@@ -198,7 +208,7 @@ class FederationServing:
         if not access.view.visible(event) and not access.view.participating:
             raise errors.forbidden(f"Server {origin} may not see event {event_id}")
         chain = await self._auth_chain([event.event_id])
-        found = await self._storage.events.get_many(chain)
+        found = await self._events(chain)
         return AuthChain([found[i].pdu for i in chain if i in found])
 
     async def _auth_chain(self, start: Sequence[str]) -> list[str]:
@@ -207,7 +217,7 @@ class FederationServing:
         seen: set[str] = set()
         frontier = list(dict.fromkeys(start))
         while frontier:
-            events = await self._storage.events.get_many(frontier)
+            events = await self._events(frontier)
             frontier = [auth_id for event in events.values()
                         for auth_id in auth_event_ids(event.pdu) if auth_id not in seen]
             frontier = list(dict.fromkeys(frontier))
@@ -247,7 +257,7 @@ class FederationServing:
             event = known.pop(event_id)
             out.append(event)
             prev = [i for i in prev_event_ids(event.pdu) if i not in queued]
-            for found in (await self._storage.events.get_many(prev)).values():
+            for found in (await self._events(prev)).values():
                 if found.room_id == room_id:
                     queued.add(found.event_id)
                     known[found.event_id] = found
@@ -270,10 +280,11 @@ class FederationServing:
             wanted = [i for e in front for i in prev_event_ids(e.pdu) if i not in seen]
             wanted = list(dict.fromkeys(wanted))
             seen.update(wanted)
-            found = await self._storage.events.get_many(wanted)
+            found = await self._events(wanted)
             front = [found[i] for i in wanted if i in found
                      and found[i].room_id == room_id and found[i].depth >= query.min_depth]
-            out.extend(front[:limit - len(out)])
+            front = front[:limit - len(out)]
+            out.extend(front)
         out.reverse()
         return MissingEvents([e.pdu for e in await self._served(access.view, out)])
 
