@@ -8,9 +8,9 @@ visited once. For a user, a room is listed when they are joined or invited, may 
 world-readable; other rooms are left out and not walked into. The admin walk lists every
 room this server has. Rooms this server does not have are left out: Glia does not ask
 other servers (yet). Other servers get the federation walk (``server_hierarchy``): the
-room and its direct children, judged by the same rules for the server's users. A page that stops early stores where it stopped (the rooms left to
-visit and those visited) under a random token for five minutes, so any process can serve
-the next page.
+room and its direct children, judged by the same rules for the server's users. A page
+that stops early stores where it stopped (the rooms left to visit and those visited)
+under a random token for five minutes, so any process can serve the next page.
 """
 
 from __future__ import annotations

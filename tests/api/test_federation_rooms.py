@@ -375,6 +375,16 @@ def test_hierarchy(fed: Pair) -> None:
     assert [c["room_id"] for c in suggested_only["children"]] == [public]
     assert_error(get(fed, f"{F1}/hierarchy/{q(private)}"), 404, "M_NOT_FOUND")
     ok(get(fed, f"{F1}/hierarchy/{q(public)}"))
+    # A child whose ACL denies B, or that is blocked here, is named but not described.
+    set_state(fed, alice, public, "m.room.server_acl", {"allow": ["*"],
+                                                      "deny": ["localhost"]})
+    r = fed.kit_a.request("PUT", f"/_synapse/admin/v1/rooms/{q(readable)}/block",
+                          fed.admin_a.access_token, json={"block": True})
+    assert r.status_code == 200, r.text
+    body = ok(get(fed, f"{F1}/hierarchy/{q(space)}"))
+    assert body["children"] == []
+    assert sorted(body["inaccessible_children"]) == sorted([private, restricted, public,
+                                                            readable])
 
 
 def test_requests_must_be_signed(fed: Pair, world: Room) -> None:

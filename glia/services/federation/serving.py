@@ -307,8 +307,18 @@ class FederationServing:
         """``GET /hierarchy/{roomId}``: the space and the children the origin could
         peek or join (the client walk's rules, judged by the origin's users)."""
         await self._room(origin, room_id)
-        return await self._spaces.server_hierarchy(
+        found = await self._spaces.server_hierarchy(
             room_id, self._server_in_room(origin), suggested_only=suggested_only)
+        # A child that is blocked here or whose ACL denies the origin is one it cannot
+        # join through us: named, not described.
+        children, closed = [], []
+        for child in found.children:
+            if await self._storage.admin_rooms.blocked_by(child.room_id) is not None or \
+                    not await self._acls.allowed(child.room_id, origin):
+                closed.append(child.room_id)
+            else:
+                children.append(child)
+        return ServerHierarchy(found.room, children, found.inaccessible_children + closed)
 
     def _server_in_room(self, server_name: str) -> InRoom:
         async def in_room(room_id: str, memberships: tuple[str, ...]) -> bool:
