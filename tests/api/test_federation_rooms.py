@@ -451,3 +451,18 @@ def test_media_errors(fed: Pair) -> None:
     r = httpx.get(fed.a.federation_url + f"{F1}/media/download/{media_id}",
                   verify=ssl.create_default_context(cafile=fed.a.ca_path))
     assert_error(r, 401, "M_UNAUTHORIZED")
+
+
+@pytest.mark.parametrize("path", [
+    "/event/{garbage}", "/state/{room}?event_id={garbage}",
+    "/state_ids/{room}?event_id={garbage}", "/event_auth/{room}/{garbage}",
+    "/backfill/{room}?v={garbage}&v=&limit=5", "/backfill/{garbage}?v={garbage}&limit=5",
+    "/timestamp_to_event/{garbage}?ts=0&dir=f", "/hierarchy/{garbage}",
+    "/media/download/{garbage}", "/media/thumbnail/{garbage}?width=1&height=1",
+])
+def test_garbage_identifiers(fed: Pair, world: Room, path: str) -> None:
+    """Identifiers of any shape are a 4xx, never a 500 (the fixture checks the log)."""
+    for garbage in ("%00", "%F0%9F%92%A9", "x" * 3000, "%24%3A", "!%3A", "..%2F..%2F"):
+        url = F1 + path.format(room=q(world.room_id), garbage=garbage)
+        r = get(fed, url)
+        assert r.status_code in (400, 404), (url, r.status_code, r.text)
