@@ -52,6 +52,7 @@ from glia.services.devices import DeviceService
 from glia.services.directory import DirectoryService
 from glia.services.event_fanout import EventFanout
 from glia.services.events import EventsService
+from glia.services.federation.acl import RoomAcls
 from glia.services.federation.auth import FederationAuthService
 from glia.services.federation.backoff import DestinationBackoff
 from glia.services.federation.client import FederationClient
@@ -60,6 +61,7 @@ from glia.services.federation.keys import ServerKeysService
 from glia.services.federation.policy import FederationPolicy
 from glia.services.federation.queries import FederationQueryService
 from glia.services.federation.remote import RemoteQueries
+from glia.services.federation.serving import FederationServing
 from glia.services.filters import FilterService
 from glia.services.guest_access import GuestEviction
 from glia.services.identity_servers import IdentityServers
@@ -199,6 +201,9 @@ class Services:
     server_keys: ServerKeysService
     federation_auth: FederationAuthService
     federation_queries: FederationQueryService
+    federation_serving: FederationServing
+    #: ``m.room.server_acl`` checks (``allowed``/``check``) for every inbound room path.
+    room_acls: RoomAcls
     federation_diagnostics: FederationDiagnostics
     openid: OpenIdService
     appservice_sender: AppServiceSender
@@ -264,6 +269,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                          federation_policy, SystemResolver(), clock,
                                          DestinationBackoff(storage, clock))
     remote = RemoteQueries(federation_client)
+    room_acls = RoomAcls(storage)
+    spaces = SpacesService(storage)
     profile = ProfileService(config, storage, room_events, remote.profile, appservice_queries)
     directory = DirectoryService(config, storage, remote, appservice_queries)
     membership = MembershipService(storage, room_events, directory)
@@ -366,7 +373,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         shared_buckets=SharedBuckets(storage) if config.database.several_processes else None,
         ratelimit_overrides=RatelimitOverrideService(config, storage, ratelimit),
         experimental_features=ExperimentalFeaturesService(config, storage),
-        spaces=SpacesService(storage),
+        spaces=spaces,
         health=HealthService(storage),
         cross_signing_admin=CrossSigningAdminService(storage, clock),
         federation_admin=FederationAdminService(storage),
@@ -384,6 +391,9 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         federation_auth=FederationAuthService(config.server_name, server_keys,
                                               federation_policy),
         federation_queries=FederationQueryService(config, storage, profile, directory, keys),
+        federation_serving=FederationServing(config.server_name, storage, room_acls,
+                                             spaces, clock),
+        room_acls=room_acls,
         federation_diagnostics=FederationDiagnostics(config.server_name, federation_client,
                                                      server_keys, federation_policy),
         openid=OpenIdService(config, storage, clock),

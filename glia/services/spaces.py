@@ -6,15 +6,17 @@ then the child event's timestamp, then the room ID); a room met twice (or a loop
 visited once. For a user, a room is listed when they are joined or invited, may join
 (public rules, or a restricted rule naming a room they are in), may knock, or the room is
 world-readable; other rooms are left out and not walked into. The admin walk lists every
-room this server has. Rooms this server does not have are left out: Glia has no
-federation to ask. A page that stops early stores where it stopped (the rooms left to
-visit and those visited) under a random token for five minutes, so any process can serve
-the next page.
+room this server has. Rooms this server does not have are left out: Glia does not ask
+other servers (yet). Other servers get the federation walk (``server_hierarchy``): the
+room and its direct children, judged by the same rules for the server's users. A page
+that stops early stores where it stopped (the rooms left to visit and those visited)
+under a random token for five minutes, so any process can serve the next page.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -34,6 +36,7 @@ MAX_LIMIT = 50
 SESSION_TTL_MS = 5 * 60 * 1000
 SPACE = "m.space"
 _ORDER = re.compile(r"[\x20-\x7E]{1,50}")
+RESTRICTED_RULES = ("restricted", "knock_restricted")
 
 
 class SpaceRoom(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -53,6 +56,21 @@ class SpaceRoom(msgspec.Struct, kw_only=True, omit_defaults=True):
     room_type: str | None = None
     encryption: str | None = None
     children_state: list[dict[str, Any]]
+    #: The rooms whose members may join a restricted room (federation answers only).
+    allowed_room_ids: list[str] | None = None
+
+
+#: Whether the requester (a user, or a remote server through its users) has one of the
+#: memberships in the room now: ``(room_id, memberships) -> bool``.
+InRoom = Callable[[str, tuple[str, ...]], Awaitable[bool]]
+
+
+class ServerHierarchy(msgspec.Struct):
+    """The federation hierarchy: the room and its direct children, unpaginated."""
+
+    room: SpaceRoom
+    children: list[SpaceRoom]
+    inaccessible_children: list[str]
 
 
 class Hierarchy(msgspec.Struct):
@@ -76,10 +94,11 @@ class SpacesService:
         if limit is not None and limit < 1:
             raise errors.invalid_param("Query parameter limit must be greater than 0")
         root = await self._storage.admin_rooms.get(room_id)
+        in_room = self._user_in_room(user_id)
         if admin:
             if root is None:
                 raise errors.not_found("Room not found")
-        elif root is None or not await self._accessible(root, user_id):
+        elif root is None or not await self._accessible(root, in_room):
             raise errors.forbidden(
                 f"User {user_id} not in room {room_id}, and room previews are disabled")
 
@@ -101,7 +120,7 @@ class SpacesService:
             if current in processed:
                 continue
             processed.add(current)
-            entry = await self._entry(current, user_id, suggested_only, admin)
+            entry = await self._entry(current, in_room, suggested_only, admin)
             if entry is None:
                 continue
             rooms.append(entry)
@@ -123,15 +142,47 @@ class SpacesService:
             body.next_batch = token
         return body
 
+    async def server_hierarchy(self, room_id: str, in_room: InRoom, *,
+                               suggested_only: bool = False) -> ServerHierarchy:
+        """The federation walk for a remote server (``in_room`` tells its users'
+        memberships): the room and its direct children the server could peek or join,
+        by the same rules as for a user; children it could not are only named, rooms
+        this server does not have are left out. ``404`` for a room the server may not
+        see or that is unknown."""
+        root = await self._entry(room_id, in_room, suggested_only, False, federation=True)
+        if root is None:
+            raise errors.not_found("Room does not exist.")
+        children: list[SpaceRoom] = []
+        inaccessible: list[str] = []
+        for child in root.children_state:
+            child_id = child["state_key"]
+            if not is_valid_room_id(child_id) or child_id == room_id or \
+                    await self._storage.admin_rooms.get(child_id) is None:
+                continue
+            entry = await self._entry(child_id, in_room, suggested_only, False,
+                                      federation=True)
+            if entry is None:
+                inaccessible.append(child_id)
+            else:
+                children.append(entry)
+        return ServerHierarchy(root, children, inaccessible)
+
     # -- one room ----------------------------------------------------------------------
 
-    async def _entry(self, room_id: str, user_id: str, suggested_only: bool,
-                     admin: bool) -> SpaceRoom | None:
-        """The room's summary with its children, or None when it is not to be listed."""
+    def _user_in_room(self, user_id: str) -> InRoom:
+        async def in_room(room_id: str, memberships: tuple[str, ...]) -> bool:
+            member = await self._storage.state.membership_of(room_id, user_id)
+            return member is not None and member.membership in memberships
+        return in_room
+
+    async def _entry(self, room_id: str, in_room: InRoom, suggested_only: bool,
+                     admin: bool, *, federation: bool = False) -> SpaceRoom | None:
+        """The room's summary with its children, or None when it is not to be listed.
+        ``federation``: with the restricted rooms' ``allowed_room_ids``."""
         if not is_valid_room_id(room_id):
             return None
         stats = await self._storage.admin_rooms.get(room_id)
-        if stats is None or (not admin and not await self._accessible(stats, user_id)):
+        if stats is None or (not admin and not await self._accessible(stats, in_room)):
             return None
         children: list[dict[str, Any]] = []
         if stats["room_type"] == SPACE:
@@ -145,7 +196,9 @@ class SpacesService:
             world_readable=stats["history_visibility"] == "world_readable",
             guest_can_join=stats["guest_access"] == "can_join",
             room_type=stats["room_type"], encryption=stats["encryption"],
-            children_state=children)
+            children_state=children,
+            allowed_room_ids=await self._allowed_rooms(room_id)
+            if federation and stats["join_rules"] in RESTRICTED_RULES else None)
 
     async def _children(self, room_id: str) -> list[StoredEvent]:
         """The room's ``m.space.child`` events that name servers (``via``), in the
@@ -155,8 +208,8 @@ class SpacesService:
         valid = [e for e in events.values() if _has_via(e) and e.state_key is not None]
         return sorted(valid, key=_child_order)
 
-    async def _accessible(self, stats: Row, user_id: str) -> bool:
-        """Whether the user may see the room's summary: the spec's list for the
+    async def _accessible(self, stats: Row, in_room: InRoom) -> bool:
+        """Whether the requester may see the room's summary: the spec's list for the
         hierarchy (member or invited, may join or knock, or world-readable)."""
         room_id = stats["room_id"]
         version = get_room_version(stats["room_version"])
@@ -169,13 +222,11 @@ class SpacesService:
             return True
         if stats["history_visibility"] == "world_readable":
             return True
-        member = await self._storage.state.membership_of(room_id, user_id)
-        if member is not None and member.membership in ("join", "invite"):
+        if await in_room(room_id, ("join", "invite")):
             return True
         if join_rule == "restricted" and version is not None and version.restricted_join_rule:
             for allowed in await self._allowed_rooms(room_id):
-                there = await self._storage.state.membership_of(allowed, user_id)
-                if there is not None and there.membership == "join":
+                if await in_room(allowed, ("join",)):
                     return True
         return False
 

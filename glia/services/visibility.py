@@ -3,7 +3,8 @@
 Evaluated per event from two small interval lists (the room's
 ``m.room.history_visibility`` values and the reader's memberships over time), so a page of
 any depth costs two extra queries. Shared by every reader of room events: the timeline,
-relations and threads, sync and search.
+relations and threads, sync and search. A remote server (the federation endpoints) sees
+what any of its users would, and what anyone may (``ServerVisibility``).
 
 Erasure (the last section): an event whose sender was deactivated with ``erase`` is
 served redacted to readers who were not joined when it was sent; those who were keep
@@ -80,6 +81,14 @@ class Visibility:
         return j >= 0 and self._memberships[j].membership == "join"
 
 
+async def _history(storage: Storage, room_id: str) -> list[tuple[StateInterval, str]]:
+    """The room's ``history_visibility`` values over time, oldest first."""
+    rows = await storage.state.intervals(room_id, "m.room.history_visibility", "")
+    events = await storage.events.get_many([h.event_id for h in rows])
+    return [(h, str(events[h.event_id].content.get("history_visibility", "shared")))
+            for h in rows if h.event_id in events]
+
+
 async def room_visibility(storage: Storage, user_id: str, room_id: str) -> Visibility:
     """The reader's view of a room; ``404`` for unknown rooms, ``403`` for rooms the user
     never belonged to (unless world-readable)."""
@@ -87,10 +96,7 @@ async def room_visibility(storage: Storage, user_id: str, room_id: str) -> Visib
         raise errors.invalid_param(f"{room_id} is not a legal room ID")
     if await storage.rooms.get(room_id) is None:
         raise errors.not_found("Unknown room")
-    history_rows = await storage.state.intervals(room_id, "m.room.history_visibility", "")
-    events = await storage.events.get_many([h.event_id for h in history_rows])
-    history = [(h, str(events[h.event_id].content.get("history_visibility", "shared")))
-               for h in history_rows if h.event_id in events]
+    history = await _history(storage, room_id)
     memberships = await storage.state.intervals(room_id, "m.room.member", user_id)
     if not memberships:
         world = history and history[-1][1] == "world_readable"
@@ -107,6 +113,43 @@ async def admin_visibility(storage: Storage, user_id: str, room_id: str) -> Visi
     if await storage.rooms.get(room_id) is None:
         raise errors.not_found("Room not found")
     return Visibility(user_id, [], [], everything=True)
+
+
+class ServerVisibility(Visibility):
+    """Which events of one room a remote server may see: those any of its users may
+    see by the rules above (membership at the event, ``shared`` and a later join,
+    ``invited``), and those anyone may see (``world_readable``, and the
+    ``history_visibility`` changes the rule for those allows)."""
+
+    def __init__(self, server_name: str, history: list[tuple[StateInterval, str]],
+                 users: dict[str, list[StateInterval]]) -> None:
+        super().__init__("", history, [])
+        self.server_name = server_name
+        self._users = [Visibility(user_id, history, memberships)
+                       for user_id, memberships in users.items()]
+        #: Whether one of the server's users is joined now: a server taking part in
+        #: the room, which needs events it may not read (redacted) to follow the graph.
+        self.participating = any(m[-1].to_stream is None and m[-1].membership == "join"
+                                 for m in users.values() if m)
+        #: Whether the server may read anything of the room: one of its users was
+        #: ever joined or invited, or the room was ever world-readable.
+        self.may_read_room = self.participating or any(
+            v == "world_readable" for _, v in history) or any(
+            i.membership in ("join", "invite") for m in users.values() for i in m)
+
+    def visible(self, event: StoredEvent) -> bool:
+        return super().visible(event) or any(u.visible(event) for u in self._users)
+
+    def was_joined_at(self, event: StoredEvent) -> bool:
+        return any(u.was_joined_at(event) for u in self._users)
+
+
+async def server_visibility(storage: Storage, server_name: str, room_id: str
+                            ) -> ServerVisibility:
+    """A remote server's view of a room this server has (the caller checked that)."""
+    history = await _history(storage, room_id)
+    users = await storage.server_memberships.intervals(room_id, server_name)
+    return ServerVisibility(server_name, history, users)
 
 
 # -- erasure ------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from glia.storage.reports import ReportStore
 from glia.storage.rooms import RoomStore
 from glia.storage.search import SearchStore
 from glia.storage.server_keys import ServerKeyStore
+from glia.storage.server_memberships import ServerMembershipStore
 from glia.storage.server_notices import ServerNoticeStore
 from glia.storage.spaces import SpaceStore
 from glia.storage.state import StateStore
@@ -278,6 +279,10 @@ class Stores:
     @cached_property
     def threepids(self) -> ThreepidStore:
         return ThreepidStore(self.db)
+
+    @cached_property
+    def server_memberships(self) -> ServerMembershipStore:
+        return ServerMembershipStore(self.db)
 
     async def next_stream_position(self, counter: str = STREAM) -> int:
         if counter != STREAM or self._inflight is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import quote
 
@@ -43,7 +44,7 @@ INLINE_TYPES = frozenset({
     "audio/aac", "audio/mpeg", "audio/ogg", "audio/wave", "audio/wav", "audio/x-wav",
     "audio/x-pn-wav", "audio/flac", "audio/x-flac",
 })
-_THUMBNAIL_NAMES = {"image/jpeg": "thumbnail.jpg", "image/png": "thumbnail.png",
+THUMBNAIL_NAMES = {"image/jpeg": "thumbnail.jpg", "image/png": "thumbnail.png",
                     "image/gif": "thumbnail.gif", "image/webp": "thumbnail.webp",
                     "image/apng": "thumbnail.png"}
 #: RFC 2616 separators: a file name containing one cannot be a bare token.
@@ -83,7 +84,7 @@ def _content_type(value: str) -> str:
     return value
 
 
-async def _chunks(handle: BinaryIO, start: int = 0, length: int | None = None
+async def file_chunks(handle: BinaryIO, start: int = 0, length: int | None = None
                   ) -> AsyncIterator[bytes]:
     """The file's bytes from ``start``, ``length`` of them (None: to the end)."""
     try:
@@ -119,9 +120,9 @@ def file_response(media_file: MediaFile, disposition: str,
         "Cache-Control": "public, max-age=86400, s-maxage=86400",
     }
     if byte_range is None:
-        return StreamingResponse(_chunks(media_file.file), headers=headers)
+        return StreamingResponse(file_chunks(media_file.file), headers=headers)
     headers["Content-Range"] = byte_range.content_range
-    return StreamingResponse(_chunks(media_file.file, byte_range.start, byte_range.length),
+    return StreamingResponse(file_chunks(media_file.file, byte_range.start, byte_range.length),
                              status_code=206, headers=headers)
 
 
@@ -234,17 +235,33 @@ async def download_named(req: Request) -> Response:
 # -- thumbnails -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ThumbnailQuery:
+    width: int
+    height: int
+    method: str
+    animated: bool
+
+    @classmethod
+    def of(cls, req: Request) -> ThumbnailQuery:
+        """The thumbnail parameters of a request (checked before the media is looked
+        up, as Synapse does)."""
+        width = req.query_int("width", required=True, minimum=1)
+        height = req.query_int("height", required=True, minimum=1)
+        assert width is not None and height is not None
+        method = req.query("method") or "scale"
+        if method not in ("crop", "scale"):
+            raise errors.invalid_param(
+                "Query parameter 'method' must be one of ['crop', 'scale']")
+        return cls(width, height, method, bool(req.query_bool("animated", False)))
+
+
 async def _thumbnail(req: Request, *, legacy: bool) -> Response:
-    width = req.query_int("width", required=True, minimum=1)
-    height = req.query_int("height", required=True, minimum=1)
-    assert width is not None and height is not None
-    method = req.query("method") or "scale"
-    if method not in ("crop", "scale"):
-        raise errors.invalid_param("Query parameter 'method' must be one of ['crop', 'scale']")
-    animated = bool(req.query_bool("animated", False))
+    wanted = ThumbnailQuery.of(req)
     media = await _media(req, legacy=legacy)
-    media_file = await req.services.media.thumbnail(media, width, height, method, animated)
-    name = _THUMBNAIL_NAMES.get(base_type(media_file.content_type), "thumbnail")
+    media_file = await req.services.media.thumbnail(media, wanted.width, wanted.height,
+                                                    wanted.method, wanted.animated)
+    name = THUMBNAIL_NAMES.get(base_type(media_file.content_type), "thumbnail")
     return file_response(media_file, content_disposition("inline", name))
 
 
