@@ -38,14 +38,14 @@ from glia.protocol.canonical_json import event_json_error
 from glia.protocol.events import (
     build_event,
     compute_event_id,
+    redacts_of,
     room_id_for_v12_create,
     size_limit_error,
 )
-from glia.protocol.power_levels import action_level, room_creators, user_level
 from glia.protocol.redaction import redact
 from glia.protocol.room_versions import RoomVersion, get_room_version
 from glia.protocol.signing import sign_event
-from glia.services.event_checks import check_new_event
+from glia.services.event_checks import check_new_event, check_redaction_power
 from glia.services.event_fanout import EventFanout, WrittenEvent
 from glia.services.event_format import client_event
 from glia.storage import Storage, Stores
@@ -188,6 +188,39 @@ class EventsService:
             visible()
         return room_id, written
 
+    async def write_received(self, room_id: str, version: RoomVersion,
+                             write: Callable[[Stores], Awaitable[list[StoredEvent]]],
+                             new_room_creator: str | None = None) -> list[StoredEvent]:
+        """Events other servers built (checked by federation) enter the pipeline here:
+        ``write(tx)`` persists them with :meth:`persist_received` in one transaction
+        holding the room's lock (the room is first made when ``new_room_creator`` is
+        given: a join of a remote room); then they are published like ours."""
+        async with self._storage.transaction() as tx:
+            await tx.rooms.lock(room_id)
+            if new_room_creator is not None and await tx.rooms.get(room_id) is None:
+                await tx.rooms.create(room_id, version.identifier, new_room_creator, now_ms())
+            written = await write(tx)
+            await self._fanout.record(tx, written)
+            visible = tx.keep_in_flight()
+        try:
+            await self._fanout.publish([WrittenEvent(e, version) for e in written], visible)
+        finally:
+            visible()
+        return written
+
+    async def persist_received(self, tx: Stores, room_id: str, version: RoomVersion,
+                               pdu: dict[str, Any], event_id: str, *, in_state: bool,
+                               extremities: list[str]) -> StoredEvent:
+        """Persist one checked received event in ``tx``; ``in_state``: it becomes the
+        current state of its key; ``extremities``: the room's forward extremities after."""
+        state_key = pdu.get("state_key") if in_state else None
+        request = EventRequest(str(pdu["sender"]), str(pdu["type"]), pdu.get("content", {}),
+                               state_key=state_key if isinstance(state_key, str) else None,
+                               redacts=redacts_of(pdu, version)
+                               if pdu["type"] == "m.room.redaction" else None, by_admin=True)
+        return await self._persist(tx, room_id, version, pdu, event_id,
+                                   int(pdu["depth"]), request, extremities)
+
     async def _moderate(self, room_id: str, request: EventRequest) -> StoredEvent | None:
         """Account suspension and shadow-bans of the sender. A suspended user may only
         leave rooms and redact their own events (the spec's account suspension); a
@@ -238,29 +271,13 @@ class EventsService:
         listed = [eid for key, eid in auth_ids.items()
                   if key != ("m.room.create", "") or version.create_in_auth_events]
         if request.redacts is not None and not request.by_admin:
-            await self._check_redaction_power(tx, version, request, auth_state)
+            await check_redaction_power(tx, version, request.sender, request.redacts,
+                                        auth_state)
         ts = now_ms() if request.origin_server_ts is None else request.origin_server_ts
         pdu = self._build(version, room_id, request, prev, sorted(listed), depth, ts)
         self._authorise(pdu, auth_state, version)
         return await self._persist(tx, room_id, version, pdu, self._event_id(pdu, version),
                                    depth, request)
-
-    @staticmethod
-    async def _check_redaction_power(tx: Stores, version: RoomVersion, request: EventRequest,
-                                     auth_state: Mapping[tuple[str, str], Any]) -> None:
-        """Redacting someone else's event takes the room's ``redact`` level. From room
-        version 3 the auth rules leave this to the redacting server (they cannot see the
-        original), so the client API checks it here, as Synapse does."""
-        assert request.redacts is not None
-        target = await tx.events.get(request.redacts)
-        if target is None or target.sender == request.sender:
-            return
-        levels = auth_state.get(("m.room.power_levels", ""))
-        creators = room_creators(auth_state.get(("m.room.create", "")), version)
-        levels_content = levels.get("content") if levels is not None else None
-        if user_level(levels_content, request.sender, creators, version) < \
-                action_level(levels_content, "redact", version):
-            raise errors.forbidden("You don't have permission to redact events")
 
     def _build(self, version: RoomVersion, room_id: str | None, request: EventRequest,
                prev: list[str], auth: list[str], depth: int, now: int) -> dict[str, Any]:
@@ -297,7 +314,8 @@ class EventsService:
 
     async def _persist(self, tx: Stores, room_id: str, version: RoomVersion,
                        pdu: dict[str, Any], event_id: str, depth: int,
-                       request: EventRequest) -> StoredEvent:
+                       request: EventRequest,
+                       extremities: list[str] | None = None) -> StoredEvent:
         stream = await tx.next_stream_position()
         unsigned: dict[str, Any] = {}
         if request.state_key is not None:
@@ -321,7 +339,7 @@ class EventsService:
         new = NewEvent(event_id, room_id, stream, depth, pdu, unsigned, relates_to, rel_type,
                        device_id, txn_id)
         await tx.events.insert(new)
-        await tx.rooms.set_forward_extremities(room_id, [event_id])
+        await tx.rooms.set_forward_extremities(room_id, extremities or [event_id])
         stored = StoredEvent(event_id, room_id, stream, depth, pdu, unsigned, None, device_id,
                              txn_id)
         if request.redacts is not None:
