@@ -13,7 +13,7 @@ from glia.protocol.events import build_event, compute_event_id
 from glia.protocol.room_versions import RoomVersion, get_room_version
 from glia.protocol.signing import generate_signing_key, sign_event
 from tests.api.federation_rooms_kit import RoomPair, join, membership
-from tests.api.federation_rooms_kit import rooms_pair as rooms_pair  # noqa: F401 - fixture
+from tests.api.federation_rooms_kit import rooms_pair as rooms_pair
 from tests.federation import signed_request
 from tests.kit import Kit, User, assert_error, create_room, unique, wait_until
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from tests.api.federation_rooms_kit import RoomPair, bodies, join, membership, messages
-from tests.api.federation_rooms_kit import rooms_pair as rooms_pair  # noqa: F401 - fixture
+from tests.api.federation_rooms_kit import RoomPair, bodies, join, membership
+from tests.api.federation_rooms_kit import rooms_pair as rooms_pair
 from tests.kit import Kit, User, create_room, send_event, unique, wait_until
 
 
