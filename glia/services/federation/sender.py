@@ -22,6 +22,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from glia.clock import Clock
@@ -89,6 +90,9 @@ class FederationSender:
                 await self._storage.federation_queue.add(
                     sorted(destinations), event.stream_ordering, event.event_id,
                     self._clock.now_ms())
+                for destination in destinations:
+                    await self._storage.federation_destinations.set_room(
+                        destination, event.room_id, event.stream_ordering)
                 woken |= destinations
         for destination in woken:
             self.kick(destination)
@@ -172,7 +176,17 @@ class FederationSender:
             _log_refused(destination, answer.body)
         if batch:
             await queue.remove(destination, batch[-1].stream_ordering)
+            if answer is not None:
+                await self._sent_upto(destination, batch[-1].stream_ordering)
         return True
+
+    async def _sent_upto(self, destination: str, stream: int) -> None:
+        """Record the last event the destination accepted (Synapse's
+        ``last_successful_stream_ordering``)."""
+        state = await self._storage.federation_destinations.get(destination)
+        if state is not None:
+            await self._storage.federation_destinations.upsert(
+                replace(state, last_successful_stream_ordering=stream))
 
     async def origin_seen(self, origin: str) -> None:
         """A signed request came from ``origin``: it is up. Forget its back-off and
