@@ -56,6 +56,7 @@ from glia.services.federation.auth import FederationAuthService
 from glia.services.federation.backoff import DestinationBackoff
 from glia.services.federation.client import FederationClient
 from glia.services.federation.discovery import SystemResolver
+from glia.services.federation.invites import Invites
 from glia.services.federation.keys import ServerKeysService
 from glia.services.federation.pdus import PduChecks
 from glia.services.federation.policy import FederationPolicy
@@ -208,6 +209,7 @@ class Services:
     federation_sender: FederationSender
     federation_resident: ResidentMemberships
     federation_transactions: InboundTransactions
+    federation_invites: Invites
     openid: OpenIdService
     appservice_sender: AppServiceSender
     appservice_queries: AppServiceQueries
@@ -281,10 +283,14 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     profile = ProfileService(config, storage, room_events, remote.profile, appservice_queries)
     directory = DirectoryService(config, storage, remote, appservice_queries)
     pdu_checks = PduChecks(server_keys)
-    membership = MembershipService(storage, room_events, directory, RemoteMemberships(
-        config.server_name, room_events, federation_client, pdu_checks, signing_key))
+    remote_memberships = RemoteMemberships(config.server_name, room_events,
+                                           federation_client, pdu_checks, signing_key)
     federation_resident = ResidentMemberships(config.server_name, storage, room_events,
                                               pdu_checks, signing_key)
+    invites = Invites(config.server_name, storage, room_events, pdu_checks,
+                      federation_resident, remote_memberships, signing_key)
+    membership = MembershipService(storage, room_events, directory, remote_memberships,
+                                   invites)
     search = SearchService(storage, aggregator)
     search_admin = SearchAdminService(storage, jobs)
     rooms = RoomService(config, storage, room_events)
@@ -407,6 +413,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                                      server_keys, federation_policy),
         federation_sender=federation_sender,
         federation_resident=federation_resident,
+        federation_invites=invites,
         federation_transactions=InboundTransactions(
             config.server_name, storage, room_events, pdu_checks, federation_resident,
             typing, receipts, clock),

@@ -252,10 +252,26 @@ class EventsService:
         """A fresh random room ID on this server (room versions before 12)."""
         return f"!{random_string(18)}:{self.server_name}"
 
+    async def prepare(self, room_id: str, request: EventRequest
+                      ) -> tuple[RoomVersion, str, dict[str, Any]]:
+        """(version, event ID, signed PDU) of an event of ours built and authorised
+        against current state but not written: an invite of another server's user,
+        which that server signs too before it is written (:meth:`write_received`)."""
+        _, version = await self.room(room_id)
+        pdu, _ = await self._prepare(self._storage, room_id, version, request)
+        return version, self._event_id(pdu, version), pdu
+
     async def _append(self, tx: Stores, room_id: str, version: RoomVersion,
                       request: EventRequest) -> StoredEvent:
         """Select auth events, build, authorise and persist one event inside the
         caller's transaction, which holds the room's lock."""
+        pdu, depth = await self._prepare(tx, room_id, version, request)
+        return await self._persist(tx, room_id, version, pdu, self._event_id(pdu, version),
+                                   depth, request)
+
+    async def _prepare(self, tx: Stores, room_id: str, version: RoomVersion,
+                       request: EventRequest) -> tuple[dict[str, Any], int]:
+        """(the built, signed and authorised PDU, its depth)."""
         await check_new_event(tx, room_id, request.event_type, request.state_key,
                               request.redacts)
         prev = await tx.rooms.forward_extremities(room_id)
@@ -276,8 +292,7 @@ class EventsService:
         ts = now_ms() if request.origin_server_ts is None else request.origin_server_ts
         pdu = self._build(version, room_id, request, prev, sorted(listed), depth, ts)
         self._authorise(pdu, auth_state, version)
-        return await self._persist(tx, room_id, version, pdu, self._event_id(pdu, version),
-                                   depth, request)
+        return pdu, depth
 
     def _build(self, version: RoomVersion, room_id: str | None, request: EventRequest,
                prev: list[str], auth: list[str], depth: int, now: int) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from glia.ids import (
 )
 from glia.services.directory import DirectoryService
 from glia.services.events import EventRequest, EventsService
+from glia.services.federation.invites import Invites
 from glia.services.federation.remote_join import RemoteMemberships
 from glia.services.guest_access import check_guest_may_join
 from glia.services.jobs import JobContext
@@ -58,9 +59,12 @@ class JoinCommand(msgspec.Struct, frozen=True, kw_only=True):
 class MembershipService:
     def __init__(self, storage: Storage, events: EventsService,
                  directory: DirectoryService,
-                 remote: RemoteMemberships | None = None) -> None:
-        """``remote`` joins rooms this server is not in, over federation."""
+                 remote: RemoteMemberships | None = None,
+                 invites: Invites | None = None) -> None:
+        """``remote`` joins rooms this server is not in, over federation; ``invites``
+        invites other servers' users and rejects their servers' invites."""
         self._remote = remote
+        self._invites = invites
         self._storage = storage
         self._events = events
         self._directory = directory
@@ -84,9 +88,11 @@ class MembershipService:
         raise errors.invalid_param(f"{room_id_or_alias} was not legal room ID or room alias")
 
     async def _resident(self, room_id: str) -> bool:
-        """Whether this server takes part in the room: it knows it, and a user of ours
-        is joined or no other server's user is (a local room everyone left)."""
-        if await self._storage.rooms.get(room_id) is None:
+        """Whether this server takes part in the room: it knows its state (not just an
+        invite to it), and a user of ours is joined or no other server's user is (a
+        local room everyone left)."""
+        if await self._storage.rooms.get(room_id) is None or not \
+                await self._storage.state.current_ids(room_id, [("m.room.create", "")]):
             return False
         ours = self._events.server_name
         servers = {server_name_of(m.user_id)
@@ -100,6 +106,11 @@ class MembershipService:
         if not is_valid_room_id(room_id):
             raise errors.invalid_param(f"{room_id} is not a legal room ID")
         candidates = list(servers)
+        invite = await self._storage.state.membership_of(room_id, user_id)
+        if invite is not None and invite.membership == "invite":
+            invited = await self._storage.events.get(invite.event_id)
+            if invited is not None:
+                candidates.append(server_name_of(invited.sender))
         with contextlib.suppress(InvalidId):  # before v12: the room's creator
             candidates.append(server_name_of(room_id))
         if await self._storage.admin_rooms.blocked_by(room_id) is not None:
@@ -228,6 +239,16 @@ class MembershipService:
 
     async def invite(self, inviter: str, room_id: str, invitee: str,
                      reason: str | None) -> None:
+        if self._invites is not None and \
+                _check_user_id(invitee).domain != self._events.server_name:
+            await self._room_exists(room_id)
+            content: dict[str, Any] = {"membership": "invite"}
+            if reason is not None:
+                content["reason"] = reason
+            if await self._storage.admin_rooms.blocked_by(room_id) is not None:
+                raise MatrixError(403, "M_UNKNOWN", "This room has been blocked on this server")
+            await self._invites.invite_remote(room_id, inviter, invitee, content)
+            return
         await self._check_local_user(invitee)
         await self._room_exists(room_id)
         current = await self._storage.state.membership_of(room_id, invitee)
@@ -240,6 +261,11 @@ class MembershipService:
         current = await self._storage.state.membership_of(room_id, user_id)
         if current is None or current.membership in ("leave", "ban"):
             raise errors.forbidden(f"User {user_id} is not in room {room_id}")
+        if current.membership == "invite" and self._invites is not None and \
+                not await self._resident(room_id):
+            content = {"membership": "leave", **({"reason": reason} if reason else {})}
+            await self._invites.reject_remote(user_id, room_id, content)
+            return
         await self._send(room_id, user_id, user_id, "leave", reason)
 
     async def client_leave(self, user_id: str, room_id: str, reason: str | None) -> None:

@@ -145,3 +145,52 @@ def test_leave_both_ways(rooms_pair: RoomPair) -> None:
     assert r.status_code == 200, r.text
     wait_until(lambda: membership(p.kit_b, bob, room_id, alice.user_id) == "leave",
                what="alice's leave on B")
+
+
+def _invited_rooms(kit: Kit, user: User) -> dict[str, Any]:
+    return dict(_sync(kit, user).get("rooms", {}).get("invite", {}))
+
+
+def test_invite_both_ways(rooms_pair: RoomPair) -> None:
+    p = rooms_pair
+    alice = p.kit_a.register_user(unique("alice"))
+    bob = p.kit_b.register_user(unique("bob"))
+
+    # A's user invites B's user into an invite-only room; bob joins through A.
+    room_id = create_room(p.kit_a, alice, preset="private_chat", name="Invite only")
+    r = p.kit_b.request("POST", f"/_matrix/client/v3/join/{quote(room_id)}?via="
+                        f"{quote(p.a.name)}", bob.access_token, json={})
+    assert r.status_code == 403, r.text  # not invited yet
+    r = p.kit_a.request("POST", f"/_matrix/client/v3/rooms/{quote(room_id)}/invite",
+                        alice.access_token, json={"user_id": bob.user_id})
+    assert r.status_code == 200, r.text
+    assert membership(p.kit_a, alice, room_id, bob.user_id) == "invite"
+    invites = wait_until(lambda: _invited_rooms(p.kit_b, bob), what="the invite on B")
+    assert room_id in invites
+    shown = invites[room_id]["invite_state"]["events"]
+    assert any(e["type"] == "m.room.member" and e["state_key"] == bob.user_id
+               and e["content"]["membership"] == "invite" for e in shown)
+    r = p.kit_b.request("POST", f"/_matrix/client/v3/rooms/{quote(room_id)}/join",
+                        bob.access_token, json={})
+    assert r.status_code == 200, r.text
+    wait_until(lambda: membership(p.kit_a, alice, room_id, bob.user_id) == "join",
+               what="bob's join on A")
+    send_event(p.kit_b, bob, room_id, {"msgtype": "m.text", "body": "thanks"})
+    wait_until(lambda: "thanks" in bodies(p.kit_a, alice, room_id), what="B → A")
+
+    # B's user invites A's user; alice rejects it through B.
+    room_b = create_room(p.kit_b, bob, preset="private_chat")
+    r = p.kit_b.request("POST", f"/_matrix/client/v3/rooms/{quote(room_b)}/invite",
+                        bob.access_token, json={"user_id": alice.user_id})
+    assert r.status_code == 200, r.text
+    wait_until(lambda: room_b in _invited_rooms(p.kit_a, alice), what="the invite on A")
+    r = p.kit_a.request("POST", f"/_matrix/client/v3/rooms/{quote(room_b)}/leave",
+                        alice.access_token, json={})
+    assert r.status_code == 200, r.text
+    assert membership(p.kit_b, bob, room_b, alice.user_id) == "leave"
+    assert room_b not in _invited_rooms(p.kit_a, alice)
+
+    # An invite of a user the other server does not have is refused there.
+    r = p.kit_a.request("POST", f"/_matrix/client/v3/rooms/{quote(room_id)}/invite",
+                        alice.access_token, json={"user_id": f"@nobody:{p.b.name}"})
+    assert r.status_code == 404, r.text

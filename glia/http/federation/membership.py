@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from glia.http.parsing import Request
 from glia.http.routes import Auth, RouteGroup, federation_paths
 from glia.services.federation.resident import MembershipTemplate, SendJoinResult
@@ -42,3 +44,20 @@ async def send_leave(req: Request[dict[str, Any]]) -> dict[str, Any]:
     await req.services.federation_resident.send(
         req.origin, req.path("roomId"), req.path("eventId"), req.body, "leave")
     return {}
+
+
+class InviteBody(msgspec.Struct):
+    """``invite`` v2: the event to sign, the room's version and its stripped state."""
+
+    room_version: str
+    event: dict[str, Any]
+    invite_room_state: list[Any] = []
+
+
+@routes.put(*federation_paths("/invite/{roomId}/{eventId}", ("v2",)), auth=Auth.SERVER,
+            body=InviteBody)
+async def invite(req: Request[InviteBody]) -> dict[str, Any]:
+    assert req.origin is not None
+    return await req.services.federation_invites.receive(
+        req.origin, req.path("roomId"), req.path("eventId"), req.body.room_version,
+        req.body.event, req.body.invite_room_state)

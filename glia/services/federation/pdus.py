@@ -27,6 +27,7 @@ from glia.protocol.signing import (
     check_content_hash,
     required_signing_servers,
     verify_event_signatures,
+    verify_json,
 )
 from glia.services.federation.keys import KeyUnavailable, ServerKeysService
 
@@ -43,25 +44,29 @@ class PduChecks:
     def __init__(self, keys: ServerKeysService) -> None:
         self._keys = keys
 
-    async def checked(self, pdu: Mapping[str, Any], version: RoomVersion) -> tuple[str, Pdu]:
-        """(event ID, the event as we keep it): its format and signatures verified, and
-        redacted when its content hash does not match. Raises :class:`BadPdu`."""
+    async def checked(self, pdu: Mapping[str, Any], version: RoomVersion,
+                      also_signed_by: set[str] | None = None) -> tuple[str, Pdu]:
+        """(event ID, the event as we keep it): its format and signatures verified (of
+        the servers the spec requires, and ``also_signed_by``), and redacted when its
+        content hash does not match. Raises :class:`BadPdu`."""
         event = {k: v for k, v in pdu.items() if k != "unsigned"}
         try:
             validate_pdu(event, version)
         except InvalidEvent as e:
             raise BadPdu(f"invalid event: {e}") from e
-        await self._verify_signatures(event, version)
+        await self._verify_signatures(event, version, also_signed_by or set())
         if not check_content_hash(event):
             # The spec: an event whose content hash fails is kept redacted.
             event = redact(event, version)
         return get_event_id(event, version), event
 
-    async def _verify_signatures(self, event: Pdu, version: RoomVersion) -> None:
+    async def _verify_signatures(self, event: Pdu, version: RoomVersion,
+                                 extra: set[str]) -> None:
         signatures = event["signatures"]
         at = int(event["origin_server_ts"]) if version.enforce_key_validity else None
         known: dict[str, dict[str, VerifyKey]] = {}
-        for server in required_signing_servers(event, version):
+        required = required_signing_servers(event, version) | extra
+        for server in required:
             by_server = signatures.get(server)
             if not isinstance(by_server, Mapping):
                 raise BadPdu(f"the event is not signed by {server}")
@@ -76,8 +81,20 @@ class PduChecks:
                 known.setdefault(server, {})[kid] = key
         try:
             verify_event_signatures(event, version, known)
+            for server in extra:
+                _verify_one(event, version, server, known.get(server, {}))
         except SignatureError as e:
             raise BadPdu(f"bad signature: {e}") from e
+
+
+def _verify_one(event: Pdu, version: RoomVersion, server: str,
+                keys: Mapping[str, VerifyKey]) -> None:
+    """``server`` signed the redacted event with one of ``keys`` (all that it names)."""
+    if not keys:
+        raise SignatureError(f"no known key for the signature of {server}")
+    redacted = redact(event, version)
+    for key in keys.values():
+        verify_json(redacted, server, key)
 
 
 def authorise(event: Mapping[str, Any], auth_events: Iterable[Mapping[str, Any]],

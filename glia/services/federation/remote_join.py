@@ -67,7 +67,7 @@ class RemoteMemberships:
         assert last is not None
         raise last
 
-    async def _ask(self, server: str, method: str, path: str,
+    async def ask(self, server: str, method: str, path: str,
                    content: Any = None) -> dict[str, Any]:
         try:
             answer = await self._client.request(server, method, path, content=content)
@@ -90,7 +90,7 @@ class RemoteMemberships:
         path = f"/_matrix/federation/v1/make_{kind}/{quote(room_id)}/{quote(user_id)}"
         if kind == "join":
             path += "?" + "&".join(f"ver={quote(v)}" for v in KNOWN_ROOM_VERSIONS)
-        body = await self._ask(server, "GET", path)
+        body = await self.ask(server, "GET", path)
         version = get_room_version(body.get("room_version", "1"))
         template = body.get("event")
         if version is None:
@@ -114,7 +114,7 @@ class RemoteMemberships:
                         content: Mapping[str, Any]) -> StoredEvent:
         version, event_id, join = await self.make_event(server, "join", user_id, room_id,
                                                         content)
-        body = await self._ask(
+        body = await self.ask(
             server, "PUT",
             f"/_matrix/federation/v2/send_join/{quote(room_id)}/{quote(event_id)}", join)
         answered = body.get("event")
