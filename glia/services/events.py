@@ -1,7 +1,7 @@
 """The event-write pipeline: the single writer of room events, readable top to bottom.
 
-Everything that creates events — the client API, admin operations, server notices, later
-federation — goes through :meth:`EventsService.send` (or :meth:`~EventsService.create_room`
+Everything that creates events — the client API, admin operations, server notices —
+goes through :meth:`EventsService.send` (or :meth:`~EventsService.create_room`
 for a new room's first events). Each event passes the same stages:
 
 1. **moderate** — a suspended sender may only leave and redact their own events; a
@@ -15,8 +15,11 @@ for a new room's first events). Each event passes the same stages:
    extremity, an applied redaction and the room statistics counters, and record it in
    the outbox (``services/event_fanout.py``) — all in that one transaction;
 6. **publish**, after the commit, to the subscribers named in ``build_services``
-   (search index, push evaluation, ``/sync`` wake-ups …). A failing subscriber never
-   fails the write: the outbox row stays and the subscriber is retried.
+   (search index, push, ``/sync`` wake-ups, the federation sender …). A failing
+   subscriber never fails the write: the outbox row stays and it is retried.
+
+Events other servers built, checked by ``services/federation``, enter at stage 5
+(:meth:`EventsService.write_received`) and are published the same way.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from glia.protocol.signing import sign_event
 from glia.services.event_checks import check_new_event, check_redaction_power
 from glia.services.event_fanout import EventFanout, WrittenEvent
 from glia.services.event_format import client_event
+from glia.services.event_moderation import is_invite, moderate, suspended_error
 from glia.storage import Storage, Stores
 from glia.storage.events import NewEvent, StoredEvent
 from glia.storage.rooms import Room
@@ -106,7 +110,7 @@ class EventsService:
     async def send(self, room_id: str, request: EventRequest) -> StoredEvent:
         """Write one event to an existing room (idempotent when ``request.txn`` is given)."""
         if not request.by_admin:
-            fake = await self._moderate(room_id, request)
+            fake = await moderate(self._storage, room_id, request)
             if fake is not None:
                 return fake
         async with self._storage.transaction() as tx:
@@ -145,7 +149,7 @@ class EventsService:
         not the create event's hash."""
         suspended, shadow_banned = await self._storage.admin_users.restrictions(creator)
         if suspended:
-            raise _suspended()
+            raise suspended_error()
         async with self._storage.transaction() as tx:
             now = now_ms()
             request = EventRequest(creator, "m.room.create", create_content, state_key="")
@@ -175,7 +179,7 @@ class EventsService:
                     alias, room_id, creator, now):
                 raise MatrixError(400, "M_ROOM_IN_USE", "Room alias already taken")
             for follow_up in later(room_id):
-                if shadow_banned and _is_invite(follow_up):
+                if shadow_banned and is_invite(follow_up):
                     continue  # a shadow-banned creator's invitees are silently left out
                 written.append(await self._append(tx, room_id, version, follow_up))
             if in_tx is not None:
@@ -191,10 +195,8 @@ class EventsService:
     async def write_received(self, room_id: str, version: RoomVersion,
                              write: Callable[[Stores], Awaitable[list[StoredEvent]]],
                              new_room_creator: str | None = None) -> list[StoredEvent]:
-        """Events other servers built (checked by federation) enter the pipeline here:
-        ``write(tx)`` persists them with :meth:`persist_received` in one transaction
-        holding the room's lock (the room is first made when ``new_room_creator`` is
-        given: a join of a remote room); then they are published like ours."""
+        """``write(tx)`` persists received events (:meth:`persist_received`) under the
+        room's lock (``new_room_creator``: make the room first, for a remote join)."""
         async with self._storage.transaction() as tx:
             await tx.rooms.lock(room_id)
             if new_room_creator is not None and await tx.rooms.get(room_id) is None:
@@ -211,8 +213,8 @@ class EventsService:
     async def persist_received(self, tx: Stores, room_id: str, version: RoomVersion,
                                pdu: dict[str, Any], event_id: str, *, in_state: bool,
                                extremities: list[str]) -> StoredEvent:
-        """Persist one checked received event in ``tx``; ``in_state``: it becomes the
-        current state of its key; ``extremities``: the room's forward extremities after."""
+        """Persist a checked received event; ``in_state``: it becomes current state;
+        ``extremities``: the room's forward extremities after it."""
         state_key = pdu.get("state_key") if in_state else None
         request = EventRequest(str(pdu["sender"]), str(pdu["type"]), pdu.get("content", {}),
                                state_key=state_key if isinstance(state_key, str) else None,
@@ -221,42 +223,14 @@ class EventsService:
         return await self._persist(tx, room_id, version, pdu, event_id,
                                    int(pdu["depth"]), request, extremities)
 
-    async def _moderate(self, room_id: str, request: EventRequest) -> StoredEvent | None:
-        """Account suspension and shadow-bans of the sender. A suspended user may only
-        leave rooms and redact their own events (the spec's account suspension); a
-        shadow-banned user's messages, state, redactions and invites look sent but are
-        dropped: a made-up event, never stored or delivered (Synapse's behaviour)."""
-        suspended, shadow_banned = await self._storage.admin_users.restrictions(
-            request.sender)
-        if suspended:
-            if request.event_type == "m.room.member":
-                allowed = request.state_key == request.sender and \
-                    request.content.get("membership") == "leave"
-            elif request.event_type == "m.room.redaction" and request.redacts is not None:
-                target = await self._storage.events.get(request.redacts)
-                allowed = target is not None and target.sender == request.sender
-            else:
-                allowed = False
-            if not allowed:
-                raise _suspended()
-        if shadow_banned and (request.event_type != "m.room.member" or _is_invite(request)):
-            pdu = {"type": request.event_type, "sender": request.sender, "room_id": room_id,
-                   "content": dict(request.content), "origin_server_ts": now_ms()}
-            if request.state_key is not None:
-                pdu["state_key"] = request.state_key
-            return StoredEvent(f"${random_string(43)}", room_id, 0, 0, pdu, {}, None, None,
-                               None)
-        return None
-
     def new_room_id(self) -> str:
         """A fresh random room ID on this server (room versions before 12)."""
         return f"!{random_string(18)}:{self.server_name}"
 
     async def prepare(self, room_id: str, request: EventRequest
                       ) -> tuple[RoomVersion, str, dict[str, Any]]:
-        """(version, event ID, signed PDU) of an event of ours built and authorised
-        against current state but not written: an invite of another server's user,
-        which that server signs too before it is written (:meth:`write_received`)."""
+        """(version, event ID, signed PDU) built and authorised but not written: an
+        invite that the invitee's server signs before it is written."""
         _, version = await self.room(room_id)
         pdu, _ = await self._prepare(self._storage, room_id, version, request)
         return version, self._event_id(pdu, version), pdu
@@ -376,12 +350,3 @@ class EventsService:
                                room_id=target.room_id,
                                redacted_ts=int(redaction.pdu["origin_server_ts"]))
 
-
-def _suspended() -> MatrixError:
-    return MatrixError(403, "M_USER_SUSPENDED",
-                       "This action is not allowed while the account is suspended")
-
-
-def _is_invite(request: EventRequest) -> bool:
-    return request.event_type == "m.room.member" and \
-        request.content.get("membership") == "invite" and request.state_key != request.sender

@@ -1,7 +1,8 @@
 """Hostile transactions from a peer (``PUT /send/{txnId}``): a bad signature, a forged
 sender, an event failing auth, a room we're not in — each refused per PDU, never
 stored; an event that passes its auth events but not the room's current state is
-soft-failed (not shown); more than 50 PDUs is refused whole; a retried transaction gets
+soft-failed (not shown), and so is a redaction of another server's user's event
+without the redact level; more than 50 PDUs is refused whole; a retried transaction gets
 the same answer."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from glia.protocol.signing import generate_signing_key, sign_event
 from tests.api.federation_rooms_kit import RoomPair, join, membership
 from tests.api.federation_rooms_kit import rooms_pair as rooms_pair
 from tests.federation import signed_request
-from tests.kit import Kit, User, assert_error, create_room, unique, wait_until
+from tests.kit import Kit, User, assert_error, create_room, send_event, unique, wait_until
 
 
 def _state_ids(kit: Kit, user: User, room_id: str) -> dict[tuple[str, str], str]:
@@ -46,10 +47,12 @@ class Forger:
         self.version: RoomVersion = version
 
     def event(self, sender: str, content: dict[str, Any], auth_keys: list[tuple[str, str]],
-              *, key: Any = None, room_id: str | None = None) -> tuple[str, dict[str, Any]]:
+              *, key: Any = None, room_id: str | None = None,
+              redacts: str | None = None) -> tuple[str, dict[str, Any]]:
         auth = [self.state[k] for k in auth_keys if k in self.state]
         pdu = build_event(self.version, room_id=room_id or self.room_id, sender=sender,
-                          event_type="m.room.message", content=content,
+                          event_type="m.room.message" if redacts is None
+                          else "m.room.redaction", content=content, redacts=redacts,
                           prev_events=self.prev, auth_events=sorted(auth), depth=100,
                           origin_server_ts=self.p.kit_a.server_now(),
                           server_name=self.p.b.name)
@@ -90,6 +93,8 @@ def test_hostile_transaction_refused_per_pdu(rooms_pair: RoomPair) -> None:
     for refused in (bad_sig_id, forged_id, no_auth_id, other_id):
         assert "error" in results[refused], (refused, results)
     assert "bad signature" in results[bad_sig_id]["error"]
+    assert "not signed by" in results[forged_id]["error"] or \
+        "user of this server" in results[forged_id]["error"]
     assert "not in the room" in results[other_id]["error"]
     assert _event_visible(p.kit_a, alice, room_id, good_id)
     for refused in (bad_sig_id, forged_id, no_auth_id):
@@ -106,6 +111,19 @@ def test_hostile_transaction_refused_per_pdu(rooms_pair: RoomPair) -> None:
                         "pdus": [pdu for _, pdu in many]})
     assert_error(r, 400, "M_BAD_JSON")
     assert not _event_visible(p.kit_a, alice, room_id, many[0][0])
+
+    # A redaction of alice's message by bob, who lacks the redact level: soft-failed,
+    # alice's message keeps its content.
+    target = send_event(p.kit_a, alice, room_id, {"msgtype": "m.text", "body": "mine"})
+    redaction_id, redaction = forge.event(bob.user_id, {}, bob_auth, redacts=target)
+    r = signed_request(p.b.name, p.b.signing_key(), p.a, "PUT",
+                       f"/_matrix/federation/v1/send/{unique('txn')}",
+                       {"origin": p.b.name, "origin_server_ts": 0, "pdus": [redaction]})
+    assert r.json()["pdus"][redaction_id] == {}
+    assert not _event_visible(p.kit_a, alice, room_id, redaction_id)
+    r = p.kit_a.request("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/event/"
+                        f"{quote(target)}", alice.access_token)
+    assert r.json()["content"]["body"] == "mine"
 
     # Soft failure: bob is kicked on A; an event of bob that cites his old membership
     # passes its own auth events but not the current state: accepted, never shown.

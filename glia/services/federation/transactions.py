@@ -7,7 +7,9 @@ claim one of our users as sender, and it must pass the checks on receipt
 (``pdus.py``: format and size, signatures of every server that must sign, content hash,
 its own auth events — which must be known here). Then, under the room's lock, it is
 checked against the room's current state: an event that fails is soft-failed (kept in
-``federation_soft_failed``, never shown to clients nor used as a prev_event); one that
+``federation_soft_failed``, never shown to clients nor used as a prev_event), and so is
+a redaction of another server's user's event by a sender without the room's redact level
+(from room version 3 the receiver decides that); one that
 passes goes through the event pipeline, so clients see it in ``/sync`` and
 ``/messages`` and a state event becomes current state.
 
@@ -24,10 +26,12 @@ from typing import Any
 
 from glia import errors
 from glia.clock import Clock
+from glia.errors import MatrixError
 from glia.ids import InvalidId, server_name_of
 from glia.protocol import auth_rules
-from glia.protocol.events import auth_event_ids, get_event_id, prev_event_ids
+from glia.protocol.events import auth_event_ids, get_event_id, prev_event_ids, redacts_of
 from glia.protocol.room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_room_version
+from glia.services.event_checks import check_redaction_power
 from glia.services.events import EventsService
 from glia.services.federation.pdus import BadPdu, PduChecks, authorise, check_against_state
 from glia.services.federation.resident import ResidentMemberships
@@ -136,7 +140,8 @@ class InboundTransactions:
         async def write(tx: Stores) -> list[StoredEvent]:
             types = auth_rules.auth_types_for_pdu(event, version)
             state = await self._resident.current_auth_state(tx, room_id, types)
-            problem = check_against_state(event, state, version)
+            problem = check_against_state(event, state, version) or \
+                await _redaction_problem(tx, version, event, state)
             if problem is not None:
                 logger.info("soft-failed %s from %s: %s", event_id, origin, problem)
                 await tx.federation_queue.add_soft_failed(
@@ -177,6 +182,23 @@ class InboundTransactions:
                         await self._receipts.remote_receipt(
                             str(room_id), user_id, ids[-1],
                             thread if isinstance(thread, str) else None)
+
+
+async def _redaction_problem(tx: Stores, version: RoomVersion, event: Mapping[str, Any],
+                             state: Mapping[tuple[str, str], Any]) -> str | None:
+    """From room version 3 the auth rules leave redactions to the receiver: one server's
+    user may redact another server's user's event only with the room's redact level."""
+    target = redacts_of(event, version) if event.get("type") == "m.room.redaction" else None
+    if target is None:
+        return None
+    original = await tx.events.get(target)
+    if original is None or _server(original.sender) == _server(event.get("sender")):
+        return None
+    try:
+        await check_redaction_power(tx, version, str(event.get("sender")), target, state)
+    except MatrixError as e:
+        return e.error
+    return None
 
 
 def _event_id(raw: Mapping[str, Any], version: RoomVersion) -> str | None:
