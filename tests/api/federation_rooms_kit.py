@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
+import ssl
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from tests.federation import FederatingServer, LoopbackCA, pair_names, start_federating
-from tests.kit import Kit, User
+from tests.kit import Kit, User, wait_until
 from tests.server import GliaProcess
 
 
@@ -35,6 +37,8 @@ def start_pair(new_database_url: Callable[[], str]) -> Iterator[RoomPair]:
     try:
         a = start_federating(start, ca, names, ports, 0)
         b = start_federating(start, ca, names, ports, 1)
+        wait_federating(a)
+        wait_federating(b)
         pair = RoomPair(a, b, started)
         yield pair
         pair.kit_a.close()
@@ -44,6 +48,20 @@ def start_pair(new_database_url: Callable[[], str]) -> Iterator[RoomPair]:
             process.stop()
     for process in started:
         assert "Traceback" not in process.log(), process.log()[-5000:]
+
+
+def wait_federating(server: FederatingServer) -> None:
+    """Wait for the federation listener too (it may start after the client one)."""
+
+    def answers() -> bool:
+        try:
+            with httpx.Client(verify=ssl.create_default_context(cafile=server.ca_path),
+                              timeout=5) as http:
+                return http.get(server.federation_url + "/_matrix/federation/v1/version"
+                                ).status_code == 200
+        except httpx.HTTPError:
+            return False
+    wait_until(answers, what=f"the federation listener of {server.name}")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from glia.protocol.events import build_event, compute_event_id
+from glia.protocol.events import add_hashes, build_event, compute_event_id
 from glia.protocol.room_versions import RoomVersion, get_room_version
 from glia.protocol.signing import generate_signing_key, sign_event
 from tests.api.federation_rooms_kit import RoomPair, join, membership
@@ -136,3 +136,50 @@ def test_hostile_transaction_refused_per_pdu(rooms_pair: RoomPair) -> None:
                        {"origin": p.b.name, "origin_server_ts": 0, "pdus": [late]})
     assert r.json()["pdus"][late_id] == {}
     assert not _event_visible(p.kit_a, alice, room_id, late_id)
+
+
+def test_make_join_and_send_join_refusals(rooms_pair: RoomPair) -> None:
+    p = rooms_pair
+    alice = p.kit_a.register_user(unique("alice"))
+    public = create_room(p.kit_a, alice, preset="public_chat")
+    private = create_room(p.kit_a, alice, preset="private_chat")
+    bob = f"@{unique('bob')}:{p.b.name}"
+    key = p.b.signing_key()
+
+    def make_join(room_id: str, user_id: str, query: str = "?ver=12") -> Any:
+        return signed_request(p.b.name, key, p.a, "GET",
+                              f"/_matrix/federation/v1/make_join/{quote(room_id)}/"
+                              f"{quote(user_id)}{query}")
+
+    ok = make_join(public, bob)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["room_version"] == "12"
+    assert ok.json()["event"]["content"] == {"membership": "join"}
+    body = assert_error(make_join(public, bob, "?ver=1&ver=2"), 400,
+                        "M_INCOMPATIBLE_ROOM_VERSION")
+    assert body["room_version"] == "12"
+    assert_error(make_join(public, f"@{unique('x')}:{p.a.name}"), 403, "M_FORBIDDEN")
+    assert_error(make_join(private, bob), 403, "M_FORBIDDEN")
+    assert_error(make_join(f"!{unique('none')}:{p.a.name}", bob), 404, "M_NOT_FOUND")
+
+    # send_join: the template signed by B under another event ID, and a join of a user
+    # of another server, are refused; nothing joins.
+    version = get_room_version("12")
+    assert version is not None
+    event = dict(ok.json()["event"])
+    signed = sign_event(add_hashes(event), version, p.b.name, key)
+    event_id = compute_event_id(signed, version)
+    wrong = signed_request(p.b.name, key, p.a, "PUT",
+                           f"/_matrix/federation/v2/send_join/{quote(public)}/$wrong", signed)
+    assert_error(wrong, 400, "M_INVALID_PARAM")
+    assert membership(p.kit_a, alice, public, bob) is None
+    good = signed_request(p.b.name, key, p.a, "PUT",
+                          f"/_matrix/federation/v2/send_join/{quote(public)}/"
+                          f"{quote(event_id)}", signed)
+    assert good.status_code == 200, good.text
+    answer = good.json()
+    assert {e["type"] for e in answer["state"]} >= {"m.room.create", "m.room.power_levels",
+                                                    "m.room.join_rules"}
+    assert answer["auth_chain"] and answer["event"]["signatures"].keys() == {p.a.name,
+                                                                            p.b.name}
+    assert membership(p.kit_a, alice, public, bob) == "join"

@@ -10,7 +10,14 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.api.federation_rooms_kit import RoomPair, bodies, join, membership, start_pair
+from tests.api.federation_rooms_kit import (
+    RoomPair,
+    bodies,
+    join,
+    membership,
+    start_pair,
+    wait_federating,
+)
 from tests.kit import User, create_room, send_event, unique, wait_until
 
 
@@ -52,6 +59,7 @@ def test_down_destination_gets_its_queue_when_back(queue_pair: RoomPair) -> None
     assert [r["room_id"] for r in synapse_view["rooms"]] == [room_id]
 
     p.b.process.start()
+    wait_federating(p.b)
     # B speaks to A (bob's message); A takes it that B is back and sends the queue.
     send_event(p.kit_b, bob, room_id, {"msgtype": "m.text", "body": "back"})
     wait_until(lambda: "while down 2" in bodies(p.kit_b, bob, room_id),
