@@ -3,9 +3,9 @@ ways, leaving, inviting), and the reads those tests wait on."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
-import ssl
 from urllib.parse import quote
 
 import httpx
