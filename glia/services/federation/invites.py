@@ -7,9 +7,9 @@ invite the other server refuses is never in the room.
 
 Our user invited by another server: the event is checked (format, the sender's server's
 signature, content hash), must invite one of our users and come from the sender's
-server; we sign it and keep it with the room's stripped state, so the invitee sees it in
-``/sync`` and can join through the inviting server (or reject it with ``make_leave`` /
-``send_leave`` there).
+server; we sign it and keep it, so the invitee sees it in ``/sync`` (the inviter's
+``invite_room_state`` — the room's name and so on — is not kept yet) and can join
+through the inviting server (or reject it with ``make_leave`` / ``send_leave`` there).
 """
 
 from __future__ import annotations
@@ -132,15 +132,12 @@ class Invites:
         if any(server_name_of(m.user_id) == self._server_name for m in joined):
             # We are in the room: the invite arrives as any event of it would.
             return {"event": signed}
-        stripped = [e for e in invite_room_state if isinstance(e, dict)][:50]
 
         async def write(tx: Stores) -> list[StoredEvent]:
             if await tx.events.get(event_id) is not None:
                 return []
             return [await self._events.persist_received(
-                tx, room_id, version, {**signed, "unsigned": {
-                    "invite_room_state": stripped}}, event_id, in_state=True,
-                extremities=[])]
+                tx, room_id, version, signed, event_id, in_state=True, extremities=[])]
 
         await self._events.write_received(room_id, version, write,
                                           new_room_creator=str(event.get("sender")))
