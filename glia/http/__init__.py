@@ -67,8 +67,10 @@ from glia.http.client import (
 )
 from glia.http.federation import keys as federation_keys
 from glia.http.federation import media as federation_media
+from glia.http.federation import membership as federation_membership
 from glia.http.federation import queries as federation_queries
 from glia.http.federation import rooms as federation_rooms
+from glia.http.federation import transactions as federation_transactions
 from glia.http.federation import user as federation_user
 from glia.http.media import media, previews
 from glia.http.routes import Route
@@ -88,7 +90,8 @@ ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_r
 MEDIA_MODULES = (media, previews)
 #: The Server-Server API and the key server (``/_matrix/federation``, ``/_matrix/key``).
 FEDERATION_MODULES = (federation_keys, federation_queries, federation_user,
-                      federation_rooms, federation_media)
+                      federation_rooms, federation_media, federation_membership,
+                      federation_transactions)
 #: Served on every listener, without a token.
 HEALTH_MODULES = (health,)
 

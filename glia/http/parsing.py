@@ -205,6 +205,10 @@ class Request(Generic[B]):
     def query(self, name: str) -> str | None:
         return self.raw.query_params.get(name)
 
+    def query_list(self, name: str) -> list[str]:
+        """Every value of a repeated query parameter (``?ver=1&ver=2``)."""
+        return self.raw.query_params.getlist(name)
+
     def query_bool(self, name: str, default: bool | None = None) -> bool | None:
         value = self.query(name)
         if value is None:

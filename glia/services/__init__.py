@@ -57,11 +57,17 @@ from glia.services.federation.auth import FederationAuthService
 from glia.services.federation.backoff import DestinationBackoff
 from glia.services.federation.client import FederationClient
 from glia.services.federation.discovery import SystemResolver
+from glia.services.federation.invites import Invites
 from glia.services.federation.keys import ServerKeysService
+from glia.services.federation.pdus import PduChecks
 from glia.services.federation.policy import FederationPolicy
 from glia.services.federation.queries import FederationQueryService
 from glia.services.federation.remote import RemoteQueries
+from glia.services.federation.remote_join import RemoteMemberships
+from glia.services.federation.resident import ResidentMemberships
+from glia.services.federation.sender import FederationSender
 from glia.services.federation.serving import FederationServing
+from glia.services.federation.transactions import InboundTransactions
 from glia.services.filters import FilterService
 from glia.services.guest_access import GuestEviction
 from glia.services.identity_servers import IdentityServers
@@ -205,6 +211,10 @@ class Services:
     #: ``m.room.server_acl`` checks (``allowed``/``check``) for every inbound room path.
     room_acls: RoomAcls
     federation_diagnostics: FederationDiagnostics
+    federation_sender: FederationSender
+    federation_resident: ResidentMemberships
+    federation_transactions: InboundTransactions
+    federation_invites: Invites
     openid: OpenIdService
     appservice_sender: AppServiceSender
     appservice_queries: AppServiceQueries
@@ -241,6 +251,16 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     push_gateway = PushGateway(storage, config.push.allow_private_gateways)
     room_stats = RoomStats(config, storage)
     user_directory = UserDirectoryService(config, storage, jobs)
+    # Federation: the outbound client, what our users ask other servers through it, and
+    # the sender that passes our events on to the servers in our rooms.
+    federation_policy = FederationPolicy(config.federation)
+    backoff = DestinationBackoff(storage, clock)
+    federation_client = FederationClient(config.server_name, signing_key, config.federation,
+                                         federation_policy, SystemResolver(), clock, backoff)
+    federation_sender = FederationSender(config.server_name, storage, federation_client,
+                                         backoff, clock)
+    server_keys = ServerKeysService(config.server_name, signing_key, storage,
+                                    federation_client, federation_policy, clock)
     # The event-write pipeline (services/events.py). Subscribers run after each commit in
     # this order: push before the wake-ups, so a woken /sync sees the new unread counts.
     event_fanout = EventFanout(storage, [
@@ -253,6 +273,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         # sees the settings that followed the member there.
         UpgradeFollow(config.server_name, storage, notifier),
         RoomEventWakeups(notifier),
+        federation_sender,
         # After the wake-ups: its leaves are events of their own. (`membership` is
         # made below; the subscriber only runs once requests flow.)
         GuestEviction(storage, lambda user, room: membership.leave(user, room, None)),
@@ -263,17 +284,20 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     room_events = EventsService(config, storage, signing_key,
                                 persist_steps=[room_stats, AuditWithFirstEvent()],
                                 fanout=event_fanout)
-    # Federation: the outbound client, and what our users ask other servers through it.
-    federation_policy = FederationPolicy(config.federation)
-    federation_client = FederationClient(config.server_name, signing_key, config.federation,
-                                         federation_policy, SystemResolver(), clock,
-                                         DestinationBackoff(storage, clock))
     remote = RemoteQueries(federation_client)
     room_acls = RoomAcls(storage)
     spaces = SpacesService(storage)
     profile = ProfileService(config, storage, room_events, remote.profile, appservice_queries)
     directory = DirectoryService(config, storage, remote, appservice_queries)
-    membership = MembershipService(storage, room_events, directory)
+    pdu_checks = PduChecks(server_keys)
+    remote_memberships = RemoteMemberships(config.server_name, room_events,
+                                           federation_client, pdu_checks, signing_key)
+    federation_resident = ResidentMemberships(config.server_name, storage, room_events,
+                                              pdu_checks, signing_key)
+    invites = Invites(config.server_name, storage, room_events, pdu_checks,
+                      federation_resident, remote_memberships, signing_key)
+    membership = MembershipService(storage, room_events, directory, remote_memberships,
+                                   invites)
     search = SearchService(storage, aggregator)
     search_admin = SearchAdminService(storage, jobs)
     rooms = RoomService(config, storage, room_events)
@@ -283,8 +307,10 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     media_admin = MediaAdminService(config, storage, media, jobs)
     account_data = AccountDataService(storage, notifier)
     receipts = ReceiptService(storage, notifier, account_data, read_positions=push,
-                              appservices=appservice_ephemeral)
-    typing = TypingService(storage, notifier, clock, appservice_ephemeral)
+                              appservices=appservice_ephemeral,
+                              listener=federation_sender.receipt_sent)
+    typing = TypingService(storage, notifier, clock, appservice_ephemeral,
+                           listener=federation_sender.typing_changed)
     presence = PresenceService(storage, notifier, clock, appservice_ephemeral)
     sync = SyncService(storage, notifier, aggregator, receipts, typing, presence,
                        devices=keys, unread_counts=push.unread_counts,
@@ -298,8 +324,6 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                                   user_directory.rebuild_job)
     server_notices = ServerNoticeService(config, storage, room_events, rooms, membership,
                                          registration, account_data)
-    server_keys = ServerKeysService(config.server_name, signing_key, storage,
-                                    federation_client, federation_policy, clock)
     # Which code runs each kind of durable job (handed to the worker by app.py).
     job_runners: dict[str, JobRunner] = {
         LEAVE_ALL_ROOMS: membership.leave_all_job,
@@ -376,7 +400,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         spaces=spaces,
         health=HealthService(storage),
         cross_signing_admin=CrossSigningAdminService(storage, clock),
-        federation_admin=FederationAdminService(storage),
+        federation_admin=FederationAdminService(storage, federation_sender.kick),
         remote_media_cache=RemoteMediaCacheService(storage, media),
         background_updates=background_updates,
         account_validity=AccountValidityService(config, storage, clock, server_notices),
@@ -389,13 +413,20 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         federation_client=federation_client,
         server_keys=server_keys,
         federation_auth=FederationAuthService(config.server_name, server_keys,
-                                              federation_policy),
+                                              federation_policy,
+                                              seen=federation_sender.origin_seen),
         federation_queries=FederationQueryService(config, storage, profile, directory, keys),
         federation_serving=FederationServing(config.server_name, storage, room_acls,
                                              spaces, clock),
         room_acls=room_acls,
         federation_diagnostics=FederationDiagnostics(config.server_name, federation_client,
                                                      server_keys, federation_policy),
+        federation_sender=federation_sender,
+        federation_resident=federation_resident,
+        federation_invites=invites,
+        federation_transactions=InboundTransactions(
+            config.server_name, storage, room_events, pdu_checks, federation_resident,
+            typing, receipts, clock),
         openid=OpenIdService(config, storage, clock),
         appservice_sender=appservice_sender,
         appservice_queries=appservice_queries,

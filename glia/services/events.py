@@ -1,7 +1,7 @@
 """The event-write pipeline: the single writer of room events, readable top to bottom.
 
-Everything that creates events — the client API, admin operations, server notices, later
-federation — goes through :meth:`EventsService.send` (or :meth:`~EventsService.create_room`
+Everything that creates events — the client API, admin operations, server notices —
+goes through :meth:`EventsService.send` (or :meth:`~EventsService.create_room`
 for a new room's first events). Each event passes the same stages:
 
 1. **moderate** — a suspended sender may only leave and redact their own events; a
@@ -15,8 +15,11 @@ for a new room's first events). Each event passes the same stages:
    extremity, an applied redaction and the room statistics counters, and record it in
    the outbox (``services/event_fanout.py``) — all in that one transaction;
 6. **publish**, after the commit, to the subscribers named in ``build_services``
-   (search index, push evaluation, ``/sync`` wake-ups …). A failing subscriber never
-   fails the write: the outbox row stays and the subscriber is retried.
+   (search index, push, ``/sync`` wake-ups, the federation sender …). A failing
+   subscriber never fails the write: the outbox row stays and it is retried.
+
+Events other servers built, checked by ``services/federation``, enter at stage 5
+(:meth:`EventsService.write_received`) and are published the same way.
 """
 
 from __future__ import annotations
@@ -38,16 +41,17 @@ from glia.protocol.canonical_json import event_json_error
 from glia.protocol.events import (
     build_event,
     compute_event_id,
+    redacts_of,
     room_id_for_v12_create,
     size_limit_error,
 )
-from glia.protocol.power_levels import action_level, room_creators, user_level
 from glia.protocol.redaction import redact
 from glia.protocol.room_versions import RoomVersion, get_room_version
 from glia.protocol.signing import sign_event
-from glia.services.event_checks import check_new_event
+from glia.services.event_checks import check_new_event, check_redaction_power
 from glia.services.event_fanout import EventFanout, WrittenEvent
 from glia.services.event_format import client_event
+from glia.services.event_moderation import is_invite, moderate, suspended_error
 from glia.storage import Storage, Stores
 from glia.storage.events import NewEvent, StoredEvent
 from glia.storage.rooms import Room
@@ -106,7 +110,7 @@ class EventsService:
     async def send(self, room_id: str, request: EventRequest) -> StoredEvent:
         """Write one event to an existing room (idempotent when ``request.txn`` is given)."""
         if not request.by_admin:
-            fake = await self._moderate(room_id, request)
+            fake = await moderate(self._storage, room_id, request)
             if fake is not None:
                 return fake
         async with self._storage.transaction() as tx:
@@ -145,7 +149,7 @@ class EventsService:
         not the create event's hash."""
         suspended, shadow_banned = await self._storage.admin_users.restrictions(creator)
         if suspended:
-            raise _suspended()
+            raise suspended_error()
         async with self._storage.transaction() as tx:
             now = now_ms()
             request = EventRequest(creator, "m.room.create", create_content, state_key="")
@@ -175,7 +179,7 @@ class EventsService:
                     alias, room_id, creator, now):
                 raise MatrixError(400, "M_ROOM_IN_USE", "Room alias already taken")
             for follow_up in later(room_id):
-                if shadow_banned and _is_invite(follow_up):
+                if shadow_banned and is_invite(follow_up):
                     continue  # a shadow-banned creator's invitees are silently left out
                 written.append(await self._append(tx, room_id, version, follow_up))
             if in_tx is not None:
@@ -188,41 +192,60 @@ class EventsService:
             visible()
         return room_id, written
 
-    async def _moderate(self, room_id: str, request: EventRequest) -> StoredEvent | None:
-        """Account suspension and shadow-bans of the sender. A suspended user may only
-        leave rooms and redact their own events (the spec's account suspension); a
-        shadow-banned user's messages, state, redactions and invites look sent but are
-        dropped: a made-up event, never stored or delivered (Synapse's behaviour)."""
-        suspended, shadow_banned = await self._storage.admin_users.restrictions(
-            request.sender)
-        if suspended:
-            if request.event_type == "m.room.member":
-                allowed = request.state_key == request.sender and \
-                    request.content.get("membership") == "leave"
-            elif request.event_type == "m.room.redaction" and request.redacts is not None:
-                target = await self._storage.events.get(request.redacts)
-                allowed = target is not None and target.sender == request.sender
-            else:
-                allowed = False
-            if not allowed:
-                raise _suspended()
-        if shadow_banned and (request.event_type != "m.room.member" or _is_invite(request)):
-            pdu = {"type": request.event_type, "sender": request.sender, "room_id": room_id,
-                   "content": dict(request.content), "origin_server_ts": now_ms()}
-            if request.state_key is not None:
-                pdu["state_key"] = request.state_key
-            return StoredEvent(f"${random_string(43)}", room_id, 0, 0, pdu, {}, None, None,
-                               None)
-        return None
+    async def write_received(self, room_id: str, version: RoomVersion,
+                             write: Callable[[Stores], Awaitable[list[StoredEvent]]],
+                             new_room_creator: str | None = None) -> list[StoredEvent]:
+        """``write(tx)`` persists received events (:meth:`persist_received`) under the
+        room's lock (``new_room_creator``: make the room first, for a remote join)."""
+        async with self._storage.transaction() as tx:
+            await tx.rooms.lock(room_id)
+            if new_room_creator is not None and await tx.rooms.get(room_id) is None:
+                await tx.rooms.create(room_id, version.identifier, new_room_creator, now_ms())
+            written = await write(tx)
+            await self._fanout.record(tx, written)
+            visible = tx.keep_in_flight()
+        try:
+            await self._fanout.publish([WrittenEvent(e, version) for e in written], visible)
+        finally:
+            visible()
+        return written
+
+    async def persist_received(self, tx: Stores, room_id: str, version: RoomVersion,
+                               pdu: dict[str, Any], event_id: str, *, in_state: bool,
+                               extremities: list[str]) -> StoredEvent:
+        """Persist a checked received event; ``in_state``: it becomes current state;
+        ``extremities``: the room's forward extremities after it."""
+        state_key = pdu.get("state_key") if in_state else None
+        request = EventRequest(str(pdu["sender"]), str(pdu["type"]), pdu.get("content", {}),
+                               state_key=state_key if isinstance(state_key, str) else None,
+                               redacts=redacts_of(pdu, version)
+                               if pdu["type"] == "m.room.redaction" else None, by_admin=True)
+        return await self._persist(tx, room_id, version, pdu, event_id,
+                                   int(pdu["depth"]), request, extremities)
 
     def new_room_id(self) -> str:
         """A fresh random room ID on this server (room versions before 12)."""
         return f"!{random_string(18)}:{self.server_name}"
 
+    async def prepare(self, room_id: str, request: EventRequest
+                      ) -> tuple[RoomVersion, str, dict[str, Any]]:
+        """(version, event ID, signed PDU) built and authorised but not written: an
+        invite that the invitee's server signs before it is written."""
+        _, version = await self.room(room_id)
+        pdu, _ = await self._prepare(self._storage, room_id, version, request)
+        return version, self._event_id(pdu, version), pdu
+
     async def _append(self, tx: Stores, room_id: str, version: RoomVersion,
                       request: EventRequest) -> StoredEvent:
         """Select auth events, build, authorise and persist one event inside the
         caller's transaction, which holds the room's lock."""
+        pdu, depth = await self._prepare(tx, room_id, version, request)
+        return await self._persist(tx, room_id, version, pdu, self._event_id(pdu, version),
+                                   depth, request)
+
+    async def _prepare(self, tx: Stores, room_id: str, version: RoomVersion,
+                       request: EventRequest) -> tuple[dict[str, Any], int]:
+        """(the built, signed and authorised PDU, its depth)."""
         await check_new_event(tx, room_id, request.event_type, request.state_key,
                               request.redacts)
         prev = await tx.rooms.forward_extremities(room_id)
@@ -238,29 +261,12 @@ class EventsService:
         listed = [eid for key, eid in auth_ids.items()
                   if key != ("m.room.create", "") or version.create_in_auth_events]
         if request.redacts is not None and not request.by_admin:
-            await self._check_redaction_power(tx, version, request, auth_state)
+            await check_redaction_power(tx, version, request.sender, request.redacts,
+                                        auth_state)
         ts = now_ms() if request.origin_server_ts is None else request.origin_server_ts
         pdu = self._build(version, room_id, request, prev, sorted(listed), depth, ts)
         self._authorise(pdu, auth_state, version)
-        return await self._persist(tx, room_id, version, pdu, self._event_id(pdu, version),
-                                   depth, request)
-
-    @staticmethod
-    async def _check_redaction_power(tx: Stores, version: RoomVersion, request: EventRequest,
-                                     auth_state: Mapping[tuple[str, str], Any]) -> None:
-        """Redacting someone else's event takes the room's ``redact`` level. From room
-        version 3 the auth rules leave this to the redacting server (they cannot see the
-        original), so the client API checks it here, as Synapse does."""
-        assert request.redacts is not None
-        target = await tx.events.get(request.redacts)
-        if target is None or target.sender == request.sender:
-            return
-        levels = auth_state.get(("m.room.power_levels", ""))
-        creators = room_creators(auth_state.get(("m.room.create", "")), version)
-        levels_content = levels.get("content") if levels is not None else None
-        if user_level(levels_content, request.sender, creators, version) < \
-                action_level(levels_content, "redact", version):
-            raise errors.forbidden("You don't have permission to redact events")
+        return pdu, depth
 
     def _build(self, version: RoomVersion, room_id: str | None, request: EventRequest,
                prev: list[str], auth: list[str], depth: int, now: int) -> dict[str, Any]:
@@ -297,7 +303,8 @@ class EventsService:
 
     async def _persist(self, tx: Stores, room_id: str, version: RoomVersion,
                        pdu: dict[str, Any], event_id: str, depth: int,
-                       request: EventRequest) -> StoredEvent:
+                       request: EventRequest,
+                       extremities: list[str] | None = None) -> StoredEvent:
         stream = await tx.next_stream_position()
         unsigned: dict[str, Any] = {}
         if request.state_key is not None:
@@ -321,7 +328,7 @@ class EventsService:
         new = NewEvent(event_id, room_id, stream, depth, pdu, unsigned, relates_to, rel_type,
                        device_id, txn_id)
         await tx.events.insert(new)
-        await tx.rooms.set_forward_extremities(room_id, [event_id])
+        await tx.rooms.set_forward_extremities(room_id, extremities or [event_id])
         stored = StoredEvent(event_id, room_id, stream, depth, pdu, unsigned, None, device_id,
                              txn_id)
         if request.redacts is not None:
@@ -343,12 +350,3 @@ class EventsService:
                                room_id=target.room_id,
                                redacted_ts=int(redaction.pdu["origin_server_ts"]))
 
-
-def _suspended() -> MatrixError:
-    return MatrixError(403, "M_USER_SUSPENDED",
-                       "This action is not allowed while the account is suspended")
-
-
-def _is_invite(request: EventRequest) -> bool:
-    return request.event_type == "m.room.member" and \
-        request.content.get("membership") == "invite" and request.state_key != request.sender

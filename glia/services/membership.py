@@ -9,6 +9,7 @@ them, so a join by an alias in an application service's namespace asks that serv
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -16,9 +17,17 @@ import msgspec
 
 from glia import errors
 from glia.errors import MatrixError
-from glia.ids import InvalidId, is_valid_room_alias, is_valid_room_id, parse_user_id
+from glia.ids import (
+    InvalidId,
+    is_valid_room_alias,
+    is_valid_room_id,
+    parse_user_id,
+    server_name_of,
+)
 from glia.services.directory import DirectoryService
 from glia.services.events import EventRequest, EventsService
+from glia.services.federation.invites import Invites
+from glia.services.federation.remote_join import RemoteMemberships
 from glia.services.guest_access import check_guest_may_join
 from glia.services.jobs import JobContext
 from glia.services.profile import member_profile
@@ -49,25 +58,65 @@ class JoinCommand(msgspec.Struct, frozen=True, kw_only=True):
 
 class MembershipService:
     def __init__(self, storage: Storage, events: EventsService,
-                 directory: DirectoryService) -> None:
+                 directory: DirectoryService,
+                 remote: RemoteMemberships | None = None,
+                 invites: Invites | None = None) -> None:
+        """``remote`` joins rooms this server is not in, over federation; ``invites``
+        invites other servers' users and rejects their servers' invites."""
+        self._remote = remote
+        self._invites = invites
         self._storage = storage
         self._events = events
         self._directory = directory
 
     async def resolve_room(self, room_id_or_alias: str) -> str:
         """A room ID from a room ID or an alias, resolved by the directory (which asks
-        the application service owning an unknown alias); ``404`` if unknown, or if
-        the alias names a room this server is not in (joining over federation is not
-        supported yet)."""
-        if is_valid_room_alias(room_id_or_alias):
-            room_id = (await self._directory.resolve(room_id_or_alias)).room_id
-        elif is_valid_room_id(room_id_or_alias):
-            room_id = room_id_or_alias
-        else:
-            raise errors.invalid_param(
-                f"{room_id_or_alias} was not legal room ID or room alias")
+        the application service owning an unknown alias, or the alias's server);
+        ``404`` if this server does not know the room."""
+        room_id, _ = await self._resolve(room_id_or_alias)
         if await self._storage.rooms.get(room_id) is None:
             raise errors.not_found("No known servers for this room")
+        return room_id
+
+    async def _resolve(self, room_id_or_alias: str) -> tuple[str, list[str]]:
+        """(room ID, servers the directory says are in it)."""
+        if is_valid_room_alias(room_id_or_alias):
+            target = await self._directory.resolve(room_id_or_alias)
+            return target.room_id, list(target.servers)
+        if is_valid_room_id(room_id_or_alias):
+            return room_id_or_alias, []
+        raise errors.invalid_param(f"{room_id_or_alias} was not legal room ID or room alias")
+
+    async def _resident(self, room_id: str) -> bool:
+        """Whether this server takes part in the room: it knows its state (not just an
+        invite to it), and a user of ours is joined or no other server's user is (a
+        local room everyone left)."""
+        if await self._storage.rooms.get(room_id) is None or not \
+                await self._storage.state.current_ids(room_id, [("m.room.create", "")]):
+            return False
+        ours = self._events.server_name
+        servers = {server_name_of(m.user_id)
+                   for m in await self._storage.state.members_at(room_id, None, ["join"])}
+        return ours in servers or not servers
+
+    async def _join_remote(self, user_id: str, room_id: str, servers: list[str],
+                           content: dict[str, Any]) -> str:
+        if self._remote is None:
+            raise errors.not_found("No known servers for this room")
+        if not is_valid_room_id(room_id):
+            raise errors.invalid_param(f"{room_id} is not a legal room ID")
+        candidates = list(servers)
+        invite = await self._storage.state.membership_of(room_id, user_id)
+        if invite is not None and invite.membership == "invite":
+            invited = await self._storage.events.get(invite.event_id)
+            if invited is not None:
+                candidates.append(server_name_of(invited.sender))
+        with contextlib.suppress(InvalidId):  # before v12: the room's creator
+            candidates.append(server_name_of(room_id))
+        if await self._storage.admin_rooms.blocked_by(room_id) is not None:
+            raise MatrixError(403, "M_UNKNOWN", "This room has been blocked on this server")
+        await self._remote.join(user_id, room_id, candidates, content)
+        await self._storage.rooms.unforget(user_id, room_id)
         return room_id
 
     async def _member_content(self, user_id: str, membership: str,
@@ -95,11 +144,22 @@ class MembershipService:
         )
 
     async def join(self, user_id: str, room_id_or_alias: str, reason: str | None,
-                   command: JoinCommand | None = None) -> str:
+                   command: JoinCommand | None = None, via: list[str] | None = None) -> str:
         """Join; ``command`` holds what a client's ``/join`` body adds. Joining again
-        with the same content (and no 3PID proof) writes nothing, as on Synapse."""
+        with the same content (and no 3PID proof) writes nothing, as on Synapse. A room
+        this server is not in is joined over federation, through ``via`` (the client's
+        ``via``/``server_name``), the alias's servers or the room ID's server."""
         command = command or JoinCommand()
-        room_id = await self.resolve_room(room_id_or_alias)
+        room_id, servers = await self._resolve(room_id_or_alias)
+        if not await self._resident(room_id):
+            content = {**command.content, "membership": "join"}
+            content.pop("join_authorised_via_users_server", None)
+            if reason is not None:
+                content["reason"] = reason
+            for key, value in (await member_profile(self._storage, user_id)).items():
+                content.setdefault(key, value)
+            return await self._join_remote(user_id, room_id, [*(via or []), *servers],
+                                           content)
         if command.third_party_signed is not None:
             await self._exchange_third_party_invite(room_id, user_id,
                                                     command.third_party_signed)
@@ -179,6 +239,16 @@ class MembershipService:
 
     async def invite(self, inviter: str, room_id: str, invitee: str,
                      reason: str | None) -> None:
+        if self._invites is not None and \
+                _check_user_id(invitee).domain != self._events.server_name:
+            await self._room_exists(room_id)
+            content: dict[str, Any] = {"membership": "invite"}
+            if reason is not None:
+                content["reason"] = reason
+            if await self._storage.admin_rooms.blocked_by(room_id) is not None:
+                raise MatrixError(403, "M_UNKNOWN", "This room has been blocked on this server")
+            await self._invites.invite_remote(room_id, inviter, invitee, content)
+            return
         await self._check_local_user(invitee)
         await self._room_exists(room_id)
         current = await self._storage.state.membership_of(room_id, invitee)
@@ -191,6 +261,11 @@ class MembershipService:
         current = await self._storage.state.membership_of(room_id, user_id)
         if current is None or current.membership in ("leave", "ban"):
             raise errors.forbidden(f"User {user_id} is not in room {room_id}")
+        if current.membership == "invite" and self._invites is not None and \
+                not await self._resident(room_id):
+            content = {"membership": "leave", **({"reason": reason} if reason else {})}
+            await self._invites.reject_remote(user_id, room_id, content)
+            return
         await self._send(room_id, user_id, user_id, "leave", reason)
 
     async def client_leave(self, user_id: str, room_id: str, reason: str | None) -> None:

@@ -29,11 +29,21 @@ class ReadPositions(Protocol):
     async def mark_read(self, user_id: str, room_id: str, stream: int) -> None: ...
 
 
+class ReceiptListener(Protocol):
+    """Told of each public receipt written (the federation sender passes our users'
+    receipts on to the room's other servers)."""
+
+    async def __call__(self, room_id: str, user_id: str, receipt_type: str, event_id: str,
+                       ts: int, thread_id: str | None) -> None: ...
+
+
 class ReceiptService:
     def __init__(self, storage: Storage, notifier: Notifier,
                  account_data: AccountDataService, read_positions: ReadPositions,
-                 appservices: AppServiceEphemeral | None = None) -> None:
+                 appservices: AppServiceEphemeral | None = None,
+                 listener: ReceiptListener | None = None) -> None:
         self._appservices = appservices
+        self._listener = listener
         self._storage = storage
         self._notifier = notifier
         self._account_data = account_data
@@ -74,7 +84,21 @@ class ReceiptService:
         async with uow.transaction() as tx:
             moved = await self._put(tx, user_id, room_id, receipt_type, event, thread_id)
         if moved:
-            await self._moved(user_id, room_id, [(receipt_type, event)])
+            await self._moved(user_id, room_id, [(receipt_type, event)], thread_id)
+
+    async def remote_receipt(self, room_id: str, user_id: str, event_id: str,
+                             thread_id: str | None) -> None:
+        """A public read receipt another server sent for its user (``m.receipt`` EDU);
+        the user must be joined and the event known, else it is ignored."""
+        try:
+            event = await self._event(user_id, room_id, event_id)
+        except errors.MatrixError:
+            return
+        thread = thread_id if isinstance(thread_id, str) else UNTHREADED
+        async with self._storage.transaction() as tx:
+            moved = await self._put(tx, user_id, room_id, READ, event, thread)
+        if moved:
+            await self._moved(user_id, room_id, [(READ, event)], thread)
 
     @staticmethod
     async def _put(tx: Stores, user_id: str, room_id: str, receipt_type: str,
@@ -92,7 +116,8 @@ class ReceiptService:
         return True
 
     async def _moved(self, user_id: str, room_id: str,
-                     receipts: list[tuple[str, StoredEvent]]) -> None:
+                     receipts: list[tuple[str, StoredEvent]],
+                     thread_id: str = UNTHREADED) -> None:
         """After commit: reset push counts from the read position, wake the syncs that
         see the receipts (the room's for public ones, the user's for private)."""
         for receipt_type, event in receipts:
@@ -100,6 +125,9 @@ class ReceiptService:
             if receipt_type == READ and self._appservices is not None:
                 await self._appservices.receipt(room_id, user_id, READ, event.event_id,
                                                 now_ms())
+            if receipt_type == READ and self._listener is not None:
+                await self._listener(room_id, user_id, READ, event.event_id, now_ms(),
+                                     None if thread_id == UNTHREADED else thread_id)
         if any(receipt_type == READ for receipt_type, _ in receipts):
             await self._notifier.notify(rooms=[room_id])
         if any(receipt_type != READ for receipt_type, _ in receipts):

@@ -5,6 +5,7 @@ including when a timeout ends someone's typing."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from glia import errors
@@ -25,7 +26,11 @@ DEFAULT_TIMEOUT_MS = 30_000
 
 class TypingService:
     def __init__(self, storage: Storage, notifier: Notifier, clock: Clock | None = None,
-                 appservices: AppServiceEphemeral | None = None) -> None:
+                 appservices: AppServiceEphemeral | None = None,
+                 listener: Callable[[str, str, bool], Awaitable[None]] | None = None) -> None:
+        """``listener(room_id, user_id, typing)`` hears each change (the federation
+        sender passes our users' typing on to the room's other servers)."""
+        self._listener = listener
         self._clock = clock or SystemClock()
         self._storage = storage
         self._notifier = notifier
@@ -55,6 +60,23 @@ class TypingService:
             if typing:
                 expires = self._clock.now_ms() + min(timeout, MAX_TIMEOUT_MS)
                 await tx.typing.start(room_id, user_id, expires,
+                                      await tx.next_stream_position())
+            elif not await tx.typing.stop(room_id, user_id, await tx.next_stream_position()):
+                return
+        await self._changed(room_id)
+        if self._listener is not None:
+            await self._listener(room_id, user_id, typing)
+
+    async def set_remote(self, room_id: str, user_id: str, typing: bool) -> None:
+        """Typing of another server's user (an ``m.typing`` EDU), who must be joined;
+        a start lasts :data:`DEFAULT_TIMEOUT_MS` unless renewed or stopped."""
+        member = await self._storage.state.membership_of(room_id, user_id)
+        if member is None or member.membership != "join":
+            return
+        async with self._storage.transaction() as tx:
+            if typing:
+                await tx.typing.start(room_id, user_id,
+                                      self._clock.now_ms() + DEFAULT_TIMEOUT_MS,
                                       await tx.next_stream_position())
             elif not await tx.typing.stop(room_id, user_id, await tx.next_stream_position()):
                 return

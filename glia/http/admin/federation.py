@@ -1,5 +1,5 @@
 """Synapse's ``/v1/federation/destinations`` admin API (list, one, its rooms, and
-``reset_connection``)."""
+``reset_connection``), and Glia's view of one destination's queue."""
 
 from __future__ import annotations
 
@@ -11,8 +11,12 @@ import msgspec
 from glia import errors
 from glia.http.admin.pagination import page_params
 from glia.http.parsing import Request
-from glia.http.routes import Auth, RouteGroup, admin_paths
-from glia.services.admin.federation import DESTINATION_ORDER, DestinationQuery
+from glia.http.routes import Auth, RouteGroup, admin_paths, glia_paths
+from glia.services.admin.federation import (
+    DESTINATION_ORDER,
+    DestinationQuery,
+    DestinationQueue,
+)
 
 routes = RouteGroup()
 
@@ -63,3 +67,8 @@ async def destination_rooms(req: Request) -> dict[str, Any]:
 async def reset_connection(req: Request[EmptyBody]) -> dict[str, Any]:
     await req.services.federation_admin.reset_connection(req.uow, req.path("destination"))
     return {}
+
+
+@routes.get(*glia_paths("/v1/federation/queue/{serverName}"), auth=Auth.ADMIN)
+async def destination_queue(req: Request) -> DestinationQueue:
+    return await req.services.federation_admin.queue(req.path("serverName"))

@@ -64,7 +64,8 @@ async def _join(req: Request[dict[str, Any]], room: str) -> RoomIdResponse:
     content = {k: v for k, v in req.body.items() if k not in ("reason", "third_party_signed")}
     room_id = await req.services.membership.join(
         req.requester.user_id, room, fields.reason,
-        JoinCommand(third_party_signed=fields.third_party_signed, content=content))
+        JoinCommand(third_party_signed=fields.third_party_signed, content=content),
+        via=[*req.query_list("via"), *req.query_list("server_name")])
     return RoomIdResponse(room_id)
 
 

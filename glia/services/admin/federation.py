@@ -1,10 +1,11 @@
 """Synapse's federation destinations admin API: the remote servers Glia has made
 federation requests to, their retry state (kept by ``services.federation.backoff``), the
-rooms queued for each (none until there is an event sender), and resetting a
-destination's back-off."""
+rooms queued for each (the federation sender records them), and resetting a
+destination's back-off; and Glia's own view of a destination's queue."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from glia import errors
@@ -17,8 +18,22 @@ from glia.storage.federation_destinations import (
     DestinationRoom,
 )
 
-__all__ = ["DESTINATION_ORDER", "Destination", "DestinationQuery", "DestinationRoom",
-           "FederationAdminService"]
+__all__ = ["DESTINATION_ORDER", "Destination", "DestinationQuery", "DestinationQueue",
+           "DestinationRoom", "FederationAdminService"]
+
+
+@dataclass(frozen=True)
+class DestinationQueue:
+    """A destination's outbound queue, back-off and the sender's last error."""
+
+    destination: str
+    queue_length: int
+    retry_last_ts: int | None
+    retry_interval: int | None
+    failure_ts: int | None
+    last_successful_stream_ordering: int | None
+    last_error: str | None
+    last_error_ts: int | None
 
 
 @dataclass(frozen=True)
@@ -31,8 +46,25 @@ class DestinationQuery:
 
 
 class FederationAdminService:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage,
+                 on_reset: Callable[[str], None] | None = None) -> None:
+        """``on_reset(destination)``: wake the sender once a back-off is reset."""
         self._storage = storage
+        self._on_reset = on_reset
+
+    async def queue(self, destination: str) -> DestinationQueue:
+        """What the sender holds for ``destination``; ``404`` for a server never
+        contacted and with nothing queued."""
+        known = await self._storage.federation_destinations.get(destination)
+        length = await self._storage.federation_queue.length(destination)
+        if known is None and not length:
+            raise errors.not_found("Unknown destination")
+        error = await self._storage.federation_queue.last_error(destination)
+        return DestinationQueue(
+            destination, length, known.retry_last_ts if known else None,
+            known.retry_interval if known else None, known.failure_ts if known else None,
+            known.last_successful_stream_ordering if known else None,
+            error.error if error else None, error.error_ts if error else None)
 
     async def destinations(self, query: DestinationQuery) -> tuple[list[Destination], int]:
         return await self._storage.federation_destinations.page(
@@ -60,3 +92,5 @@ class FederationAdminService:
                               " for this destination.")
         async with uow.transaction() as tx:
             await tx.federation_destinations.reset_retry(destination)
+        if self._on_reset is not None:
+            self._on_reset(destination)

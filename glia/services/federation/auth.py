@@ -6,7 +6,7 @@ handler runs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from glia.errors import MatrixError
@@ -40,7 +40,11 @@ def x_matrix_headers(authorizations: Sequence[str]) -> list[str]:
 
 class FederationAuthService:
     def __init__(self, server_name: str, keys: ServerKeysService,
-                 policy: FederationPolicy) -> None:
+                 policy: FederationPolicy,
+                 seen: Callable[[str], Awaitable[None]] | None = None) -> None:
+        """``seen(origin)`` hears of each verified request (the sender takes it as a
+        sign that a destination it backs off from is up again)."""
+        self._seen = seen
         self._server_name = server_name
         self._keys = keys
         self._policy = policy
@@ -74,6 +78,11 @@ class FederationAuthService:
             except SignatureError as e:
                 problem = f"Invalid signature: {e}"
                 continue
+            if self._seen is not None:
+                try:
+                    await self._seen(auth.origin)
+                except Exception:
+                    logger.exception("noting that %s is up failed", auth.origin)
             return auth.origin
         logger.info("refused a federation request %s %s: %s", method, uri, problem)
         raise unauthorized(problem)

@@ -1,0 +1,227 @@
+"""The outbound federation sender: an event-pipeline subscriber and one sending loop
+per destination.
+
+After each commit, every event sent by one of our users is queued (table
+``federation_queue``) for every other server with a joined member in its room (and, for a
+membership event, the target's server). Each destination then gets transactions
+(``PUT /_matrix/federation/v1/send/{txnId}``) of at most 50 PDUs and 100 EDUs, one in
+flight at a time, in stream order; a row goes once the destination accepted the
+transaction that carried it. A destination that fails is left to the client's back-off
+(``backoff.py``); the loop :meth:`FederationSender.run` retries destinations with queued
+events when their back-off ends — after a restart too — and a request from a destination
+(it is up again) resets its back-off and sends its queue at once. Each destination has
+its own task, so a slow or dead one never holds up the others.
+
+EDUs (typing, receipts) are kept in memory only: they are ephemeral, and a restart or a
+failed transaction drops them, as a later typing or receipt update replaces them anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from glia.clock import Clock
+from glia.errors import MatrixError
+from glia.ids import InvalidId, server_name_of
+from glia.services.event_fanout import WrittenEvent
+from glia.services.federation.backoff import DestinationBackoff, NotRetrying
+from glia.services.federation.client import FederationClient, FederationError, RemoteError
+from glia.storage import Storage
+
+__all__ = ["MAX_EDUS", "MAX_PDUS", "FederationSender"]
+
+logger = logging.getLogger(__name__)
+
+#: The spec's limits of one transaction.
+MAX_PDUS = 50
+MAX_EDUS = 100
+#: How often the loop looks for destinations whose back-off has ended.
+POLL_SECONDS = 5.0
+
+
+def _server(identifier: str) -> str | None:
+    try:
+        return server_name_of(identifier)
+    except InvalidId:
+        return None
+
+
+class FederationSender:
+    name = "federation_sender"
+
+    def __init__(self, server_name: str, storage: Storage, client: FederationClient,
+                 backoff: DestinationBackoff, clock: Clock) -> None:
+        self._server_name = server_name
+        self._storage = storage
+        self._client = client
+        self._backoff = backoff
+        self._clock = clock
+        self._edus: dict[str, list[dict[str, Any]]] = {}
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+        self._txn_ids = itertools.count()
+
+    # -- what to send -------------------------------------------------------------------
+
+    async def room_servers(self, room_id: str) -> set[str]:
+        """Other servers with a joined member in the room (current state)."""
+        members = await self._storage.state.members_at(room_id, None, ["join"])
+        servers = {_server(m.user_id) for m in members}
+        return {s for s in servers if s is not None and s != self._server_name}
+
+    async def handle(self, events: Sequence[WrittenEvent]) -> None:
+        """Queue our users' new events for the servers in their rooms."""
+        woken: set[str] = set()
+        for written in events:
+            event = written.event
+            if _server(event.sender) != self._server_name:
+                continue
+            destinations = await self.room_servers(event.room_id)
+            if event.type == "m.room.member" and event.state_key is not None:
+                target = _server(event.state_key)
+                if target is not None and target != self._server_name:
+                    destinations.add(target)
+            if destinations:
+                await self._storage.federation_queue.add(
+                    sorted(destinations), event.stream_ordering, event.event_id,
+                    self._clock.now_ms())
+                for destination in destinations:
+                    await self._storage.federation_destinations.set_room(
+                        destination, event.room_id, event.stream_ordering)
+                woken |= destinations
+        for destination in woken:
+            self.kick(destination)
+
+    async def send_edu(self, room_id: str, edu_type: str, content: dict[str, Any]) -> None:
+        """Send an EDU about ``room_id`` to the room's other servers."""
+        for destination in await self.room_servers(room_id):
+            self._edus.setdefault(destination, []).append(
+                {"edu_type": edu_type, "content": content})
+            self.kick(destination)
+
+    async def typing_changed(self, room_id: str, user_id: str, typing: bool) -> None:
+        if _server(user_id) == self._server_name:
+            await self.send_edu(room_id, "m.typing",
+                                {"room_id": room_id, "user_id": user_id, "typing": typing})
+
+    async def receipt_sent(self, room_id: str, user_id: str, receipt_type: str,
+                           event_id: str, ts: int, thread_id: str | None) -> None:
+        if _server(user_id) != self._server_name:
+            return
+        data: dict[str, Any] = {"ts": ts}
+        if thread_id is not None:
+            data["thread_id"] = thread_id
+        await self.send_edu(room_id, "m.receipt", {room_id: {receipt_type: {
+            user_id: {"event_ids": [event_id], "data": data}}}})
+
+    # -- sending ------------------------------------------------------------------------
+
+    def kick(self, destination: str) -> None:
+        """Make ``destination``'s task send what it has (start it if it is idle)."""
+        if destination in self._running:
+            self._again.add(destination)
+            return
+        self._running[destination] = asyncio.create_task(self._drain(destination))
+
+    async def _drain(self, destination: str) -> None:
+        try:
+            while True:
+                self._again.discard(destination)
+                if not await self._send_one(destination) and destination not in self._again:
+                    return
+        except Exception:
+            logger.exception("federation sender for %s failed", destination)
+        finally:
+            self._running.pop(destination, None)
+
+    async def _send_one(self, destination: str) -> bool:
+        """Send one transaction; whether it went through (so there may be more)."""
+        queue = self._storage.federation_queue
+        batch = await queue.next_batch(destination, MAX_PDUS)
+        pending = self._edus.pop(destination, [])
+        edus, rest = pending[:MAX_EDUS], pending[MAX_EDUS:]
+        if rest:
+            self._edus[destination] = rest
+        if not batch and not edus:
+            return False
+        stored = await self._storage.events.get_many([q.event_id for q in batch])
+        pdus = [stored[q.event_id].pdu for q in batch if q.event_id in stored]
+        now = self._clock.now_ms()
+        txn_id = f"{now}.{next(self._txn_ids)}"
+        body = {"origin": self._server_name, "origin_server_ts": now, "pdus": pdus,
+                "edus": edus}
+        try:
+            answer = await self._client.request(
+                destination, "PUT", f"/_matrix/federation/v1/send/{txn_id}", content=body)
+        except RemoteError as e:
+            if e.status >= 500:
+                await queue.set_error(destination, str(e), now)
+                return False
+            # The destination is up and refuses this transaction: retrying it cannot
+            # help, so its events are dropped for this destination (and logged).
+            logger.warning("%s refused a transaction of %d events: %s", destination,
+                           len(batch), e)
+            answer = None
+            await queue.set_error(destination, str(e), now)
+        except (FederationError, MatrixError, ValueError) as e:
+            await queue.set_error(destination, str(e), now)
+            return False
+        if answer is not None:
+            await queue.set_error(destination, None, now)
+            _log_refused(destination, answer.body)
+        if batch:
+            await queue.remove(destination, batch[-1].stream_ordering)
+            if answer is not None:
+                await self._sent_upto(destination, batch[-1].stream_ordering)
+        return True
+
+    async def _sent_upto(self, destination: str, stream: int) -> None:
+        """Record the last event the destination accepted (Synapse's
+        ``last_successful_stream_ordering``)."""
+        state = await self._storage.federation_destinations.get(destination)
+        if state is not None:
+            await self._storage.federation_destinations.upsert(
+                replace(state, last_successful_stream_ordering=stream))
+
+    async def origin_seen(self, origin: str) -> None:
+        """A signed request came from ``origin``: it is up. Forget its back-off and
+        send what it missed."""
+        state = await self._storage.federation_destinations.get(origin)
+        if state is not None and (state.retry_interval or state.retry_last_ts):
+            await self._backoff.succeeded(origin, state)
+            logger.info("%s is reachable again; sending its queue", origin)
+            self.kick(origin)
+
+    async def run(self) -> None:
+        """Resume queued destinations now (after a restart) and whenever their back-off
+        ends; runs until cancelled."""
+        while True:
+            try:
+                for destination in await self._storage.federation_queue.destinations():
+                    if destination in self._running:
+                        continue
+                    try:
+                        await self._backoff.check(destination)
+                    except NotRetrying:
+                        continue
+                    self.kick(destination)
+            except Exception:
+                logger.exception("federation sender round failed")
+            await self._clock.sleep(POLL_SECONDS)
+
+    async def queue_length(self, destination: str) -> int:
+        return await self._storage.federation_queue.length(destination)
+
+
+def _log_refused(destination: str, body: Any) -> None:
+    pdus = body.get("pdus") if isinstance(body, dict) else None
+    if not isinstance(pdus, dict):
+        return
+    for event_id, result in pdus.items():
+        if isinstance(result, dict) and result.get("error"):
+            logger.info("%s refused %s: %s", destination, event_id, result["error"])

@@ -1,0 +1,208 @@
+"""Inbound transactions: ``PUT /_matrix/federation/v1/send/{txnId}``.
+
+A transaction is answered once per (origin, txnId); a retry gets the stored answer.
+Each PDU is judged on its own and answered ``{}`` (accepted, or already known) or
+``{"error": …}``: the room must be known with a member of ours in it, the event must not
+claim one of our users as sender, and it must pass the checks on receipt
+(``pdus.py``: format and size, signatures of every server that must sign, content hash,
+its own auth events — which must be known here). Then, under the room's lock, it is
+checked against the room's current state: an event that fails is soft-failed (kept in
+``federation_soft_failed``, never shown to clients nor used as a prev_event), and so is
+a redaction of another server's user's event by a sender without the room's redact level
+(from room version 3 the receiver decides that); one that
+passes goes through the event pipeline, so clients see it in ``/sync`` and
+``/messages`` and a state event becomes current state.
+
+Events whose prev_events are unknown here are accepted as a new forward extremity (the
+gap is not filled with ``get_missing_events`` yet). EDUs: ``m.typing`` and
+``m.receipt`` about users of the origin are passed to the typing and receipt services.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from glia import errors
+from glia.clock import Clock
+from glia.errors import MatrixError
+from glia.ids import InvalidId, server_name_of
+from glia.protocol import auth_rules
+from glia.protocol.events import auth_event_ids, get_event_id, prev_event_ids, redacts_of
+from glia.protocol.room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_room_version
+from glia.services.event_checks import check_redaction_power
+from glia.services.events import EventsService
+from glia.services.federation.pdus import BadPdu, PduChecks, authorise, check_against_state
+from glia.services.federation.resident import ResidentMemberships
+from glia.services.receipts import ReceiptService
+from glia.services.typing import TypingService
+from glia.storage import Storage, Stores
+from glia.storage.events import StoredEvent
+
+__all__ = ["MAX_EDUS", "MAX_PDUS", "InboundTransactions"]
+
+logger = logging.getLogger(__name__)
+
+MAX_PDUS = 50
+MAX_EDUS = 100
+
+
+def _server(identifier: object) -> str | None:
+    try:
+        return server_name_of(identifier) if isinstance(identifier, str) else None
+    except InvalidId:
+        return None
+
+
+class InboundTransactions:
+    def __init__(self, server_name: str, storage: Storage, events: EventsService,
+                 checks: PduChecks, resident: ResidentMemberships, typing: TypingService,
+                 receipts: ReceiptService, clock: Clock) -> None:
+        self._server_name = server_name
+        self._storage = storage
+        self._events = events
+        self._checks = checks
+        self._resident = resident
+        self._typing = typing
+        self._receipts = receipts
+        self._clock = clock
+
+    async def receive(self, origin: str, txn_id: str, pdus: list[Any], edus: list[Any]
+                      ) -> dict[str, Any]:
+        if len(pdus) > MAX_PDUS or len(edus) > MAX_EDUS:
+            raise errors.bad_json(f"A transaction carries at most {MAX_PDUS} PDUs and "
+                                  f"{MAX_EDUS} EDUs")
+        earlier = await self._storage.federation_queue.inbound_response(origin, txn_id)
+        if earlier is not None:
+            return earlier
+        results: dict[str, dict[str, str]] = {}
+        for raw in pdus:
+            event_id, error = await self._one(origin, raw)
+            if event_id is not None:
+                results[event_id] = {} if error is None else {"error": error}
+                if error is not None:
+                    logger.info("refused %s from %s: %s", event_id, origin, error)
+        for edu in edus:
+            try:
+                await self._edu(origin, edu)
+            except Exception:
+                logger.exception("an EDU from %s could not be applied", origin)
+        response = {"pdus": results}
+        await self._storage.federation_queue.put_inbound_response(
+            origin, txn_id, response, self._clock.now_ms())
+        return response
+
+    async def _one(self, origin: str, raw: Any) -> tuple[str | None, str | None]:
+        """(event ID, why it was refused or None)."""
+        if not isinstance(raw, Mapping):
+            return None, None
+        room_id = str(raw.get("room_id"))
+        room = await self._storage.rooms.get(room_id)
+        version = get_room_version(room.room_version) if room is not None else None
+        if version is None:
+            default = get_room_version(DEFAULT_ROOM_VERSION)
+            assert default is not None
+            return _event_id(raw, default), "This server is not in the room"
+        event_id = _event_id(raw, version)
+        if event_id is None:
+            return None, None
+        local = [m for m in await self._storage.state.members_at(room_id, None, ["join"])
+                 if _server(m.user_id) == self._server_name]
+        if not local:
+            return event_id, "This server is not in the room"
+        if _server(raw.get("sender")) == self._server_name:
+            return event_id, "The sender is a user of this server"
+        try:
+            event_id, event = await self._checks.checked(raw, version)
+        except BadPdu as e:
+            return event_id, str(e)
+        if await self._storage.events.get(event_id) is not None or \
+                await self._storage.federation_queue.is_soft_failed(event_id):
+            return event_id, None
+        auth_ids = auth_event_ids(event)
+        known = await self._storage.events.get_many(auth_ids)
+        if len(known) != len(set(auth_ids)):
+            return event_id, "It names auth events this server does not know"
+        create = None
+        if version.room_id_is_create_hash:
+            state = await self._resident.current_auth_state(self._storage, room_id, [])
+            create = state.get(auth_rules.CREATE_KEY)
+        try:
+            authorise(event, [e.pdu for e in known.values()], version, create)
+        except BadPdu as e:
+            return event_id, str(e)
+        await self._write(origin, room_id, version, event_id, event)
+        return event_id, None
+
+    async def _write(self, origin: str, room_id: str, version: RoomVersion, event_id: str,
+                     event: dict[str, Any]) -> None:
+        async def write(tx: Stores) -> list[StoredEvent]:
+            types = auth_rules.auth_types_for_pdu(event, version)
+            state = await self._resident.current_auth_state(tx, room_id, types)
+            problem = check_against_state(event, state, version) or \
+                await _redaction_problem(tx, version, event, state)
+            if problem is not None:
+                logger.info("soft-failed %s from %s: %s", event_id, origin, problem)
+                await tx.federation_queue.add_soft_failed(
+                    event_id, room_id, origin, event, problem, self._clock.now_ms())
+                return []
+            prevs = set(prev_event_ids(event))
+            extremities = [e for e in await tx.rooms.forward_extremities(room_id)
+                           if e not in prevs]
+            return [await self._events.persist_received(
+                tx, room_id, version, event, event_id, in_state="state_key" in event,
+                extremities=[*extremities, event_id])]
+
+        await self._events.write_received(room_id, version, write)
+
+    async def _edu(self, origin: str, edu: Any) -> None:
+        if not isinstance(edu, Mapping) or not isinstance(edu.get("content"), Mapping):
+            return
+        content = edu["content"]
+        if edu.get("edu_type") == "m.typing":
+            room_id, user_id = content.get("room_id"), content.get("user_id")
+            if isinstance(room_id, str) and _server(user_id) == origin:
+                await self._typing.set_remote(room_id, str(user_id),
+                                              content.get("typing") is True)
+        elif edu.get("edu_type") == "m.receipt":
+            for room_id, by_type in content.items():
+                if not isinstance(by_type, Mapping):
+                    continue
+                reads = by_type.get("m.read")
+                if not isinstance(reads, Mapping):
+                    continue
+                for user_id, receipt in reads.items():
+                    if _server(user_id) != origin or not isinstance(receipt, Mapping):
+                        continue
+                    ids = receipt.get("event_ids")
+                    data = receipt.get("data")
+                    thread = data.get("thread_id") if isinstance(data, Mapping) else None
+                    if isinstance(ids, list) and ids and isinstance(ids[-1], str):
+                        await self._receipts.remote_receipt(
+                            str(room_id), user_id, ids[-1],
+                            thread if isinstance(thread, str) else None)
+
+
+async def _redaction_problem(tx: Stores, version: RoomVersion, event: Mapping[str, Any],
+                             state: Mapping[tuple[str, str], Any]) -> str | None:
+    """From room version 3 the auth rules leave redactions to the receiver: one server's
+    user may redact another server's user's event only with the room's redact level."""
+    target = redacts_of(event, version) if event.get("type") == "m.room.redaction" else None
+    if target is None:
+        return None
+    original = await tx.events.get(target)
+    if original is None or _server(original.sender) == _server(event.get("sender")):
+        return None
+    try:
+        await check_redaction_power(tx, version, str(event.get("sender")), target, state)
+    except MatrixError as e:
+        return e.error
+    return None
+
+
+def _event_id(raw: Mapping[str, Any], version: RoomVersion) -> str | None:
+    try:
+        return get_event_id(raw, version)
+    except Exception:  # a PDU too malformed to hash has no ID to answer under
+        return None

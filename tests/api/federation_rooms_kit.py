@@ -1,0 +1,94 @@
+"""Two Glia servers on loopback for the room federation tests (joining, events both
+ways, leaving, inviting), and the reads those tests wait on."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from tests.federation import FederatingServer, LoopbackCA, pair_names, start_federating
+from tests.kit import Kit, User, wait_until
+from tests.server import GliaProcess
+
+
+class RoomPair:
+    def __init__(self, a: FederatingServer, b: FederatingServer,
+                 started: list[GliaProcess]) -> None:
+        self.a, self.b = a, b
+        self.kit_a, self.kit_b = Kit(a.process.url), Kit(b.process.url)
+        self.started = started
+
+
+def start_pair(new_database_url: Callable[[], str]) -> Iterator[RoomPair]:
+    ca = LoopbackCA()
+    names, ports = pair_names()
+    started: list[GliaProcess] = []
+
+    def start(env: dict[str, str], server_name: str) -> GliaProcess:
+        process = GliaProcess(new_database_url(), env, server_name=server_name)
+        started.append(process)
+        return process.start()
+
+    try:
+        a = start_federating(start, ca, names, ports, 0)
+        b = start_federating(start, ca, names, ports, 1)
+        wait_federating(a)
+        wait_federating(b)
+        pair = RoomPair(a, b, started)
+        yield pair
+        pair.kit_a.close()
+        pair.kit_b.close()
+    finally:
+        for process in started:
+            process.stop()
+    for process in started:
+        assert "Traceback" not in process.log(), process.log()[-5000:]
+
+
+def wait_federating(server: FederatingServer) -> None:
+    """Wait for the federation listener too (it may start after the client one)."""
+
+    def answers() -> bool:
+        try:
+            with httpx.Client(verify=ssl.create_default_context(cafile=server.ca_path),
+                              timeout=5) as http:
+                return http.get(server.federation_url + "/_matrix/federation/v1/version"
+                                ).status_code == 200
+        except httpx.HTTPError:
+            return False
+    wait_until(answers, what=f"the federation listener of {server.name}")
+
+
+@pytest.fixture(scope="module")
+def rooms_pair(new_database_url: Callable[[], str]) -> Iterator[RoomPair]:
+    yield from start_pair(new_database_url)
+
+
+def join(kit: Kit, user: User, room: str, via: list[str] | None = None) -> Any:
+    query = "&".join(f"via={quote(v)}" for v in via or [])
+    return kit.request("POST", f"/_matrix/client/v3/join/{quote(room)}"
+                       + (f"?{query}" if query else ""), user.access_token, json={})
+
+
+def messages(kit: Kit, user: User, room_id: str) -> list[dict[str, Any]]:
+    """The room's timeline as ``user`` sees it, oldest first (``/messages``)."""
+    r = kit.request("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/messages"
+                    "?dir=b&limit=100", user.access_token)
+    assert r.status_code == 200, r.text
+    return list(reversed(r.json()["chunk"]))
+
+
+def bodies(kit: Kit, user: User, room_id: str) -> list[str]:
+    return [e["content"].get("body") for e in messages(kit, user, room_id)
+            if e["type"] == "m.room.message" and "body" in e["content"]]
+
+
+def membership(kit: Kit, user: User, room_id: str, member: str) -> str | None:
+    r = kit.request("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
+                    f"m.room.member/{quote(member)}", user.access_token)
+    return r.json().get("membership") if r.status_code == 200 else None
