@@ -7,9 +7,6 @@ process's :class:`Services`, not a global.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-
 from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
@@ -91,6 +88,7 @@ from glia.services.pushers import PusherService
 from glia.services.ratelimit import RatelimitOverrides, SharedBuckets
 from glia.services.receipts import ReceiptService
 from glia.services.registration import RegistrationService
+from glia.services.registry import Services as Services
 from glia.services.relations import Aggregator, RelationsService
 from glia.services.reports import ReportService
 from glia.services.retention import RetentionService
@@ -119,107 +117,6 @@ from glia.services.user_directory import (
 )
 from glia.services.voip import VoipService
 from glia.storage import Storage
-
-
-@dataclass(frozen=True)
-class Services:
-    """What HTTP handlers reach. Storage is not here: handlers go through services, and
-    ``app.py`` holds the storage it opened."""
-
-    config: Config
-    #: The time every service that decides by it reads (tests may move it forward).
-    clock: Clock
-    #: A unit of work (requester, transaction, audit row) for each write request.
-    units: UnitsOfWork
-    #: The runner of each job kind, for this process's job worker.
-    job_runners: Mapping[str, JobRunner]
-    notifier: Notifier
-    event_fanout: EventFanout
-    auth: AuthService
-    uia: UiaService
-    registration: RegistrationService
-    #: ``/_synapse/admin/v1/register`` (``register_new_matrix_user``).
-    shared_secret_registration: SharedSecretRegistrationService
-    login: LoginService
-    account: AccountService
-    devices: DeviceService
-    profile: ProfileService
-    room_events: EventsService
-    rooms: RoomService
-    membership: MembershipService
-    state: StateService
-    state_writes: StateWriteService
-    timeline: TimelineService
-    relations: RelationsService
-    directory: DirectoryService
-    audit: AuditService
-    jobs: JobsService
-    job_admin: JobAdminService
-    user_admin: UserAdminService
-    user_lookup: UserLookupService
-    user_redact: UserRedactService
-    device_admin: DeviceAdminService
-    search: SearchService
-    search_admin: SearchAdminService
-    registration_tokens: RegistrationTokenAdminService
-    reports: ReportService
-    report_admin: ReportAdminService
-    room_admin: RoomAdminService
-    room_moderation: RoomModerationService
-    room_stats: RoomStats
-    media: MediaService
-    media_admin: MediaAdminService
-    filters: FilterService
-    account_data: AccountDataService
-    receipts: ReceiptService
-    typing: TypingService
-    presence: PresenceService
-    retention: RetentionService
-    sync: SyncService
-    legacy_sync: LegacySyncService
-    server_notices: ServerNoticeService
-    push: PushService
-    push_gateway: PushGateway
-    pushers: PusherService
-    keys: KeysService
-    cross_signing: CrossSigningService
-    to_device: ToDeviceService
-    key_backup: KeyBackupService
-    statistics_admin: StatisticsAdminService
-    ratelimit: RatelimitOverrides
-    #: The rate-limit buckets several processes share (None: one process, in memory).
-    shared_buckets: SharedBuckets | None
-    ratelimit_overrides: RatelimitOverrideService
-    experimental_features: ExperimentalFeaturesService
-    spaces: SpacesService
-    health: HealthService
-    cross_signing_admin: CrossSigningAdminService
-    federation_admin: FederationAdminService
-    remote_media_cache: RemoteMediaCacheService
-    background_updates: BackgroundUpdatesService
-    account_validity: AccountValidityService
-    user_directory: UserDirectoryService
-    voip: VoipService
-    url_previews: UrlPreviewService
-    threepids: ThreepidService
-    third_party_invites: ThirdPartyInviteService
-    federation_client: FederationClient
-    server_keys: ServerKeysService
-    federation_auth: FederationAuthService
-    federation_queries: FederationQueryService
-    federation_serving: FederationServing
-    #: ``m.room.server_acl`` checks (``allowed``/``check``) for every inbound room path.
-    room_acls: RoomAcls
-    federation_diagnostics: FederationDiagnostics
-    federation_sender: FederationSender
-    federation_resident: ResidentMemberships
-    federation_transactions: InboundTransactions
-    federation_invites: Invites
-    openid: OpenIdService
-    appservice_sender: AppServiceSender
-    appservice_queries: AppServiceQueries
-    appservice_users: AppServiceUsers
-    appservice_admin: AppServiceAdminService
 
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
