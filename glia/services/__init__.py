@@ -323,7 +323,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         federation_invites=invites,
         federation_transactions=InboundTransactions(
             config.server_name, storage, room_events, pdu_checks, federation_resident,
-            typing, receipts, clock),
+            typing, receipts, clock, room_acls),
         openid=OpenIdService(config, storage, clock),
         appservice_sender=appservice_sender,
         appservice_queries=appservice_queries,

@@ -183,3 +183,55 @@ def test_make_join_and_send_join_refusals(rooms_pair: RoomPair) -> None:
     assert answer["auth_chain"] and answer["event"]["signatures"].keys() == {p.a.name,
                                                                             p.b.name}
     assert membership(p.kit_a, alice, public, bob) == "join"
+
+
+def test_server_acl_and_blocked_rooms_refuse_pdus_and_edus(rooms_pair: RoomPair) -> None:
+    """A room whose ``m.room.server_acl`` denies B takes no PDU or typing EDU from B (the
+    rest of its transaction still applies), nor does a room an admin blocked."""
+    p = rooms_pair
+    alice = p.kit_a.register_user(unique("alice"))
+    bob = p.kit_b.register_user(unique("bob"))
+    denied = create_room(p.kit_a, alice, preset="public_chat")
+    open_room = create_room(p.kit_a, alice, preset="public_chat")
+    for room_id in (denied, open_room):
+        assert join(p.kit_b, bob, room_id, via=[p.a.name]).status_code == 200
+        wait_until(lambda r=room_id: membership(p.kit_a, alice, r, bob.user_id) == "join",
+                   what="bob's join on A")
+    b_host = p.b.name.rsplit(":", 1)[0]
+    r = p.kit_a.request("PUT", f"/_matrix/client/v3/rooms/{quote(denied)}/state/"
+                        "m.room.server_acl/", alice.access_token,
+                        json={"deny": [b_host], "allow": ["*"]})
+    assert r.status_code == 200, r.text
+    bob_auth = [("m.room.power_levels", ""), ("m.room.member", bob.user_id)]
+    in_denied_id, in_denied = Forger(p, alice, denied).event(
+        bob.user_id, {"msgtype": "m.text", "body": "denied"}, bob_auth)
+    in_open_id, in_open = Forger(p, alice, open_room).event(
+        bob.user_id, {"msgtype": "m.text", "body": "allowed"}, bob_auth)
+    typing = {"edu_type": "m.typing",
+              "content": {"room_id": denied, "user_id": bob.user_id, "typing": True}}
+    r = signed_request(p.b.name, p.b.signing_key(), p.a, "PUT",
+                       f"/_matrix/federation/v1/send/{unique('txn')}",
+                       {"origin": p.b.name, "origin_server_ts": 0,
+                        "pdus": [in_denied, in_open], "edus": [typing]})
+    assert r.status_code == 200, r.text
+    results = r.json()["pdus"]
+    assert "server ACL" in results[in_denied_id]["error"], results
+    assert results[in_open_id] == {}
+    assert not _event_visible(p.kit_a, alice, denied, in_denied_id)
+    assert _event_visible(p.kit_a, alice, open_room, in_open_id)
+    r = p.kit_a.request("GET", "/_matrix/client/v3/sync?timeout=0", alice.access_token)
+    ephemeral = r.json()["rooms"]["join"][denied].get("ephemeral", {}).get("events", [])
+    assert not [e for e in ephemeral if bob.user_id in e["content"].get("user_ids", [])]
+
+    # Blocked by an admin: refused too.
+    admin = p.kit_a.make_admin()
+    r = p.kit_a.request("PUT", f"/_synapse/admin/v1/rooms/{quote(open_room)}/block",
+                        admin.access_token, json={"block": True})
+    assert r.status_code == 200, r.text
+    blocked_id, blocked = Forger(p, alice, open_room).event(
+        bob.user_id, {"msgtype": "m.text", "body": "blocked"}, bob_auth)
+    r = signed_request(p.b.name, p.b.signing_key(), p.a, "PUT",
+                       f"/_matrix/federation/v1/send/{unique('txn')}",
+                       {"origin": p.b.name, "origin_server_ts": 0, "pdus": [blocked]})
+    assert "blocked" in r.json()["pdus"][blocked_id]["error"]
+    assert not _event_visible(p.kit_a, alice, open_room, blocked_id)

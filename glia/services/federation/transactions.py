@@ -33,6 +33,7 @@ from glia.protocol.events import auth_event_ids, get_event_id, prev_event_ids, r
 from glia.protocol.room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_room_version
 from glia.services.event_checks import check_redaction_power
 from glia.services.events import EventsService
+from glia.services.federation.acl import RoomAcls
 from glia.services.federation.pdus import BadPdu, PduChecks, authorise, check_against_state
 from glia.services.federation.resident import ResidentMemberships
 from glia.services.receipts import ReceiptService
@@ -58,8 +59,9 @@ def _server(identifier: object) -> str | None:
 class InboundTransactions:
     def __init__(self, server_name: str, storage: Storage, events: EventsService,
                  checks: PduChecks, resident: ResidentMemberships, typing: TypingService,
-                 receipts: ReceiptService, clock: Clock) -> None:
+                 receipts: ReceiptService, clock: Clock, acls: RoomAcls) -> None:
         self._server_name = server_name
+        self._acls = acls
         self._storage = storage
         self._events = events
         self._checks = checks
@@ -113,6 +115,9 @@ class InboundTransactions:
             return event_id, "This server is not in the room"
         if _server(raw.get("sender")) == self._server_name:
             return event_id, "The sender is a user of this server"
+        refusal = await self._room_refusal(room_id, origin)
+        if refusal is not None:
+            return event_id, refusal
         try:
             event_id, event = await self._checks.checked(raw, version)
         except BadPdu as e:
@@ -156,13 +161,24 @@ class InboundTransactions:
 
         await self._events.write_received(room_id, version, write)
 
+    async def _room_refusal(self, room_id: str, origin: str) -> str | None:
+        """Why ``origin`` may not send anything into the room: an admin blocked it here,
+        or the room's ``m.room.server_acl`` denies the origin (the spec's rule for PDUs
+        and room EDUs alike)."""
+        if await self._storage.admin_rooms.blocked_by(room_id) is not None:
+            return "This room has been blocked on this server"
+        if not await self._acls.allowed(room_id, origin):
+            return f"Server {origin} is banned from room {room_id} by its server ACL"
+        return None
+
     async def _edu(self, origin: str, edu: Any) -> None:
         if not isinstance(edu, Mapping) or not isinstance(edu.get("content"), Mapping):
             return
         content = edu["content"]
         if edu.get("edu_type") == "m.typing":
             room_id, user_id = content.get("room_id"), content.get("user_id")
-            if isinstance(room_id, str) and _server(user_id) == origin:
+            if isinstance(room_id, str) and _server(user_id) == origin and \
+                    await self._room_refusal(room_id, origin) is None:
                 await self._typing.set_remote(room_id, str(user_id),
                                               content.get("typing") is True)
         elif edu.get("edu_type") == "m.receipt":
@@ -170,7 +186,8 @@ class InboundTransactions:
                 if not isinstance(by_type, Mapping):
                     continue
                 reads = by_type.get("m.read")
-                if not isinstance(reads, Mapping):
+                if not isinstance(reads, Mapping) or \
+                        await self._room_refusal(str(room_id), origin) is not None:
                     continue
                 for user_id, receipt in reads.items():
                     if _server(user_id) != origin or not isinstance(receipt, Mapping):
