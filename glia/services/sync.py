@@ -129,23 +129,27 @@ class SyncService:
             # A token from the future (another process's, or a restored backup): wait for
             # it rather than replaying or skipping anything.
             upto = request.since
-        body, empty = await self._build(request, upto)
         timeout = min(max(request.timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
-        if request.since is None or request.full_state or not empty or timeout <= 0:
-            return body
+        body: SyncResponse | None = None
+        if request.since is None or request.full_state or timeout <= 0 \
+                or upto != request.since:
+            body, empty = await self._build(request, upto)
+            if request.since is None or request.full_state or not empty or timeout <= 0:
+                return body
+        # else nothing committed since the token: every section covers (since, upto], so
+        # the response would be empty; a long-poll re-issued right after the previous
+        # answer (the common case) waits without building one.
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                return body
-            rooms = [m.room_id for m in await self._storage.state.rooms_of_user(
-                request.user_id, ["join"])]
+                return body if body is not None else (await self._build(request, upto))[0]
             last = upto
 
             async def moved(last: int = last) -> bool:
                 return await self._storage.stream_upto() > last
 
-            await self._notifier.wait(request.user_id, rooms, remaining, ready=moved)
+            await self._notifier.wait(request.user_id, remaining, ready=moved)
             upto = max(upto, await self._storage.stream_upto())
             if upto == last:
                 continue
