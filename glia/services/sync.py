@@ -42,6 +42,9 @@ from glia.storage.account_data import GLOBAL, AccountData
 from glia.storage.state import Membership
 
 MAX_TIMEOUT_MS = 5 * 60_000
+#: Up to this many stream positions since the token, the rooms with new events are
+#: found from the window itself; a longer window asks about the user's rooms.
+RECENT_WINDOW = 10_000
 _TOKEN = re.compile(r"s([0-9]{1,18})(?:_\S*)?")
 
 
@@ -221,7 +224,7 @@ class SyncService:
         if since is None:
             active = set(joined)
         else:
-            active = await self._storage.events.rooms_with_events(joined, since, window.upto)
+            active = await self._changed_rooms(joined, since, window.upto)
             active |= {r for r in joined if r in changed_membership or r in room_account}
         ephemeral = await self._ephemeral(window, joined)
         active |= set(ephemeral)
@@ -264,6 +267,14 @@ class SyncService:
                     window.rooms, room_id, None if newly else since, member,
                     room_account.get(room_id, []))
         return out
+
+    async def _changed_rooms(self, joined: list[str], since: int, upto: int) -> set[str]:
+        """Which joined rooms have events in (since, upto]. A long-poll's window is short:
+        read the rooms written in it (O(events in the window)) and keep the joined ones;
+        a client back after a long time asks about its rooms instead."""
+        if upto - since <= RECENT_WINDOW:
+            return set(joined) & await self._storage.events.rooms_in_window(since, upto)
+        return await self._storage.events.rooms_with_events(joined, since, upto)
 
     async def _ephemeral(self, window: _Window, rooms: list[str]
                          ) -> dict[str, list[dict[str, Any]]]:
