@@ -144,11 +144,11 @@ def test_a_new_member_is_woken_and_a_former_one_is_not(kit: Kit) -> None:
     later.start()
     started = time.monotonic()
     r = kit.request("GET", SYNC, carol.access_token,
-                    params={"since": since, "timeout": "30000"})
+                    params={"since": since, "timeout": "25000"})
     elapsed = time.monotonic() - started
     later.join()
     assert _bodies(r.json(), room) == ["two"]
-    assert elapsed < 20, elapsed  # woken by the message, not answered at the timeout
+    assert elapsed < 15, elapsed  # woken by the message, not answered at the timeout
 
     r = kit.request("POST", f"/_matrix/client/v3/rooms/{quote(room)}/leave",
                     carol.access_token, json={})
@@ -223,11 +223,11 @@ def test_a_member_who_joined_through_another_process_is_woken(
         later.start()
         started = time.monotonic()
         r = kit_a.request("GET", SYNC, carol.access_token,
-                          params={"since": since, "timeout": "30000"})
+                          params={"since": since, "timeout": "25000"})
         elapsed = time.monotonic() - started
         later.join()
         assert _bodies(r.json(), room) == ["two"]
-        assert elapsed < 20, elapsed
+        assert elapsed < 15, elapsed
     finally:
         kit_a.close()
         kit_b.close()
