@@ -235,3 +235,24 @@ def test_a_member_who_joined_through_another_process_is_woken(
         second.stop()
         for server in (first, second):
             assert "Traceback" not in server.log(), server.log()[-3000:]
+
+
+def test_an_invite_among_others_events_is_delivered(kit: Kit) -> None:
+    """A window that holds only events of rooms Bob is not in, one of them his invite:
+    the invite is news for him (the quick "nothing for you" answer must not hide it)."""
+    alice, bob = kit.register_user(), kit.register_user()
+    busy = create_room(kit, alice)
+    since = _since(kit, bob)
+    for n in range(3):
+        send_event(kit, alice, busy, {"msgtype": "m.text", "body": f"not for bob {n}"})
+    other = create_room(kit, alice)
+    r = kit.request("POST", f"/_matrix/client/v3/rooms/{quote(other)}/invite",
+                    alice.access_token, json={"user_id": bob.user_id})
+    assert r.status_code == 200, r.text
+    started = time.monotonic()
+    r = kit.request("GET", SYNC, bob.access_token, params={"since": since, "timeout": "25000"})
+    assert r.status_code == 200, r.text
+    assert time.monotonic() - started < 15  # answered at once, not at the timeout
+    rooms = r.json()["rooms"]
+    assert list(rooms.get("invite", {})) == [other]
+    assert busy not in rooms.get("join", {})
