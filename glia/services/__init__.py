@@ -77,7 +77,7 @@ from glia.services.login_attempts import LoginAttempts
 from glia.services.mailer import Mailer
 from glia.services.media import MediaService
 from glia.services.membership import MembershipService
-from glia.services.notifier import Notifier, RoomEventWakeups
+from glia.services.notifier import Notifier, RoomEventWakeups, RoomMembers
 from glia.services.openid import OpenIdService
 from glia.services.presence import PresenceService
 from glia.services.profile import ProfileService
@@ -121,7 +121,8 @@ from glia.storage import Storage
 
 def build_services(config: Config, storage: Storage, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
-    notifier = Notifier()
+    room_members = RoomMembers(storage, config.server_name)
+    notifier = Notifier(room_members)
     app_services = load_app_services(config)
     appservice_sender = AppServiceSender(
         storage, app_services, clock, timeout=config.app_service_timeout,
@@ -169,7 +170,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         # Before the wake-ups: the /sync that sees a join into an upgraded room also
         # sees the settings that followed the member there.
         UpgradeFollow(config.server_name, storage, notifier),
-        RoomEventWakeups(notifier),
+        RoomEventWakeups(notifier, room_members.is_local),
         federation_sender,
         # After the wake-ups: its leaves are events of their own. (`membership` is
         # made below; the subscriber only runs once requests flow.)

@@ -121,7 +121,7 @@ class LegacySyncService:
             async def moved(last: int = last) -> bool:
                 return await self._storage.stream_upto() > last
 
-            await self._notifier.wait(reader.user_id, list(views), remaining, ready=moved)
+            await self._notifier.wait(reader.user_id, remaining, ready=moved, rooms=list(views))
             upto = max(upto, await self._storage.stream_upto())
 
     async def _stream(self, reader: Reader, views: dict[str, Visibility], since: int,

@@ -42,6 +42,12 @@ from glia.storage.account_data import GLOBAL, AccountData
 from glia.storage.state import Membership
 
 MAX_TIMEOUT_MS = 5 * 60_000
+#: Up to this many stream positions since the token, the rooms with new events are
+#: found from the window itself; a longer window asks about the user's rooms.
+RECENT_WINDOW = 10_000
+#: Up to this many positions since the token, a window of others' events is told from
+#: the events themselves (:meth:`SyncService._nothing_for`).
+QUICK_WINDOW = 200
 _TOKEN = re.compile(r"s([0-9]{1,18})(?:_\S*)?")
 
 
@@ -129,29 +135,39 @@ class SyncService:
             # A token from the future (another process's, or a restored backup): wait for
             # it rather than replaying or skipping anything.
             upto = request.since
-        body, empty = await self._build(request, upto)
         timeout = min(max(request.timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
-        if request.since is None or request.full_state or not empty or timeout <= 0:
+        if request.since is None or request.full_state or timeout <= 0:
+            return (await self._build(request, upto))[0]
+        body = await self._news(request, upto)
+        if body is not None:
             return body
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                return body
-            rooms = [m.room_id for m in await self._storage.state.rooms_of_user(
-                request.user_id, ["join"])]
+                return (await self._build(request, upto))[0]
             last = upto
 
             async def moved(last: int = last) -> bool:
                 return await self._storage.stream_upto() > last
 
-            await self._notifier.wait(request.user_id, rooms, remaining, ready=moved)
+            await self._notifier.wait(request.user_id, remaining, ready=moved)
             upto = max(upto, await self._storage.stream_upto())
             if upto == last:
                 continue
-            body, empty = await self._build(request, upto)
-            if not empty:
+            body = await self._news(request, upto)
+            if body is not None:
                 return body
+
+    async def _news(self, request: SyncRequest, upto: int) -> SyncResponse | None:
+        """An incremental response over (since, upto] if it carries anything. A
+        long-poll re-issued right after the previous answer usually finds nothing, or
+        only others' events: told cheaply, without building a response."""
+        assert request.since is not None
+        if await self._nothing_for(request.user_id, request.since, upto):
+            return None
+        body, empty = await self._build(request, upto)
+        return None if empty else body
 
     async def _build(self, request: SyncRequest, upto: int) -> tuple[SyncResponse, bool]:
         since = None if request.full_state else request.since
@@ -175,6 +191,25 @@ class SyncService:
             device.device_unused_fallback_key_types)
         empty = not rooms and not account_data and not presence and not device.carries_news()
         return body, empty
+
+    async def _nothing_for(self, user_id: str, since: int, upto: int) -> bool:
+        """Whether (since, upto] certainly holds nothing for the user: a short window
+        whose every position is an event (so no account data, receipt, typing, presence,
+        to-device or device-list write), in rooms the user is not joined to, none of them
+        about its membership. Many clients long-polling while others' rooms are busy
+        re-poll into such windows; this answers them with two queries instead of
+        building a response. Anything else (a gap in the positions too) builds one."""
+        if upto <= since:
+            return True
+        if upto - since > QUICK_WINDOW:
+            return False
+        events = await self._storage.events.window_summary(since, upto)
+        if len(events) != upto - since:
+            return False
+        joined = {m.room_id for m in await self._storage.state.rooms_of_user(
+            user_id, ["join"])}
+        return not any(room_id in joined or (kind == "m.room.member" and key == user_id)
+                       for room_id, kind, key in events)
 
     # -- account data ----------------------------------------------------------------
 
@@ -217,7 +252,7 @@ class SyncService:
         if since is None:
             active = set(joined)
         else:
-            active = await self._storage.events.rooms_with_events(joined, since, window.upto)
+            active = await self._changed_rooms(joined, since, window.upto)
             active |= {r for r in joined if r in changed_membership or r in room_account}
         ephemeral = await self._ephemeral(window, joined)
         active |= set(ephemeral)
@@ -260,6 +295,14 @@ class SyncService:
                     window.rooms, room_id, None if newly else since, member,
                     room_account.get(room_id, []))
         return out
+
+    async def _changed_rooms(self, joined: list[str], since: int, upto: int) -> set[str]:
+        """Which joined rooms have events in (since, upto]. A long-poll's window is short:
+        read the rooms written in it (O(events in the window)) and keep the joined ones;
+        a client back after a long time asks about its rooms instead."""
+        if upto - since <= RECENT_WINDOW:
+            return set(joined) & await self._storage.events.rooms_in_window(since, upto)
+        return await self._storage.events.rooms_with_events(joined, since, upto)
 
     async def _ephemeral(self, window: _Window, rooms: list[str]
                          ) -> dict[str, list[dict[str, Any]]]:

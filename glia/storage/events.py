@@ -343,6 +343,22 @@ class EventStore:
         )
         return [_event(r) for r in rows]
 
+    async def window_summary(self, after: int, upto: int) -> list[tuple[str, str, str | None]]:
+        """(room, type, state key) of every event in (after, upto], in no order: what a
+        ``/sync`` looks at to tell that a short window holds nothing for its user."""
+        rows = await self._db.fetchall(
+            "SELECT room_id, type, state_key FROM events WHERE stream_ordering > ?"
+            " AND stream_ordering <= ?", after, upto)
+        return [(r["room_id"], r["type"], r["state_key"]) for r in rows]
+
+    async def rooms_in_window(self, after: int, upto: int) -> set[str]:
+        """Every room with events in (after, upto]: a range of the primary key, so its
+        cost follows the events written in the window, not the rooms asked about."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT room_id FROM events WHERE stream_ordering > ?"
+            " AND stream_ordering <= ?", after, upto)
+        return {r["room_id"] for r in rows}
+
     async def rooms_with_events(self, room_ids: list[str], after: int, upto: int
                                 ) -> set[str]:
         """Which of these rooms have events in (after, upto]."""
