@@ -56,6 +56,12 @@ __all__ = ["EventRequest", "EventsService", "PersistStep", "StoredEvent", "clien
 
 logger = logging.getLogger(__name__)
 
+#: The invites of a new room are written this many to a transaction (the first ones
+#: with the room itself), each committed and published before the next begins: other
+#: writers take their turn between two (SQLite has one writer), and a room created
+#: with thousands of invites holds the writer for one batch at a time.
+INVITES_PER_TRANSACTION = 100
+
 
 class PersistStep(Protocol):
     """Work that must commit with each event, in its transaction: counters, which a
@@ -136,9 +142,14 @@ class EventsService:
                           alias: str | None = None,
                           in_tx: Callable[[Stores, str], Awaitable[None]] | None = None,
                           room_id: str | None = None,
+                          invites: Sequence[EventRequest] = (),
                           ) -> tuple[str, list[StoredEvent]]:
         """Create a room: the create event, then the ``later(room_id)`` events, and the
-        alias if any, all in one transaction (a failure leaves no half-made room).
+        alias if any, all in one transaction (a failure leaves no half-made room); then
+        ``invites``, :data:`INVITES_PER_TRANSACTION` at a time, the first batch in the
+        room's transaction (so a room with a few invites is one transaction). A failure
+        in a later batch leaves the room with the invites written before it, as
+        invites sent one by one after the room was made would.
         ``in_tx(tx, room_id)`` joins that transaction (a job recording the room it made).
         ``room_id`` is one chosen beforehand by :meth:`new_room_id` (a room upgrade names
         the replacement in the old room's tombstone first), for versions whose room ID is
@@ -174,19 +185,38 @@ class EventsService:
             if alias is not None and not await tx.directory.create_alias(
                     alias, room_id, creator, now):
                 raise MatrixError(400, "M_ROOM_IN_USE", "Room alias already taken")
-            for follow_up in later(room_id):
-                if shadow_banned and _is_invite(follow_up):
-                    continue  # a shadow-banned creator's invitees are silently left out
+            # A shadow-banned creator's invitees are silently left out.
+            initial = [r for r in later(room_id) if not (shadow_banned and _is_invite(r))]
+            invites = [] if shadow_banned else list(invites)
+            for follow_up in [*initial, *invites[:INVITES_PER_TRANSACTION]]:
                 written.append(await self._append(tx, room_id, version, follow_up))
             if in_tx is not None:
                 await in_tx(tx, room_id)
             await self._fanout.record(tx, written)
             visible = tx.keep_in_flight()
+        await self._publish(written, version, visible)
+        for start in range(INVITES_PER_TRANSACTION, len(invites), INVITES_PER_TRANSACTION):
+            written += await self._append_batch(
+                room_id, version, invites[start:start + INVITES_PER_TRANSACTION])
+        return room_id, written
+
+    async def _append_batch(self, room_id: str, version: RoomVersion,
+                            requests: Sequence[EventRequest]) -> list[StoredEvent]:
+        """Write several events to a room in one transaction, then publish them."""
+        async with self._storage.transaction() as tx:
+            await tx.rooms.lock(room_id)
+            written = [await self._append(tx, room_id, version, r) for r in requests]
+            await self._fanout.record(tx, written)
+            visible = tx.keep_in_flight()
+        await self._publish(written, version, visible)
+        return written
+
+    async def _publish(self, written: Sequence[StoredEvent], version: RoomVersion,
+                       visible: Callable[[], None]) -> None:
         try:
             await self._fanout.publish([WrittenEvent(e, version) for e in written], visible)
         finally:
             visible()
-        return room_id, written
 
     async def _moderate(self, room_id: str, request: EventRequest) -> StoredEvent | None:
         """Account suspension and shadow-bans of the sender. A suspended user may only
