@@ -179,7 +179,7 @@ async def test_one_write_with_joins_leaves_and_invites_notifies_members_at_each_
     def say(body: str) -> EventRequest:
         return EventRequest(ALICE, "m.room.message", {"msgtype": "m.text", "body": body})
 
-    room_id, written = await writer.create_room(ALICE, V12, {}, lambda room_id: [
+    _, written = await writer.create_room(ALICE, V12, {}, lambda room_id: [
         join(ALICE),
         EventRequest(ALICE, "m.room.join_rules", {"join_rule": "public"}, state_key=""),
         join(e), join(b), say("first"), join(c),
