@@ -188,8 +188,9 @@ class EventsService:
             # A shadow-banned creator's invitees are silently left out.
             initial = [r for r in later(room_id) if not (shadow_banned and _is_invite(r))]
             invites = [] if shadow_banned else list(invites)
+            tip = _RoomTip()
             for follow_up in [*initial, *invites[:INVITES_PER_TRANSACTION]]:
-                written.append(await self._append(tx, room_id, version, follow_up))
+                written.append(await self._append(tx, room_id, version, follow_up, tip))
             if in_tx is not None:
                 await in_tx(tx, room_id)
             await self._fanout.record(tx, written)
@@ -205,7 +206,8 @@ class EventsService:
         """Write several events to a room in one transaction, then publish them."""
         async with self._storage.transaction() as tx:
             await tx.rooms.lock(room_id)
-            written = [await self._append(tx, room_id, version, r) for r in requests]
+            tip = _RoomTip()
+            written = [await self._append(tx, room_id, version, r, tip) for r in requests]
             await self._fanout.record(tx, written)
             visible = tx.keep_in_flight()
         await self._publish(written, version, visible)
@@ -250,21 +252,25 @@ class EventsService:
         return f"!{random_string(18)}:{self.server_name}"
 
     async def _append(self, tx: Stores, room_id: str, version: RoomVersion,
-                      request: EventRequest) -> StoredEvent:
+                      request: EventRequest, tip: _RoomTip | None = None) -> StoredEvent:
         """Select auth events, build, authorise and persist one event inside the
-        caller's transaction, which holds the room's lock."""
+        caller's transaction, which holds the room's lock. Several events written in
+        one transaction share a ``tip``: what the earlier ones read or wrote is not
+        read again."""
         await check_new_event(tx, room_id, request.event_type, request.state_key,
                               request.redacts)
-        prev = await tx.rooms.forward_extremities(room_id)
-        depth = await tx.events.max_depth(prev) + 1
+        tip = tip or _RoomTip()
+        if tip.prev is None:
+            tip.prev = await tx.rooms.forward_extremities(room_id)
+            tip.depth = await tx.events.max_depth(tip.prev)
+        prev, depth = tip.prev, tip.depth + 1
         auth_types = auth_rules.auth_types_for_event(
             request.event_type, request.sender, request.state_key, request.content, version
         )
-        auth_ids = await tx.state.current_ids_by_key(room_id,
-                                                     [("m.room.create", ""), *auth_types])
-        auth_events = await tx.events.get_many(list(auth_ids.values()))
-        auth_state = {key: auth_events[eid].pdu for key, eid in auth_ids.items()
-                      if eid in auth_events}
+        auth_events = await tip.state_by_key(tx, room_id, [("m.room.create", ""),
+                                                           *auth_types])
+        auth_ids = {key: event.event_id for key, event in auth_events.items()}
+        auth_state = {key: event.pdu for key, event in auth_events.items()}
         listed = [eid for key, eid in auth_ids.items()
                   if key != ("m.room.create", "") or version.create_in_auth_events]
         if request.redacts is not None and not request.by_admin:
@@ -272,8 +278,10 @@ class EventsService:
         ts = now_ms() if request.origin_server_ts is None else request.origin_server_ts
         pdu = self._build(version, room_id, request, prev, sorted(listed), depth, ts)
         self._authorise(pdu, auth_state, version)
-        return await self._persist(tx, room_id, version, pdu, self._event_id(pdu, version),
-                                   depth, request)
+        stored = await self._persist(tx, room_id, version, pdu,
+                                     self._event_id(pdu, version), depth, request)
+        tip.wrote(stored, request)
+        return stored
 
     @staticmethod
     async def _check_redaction_power(tx: Stores, version: RoomVersion, request: EventRequest,
@@ -372,6 +380,36 @@ class EventsService:
                                redaction.event_id, original=target.pdu,
                                room_id=target.room_id,
                                redacted_ts=int(redaction.pdu["origin_server_ts"]))
+
+
+class _RoomTip:
+    """What the writer knows of a room inside one transaction that holds the room's
+    lock, kept up by the events it writes there: the forward extremity and its depth,
+    and the current state of the keys looked up so far (None: no such state). Nothing
+    else writes the room while the lock is held, so the events of one batch (a new
+    room's invites) read each auth event once instead of once per event."""
+
+    def __init__(self) -> None:
+        self.prev: list[str] | None = None
+        self.depth = 0
+        self._state: dict[tuple[str, str], StoredEvent | None] = {}
+
+    async def state_by_key(self, tx: Stores, room_id: str, keys: Sequence[tuple[str, str]]
+                           ) -> dict[tuple[str, str], StoredEvent]:
+        missing = [key for key in keys if key not in self._state]
+        if missing:
+            ids = await tx.state.current_ids_by_key(room_id, missing)
+            events = await tx.events.get_many(list(ids.values()))
+            for key in missing:
+                self._state[key] = events.get(ids.get(key, ""))
+        return {key: event for key in keys if (event := self._state[key]) is not None}
+
+    def wrote(self, event: StoredEvent, request: EventRequest) -> None:
+        self.prev, self.depth = [event.event_id], event.depth
+        if request.redacts is not None:
+            self._state.clear()  # the redacted event may be state read before
+        if request.state_key is not None:
+            self._state[(request.event_type, request.state_key)] = event
 
 
 def _suspended() -> MatrixError:
