@@ -97,7 +97,7 @@ def test_other_clients_are_answered_while_a_room_with_4000_invites_is_created(
     invitees = [f"@{unique('invitee')}:localhost" for _ in range(INVITES)]
     response, _ = run_while_polled(kit, lambda: kit.request(
         "POST", "/_matrix/client/v3/createRoom", creator.access_token,
-        json={"preset": "private_chat", "invite": invitees}, timeout=300))
+        json={"preset": "private_chat", "invite": invitees}, timeout=900))
     assert response.status_code == 200, response.text
     room_id = response.json()["room_id"]
     # Every invite was written.
