@@ -41,13 +41,13 @@ from glia.protocol.events import (
     room_id_for_v12_create,
     size_limit_error,
 )
-from glia.protocol.power_levels import action_level, room_creators, user_level
 from glia.protocol.redaction import redact
 from glia.protocol.room_versions import RoomVersion, get_room_version
 from glia.protocol.signing import sign_event
-from glia.services.event_checks import check_new_event
+from glia.services.event_checks import check_new_event, check_redaction_power
 from glia.services.event_fanout import EventFanout, WrittenEvent
 from glia.services.event_format import client_event
+from glia.services.room_tip import RoomTip
 from glia.storage import Storage, Stores
 from glia.storage.events import NewEvent, StoredEvent
 from glia.storage.rooms import Room
@@ -188,7 +188,7 @@ class EventsService:
             # A shadow-banned creator's invitees are silently left out.
             initial = [r for r in later(room_id) if not (shadow_banned and _is_invite(r))]
             invites = [] if shadow_banned else list(invites)
-            tip = _RoomTip()
+            tip = RoomTip()
             for follow_up in [*initial, *invites[:INVITES_PER_TRANSACTION]]:
                 written.append(await self._append(tx, room_id, version, follow_up, tip))
             if in_tx is not None:
@@ -206,7 +206,7 @@ class EventsService:
         """Write several events to a room in one transaction, then publish them."""
         async with self._storage.transaction() as tx:
             await tx.rooms.lock(room_id)
-            tip = _RoomTip()
+            tip = RoomTip()
             written = [await self._append(tx, room_id, version, r, tip) for r in requests]
             await self._fanout.record(tx, written)
             visible = tx.keep_in_flight()
@@ -252,14 +252,14 @@ class EventsService:
         return f"!{random_string(18)}:{self.server_name}"
 
     async def _append(self, tx: Stores, room_id: str, version: RoomVersion,
-                      request: EventRequest, tip: _RoomTip | None = None) -> StoredEvent:
+                      request: EventRequest, tip: RoomTip | None = None) -> StoredEvent:
         """Select auth events, build, authorise and persist one event inside the
         caller's transaction, which holds the room's lock. Several events written in
         one transaction share a ``tip``: what the earlier ones read or wrote is not
         read again."""
         await check_new_event(tx, room_id, request.event_type, request.state_key,
                               request.redacts)
-        tip = tip or _RoomTip()
+        tip = tip or RoomTip()
         if tip.prev is None:
             tip.prev = await tx.rooms.forward_extremities(room_id)
             tip.depth = await tx.events.max_depth(tip.prev)
@@ -274,31 +274,15 @@ class EventsService:
         listed = [eid for key, eid in auth_ids.items()
                   if key != ("m.room.create", "") or version.create_in_auth_events]
         if request.redacts is not None and not request.by_admin:
-            await self._check_redaction_power(tx, version, request, auth_state)
+            await check_redaction_power(tx, version, request.sender, request.redacts,
+                                        auth_state)
         ts = now_ms() if request.origin_server_ts is None else request.origin_server_ts
         pdu = self._build(version, room_id, request, prev, sorted(listed), depth, ts)
         self._authorise(pdu, auth_state, version)
         stored = await self._persist(tx, room_id, version, pdu,
                                      self._event_id(pdu, version), depth, request)
-        tip.wrote(stored, request)
+        tip.wrote(stored, redaction=request.redacts is not None)
         return stored
-
-    @staticmethod
-    async def _check_redaction_power(tx: Stores, version: RoomVersion, request: EventRequest,
-                                     auth_state: Mapping[tuple[str, str], Any]) -> None:
-        """Redacting someone else's event takes the room's ``redact`` level. From room
-        version 3 the auth rules leave this to the redacting server (they cannot see the
-        original), so the client API checks it here, as Synapse does."""
-        assert request.redacts is not None
-        target = await tx.events.get(request.redacts)
-        if target is None or target.sender == request.sender:
-            return
-        levels = auth_state.get(("m.room.power_levels", ""))
-        creators = room_creators(auth_state.get(("m.room.create", "")), version)
-        levels_content = levels.get("content") if levels is not None else None
-        if user_level(levels_content, request.sender, creators, version) < \
-                action_level(levels_content, "redact", version):
-            raise errors.forbidden("You don't have permission to redact events")
 
     def _build(self, version: RoomVersion, room_id: str | None, request: EventRequest,
                prev: list[str], auth: list[str], depth: int, now: int) -> dict[str, Any]:
@@ -380,36 +364,6 @@ class EventsService:
                                redaction.event_id, original=target.pdu,
                                room_id=target.room_id,
                                redacted_ts=int(redaction.pdu["origin_server_ts"]))
-
-
-class _RoomTip:
-    """What the writer knows of a room inside one transaction that holds the room's
-    lock, kept up by the events it writes there: the forward extremity and its depth,
-    and the current state of the keys looked up so far (None: no such state). Nothing
-    else writes the room while the lock is held, so the events of one batch (a new
-    room's invites) read each auth event once instead of once per event."""
-
-    def __init__(self) -> None:
-        self.prev: list[str] | None = None
-        self.depth = 0
-        self._state: dict[tuple[str, str], StoredEvent | None] = {}
-
-    async def state_by_key(self, tx: Stores, room_id: str, keys: Sequence[tuple[str, str]]
-                           ) -> dict[tuple[str, str], StoredEvent]:
-        missing = [key for key in keys if key not in self._state]
-        if missing:
-            ids = await tx.state.current_ids_by_key(room_id, missing)
-            events = await tx.events.get_many(list(ids.values()))
-            for key in missing:
-                self._state[key] = events.get(ids.get(key, ""))
-        return {key: event for key in keys if (event := self._state[key]) is not None}
-
-    def wrote(self, event: StoredEvent, request: EventRequest) -> None:
-        self.prev, self.depth = [event.event_id], event.depth
-        if request.redacts is not None:
-            self._state.clear()  # the redacted event may be state read before
-        if request.state_key is not None:
-            self._state[(request.event_type, request.state_key)] = event
 
 
 def _suspended() -> MatrixError:
