@@ -4,7 +4,9 @@ The auth rules judge an event against room state; they do not say that a members
 ``state_key`` is a user ID or that a redaction names an event of the same room (a
 receiving server cannot know the latter). Synapse refuses both before writing
 (``UserID.from_string`` on the target, "Cannot redact event from a different room");
-so does Glia, here, called by the event writer before it builds the event.
+so does Glia, here, called by the event writer before it builds the event. So is the
+power to redact someone else's event, which the auth rules of newer rooms leave to the
+redacting server.
 """
 
 from __future__ import annotations

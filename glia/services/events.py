@@ -5,7 +5,8 @@ goes through :meth:`EventsService.send` (or :meth:`~EventsService.create_room`
 for a new room's first events). Each event passes the same stages:
 
 1. **moderate** — a suspended sender may only leave and redact their own events; a
-   shadow-banned sender's event is made up and never stored (:meth:`_moderate`);
+   shadow-banned sender's event is made up and never stored
+   (``services/event_moderation.py``);
 2. **select auth events** from the room's current state, inside one transaction that
    first takes the room's lock, so two writers can never fork a room's graph;
 3. **build** the PDU and **check its JSON** against the room version's rules (v6+:
@@ -45,13 +46,14 @@ from glia.protocol.events import (
     room_id_for_v12_create,
     size_limit_error,
 )
-from glia.protocol.redaction import redact
 from glia.protocol.room_versions import RoomVersion, get_room_version
 from glia.protocol.signing import sign_event
 from glia.services.event_checks import check_new_event, check_redaction_power
 from glia.services.event_fanout import EventFanout, WrittenEvent
 from glia.services.event_format import client_event
 from glia.services.event_moderation import is_invite, moderate, suspended_error
+from glia.services.redaction import apply_redaction
+from glia.services.room_tip import RoomTip
 from glia.storage import Storage, Stores
 from glia.storage.events import NewEvent, StoredEvent
 from glia.storage.rooms import Room
@@ -59,6 +61,12 @@ from glia.storage.rooms import Room
 __all__ = ["EventRequest", "EventsService", "PersistStep", "StoredEvent", "client_event"]
 
 logger = logging.getLogger(__name__)
+
+#: The invites of a new room are written this many to a transaction (the first ones
+#: with the room itself), each committed and published before the next begins: other
+#: writers take their turn between two (SQLite has one writer), and a room created
+#: with thousands of invites holds the writer for one batch at a time.
+INVITES_PER_TRANSACTION = 100
 
 
 class PersistStep(Protocol):
@@ -128,10 +136,7 @@ class EventsService:
             await self._fanout.record(tx, [event])
             # Readers see the event only once push and search have it (publish says when).
             visible = tx.keep_in_flight()
-        try:
-            await self._fanout.publish([WrittenEvent(event, version)], visible)
-        finally:
-            visible()
+        await self._publish([event], version, visible)
         return event
 
     async def create_room(self, creator: str, version: RoomVersion,
@@ -140,9 +145,14 @@ class EventsService:
                           alias: str | None = None,
                           in_tx: Callable[[Stores, str], Awaitable[None]] | None = None,
                           room_id: str | None = None,
+                          invites: Sequence[EventRequest] = (),
                           ) -> tuple[str, list[StoredEvent]]:
         """Create a room: the create event, then the ``later(room_id)`` events, and the
-        alias if any, all in one transaction (a failure leaves no half-made room).
+        alias if any, all in one transaction (a failure leaves no half-made room); then
+        ``invites``, :data:`INVITES_PER_TRANSACTION` at a time, the first batch in the
+        room's transaction (so a room with a few invites is one transaction). A failure
+        in a later batch leaves the room with the invites written before it, as
+        invites sent one by one after the room was made would.
         ``in_tx(tx, room_id)`` joins that transaction (a job recording the room it made).
         ``room_id`` is one chosen beforehand by :meth:`new_room_id` (a room upgrade names
         the replacement in the old room's tombstone first), for versions whose room ID is
@@ -178,19 +188,40 @@ class EventsService:
             if alias is not None and not await tx.directory.create_alias(
                     alias, room_id, creator, now):
                 raise MatrixError(400, "M_ROOM_IN_USE", "Room alias already taken")
-            for follow_up in later(room_id):
-                if shadow_banned and is_invite(follow_up):
-                    continue  # a shadow-banned creator's invitees are silently left out
-                written.append(await self._append(tx, room_id, version, follow_up))
+            # A shadow-banned creator's invitees are silently left out.
+            initial = [r for r in later(room_id) if not (shadow_banned and is_invite(r))]
+            invites = [] if shadow_banned else list(invites)
+            tip = RoomTip()
+            for follow_up in [*initial, *invites[:INVITES_PER_TRANSACTION]]:
+                written.append(await self._append(tx, room_id, version, follow_up, tip))
             if in_tx is not None:
                 await in_tx(tx, room_id)
             await self._fanout.record(tx, written)
             visible = tx.keep_in_flight()
+        await self._publish(written, version, visible)
+        for start in range(INVITES_PER_TRANSACTION, len(invites), INVITES_PER_TRANSACTION):
+            written += await self._append_batch(
+                room_id, version, invites[start:start + INVITES_PER_TRANSACTION])
+        return room_id, written
+
+    async def _append_batch(self, room_id: str, version: RoomVersion,
+                            requests: Sequence[EventRequest]) -> list[StoredEvent]:
+        """Write several events to a room in one transaction, then publish them."""
+        async with self._storage.transaction() as tx:
+            await tx.rooms.lock(room_id)
+            tip = RoomTip()
+            written = [await self._append(tx, room_id, version, r, tip) for r in requests]
+            await self._fanout.record(tx, written)
+            visible = tx.keep_in_flight()
+        await self._publish(written, version, visible)
+        return written
+
+    async def _publish(self, written: Sequence[StoredEvent], version: RoomVersion,
+                       visible: Callable[[], None]) -> None:
         try:
             await self._fanout.publish([WrittenEvent(e, version) for e in written], visible)
         finally:
             visible()
-        return room_id, written
 
     async def write_received(self, room_id: str, version: RoomVersion,
                              write: Callable[[Stores], Awaitable[list[StoredEvent]]],
@@ -204,10 +235,7 @@ class EventsService:
             written = await write(tx)
             await self._fanout.record(tx, written)
             visible = tx.keep_in_flight()
-        try:
-            await self._fanout.publish([WrittenEvent(e, version) for e in written], visible)
-        finally:
-            visible()
+        await self._publish(written, version, visible)
         return written
 
     async def persist_received(self, tx: Stores, room_id: str, version: RoomVersion,
@@ -232,32 +260,38 @@ class EventsService:
         """(version, event ID, signed PDU) built and authorised but not written: an
         invite that the invitee's server signs before it is written."""
         _, version = await self.room(room_id)
-        pdu, _ = await self._prepare(self._storage, room_id, version, request)
+        pdu, _ = await self._prepare(self._storage, room_id, version, request, RoomTip())
         return version, self._event_id(pdu, version), pdu
 
     async def _append(self, tx: Stores, room_id: str, version: RoomVersion,
-                      request: EventRequest) -> StoredEvent:
+                      request: EventRequest, tip: RoomTip | None = None) -> StoredEvent:
         """Select auth events, build, authorise and persist one event inside the
-        caller's transaction, which holds the room's lock."""
-        pdu, depth = await self._prepare(tx, room_id, version, request)
-        return await self._persist(tx, room_id, version, pdu, self._event_id(pdu, version),
-                                   depth, request)
+        caller's transaction, which holds the room's lock. Several events written in
+        one transaction share a ``tip``: what the earlier ones read or wrote is not
+        read again."""
+        tip = tip or RoomTip()
+        pdu, depth = await self._prepare(tx, room_id, version, request, tip)
+        stored = await self._persist(tx, room_id, version, pdu,
+                                     self._event_id(pdu, version), depth, request)
+        tip.wrote(stored, redaction=request.redacts is not None)
+        return stored
 
     async def _prepare(self, tx: Stores, room_id: str, version: RoomVersion,
-                       request: EventRequest) -> tuple[dict[str, Any], int]:
+                       request: EventRequest, tip: RoomTip) -> tuple[dict[str, Any], int]:
         """(the built, signed and authorised PDU, its depth)."""
         await check_new_event(tx, room_id, request.event_type, request.state_key,
                               request.redacts)
-        prev = await tx.rooms.forward_extremities(room_id)
-        depth = await tx.events.max_depth(prev) + 1
+        if tip.prev is None:
+            tip.prev = await tx.rooms.forward_extremities(room_id)
+            tip.depth = await tx.events.max_depth(tip.prev)
+        prev, depth = tip.prev, tip.depth + 1
         auth_types = auth_rules.auth_types_for_event(
             request.event_type, request.sender, request.state_key, request.content, version
         )
-        auth_ids = await tx.state.current_ids_by_key(room_id,
-                                                     [("m.room.create", ""), *auth_types])
-        auth_events = await tx.events.get_many(list(auth_ids.values()))
-        auth_state = {key: auth_events[eid].pdu for key, eid in auth_ids.items()
-                      if eid in auth_events}
+        auth_events = await tip.state_by_key(tx, room_id, [("m.room.create", ""),
+                                                           *auth_types])
+        auth_ids = {key: event.event_id for key, event in auth_events.items()}
+        auth_state = {key: event.pdu for key, event in auth_events.items()}
         listed = [eid for key, eid in auth_ids.items()
                   if key != ("m.room.create", "") or version.create_in_auth_events]
         if request.redacts is not None and not request.by_admin:
@@ -332,21 +366,7 @@ class EventsService:
         stored = StoredEvent(event_id, room_id, stream, depth, pdu, unsigned, None, device_id,
                              txn_id)
         if request.redacts is not None:
-            await self._apply_redaction(tx, version, stored, request.redacts)
+            await apply_redaction(tx, version, stored, request.redacts)
         for step in self._persist_steps:
             await step.apply(tx, stored)
         return stored
-
-    async def _apply_redaction(self, tx: Stores, version: RoomVersion,
-                               redaction: StoredEvent, target_id: str) -> None:
-        target = await tx.events.get(target_id)
-        if target is None or target.room_id != redaction.room_id or target.redacted_by:
-            return
-        unsigned = dict(target.unsigned)
-        unsigned.pop("prev_content", None)
-        unsigned["redacted_because"] = client_event(redaction, None)
-        await tx.events.redact(target_id, redact(target.pdu, version), unsigned,
-                               redaction.event_id, original=target.pdu,
-                               room_id=target.room_id,
-                               redacted_ts=int(redaction.pdu["origin_server_ts"]))
-

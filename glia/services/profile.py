@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from glia import errors
@@ -25,7 +25,17 @@ MAX_AVATAR_URL_LENGTH = 1000
 async def member_profile(storage: Storage | Stores, user_id: str) -> dict[str, Any]:
     """The user's current ``displayname`` and ``avatar_url`` (those set) for the
     ``m.room.member`` events the server writes: clients read names and avatars there."""
-    profile = await storage.profile.get(user_id)
+    return _member_fields(await storage.profile.get(user_id))
+
+
+async def member_profiles(storage: Storage | Stores, user_ids: Sequence[str]
+                          ) -> dict[str, dict[str, Any]]:
+    """:func:`member_profile` of many users at once (a new room's invitees)."""
+    profiles = await storage.profile.get_many(user_ids)
+    return {user_id: _member_fields(profiles.get(user_id)) for user_id in user_ids}
+
+
+def _member_fields(profile: Profile | None) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if profile is not None:
         if profile.displayname is not None:

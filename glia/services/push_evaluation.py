@@ -12,8 +12,9 @@ position), whenever it runs.
 Its cost per event does not grow with what each member has set, only with the number
 of distinct rule sets among the members: recipients are grouped by their rules (most
 have the bare server defaults and share one template) and each group is evaluated once
-for the event (see ``evaluate_members`` in ``glia.protocol.push_rules``). The members'
-own rules are read with the event, in one pair of queries for the whole room, so a
+for the event (see ``evaluate_members`` in ``glia.protocol.push_rules``). The members
+and their own rules are read with the events, once per room for all the events of one
+write (a room created with thousands of invites reads them once, not per invite), so a
 change made by any process is seen at once. Display names and power levels are read
 only for the events whose rules need them (``MissingFact``); display names are kept per
 room, whole, for the rooms evaluated last (a room cannot outgrow that).
@@ -22,7 +23,7 @@ room, whole, for the rooms evaluated last (a room cannot outgrow that).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -38,6 +39,7 @@ from glia.services.push_gateway import PushGateway
 from glia.storage import Storage, Stores
 from glia.storage.events import StoredEvent
 from glia.storage.push import Notification, UserRules
+from glia.storage.state import Membership
 
 __all__ = ["PushEvaluator"]
 
@@ -68,6 +70,12 @@ class PushEvaluator:
         """Evaluate the local recipients' rules on each event; store the notifications
         they cause and queue their pushes; wake the push gateway if pushes were queued."""
         rows: list[Notification] = []
+        batches: dict[str, _RoomBatch] = {}
+        for w in events:
+            batch = batches.get(w.event.room_id)
+            if batch is None:
+                batch = batches[w.event.room_id] = _RoomBatch(w.event.room_id)
+            batch.add(w.event, self._is_local)
         async with self._storage.transaction() as tx:
             # An event redacted since it was written notifies nobody (its redaction's
             # subscribers may have run before ours).
@@ -75,13 +83,14 @@ class PushEvaluator:
             for w in events:
                 now = current.get(w.event.event_id)
                 rows += await self._evaluate(tx, w.event, w.version,
+                                             batches[w.event.room_id],
                                              notify=now is not None and now.redacted_by is None)
             queued = await self._record(tx, rows) if rows else 0
         if queued:
             self._gateway.wake()
 
     async def _evaluate(self, tx: Stores, event: StoredEvent, version: RoomVersion,
-                        notify: bool) -> list[Notification]:
+                        batch: _RoomBatch, notify: bool) -> list[Notification]:
         """The notifications ``event`` causes. Also moves read positions the event
         implies: a sender has read up to their own event, and leaving a room reads it."""
         room_id, sender, stream = event.room_id, event.sender, event.stream_ordering
@@ -102,15 +111,13 @@ class PushEvaluator:
         if not notify:
             return []
 
-        joined = await tx.state.members_at(room_id, stream, ["join"])
+        joined = await batch.joined_at(tx, stream)
         # Each recipient with the event ID of their member event (for display names).
-        recipients = {m.user_id: m.event_id for m in joined
-                      if m.user_id != sender and self._is_local(m.user_id)}
-        invitee = None
-        if target_user and membership == "invite" and target_user != sender and \
-                self._is_local(target_user):
-            recipients[target_user] = event.event_id
-            invitee = target_user
+        recipients = {user_id: event_id for user_id, event_id in joined.items()
+                      if user_id != sender and self._is_local(user_id)}
+        invitee = _invitee(event, self._is_local)
+        if invitee is not None:
+            recipients[invitee] = event.event_id
         if not recipients:
             return []
 
@@ -118,7 +125,7 @@ class PushEvaluator:
                               len(joined))
         names: dict[str, str | None] | None = None
         winners: dict[str, pr.PushRule] = {}
-        for ruleset, users in await self._groups(tx, room_id, stream, recipients, invitee):
+        for ruleset, users in self._groups(await batch.rules(tx), recipients):
             while True:
                 try:
                     winners.update(pr.evaluate_members(ruleset, facts, users, names))
@@ -147,15 +154,11 @@ class PushEvaluator:
                                          actions, highlight, now))
         return rows
 
-    async def _groups(self, tx: Stores, room_id: str, stream: int, recipients: Mapping[str, str],
-                      invitee: str | None) -> list[tuple[pr.Ruleset, list[str]]]:
+    def _groups(self, custom: Mapping[str, UserRules], recipients: Mapping[str, str]
+                ) -> list[tuple[pr.Ruleset, list[str]]]:
         """The recipients grouped by rule set: one group for everyone with the bare
-        server defaults, one per distinct set of own rules and default changes."""
-        custom = await tx.push.rules_of_members(room_id, stream)
-        if invitee is not None and invitee not in custom:
-            invited = (await tx.push.rules_for_users([invitee]))[invitee]
-            if invited.rules or invited.changes:
-                custom[invitee] = invited
+        server defaults (not in ``custom``), one per distinct set of own rules and
+        default changes."""
         groups: dict[bytes, tuple[pr.Ruleset, list[str]]] = {}
         plain: list[str] = []
         for user_id in recipients:
@@ -196,6 +199,83 @@ class PushEvaluator:
         for stream, users in by_stream.items():
             queued += await tx.push.queue_deliveries(users, stream, fresh[0].ts)
         return queued
+
+
+class _RoomBatch:
+    """One room's events in one batch (a room created with its invites, a retry), and
+    the members and push rules their evaluation needs, read once for the batch instead
+    of once per event: the joined members at the first event, then the membership
+    changes up to the last one, applied in stream order; the own rules of every member
+    joined at some event and of every invitee."""
+
+    def __init__(self, room_id: str) -> None:
+        self._room_id = room_id
+        self._streams: list[int] = []
+        self._invitees: set[str] = set()
+        self._joined: dict[str, str] | None = None
+        self._first_joined: frozenset[str] = frozenset()
+        self._changes: list[tuple[Membership, int]] = []
+        self._applied = 0
+        self._at = 0
+        self._rules: dict[str, UserRules] | None = None
+
+    def add(self, event: StoredEvent, is_local: Callable[[str], bool]) -> None:
+        self._streams.append(event.stream_ordering)
+        invitee = _invitee(event, is_local)
+        if invitee is not None:
+            self._invitees.add(invitee)
+
+    async def _load(self, tx: Stores) -> dict[str, str]:
+        if self._joined is None:
+            first, last = min(self._streams), max(self._streams)
+            self._joined = {m.user_id: m.event_id
+                            for m in await tx.state.members_at(self._room_id, first, ["join"])}
+            self._first_joined = frozenset(self._joined)
+            if last > first:
+                self._changes = await tx.state.member_changes(self._room_id, first, last)
+            self._at = first
+        return self._joined
+
+    async def joined_at(self, tx: Stores, stream: int) -> Mapping[str, str]:
+        """The joined members (user ID → member event ID) just after ``stream``; asked
+        for in stream order (the writer hands events over so)."""
+        joined = await self._load(tx)
+        if stream < self._at:
+            return {m.user_id: m.event_id
+                    for m in await tx.state.members_at(self._room_id, stream, ["join"])}
+        changes = self._changes
+        while self._applied < len(changes) and changes[self._applied][1] <= stream:
+            member = changes[self._applied][0]
+            if member.membership == "join":
+                joined[member.user_id] = member.event_id
+            else:
+                joined.pop(member.user_id, None)
+            self._applied += 1
+        self._at = stream
+        return joined
+
+    async def rules(self, tx: Stores) -> Mapping[str, UserRules]:
+        """The own rules of the batch's possible recipients who have any (left out:
+        the bare server defaults)."""
+        if self._rules is None:
+            await self._load(tx)
+            rules = await tx.push.rules_of_members(self._room_id, min(self._streams))
+            later = {m.user_id for m, _ in self._changes if m.membership == "join"}
+            others = sorted((later | self._invitees) - self._first_joined)
+            if others:
+                found = await tx.push.rules_for_users(others)
+                rules.update({u: r for u, r in found.items() if r.rules or r.changes})
+            self._rules = rules
+        return self._rules
+
+
+def _invitee(event: StoredEvent, is_local: Callable[[str], bool]) -> str | None:
+    """The local user an invite event invites (not a self-invite), else None."""
+    target = event.state_key if event.type == "m.room.member" else None
+    if target and target != event.sender and is_local(target) and \
+            event.content.get("membership") == "invite":
+        return target
+    return None
 
 
 class _MemberNames:

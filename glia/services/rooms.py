@@ -24,7 +24,7 @@ from glia.protocol.power_levels import (
 )
 from glia.protocol.room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_room_version
 from glia.services.events import EventRequest, EventsService
-from glia.services.profile import member_profile
+from glia.services.profile import member_profile, member_profiles
 from glia.storage import Storage, Stores
 
 #: The state an upgrade copies to the replacement room (the spec's recommended list).
@@ -124,8 +124,7 @@ class RoomService:
             power_levels["events"]["m.call.invite"] = 50  # Synapse's public preset
         if pl_override:
             power_levels.update(copy.deepcopy(pl_override))
-        profiles = {user: await member_profile(self._storage, user)
-                    for user in (creator, *invite)}
+        profiles = await member_profiles(self._storage, [creator, *invite])
 
         def later(room_id: str) -> list[EventRequest]:
             events = [
@@ -153,15 +152,16 @@ class RoomService:
                 # absent mimetype means text/plain; Synapse writes it so).
                 events.append(EventRequest(creator, "m.room.topic", {
                     "topic": topic, "m.topic": {"m.text": [{"body": topic}]}}, ""))
-            for invitee in invite:
-                content: dict[str, Any] = {"membership": "invite", **profiles[invitee]}
-                if is_direct:
-                    content["is_direct"] = True
-                events.append(EventRequest(creator, "m.room.member", content, invitee))
             return events
 
+        invites = []
+        for invitee in invite:
+            content: dict[str, Any] = {"membership": "invite", **profiles[invitee]}
+            if is_direct:
+                content["is_direct"] = True
+            invites.append(EventRequest(creator, "m.room.member", content, invitee))
         room_id, _ = await self._events.create_room(creator, version, create_content, later,
-                                                    alias, in_tx)
+                                                    alias, in_tx, invites=invites)
         if visibility == "public":
             await self._storage.rooms.set_published(room_id, True)
         return room_id

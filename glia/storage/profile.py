@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from glia.storage.engine import Executor
+
+#: Users looked up per query (each a bound parameter).
+_USERS_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,19 @@ class ProfileStore:
             "SELECT displayname, avatar_url FROM profiles WHERE user_id = ?", user_id
         )
         return None if row is None else Profile(row["displayname"], row["avatar_url"])
+
+    async def get_many(self, user_ids: Sequence[str]) -> dict[str, Profile]:
+        """The profiles of those of ``user_ids`` who have one."""
+        out: dict[str, Profile] = {}
+        wanted = sorted(set(user_ids))
+        for i in range(0, len(wanted), _USERS_PER_QUERY):
+            chunk = wanted[i:i + _USERS_PER_QUERY]
+            rows = await self._db.fetchall(
+                "SELECT user_id, displayname, avatar_url FROM profiles"
+                f" WHERE user_id IN ({', '.join('?' for _ in chunk)})", *chunk)
+            out.update({r["user_id"]: Profile(r["displayname"], r["avatar_url"])
+                        for r in rows})
+        return out
 
     async def create(self, user_id: str, displayname: str | None) -> None:
         await self._db.execute(

@@ -164,8 +164,11 @@ INLINE_ROWS = 100
 
 
 #: An inline transaction that has kept the event loop this long (seconds) lets it run
-#: other work before its next statement.
+#: other work before its next statement, or its next rows.
 YIELD_AFTER = 0.005
+
+#: Rows an inline ``fetchall`` steps through between two chances to yield.
+FETCH_CHUNK = 256
 
 
 class _TxExecutor:
@@ -209,8 +212,21 @@ class _TxExecutor:
         return self._conn.run_inline(_fetchone(sql, args))
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        """Rows read :data:`FETCH_CHUNK` at a time, letting the loop run in between once
+        it was held :data:`YIELD_AFTER`: a statement over thousands of rows (a big
+        room's members) is stepped through in parts instead of in one go."""
         await self._fair()
-        return self._conn.run_inline(_fetchall(sql, args))
+        reject_nul(args)
+        cursor = self._conn.run_inline(lambda c: c.execute(sql, args))
+        rows: list[Row] = cursor.fetchmany(FETCH_CHUNK)
+        if len(rows) < FETCH_CHUNK:
+            return rows
+        while True:
+            await self._fair()
+            chunk = cursor.fetchmany(FETCH_CHUNK)
+            rows += chunk
+            if len(chunk) < FETCH_CHUNK:
+                return rows
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         await self._fair()

@@ -10,6 +10,9 @@ from glia.storage.engine import Executor
 
 StateKey = tuple[str, str]
 
+#: State keys looked up per query (each one a term of a ``UNION ALL``).
+_KEYS_PER_QUERY = 200
+
 
 @dataclass(frozen=True)
 class Membership:
@@ -49,17 +52,10 @@ class StateStore:
                                  ) -> dict[StateKey, str]:
         """Current state event IDs of just ``keys`` (absent keys are left out): one
         indexed look-up per key, whatever the size of the room's state (the event writer
-        selects auth events with it for every event, joins into big rooms included)."""
-        wanted = sorted(set(keys))
-        if not wanted:
-            return {}
-        pairs = " OR ".join("(type = ? AND state_key = ?)" for _ in wanted)
-        rows = await self._db.fetchall(
-            "SELECT type, state_key, event_id FROM room_state WHERE room_id = ?"
-            f" AND to_stream IS NULL AND ({pairs})",
-            room_id, *(part for key in wanted for part in key),
-        )
-        return {(r["type"], r["state_key"]): r["event_id"] for r in rows}
+        selects auth events with it for every event, joins into big rooms included).
+        Not one ``OR`` of key pairs: SQLite's planner reads that through an index on the
+        room alone, every state row of the room for each event written."""
+        return await self.ids_at(room_id, None, list(keys))
 
     async def ids_at(self, room_id: str, stream: int | None,
                      keys: list[StateKey] | None = None,
@@ -79,14 +75,18 @@ class StateStore:
         if keys is None:
             rows = await self._db.fetchall(select, *args)
         else:
-            # A few keys (the auth events of one event): one index lookup each, not the
-            # whole state of a room that may have thousands of members.
+            # A few keys (the auth events of one event): one index lookup each (a
+            # UNION ALL, which both planners read key by key), not the whole state of a
+            # room that may have thousands of members.
             wanted = sorted(set(keys))
-            if not wanted:
-                return {}
-            rows = await self._db.fetchall(
-                " UNION ALL ".join(f"{select} AND type = ? AND state_key = ?" for _ in wanted),
-                *[arg for key in wanted for arg in (*args, *key)])
+            rows = []
+            # SQLite allows at most 500 terms in one compound SELECT.
+            for i in range(0, len(wanted), _KEYS_PER_QUERY):
+                chunk = wanted[i:i + _KEYS_PER_QUERY]
+                rows += await self._db.fetchall(
+                    " UNION ALL ".join(f"{select} AND type = ? AND state_key = ?"
+                                       for _ in chunk),
+                    *[arg for key in chunk for arg in (*args, *key)])
         return {(r["type"], r["state_key"]): r["event_id"] for r in rows}
 
     async def members_at(self, room_id: str, stream: int | None,
@@ -111,6 +111,17 @@ class StateStore:
         )
         return [Membership(r["room_id"], r["state_key"], r["membership"], r["event_id"])
                 for r in rows]
+
+    async def member_changes(self, room_id: str, after: int, upto: int
+                             ) -> list[tuple[Membership, int]]:
+        """The room's membership events with stream position in (after, upto], oldest
+        first, each with its position (what changed the members between two events)."""
+        rows = await self._db.fetchall(
+            "SELECT room_id, state_key, membership, event_id, from_stream FROM room_state"
+            " WHERE room_id = ? AND from_stream > ? AND from_stream <= ?"
+            " AND type = 'm.room.member' ORDER BY from_stream", room_id, after, upto)
+        return [(Membership(r["room_id"], r["state_key"], r["membership"], r["event_id"]),
+                 int(r["from_stream"])) for r in rows]
 
     async def membership_of(self, room_id: str, user_id: str) -> Membership | None:
         row = await self._db.fetchone(

@@ -246,3 +246,38 @@ async def test_one_of_takes_lists_past_the_bind_parameter_limit(storage: Storage
     with pytest.raises(MatrixError):
         condition, args = engine.dialect.one_of("user_id", ["@a\x00b:x"])
         await engine.fetchval(f"SELECT COUNT(*) FROM users WHERE {condition}", *args)
+
+
+async def test_a_long_read_in_a_transaction_lets_other_tasks_run(
+        storage: Storage, db_kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite runs a transaction's statements on the event loop: a read of thousands of
+    rows is stepped through in parts, the loop free to run other work in between (here
+    at every part: the time it may hold the loop is set to nothing)."""
+    if db_kind != "sqlite":
+        pytest.skip("PostgreSQL's statements never run on the event loop")
+    from glia.storage import sqlite
+
+    monkeypatch.setattr(sqlite, "YIELD_AFTER", 0.0)
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    count = 10 * sqlite.FETCH_CHUNK + 7
+    async with storage.engine.transaction() as tx:
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        before = ticks
+        rows = await tx.fetchall(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
+            " SELECT i FROM n", count)
+        during = ticks - before
+        stop.set()
+        await task
+    assert [r["i"] for r in rows] == list(range(1, count + 1))
+    # One turn of the loop before the statement, then one per part read after the first.
+    assert during >= 10

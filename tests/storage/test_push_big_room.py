@@ -155,3 +155,47 @@ async def test_rules_of_members_are_the_joined_members_at_the_event(storage: Sto
     assert at_join[stays].rules == [KEYWORD] and at_join[stays].changes == disabled
     assert sorted(await storage.push.rules_of_members(room_id, left.stream_ordering)) == \
         [stays]
+
+
+async def test_one_write_with_joins_leaves_and_invites_notifies_members_at_each_event(
+        storage: Storage) -> None:
+    """The events of one write (here: a room created with joins, a leave, messages and
+    invites) are evaluated together, the members and rules read once for them: still
+    each event notifies the members joined at it, by their own rules — a member who
+    joined within the write included."""
+    evaluator = PushEvaluator("test", storage, QuietGateway(storage))
+    writer = EventsService(Config(server_name="test"), storage, generate_signing_key(),
+                           persist_steps=[], fanout=EventFanout(storage, [evaluator]))
+    b, c, d, e, f = (member(i) for i in range(1, 6))
+    async with storage.transaction() as tx:
+        await tx.push.change_default_rule(c, "underride", ".m.rule.message", enabled=False)
+        await tx.push.change_default_rule(d, "override", ".m.rule.invite_for_me",
+                                          enabled=False)
+
+    def join(user_id: str) -> EventRequest:
+        return EventRequest(user_id, "m.room.member", {"membership": "join"},
+                            state_key=user_id)
+
+    def say(body: str) -> EventRequest:
+        return EventRequest(ALICE, "m.room.message", {"msgtype": "m.text", "body": body})
+
+    _, written = await writer.create_room(ALICE, V12, {}, lambda room_id: [
+        join(ALICE),
+        EventRequest(ALICE, "m.room.join_rules", {"join_rule": "public"}, state_key=""),
+        join(e), join(b), say("first"), join(c),
+        EventRequest(b, "m.room.member", {"membership": "leave"}, state_key=b),
+        say("second"),
+        *(EventRequest(ALICE, "m.room.member", {"membership": "invite"}, state_key=u)
+          for u in (d, f))])
+    first, second = (w.event_id for w in written if w.type == "m.room.message")
+    invite_f = written[-1].event_id
+
+    async def notified(user_id: str) -> list[str]:
+        return sorted(n.event_id for n in
+                      await storage.push.notifications(user_id, None, 100, False))
+
+    assert await notified(b) == [first]
+    assert await notified(c) == []  # joined for "second", whose rule C disabled
+    assert await notified(e) == sorted([first, second])
+    assert await notified(d) == []
+    assert await notified(f) == [invite_f]

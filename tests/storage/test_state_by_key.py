@@ -26,3 +26,32 @@ async def test_current_ids_by_key_reads_only_the_asked_keys(shared: Storage) -> 
     assert await st.current_ids(r, keys) == want
     assert await st.current_ids_by_key(r, []) == {}
     assert await st.current_ids_by_key(other, keys) == {("m.room.join_rules", ""): "$elsewhere"}
+
+
+async def test_current_ids_by_key_takes_more_keys_than_one_query_holds(shared: Storage
+                                                                       ) -> None:
+    """SQLite allows 500 terms in one compound SELECT: a long list of keys (a lazy-loading
+    sync's senders) is read in parts."""
+    async with shared.transaction() as tx:
+        r = await room(tx)
+    for i in range(700):
+        await shared.state.set(r, "m.room.member", f"@k{i}:test", f"$k{i}", "join", i + 1)
+    keys = [("m.room.member", f"@k{i}:test") for i in range(0, 1400, 2)]
+    assert await shared.state.current_ids_by_key(r, keys) == {
+        ("m.room.member", f"@k{i}:test"): f"$k{i}" for i in range(0, 700, 2)}
+
+
+async def test_member_changes_are_the_rooms_membership_events_in_the_range(shared: Storage
+                                                                          ) -> None:
+    async with shared.transaction() as tx:
+        r, other = await room(tx), await room(tx)
+    st = shared.state
+    await st.set(r, "m.room.member", "@a:test", "$a1", "join", 10)
+    await st.set(r, "m.room.name", "", "$n", None, 11)
+    await st.set(other, "m.room.member", "@a:test", "$o", "join", 12)
+    await st.set(r, "m.room.member", "@b:test", "$b1", "invite", 13)
+    await st.set(r, "m.room.member", "@a:test", "$a2", "leave", 14)
+    await st.set(r, "m.room.member", "@b:test", "$b2", "join", 15)
+    changes = await st.member_changes(r, 10, 14)
+    assert [(m.user_id, m.membership, m.event_id, s) for m, s in changes] == [
+        ("@b:test", "invite", "$b1", 13), ("@a:test", "leave", "$a2", 14)]
