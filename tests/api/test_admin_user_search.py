@@ -52,7 +52,7 @@ def test_search_matches_ids_and_display_names_with_totals(kit: Kit) -> None:
     both = _list(kit, admin.access_token, name=tag, deactivated="true")
     assert both["total"] == 5 and gone in [u["name"] for u in both["users"]]
     ordered = _list(kit, admin.access_token, name=tag, order_by="displayname", dir="b")
-    assert [u["name"] for u in ordered["users"]][0] == by_id[2]
+    assert ordered["users"][0]["name"] == by_id[2]
     assert ordered["users"][-1]["displayname"] == f"Known as {tag.upper()}"
     # user_id= searches IDs only.
     ids = _list(kit, admin.access_token, user_id=tag.upper())
