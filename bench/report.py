@@ -235,7 +235,8 @@ def write_curves(results: dict[str, Any], directory: Path, suffix: str) -> list[
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)
             ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=8)
+            if xs_all:
+                ax.legend(fontsize=8)
         m = results["machine"]
         fig.suptitle(f"{title} — {results['scale']} scale, {results['database']}, "
                      f"{results['started_at'][:10]}, {m.get('nproc')} cores, load "
