@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +50,35 @@ def _cell(results: dict[str, Any], scenario: str, server: str, metric: Metric) -
     return _fmt(_value(results, scenario, server, metric.key), metric.unit)
 
 
+def _variants(results: dict[str, Any], scenario: str, key: str) -> list[str]:
+    """The ``key@variant`` suffixes either server reported (sizes, operations), in order:
+    numbers ascending, names as first seen."""
+    seen: list[str] = []
+    for entry in results["scenarios"].get(scenario, {}).values():
+        for k in entry.get("metrics", {}):
+            base, at, variant = k.partition("@")
+            if at and base == key and variant not in seen:
+                seen.append(variant)
+    numeric = [v for v in seen if v.isdigit()]
+    return sorted(numeric, key=int) + [v for v in seen if not v.isdigit()]
+
+
+def _expand(results: dict[str, Any], scenario: str, metric: Metric) -> list[Metric]:
+    """``metric`` itself, or one metric per variant a scenario measured it at."""
+    variants = _variants(results, scenario, metric.key)
+    if not variants:
+        return [metric]
+    return [replace(metric, key=f"{metric.key}@{v}", label=f"{metric.label} @ {v}")
+            for v in variants]
+
+
 def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per (scenario, metric), with formatted cells and the raw ratio."""
+    """One row per (scenario, metric[, variant]), with formatted cells and the raw ratio."""
     out = []
     for sc in ALL:
         if sc.name not in results["scenarios"]:
             continue
-        for m in sc.metrics:
+        for m in (v for base in sc.metrics for v in _expand(results, sc.name, base)):
             s = _value(results, sc.name, "synapse", m.key)
             g = _value(results, sc.name, "glia", m.key)
             r = ratio(m, s, g)
@@ -153,6 +176,78 @@ def write_chart(results: dict[str, Any], path: Path) -> bool:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+#: The cost curves: (file stem, title, scenario, x label, [(metric key, y label)]).
+CURVES = [
+    ("big-room", "Big room: cost against member count", "big_room", "members in the room",
+     [("cpu_ms_per_event", "server CPU per event (ms)"),
+      ("join_cpu_ms", "server CPU per join (ms)")]),
+    ("many-clients", "Many clients: sync wake latency against client count", "many_clients",
+     "long-polling /sync clients", [("wake_p50_ms", "wake p50 (ms)"),
+                                    ("wake_p99_ms", "wake p99 (ms)")]),
+]
+
+
+def curve(results: dict[str, Any], scenario: str, server: str, key: str
+          ) -> list[tuple[int, float]]:
+    """(size, value) points a server measured for ``key@size``, smallest size first."""
+    points = []
+    for variant in _variants(results, scenario, key):
+        value = _value(results, scenario, server, f"{key}@{variant}") \
+            if variant.isdigit() else None
+        if value is not None:
+            points.append((int(variant), value))
+    return points
+
+
+def write_curves(results: dict[str, Any], directory: Path, suffix: str) -> list[Path]:
+    """One PNG per cost curve that has points (``<stem>-<suffix>.png``), each server a
+    line, log-log when the sizes span a decade; [] if matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    written = []
+    for stem, title, scenario, xlabel, panels in CURVES:
+        lines = {(key, server): curve(results, scenario, server, key)
+                 for key, _ in panels for server in ("synapse", "glia")}
+        if not any(lines.values()):
+            continue
+        fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+        for ax, (key, ylabel) in zip(axes[0], panels, strict=True):
+            xs_all: list[int] = []
+            for server, colour in (("synapse", "#1565c0"), ("glia", "#2e7d32")):
+                points = lines[(key, server)]
+                if points:
+                    xs, ys = zip(*points, strict=True)
+                    xs_all += xs
+                    ax.plot(xs, ys, marker="o", color=colour, label=server)
+                    for x, y in points:
+                        ax.annotate(f"{y:,.1f}", (x, y), textcoords="offset points",
+                                    xytext=(4, 4), fontsize=7)
+            if xs_all and max(xs_all) >= 10 * min(xs_all):
+                ax.set_xscale("log")
+                ax.set_yscale("log")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            ax.grid(True, which="both", alpha=0.3)
+            if xs_all:
+                ax.legend(fontsize=8)
+        m = results["machine"]
+        fig.suptitle(f"{title} — {results['scale']} scale, {results['database']}, "
+                     f"{results['started_at'][:10]}, {m.get('nproc')} cores, load "
+                     f"{m.get('loadavg_at_start', [0])[0]:.1f}", fontsize=9)
+        fig.tight_layout()
+        path = directory / f"{stem}-{suffix}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written
 
 
 def markdown(results: dict[str, Any]) -> str:

@@ -47,6 +47,17 @@ HERE = Path(__file__).resolve().parent
 SERVERS = ("synapse", "glia")
 
 
+def _counts(value: str) -> tuple[int, ...]:
+    """``"1000,5000"`` → ``(1000, 5000)``: positive, ascending."""
+    try:
+        counts = tuple(sorted(int(v) for v in value.split(",") if v.strip()))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of counts: {value!r}") from None
+    if not counts or counts[0] < 1:
+        raise argparse.ArgumentTypeError(f"counts must be positive: {value!r}")
+    return counts
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--scale", choices=sorted(SCALES), default="small",
@@ -61,8 +72,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="which servers to start (default: synapse,glia)")
     p.add_argument("--glia-cmd", default=f"{shlex.quote(sys.executable)} -m glia",
                    help="command that runs Glia's CLI (default: this Python's -m glia)")
-    p.add_argument("--big-room-members", type=int, default=None,
-                   help="members of the big-room scenario (default: the scale's)")
+    p.add_argument("--big-room-members", type=_counts, default=None,
+                   help="member counts the big room is grown through, e.g. 1000,5000,20000"
+                        " (default: the scale's)")
+    p.add_argument("--many-clients", type=_counts, default=None,
+                   help="long-polling client counts of many_clients, e.g. 100,500,1000"
+                        " (default: the scale's)")
     p.add_argument("--time-limit", type=float, default=None,
                    help="seconds one scenario may take on one server (default: the scale's)")
     p.add_argument("--work-dir", type=Path, default=HERE / ".work",
@@ -142,9 +157,13 @@ def _summary(sc: Scenario, entry: dict[str, Any]) -> str:
     if entry["status"] != "ok":
         return f"{entry['status']}: {entry['reason']}"
     units = {m.key: m for m in sc.metrics}
-    return ", ".join(f"{units[k].label} {report._fmt(v, units[k].unit)}"
-                     for k, v in entry["metrics"].items() if k in units) + \
-        f"  ({entry['seconds']:.0f} s)"
+    shown = []
+    for k, v in entry["metrics"].items():
+        base, at, variant = k.partition("@")
+        if base in units:
+            label = units[base].label + (f" @ {variant}" if at else "")
+            shown.append(f"{label} {report._fmt(v, units[base].unit)}")
+    return ", ".join(shown) + f"  ({entry['seconds']:.0f} s)"
 
 
 async def run_all(servers: dict[str, Server | str], args: argparse.Namespace, scale: Scale,
@@ -199,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     scale = SCALES[args.scale]
     if args.big_room_members is not None:
         scale = replace(scale, big_room_members=args.big_room_members)
+    if args.many_clients is not None:
+        scale = replace(scale, many_clients=args.many_clients)
     if args.time_limit is not None:
         scale = replace(scale, time_limit_s=args.time_limit)
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -263,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Chart: {chart}")
     elif results["scenarios"]:
         print("No chart: matplotlib is missing (pip install -e '.[bench]').")
+    for path in report.write_curves(results, args.results_dir, f"{scale.name}-{db}"):
+        print(f"Cost curve: {path}")
     return 130 if results["interrupted"] else 0
 
 

@@ -30,9 +30,24 @@ class Scale:
     admin_page: int
     #: Scenario 8: events in the database when the full-text index is rebuilt.
     reindex_events: int
-    #: Scenario 10: members joined to one room, then messages sent into it.
-    big_room_members: int
+    #: Scenario 10: one room grown through these member counts (admin joins); at each,
+    #: messages sent into it, a member's lazy-loading sync, /members, admin details.
+    big_room_members: tuple[int, ...]
     big_room_messages: int
+    #: Scenario 11: the loopback poller's operations: members bulk-joined (then a send
+    #: into that room and its purge), and users invited by one createRoom.
+    resp_members: int
+    resp_messages: int
+    resp_invites: int
+    #: Scenario 12: long-polling /sync clients (one run per count) spread over rooms,
+    #: while messages are sent at a fixed rate for a fixed time.
+    many_clients: tuple[int, ...]
+    many_rooms: int
+    many_rate: float
+    many_seconds: float
+    #: Scenario 13: messages sent into different rooms through one, then two processes.
+    procs_messages: int
+    procs_rooms: int
     #: Upper bound for one scenario on one server, setup included.
     time_limit_s: float
 
@@ -46,7 +61,10 @@ SMALL = Scale(
     big_room_events=2_000, messages_limit=100,
     admin_users=500, admin_rooms=100, admin_page=100,
     reindex_events=5_000,
-    big_room_members=300, big_room_messages=50,
+    big_room_members=(50, 200), big_room_messages=20,
+    resp_members=200, resp_messages=20, resp_invites=200,
+    many_clients=(50, 100), many_rooms=10, many_rate=10.0, many_seconds=5.0,
+    procs_messages=400, procs_rooms=10,
     time_limit_s=300,
 )
 
@@ -59,7 +77,10 @@ FULL = Scale(
     big_room_events=10_000, messages_limit=100,
     admin_users=10_000, admin_rooms=1_000, admin_page=100,
     reindex_events=100_000,
-    big_room_members=3_000, big_room_messages=100,
+    big_room_members=(1_000, 5_000, 20_000), big_room_messages=100,
+    resp_members=4_000, resp_messages=50, resp_invites=4_000,
+    many_clients=(100, 500, 1_000), many_rooms=100, many_rate=50.0, many_seconds=30.0,
+    procs_messages=4_000, procs_rooms=20,
     time_limit_s=3_600,
 )
 

@@ -281,8 +281,14 @@ def start_synapse(python: Path, data: Path, *, bcrypt_rounds: int,
 
 
 def start_glia(glia_cmd: list[str], data: Path, *, bcrypt_rounds: int,
-               pg: Postgres | None) -> Server:
-    """``glia init`` then ``glia serve``, with the benchmark's overrides as GLIA_* variables."""
+               pg: Postgres | None, database: str = "glia",
+               extra_env: dict[str, str] | None = None) -> Server:
+    """``glia init`` then ``glia serve``, with the benchmark's overrides as GLIA_* variables.
+
+    ``database`` names the PostgreSQL database to create; ``extra_env`` adds settings
+    (``GLIA_DATABASE__SEVERAL_PROCESSES``). What it takes to start another process on
+    the same configuration is kept in ``Server.info`` (see ``serve_another_glia``).
+    """
     data.mkdir(parents=True, exist_ok=True)
     config_path = data / "glia.yaml"
     init = subprocess.run([*glia_cmd, "init", "--server-name", SERVER_NAME, "--data-dir",
@@ -299,15 +305,33 @@ def start_glia(glia_cmd: list[str], data: Path, *, bcrypt_rounds: int,
         "GLIA_REGISTRATION__SHARED_SECRET": secret,
         "GLIA_RATELIMIT__ENABLED": "false",
         "GLIA_PASSWORD__BCRYPT_ROUNDS": str(bcrypt_rounds),
+        **(extra_env or {}),
     }
     if pg is not None:
-        pg.create_database("glia")
-        env["GLIA_DATABASE__URL"] = pg.dsn("glia")
+        pg.create_database(database)
+        env["GLIA_DATABASE__URL"] = pg.dsn(database)
+    server = _serve_glia(glia_cmd, config_path, env, data, "glia", secret,
+                         "PostgreSQL" if pg else "SQLite")
+    server.info.update({"glia_cmd": glia_cmd, "config_path": config_path, "env": env,
+                        "data": data, "pg": pg, "bcrypt_rounds": bcrypt_rounds})
+    return server
+
+
+def serve_another_glia(first: Server, name: str) -> Server:
+    """A second ``glia serve`` on the first one's configuration and database (another
+    port, its own log), as a deployment of several processes runs them."""
+    info = first.info
+    return _serve_glia(info["glia_cmd"], info["config_path"], info["env"], info["data"],
+                       name, first.shared_secret, first.database)
+
+
+def _serve_glia(glia_cmd: list[str], config_path: Path, env: dict[str, str], data: Path,
+                name: str, secret: str, database: str) -> Server:
     port = free_port()
-    proc = Proc("glia", [*glia_cmd, "serve", "-c", str(config_path), "--host", "127.0.0.1",
-                         "--port", str(port)], data / "stdout.log", env=env, cwd=data)
+    proc = Proc(name, [*glia_cmd, "serve", "-c", str(config_path), "--host", "127.0.0.1",
+                       "--port", str(port)], data / f"{name}-stdout.log", env=env, cwd=data)
     url = f"http://127.0.0.1:{port}"
-    server = Server("glia", url, secret, proc, "PostgreSQL" if pg else "SQLite")
+    server = Server("glia", url, secret, proc, database)
     try:
         wait_ready(proc, url, timeout=120)
     except BaseException:

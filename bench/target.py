@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from bench.client import Client, User
+from bench.client import Client, User, q
 from bench.memory import Sampler
 from bench.scale import Scale
 from bench.servers import Server
@@ -83,6 +83,8 @@ class Target:
         self.big_room: tuple[str, User] | None = None
         #: Messages this run put in the database (not counting purged ones).
         self.messages_written = 0
+        #: User IDs created without a password (``PUT v2/users``), for bulk joins/invites.
+        self._provisioned: list[str] = []
 
     async def close(self) -> None:
         await self.client.close()
@@ -110,6 +112,43 @@ class Target:
         more = await bounded(n - len(taken), self.scale.register_concurrency,
                              lambda _: self.register("u"))
         return taken + [u for u, _ in more]
+
+    async def provisioned(self, n: int) -> list[str]:
+        """The IDs of ``n`` accounts created password-less with ``PUT v2/users/{id}`` (the
+        cheap way admin tools provision accounts: no bcrypt), shared by the scale
+        scenarios; they are joined and invited by the admin, never log in."""
+        missing = n - len(self._provisioned)
+        if missing > 0:
+            tok = (await self.get_admin()).access_token
+            progress = self.progress("provisioning members", missing)
+            first = len(self._provisioned)
+
+            async def put(i: int) -> str:
+                user_id = f"@bench_m{first + i:06d}:localhost"
+                await self.client.call("PUT", f"/_synapse/admin/v2/users/{q(user_id)}", tok,
+                                       json={"displayname": f"Member {first + i}"})
+                progress.step()
+                return user_id
+
+            self._provisioned += await bounded(missing, 8, put)
+        return self._provisioned[:n]
+
+    async def delete_room(self, room_id: str) -> float:
+        """``DELETE v2/rooms/{id}`` with purge, polled every 25 ms to ``complete``:
+        seconds from the request to the first poll that says so."""
+        tok = (await self.get_admin()).access_token
+        start = time.perf_counter()
+        body = (await self.client.call("DELETE", f"/_synapse/admin/v2/rooms/{q(room_id)}",
+                                       tok, json={"purge": True, "block": False})).body
+        delete_id = body["delete_id"]
+        while True:
+            status = (await self.client.call(
+                "GET", f"/_synapse/admin/v2/rooms/delete_status/{q(delete_id)}", tok)).body
+            if status.get("status") == "complete":
+                return time.perf_counter() - start
+            if status.get("status") == "failed":
+                raise RuntimeError(f"room delete failed: {status.get('error', status)}")
+            await asyncio.sleep(0.025)
 
     async def send_many(self, rooms: list[str], senders: list[User], count: int,
                         concurrency: int, what: str) -> list[float]:

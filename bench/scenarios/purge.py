@@ -6,38 +6,16 @@ go out every 25 ms, which bounds the error.
 
 from __future__ import annotations
 
-import asyncio
-import time
-
-from bench.client import q
 from bench.scale import Scale
 from bench.scenarios.base import Metric, Outcome, Scenario
 from bench.target import Target
 
-POLL_S = 0.025
-
 
 async def run(t: Target, scale: Scale) -> Outcome:
     room, _ = await t.get_big_room()
-    tok = (await t.get_admin()).access_token
-    start = time.perf_counter()
-    body = (await t.client.call("DELETE", f"/_synapse/admin/v2/rooms/{q(room)}", tok,
-                                json={"purge": True, "block": False})).body
-    delete_id = body["delete_id"]
-    polls = 0
-    while True:
-        status = (await t.client.call(
-            "GET", f"/_synapse/admin/v2/rooms/delete_status/{q(delete_id)}", tok)).body
-        polls += 1
-        if status.get("status") == "complete":
-            break
-        if status.get("status") == "failed":
-            raise RuntimeError(f"room delete failed: {status.get('error', status)}")
-        await asyncio.sleep(POLL_S)
-    elapsed = time.perf_counter() - start
+    elapsed = await t.delete_room(room)
     t.take_big_room()
-    return Outcome({"seconds": elapsed},
-                   {"events": scale.big_room_events, "polls": polls})
+    return Outcome({"seconds": elapsed}, {"events": scale.big_room_events})
 
 
 SCENARIO = Scenario(

@@ -192,7 +192,15 @@ class SearchStore:
                 f" contains_url, {column}) VALUES (?, ?, ?, ?, ?, ?, {text})"
                 " ON CONFLICT (stream_ordering) DO UPDATE SET event_id = excluded.event_id,"
                 " room_id = excluded.room_id, sender = excluded.sender, type = excluded.type,"
-                f" contains_url = excluded.contains_url, {column} = excluded.{column}", rows)
+                f" contains_url = excluded.contains_url, {column} = excluded.{column}"
+                # An unchanged row is left alone: a rebuild rewrites mostly identical rows,
+                # and rewriting one costs a full-text index delete and insert.
+                " WHERE event_search.event_id <> excluded.event_id"
+                " OR event_search.room_id <> excluded.room_id"
+                " OR event_search.sender <> excluded.sender"
+                " OR event_search.type <> excluded.type"
+                " OR event_search.contains_url <> excluded.contains_url"
+                f" OR event_search.{column} <> excluded.{column}", rows)
         return empty
 
     async def delete_event(self, event_id: str, room_id: str) -> None:

@@ -168,12 +168,13 @@ USER_ORDER = {
 
 _NULLABLE = {"displayname", "user_type", "avatar_url", "last_seen_ts"}
 
-_VIEW = (
+_SELECT = (
     "SELECT u.user_id, u.admin, u.user_type, u.is_guest, u.deactivated, u.locked, u.erased,"
     " u.shadow_banned, u.suspended, u.creation_ts, p.displayname, p.avatar_url,"
     f" {_LAST_SEEN} AS last_seen_ts"
-    " FROM users u LEFT JOIN profiles p ON p.user_id = u.user_id"
 )
+_FROM = " FROM users u LEFT JOIN profiles p ON p.user_id = u.user_id"
+_VIEW = _SELECT + _FROM
 
 
 def _view(row: Row) -> AdminUserView:
@@ -203,16 +204,23 @@ class AdminUserStore:
 
     async def page(self, query: UserListQuery, offset: int, limit: int
                    ) -> tuple[list[AdminUserView], int]:
+        # Every condition reads ``users`` alone, so counts need no join with profiles.
         where: list[str] = ["1 = 1"]
         args: list[Any] = []
+        # A substring search scans the user IDs (and display names) as narrow lists of
+        # their own, not row by row through the join of users and profiles; see below.
+        matched: str | None = None
         if query.name:
             term = like_pattern(query.name.lower())
-            where.append("(lower(u.user_id) LIKE ? ESCAPE '\\' OR lower(p.displayname)"
-                         " LIKE ? ESCAPE '\\')")
+            matched = ("SELECT user_id FROM users WHERE lower(user_id) LIKE ? ESCAPE '\\'"
+                       " UNION SELECT user_id FROM profiles"
+                       " WHERE lower(displayname) LIKE ? ESCAPE '\\'")
             args += [f"@%{term}%:%", f"%{term}%"]
         elif query.user_id:
-            where.append("lower(u.user_id) LIKE ? ESCAPE '\\'")
+            matched = "SELECT user_id FROM users WHERE lower(user_id) LIKE ? ESCAPE '\\'"
             args.append(f"%{like_pattern(query.user_id.lower())}%")
+        if matched is not None:
+            where.append(f"u.user_id IN ({matched})")
         if query.hidden_user_id is not None:
             where.append("u.user_id <> ?")
             args.append(query.hidden_user_id)
@@ -233,9 +241,6 @@ class AdminUserStore:
                 where.append("(u.user_type IS NULL OR u.user_type <> ?)")
                 args.append(user_type)
         clause = " AND ".join(where)
-        total = await self._db.fetchval(
-            "SELECT COUNT(*) FROM users u LEFT JOIN profiles p ON p.user_id = u.user_id"
-            f" WHERE {clause}", *args)
         direction = "DESC" if query.backwards else "ASC"
         expression = USER_ORDER[query.order_by]
         order = f"{expression} {direction}"
@@ -243,9 +248,26 @@ class AdminUserStore:
             # SQLite puts NULLs first, PostgreSQL last; say which, so both agree.
             order = f"CASE WHEN {expression} IS NULL THEN 0 ELSE 1 END {direction}, {order}"
         secondary = "" if query.order_by == "name" else ", u.user_id ASC"
+        ordered = f"ORDER BY {order}{secondary} LIMIT ? OFFSET ?"
+        if matched is None:
+            # No search: the page walks the user ID index; the count is one more scan.
+            total = await self._db.fetchval(f"SELECT COUNT(*) FROM users u WHERE {clause}",
+                                            *args)
+            rows = await self._db.fetchall(f"{_VIEW} WHERE {clause} {ordered}",
+                                           *args, limit, offset)
+            return [_view(r) for r in rows], int(total or 0)
+        # A search: the matching accounts are found once (both engines materialise a
+        # CTE used twice) and give both the page and the total in one statement.
         rows = await self._db.fetchall(
-            f"{_VIEW} WHERE {clause} ORDER BY {order}{secondary} LIMIT ? OFFSET ?",
+            f"WITH hits AS (SELECT u.user_id FROM users u WHERE {clause})"
+            f" {_SELECT}, (SELECT COUNT(*) FROM hits) AS total{_FROM}"
+            f" WHERE u.user_id IN (SELECT user_id FROM hits) {ordered}",
             *args, limit, offset)
+        if rows:
+            total = rows[0]["total"]
+        else:  # a page past the end: only the count
+            total = await self._db.fetchval(
+                f"SELECT COUNT(*) FROM users u WHERE {clause}", *args)
         return [_view(r) for r in rows], int(total or 0)
 
     async def search_names(self, term: str) -> list[Row]:

@@ -119,6 +119,29 @@ async def test_reindexing_replaces_and_deletes(storage: Storage) -> None:
     assert await s.delete_room("!b:test") == 0
 
 
+async def test_indexing_again_keeps_unchanged_rows_and_updates_changed_ones(
+        storage: Storage) -> None:
+    """A rebuild writes every entry again: identical ones stay as they are, and an entry
+    that differs in any column (room, sender, type, URL flag, text) is rewritten."""
+    s = storage.search
+    first = [entry(1, "same words"), entry(2, "same words"), entry(3, "same words"),
+             entry(4, "same words"), entry(5, "same words")]
+    await s.index(first)
+    await s.index([*first[:1], entry(2, "same words", room_id="!b:test"),
+                   entry(3, "same words", sender="@a:test"),
+                   entry(4, "same words", url=True), entry(5, "other text")])
+    assert await _streams(storage, q("same")) == [4, 3, 2, 1]
+    assert await _streams(storage, q("other")) == [5]
+    assert await _streams(storage, q("same"), (RoomScope("!b:test", ((0, None),)),)) == [2]
+    assert await _streams(storage, q("same"), search_filter=SearchFilter(
+        MSG, senders=("@a:test",))) == [3]
+    assert await _streams(storage, q("same"), search_filter=SearchFilter(
+        MSG, contains_url=True)) == [4]
+    await s.index([entry(1, "same words", type="m.room.topic")])
+    assert await _streams(storage, q("same"), search_filter=SearchFilter(
+        ("m.room.topic",))) == [1]
+
+
 async def test_sources_and_replace_range(storage: Storage) -> None:
     s = storage.search
     async with storage.transaction() as tx:
