@@ -77,6 +77,12 @@ class _Server(uvicorn.Server):
         yield
 
 
+#: How long a stopping server waits for open connections. Requests finish in
+#: milliseconds; what stays open is another server's idle TLS keep-alive connection
+#: (whose close waits on the peer) and long-polls, which clients simply repeat.
+SHUTDOWN_GRACE_S = 2
+
+
 async def serve(config: Config) -> None:
     storage = await open_storage(config)
     services = build_services(
@@ -91,7 +97,8 @@ async def serve(config: Config) -> None:
                                access_log=False, lifespan="off", server_header=False,
                                # X-Forwarded-For is Glia's to judge (trusted_proxies).
                                proxy_headers=False, ssl_certfile=lst.tls_certificate,
-                               ssl_keyfile=lst.tls_private_key))
+                               ssl_keyfile=lst.tls_private_key,
+                               timeout_graceful_shutdown=SHUTDOWN_GRACE_S))
         for lst in listeners
     ]
     loop = asyncio.get_running_loop()
