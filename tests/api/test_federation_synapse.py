@@ -12,7 +12,6 @@ the run in CI and skips elsewhere."""
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -21,59 +20,16 @@ import pytest
 
 from glia.protocol.signing import decode_verify_key, key_id, verify_json
 from tests.api.test_keys import CrossSigning, setup_device
-from tests.fed_synapse import FederatingSynapse, start_federating_synapse
-from tests.federation import FederatingServer, LoopbackCA, signed_request, start_federating
+from tests.fed_synapse import Peers
+from tests.federation import FederatingServer, signed_request
 from tests.kit import Kit, User, assert_error, create_room, unique, wait_until
-from tests.pg import free_port
-from tests.server import GliaProcess
 
 V3 = "/_matrix/client/v3"
 
 
-class Peers:
-    """A Glia and a Synapse that federate with each other, with a client on each."""
-
-    def __init__(self, glia: FederatingServer, synapse: FederatingSynapse) -> None:
-        self.glia, self.synapse = glia, synapse
-        self.kit_g, self.kit_s = Kit(glia.process.url), Kit(synapse.url)
-        self.admin_g = self.kit_g.make_admin()
-        self.admin_s = self.kit_s.make_admin()
-
-    def close(self) -> None:
-        self.kit_g.close()
-        self.kit_s.close()
-
-
 @pytest.fixture(scope="module")
-def peers(new_database_url: Callable[[], str]) -> Iterator[Peers]:
-    ca = LoopbackCA()
-    ports = [free_port(), free_port()]
-    # Synapse refuses a server name that is an IP literal in its blocked ranges before
-    # its ``ip_range_whitelist`` applies (that only lets through the addresses a
-    # hostname resolves to): Glia is ``localhost:<port>``, Synapse the IP literal.
-    names = [f"localhost:{ports[0]}", f"127.0.0.1:{ports[1]}"]
-    started: list[GliaProcess] = []
-
-    def start(env: dict[str, str], server_name: str) -> GliaProcess:
-        process = GliaProcess(new_database_url(), env, server_name=server_name)
-        started.append(process)
-        return process.start()
-
-    synapse: FederatingSynapse | None = None
-    try:
-        glia = start_federating(start, ca, names, ports, 0)
-        synapse = start_federating_synapse(ca, ports[1], [glia.name])
-        assert synapse.name == names[1]
-        p = Peers(glia, synapse)
-        yield p
-        p.close()
-    finally:
-        if synapse is not None:
-            synapse.stop()
-        for process in started:
-            process.stop()
-    for process in started:
-        assert "Traceback" not in process.log(), process.log()[-5000:]
+def peers(synapse_peers: Peers) -> Peers:
+    return synapse_peers
 
 
 def ok(r: Any) -> dict[str, Any]:

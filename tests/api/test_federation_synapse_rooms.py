@@ -1,0 +1,150 @@
+"""Rooms shared by Glia and a real Synapse on loopback: each server's users join the
+other's public rooms (by room ID with ``via`` / ``server_name``, and by alias), are
+invited across and accept, send messages both ways that each side sees in ``/messages``,
+and leave both ways; each server's ``federation/destinations`` admin API lists the other
+with the shared room. Uses the one Glia + Synapse pair of the run (tests/fed_synapse.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.api.federation_rooms_kit import bodies, join, membership
+from tests.fed_synapse import Peers
+from tests.kit import Kit, User, create_room, send_event, unique, wait_until
+
+V3 = "/_matrix/client/v3"
+
+
+@pytest.fixture(scope="module")
+def peers(synapse_peers: Peers) -> Peers:
+    return synapse_peers
+
+
+def ok(r: Any) -> dict[str, Any]:
+    assert r.status_code == 200, (r.request.method, str(r.request.url), r.text)
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def say(kit: Kit, user: User, room_id: str, body: str) -> None:
+    send_event(kit, user, quote(room_id), {"msgtype": "m.text", "body": body})
+
+
+def wait_seen(kit: Kit, user: User, room_id: str, body: str) -> None:
+    wait_until(lambda: body in bodies(kit, user, room_id),
+               what=f"{user.user_id} to see {body!r}")
+
+
+def wait_member(kit: Kit, user: User, room_id: str, member: str, state: str) -> None:
+    wait_until(lambda: membership(kit, user, room_id, member) == state,
+               what=f"{user.user_id} to see {member} {state}")
+
+
+def public_room(kit: Kit, user: User, alias: str | None = None) -> str:
+    body: dict[str, Any] = {"preset": "public_chat", "visibility": "public"}
+    if alias:
+        body["room_alias_name"] = alias
+    return create_room(kit, user, **body)
+
+
+def test_glia_user_joins_a_synapse_room_by_id_and_by_alias(peers: Peers) -> None:
+    kit_g, kit_s = peers.kit_g, peers.kit_s
+    owner = kit_s.register_user(unique("so"))
+    by_id = kit_g.register_user(unique("gi"))
+    by_alias = kit_g.register_user(unique("ga"))
+    localpart = unique("sroom")
+    room_id = public_room(kit_s, owner, localpart)
+
+    ok(join(kit_g, by_id, room_id, via=[peers.synapse.name]))
+    r = kit_g.request("POST", f"{V3}/join/{quote(f'#{localpart}:{peers.synapse.name}')}",
+                      by_alias.access_token, json={})
+    assert ok(r)["room_id"] == room_id
+    wait_member(kit_s, owner, room_id, by_id.user_id, "join")
+    wait_member(kit_s, owner, room_id, by_alias.user_id, "join")
+
+    say(kit_s, owner, room_id, "from synapse")
+    say(kit_g, by_id, room_id, "from glia")
+    for kit, user in ((kit_g, by_id), (kit_g, by_alias), (kit_s, owner)):
+        wait_seen(kit, user, room_id, "from synapse")
+        wait_seen(kit, user, room_id, "from glia")
+
+
+def test_glia_user_joins_with_server_name(peers: Peers) -> None:
+    kit_g, kit_s = peers.kit_g, peers.kit_s
+    owner = kit_s.register_user(unique("so"))
+    joiner = kit_g.register_user(unique("gs"))
+    room_id = public_room(kit_s, owner)
+    ok(kit_g.request("POST", f"{V3}/join/{quote(room_id)}"
+                     f"?server_name={quote(peers.synapse.name)}", joiner.access_token,
+                     json={}))
+    wait_member(kit_s, owner, room_id, joiner.user_id, "join")
+    say(kit_g, joiner, room_id, "hello synapse")
+    wait_seen(kit_s, owner, room_id, "hello synapse")
+
+
+def test_synapse_user_joins_a_glia_room(peers: Peers) -> None:
+    kit_g, kit_s = peers.kit_g, peers.kit_s
+    owner = kit_g.register_user(unique("go"))
+    by_id = kit_s.register_user(unique("si"))
+    by_alias = kit_s.register_user(unique("sa"))
+    localpart = unique("groom")
+    room_id = public_room(kit_g, owner, localpart)
+
+    ok(join(kit_s, by_id, room_id, via=[peers.glia.name]))
+    r = kit_s.request("POST", f"{V3}/join/{quote(f'#{localpart}:{peers.glia.name}')}",
+                      by_alias.access_token, json={})
+    assert ok(r)["room_id"] == room_id
+    wait_member(kit_g, owner, room_id, by_id.user_id, "join")
+    wait_member(kit_g, owner, room_id, by_alias.user_id, "join")
+
+    say(kit_g, owner, room_id, "from glia")
+    say(kit_s, by_id, room_id, "from synapse")
+    for kit, user in ((kit_s, by_id), (kit_s, by_alias), (kit_g, owner)):
+        wait_seen(kit, user, room_id, "from glia")
+        wait_seen(kit, user, room_id, "from synapse")
+
+
+def wait_invited(kit: Kit, user: User, room_id: str) -> None:
+    def invited() -> bool:
+        r = ok(kit.request("GET", f"{V3}/sync?timeout=0", user.access_token))
+        return room_id in r.get("rooms", {}).get("invite", {})
+    wait_until(invited, what=f"{user.user_id} to see the invite")
+
+
+def test_invites_both_ways_are_accepted(peers: Peers) -> None:
+    kit_g, kit_s = peers.kit_g, peers.kit_s
+    for inviter_kit, invitee_kit in ((kit_g, kit_s), (kit_s, kit_g)):
+        inviter = inviter_kit.register_user(unique("inv"))
+        invitee = invitee_kit.register_user(unique("ive"))
+        room_id = create_room(inviter_kit, inviter, preset="private_chat")
+        ok(inviter_kit.request("POST", f"{V3}/rooms/{quote(room_id)}/invite",
+                               inviter.access_token, json={"user_id": invitee.user_id}))
+        wait_invited(invitee_kit, invitee, room_id)
+        ok(invitee_kit.request("POST", f"{V3}/rooms/{quote(room_id)}/join",
+                               invitee.access_token, json={}))
+        wait_member(inviter_kit, inviter, room_id, invitee.user_id, "join")
+        say(invitee_kit, invitee, room_id, "thanks")
+        say(inviter_kit, inviter, room_id, "welcome")
+        wait_seen(inviter_kit, inviter, room_id, "thanks")
+        wait_seen(invitee_kit, invitee, room_id, "welcome")
+
+
+def test_leave_both_ways(peers: Peers) -> None:
+    kit_g, kit_s = peers.kit_g, peers.kit_s
+    for owner_kit, guest_kit, guest_server in ((kit_s, kit_g, peers.synapse.name),
+                                               (kit_g, kit_s, peers.glia.name)):
+        owner = owner_kit.register_user(unique("lo"))
+        guest = guest_kit.register_user(unique("lg"))
+        room_id = public_room(owner_kit, owner)
+        ok(join(guest_kit, guest, room_id, via=[guest_server]))
+        wait_member(owner_kit, owner, room_id, guest.user_id, "join")
+        ok(guest_kit.request("POST", f"{V3}/rooms/{quote(room_id)}/leave",
+                             guest.access_token, json={}))
+        wait_member(owner_kit, owner, room_id, guest.user_id, "leave")
+        assert membership(guest_kit, guest, room_id, guest.user_id) in ("leave", None)
+        # The room goes on without the guest.
+        say(owner_kit, owner, room_id, "after leaving")
+        wait_seen(owner_kit, owner, room_id, "after leaving")
