@@ -148,3 +148,40 @@ def test_leave_both_ways(peers: Peers) -> None:
         # The room goes on without the guest.
         say(owner_kit, owner, room_id, "after leaving")
         wait_seen(owner_kit, owner, room_id, "after leaving")
+
+
+def _destination_rooms(kit: Kit, admin: User, name: str) -> list[str]:
+    r = kit.request("GET", f"/_synapse/admin/v1/federation/destinations/{quote(name)}/rooms",
+                    admin.access_token)
+    if r.status_code == 404:  # not listed yet
+        return []
+    return [room["room_id"] for room in ok(r)["rooms"]]
+
+
+def test_destinations_admin_api_lists_the_shared_room_both_ways(peers: Peers) -> None:
+    """Each server lists the other as a destination, with the room they share, once it
+    sent the other an event of that room."""
+    kit_g, kit_s = peers.kit_g, peers.kit_s
+    owner = kit_g.register_user(unique("do"))
+    guest = kit_s.register_user(unique("dg"))
+    room_id = public_room(kit_g, owner)
+    ok(join(kit_s, guest, room_id, via=[peers.glia.name]))
+    say(kit_g, owner, room_id, "to synapse")
+    say(kit_s, guest, room_id, "to glia")
+    wait_seen(kit_s, guest, room_id, "to synapse")
+    wait_seen(kit_g, owner, room_id, "to glia")
+
+    for kit, admin, other in ((kit_g, peers.admin_g, peers.synapse.name),
+                              (kit_s, peers.admin_s, peers.glia.name)):
+        wait_until(lambda kit=kit, admin=admin, other=other:
+                   room_id in _destination_rooms(kit, admin, other),
+                   what=f"{kit.base_url} to list {room_id} for {other}")
+        listed = ok(kit.request("GET", "/_synapse/admin/v1/federation/destinations"
+                                f"?limit=100&destination={quote(other)}",
+                                admin.access_token))
+        assert other in [d["destination"] for d in listed["destinations"]]
+        body = ok(kit.request("GET", f"/_synapse/admin/v1/federation/destinations/"
+                              f"{quote(other)}/rooms", admin.access_token))
+        [entry] = [room for room in body["rooms"] if room["room_id"] == room_id]
+        assert isinstance(entry["stream_ordering"], int)
+        assert body["total"] >= 1
