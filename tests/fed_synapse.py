@@ -93,6 +93,9 @@ def start_federating_synapse(ca: LoopbackCA, federation_port: int, peers: list[s
         "allow_public_rooms_over_federation": True,
         # Synapse's default publishes no room to its directory.
         "room_list_publication_rules": [{"action": "allow"}],
+        # Synapse answers a repeated /sync from a cache for 2 minutes by default; the
+        # tests poll /sync for what the other server sent.
+        "caches": {"sync_response_cache_duration": 0},
         "rc_federation": {"window_size": 1000, "sleep_limit": 1000, "sleep_delay": 0,
                           "reject_limit": 1000, "concurrent": 100},
         "rc_login": {"address": _UNLIMITED, "account": _UNLIMITED,

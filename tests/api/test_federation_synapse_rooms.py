@@ -185,3 +185,65 @@ def test_destinations_admin_api_lists_the_shared_room_both_ways(peers: Peers) ->
         [entry] = [room for room in body["rooms"] if room["room_id"] == room_id]
         assert isinstance(entry["stream_ordering"], int)
         assert body["total"] >= 1
+
+
+def _ephemeral(kit: Kit, user: User, room_id: str) -> list[dict[str, Any]]:
+    r = ok(kit.request("GET", f"{V3}/sync?timeout=0", user.access_token))
+    events: list[dict[str, Any]] = r.get("rooms", {}).get("join", {}).get(
+        room_id, {}).get("ephemeral", {}).get("events", [])
+    return events
+
+
+def _typing(kit: Kit, user: User, room_id: str) -> list[str]:
+    for event in _ephemeral(kit, user, room_id):
+        if event["type"] == "m.typing":
+            return list(event["content"]["user_ids"])
+    return []
+
+
+def _read_by(kit: Kit, user: User, room_id: str, event_id: str) -> list[str]:
+    for event in _ephemeral(kit, user, room_id):
+        if event["type"] == "m.receipt" and event_id in event["content"]:
+            return list(event["content"][event_id].get("m.read", {}))
+    return []
+
+
+@pytest.mark.parametrize("glia_owns", [True, False], ids=["glia-room", "synapse-room"])
+def test_typing_and_read_receipts_both_ways(peers: Peers, glia_owns: bool) -> None:
+    kit_g, kit_s = peers.kit_g, peers.kit_s
+    on_glia = kit_g.register_user(unique("tg"))
+    on_synapse = kit_s.register_user(unique("ts"))
+    if glia_owns:
+        room_id = public_room(kit_g, on_glia)
+        ok(join(kit_s, on_synapse, room_id, via=[peers.glia.name]))
+    else:
+        room_id = public_room(kit_s, on_synapse)
+        ok(join(kit_g, on_glia, room_id, via=[peers.synapse.name]))
+    wait_member(kit_g, on_glia, room_id, on_synapse.user_id, "join")
+    wait_member(kit_s, on_synapse, room_id, on_glia.user_id, "join")
+
+    sides = ((kit_g, on_glia, kit_s, on_synapse), (kit_s, on_synapse, kit_g, on_glia))
+    for kit, user, other_kit, other in sides:
+        ok(kit.request("PUT", f"{V3}/rooms/{quote(room_id)}/typing/{quote(user.user_id)}",
+                       user.access_token, json={"typing": True, "timeout": 30000}))
+        wait_until(lambda other_kit=other_kit, other=other, user=user:
+                   user.user_id in _typing(other_kit, other, room_id),
+                   what=f"{other.user_id} to see {user.user_id} typing")
+        ok(kit.request("PUT", f"{V3}/rooms/{quote(room_id)}/typing/{quote(user.user_id)}",
+                       user.access_token, json={"typing": False}))
+        wait_until(lambda other_kit=other_kit, other=other, user=user:
+                   user.user_id not in _typing(other_kit, other, room_id),
+                   what=f"{other.user_id} to see {user.user_id} stop typing")
+
+    for kit, user, other_kit, other in sides:
+        body = unique("read me")
+        say(other_kit, other, room_id, body)
+        wait_seen(kit, user, room_id, body)
+        event_id = next(e["event_id"] for e in reversed(
+            ok(kit.request("GET", f"{V3}/rooms/{quote(room_id)}/messages?dir=b&limit=10",
+                           user.access_token))["chunk"]) if e["content"].get("body") == body)
+        ok(kit.request("POST", f"{V3}/rooms/{quote(room_id)}/receipt/m.read/"
+                       f"{quote(event_id)}", user.access_token, json={}))
+        wait_until(lambda other_kit=other_kit, other=other, user=user, event_id=event_id:
+                   user.user_id in _read_by(other_kit, other, room_id, event_id),
+                   what=f"{other.user_id} to see {user.user_id}'s read receipt")
