@@ -1,8 +1,10 @@
 """Rooms shared by Glia and a real Synapse on loopback: each server's users join the
 other's public rooms (by room ID with ``via`` / ``server_name``, and by alias), are
-invited across and accept, send messages both ways that each side sees in ``/messages``,
-and leave both ways; each server's ``federation/destinations`` admin API lists the other
-with the shared room. Uses the one Glia + Synapse pair of the run (tests/fed_synapse.py)."""
+invited across and accept or reject, send messages both ways that each side sees in
+``/messages``, leave both ways, see each other's typing and read receipts, and the other
+side's state changes, redactions, kicks and bans; each server's
+``federation/destinations`` admin API lists the other with the shared room. Uses the one
+Glia + Synapse pair of the run (tests/fed_synapse.py)."""
 
 from __future__ import annotations
 
@@ -43,20 +45,29 @@ def wait_member(kit: Kit, user: User, room_id: str, member: str, state: str) -> 
                what=f"{user.user_id} to see {member} {state}")
 
 
-def public_room(kit: Kit, user: User, alias: str | None = None) -> str:
+def public_room(kit: Kit, user: User, alias: str | None = None,
+                room_version: str | None = None) -> str:
     body: dict[str, Any] = {"preset": "public_chat", "visibility": "public"}
     if alias:
         body["room_alias_name"] = alias
+    if room_version:
+        body["room_version"] = room_version
     return create_room(kit, user, **body)
 
 
-def test_glia_user_joins_a_synapse_room_by_id_and_by_alias(peers: Peers) -> None:
+# Synapse's default room version, and the newest (room IDs without a server name).
+VERSIONS = pytest.mark.parametrize("room_version", ["10", "12"])
+
+
+@VERSIONS
+def test_glia_user_joins_a_synapse_room_by_id_and_by_alias(peers: Peers, room_version: str
+                                                           ) -> None:
     kit_g, kit_s = peers.kit_g, peers.kit_s
     owner = kit_s.register_user(unique("so"))
     by_id = kit_g.register_user(unique("gi"))
     by_alias = kit_g.register_user(unique("ga"))
     localpart = unique("sroom")
-    room_id = public_room(kit_s, owner, localpart)
+    room_id = public_room(kit_s, owner, localpart, room_version)
 
     ok(join(kit_g, by_id, room_id, via=[peers.synapse.name]))
     r = kit_g.request("POST", f"{V3}/join/{quote(f'#{localpart}:{peers.synapse.name}')}",
@@ -85,13 +96,14 @@ def test_glia_user_joins_with_server_name(peers: Peers) -> None:
     wait_seen(kit_s, owner, room_id, "hello synapse")
 
 
-def test_synapse_user_joins_a_glia_room(peers: Peers) -> None:
+@VERSIONS
+def test_synapse_user_joins_a_glia_room(peers: Peers, room_version: str) -> None:
     kit_g, kit_s = peers.kit_g, peers.kit_s
     owner = kit_g.register_user(unique("go"))
     by_id = kit_s.register_user(unique("si"))
     by_alias = kit_s.register_user(unique("sa"))
     localpart = unique("groom")
-    room_id = public_room(kit_g, owner, localpart)
+    room_id = public_room(kit_g, owner, localpart, room_version)
 
     ok(join(kit_s, by_id, room_id, via=[peers.glia.name]))
     r = kit_s.request("POST", f"{V3}/join/{quote(f'#{localpart}:{peers.glia.name}')}",
@@ -130,6 +142,22 @@ def test_invites_both_ways_are_accepted(peers: Peers) -> None:
         say(inviter_kit, inviter, room_id, "welcome")
         wait_seen(inviter_kit, inviter, room_id, "thanks")
         wait_seen(invitee_kit, invitee, room_id, "welcome")
+
+
+@pytest.mark.parametrize("glia_invites", [True, False], ids=["from-glia", "from-synapse"])
+def test_invites_both_ways_are_rejected(peers: Peers, glia_invites: bool) -> None:
+    """Rejecting goes through the inviting server (``make_leave`` / ``send_leave``)."""
+    inviter_kit, invitee_kit = ((peers.kit_g, peers.kit_s) if glia_invites
+                                else (peers.kit_s, peers.kit_g))
+    inviter = inviter_kit.register_user(unique("inv"))
+    invitee = invitee_kit.register_user(unique("ive"))
+    room_id = create_room(inviter_kit, inviter, preset="private_chat")
+    ok(inviter_kit.request("POST", f"{V3}/rooms/{quote(room_id)}/invite",
+                           inviter.access_token, json={"user_id": invitee.user_id}))
+    wait_invited(invitee_kit, invitee, room_id)
+    ok(invitee_kit.request("POST", f"{V3}/rooms/{quote(room_id)}/leave",
+                           invitee.access_token, json={}))
+    wait_member(inviter_kit, inviter, room_id, invitee.user_id, "leave")
 
 
 def test_leave_both_ways(peers: Peers) -> None:
@@ -247,3 +275,51 @@ def test_typing_and_read_receipts_both_ways(peers: Peers, glia_owns: bool) -> No
         wait_until(lambda other_kit=other_kit, other=other, user=user, event_id=event_id:
                    user.user_id in _read_by(other_kit, other, room_id, event_id),
                    what=f"{other.user_id} to see {user.user_id}'s read receipt")
+
+
+@pytest.mark.parametrize("glia_owns", [True, False], ids=["glia-room", "synapse-room"])
+def test_state_redaction_kick_and_ban_reach_the_other_server(peers: Peers, glia_owns: bool
+                                                             ) -> None:
+    owner_kit, guest_kit = (peers.kit_g, peers.kit_s) if glia_owns else (peers.kit_s,
+                                                                         peers.kit_g)
+    via = [peers.glia.name if glia_owns else peers.synapse.name]
+    owner = owner_kit.register_user(unique("mo"))
+    guest = guest_kit.register_user(unique("mg"))
+    room_id = public_room(owner_kit, owner)
+    rooms = f"{V3}/rooms/{quote(room_id)}"
+    ok(join(guest_kit, guest, room_id, via=via))
+    wait_member(owner_kit, owner, room_id, guest.user_id, "join")
+    assert set(ok(guest_kit.request("GET", f"{rooms}/joined_members", guest.access_token)
+                  )["joined"]) == {owner.user_id, guest.user_id}
+
+    ok(owner_kit.request("PUT", f"{rooms}/state/m.room.name/", owner.access_token,
+                         json={"name": "Renamed"}))
+    wait_until(lambda: guest_kit.request("GET", f"{rooms}/state/m.room.name/",
+                                         guest.access_token).json().get("name") == "Renamed",
+               what="the guest to see the new name")
+
+    event_id = send_event(owner_kit, owner, quote(room_id),
+                          {"msgtype": "m.text", "body": "to redact"})
+    wait_seen(guest_kit, guest, room_id, "to redact")
+    ok(owner_kit.request("PUT", f"{rooms}/redact/{quote(event_id)}/{unique('r')}",
+                         owner.access_token, json={}))
+
+    def redacted() -> bool:
+        r = guest_kit.request("GET", f"{rooms}/event/{quote(event_id)}", guest.access_token)
+        return r.status_code == 200 and r.json()["content"] == {}
+    wait_until(redacted, what="the guest to see the redaction")
+
+    ok(owner_kit.request("POST", f"{rooms}/kick", owner.access_token,
+                         json={"user_id": guest.user_id}))
+    wait_member(guest_kit, guest, room_id, guest.user_id, "leave")
+    ok(join(guest_kit, guest, room_id, via=via))
+    wait_member(owner_kit, owner, room_id, guest.user_id, "join")
+    ok(owner_kit.request("POST", f"{rooms}/ban", owner.access_token,
+                         json={"user_id": guest.user_id}))
+    # Synapse refuses a banned user the room's state (403); Glia shows the ban.
+    wait_until(lambda: membership(guest_kit, guest, room_id, guest.user_id)
+               in ("ban", None) and membership(owner_kit, owner, room_id,
+                                                guest.user_id) == "ban",
+               what="both servers to know of the ban")
+    r = join(guest_kit, guest, room_id, via=via)
+    assert r.status_code == 403, r.text
