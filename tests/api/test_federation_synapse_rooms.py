@@ -1,7 +1,7 @@
 """Rooms shared by Glia and a real Synapse on loopback: each server's users join the
 other's public rooms (by room ID with ``via`` / ``server_name``, and by alias), are
 invited across and accept or reject, send messages both ways that each side sees in
-``/messages``, leave both ways, see each other's typing and read receipts, and the other
+``/messages``, leave and rejoin both ways, see each other's typing and read receipts, and the other
 side's state changes, redactions, kicks and bans; each server's
 ``federation/destinations`` admin API lists the other with the shared room. Uses the one
 Glia + Synapse pair of the run (tests/fed_synapse.py)."""
@@ -160,22 +160,38 @@ def test_invites_both_ways_are_rejected(peers: Peers, glia_invites: bool) -> Non
     wait_member(inviter_kit, inviter, room_id, invitee.user_id, "leave")
 
 
-def test_leave_both_ways(peers: Peers) -> None:
-    kit_g, kit_s = peers.kit_g, peers.kit_s
-    for owner_kit, guest_kit, guest_server in ((kit_s, kit_g, peers.synapse.name),
-                                               (kit_g, kit_s, peers.glia.name)):
-        owner = owner_kit.register_user(unique("lo"))
-        guest = guest_kit.register_user(unique("lg"))
-        room_id = public_room(owner_kit, owner)
-        ok(join(guest_kit, guest, room_id, via=[guest_server]))
-        wait_member(owner_kit, owner, room_id, guest.user_id, "join")
-        ok(guest_kit.request("POST", f"{V3}/rooms/{quote(room_id)}/leave",
-                             guest.access_token, json={}))
-        wait_member(owner_kit, owner, room_id, guest.user_id, "leave")
-        assert membership(guest_kit, guest, room_id, guest.user_id) in ("leave", None)
-        # The room goes on without the guest.
-        say(owner_kit, owner, room_id, "after leaving")
-        wait_seen(owner_kit, owner, room_id, "after leaving")
+@pytest.mark.parametrize("glia_owns", [True, False], ids=["glia-room", "synapse-room"])
+def test_leave_rejoin_and_profile_change(peers: Peers, glia_owns: bool) -> None:
+    """The other server's user leaves (the room goes on without them), joins again (its
+    server has to join the room anew) and changes its display name, which its server
+    sends as a new member event."""
+    owner_kit, guest_kit = (peers.kit_g, peers.kit_s) if glia_owns else (peers.kit_s,
+                                                                         peers.kit_g)
+    via = [peers.glia.name if glia_owns else peers.synapse.name]
+    owner = owner_kit.register_user(unique("lo"))
+    guest = guest_kit.register_user(unique("lg"))
+    room_id = public_room(owner_kit, owner)
+    ok(join(guest_kit, guest, room_id, via=via))
+    wait_member(owner_kit, owner, room_id, guest.user_id, "join")
+    ok(guest_kit.request("POST", f"{V3}/rooms/{quote(room_id)}/leave",
+                         guest.access_token, json={}))
+    wait_member(owner_kit, owner, room_id, guest.user_id, "leave")
+    say(owner_kit, owner, room_id, "after leaving")
+    wait_seen(owner_kit, owner, room_id, "after leaving")
+
+    ok(join(guest_kit, guest, room_id, via=via))
+    wait_member(owner_kit, owner, room_id, guest.user_id, "join")
+    say(owner_kit, owner, room_id, "welcome back")
+    say(guest_kit, guest, room_id, "back again")
+    wait_seen(guest_kit, guest, room_id, "welcome back")
+    wait_seen(owner_kit, owner, room_id, "back again")
+
+    ok(guest_kit.request("PUT", f"{V3}/profile/{quote(guest.user_id)}/displayname",
+                         guest.access_token, json={"displayname": "Renamed guest"}))
+    wait_until(lambda: owner_kit.request(
+        "GET", f"{V3}/rooms/{quote(room_id)}/state/m.room.member/{quote(guest.user_id)}",
+        owner.access_token).json().get("displayname") == "Renamed guest",
+        what="the owner's server to see the guest's new display name")
 
 
 def _destination_rooms(kit: Kit, admin: User, name: str) -> list[str]:
