@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fed_synapse import synapse_peers  # noqa: F401 (a session fixture: one Synapse per run)
 from tests.kit import Kit
 from tests.pg import Cluster, create_database
 from tests.server import GliaProcess

@@ -16,13 +16,18 @@ name that is an IP literal in its blocked ranges (loopback is) before its
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
 from glia.protocol.signing import SigningKey, parse_signing_keys
-from tests.federation import LoopbackCA
+from tests.federation import FederatingServer, LoopbackCA, start_federating
+from tests.kit import Kit
+from tests.pg import free_port
+from tests.server import GliaProcess
 from tests.synapse_process import SynapseProcess
 
 #: Synapse's own rate limits cannot be switched off; a bucket no test empties.
@@ -88,6 +93,9 @@ def start_federating_synapse(ca: LoopbackCA, federation_port: int, peers: list[s
         "allow_public_rooms_over_federation": True,
         # Synapse's default publishes no room to its directory.
         "room_list_publication_rules": [{"action": "allow"}],
+        # Synapse answers a repeated /sync from a cache for 2 minutes by default; the
+        # tests poll /sync for what the other server sent.
+        "caches": {"sync_response_cache_duration": 0},
         "rc_federation": {"window_size": 1000, "sleep_limit": 1000, "sleep_delay": 0,
                           "reject_limit": 1000, "concurrent": 100},
         "rc_login": {"address": _UNLIMITED, "account": _UNLIMITED,
@@ -99,3 +107,51 @@ def start_federating_synapse(ca: LoopbackCA, federation_port: int, peers: list[s
     # Its own base URL is the client listener (the port is chosen by the process).
     process.settings["public_baseurl"] = f"{process.url}/"
     return FederatingSynapse(process.start(), federation_port, str(ca.ca_path))
+
+
+class Peers:
+    """A Glia and a Synapse that federate with each other, with a client on each."""
+
+    def __init__(self, glia: FederatingServer, synapse: FederatingSynapse) -> None:
+        self.glia, self.synapse = glia, synapse
+        self.kit_g, self.kit_s = Kit(glia.process.url), Kit(synapse.url)
+        self.admin_g = self.kit_g.make_admin()
+        self.admin_s = self.kit_s.make_admin()
+
+    def close(self) -> None:
+        self.kit_g.close()
+        self.kit_s.close()
+
+
+@pytest.fixture(scope="session")
+def synapse_peers(new_database_url: Callable[[], str]) -> Iterator[Peers]:
+    """One Glia and one Synapse for every Glia ↔ Synapse test module of the run (Synapse
+    takes long to start)."""
+    ca = LoopbackCA()
+    ports = [free_port(), free_port()]
+    # Synapse refuses a server name that is an IP literal in its blocked ranges before
+    # its ``ip_range_whitelist`` applies (that only lets through the addresses a
+    # hostname resolves to): Glia is ``localhost:<port>``, Synapse the IP literal.
+    names = [f"localhost:{ports[0]}", f"127.0.0.1:{ports[1]}"]
+    started: list[GliaProcess] = []
+
+    def start(env: dict[str, str], server_name: str) -> GliaProcess:
+        process = GliaProcess(new_database_url(), env, server_name=server_name)
+        started.append(process)
+        return process.start()
+
+    synapse: FederatingSynapse | None = None
+    try:
+        glia = start_federating(start, ca, names, ports, 0)
+        synapse = start_federating_synapse(ca, ports[1], [glia.name])
+        assert synapse.name == names[1]
+        p = Peers(glia, synapse)
+        yield p
+        p.close()
+    finally:
+        if synapse is not None:
+            synapse.stop()
+        for process in started:
+            process.stop()
+    for process in started:
+        assert "Traceback" not in process.log(), process.log()[-5000:]
