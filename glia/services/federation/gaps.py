@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 #: How many missing events one fetch asks for (and keeps at most).
 MISSING_LIMIT = 10
 #: How long one fetch may take in all.
-FETCH_SECONDS = 20.0
+FETCH_SECONDS = 10.0
 
 Pdu = dict[str, Any]
 
