@@ -84,9 +84,14 @@ def test_missing_events_are_fetched_from_the_origin(gap_pair: RoomPair) -> None:
     wait_until(lambda: membership(p.kit_a, alice, room_id, bob.user_id) == "join",
                what="bob's join on A")
 
-    # A is down while bob writes two messages: B keeps them queued for A and backs off.
+    # A is down while bob writes: B keeps his events queued for A and backs off.
     p.a.process.stop()
     send_event(p.kit_b, bob, room_id, {"msgtype": "m.text", "body": "gap 1"})
+    # A new membership of bob's: both a missing prev_event and an auth event of "gap 2".
+    r = p.kit_b.request("PUT", f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
+                        f"m.room.member/{quote(bob.user_id)}", bob.access_token,
+                        json={"membership": "join", "displayname": "Bobby"})
+    assert r.status_code == 200, r.text
     second = send_event(p.kit_b, bob, room_id, {"msgtype": "m.text", "body": "gap 2"})
     r = signed_request(p.a.name, p.a.signing_key(), p.b, "GET",
                        f"/_matrix/federation/v1/event/{quote(second)}")
@@ -96,8 +101,8 @@ def test_missing_events_are_fetched_from_the_origin(gap_pair: RoomPair) -> None:
     def b_backs_off() -> bool:
         q = p.kit_b.request("GET", f"/_glia/admin/v1/federation/queue/{quote(p.a.name)}",
                             admin_b.access_token).json()
-        return bool(q["retry_interval"]) and q["queue_length"] == 2
-    wait_until(b_backs_off, what="B backing off from A with both messages queued")
+        return bool(q["retry_interval"]) and q["queue_length"] == 3
+    wait_until(b_backs_off, what="B backing off from A with its three events queued")
 
     # A is back and receives only the second message (B's queue waits out its back-off).
     p.a.process.start()
@@ -110,3 +115,6 @@ def test_missing_events_are_fetched_from_the_origin(gap_pair: RoomPair) -> None:
     assert seen.index("gap 1") < seen.index("gap 2")
     ids = [e["event_id"] for e in messages(p.kit_a, alice, room_id)]
     assert ids[-1] == second
+    r = p.kit_a.request("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
+                        f"m.room.member/{quote(bob.user_id)}", alice.access_token)
+    assert r.json().get("displayname") == "Bobby", r.text

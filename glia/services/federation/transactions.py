@@ -13,7 +13,7 @@ a redaction of another server's user's event by a sender without the room's reda
 passes goes through the event pipeline, so clients see it in ``/sync`` and
 ``/messages`` and a state event becomes current state.
 
-An event whose prev_events are unknown here (after it passed its auth events) first has
+An event whose prev_events are unknown here (once its signatures and hashes are checked) first has
 the gap filled from the origin with ``get_missing_events`` (``gaps.py``; at most
 :data:`GAP_FETCHES_PER_TRANSACTION` fetches per transaction): the returned events are
 checked, authorised and written oldest first, like received ones. What cannot be filled
@@ -145,12 +145,18 @@ class InboundTransactions:
     async def _accept(self, origin: str, room_id: str, version: RoomVersion,
                       event_id: str, event: dict[str, Any],
                       budget: _GapBudget | None) -> str | None:
-        """Authorise a checked event against its auth events and write it (or soft-fail
-        it); with a ``budget``, first fetch and write the events missing before it.
+        """With a ``budget``, first fetch and write the events missing before a checked
+        event; then authorise it against its auth events and write it (or soft-fail it).
         Returns why it was refused, or None."""
         if await self._storage.events.get(event_id) is not None or \
                 await self._storage.federation_queue.is_soft_failed(event_id):
             return None
+        if budget is not None and budget.fetches > 0 \
+                and await self._gaps.unknown_prevs(event):
+            # Before the auth events are looked up: a missing prev_event is often one
+            # of them too (a membership change, then a message).
+            budget.fetches -= 1
+            await self._fill_gap(origin, room_id, version, event_id)
         auth_ids = auth_event_ids(event)
         known = await self._storage.events.get_many(auth_ids)
         if len(known) != len(set(auth_ids)):
@@ -163,10 +169,6 @@ class InboundTransactions:
             authorise(event, [e.pdu for e in known.values()], version, create)
         except BadPdu as e:
             return str(e)
-        if budget is not None and budget.fetches > 0 \
-                and await self._gaps.unknown_prevs(event):
-            budget.fetches -= 1
-            await self._fill_gap(origin, room_id, version, event_id)
         await self._write(origin, room_id, version, event_id, event)
         return None
 
