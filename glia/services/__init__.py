@@ -326,7 +326,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         federation_transactions=InboundTransactions(
             config.server_name, storage, room_events, pdu_checks, federation_resident,
             typing, receipts, clock, room_acls,
-            GapFiller(config.server_name, storage, federation_client, pdu_checks)),
+            GapFiller(config.server_name, storage, federation_client, pdu_checks, clock)),
         openid=OpenIdService(config, storage, clock),
         appservice_sender=appservice_sender,
         appservice_queries=appservice_queries,

@@ -83,6 +83,7 @@ def test_missing_events_are_fetched_from_the_origin(gap_pair: RoomPair) -> None:
     assert join(p.kit_b, bob, room_id, via=[p.a.name]).status_code == 200
     wait_until(lambda: membership(p.kit_a, alice, room_id, bob.user_id) == "join",
                what="bob's join on A")
+    last_known = messages(p.kit_a, alice, room_id)[-1]["event_id"]
 
     # A is down while bob writes: B keeps his events queued for A and backs off.
     p.a.process.stop()
@@ -92,6 +93,7 @@ def test_missing_events_are_fetched_from_the_origin(gap_pair: RoomPair) -> None:
                         f"m.room.member/{quote(bob.user_id)}", bob.access_token,
                         json={"membership": "join", "displayname": "Bobby"})
     assert r.status_code == 200, r.text
+    renamed = r.json()["event_id"]
     second = send_event(p.kit_b, bob, room_id, {"msgtype": "m.text", "body": "gap 2"})
     r = signed_request(p.a.name, p.a.signing_key(), p.b, "GET",
                        f"/_matrix/federation/v1/event/{quote(second)}")
@@ -104,17 +106,34 @@ def test_missing_events_are_fetched_from_the_origin(gap_pair: RoomPair) -> None:
         return bool(q["retry_interval"]) and q["queue_length"] == 3
     wait_until(b_backs_off, what="B backing off from A with its three events queued")
 
-    # A is back and receives only the second message (B's queue waits out its back-off).
+    # An event whose prev_event A has, but not one of its auth events (bob's rename):
+    # A fetches that one from B (/event), checks it and keeps it as an outlier to
+    # authorise the event with. It comes first in the transaction, before anything told
+    # B that A is back, so the rename can only have come that way.
+    state = {(e["type"], e["state_key"]): e["event_id"] for e in p.kit_b.request(
+        "GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state",
+        bob.access_token).json()}
+    version = get_room_version("12")
+    assert version is not None
+    aside = build_event(version, room_id=room_id, sender=bob.user_id,
+                        event_type="m.room.message",
+                        content={"msgtype": "m.text", "body": "aside"},
+                        prev_events=[last_known],
+                        auth_events=sorted([state[("m.room.power_levels", "")], renamed]),
+                        depth=60, origin_server_ts=p.kit_b.server_now(),
+                        server_name=p.b.name)
+    aside = sign_event(aside, version, p.b.name, p.b.signing_key())
+    aside_id = compute_event_id(aside, version)
+
+    # A is back and receives only those two (B's queue waits out its back-off).
     p.a.process.start()
     wait_federating(p.a)
-    assert _send_as_b(p, [pdu]) == {second: {}}
-    # The gap is filled before the transaction is answered, so no waiting here: "gap 1"
-    # came from B's get_missing_events, and the timeline has it before "gap 2".
+    assert _send_as_b(p, [aside, pdu]) == {aside_id: {}, second: {}}
+    # The gaps are filled before the transaction is answered, so no waiting here:
+    # "gap 1" came from B's get_missing_events, and the timeline has it before "gap 2".
     seen = bodies(p.kit_a, alice, room_id)
-    assert "gap 1" in seen and "gap 2" in seen, seen
+    assert "aside" in seen and "gap 1" in seen and "gap 2" in seen, seen
     assert seen.index("gap 1") < seen.index("gap 2")
-    ids = [e["event_id"] for e in messages(p.kit_a, alice, room_id)]
-    assert ids[-1] == second
     r = p.kit_a.request("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
                         f"m.room.member/{quote(bob.user_id)}", alice.access_token)
     assert r.json().get("displayname") == "Bobby", r.text

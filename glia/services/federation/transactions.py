@@ -157,16 +157,21 @@ class InboundTransactions:
             # of them too (a membership change, then a message).
             budget.fetches -= 1
             await self._fill_gap(origin, room_id, version, event_id)
-        auth_ids = auth_event_ids(event)
-        known = await self._storage.events.get_many(auth_ids)
-        if len(known) != len(set(auth_ids)):
-            return "It names auth events this server does not know"
         create = None
         if version.room_id_is_create_hash:
             state = await self._resident.current_auth_state(self._storage, room_id, [])
             create = state.get(auth_rules.CREATE_KEY)
+        auth_ids = list(dict.fromkeys(auth_event_ids(event)))
+        known = await self._gaps.auth_events(room_id, auth_ids)
+        if len(known) != len(auth_ids) and budget is not None and budget.fetches > 0:
+            budget.fetches -= 1
+            await self._gaps.fetch_auth_events(
+                origin, room_id, version, [a for a in auth_ids if a not in known], create)
+            known = await self._gaps.auth_events(room_id, auth_ids)
+        if len(known) != len(auth_ids):
+            return "It names auth events this server does not know"
         try:
-            authorise(event, [e.pdu for e in known.values()], version, create)
+            authorise(event, known.values(), version, create)
         except BadPdu as e:
             return str(e)
         await self._write(origin, room_id, version, event_id, event)
