@@ -5,7 +5,8 @@ Each PDU is judged on its own and answered ``{}`` (accepted, or already known) o
 ``{"error": …}``: the room must be known with a member of ours in it, the event must not
 claim one of our users as sender, and it must pass the checks on receipt
 (``pdus.py``: format and size, signatures of every server that must sign, content hash,
-its own auth events — which must be known here). Then, under the room's lock, it is
+its own auth events — which must be known here, or fetched from the origin as
+outliers, ``gaps.py``). Then, under the room's lock, it is
 checked against the room's current state: an event that fails is soft-failed (kept in
 ``federation_soft_failed``, never shown to clients nor used as a prev_event), and so is
 a redaction of another server's user's event by a sender without the room's redact level
