@@ -54,6 +54,7 @@ from glia.services.federation.auth import FederationAuthService
 from glia.services.federation.backoff import DestinationBackoff
 from glia.services.federation.client import FederationClient
 from glia.services.federation.discovery import SystemResolver
+from glia.services.federation.gaps import GapFiller
 from glia.services.federation.invites import Invites
 from glia.services.federation.keys import ServerKeysService
 from glia.services.federation.pdus import PduChecks
@@ -324,7 +325,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         federation_invites=invites,
         federation_transactions=InboundTransactions(
             config.server_name, storage, room_events, pdu_checks, federation_resident,
-            typing, receipts, clock, room_acls),
+            typing, receipts, clock, room_acls,
+            GapFiller(config.server_name, storage, federation_client, pdu_checks, clock)),
         openid=OpenIdService(config, storage, clock),
         appservice_sender=appservice_sender,
         appservice_queries=appservice_queries,

@@ -1,5 +1,5 @@
-"""The outbound federation queue (PDUs per destination), inbound transaction answers
-and soft-failed received events."""
+"""The outbound federation queue (PDUs per destination), inbound transaction answers,
+soft-failed received events and outliers (auth events fetched from other servers)."""
 
 from __future__ import annotations
 
@@ -97,3 +97,22 @@ class FederationQueueStore:
     async def is_soft_failed(self, event_id: str) -> bool:
         return await self._db.fetchval(
             "SELECT 1 FROM federation_soft_failed WHERE event_id = ?", event_id) is not None
+
+    # -- outliers -----------------------------------------------------------------------
+
+    async def add_outlier(self, event_id: str, room_id: str, origin: str,
+                          pdu: dict[str, Any], now: int) -> None:
+        await self._db.execute(
+            "INSERT INTO federation_outliers (event_id, room_id, origin, pdu, received_ts)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            event_id, room_id, origin, json.dumps(pdu, ensure_ascii=False), now)
+
+    async def outliers(self, room_id: str, event_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The room's outliers among ``event_ids``, by ID."""
+        if not event_ids:
+            return {}
+        marks = ", ".join("?" for _ in event_ids)
+        rows = await self._db.fetchall(
+            f"SELECT event_id, pdu FROM federation_outliers WHERE room_id = ?"
+            f" AND event_id IN ({marks})", room_id, *event_ids)
+        return {r["event_id"]: json.loads(r["pdu"]) for r in rows}

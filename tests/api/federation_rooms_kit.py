@@ -1,11 +1,12 @@
-"""Two Glia servers on loopback for the room federation tests (joining, events both
-ways, leaving, inviting), and the reads those tests wait on."""
+"""Two (or three) Glia servers on loopback for the room federation tests (joining,
+events both ways, leaving, inviting, passing events on), and the reads those tests wait
+on."""
 
 from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -15,6 +16,8 @@ from tests.federation import FederatingServer, LoopbackCA, pair_names, start_fed
 from tests.kit import Kit, User, wait_until
 from tests.server import GliaProcess
 
+R = TypeVar("R", bound="RoomPair")
+
 
 class RoomPair:
     def __init__(self, a: FederatingServer, b: FederatingServer,
@@ -23,8 +26,36 @@ class RoomPair:
         self.kit_a, self.kit_b = Kit(a.process.url), Kit(b.process.url)
         self.started = started
 
+    def close(self) -> None:
+        self.kit_a.close()
+        self.kit_b.close()
+
+
+class RoomTrio(RoomPair):
+    """Three servers: ``c`` is named like the pair's first "down" destination, so the
+    domain allow-lists of all three name each other."""
+
+    def __init__(self, a: FederatingServer, b: FederatingServer, c: FederatingServer,
+                 started: list[GliaProcess]) -> None:
+        super().__init__(a, b, started)
+        self.c = c
+        self.kit_c = Kit(c.process.url)
+
+    def close(self) -> None:
+        super().close()
+        self.kit_c.close()
+
 
 def start_pair(new_database_url: Callable[[], str]) -> Iterator[RoomPair]:
+    yield from _start(new_database_url, 2, RoomPair)
+
+
+def start_trio(new_database_url: Callable[[], str]) -> Iterator[RoomTrio]:
+    yield from _start(new_database_url, 3, RoomTrio)
+
+
+def _start(new_database_url: Callable[[], str], count: int,
+           rooms_of: Callable[..., R]) -> Iterator[R]:
     ca = LoopbackCA()
     names, ports = pair_names()
     started: list[GliaProcess] = []
@@ -35,14 +66,12 @@ def start_pair(new_database_url: Callable[[], str]) -> Iterator[RoomPair]:
         return process.start()
 
     try:
-        a = start_federating(start, ca, names, ports, 0)
-        b = start_federating(start, ca, names, ports, 1)
-        wait_federating(a)
-        wait_federating(b)
-        pair = RoomPair(a, b, started)
-        yield pair
-        pair.kit_a.close()
-        pair.kit_b.close()
+        servers = [start_federating(start, ca, names, ports, i) for i in range(count)]
+        for server in servers:
+            wait_federating(server)
+        rooms = rooms_of(*servers, started)
+        yield rooms
+        rooms.close()
     finally:
         for process in started:
             process.stop()
@@ -67,6 +96,11 @@ def wait_federating(server: FederatingServer) -> None:
 @pytest.fixture(scope="module")
 def rooms_pair(new_database_url: Callable[[], str]) -> Iterator[RoomPair]:
     yield from start_pair(new_database_url)
+
+
+@pytest.fixture(scope="module")
+def rooms_trio(new_database_url: Callable[[], str]) -> Iterator[RoomTrio]:
+    yield from start_trio(new_database_url)
 
 
 def join(kit: Kit, user: User, room: str, via: list[str] | None = None) -> Any:

@@ -1,9 +1,14 @@
 """The outbound federation sender: an event-pipeline subscriber and one sending loop
 per destination.
 
-After each commit, every event sent by one of our users is queued (table
+After each commit, every event this server originates is queued (table
 ``federation_queue``) for every other server with a joined member in its room (and, for a
-membership event, the target's server). Each destination then gets transactions
+membership event, the target's server). That is every event of our users, and the
+memberships of other servers' users that we accepted as the room's resident server
+(``send_join`` / ``send_leave``): the spec makes the resident server pass those on, since
+the joining server's own view of the room may be incomplete; they are recognised by our
+signature on another server's user's own membership, so a retry after a restart decides
+the same way. Each destination then gets transactions
 (``PUT /_matrix/federation/v1/send/{txnId}``) of at most 50 PDUs and 100 EDUs, one in
 flight at a time, in stream order; a row goes once the destination accepted the
 transaction that carried it. A destination that fails is left to the client's back-off
@@ -74,14 +79,25 @@ class FederationSender:
         servers = {_server(m.user_id) for m in members}
         return {s for s in servers if s is not None and s != self._server_name}
 
+    def _accepted_as_resident(self, pdu: dict[str, Any]) -> bool:
+        """Another server's user's own membership event that we signed: one we accepted
+        through ``send_join`` / ``send_leave`` (invites we sign name our user as the
+        target, not the sender, and the inviting server sends them)."""
+        signatures = pdu.get("signatures")
+        return (pdu.get("type") == "m.room.member"
+                and pdu.get("state_key") == pdu.get("sender")
+                and isinstance(signatures, dict) and self._server_name in signatures)
+
     async def handle(self, events: Sequence[WrittenEvent]) -> None:
-        """Queue our users' new events for the servers in their rooms."""
+        """Queue the new events we originate for the servers in their rooms."""
         woken: set[str] = set()
         for written in events:
             event = written.event
-            if _server(event.sender) != self._server_name:
+            origin = _server(event.sender)
+            if origin != self._server_name and not self._accepted_as_resident(event.pdu):
                 continue
             destinations = await self.room_servers(event.room_id)
+            destinations.discard(origin or "")
             if event.type == "m.room.member" and event.state_key is not None:
                 target = _server(event.state_key)
                 if target is not None and target != self._server_name:

@@ -5,7 +5,8 @@ Each PDU is judged on its own and answered ``{}`` (accepted, or already known) o
 ``{"error": …}``: the room must be known with a member of ours in it, the event must not
 claim one of our users as sender, and it must pass the checks on receipt
 (``pdus.py``: format and size, signatures of every server that must sign, content hash,
-its own auth events — which must be known here). Then, under the room's lock, it is
+its own auth events — which must be known here, or fetched from the origin as
+outliers, ``gaps.py``). Then, under the room's lock, it is
 checked against the room's current state: an event that fails is soft-failed (kept in
 ``federation_soft_failed``, never shown to clients nor used as a prev_event), and so is
 a redaction of another server's user's event by a sender without the room's redact level
@@ -13,8 +14,11 @@ a redaction of another server's user's event by a sender without the room's reda
 passes goes through the event pipeline, so clients see it in ``/sync`` and
 ``/messages`` and a state event becomes current state.
 
-Events whose prev_events are unknown here are accepted as a new forward extremity (the
-gap is not filled with ``get_missing_events`` yet). EDUs: ``m.typing`` and
+An event whose prev_events are unknown here (once its signatures and hashes are checked) first has
+the gap filled from the origin with ``get_missing_events`` (``gaps.py``; at most
+:data:`GAP_FETCHES_PER_TRANSACTION` fetches per transaction): the returned events are
+checked, authorised and written oldest first, like received ones. What cannot be filled
+is left: the event is accepted as a new forward extremity. EDUs: ``m.typing`` and
 ``m.receipt`` about users of the origin are passed to the typing and receipt services.
 """
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from glia import errors
@@ -34,6 +39,7 @@ from glia.protocol.room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_r
 from glia.services.event_checks import check_redaction_power
 from glia.services.events import EventsService
 from glia.services.federation.acl import RoomAcls
+from glia.services.federation.gaps import GapFiller
 from glia.services.federation.pdus import BadPdu, PduChecks, authorise, check_against_state
 from glia.services.federation.resident import ResidentMemberships
 from glia.services.receipts import ReceiptService
@@ -47,6 +53,14 @@ logger = logging.getLogger(__name__)
 
 MAX_PDUS = 50
 MAX_EDUS = 100
+#: How many gaps one transaction may make us fetch (each bounded by ``gaps.py``), so a
+#: transaction of 50 events with unknown prev_events cannot cost 50 fetches.
+GAP_FETCHES_PER_TRANSACTION = 3
+
+
+@dataclass
+class _GapBudget:
+    fetches: int
 
 
 def _server(identifier: object) -> str | None:
@@ -59,8 +73,10 @@ def _server(identifier: object) -> str | None:
 class InboundTransactions:
     def __init__(self, server_name: str, storage: Storage, events: EventsService,
                  checks: PduChecks, resident: ResidentMemberships, typing: TypingService,
-                 receipts: ReceiptService, clock: Clock, acls: RoomAcls) -> None:
+                 receipts: ReceiptService, clock: Clock, acls: RoomAcls,
+                 gaps: GapFiller) -> None:
         self._server_name = server_name
+        self._gaps = gaps
         self._acls = acls
         self._storage = storage
         self._events = events
@@ -79,8 +95,9 @@ class InboundTransactions:
         if earlier is not None:
             return earlier
         results: dict[str, dict[str, str]] = {}
+        budget = _GapBudget(GAP_FETCHES_PER_TRANSACTION)
         for raw in pdus:
-            event_id, error = await self._one(origin, raw)
+            event_id, error = await self._one(origin, raw, budget)
             if event_id is not None:
                 results[event_id] = {} if error is None else {"error": error}
                 if error is not None:
@@ -95,7 +112,8 @@ class InboundTransactions:
             origin, txn_id, response, self._clock.now_ms())
         return response
 
-    async def _one(self, origin: str, raw: Any) -> tuple[str | None, str | None]:
+    async def _one(self, origin: str, raw: Any, budget: _GapBudget
+                   ) -> tuple[str | None, str | None]:
         """(event ID, why it was refused or None)."""
         if not isinstance(raw, Mapping):
             return None, None
@@ -122,27 +140,68 @@ class InboundTransactions:
             event_id, event = await self._checks.checked(raw, version)
         except BadPdu as e:
             return event_id, str(e)
+        return event_id, await self._accept(origin, room_id, version, event_id, event,
+                                            budget)
+
+    async def _accept(self, origin: str, room_id: str, version: RoomVersion,
+                      event_id: str, event: dict[str, Any],
+                      budget: _GapBudget | None) -> str | None:
+        """With a ``budget``, first fetch and write the events missing before a checked
+        event; then authorise it against its auth events and write it (or soft-fail it).
+        Returns why it was refused, or None."""
         if await self._storage.events.get(event_id) is not None or \
                 await self._storage.federation_queue.is_soft_failed(event_id):
-            return event_id, None
-        auth_ids = auth_event_ids(event)
-        known = await self._storage.events.get_many(auth_ids)
-        if len(known) != len(set(auth_ids)):
-            return event_id, "It names auth events this server does not know"
+            return None
+        if budget is not None and budget.fetches > 0 \
+                and await self._gaps.unknown_prevs(event):
+            # Before the auth events are looked up: a missing prev_event is often one
+            # of them too (a membership change, then a message).
+            budget.fetches -= 1
+            await self._fill_gap(origin, room_id, version, event_id)
         create = None
         if version.room_id_is_create_hash:
             state = await self._resident.current_auth_state(self._storage, room_id, [])
             create = state.get(auth_rules.CREATE_KEY)
+        auth_ids = list(dict.fromkeys(auth_event_ids(event)))
+        known = await self._gaps.auth_events(room_id, auth_ids)
+        if len(known) != len(auth_ids) and budget is not None and budget.fetches > 0:
+            budget.fetches -= 1
+            await self._gaps.fetch_auth_events(
+                origin, room_id, version, [a for a in auth_ids if a not in known], create)
+            known = await self._gaps.auth_events(room_id, auth_ids)
+        if len(known) != len(auth_ids):
+            return "It names auth events this server does not know"
         try:
-            authorise(event, [e.pdu for e in known.values()], version, create)
+            authorise(event, known.values(), version, create)
         except BadPdu as e:
-            return event_id, str(e)
+            return str(e)
         await self._write(origin, room_id, version, event_id, event)
-        return event_id, None
+        return None
+
+    async def _fill_gap(self, origin: str, room_id: str, version: RoomVersion,
+                        event_id: str) -> None:
+        """Write the events ``origin`` says are missing before ``event_id``, oldest
+        first, each checked like any received event; whatever fails leaves the gap
+        (the event then becomes a new forward extremity)."""
+        missing = await self._gaps.missing(origin, room_id, version, event_id)
+        for missing_id, missing_event in missing:
+            if missing_id == event_id:
+                continue
+            error = await self._accept(origin, room_id, version, missing_id,
+                                       missing_event, None)
+            if error is not None:
+                logger.info("refused %s, missing before %s, from %s: %s", missing_id,
+                            event_id, origin, error)
+        if not missing:
+            logger.info("accepting %s from %s with unknown prev_events as a new forward "
+                        "extremity", event_id, origin)
 
     async def _write(self, origin: str, room_id: str, version: RoomVersion, event_id: str,
                      event: dict[str, Any]) -> None:
         async def write(tx: Stores) -> list[StoredEvent]:
+            if await tx.events.get(event_id) is not None:
+                # Another transaction (or a gap fill) wrote it since we looked.
+                return []
             types = auth_rules.auth_types_for_pdu(event, version)
             state = await self._resident.current_auth_state(tx, room_id, types)
             problem = check_against_state(event, state, version) or \

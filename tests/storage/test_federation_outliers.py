@@ -1,0 +1,16 @@
+"""Outliers (auth events fetched from other servers) on the engine under test: kept per
+room, read back by ID, a second copy of one ignored."""
+
+from __future__ import annotations
+
+from glia.storage import Storage
+
+
+async def test_outliers_by_room_and_id(storage: Storage) -> None:
+    store = storage.federation_queue
+    pdu = {"type": "m.room.member", "content": {"displayname": "Bé"}}
+    await store.add_outlier("$a", "!r:x", "x", pdu, 1)
+    await store.add_outlier("$a", "!r:x", "x", {"other": True}, 2)
+    await store.add_outlier("$b", "!other:x", "x", {"type": "m.room.message"}, 1)
+    assert await store.outliers("!r:x", ["$a", "$b", "$c"]) == {"$a": pdu}
+    assert await store.outliers("!r:x", []) == {}
