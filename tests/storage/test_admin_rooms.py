@@ -171,6 +171,11 @@ async def test_purging_a_room(shared: Storage) -> None:
             await tx.rooms.set_forward_extremities(target, ["$x"])
             await tx.directory.create_alias(f"#{uid('a')}:test", target, "@a:test", 1)
             await tx.rooms.forget("@a:test", target)
+            # What other servers sent that never entered the timeline goes too.
+            await tx.federation_queue.add_soft_failed(uid("$soft"), target, "remote.example",
+                                                      {"type": "m.room.message"}, "why", 1)
+            await tx.federation_queue.add_outlier(uid("$outlier"), target, "remote.example",
+                                                  {"type": "m.room.member"}, 1)
     ar = shared.admin_rooms
     assert await ar.count_events(r) == 5
     assert await ar.delete_event_batch(r, 2) == 2
@@ -179,7 +184,7 @@ async def test_purging_a_room(shared: Storage) -> None:
     assert await ar.delete_event_batch(r, 10) == 0
     await ar.delete_room_rows(r)
     assert await shared.rooms.get(r) is None
-    for table in ROOM_TABLES:
+    for table in (*ROOM_TABLES, "federation_soft_failed", "federation_outliers"):
         assert await shared.db.fetchval(
             f"SELECT COUNT(*) FROM {table} WHERE room_id = ?", r) == 0, table
     # The other room is untouched.

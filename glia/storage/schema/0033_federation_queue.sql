@@ -37,3 +37,6 @@ CREATE TABLE federation_soft_failed (
     reason TEXT NOT NULL,
     received_ts BIGINT NOT NULL
 );
+
+-- A room's soft-failed events go with the room when it is purged.
+CREATE INDEX federation_soft_failed_room ON federation_soft_failed (room_id);

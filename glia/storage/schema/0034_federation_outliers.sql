@@ -8,3 +8,6 @@ CREATE TABLE federation_outliers (
     pdu TEXT NOT NULL,
     received_ts BIGINT NOT NULL
 );
+
+-- A room's outliers go with the room when it is purged.
+CREATE INDEX federation_outliers_room ON federation_outliers (room_id);
