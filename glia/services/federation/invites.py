@@ -23,12 +23,10 @@ from signedjson.types import SigningKey
 from glia import errors
 from glia.errors import MatrixError
 from glia.ids import InvalidId, server_name_of
-from glia.protocol import auth_rules
-from glia.protocol.events import prev_event_ids
 from glia.protocol.room_versions import get_room_version
 from glia.protocol.signing import sign_event
 from glia.services.events import EventRequest, EventsService
-from glia.services.federation.pdus import BadPdu, PduChecks, check_against_state
+from glia.services.federation.pdus import BadPdu, PduChecks
 from glia.services.federation.remote_join import RemoteMemberships
 from glia.services.federation.resident import ResidentMemberships
 from glia.storage import Storage, Stores
@@ -74,21 +72,8 @@ class Invites:
                 from e
         if checked_id != event_id or signed.get("content") != pdu["content"]:
             raise MatrixError(502, "M_UNKNOWN", f"{server} changed the invite")
-
-        async def write(tx: Stores) -> list[StoredEvent]:
-            types = auth_rules.auth_types_for_pdu(signed, version)
-            problem = check_against_state(
-                signed, await self._resident.current_auth_state(tx, room_id, types), version)
-            if problem is not None:
-                raise errors.forbidden(f"The invite is no longer allowed: {problem}")
-            prevs = set(prev_event_ids(signed))
-            extremities = [e for e in await tx.rooms.forward_extremities(room_id)
-                           if e not in prevs]
-            return [await self._events.persist_received(
-                tx, room_id, version, signed, event_id, in_state=True,
-                extremities=[*extremities, event_id])]
-
-        return (await self._events.write_received(room_id, version, write))[0]
+        return await self._resident.write_membership(room_id, version, signed, event_id,
+                                                     "The invite is no longer allowed")
 
     async def _stripped(self, room_id: str) -> list[dict[str, Any]]:
         ids = await self._storage.state.current_ids(room_id, [(t, "") for t in STRIPPED_TYPES])

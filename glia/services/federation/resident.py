@@ -158,13 +158,23 @@ class ResidentMemberships:
             return existing
         signed = sign_event(event, version, self._server_name, self._key)
         await self._check_own_auth(room_id, version, signed)
+        return await self.write_membership(room_id, version, signed, event_id,
+                                           f"The {membership} is not allowed")
+
+    async def write_membership(self, room_id: str, version: RoomVersion,
+                               signed: dict[str, Any], event_id: str, refusal: str
+                               ) -> StoredEvent:
+        """Write a membership event another server signed with us (a join, leave or
+        invite), checked once more against the room's current state under the room's
+        lock: the state may have changed since the make_* answer. ``refusal`` begins the
+        403's message."""
 
         async def write(tx: Stores) -> list[StoredEvent]:
             types = auth_rules.auth_types_for_pdu(signed, version)
             problem = check_against_state(
                 signed, await self.current_auth_state(tx, room_id, types), version)
             if problem is not None:
-                raise errors.forbidden(f"The {membership} is not allowed: {problem}")
+                raise errors.forbidden(f"{refusal}: {problem}")
             prevs = set(prev_event_ids(signed))
             extremities = [e for e in await tx.rooms.forward_extremities(room_id)
                            if e not in prevs]
