@@ -155,3 +155,10 @@ def synapse_peers(new_database_url: Callable[[], str]) -> Iterator[Peers]:
             process.stop()
     for process in started:
         assert "Traceback" not in process.log(), process.log()[-5000:]
+
+
+def ok(r: Any) -> dict[str, Any]:
+    """The JSON of a 200 answer; otherwise fails naming the request and the answer."""
+    assert r.status_code == 200, (r.request.method, str(r.request.url), r.text)
+    body: dict[str, Any] = r.json()
+    return body

@@ -126,3 +126,19 @@ def membership(kit: Kit, user: User, room_id: str, member: str) -> str | None:
     r = kit.request("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
                     f"m.room.member/{quote(member)}", user.access_token)
     return r.json().get("membership") if r.status_code == 200 else None
+
+
+def join_on_a(p: RoomPair, alice: User, bob: User, room_id: str,
+              what: str = "bob's join on A") -> None:
+    """``bob`` (a user of B) joins A's room through A; returns once A has the join."""
+    assert join(p.kit_b, bob, room_id, via=[p.a.name]).status_code == 200
+    wait_until(lambda: membership(p.kit_a, alice, room_id, bob.user_id) == "join",
+               what=what)
+
+
+def state_ids(kit: Kit, user: User, room_id: str) -> dict[tuple[str, str], str]:
+    """The room's current state as ``user`` sees it: (type, state_key) → event ID."""
+    r = kit.request("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state",
+                    user.access_token)
+    assert r.status_code == 200, r.text
+    return {(e["type"], e["state_key"]): e["event_id"] for e in r.json()}

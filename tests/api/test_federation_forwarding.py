@@ -10,7 +10,7 @@ from urllib.parse import quote
 from glia.protocol.events import add_hashes, compute_event_id
 from glia.protocol.room_versions import get_room_version
 from glia.protocol.signing import sign_event
-from tests.api.federation_rooms_kit import RoomTrio, bodies, join, membership
+from tests.api.federation_rooms_kit import RoomTrio, bodies, join, join_on_a, membership
 from tests.api.federation_rooms_kit import rooms_trio as rooms_trio
 from tests.federation import FederatingServer, signed_request
 from tests.kit import create_room, send_event, unique, wait_until
@@ -44,9 +44,7 @@ def test_resident_passes_on_joins_and_leaves_and_three_servers_talk(
     bob = p.kit_b.register_user(unique("bob"))
     carol = p.kit_c.register_user(unique("carol"))
     room_id = create_room(p.kit_a, alice, preset="public_chat")
-    assert join(p.kit_b, bob, room_id, via=[p.a.name]).status_code == 200
-    wait_until(lambda: membership(p.kit_a, alice, room_id, bob.user_id) == "join",
-               what="bob's join on A")
+    join_on_a(p, alice, bob, room_id)
     assert join(p.kit_c, carol, room_id, via=[p.a.name]).status_code == 200
     wait_until(lambda: membership(p.kit_b, bob, room_id, carol.user_id) == "join",
                what="carol's join on B")

@@ -17,10 +17,10 @@ from glia.protocol.signing import sign_event
 from tests.api.federation_rooms_kit import (
     RoomPair,
     bodies,
-    join,
-    membership,
+    join_on_a,
     messages,
     start_pair,
+    state_ids,
     wait_federating,
 )
 from tests.federation import signed_request
@@ -47,12 +47,8 @@ def test_a_gap_the_origin_cannot_fill_leaves_a_forward_extremity(
     alice = p.kit_a.register_user(unique("alice"))
     bob = p.kit_b.register_user(unique("bob"))
     room_id = create_room(p.kit_a, alice, preset="public_chat")
-    assert join(p.kit_b, bob, room_id, via=[p.a.name]).status_code == 200
-    wait_until(lambda: membership(p.kit_a, alice, room_id, bob.user_id) == "join",
-               what="bob's join on A")
-    state = {(e["type"], e["state_key"]): e["event_id"] for e in p.kit_a.request(
-        "GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state",
-        alice.access_token).json()}
+    join_on_a(p, alice, bob, room_id)
+    state = state_ids(p.kit_a, alice, room_id)
     version = get_room_version("12")
     assert version is not None
     # An event after one nobody has (B's get_missing_events finds nothing to give).
@@ -80,9 +76,7 @@ def test_missing_events_are_fetched_from_the_origin(gap_pair: RoomPair) -> None:
     alice = p.kit_a.register_user(unique("alice"))
     bob = p.kit_b.register_user(unique("bob"))
     room_id = create_room(p.kit_a, alice, preset="public_chat")
-    assert join(p.kit_b, bob, room_id, via=[p.a.name]).status_code == 200
-    wait_until(lambda: membership(p.kit_a, alice, room_id, bob.user_id) == "join",
-               what="bob's join on A")
+    join_on_a(p, alice, bob, room_id)
     last_known = messages(p.kit_a, alice, room_id)[-1]["event_id"]
 
     # A is down while bob writes: B keeps his events queued for A and backs off.
@@ -110,9 +104,7 @@ def test_missing_events_are_fetched_from_the_origin(gap_pair: RoomPair) -> None:
     # A fetches that one from B (/event), checks it and keeps it as an outlier to
     # authorise the event with. It comes first in the transaction, before anything told
     # B that A is back, so the rename can only have come that way.
-    state = {(e["type"], e["state_key"]): e["event_id"] for e in p.kit_b.request(
-        "GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state",
-        bob.access_token).json()}
+    state = state_ids(p.kit_b, bob, room_id)
     version = get_room_version("12")
     assert version is not None
     aside = build_event(version, room_id=room_id, sender=bob.user_id,

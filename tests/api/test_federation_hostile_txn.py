@@ -13,17 +13,10 @@ from urllib.parse import quote
 from glia.protocol.events import add_hashes, build_event, compute_event_id
 from glia.protocol.room_versions import RoomVersion, get_room_version
 from glia.protocol.signing import generate_signing_key, sign_event
-from tests.api.federation_rooms_kit import RoomPair, join, membership
+from tests.api.federation_rooms_kit import RoomPair, join_on_a, membership, state_ids
 from tests.api.federation_rooms_kit import rooms_pair as rooms_pair
 from tests.federation import signed_request
-from tests.kit import Kit, User, assert_error, create_room, send_event, unique, wait_until
-
-
-def _state_ids(kit: Kit, user: User, room_id: str) -> dict[tuple[str, str], str]:
-    r = kit.request("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state",
-                    user.access_token)
-    assert r.status_code == 200, r.text
-    return {(e["type"], e["state_key"]): e["event_id"] for e in r.json()}
+from tests.kit import Kit, User, assert_error, create_room, send_event, unique
 
 
 def _event_visible(kit: Kit, user: User, room_id: str, event_id: str) -> bool:
@@ -38,7 +31,7 @@ class Forger:
 
     def __init__(self, p: RoomPair, alice: User, room_id: str) -> None:
         self.p, self.room_id = p, room_id
-        self.state = _state_ids(p.kit_a, alice, room_id)
+        self.state = state_ids(p.kit_a, alice, room_id)
         r = p.kit_a.request("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/messages"
                             "?dir=b&limit=1", alice.access_token)
         self.prev = [r.json()["chunk"][0]["event_id"]]
@@ -65,9 +58,7 @@ def test_hostile_transaction_refused_per_pdu(rooms_pair: RoomPair) -> None:
     alice = p.kit_a.register_user(unique("alice"))
     bob = p.kit_b.register_user(unique("bob"))
     room_id = create_room(p.kit_a, alice, preset="public_chat")
-    assert join(p.kit_b, bob, room_id, via=[p.a.name]).status_code == 200
-    wait_until(lambda: membership(p.kit_a, alice, room_id, bob.user_id) == "join",
-               what="bob's join on A")
+    join_on_a(p, alice, bob, room_id)
     forge = Forger(p, alice, room_id)
     bob_auth = [("m.room.power_levels", ""), ("m.room.member", bob.user_id)]
 
@@ -194,9 +185,7 @@ def test_server_acl_and_blocked_rooms_refuse_pdus_and_edus(rooms_pair: RoomPair)
     denied = create_room(p.kit_a, alice, preset="public_chat")
     open_room = create_room(p.kit_a, alice, preset="public_chat")
     for room_id in (denied, open_room):
-        assert join(p.kit_b, bob, room_id, via=[p.a.name]).status_code == 200
-        wait_until(lambda r=room_id: membership(p.kit_a, alice, r, bob.user_id) == "join",
-                   what="bob's join on A")
+        join_on_a(p, alice, bob, room_id)
     b_host = p.b.name.rsplit(":", 1)[0]
     r = p.kit_a.request("PUT", f"/_matrix/client/v3/rooms/{quote(denied)}/state/"
                         "m.room.server_acl/", alice.access_token,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from tests.api.federation_rooms_kit import RoomPair, bodies, join, membership
+from tests.api.federation_rooms_kit import RoomPair, bodies, join, join_on_a, membership
 from tests.api.federation_rooms_kit import rooms_pair as rooms_pair
 from tests.kit import Kit, User, create_room, send_event, unique, wait_until
 
@@ -137,9 +137,7 @@ def test_leave_both_ways(rooms_pair: RoomPair) -> None:
     wait_until(lambda: membership(p.kit_a, alice, room_id, bob.user_id) == "leave",
                what="bob's leave on A")
     # Bob comes back, then Alice leaves: B sees it.
-    assert join(p.kit_b, bob, room_id, via=[p.a.name]).status_code == 200
-    wait_until(lambda: membership(p.kit_a, alice, room_id, bob.user_id) == "join",
-               what="bob's second join on A")
+    join_on_a(p, alice, bob, room_id, what="bob's second join on A")
     r = p.kit_a.request("POST", f"/_matrix/client/v3/rooms/{quote(room_id)}/leave",
                         alice.access_token, json={})
     assert r.status_code == 200, r.text

@@ -13,8 +13,7 @@ import pytest
 from tests.api.federation_rooms_kit import (
     RoomPair,
     bodies,
-    join,
-    membership,
+    join_on_a,
     start_pair,
     wait_federating,
 )
@@ -39,9 +38,7 @@ def test_down_destination_gets_its_queue_when_back(queue_pair: RoomPair) -> None
     alice = p.kit_a.register_user(unique("alice"))
     bob = p.kit_b.register_user(unique("bob"))
     room_id = create_room(p.kit_a, alice, preset="public_chat")
-    assert join(p.kit_b, bob, room_id, via=[p.a.name]).status_code == 200
-    wait_until(lambda: membership(p.kit_a, alice, room_id, bob.user_id) == "join",
-               what="bob's join on A")
+    join_on_a(p, alice, bob, room_id)
     send_event(p.kit_a, alice, room_id, {"msgtype": "m.text", "body": "while up"})
     wait_until(lambda: "while up" in bodies(p.kit_b, bob, room_id), what="first message")
     assert _queue(p, admin)["queue_length"] == 0

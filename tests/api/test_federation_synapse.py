@@ -20,7 +20,7 @@ import pytest
 
 from glia.protocol.signing import decode_verify_key, key_id, verify_json
 from tests.api.test_keys import CrossSigning, setup_device
-from tests.fed_synapse import Peers
+from tests.fed_synapse import Peers, ok
 from tests.federation import FederatingServer, signed_request
 from tests.kit import Kit, User, assert_error, create_room, unique, wait_until
 
@@ -30,12 +30,6 @@ V3 = "/_matrix/client/v3"
 @pytest.fixture(scope="module")
 def peers(synapse_peers: Peers) -> Peers:
     return synapse_peers
-
-
-def ok(r: Any) -> dict[str, Any]:
-    assert r.status_code == 200, (r.request.method, str(r.request.url), r.text)
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def set_profile(kit: Kit, user: User, displayname: str, avatar_url: str) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.api.federation_rooms_kit import bodies, join, membership
-from tests.fed_synapse import Peers
+from tests.fed_synapse import Peers, ok
 from tests.kit import Kit, User, create_room, send_event, unique, wait_until
 
 V3 = "/_matrix/client/v3"
@@ -23,12 +23,6 @@ V3 = "/_matrix/client/v3"
 @pytest.fixture(scope="module")
 def peers(synapse_peers: Peers) -> Peers:
     return synapse_peers
-
-
-def ok(r: Any) -> dict[str, Any]:
-    assert r.status_code == 200, (r.request.method, str(r.request.url), r.text)
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def say(kit: Kit, user: User, room_id: str, body: str) -> None:
