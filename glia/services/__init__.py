@@ -147,7 +147,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                 clock, auth, uia, account)
     registration = RegistrationService(config, storage, auth, uia, clock, threepids)
     aggregator = Aggregator(storage)
-    push_gateway = PushGateway(storage, config.push.allow_private_gateways)
+    push_gateway = PushGateway(storage, config.server_name,
+                               config.push.allow_private_gateways)
     room_stats = RoomStats(config, storage)
     user_directory = UserDirectoryService(config, storage, jobs)
     # Federation: the outbound client, what our users ask other servers through it, and

@@ -1,6 +1,8 @@
 """Push evaluation (the spec's push rules applied to every new event): which local users an
-event notifies, recorded as notification rows (the unread counts of ``/sync``) and as
-queued pushes for their HTTP pushers (delivered by ``services/push_gateway.py``).
+event notifies, recorded as notifications (the unread counts of ``/sync``: one room-wide
+row for the outcome most members share, rows of their own for the others, see
+``services/push_outcome.py``) and as queued pushes for their HTTP pushers (delivered by
+``services/push_gateway.py``).
 
 :class:`PushEvaluator` is a subscriber of the event writer: it runs right after an event
 commits, before the writer wakes ``/sync`` (so a woken sync sees the new counts), or later
@@ -36,9 +38,10 @@ from glia.protocol.power_levels import room_creators, user_level
 from glia.protocol.room_versions import RoomVersion
 from glia.services.event_fanout import WrittenEvent
 from glia.services.push_gateway import PushGateway
+from glia.services.push_outcome import EventOutcome
 from glia.storage import Storage, Stores
 from glia.storage.events import StoredEvent
-from glia.storage.push import Notification, UserRules
+from glia.storage.push import UserRules
 from glia.storage.state import Membership
 
 __all__ = ["PushEvaluator"]
@@ -69,7 +72,7 @@ class PushEvaluator:
     async def handle(self, events: Sequence[WrittenEvent]) -> None:
         """Evaluate the local recipients' rules on each event; store the notifications
         they cause and queue their pushes; wake the push gateway if pushes were queued."""
-        rows: list[Notification] = []
+        outcomes: list[EventOutcome] = []
         batches: dict[str, _RoomBatch] = {}
         for w in events:
             batch = batches.get(w.event.room_id)
@@ -82,15 +85,17 @@ class PushEvaluator:
             current = await tx.events.get_many([w.event.event_id for w in events])
             for w in events:
                 now = current.get(w.event.event_id)
-                rows += await self._evaluate(tx, w.event, w.version,
-                                             batches[w.event.room_id],
-                                             notify=now is not None and now.redacted_by is None)
-            queued = await self._record(tx, rows) if rows else 0
+                outcome = await self._evaluate(tx, w.event, w.version,
+                                               batches[w.event.room_id],
+                                               notify=now is not None and now.redacted_by is None)
+                if outcome is not None:
+                    outcomes.append(outcome)
+            queued = await self._record(tx, outcomes) if outcomes else 0
         if queued:
             self._gateway.wake()
 
     async def _evaluate(self, tx: Stores, event: StoredEvent, version: RoomVersion,
-                        batch: _RoomBatch, notify: bool) -> list[Notification]:
+                        batch: _RoomBatch, notify: bool) -> EventOutcome | None:
         """The notifications ``event`` causes. Also moves read positions the event
         implies: a sender has read up to their own event, and leaving a room reads it."""
         room_id, sender, stream = event.room_id, event.sender, event.stream_ordering
@@ -109,7 +114,7 @@ class PushEvaluator:
                 membership in ("leave", "ban"):
             await tx.push.mark_read(target_user, room_id, stream)
         if not notify:
-            return []
+            return None
 
         joined = await batch.joined_at(tx, stream)
         # Each recipient with the event ID of their member event (for display names).
@@ -119,7 +124,7 @@ class PushEvaluator:
         if invitee is not None:
             recipients[invitee] = event.event_id
         if not recipients:
-            return []
+            return None
 
         facts = pr.EventFacts({**event.pdu, "event_id": event.event_id, "room_id": room_id},
                               len(joined))
@@ -137,22 +142,8 @@ class PushEvaluator:
                         facts = replace(facts, power=await _power_facts(tx, event, version))
                     else:
                         raise
-        now = now_ms()
-        thread_id = _thread_of(event.content)
-        rows: list[Notification] = []
-        # Most members share a few winning rules: read each one's actions once.
-        outcomes: dict[int, tuple[list[pr.Action], bool, bool]] = {}
-        for user_id, rule in winners.items():
-            outcome = outcomes.get(id(rule))
-            if outcome is None:
-                actions = pr.effective_actions(rule.actions)
-                outcome = outcomes[id(rule)] = (actions, pr.notifies(actions),
-                                                pr.highlights(actions))
-            actions, notifies, highlight = outcome
-            if notifies:
-                rows.append(Notification(user_id, room_id, event.event_id, stream, thread_id,
-                                         actions, highlight, now))
-        return rows
+        return EventOutcome.of(event, _thread_of(event.content), now_ms(), recipients,
+                                joined, winners, await batch.pusher_users(tx))
 
     def _groups(self, custom: Mapping[str, UserRules], recipients: Mapping[str, str]
                 ) -> list[tuple[pr.Ruleset, list[str]]]:
@@ -186,18 +177,22 @@ class PushEvaluator:
         return template
 
     @staticmethod
-    async def _record(tx: Stores, rows: list[Notification]) -> int:
-        """Store the notifications not stored yet (a retry may find some) and queue their
-        pushes; returns how many pushes were queued."""
-        done = await tx.push.notified_of_events(sorted({n.event_id for n in rows}))
-        fresh = [n for n in rows if (n.user_id, n.stream) not in done]
-        await tx.push.add_notifications(fresh)
-        by_stream: dict[int, list[str]] = {}
-        for n in fresh:
-            by_stream.setdefault(n.stream, []).append(n.user_id)
+    async def _record(tx: Stores, outcomes: list[EventOutcome]) -> int:
+        """Store the notifications of the events not recorded yet (a retry may find some
+        recorded: an event's rows are written together) and queue their pushes; returns
+        how many pushes were queued."""
+        done = await tx.push.events_with_notifications(
+            sorted({o.event_id for o in outcomes}))
         queued = 0
-        for stream, users in by_stream.items():
-            queued += await tx.push.queue_deliveries(users, stream, fresh[0].ts)
+        for o in outcomes:
+            if o.event_id in done:
+                continue
+            if o.room_wide is not None:
+                await tx.push.add_room_notification(o.room_wide)
+            await tx.push.add_notifications(o.own)
+            pushed = [n.user_id for n in o.own if n.notify and n.user_id in o.pusher_users]
+            if pushed:
+                queued += await tx.push.queue_deliveries(pushed, o.stream, o.ts)
         return queued
 
 
@@ -218,6 +213,7 @@ class _RoomBatch:
         self._applied = 0
         self._at = 0
         self._rules: dict[str, UserRules] | None = None
+        self._pusher_users: frozenset[str] | None = None
 
     def add(self, event: StoredEvent, is_local: Callable[[str], bool]) -> None:
         self._streams.append(event.stream_ordering)
@@ -267,6 +263,19 @@ class _RoomBatch:
                 rules.update({u: r for u, r in found.items() if r.rules or r.changes})
             self._rules = rules
         return self._rules
+
+    async def pusher_users(self, tx: Stores) -> frozenset[str]:
+        """The batch's possible recipients who have an HTTP pusher."""
+        if self._pusher_users is None:
+            await self._load(tx)
+            found = await tx.push.http_pusher_users_of_members(self._room_id,
+                                                               min(self._streams))
+            later = {m.user_id for m, _ in self._changes if m.membership == "join"}
+            others = sorted((later | self._invitees) - self._first_joined)
+            if others:
+                found |= await tx.push.http_pusher_users(others)
+            self._pusher_users = frozenset(found)
+        return self._pusher_users
 
 
 def _invitee(event: StoredEvent, is_local: Callable[[str], bool]) -> str | None:

@@ -80,8 +80,10 @@ class PinnedBackend(pinned.PinnedBackend):
 
 
 class PushGateway:
-    def __init__(self, storage: Storage, allow_private: bool = False) -> None:
+    def __init__(self, storage: Storage, server_name: str, allow_private: bool = False
+                 ) -> None:
         self._allow_private = allow_private
+        self._server_name = server_name
         self._storage = storage
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -154,7 +156,8 @@ class PushGateway:
             await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _retention(self, now: int) -> None:
-        while await self._storage.push.delete_read_before(now - RETENTION_MS, 1000) >= 1000:
+        while await self._storage.push.delete_read_before(
+                now - RETENTION_MS, 1000, self._server_name) >= 1000:
             await asyncio.sleep(0)
 
     # -- one push ----------------------------------------------------------------------

@@ -119,7 +119,7 @@ async def test_success_clears_the_outbox_in_one_go(storage: Storage) -> None:
 
 
 async def test_push_evaluation_run_twice_notifies_and_pushes_once(storage: Storage) -> None:
-    gateway = QuietGateway(storage)
+    gateway = QuietGateway(storage, "test")
     evaluator = PushEvaluator("test", storage, gateway)
     writer = _writer(storage, EventFanout(storage, [evaluator]))
     async with storage.transaction() as tx:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from glia.storage import Storage
 from glia.storage.events import NewEvent
-from glia.storage.push import Notification, Pusher
+from glia.storage.push import Notification, Pusher, RoomNotification
 
 ROOM = "!room:test"
 BOB = "@bob:test"
@@ -67,7 +67,7 @@ async def test_unread_counts_and_read_positions(storage: Storage) -> None:
     assert page[0].actions == ["notify", {"set_tweak": "highlight"}] and page[0].highlight
     # Retention deletes only read notifications older than the cut-off.
     await push.mark_read(BOB, ROOM, 3)
-    assert await push.delete_read_before(1003, 100) == 2
+    assert await push.delete_read_before(1003, 100, "test") == 2
     assert [n.stream for n in await push.notifications(BOB, None, 10, False)] == [4, 3]
 
 
@@ -134,3 +134,44 @@ async def test_rows_go_with_what_they_belong_to(storage: Storage) -> None:
     await push.upsert_pusher(_pusher("c"))
     [kept] = await push.pushers_of_user(BOB)
     assert kept.device_id is None
+
+
+async def test_room_wide_rows_count_for_members_joined_at_the_event(storage: Storage) -> None:
+    """A room-wide row counts for each member joined at its event (membership
+    intervals in room_state), never for its sender, and not for a member whose own row
+    says otherwise; retention deletes it once every local member joined then read it."""
+    await _setup(storage, 6)
+    carol, dave = "@carol:test", "@dave:test"
+    for user_id, start, end in ((BOB, 1, None), (carol, 1, 4), (dave, 3, None),
+                                ("@eve:elsewhere", 1, None)):
+        await storage.engine.execute(
+            "INSERT INTO room_state (room_id, type, state_key, event_id, membership,"
+            " from_stream, to_stream) VALUES (?, 'm.room.member', ?, ?, 'join', ?, ?)",
+            ROOM, user_id, f"$join-{user_id}", start, end)
+    push = storage.push
+    for stream in range(2, 7):
+        await push.add_room_notification(RoomNotification(
+            ROOM, f"$e{stream}", stream, carol if stream == 5 else "@alice:test", "main",
+            ["notify"], stream == 6, 1000 + stream))  # type: ignore[list-item]
+    # Bob's own rule silenced event 3; Dave was highlighted by name in event 4.
+    await push.add_notifications([
+        Notification(BOB, ROOM, "$e3", 3, "main", [], False, 1003, notify=False),
+        _note(4, highlight=True, user_id=dave)])
+    assert await push.unread_counts(BOB, [ROOM]) == {ROOM: (4, 1)}  # 2, 4, 5, 6
+    assert await push.unread_counts(carol, [ROOM]) == {ROOM: (2, 0)}  # 2, 3; left at 4
+    assert await push.unread_counts(dave, [ROOM]) == {ROOM: (4, 2)}  # joined at 3
+    assert [n.stream for n in await push.notifications(BOB, None, 10, False)] == [6, 5, 4, 2]
+    assert [(n.stream, n.highlight) for n in await push.notifications(dave, None, 10, False)
+            ] == [(6, True), (5, False), (4, True), (3, False)]
+    assert await push.total_unread(dave) == 4
+    await push.mark_read(dave, ROOM, 4)
+    assert await push.unread_counts(dave, [ROOM]) == {ROOM: (2, 1)}
+    assert await push.events_with_notifications(["$e1", "$e3", "$e4"]) == {"$e3", "$e4"}
+    # Retention: a room-wide row goes once every local member joined at its event read
+    # it (the remote member does not count); an exclusion only after its room-wide row.
+    await push.mark_read(BOB, ROOM, 6)
+    assert await push.delete_read_before(2000, 100, "test") == 2  # row 4, Dave's own 4
+    await push.mark_read(carol, ROOM, 3)
+    assert await push.delete_read_before(2000, 100, "test") == 3  # rows 2, 3, Bob's 3
+    assert await push.unread_counts(BOB, [ROOM]) == {}
+    assert [n.stream for n in await push.notifications(dave, None, 10, False)] == [6, 5]

@@ -60,7 +60,7 @@ def display_name(i: int) -> str | None:
 
 
 async def test_every_member_gets_what_their_own_rules_say(storage: Storage) -> None:
-    evaluator = PushEvaluator("test", storage, QuietGateway(storage))
+    evaluator = PushEvaluator("test", storage, QuietGateway(storage, "test"))
     writer = EventsService(Config(server_name="test"), storage, generate_signing_key(),
                            persist_steps=[], fanout=EventFanout(storage, [evaluator]))
     room_id, _ = await writer.create_room(ALICE, V12, {}, lambda room_id: [
@@ -127,6 +127,17 @@ async def test_every_member_gets_what_their_own_rules_say(storage: Storage) -> N
         highlighted += sum(h for _, h in want)
     # The room is one where mentions by name matter at all.
     assert highlighted > len(members) // 2
+    # Each message is stored once for the members its outcome is common to, and per
+    # member only for those it does not fit (a highlight, rules of their own).
+    last = sent[-1]
+    outcome = {u: dict(expected[u]).get(last.event_id) for u in members}
+    common = max(set(outcome.values()), key=list(outcome.values()).count)
+    assert await storage.engine.fetchval(
+        "SELECT COUNT(*) FROM push_room_notifications WHERE stream = ?",
+        last.stream_ordering) == 1
+    assert await storage.engine.fetchval(
+        "SELECT COUNT(*) FROM push_notifications WHERE stream = ?", last.stream_ordering
+    ) == sum(o != common for o in outcome.values()) < len(members) // 5
     # The master rule silences; a silent room rule leaves only the mention overrides.
     assert expected[member(8)] == []
     assert expected[member(6)] and all(h for _, h in expected[member(6)])
@@ -163,7 +174,7 @@ async def test_one_write_with_joins_leaves_and_invites_notifies_members_at_each_
     invites) are evaluated together, the members and rules read once for them: still
     each event notifies the members joined at it, by their own rules — a member who
     joined within the write included."""
-    evaluator = PushEvaluator("test", storage, QuietGateway(storage))
+    evaluator = PushEvaluator("test", storage, QuietGateway(storage, "test"))
     writer = EventsService(Config(server_name="test"), storage, generate_signing_key(),
                            persist_steps=[], fanout=EventFanout(storage, [evaluator]))
     b, c, d, e, f = (member(i) for i in range(1, 6))

@@ -8,7 +8,7 @@ One module per area; :class:`PushStore` joins them so services reach all of push
 from __future__ import annotations
 
 from glia.storage.push.deliveries import Delivery, DeliveryStore
-from glia.storage.push.notifications import Notification, NotificationStore
+from glia.storage.push.notifications import Notification, NotificationStore, RoomNotification
 from glia.storage.push.pushers import Pusher, PusherStore
 from glia.storage.push.rules import PushRuleStore, UserRules
 
@@ -17,4 +17,4 @@ class PushStore(PushRuleStore, NotificationStore, PusherStore, DeliveryStore):
     """Every push area bound to one executor."""
 
 
-__all__ = ["Delivery", "Notification", "PushStore", "Pusher", "UserRules"]
+__all__ = ["Delivery", "Notification", "PushStore", "Pusher", "RoomNotification", "UserRules"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from glia.storage.engine import Row
-from glia.storage.push.common import StoreBase, dumps, optional_int
+from glia.storage.push.common import StoreBase, chunks, dumps, marks, optional_int
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,27 @@ def pusher_from_row(row: Row, prefix: str = "") -> Pusher:
 
 
 class PusherStore(StoreBase):
+    async def http_pusher_users_of_members(self, room_id: str, stream: int) -> set[str]:
+        """The room's joined members at ``stream`` who have an HTTP pusher (one query,
+        over the server's pushers, whatever the size of the room)."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT p.user_id FROM pushers p JOIN room_state m"
+            " ON m.state_key = p.user_id WHERE p.kind = 'http' AND m.room_id = ?"
+            " AND m.type = 'm.room.member' AND m.membership = 'join'"
+            " AND m.from_stream <= ? AND (m.to_stream IS NULL OR m.to_stream > ?)",
+            room_id, stream, stream)
+        return {r["user_id"] for r in rows}
+
+    async def http_pusher_users(self, user_ids: Sequence[str]) -> set[str]:
+        """Which of ``user_ids`` have an HTTP pusher."""
+        out: set[str] = set()
+        for chunk in chunks(list(user_ids)):
+            rows = await self._db.fetchall(
+                "SELECT DISTINCT user_id FROM pushers WHERE kind = 'http'"
+                f" AND user_id IN ({marks(chunk)})", *chunk)
+            out.update(r["user_id"] for r in rows)
+        return out
+
     async def pushers_of_user(self, user_id: str) -> list[Pusher]:
         rows = await self._db.fetchall(
             f"SELECT {PUSHER_COLUMNS} FROM pushers WHERE user_id = ?"
