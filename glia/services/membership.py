@@ -94,10 +94,9 @@ class MembershipService:
         if await self._storage.rooms.get(room_id) is None or not \
                 await self._storage.state.current_ids(room_id, [("m.room.create", "")]):
             return False
-        ours = self._events.server_name
-        servers = {server_name_of(m.user_id)
-                   for m in await self._storage.state.members_at(room_id, None, ["join"])}
-        return ours in servers or not servers
+        state = self._storage.state
+        return await state.has_joined_member(room_id, self._events.server_name) or \
+            not await state.has_joined_member(room_id)
 
     async def _join_remote(self, user_id: str, room_id: str, servers: list[str],
                            content: dict[str, Any]) -> str:

@@ -116,13 +116,17 @@ class PushEvaluator:
         if not notify:
             return None
 
-        joined = await batch.joined_at(tx, stream)
-        # Each recipient with the event ID of their member event (for display names).
-        recipients = {user_id: event_id for user_id, event_id in joined.items()
-                      if user_id != sender and self._is_local(user_id)}
         invitee = _invitee(event, self._is_local)
-        if invitee is not None:
-            recipients[invitee] = event.event_id
+        if event.type == "m.room.member" and not await batch.rules(tx):
+            # Everyone with the bare server defaults is decided by their shared
+            # ``.m.rule.member_event`` (no notification), but the invitee of an invite
+            # (``.m.rule.invite_for_me`` comes first): a join or leave in a big room
+            # need not read its members.
+            joined: Mapping[str, str] = {}
+            recipients = {} if invitee is None else {invitee: event.event_id}
+        else:
+            joined = await batch.joined_at(tx, stream)
+            recipients = self._recipients(joined, sender, invitee, event.event_id)
         if not recipients:
             return None
 
@@ -144,6 +148,16 @@ class PushEvaluator:
                         raise
         return EventOutcome.of(event, _thread_of(event.content), now_ms(), recipients,
                                 joined, winners, await batch.pusher_users(tx))
+
+    def _recipients(self, joined: Mapping[str, str], sender: str, invitee: str | None,
+                    event_id: str) -> dict[str, str]:
+        """Each local recipient with the event ID of their member event (for display
+        names): the joined members but the sender, and the invitee of an invite."""
+        recipients = {user_id: member_event for user_id, member_event in joined.items()
+                      if user_id != sender and self._is_local(user_id)}
+        if invitee is not None:
+            recipients[invitee] = event_id
+        return recipients
 
     def _groups(self, custom: Mapping[str, UserRules], recipients: Mapping[str, str]
                 ) -> list[tuple[pr.Ruleset, list[str]]]:
@@ -208,8 +222,7 @@ class _RoomBatch:
         self._streams: list[int] = []
         self._invitees: set[str] = set()
         self._joined: dict[str, str] | None = None
-        self._first_joined: frozenset[str] = frozenset()
-        self._changes: list[tuple[Membership, int]] = []
+        self._changes: list[tuple[Membership, int]] | None = None
         self._applied = 0
         self._at = 0
         self._rules: dict[str, UserRules] | None = None
@@ -221,14 +234,19 @@ class _RoomBatch:
         if invitee is not None:
             self._invitees.add(invitee)
 
+    async def _load_changes(self, tx: Stores) -> None:
+        """The membership changes between the batch's first and last events."""
+        if self._changes is None:
+            first, last = min(self._streams), max(self._streams)
+            self._changes = await tx.state.member_changes(self._room_id, first, last) \
+                if last > first else []
+
     async def _load(self, tx: Stores) -> dict[str, str]:
         if self._joined is None:
-            first, last = min(self._streams), max(self._streams)
+            await self._load_changes(tx)
+            first = min(self._streams)
             self._joined = {m.user_id: m.event_id
                             for m in await tx.state.members_at(self._room_id, first, ["join"])}
-            self._first_joined = frozenset(self._joined)
-            if last > first:
-                self._changes = await tx.state.member_changes(self._room_id, first, last)
             self._at = first
         return self._joined
 
@@ -236,6 +254,7 @@ class _RoomBatch:
         """The joined members (user ID → member event ID) just after ``stream``; asked
         for in stream order (the writer hands events over so)."""
         joined = await self._load(tx)
+        assert self._changes is not None
         if stream < self._at:
             return {m.user_id: m.event_id
                     for m in await tx.state.members_at(self._room_id, stream, ["join"])}
@@ -250,14 +269,20 @@ class _RoomBatch:
         self._at = stream
         return joined
 
+    async def _later_candidates(self, tx: Stores) -> set[str]:
+        """Who may be a recipient besides the members joined at the first event: those
+        joining within the batch, and invitees."""
+        await self._load_changes(tx)
+        assert self._changes is not None
+        return {m.user_id for m, _ in self._changes if m.membership == "join"} | \
+            self._invitees
+
     async def rules(self, tx: Stores) -> Mapping[str, UserRules]:
         """The own rules of the batch's possible recipients who have any (left out:
         the bare server defaults)."""
         if self._rules is None:
-            await self._load(tx)
             rules = await tx.push.rules_of_members(self._room_id, min(self._streams))
-            later = {m.user_id for m, _ in self._changes if m.membership == "join"}
-            others = sorted((later | self._invitees) - self._first_joined)
+            others = sorted(await self._later_candidates(tx) - set(rules))
             if others:
                 found = await tx.push.rules_for_users(others)
                 rules.update({u: r for u, r in found.items() if r.rules or r.changes})
@@ -267,11 +292,9 @@ class _RoomBatch:
     async def pusher_users(self, tx: Stores) -> frozenset[str]:
         """The batch's possible recipients who have an HTTP pusher."""
         if self._pusher_users is None:
-            await self._load(tx)
             found = await tx.push.http_pusher_users_of_members(self._room_id,
                                                                min(self._streams))
-            later = {m.user_id for m, _ in self._changes if m.membership == "join"}
-            others = sorted((later | self._invitees) - self._first_joined)
+            others = sorted(await self._later_candidates(tx) - found)
             if others:
                 found |= await tx.push.http_pusher_users(others)
             self._pusher_users = frozenset(found)

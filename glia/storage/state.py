@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from glia.storage.engine import Executor
+from glia.storage.users import like_pattern
 
 StateKey = tuple[str, str]
 
@@ -144,6 +145,19 @@ class StateStore:
         )
         return [Membership(r["room_id"], r["state_key"], r["membership"], r["event_id"])
                 for r in rows]
+
+    async def has_joined_member(self, room_id: str, server_name: str | None = None) -> bool:
+        """Whether someone (of ``server_name``, if given) is joined to the room now:
+        one index probe, not the room's member list."""
+        args: list[Any] = [room_id]
+        of_server = ""
+        if server_name is not None:
+            of_server = " AND state_key LIKE ? ESCAPE '\\'"
+            args.append(f"%:{like_pattern(server_name)}")
+        return await self._db.fetchval(
+            "SELECT 1 FROM room_state WHERE room_id = ? AND type = 'm.room.member'"
+            f" AND to_stream IS NULL AND membership = 'join'{of_server} LIMIT 1",
+            *args) is not None
 
     async def share_a_room(self, user_a: str, user_b: str) -> bool:
         """Whether both users are joined to some room now."""

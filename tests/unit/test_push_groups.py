@@ -11,13 +11,16 @@ from typing import Any
 import pytest
 
 from glia.protocol.push_rules import (
+    DEFAULT_TEMPLATE,
     DefaultRuleChange,
     EventFacts,
     PowerFacts,
     PushRule,
     build_ruleset,
     build_template,
+    effective_actions,
     evaluate_members,
+    notifies,
 )
 from glia.protocol.push_rules.words import display_names_in, fold, literals_in
 from glia.protocol.room_versions import KNOWN_ROOM_VERSIONS
@@ -162,3 +165,29 @@ def test_fold_keeps_positions() -> None:
     text = "İstanbul ſtraße ΣΊΣΥΦΟΣ"
     assert len(fold(text)) == len(text)
     assert fold("ſ") == fold("s") and fold("ı") == fold("I") and fold("µ") == fold("Μ")
+
+
+@pytest.mark.parametrize("membership", ["join", "leave", "ban", "invite", "knock"])
+@pytest.mark.parametrize("msgtype", [None, "m.notice", "m.text"])
+def test_member_events_notify_nobody_with_the_defaults_but_the_invitee(
+        membership: str, msgtype: str | None) -> None:
+    """What push evaluation relies on to skip reading a big room's members for a member
+    event when nobody there has rules of their own: with the bare defaults, such an event
+    notifies nobody but the invitee of an invite, whatever the member count or body."""
+    target = "@target:example.org"
+    content: dict[str, Any] = {"membership": membership, "body": "target @room alice",
+                               "displayname": "alice"}
+    if msgtype is not None:
+        content["msgtype"] = msgtype
+    event = {"type": "m.room.member", "state_key": target, "sender": "@s:example.org",
+             "room_id": ROOM, "event_id": "$m", "content": content,
+             "m.mentions": {"room": True}}
+    users = [target, "@alice:example.org", "@bob:example.org"]
+    for count in (2, 3, 1000):
+        facts = EventFacts(event, count, PowerFacts(100, None, V11))
+        winners = evaluate_members(DEFAULT_TEMPLATE, facts, users,
+                                   {u: "alice" for u in users})
+        notified = {u for u, rule in winners.items()
+                    if notifies(effective_actions(rule.actions))}
+        expect = {target} if membership == "invite" and msgtype != "m.notice" else set()
+        assert notified == expect
