@@ -146,13 +146,14 @@ class StateStore:
         return [Membership(r["room_id"], r["state_key"], r["membership"], r["event_id"])
                 for r in rows]
 
-    async def has_joined_member(self, room_id: str, server_name: str | None = None) -> bool:
-        """Whether someone (of ``server_name``, if given) is joined to the room now:
-        one index probe, not the room's member list."""
+    async def has_joined_member(self, room_id: str, server_name: str | None = None,
+                                others: bool = False) -> bool:
+        """Whether someone is joined to the room now: of ``server_name`` if given (of
+        any other server with ``others``). One index probe, not the member list."""
         args: list[Any] = [room_id]
         of_server = ""
         if server_name is not None:
-            of_server = " AND state_key LIKE ? ESCAPE '\\'"
+            of_server = f" AND state_key {'NOT ' if others else ''}LIKE ? ESCAPE '\\'"
             args.append(f"%:{like_pattern(server_name)}")
         return await self._db.fetchval(
             "SELECT 1 FROM room_state WHERE room_id = ? AND type = 'm.room.member'"

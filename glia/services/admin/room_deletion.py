@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 SHUTDOWN_AND_PURGE = "shutdown_and_purge_room"
 PURGE_ROOM = "purge_room"
 PURGE_BATCH = 1000
+#: Members evicted between two saves of a delete job's progress.
+PROGRESS_EVERY = 20
 #: Local memberships a room deletion ends (invites and knocks are rejected).
 EVICTED = ("join", "invite", "knock")
 #: Outcomes a deletion job records per item (besides a member's membership, its intent).
@@ -144,14 +146,17 @@ class RoomDeletion:
                 todo[user_id] = membership
         done = sum(1 for o in recorded.values() if o in (KICKED, KICK_FAILED))
         total = done + len(todo)
+        # Who is to go, recorded at once (a restarted job knows them); then each
+        # member's outcome commits with their forgetting the room, and progress is
+        # saved every PROGRESS_EVERY members: a few commits per member, not five.
+        await job.record([(u, m) for u, m in sorted(todo.items()) if u not in recorded])
         for user_id, membership in sorted(todo.items()):
-            if user_id not in recorded:
-                await job.record([(user_id, membership)])
+            left = False
             try:
                 current = await self._storage.state.membership_of(room_id, user_id)
                 if current is not None and current.membership in EVICTED:
                     await self._membership.leave(user_id, room_id, None)
-                await self._storage.rooms.forget(user_id, room_id)
+                left = True
                 if membership == "join" and new_room_id:
                     there = await self._storage.state.membership_of(new_room_id, user_id)
                     if there is None or there.membership != "join":
@@ -161,9 +166,13 @@ class RoomDeletion:
                 logger.warning("room delete: %s could not leave %s: %s", user_id, room_id,
                                e.error)
                 outcome = KICK_FAILED
-            await job.record([(user_id, outcome)])
+            async with self._storage.transaction() as tx:
+                if left:
+                    await tx.rooms.forget(user_id, room_id)
+                await job.record([(user_id, outcome)], tx)
             done += 1
-            await job.progress(done, total)
+            if done % PROGRESS_EVERY == 0 or done == total:
+                await job.progress(done, total)
 
     async def local_members(self, room_id: str, memberships: tuple[str, ...]
                             ) -> list[tuple[str, str]]:

@@ -74,8 +74,12 @@ class FederationSender:
     # -- what to send -------------------------------------------------------------------
 
     async def room_servers(self, room_id: str) -> set[str]:
-        """Other servers with a joined member in the room (current state)."""
-        members = await self._storage.state.members_at(room_id, None, ["join"])
+        """Other servers with a joined member in the room (current state); a room of
+        only our users is told by an index probe, not by reading its members."""
+        state = self._storage.state
+        if not await state.has_joined_member(room_id, self._server_name, others=True):
+            return set()
+        members = await state.members_at(room_id, None, ["join"])
         servers = {_server(m.user_id) for m in members}
         return {s for s in servers if s is not None and s != self._server_name}
 
