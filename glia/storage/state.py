@@ -78,6 +78,21 @@ class StateStore:
             [(event_id, room_id, key[0], key[1], value)
              for key, value in sorted(overrides.items())])
 
+    async def put_state_anchor(self, room_id: str, event_id: str, stream: int) -> None:
+        """The stream position a soft-failed event's state overrides are relative to."""
+        await self._db.execute(
+            "INSERT INTO event_state_anchors (event_id, room_id, stream) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING", event_id, room_id, stream)
+
+    async def state_anchors(self, room_id: str, event_ids: Sequence[str]) -> dict[str, int]:
+        wanted = sorted(set(event_ids))
+        if not wanted:
+            return {}
+        rows = await self._db.fetchall(
+            "SELECT event_id, stream FROM event_state_anchors WHERE room_id = ?"
+            f" AND event_id IN ({', '.join('?' for _ in wanted)})", room_id, *wanted)
+        return {r["event_id"]: int(r["stream"]) for r in rows}
+
     async def current_ids(self, room_id: str, keys: list[StateKey] | None = None
                           ) -> dict[StateKey, str]:
         """Current state event IDs of a room (all of it, or just ``keys``)."""

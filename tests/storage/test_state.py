@@ -105,3 +105,14 @@ async def test_unset_and_state_after_event_overrides(shared: Storage) -> None:
     assert await st.after_event_overrides([e1, e2, "$none"]) == {
         e1: {("m.room.topic", ""): "$t1", ("m.room.name", ""): None}}
     assert await st.after_event_overrides([]) == {}
+
+
+async def test_state_anchors(shared: Storage) -> None:
+    r, other = await _room(shared), await _room(shared)
+    st = shared.state
+    e = f"$e{uid('a')}"
+    await st.put_state_anchor(r, e, 42)
+    await st.put_state_anchor(r, e, 43)  # kept from the first time
+    assert await st.state_anchors(r, [e, "$none"]) == {e: 42}
+    assert await st.state_anchors(other, [e]) == {}
+    assert await st.state_anchors(r, []) == {}

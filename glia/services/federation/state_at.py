@@ -18,8 +18,10 @@ whose ``prev_events`` are exactly the forward extremities has the current state 
 it (the caller's fast path). Any other received event (:meth:`ForkedState.prepare`):
 
 1. the state before it is the resolution of the states after its known prev_events
-   (prev_events we do not have — an unfilled gap, a soft-failed or outlier event — are
-   left out; with none known the caller goes on as before: the current state);
+   (prev_events we do not have — an unfilled gap, an outlier — are left out; with none
+   known the caller goes on as before: the current state). A soft-failed event is not in
+   the timeline but later events may build on it, so its state is kept too
+   (:meth:`ForkedState.soft_failed`: overrides over the room's state when it came);
 2. it must pass the auth rules against that state, or it is rejected (the spec's check
    5 on receipt: an event that its own auth events allow but its place in the graph
    does not, such as a branch forged on a moment when its sender had power);
@@ -168,16 +170,46 @@ class ForkedState:
                         fork.event_id, fork.room_id, len(overrides))
         return stored
 
+    async def soft_failed(self, tx: Stores, room_id: str, event_id: str,
+                          event: Mapping[str, Any], fork: Fork | None,
+                          extremities: Sequence[str]) -> None:
+        """Keep the state after a soft-failed event (later events may build on it):
+        as overrides over the room's state now, the state after its newest forward
+        extremity (the room's last written event is always one)."""
+        streams = [e.stream_ordering for e in (await tx.events.get_many(list(extremities))
+                                               ).values()]
+        if not streams:
+            return
+        anchor = max(streams)
+        if fork is None:
+            # Its prev_events are the forward extremities (or none has a known state):
+            # the state before it is taken to be the room's state now.
+            key = _state_key(event)
+            overrides: dict[StateKey, str | None] = {} if key is None else {key: event_id}
+        else:
+            now = await tx.state.ids_at(room_id, anchor)
+            after = fork.after
+            overrides = {k: after.get(k) for k in set(after) | set(now)
+                         if after.get(k) != now.get(k)}
+        await tx.state.put_state_anchor(room_id, event_id, anchor)
+        if overrides:
+            await tx.state.put_after_event_overrides(room_id, event_id, overrides)
+
     async def states_after(self, tx: Stores, room_id: str, event_ids: Sequence[str]
                            ) -> dict[str, StateIds]:
-        """The state after each of ``event_ids`` that is a stored event of the room."""
+        """The state after each of ``event_ids`` that is a stored event of the room or
+        a soft-failed one."""
         wanted = list(dict.fromkeys(event_ids))
         stored = await tx.events.get_many(wanted)
-        known = [e for e in wanted if e in stored and stored[e].room_id == room_id]
+        positions = {e: stored[e].stream_ordering for e in wanted
+                     if e in stored and stored[e].room_id == room_id}
+        positions.update(await tx.state.state_anchors(
+            room_id, [e for e in wanted if e not in positions]))
+        known = [e for e in wanted if e in positions]
         overrides = await tx.state.after_event_overrides(known)
         out: dict[str, StateIds] = {}
         for event_id in known:
-            state = await tx.state.ids_at(room_id, stored[event_id].stream_ordering)
+            state = await tx.state.ids_at(room_id, positions[event_id])
             for key, value in overrides.get(event_id, {}).items():
                 if value is None:
                     state.pop(key, None)
@@ -188,8 +220,9 @@ class ForkedState:
 
     @staticmethod
     async def _load(tx: Stores, room_id: str, states: Sequence[StateIds]) -> dict[str, Pdu]:
-        """The events of ``states`` and of their auth chains: stored events of the room
-        and its outliers."""
+        """The events of ``states`` and of their auth chains: stored events of the room,
+        its soft-failed events (a soft-failed prev_event's state names it) and its
+        outliers."""
         events: dict[str, Pdu] = {}
         frontier = sorted({eid for state in states for eid in state.values()})
         while frontier:
@@ -198,6 +231,9 @@ class ForkedState:
                 found = {e: s.pdu for e, s in (await tx.events.get_many(chunk)).items()
                          if s.room_id == room_id}
                 rest = [e for e in chunk if e not in found]
+                if rest:
+                    found.update(await tx.federation_queue.soft_failed(room_id, rest))
+                    rest = [e for e in rest if e not in found]
                 if rest:
                     found.update(await tx.federation_queue.outliers(room_id, rest))
                 events.update(found)

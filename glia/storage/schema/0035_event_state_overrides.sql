@@ -14,3 +14,14 @@ CREATE TABLE event_state_overrides (
 
 -- A room's rows go with the room when it is purged.
 CREATE INDEX event_state_overrides_room ON event_state_overrides (room_id);
+
+-- Soft-failed events are not in the timeline, so they have no stream position; later
+-- events can still name them as prev_events. Their state is kept as overrides over the
+-- room's state history at the position recorded here (the room's state when they came).
+CREATE TABLE event_state_anchors (
+    event_id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    stream BIGINT NOT NULL
+);
+
+CREATE INDEX event_state_anchors_room ON event_state_anchors (room_id);
