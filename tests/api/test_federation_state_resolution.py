@@ -152,11 +152,23 @@ def test_a_forked_room_resolves_the_same_on_both(fork_pair: RoomPair) -> None:
     assert carol_join in sent, room
 
     # After the fork, each side's next event cites both branches and the room goes on.
-    send_event(p.kit_b, bob, room_id, {"msgtype": "m.text", "body": "healed"})
+    extremities = {e["event_id"] for e in _forward_extremities(p.kit_b, admin_b, room_id)}
+    assert len(extremities) > 1, extremities
+    healed = send_event(p.kit_b, bob, room_id, {"msgtype": "m.text", "body": "healed"})
+    r = signed_request(p.a.name, p.a.signing_key(), p.b, "GET",
+                       f"/_matrix/federation/v1/event/{quote(healed)}")
+    assert set(r.json()["pdus"][0]["prev_events"]) == extremities
     wait_until(lambda: "healed" in bodies(p.kit_a, alice, room_id), what="B → A after")
     last = messages(p.kit_a, alice, room_id)[-1]
     assert last["content"].get("body") == "healed"
     assert state_ids(p.kit_a, alice, room_id) == state_ids(p.kit_b, bob, room_id)
+
+
+def _forward_extremities(kit: Kit, admin: User, room_id: str) -> list[dict[str, Any]]:
+    r = kit.request("GET", f"/_synapse/admin/v1/rooms/{quote(room_id)}/forward_extremities",
+                    admin.access_token)
+    assert r.status_code == 200, r.text
+    return list(r.json()["results"])
 
 
 def _forge(p: RoomPair, room_id: str, sender: str, event_type: str, content: Any,
