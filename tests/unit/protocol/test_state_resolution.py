@@ -199,6 +199,23 @@ def test_v1_lets_a_join_through_a_concurrent_join_rules_change() -> None:
     assert resolved[CAROL_MEMBER] == room.id(join)
 
 
+def test_v1_membership_conflicts_do_not_see_each_other() -> None:
+    """v1 checks every membership conflict against R as the join rules pass left it, as
+    Synapse does, where conflicted keys have no value yet: Bob's kick of Carol finds no
+    membership of Bob's, although Bob's own conflict (a display name change) is resolved
+    first in key order. Resolving them one after another would let the kick through."""
+    room = standard_room("1", users={BOB: 50})
+    room.join(BOB)
+    room.join(CAROL)
+    base, prev = dict(room.state), list(room.extremities)
+    rename, s1 = fork(room, base, prev, BOB, "m.room.member",
+                      {"membership": "join", "displayname": "Bob"}, BOB)
+    _, s2 = fork(room, base, prev, BOB, "m.room.member", {"membership": "leave"}, CAROL)
+    resolved = _resolve_both_orders(room, s1, s2)
+    assert resolved[("m.room.member", BOB)] == room.id(rename)
+    assert resolved[CAROL_MEMBER] == room.id(base[CAROL_MEMBER])
+
+
 @pytest.mark.parametrize("version", ["2", "11", "12"])
 def test_topic_of_a_banned_user_is_reset(version: str) -> None:
     """Synapse's "topic reset": on one branch Bob sets the topic and Alice then bans him;
