@@ -89,8 +89,13 @@ def auth_chain(start: Iterable[str], events: EventMap) -> set[str]:
 
 
 def auth_difference(state_sets: Sequence[StateMap], events: EventMap) -> set[str]:
-    """Events in some but not all of the state sets' full auth chains."""
-    chains = [auth_chain(s.values(), events) for s in state_sets]
+    """Events in some but not all of the state sets' full auth chains.
+
+    A state set's full auth chain here includes the set's own events, as Synapse computes
+    it: otherwise an unconflicted event that only one set's events cite as an auth event
+    would be in the difference, and (v12, which starts the iterative auth checks from
+    nothing) could change the outcome, so servers would disagree."""
+    chains = [auth_chain(s.values(), events) | set(s.values()) for s in state_sets]
     union: set[str] = set().union(*chains)
     common = set(chains[0]).intersection(*chains[1:])
     return union - common
@@ -354,7 +359,11 @@ def _resolve_v1(
 ) -> dict[StateKey, str]:
     """The original algorithm: power levels, then join rules, then memberships, each
     conflict resolved by replaying candidates in depth order while they pass auth;
-    other conflicts take the deepest candidate that passes auth."""
+    other conflicts take the deepest candidate that passes auth.
+
+    Each pass checks against *R* as the previous pass left it: the membership conflicts
+    do not see each other's outcome, nor the other conflicts each other's (as Synapse
+    does it, so the result does not depend on the order keys are visited in)."""
     keys: set[StateKey] = set().union(*(s.keys() for s in state_sets))
     resolved: dict[StateKey, str] = {}
     conflicts: dict[StateKey, list[str]] = {}
@@ -366,37 +375,44 @@ def _resolve_v1(
             conflicts[key] = [eid for eid in values if eid in events]
     create = _find_create(state_sets, events)
 
-    def allowed(eid: str) -> bool:
+    def allowed(eid: str, state: Mapping[StateKey, str]) -> bool:
         event = events[eid]
-        auth = _auth_state(event, resolved, events, rv, create, frozenset(), False)
+        auth = _auth_state(event, state, events, rv, create, frozenset(), False)
         return _passes(event, auth, rv)
 
-    def auth_order(key: StateKey) -> None:
-        # Ascending depth, then descending sha1(event_id).
+    def auth_order(key: StateKey, base: Mapping[StateKey, str]) -> str | None:
+        # Ascending depth, then descending sha1(event_id); the last one of the run of
+        # candidates that each pass auth with the one before applied.
         candidates = sorted(conflicts[key], key=lambda e: _sha1(e), reverse=True)
         candidates.sort(key=lambda e: _depth(events[e]))
         if not candidates:
-            return
-        resolved[key] = candidates[0]
+            return None
+        state = dict(base)
+        state[key] = candidates[0]
         for eid in candidates[1:]:
-            if not allowed(eid):
+            if not allowed(eid, state):
                 break
-            resolved[key] = eid
+            state[key] = eid
+        return state[key]
 
-    for event_type in ("m.room.power_levels", "m.room.join_rules", "m.room.member"):
-        for key in sorted(k for k in conflicts if k[0] == event_type):
-            auth_order(key)
-    for key in sorted(k for k in conflicts if k[0] not in (
-        "m.room.power_levels", "m.room.join_rules", "m.room.member"
-    )):
+    def normal(key: StateKey, base: Mapping[StateKey, str]) -> str | None:
         # Highest depth, then lowest sha1(event_id), that passes auth; if none does,
         # the last candidate (as Synapse does, so rooms stay consistent with it).
         candidates = sorted(conflicts[key], key=lambda e: (-_depth(events[e]), _sha1(e)))
         for eid in candidates:
-            if allowed(eid):
-                resolved[key] = eid
-                break
-        else:
-            if candidates:
-                resolved[key] = candidates[-1]
+            if allowed(eid, base):
+                return eid
+        return candidates[-1] if candidates else None
+
+    auth_types = ("m.room.power_levels", "m.room.join_rules", "m.room.member")
+    passes: list[tuple[Callable[[StateKey], bool], Callable[..., str | None]]] = [
+        *((lambda k, t=t: k[0] == t, auth_order) for t in auth_types),
+        (lambda k: k[0] not in auth_types, normal),
+    ]
+    for selects, pick in passes:
+        base = dict(resolved)
+        for key in sorted(k for k in conflicts if selects(k)):
+            chosen = pick(key, base)
+            if chosen is not None:
+                resolved[key] = chosen
     return resolved

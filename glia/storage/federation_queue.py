@@ -98,6 +98,17 @@ class FederationQueueStore:
         return await self._db.fetchval(
             "SELECT 1 FROM federation_soft_failed WHERE event_id = ?", event_id) is not None
 
+    async def soft_failed(self, room_id: str, event_ids: list[str]
+                          ) -> dict[str, dict[str, Any]]:
+        """The room's soft-failed events among ``event_ids``, by ID."""
+        if not event_ids:
+            return {}
+        marks = ", ".join("?" for _ in event_ids)
+        rows = await self._db.fetchall(
+            f"SELECT event_id, pdu FROM federation_soft_failed WHERE room_id = ?"
+            f" AND event_id IN ({marks})", room_id, *event_ids)
+        return {r["event_id"]: json.loads(r["pdu"]) for r in rows}
+
     # -- outliers -----------------------------------------------------------------------
 
     async def add_outlier(self, event_id: str, room_id: str, origin: str,

@@ -42,6 +42,58 @@ class StateStore:
         )
         return None if replaced is None else str(replaced)
 
+    async def unset(self, room_id: str, event_type: str, state_key: str, stream: int
+                    ) -> str | None:
+        """End the current state of a key at ``stream`` (state resolution may leave a
+        key with no value); returns the event ID it had."""
+        replaced = await self._db.fetchval(
+            "UPDATE room_state SET to_stream = ? WHERE room_id = ? AND type = ?"
+            " AND state_key = ? AND to_stream IS NULL RETURNING event_id",
+            stream, room_id, event_type, state_key,
+        )
+        return None if replaced is None else str(replaced)
+
+    async def after_event_overrides(self, event_ids: Sequence[str]
+                                    ) -> dict[str, dict[StateKey, str | None]]:
+        """Per event, where the state after it differs from ``ids_at`` at its stream
+        position (None: the key is absent after it); events with no difference are
+        left out."""
+        out: dict[str, dict[StateKey, str | None]] = {}
+        wanted = sorted(set(event_ids))
+        for i in range(0, len(wanted), _KEYS_PER_QUERY):
+            chunk = wanted[i:i + _KEYS_PER_QUERY]
+            rows = await self._db.fetchall(
+                "SELECT event_id, type, state_key, state_event_id FROM"
+                f" event_state_overrides WHERE event_id IN ({', '.join('?' for _ in chunk)})",
+                *chunk)
+            for r in rows:
+                out.setdefault(r["event_id"], {})[(r["type"], r["state_key"])] = \
+                    r["state_event_id"]
+        return out
+
+    async def put_after_event_overrides(self, room_id: str, event_id: str,
+                                        overrides: dict[StateKey, str | None]) -> None:
+        await self._db.executemany(
+            "INSERT INTO event_state_overrides (event_id, room_id, type, state_key,"
+            " state_event_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [(event_id, room_id, key[0], key[1], value)
+             for key, value in sorted(overrides.items())])
+
+    async def put_state_anchor(self, room_id: str, event_id: str, stream: int) -> None:
+        """The stream position a soft-failed event's state overrides are relative to."""
+        await self._db.execute(
+            "INSERT INTO event_state_anchors (event_id, room_id, stream) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING", event_id, room_id, stream)
+
+    async def state_anchors(self, room_id: str, event_ids: Sequence[str]) -> dict[str, int]:
+        wanted = sorted(set(event_ids))
+        if not wanted:
+            return {}
+        rows = await self._db.fetchall(
+            "SELECT event_id, stream FROM event_state_anchors WHERE room_id = ?"
+            f" AND event_id IN ({', '.join('?' for _ in wanted)})", room_id, *wanted)
+        return {r["event_id"]: int(r["stream"]) for r in rows}
+
     async def current_ids(self, room_id: str, keys: list[StateKey] | None = None
                           ) -> dict[StateKey, str]:
         """Current state event IDs of a room (all of it, or just ``keys``)."""

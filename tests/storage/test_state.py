@@ -85,3 +85,34 @@ async def test_heroes(shared: Storage) -> None:
     assert await st.heroes(r, "@me:test") == ["@a:test", "@c:test", "@e:test", "@f:test"]
     assert await st.heroes(r, "@me:test", limit=2) == ["@a:test", "@c:test"]
     assert await st.heroes(r, "@a:test", limit=2) == ["@c:test", "@e:test"]
+
+
+async def test_unset_and_state_after_event_overrides(shared: Storage) -> None:
+    """State resolution may leave a key with no value; a forked event's own state is
+    kept as its difference from the history at its position."""
+    r = await _room(shared)
+    st = shared.state
+    await st.set(r, "m.room.topic", "", "$t1", None, 20)
+    assert await st.unset(r, "m.room.topic", "", 21) == "$t1"
+    assert await st.unset(r, "m.room.topic", "", 22) is None
+    assert await st.current_ids(r) == {}
+    assert await st.ids_at(r, 20) == {("m.room.topic", ""): "$t1"}
+    assert await st.set(r, "m.room.topic", "", "$t2", None, 23) is None
+    e1, e2 = f"$e{uid('1')}", f"$e{uid('2')}"
+    await st.put_after_event_overrides(r, e1, {("m.room.topic", ""): "$t1",
+                                                ("m.room.name", ""): None})
+    await st.put_after_event_overrides(r, e2, {})
+    assert await st.after_event_overrides([e1, e2, "$none"]) == {
+        e1: {("m.room.topic", ""): "$t1", ("m.room.name", ""): None}}
+    assert await st.after_event_overrides([]) == {}
+
+
+async def test_state_anchors(shared: Storage) -> None:
+    r, other = await _room(shared), await _room(shared)
+    st = shared.state
+    e = f"$e{uid('a')}"
+    await st.put_state_anchor(r, e, 42)
+    await st.put_state_anchor(r, e, 43)  # kept from the first time
+    assert await st.state_anchors(r, [e, "$none"]) == {e: 42}
+    assert await st.state_anchors(other, [e]) == {}
+    assert await st.state_anchors(r, []) == {}

@@ -6,9 +6,14 @@ Each PDU is judged on its own and answered ``{}`` (accepted, or already known) o
 claim one of our users as sender, and it must pass the checks on receipt
 (``pdus.py``: format and size, signatures of every server that must sign, content hash,
 its own auth events — which must be known here, or fetched from the origin as
-outliers, ``gaps.py``). Then, under the room's lock, it is
-checked against the room's current state: an event that fails is soft-failed (kept in
-``federation_soft_failed``, never shown to clients nor used as a prev_event), and so is
+outliers, ``gaps.py``). Then, under the room's lock, it must pass against the state
+before it, or it is rejected: the current state when its prev_events are the room's
+forward extremities; otherwise it forks the room, and the state before it is resolved
+from the states after its prev_events (``state_at.py``), and the room's state becomes
+the resolution of the states after the new forward extremities. An event that passes
+there but fails against the room's current state (on a fork: resolved with the state
+before it) is soft-failed (kept in ``federation_soft_failed`` with its state, never
+shown to clients nor used as a prev_event of ours), and so is
 a redaction of another server's user's event by a sender without the room's redact level
 (from room version 3 the receiver decides that); one that
 passes goes through the event pipeline, so clients see it in ``/sync`` and
@@ -42,6 +47,7 @@ from glia.services.federation.acl import RoomAcls
 from glia.services.federation.gaps import GapFiller
 from glia.services.federation.pdus import BadPdu, PduChecks, authorise, check_against_state
 from glia.services.federation.resident import ResidentMemberships
+from glia.services.federation.state_at import ForkedState
 from glia.services.receipts import ReceiptService
 from glia.services.typing import TypingService
 from glia.storage import Storage, Stores
@@ -85,6 +91,7 @@ class InboundTransactions:
         self._typing = typing
         self._receipts = receipts
         self._clock = clock
+        self._forks = ForkedState(events)
 
     async def receive(self, origin: str, txn_id: str, pdus: list[Any], edus: list[Any]
                       ) -> dict[str, Any]:
@@ -175,8 +182,7 @@ class InboundTransactions:
             authorise(event, known.values(), version, create)
         except BadPdu as e:
             return str(e)
-        await self._write(origin, room_id, version, event_id, event)
-        return None
+        return await self._write(origin, room_id, version, event_id, event)
 
     async def _fill_gap(self, origin: str, room_id: str, version: RoomVersion,
                         event_id: str) -> None:
@@ -197,28 +203,54 @@ class InboundTransactions:
                         "extremity", event_id, origin)
 
     async def _write(self, origin: str, room_id: str, version: RoomVersion, event_id: str,
-                     event: dict[str, Any]) -> None:
+                     event: dict[str, Any]) -> str | None:
+        """Reject, soft-fail or write a checked event under the room's lock; returns
+        why it was rejected (it fails against the state before it: the current state,
+        or on a fork the state resolved from its prev_events, ``state_at.py``), or
+        None."""
+        rejected: list[str] = []
+
         async def write(tx: Stores) -> list[StoredEvent]:
+            failure: str | None = None
             if await tx.events.get(event_id) is not None:
                 # Another transaction (or a gap fill) wrote it since we looked.
                 return []
-            types = auth_rules.auth_types_for_pdu(event, version)
-            state = await self._resident.current_auth_state(tx, room_id, types)
+            extremities = await tx.rooms.forward_extremities(room_id)
+            fork = await self._forks.prepare(tx, room_id, version, event_id, event,
+                                             extremities)
+            state: Mapping[tuple[str, str], Mapping[str, Any]]
+            if fork is None:
+                types = auth_rules.auth_types_for_pdu(event, version)
+                state = await self._resident.current_auth_state(tx, room_id, types)
+                if set(prev_event_ids(event)) == set(extremities):
+                    # The current state is the state before it: failing it is a
+                    # rejection (the spec's check 5), not a soft failure.
+                    failure = check_against_state(event, state, version)
+            else:
+                failure = fork.rejected
+                state = await self._forks.soft_fail_state(fork)
+            if failure is not None:
+                rejected.append(f"not allowed by the state before it: {failure}")
+                return []
             problem = check_against_state(event, state, version) or \
                 await _redaction_problem(tx, version, event, state)
             if problem is not None:
                 logger.info("soft-failed %s from %s: %s", event_id, origin, problem)
                 await tx.federation_queue.add_soft_failed(
                     event_id, room_id, origin, event, problem, self._clock.now_ms())
+                await self._forks.soft_failed(tx, room_id, event_id, event, fork,
+                                              extremities)
                 return []
             prevs = set(prev_event_ids(event))
-            extremities = [e for e in await tx.rooms.forward_extremities(room_id)
-                           if e not in prevs]
+            new_extremities = [*(e for e in extremities if e not in prevs), event_id]
+            if fork is not None:
+                return [await self._forks.persist(tx, fork, new_extremities)]
             return [await self._events.persist_received(
                 tx, room_id, version, event, event_id, in_state="state_key" in event,
-                extremities=[*extremities, event_id])]
+                extremities=new_extremities)]
 
         await self._events.write_received(room_id, version, write)
+        return rejected[0] if rejected else None
 
     async def _room_refusal(self, room_id: str, origin: str) -> str | None:
         """Why ``origin`` may not send anything into the room: an admin blocked it here,

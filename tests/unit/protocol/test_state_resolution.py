@@ -174,6 +174,111 @@ def test_three_way_fork_with_joins(version: str) -> None:
     assert ("m.room.name", "") in resolved
 
 
+@pytest.mark.parametrize("version", [str(n) for n in range(2, 13)])
+def test_join_rules_change_beats_concurrent_join(version: str) -> None:
+    """Alice makes the room invite-only while Carol joins it on another branch: the
+    join rules are a power event, applied first, and Carol's join then fails."""
+    room = standard_room(version)
+    base, prev = dict(room.state), list(room.extremities)
+    rules, s1 = fork(room, base, prev, ALICE, "m.room.join_rules", {"join_rule": "invite"}, "")
+    _, s2 = fork(room, base, prev, CAROL, "m.room.member", {"membership": "join"}, CAROL)
+    resolved = _resolve_both_orders(room, s1, s2)
+    assert resolved[("m.room.join_rules", "")] == room.id(rules)
+    assert CAROL_MEMBER not in resolved
+
+
+def test_v1_lets_a_join_through_a_concurrent_join_rules_change() -> None:
+    """In v1 a key that only one branch has is no conflict, so Carol's join is kept
+    without an auth check against the new join rules: one of the bugs v2 fixed."""
+    room = standard_room("1")
+    base, prev = dict(room.state), list(room.extremities)
+    rules, s1 = fork(room, base, prev, ALICE, "m.room.join_rules", {"join_rule": "invite"}, "")
+    join, s2 = fork(room, base, prev, CAROL, "m.room.member", {"membership": "join"}, CAROL)
+    resolved = _resolve_both_orders(room, s1, s2)
+    assert resolved[("m.room.join_rules", "")] == room.id(rules)
+    assert resolved[CAROL_MEMBER] == room.id(join)
+
+
+def test_v1_membership_conflicts_do_not_see_each_other() -> None:
+    """v1 checks every membership conflict against R as the join rules pass left it, as
+    Synapse does, where conflicted keys have no value yet: Bob's kick of Carol finds no
+    membership of Bob's, although Bob's own conflict (a display name change) is resolved
+    first in key order. Resolving them one after another would let the kick through."""
+    room = standard_room("1", users={BOB: 50})
+    room.join(BOB)
+    room.join(CAROL)
+    base, prev = dict(room.state), list(room.extremities)
+    rename, s1 = fork(room, base, prev, BOB, "m.room.member",
+                      {"membership": "join", "displayname": "Bob"}, BOB)
+    _, s2 = fork(room, base, prev, BOB, "m.room.member", {"membership": "leave"}, CAROL)
+    resolved = _resolve_both_orders(room, s1, s2)
+    assert resolved[("m.room.member", BOB)] == room.id(rename)
+    assert resolved[CAROL_MEMBER] == room.id(base[CAROL_MEMBER])
+
+
+@pytest.mark.parametrize("version", ["2", "11", "12"])
+def test_topic_of_a_banned_user_is_reset(version: str) -> None:
+    """Synapse's "topic reset": on one branch Bob sets the topic and Alice then bans him;
+    the other branch still has Alice's older topic. The ban applies first, so Bob's
+    topic no longer passes and Alice's older one is the room's topic."""
+    room = standard_room(version, users={BOB: 50})
+    room.join(BOB)
+    t1 = room.send(ALICE, "m.room.topic", {"topic": "T1"}, "")
+    base, prev = dict(room.state), list(room.extremities)
+    t2, after_t2 = fork(room, base, prev, BOB, "m.room.topic", {"topic": "T2"}, "")
+    ban, after_ban = fork(room, after_t2, [room.id(t2)], ALICE, "m.room.member",
+                          {"membership": "ban"}, BOB)
+    resolved = _resolve_both_orders(room, after_ban, base)
+    assert resolved[("m.room.member", BOB)] == room.id(ban)
+    assert resolved[TOPIC] == room.id(t1)
+
+
+@pytest.mark.parametrize("version", ["2", "11", "12"])
+def test_topics_on_the_same_mainline_position_go_by_timestamp(version: str) -> None:
+    """Two topics authorised by the same power levels: the later ``origin_server_ts`` is
+    applied last and wins, whichever branch was built first."""
+    room = standard_room(version, users={BOB: 50})
+    room.join(BOB)
+    base, prev = dict(room.state), list(room.extremities)
+    room.ts = 5000
+    later, s1 = fork(room, base, prev, ALICE, "m.room.topic", {"topic": "later"}, "")
+    room.ts = 2000
+    _, s2 = fork(room, base, prev, BOB, "m.room.topic", {"topic": "earlier"}, "")
+    assert _resolve_both_orders(room, s1, s2)[TOPIC] == room.id(later)
+
+
+@pytest.mark.parametrize("version", ["2", "11", "12"])
+def test_topics_with_the_same_timestamp_go_by_event_id(version: str) -> None:
+    """Same mainline position and timestamp: the greater event ID is applied last."""
+    room = standard_room(version, users={BOB: 50})
+    room.join(BOB)
+    base, prev = dict(room.state), list(room.extremities)
+    room.ts = 5000
+    a, s1 = fork(room, base, prev, ALICE, "m.room.topic", {"topic": "a"}, "")
+    room.ts = 5000
+    b, s2 = fork(room, base, prev, BOB, "m.room.topic", {"topic": "b"}, "")
+    assert a["origin_server_ts"] == b["origin_server_ts"]
+    winner = max(room.id(a), room.id(b))
+    assert _resolve_both_orders(room, s1, s2)[TOPIC] == winner
+
+
+@pytest.mark.parametrize("version", ["2", "11", "12"])
+def test_demoted_moderator_topic_loses_to_mainline(version: str) -> None:
+    """Bob, a moderator, sets the topic on a branch that never saw Alice demote him;
+    on Alice's branch the topic she set after the demotion is based on the newer power
+    levels. Bob's topic fails against the resolved power levels."""
+    room = standard_room(version, users={BOB: 50})
+    room.join(BOB)
+    base, prev = dict(room.state), list(room.extremities)
+    demote, after = fork(room, base, prev, ALICE, "m.room.power_levels", _pl(room, {BOB: 0}), "")
+    mine, s1 = fork(room, after, [room.id(demote)], ALICE, "m.room.topic", {"topic": "A"}, "")
+    room.ts += 100  # Bob's topic is the newer one: that alone does not let it win.
+    _, s2 = fork(room, base, prev, BOB, "m.room.topic", {"topic": "B"}, "")
+    resolved = _resolve_both_orders(room, s1, s2)
+    assert resolved[PL] == room.id(demote)
+    assert resolved[TOPIC] == room.id(mine)
+
+
 # --- the definitions on synthetic DAGs -----------------------------------------------
 
 
@@ -193,8 +298,18 @@ def test_split_state() -> None:
 
 
 def test_auth_difference() -> None:
+    # A state set's full auth chain holds its own events too (as Synapse computes it).
     events = _dag({"A": [], "B": ["A"], "C": ["B"], "D": ["A"]})
-    assert auth_difference([{("x", ""): "C"}, {("x", ""): "D"}], events) == {"B"}
+    assert auth_difference([{("x", ""): "C"}, {("x", ""): "D"}], events) == {"B", "C", "D"}
+
+
+def test_auth_difference_leaves_out_an_unconflicted_auth_event() -> None:
+    """B is in both state sets; only the first set's C cites it. Counting only auth
+    chains, B would be in the difference although nothing conflicts over it."""
+    events = _dag({"A": [], "B": ["A"], "C": ["B"], "D": ["A"]})
+    first = {("b", ""): "B", ("x", ""): "C"}
+    second = {("b", ""): "B", ("x", ""): "D"}
+    assert auth_difference([first, second], events) == {"C", "D"}
 
 
 def test_conflicted_subgraph() -> None:
