@@ -31,6 +31,7 @@ from glia.services.federation.remote_join import RemoteMemberships
 from glia.services.guest_access import check_guest_may_join
 from glia.services.jobs import JobContext
 from glia.services.profile import member_profile
+from glia.services.restricted_joins import restricted_join
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
 
@@ -177,8 +178,11 @@ class MembershipService:
             if old is None or (old.sender == user_id and kept == content):
                 return room_id
         await check_guest_may_join(self._storage, user_id, room_id)
-        extra = await self._restricted_join_authoriser(room_id, user_id, current)
-        await self._send_content(room_id, user_id, user_id, {**content, **extra})
+        authoriser = (await restricted_join(self._storage, self._events.server_name,
+                                            room_id, user_id)).authoriser
+        if authoriser is not None:
+            content["join_authorised_via_users_server"] = authoriser
+        await self._send_content(room_id, user_id, user_id, content)
         await self._storage.rooms.unforget(user_id, room_id)
         return room_id
 
@@ -202,40 +206,6 @@ class MembershipService:
                        "display_name": invite.content.get("display_name", ""),
                        "signed": msgspec.to_builtins(signed)}}
         await self._send_content(room_id, signed.sender, user_id, content)
-
-    async def _restricted_join_authoriser(self, room_id: str, user_id: str,
-                                          current: Any) -> dict[str, Any]:
-        """For restricted rooms, name a local member who may invite (v8+ rules)."""
-        if current is not None and current.membership in ("invite", "join"):
-            return {}
-        ids = await self._storage.state.current_ids(
-            room_id, [("m.room.join_rules", ""), ("m.room.power_levels", "")])
-        events = await self._storage.events.get_many(list(ids.values()))
-        rules = events.get(ids.get(("m.room.join_rules", ""), ""))
-        if rules is None or rules.content.get("join_rule") not in (
-                "restricted", "knock_restricted"):
-            return {}
-        allowed = [a.get("room_id") for a in rules.content.get("allow", [])
-                   if isinstance(a, dict) and a.get("type") == "m.room_membership"]
-        for other in allowed:
-            if not isinstance(other, str):
-                continue
-            member = await self._storage.state.membership_of(other, user_id)
-            if member is not None and member.membership == "join":
-                break
-        else:
-            return {}
-        pl = events.get(ids.get(("m.room.power_levels", ""), ""))
-        pl_content = pl.content if pl else {}
-        invite_level = pl_content.get("invite", 0)
-        users = pl_content.get("users", {})
-        room = await self._storage.rooms.get(room_id)
-        for member in await self._storage.state.members_at(room_id, None, ["join"]):
-            is_creator = room is not None and member.user_id == room.creator
-            if is_creator or users.get(member.user_id, pl_content.get("users_default", 0)) \
-                    >= invite_level:
-                return {"join_authorised_via_users_server": member.user_id}
-        return {}
 
     async def invite(self, inviter: str, room_id: str, invitee: str,
                      reason: str | None) -> None:

@@ -102,6 +102,12 @@ class RemoteMemberships:
         event = {k: v for k, v in template.items()
                  if k not in ("hashes", "signatures", "unsigned", "event_id")}
         event["content"] = {**content, "membership": kind}
+        via = template.get("content", {}).get("join_authorised_via_users_server") \
+            if isinstance(template.get("content"), dict) else None
+        if kind == "join" and isinstance(via, str):
+            # A restricted join: the resident server names its member who authorises
+            # it (and signs the join in send_join).
+            event["content"]["join_authorised_via_users_server"] = via
         event["origin_server_ts"] = now_ms()
         if not version.updated_redaction_rules:
             event["origin"] = self._server_name
