@@ -57,6 +57,7 @@ from glia.services.federation.discovery import SystemResolver
 from glia.services.federation.gaps import GapFiller
 from glia.services.federation.invites import Invites
 from glia.services.federation.keys import ServerKeysService
+from glia.services.federation.knock import Knocks
 from glia.services.federation.pdus import PduChecks
 from glia.services.federation.policy import FederationPolicy
 from glia.services.federation.queries import FederationQueryService
@@ -195,8 +196,10 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                               pdu_checks, signing_key)
     invites = Invites(config.server_name, storage, room_events, pdu_checks,
                       federation_resident, remote_memberships, signing_key)
+    knocks = Knocks(config.server_name, storage, room_events, federation_resident,
+                    remote_memberships, clock)
     membership = MembershipService(storage, room_events, directory, remote_memberships,
-                                   invites)
+                                   invites, knocks)
     search = SearchService(storage, aggregator)
     search_admin = SearchAdminService(storage, jobs)
     rooms = RoomService(config, storage, room_events)
@@ -323,6 +326,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         federation_sender=federation_sender,
         federation_resident=federation_resident,
         federation_invites=invites,
+        federation_knocks=knocks,
         federation_transactions=InboundTransactions(
             config.server_name, storage, room_events, pdu_checks, federation_resident,
             typing, receipts, clock, room_acls,

@@ -27,6 +27,7 @@ from glia.ids import (
 from glia.services.directory import DirectoryService
 from glia.services.events import EventRequest, EventsService
 from glia.services.federation.invites import Invites
+from glia.services.federation.knock import Knocks
 from glia.services.federation.remote_join import RemoteMemberships
 from glia.services.guest_access import check_guest_may_join
 from glia.services.jobs import JobContext
@@ -61,9 +62,11 @@ class MembershipService:
     def __init__(self, storage: Storage, events: EventsService,
                  directory: DirectoryService,
                  remote: RemoteMemberships | None = None,
-                 invites: Invites | None = None) -> None:
+                 invites: Invites | None = None, knocks: Knocks | None = None) -> None:
         """``remote`` joins rooms this server is not in, over federation; ``invites``
-        invites other servers' users and rejects their servers' invites."""
+        invites other servers' users and rejects their servers' invites; ``knocks``
+        knocks on (and withdraws knocks from) rooms of other servers."""
+        self._knocks = knocks
         self._remote = remote
         self._invites = invites
         self._storage = storage
@@ -104,6 +107,15 @@ class MembershipService:
                            content: dict[str, Any]) -> str:
         if self._remote is None:
             raise errors.not_found("No known servers for this room")
+        candidates = await self._remote_candidates(user_id, room_id, servers)
+        await self._remote.join(user_id, room_id, candidates, content)
+        await self._storage.rooms.unforget(user_id, room_id)
+        return room_id
+
+    async def _remote_candidates(self, user_id: str, room_id: str,
+                                 servers: list[str]) -> list[str]:
+        """The servers to join or knock through, in order: ``servers`` (the client's
+        ``via``, the alias's servers), the inviting server, the room ID's server."""
         if not is_valid_room_id(room_id):
             raise errors.invalid_param(f"{room_id} is not a legal room ID")
         candidates = list(servers)
@@ -116,9 +128,7 @@ class MembershipService:
             candidates.append(server_name_of(room_id))
         if await self._storage.admin_rooms.blocked_by(room_id) is not None:
             raise MatrixError(403, "M_UNKNOWN", "This room has been blocked on this server")
-        await self._remote.join(user_id, room_id, candidates, content)
-        await self._storage.rooms.unforget(user_id, room_id)
-        return room_id
+        return candidates
 
     async def _member_content(self, user_id: str, membership: str,
                               reason: str | None) -> dict[str, Any]:
@@ -236,6 +246,11 @@ class MembershipService:
             content = {"membership": "leave", **({"reason": reason} if reason else {})}
             await self._invites.reject_remote(user_id, room_id, content)
             return
+        if current.membership == "knock" and self._knocks is not None and \
+                not await self._resident(room_id):
+            await self._knocks.rescind_remote(
+                user_id, room_id, await self._member_content(user_id, "leave", reason))
+            return
         await self._send(room_id, user_id, user_id, "leave", reason)
 
     async def client_leave(self, user_id: str, room_id: str, reason: str | None) -> None:
@@ -291,8 +306,19 @@ class MembershipService:
             raise errors.forbidden(f"{target} is not banned")
         await self._send(room_id, sender, target, "leave", reason)
 
-    async def knock(self, user_id: str, room_id_or_alias: str, reason: str | None) -> str:
-        room_id = await self.resolve_room(room_id_or_alias)
+    async def knock(self, user_id: str, room_id_or_alias: str, reason: str | None,
+                    via: list[str] | None = None) -> str:
+        """Knock; on a room this server is not in, over federation (servers chosen as
+        for a join)."""
+        room_id, servers = await self._resolve(room_id_or_alias)
+        if self._knocks is not None and not await self._resident(room_id):
+            candidates = await self._remote_candidates(user_id, room_id,
+                                                       [*(via or []), *servers])
+            await self._knocks.knock_remote(
+                user_id, room_id, candidates,
+                await self._member_content(user_id, "knock", reason))
+            return room_id
+        room_id = await self.resolve_room(room_id)
         await self._send(room_id, user_id, user_id, "knock", reason)
         return room_id
 

@@ -88,7 +88,7 @@ class RemoteMemberships:
         """``make_join`` / ``make_leave`` at ``server``: (version, event ID, our signed
         event) from its template with our ``content``."""
         path = f"/_matrix/federation/v1/make_{kind}/{quote(room_id)}/{quote(user_id)}"
-        if kind == "join":
+        if kind in ("join", "knock"):
             path += "?" + "&".join(f"ver={quote(v)}" for v in KNOWN_ROOM_VERSIONS)
         body = await self.ask(server, "GET", path)
         version = get_room_version(body.get("room_version", "1"))
@@ -115,6 +115,21 @@ class RemoteMemberships:
             event["event_id"] = new_opaque_event_id(self._server_name)
         signed = sign_event(add_hashes(event), version, self._server_name, self._key)
         return version, get_event_id(signed, version), signed
+
+    async def leave_via(self, server: str, user_id: str, room_id: str,
+                        content: Mapping[str, Any]) -> None:
+        """Leave a room this server is not in (reject an invite, rescind a knock)
+        through ``server`` (``make_leave`` / ``send_leave``), then record the leave."""
+        version, event_id, leave = await self.make_event(
+            server, "leave", user_id, room_id, content)
+        await self.ask(server, "PUT", f"/_matrix/federation/v2/send_leave/"
+                       f"{quote(room_id)}/{quote(event_id)}", leave)
+
+        async def write(tx: Stores) -> list[StoredEvent]:
+            return [await self._events.persist_received(
+                tx, room_id, version, leave, event_id, in_state=True, extremities=[])]
+
+        await self._events.write_received(room_id, version, write)
 
     async def _join_via(self, server: str, user_id: str, room_id: str,
                         content: Mapping[str, Any]) -> StoredEvent:

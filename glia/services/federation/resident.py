@@ -132,7 +132,10 @@ class ResidentMemberships:
                             event_type="m.room.member", content=content, prev_events=prev,
                             auth_events=listed, depth=depth, origin_server_ts=now_ms(),
                             server_name=origin, state_key=user_id)
-        problem = check_against_state(event, state, version)
+        # A restricted join is checked as we will sign it (the rules want our signature).
+        checked = sign_event(event, version, self._server_name, self._key) \
+            if "join_authorised_via_users_server" in content else event
+        problem = check_against_state(checked, state, version)
         if problem is not None:
             raise errors.forbidden(f"You are not allowed to {membership} this room: "
                                    f"{problem}")
