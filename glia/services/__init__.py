@@ -60,6 +60,7 @@ from glia.services.federation.keys import ServerKeysService
 from glia.services.federation.knock import Knocks
 from glia.services.federation.pdus import PduChecks
 from glia.services.federation.policy import FederationPolicy
+from glia.services.federation.presence import FederatedPresence
 from glia.services.federation.queries import FederationQueryService
 from glia.services.federation.remote import RemoteQueries
 from glia.services.federation.remote_join import RemoteMemberships
@@ -213,7 +214,11 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                               listener=federation_sender.receipt_sent)
     typing = TypingService(storage, notifier, clock, appservice_ephemeral,
                            listener=federation_sender.typing_changed)
-    presence = PresenceService(storage, notifier, clock, appservice_ephemeral)
+    presence = PresenceService(storage, notifier, clock, appservice_ephemeral,
+                               server_name=config.server_name,
+                               listener=lambda user_id: federated_presence.changed(user_id))
+    federated_presence = FederatedPresence(config.server_name, config.federation.presence,
+                                           storage, federation_sender, presence, clock)
     sync = SyncService(storage, notifier, aggregator, receipts, typing, presence,
                        devices=keys, unread_counts=push.unread_counts,
                        account_data_sources=[push.sync_account_data])
@@ -330,7 +335,9 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         federation_transactions=InboundTransactions(
             config.server_name, storage, room_events, pdu_checks, federation_resident,
             typing, receipts, clock, room_acls,
-            GapFiller(config.server_name, storage, federation_client, pdu_checks, clock)),
+            GapFiller(config.server_name, storage, federation_client, pdu_checks, clock),
+            presence=federated_presence),
+        federation_presence=federated_presence,
         openid=OpenIdService(config, storage, clock),
         appservice_sender=appservice_sender,
         appservice_queries=appservice_queries,

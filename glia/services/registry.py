@@ -53,6 +53,7 @@ from glia.services.federation.client import FederationClient
 from glia.services.federation.invites import Invites
 from glia.services.federation.keys import ServerKeysService
 from glia.services.federation.knock import Knocks
+from glia.services.federation.presence import FederatedPresence
 from glia.services.federation.queries import FederationQueryService
 from glia.services.federation.resident import ResidentMemberships
 from glia.services.federation.sender import FederationSender
@@ -195,6 +196,7 @@ class Services:
     federation_transactions: InboundTransactions
     federation_invites: Invites
     federation_knocks: Knocks
+    federation_presence: FederatedPresence
     openid: OpenIdService
     appservice_sender: AppServiceSender
     appservice_queries: AppServiceQueries
