@@ -160,6 +160,11 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                          federation_policy, SystemResolver(), clock, backoff)
     federation_sender = FederationSender(config.server_name, storage, federation_client,
                                          backoff, clock)
+    presence = PresenceService(storage, notifier, clock, appservice_ephemeral,
+                               server_name=config.server_name,
+                               listener=lambda user_id: federated_presence.changed(user_id))
+    federated_presence = FederatedPresence(config.server_name, config.federation.presence,
+                                           storage, federation_sender, presence, clock)
     server_keys = ServerKeysService(config.server_name, signing_key, storage,
                                     federation_client, federation_policy, clock)
     # The event-write pipeline (services/events.py). Subscribers run after each commit in
@@ -175,6 +180,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         UpgradeFollow(config.server_name, storage, notifier),
         RoomEventWakeups(notifier, room_members.is_local),
         federation_sender,
+        federated_presence,
         # After the wake-ups: its leaves are events of their own. (`membership` is
         # made below; the subscriber only runs once requests flow.)
         GuestEviction(storage, lambda user, room: membership.leave(user, room, None)),
@@ -214,11 +220,6 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                               listener=federation_sender.receipt_sent)
     typing = TypingService(storage, notifier, clock, appservice_ephemeral,
                            listener=federation_sender.typing_changed)
-    presence = PresenceService(storage, notifier, clock, appservice_ephemeral,
-                               server_name=config.server_name,
-                               listener=lambda user_id: federated_presence.changed(user_id))
-    federated_presence = FederatedPresence(config.server_name, config.federation.presence,
-                                           storage, federation_sender, presence, clock)
     sync = SyncService(storage, notifier, aggregator, receipts, typing, presence,
                        devices=keys, unread_counts=push.unread_counts,
                        account_data_sources=[push.sync_account_data])

@@ -1,7 +1,8 @@
 """Presence across two Glia servers (``m.presence`` EDUs): a user's presence reaches the
 users of the other server who share a room with them, in ``/sync`` and
 ``GET /presence/{userId}/status``, both ways; an entry a server sends about a user not
-its own is ignored; another server's user whose server falls silent goes offline after
+its own is ignored; presence set before two users shared a room arrives with the join;
+another server's user whose server falls silent goes offline after
 the federation timeout, not after the local sync timeout."""
 
 from __future__ import annotations
@@ -76,6 +77,21 @@ def test_presence_both_ways(rooms_pair: RoomPair) -> None:
     assert _status(p.kit_a, alice, bob.user_id)["status_msg"] == "back"
     assert _status(p.kit_a, alice, bob.user_id)["presence"] == "online"
     assert _status(p.kit_a, alice, alice.user_id)["status_msg"] == "at A"
+
+
+def test_presence_from_before_sharing_a_room_arrives_with_the_join(
+        rooms_pair: RoomPair) -> None:
+    p = rooms_pair
+    alice = p.kit_a.register_user(unique("alice"))
+    bob = p.kit_b.register_user(unique("bob"))
+    _set(p.kit_a, alice, "unavailable", "set before")
+    _set(p.kit_b, bob, "online", "also before")
+    room_id = create_room(p.kit_a, alice, preset="public_chat")
+    join_on_a(p, alice, bob, room_id)
+    wait_until(lambda: _status(p.kit_b, bob, alice.user_id).get("status_msg")
+               == "set before", what="alice's earlier presence on B")
+    wait_until(lambda: _status(p.kit_a, alice, bob.user_id).get("status_msg")
+               == "also before", what="bob's earlier presence on A")
 
 
 def test_remote_user_goes_offline_after_the_federation_timeout(

@@ -4,23 +4,26 @@ Outbound: each presence change of one of our users goes to every server with a u
 joined to a room the user is joined to (``{"push": [{user_id, presence,
 last_active_ago, currently_active, status_msg}]}``); an unchanged online presence is
 repeated every :data:`PING_INTERVAL_MS`, so the other servers, which time a silent
-user out (Synapse after 30 minutes, Glia too), keep them online.
+user out (Synapse after 30 minutes, Glia too), keep them online. When a server newly
+shares a room with us (one of its users joins), it is sent the presence of our users in
+the room, and our newly joined user's presence goes to the room's servers.
 
-Inbound: entries about the origin's own users who share a room with this server are
-kept like our users' presence, so our clients see them in ``/sync`` and
+Inbound: entries about the origin's own users are kept like our users' presence, so
+our clients sharing a room with them see them in ``/sync`` and
 ``GET /presence/{userId}/status``; entries about anyone else are ignored.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
 
 from glia.clock import Clock
 from glia.ids import InvalidId, server_name_of
+from glia.services.event_fanout import WrittenEvent
 from glia.services.federation.sender import FederationSender
 from glia.services.presence import MAX_STATUS_LENGTH, STATES, PresenceService
 from glia.storage import Storage
@@ -32,6 +35,9 @@ logger = logging.getLogger(__name__)
 #: How often an unchanged online presence is sent again (Synapse: 25 minutes).
 PING_INTERVAL_MS = 25 * 60_000
 _PAGE = 500
+#: Entries per EDU when a server is told of many users at once (a transaction's size
+#: stays well under the spec's limit).
+_PER_EDU = 50
 
 
 def _server(user_id: object) -> str | None:
@@ -68,6 +74,42 @@ class FederatedPresence:
         self._sender.send_edu_to(sorted(destinations), "m.presence",
                                  {"push": [{"user_id": user_id, **entry}]})
 
+    # -- event-pipeline subscriber: presence for servers that newly share a room --------
+
+    name = "federation_presence"
+
+    async def handle(self, events: Sequence[WrittenEvent]) -> None:
+        """A join: our joining user's presence goes to the room's servers; another
+        server's joining user's server gets the presence of our users in the room
+        (it had no reason to hear of them before)."""
+        if not self._enabled:
+            return
+        for written in events:
+            event = written.event
+            if event.type != "m.room.member" or event.state_key is None \
+                    or event.content.get("membership") != "join":
+                continue
+            server = _server(event.state_key)
+            if server == self._server_name:
+                await self.changed(event.state_key)
+            elif server is not None:
+                await self._tell_of_room(server, event.room_id)
+
+    async def _tell_of_room(self, destination: str, room_id: str) -> None:
+        ours = [m.user_id for m in await self._storage.state.members_at(room_id, None,
+                                                                        ["join"])
+                if _server(m.user_id) == self._server_name]
+        now = self._clock.now_ms()
+        entries = [{"user_id": p.user_id,
+                    **msgspec.to_builtins(PresenceService.content(p, now))}
+                   for p in await self._storage.presence.of_users(ours)
+                   if p.state != "offline"]
+        for at in range(0, len(entries), _PER_EDU):
+            self._sender.send_edu_to([destination], "m.presence",
+                                     {"push": entries[at:at + _PER_EDU]})
+
+    # -- inbound --------------------------------------------------------------------------
+
     async def receive(self, origin: str, content: Mapping[str, Any]) -> None:
         """An ``m.presence`` EDU from ``origin``."""
         push = content.get("push")
@@ -80,8 +122,9 @@ class FederatedPresence:
             if _server(user_id) != origin or state not in STATES:
                 continue
             assert isinstance(user_id, str)
-            if not await self._storage.state.rooms_of_user(user_id, ["join"]):
-                continue  # no room shared with us: nobody here may see it
+            # Kept even before we share a room with them: the resident server of a
+            # room we just joined sends its users' presence while we still write the
+            # room's state. Only users sharing a room with a reader are shown.
             ago = entry.get("last_active_ago")
             status = entry.get("status_msg")
             await self._presence.set_remote(
