@@ -121,7 +121,8 @@ async def serve(config: Config) -> None:
                   asyncio.create_task(services.account_validity.run_renewal_notices()),
                   asyncio.create_task(services.retention.run()),
                   asyncio.create_task(services.appservice_sender.run()),
-                  asyncio.create_task(services.federation_sender.run())]
+                  asyncio.create_task(services.federation_sender.run()),
+                  asyncio.create_task(services.federation_presence.run())]
     try:
         await asyncio.gather(*(s.serve() for s in servers))
     finally:

@@ -57,6 +57,9 @@ class FederationConfig:
     domain_whitelist: list[str] = field(default_factory=list)
     #: Seconds an outbound federation request may take.
     request_timeout: float = 30.0
+    #: Send our users' presence to the servers sharing a room with them and keep theirs
+    #: (``m.presence`` EDUs); off, presence stays local.
+    presence: bool = True
 
 
 def validate_federation(config: FederationConfig, problems: list[str]) -> None:

@@ -66,6 +66,7 @@ from glia.http.client import (
     voip,
 )
 from glia.http.federation import keys as federation_keys
+from glia.http.federation import knock as federation_knock
 from glia.http.federation import media as federation_media
 from glia.http.federation import membership as federation_membership
 from glia.http.federation import queries as federation_queries
@@ -91,6 +92,7 @@ MEDIA_MODULES = (media, previews)
 #: The Server-Server API and the key server (``/_matrix/federation``, ``/_matrix/key``).
 FEDERATION_MODULES = (federation_keys, federation_queries, federation_user,
                       federation_rooms, federation_media, federation_membership,
+                      federation_knock,
                       federation_transactions)
 #: Served on every listener, without a token.
 HEALTH_MODULES = (health,)

@@ -57,8 +57,10 @@ from glia.services.federation.discovery import SystemResolver
 from glia.services.federation.gaps import GapFiller
 from glia.services.federation.invites import Invites
 from glia.services.federation.keys import ServerKeysService
+from glia.services.federation.knock import Knocks
 from glia.services.federation.pdus import PduChecks
 from glia.services.federation.policy import FederationPolicy
+from glia.services.federation.presence import FederatedPresence
 from glia.services.federation.queries import FederationQueryService
 from glia.services.federation.remote import RemoteQueries
 from glia.services.federation.remote_join import RemoteMemberships
@@ -159,6 +161,11 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                          federation_policy, SystemResolver(), clock, backoff)
     federation_sender = FederationSender(config.server_name, storage, federation_client,
                                          backoff, clock)
+    presence = PresenceService(storage, notifier, clock, appservice_ephemeral,
+                               server_name=config.server_name,
+                               listener=lambda user_id: federated_presence.changed(user_id))
+    federated_presence = FederatedPresence(config.server_name, config.federation.presence,
+                                           storage, federation_sender, presence, clock)
     server_keys = ServerKeysService(config.server_name, signing_key, storage,
                                     federation_client, federation_policy, clock)
     # The event-write pipeline (services/events.py). Subscribers run after each commit in
@@ -174,6 +181,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         UpgradeFollow(config.server_name, storage, notifier),
         RoomEventWakeups(notifier, room_members.is_local),
         federation_sender,
+        federated_presence,
         # After the wake-ups: its leaves are events of their own. (`membership` is
         # made below; the subscriber only runs once requests flow.)
         GuestEviction(storage, lambda user, room: membership.leave(user, room, None)),
@@ -196,8 +204,10 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                               pdu_checks, signing_key)
     invites = Invites(config.server_name, storage, room_events, pdu_checks,
                       federation_resident, remote_memberships, signing_key)
+    knocks = Knocks(config.server_name, storage, room_events, federation_resident,
+                    remote_memberships, clock)
     membership = MembershipService(storage, room_events, directory, remote_memberships,
-                                   invites)
+                                   invites, knocks)
     search = SearchService(storage, aggregator)
     search_admin = SearchAdminService(storage, jobs)
     rooms = RoomService(config, storage, room_events)
@@ -211,7 +221,6 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                               listener=federation_sender.receipt_sent)
     typing = TypingService(storage, notifier, clock, appservice_ephemeral,
                            listener=federation_sender.typing_changed)
-    presence = PresenceService(storage, notifier, clock, appservice_ephemeral)
     sync = SyncService(storage, notifier, aggregator, receipts, typing, presence,
                        devices=keys, unread_counts=push.unread_counts,
                        account_data_sources=[push.sync_account_data])
@@ -324,10 +333,13 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         federation_sender=federation_sender,
         federation_resident=federation_resident,
         federation_invites=invites,
+        federation_knocks=knocks,
         federation_transactions=InboundTransactions(
             config.server_name, storage, room_events, pdu_checks, federation_resident,
             typing, receipts, clock, room_acls,
-            GapFiller(config.server_name, storage, federation_client, pdu_checks, clock)),
+            GapFiller(config.server_name, storage, federation_client, pdu_checks, clock),
+            presence=federated_presence),
+        federation_presence=federated_presence,
         openid=OpenIdService(config, storage, clock),
         appservice_sender=appservice_sender,
         appservice_queries=appservice_queries,

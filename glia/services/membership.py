@@ -27,10 +27,12 @@ from glia.ids import (
 from glia.services.directory import DirectoryService
 from glia.services.events import EventRequest, EventsService
 from glia.services.federation.invites import Invites
+from glia.services.federation.knock import Knocks
 from glia.services.federation.remote_join import RemoteMemberships
 from glia.services.guest_access import check_guest_may_join
 from glia.services.jobs import JobContext
 from glia.services.profile import member_profile
+from glia.services.restricted_joins import restricted_join
 from glia.storage import Storage
 from glia.storage.events import StoredEvent
 
@@ -60,9 +62,11 @@ class MembershipService:
     def __init__(self, storage: Storage, events: EventsService,
                  directory: DirectoryService,
                  remote: RemoteMemberships | None = None,
-                 invites: Invites | None = None) -> None:
+                 invites: Invites | None = None, knocks: Knocks | None = None) -> None:
         """``remote`` joins rooms this server is not in, over federation; ``invites``
-        invites other servers' users and rejects their servers' invites."""
+        invites other servers' users and rejects their servers' invites; ``knocks``
+        knocks on (and withdraws knocks from) rooms of other servers."""
+        self._knocks = knocks
         self._remote = remote
         self._invites = invites
         self._storage = storage
@@ -102,6 +106,15 @@ class MembershipService:
                            content: dict[str, Any]) -> str:
         if self._remote is None:
             raise errors.not_found("No known servers for this room")
+        candidates = await self._remote_candidates(user_id, room_id, servers)
+        await self._remote.join(user_id, room_id, candidates, content)
+        await self._storage.rooms.unforget(user_id, room_id)
+        return room_id
+
+    async def _remote_candidates(self, user_id: str, room_id: str,
+                                 servers: list[str]) -> list[str]:
+        """The servers to join or knock through, in order: ``servers`` (the client's
+        ``via``, the alias's servers), the inviting server, the room ID's server."""
         if not is_valid_room_id(room_id):
             raise errors.invalid_param(f"{room_id} is not a legal room ID")
         candidates = list(servers)
@@ -114,9 +127,7 @@ class MembershipService:
             candidates.append(server_name_of(room_id))
         if await self._storage.admin_rooms.blocked_by(room_id) is not None:
             raise MatrixError(403, "M_UNKNOWN", "This room has been blocked on this server")
-        await self._remote.join(user_id, room_id, candidates, content)
-        await self._storage.rooms.unforget(user_id, room_id)
-        return room_id
+        return candidates
 
     async def _member_content(self, user_id: str, membership: str,
                               reason: str | None) -> dict[str, Any]:
@@ -176,8 +187,11 @@ class MembershipService:
             if old is None or (old.sender == user_id and kept == content):
                 return room_id
         await check_guest_may_join(self._storage, user_id, room_id)
-        extra = await self._restricted_join_authoriser(room_id, user_id, current)
-        await self._send_content(room_id, user_id, user_id, {**content, **extra})
+        authoriser = (await restricted_join(self._storage, self._events.server_name,
+                                            room_id, user_id)).authoriser
+        if authoriser is not None:
+            content["join_authorised_via_users_server"] = authoriser
+        await self._send_content(room_id, user_id, user_id, content)
         await self._storage.rooms.unforget(user_id, room_id)
         return room_id
 
@@ -201,40 +215,6 @@ class MembershipService:
                        "display_name": invite.content.get("display_name", ""),
                        "signed": msgspec.to_builtins(signed)}}
         await self._send_content(room_id, signed.sender, user_id, content)
-
-    async def _restricted_join_authoriser(self, room_id: str, user_id: str,
-                                          current: Any) -> dict[str, Any]:
-        """For restricted rooms, name a local member who may invite (v8+ rules)."""
-        if current is not None and current.membership in ("invite", "join"):
-            return {}
-        ids = await self._storage.state.current_ids(
-            room_id, [("m.room.join_rules", ""), ("m.room.power_levels", "")])
-        events = await self._storage.events.get_many(list(ids.values()))
-        rules = events.get(ids.get(("m.room.join_rules", ""), ""))
-        if rules is None or rules.content.get("join_rule") not in (
-                "restricted", "knock_restricted"):
-            return {}
-        allowed = [a.get("room_id") for a in rules.content.get("allow", [])
-                   if isinstance(a, dict) and a.get("type") == "m.room_membership"]
-        for other in allowed:
-            if not isinstance(other, str):
-                continue
-            member = await self._storage.state.membership_of(other, user_id)
-            if member is not None and member.membership == "join":
-                break
-        else:
-            return {}
-        pl = events.get(ids.get(("m.room.power_levels", ""), ""))
-        pl_content = pl.content if pl else {}
-        invite_level = pl_content.get("invite", 0)
-        users = pl_content.get("users", {})
-        room = await self._storage.rooms.get(room_id)
-        for member in await self._storage.state.members_at(room_id, None, ["join"]):
-            is_creator = room is not None and member.user_id == room.creator
-            if is_creator or users.get(member.user_id, pl_content.get("users_default", 0)) \
-                    >= invite_level:
-                return {"join_authorised_via_users_server": member.user_id}
-        return {}
 
     async def invite(self, inviter: str, room_id: str, invitee: str,
                      reason: str | None) -> None:
@@ -264,6 +244,11 @@ class MembershipService:
                 not await self._resident(room_id):
             content = {"membership": "leave", **({"reason": reason} if reason else {})}
             await self._invites.reject_remote(user_id, room_id, content)
+            return
+        if current.membership == "knock" and self._knocks is not None and \
+                not await self._resident(room_id):
+            await self._knocks.rescind_remote(
+                user_id, room_id, await self._member_content(user_id, "leave", reason))
             return
         await self._send(room_id, user_id, user_id, "leave", reason)
 
@@ -320,8 +305,19 @@ class MembershipService:
             raise errors.forbidden(f"{target} is not banned")
         await self._send(room_id, sender, target, "leave", reason)
 
-    async def knock(self, user_id: str, room_id_or_alias: str, reason: str | None) -> str:
-        room_id = await self.resolve_room(room_id_or_alias)
+    async def knock(self, user_id: str, room_id_or_alias: str, reason: str | None,
+                    via: list[str] | None = None) -> str:
+        """Knock; on a room this server is not in, over federation (servers chosen as
+        for a join)."""
+        room_id, servers = await self._resolve(room_id_or_alias)
+        if self._knocks is not None and not await self._resident(room_id):
+            candidates = await self._remote_candidates(user_id, room_id,
+                                                       [*(via or []), *servers])
+            await self._knocks.knock_remote(
+                user_id, room_id, candidates,
+                await self._member_content(user_id, "knock", reason))
+            return room_id
+        room_id = await self.resolve_room(room_id)
         await self._send(room_id, user_id, user_id, "knock", reason)
         return room_id
 

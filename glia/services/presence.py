@@ -4,6 +4,7 @@ timeouts (a user who stops syncing goes offline; one idle for long goes unavaila
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -30,6 +31,9 @@ SYNC_TOUCH_INTERVAL_MS = 5_000
 #: Online but not active for this long reads as unavailable.
 IDLE_TIMEOUT_MS = 5 * 60_000
 MAX_STATUS_LENGTH = 1024
+#: Another server's user not heard of for this long is offline (Synapse's federation
+#: timeout: their server repeats an unchanged online presence more often than that).
+REMOTE_TIMEOUT_MS = 30 * 60_000
 
 
 class PresenceStatus(msgspec.Struct):
@@ -44,7 +48,14 @@ class PresenceStatus(msgspec.Struct):
 
 class PresenceService:
     def __init__(self, storage: Storage, notifier: Notifier, clock: Clock | None = None,
-                 appservices: AppServiceEphemeral | None = None) -> None:
+                 appservices: AppServiceEphemeral | None = None, *,
+                 server_name: str | None = None,
+                 listener: Callable[[str], Awaitable[None]] | None = None) -> None:
+        """``listener`` hears of every presence change (the federation sender passes
+        our users' on); ``server_name`` tells our users from other servers' (whose
+        presence their servers send us)."""
+        self._server_name = server_name
+        self._listener = listener
         self._appservices = appservices
         self._clock = clock or SystemClock()
         self._storage = storage
@@ -69,6 +80,25 @@ class PresenceService:
         await self._notifier.notify(users=[user_id], rooms=[m.room_id for m in rooms])
         if self._appservices is not None:
             await self._appservices.presence(user_id, [m.room_id for m in rooms])
+        if self._listener is not None:
+            try:
+                await self._listener(user_id)
+            except Exception:  # the change is written; passing it on is best effort
+                logger.exception("passing on the presence of %s failed", user_id)
+
+    def _is_remote(self, user_id: str) -> bool:
+        try:
+            return self._server_name is not None and \
+                parse_user_id(user_id).domain != self._server_name
+        except InvalidId:
+            return False
+
+    async def set_remote(self, user_id: str, presence: str, status_msg: str | None,
+                         last_active_ago: int | None, currently_active: bool) -> None:
+        """Another server's user's presence, as their server sent it."""
+        now = self._clock.now_ms()
+        ago = 0 if currently_active or last_active_ago is None else last_active_ago
+        await self._write(Presence(user_id, presence, status_msg, now - ago, now, 0))
 
     async def set_status(self, uow: UnitOfWork, user_id: str, presence: str,
                          status_msg: str | None = None) -> None:
@@ -94,7 +124,7 @@ class PresenceService:
             parse_user_id(user_id)
         except InvalidId as e:
             raise errors.invalid_param(str(e)) from e
-        if await self._storage.users.get(user_id) is None:
+        if not self._is_remote(user_id) and await self._storage.users.get(user_id) is None:
             raise errors.not_found(f"Unknown user {user_id}")
         if requester_id != user_id and not await self._storage.state.share_a_room(
                 requester_id, user_id):
@@ -138,7 +168,10 @@ class PresenceService:
     async def expire(self) -> int:
         """Users who stopped syncing go offline."""
         now = self._clock.now_ms()
-        stale = await self._storage.presence.stale_online(now - SYNC_TIMEOUT_MS)
+        stale = [p for p in await self._storage.presence.stale_online(now - SYNC_TIMEOUT_MS)
+                 # Other servers' users: offline once their server fell silent.
+                 if not self._is_remote(p.user_id)
+                 or p.last_sync_ts < now - REMOTE_TIMEOUT_MS]
         for p in stale:
             await self._write(Presence(p.user_id, "offline", p.status_msg, p.last_active_ts,
                                        p.last_sync_ts, 0))

@@ -52,6 +52,8 @@ from glia.services.federation.auth import FederationAuthService
 from glia.services.federation.client import FederationClient
 from glia.services.federation.invites import Invites
 from glia.services.federation.keys import ServerKeysService
+from glia.services.federation.knock import Knocks
+from glia.services.federation.presence import FederatedPresence
 from glia.services.federation.queries import FederationQueryService
 from glia.services.federation.resident import ResidentMemberships
 from glia.services.federation.sender import FederationSender
@@ -193,6 +195,8 @@ class Services:
     federation_resident: ResidentMemberships
     federation_transactions: InboundTransactions
     federation_invites: Invites
+    federation_knocks: Knocks
+    federation_presence: FederatedPresence
     openid: OpenIdService
     appservice_sender: AppServiceSender
     appservice_queries: AppServiceQueries

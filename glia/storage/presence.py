@@ -77,3 +77,14 @@ class PresenceStore:
             f"SELECT {_COLUMNS} FROM presence WHERE state IN ('online', 'unavailable')"
             " AND last_sync_ts < ? AND last_active_ts < ?", before_ts, before_ts)
         return [Presence(**r) for r in rows]
+
+    async def online_of_server(self, server_name: str, after: str, limit: int
+                               ) -> list[Presence]:
+        """Users of ``server_name`` online or unavailable, by user ID after ``after``
+        (a page of ``limit``). Server names hold no ``%`` or ``_`` (letters, digits,
+        ``-``, ``.``, ``:``, brackets), so the pattern needs no escaping."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM presence WHERE state IN ('online', 'unavailable')"
+            " AND user_id LIKE ? AND user_id > ? ORDER BY user_id LIMIT ?",
+            "%:" + server_name, after, limit)
+        return [Presence(**r) for r in rows]

@@ -176,6 +176,7 @@ async def test_purging_a_room(shared: Storage) -> None:
                                                       {"type": "m.room.message"}, "why", 1)
             await tx.federation_queue.add_outlier(uid("$outlier"), target, "remote.example",
                                                   {"type": "m.room.member"}, 1)
+            await tx.federation_knocks.put(target, "@a:test", "remote.example", 1)
     ar = shared.admin_rooms
     assert await ar.count_events(r) == 5
     assert await ar.delete_event_batch(r, 2) == 2
@@ -191,6 +192,7 @@ async def test_purging_a_room(shared: Storage) -> None:
     assert await ar.count_events(kept) == 5
     assert await shared.rooms.forward_extremities(kept) == ["$x"]
     assert len(await shared.directory.aliases_of(kept)) == 1
+    assert await shared.federation_knocks.server_of(kept, "@a:test") == "remote.example"
     assert await ar.rooms_without_stats() == []
 
 

@@ -85,7 +85,8 @@ async def join(req: Request[dict[str, Any]]) -> RoomIdResponse:
              body=ReasonBody, empty_body=True)
 async def knock(req: Request[ReasonBody]) -> RoomIdResponse:
     room_id = await req.services.membership.knock(
-        req.requester.user_id, req.path("roomIdOrAlias"), req.body.reason)
+        req.requester.user_id, req.path("roomIdOrAlias"), req.body.reason,
+        via=[*req.query_list("via"), *req.query_list("server_name")])
     return RoomIdResponse(room_id)
 
 

@@ -136,14 +136,5 @@ class Invites:
         invite = await self._storage.events.get(member.event_id) if member else None
         if invite is None or member is None or member.membership != "invite":
             raise errors.forbidden(f"User {user_id} is not invited to {room_id}")
-        server = server_name_of(invite.sender)
-        version, event_id, leave = await self._remote.make_event(
-            server, "leave", user_id, room_id, content)
-        await self._remote.ask(server, "PUT", f"/_matrix/federation/v2/send_leave/"
-                               f"{quote(room_id)}/{quote(event_id)}", leave)
-
-        async def write(tx: Stores) -> list[StoredEvent]:
-            return [await self._events.persist_received(
-                tx, room_id, version, leave, event_id, in_state=True, extremities=[])]
-
-        await self._events.write_received(room_id, version, write)
+        await self._remote.leave_via(server_name_of(invite.sender), user_id, room_id,
+                                     content)

@@ -88,7 +88,7 @@ class RemoteMemberships:
         """``make_join`` / ``make_leave`` at ``server``: (version, event ID, our signed
         event) from its template with our ``content``."""
         path = f"/_matrix/federation/v1/make_{kind}/{quote(room_id)}/{quote(user_id)}"
-        if kind == "join":
+        if kind in ("join", "knock"):
             path += "?" + "&".join(f"ver={quote(v)}" for v in KNOWN_ROOM_VERSIONS)
         body = await self.ask(server, "GET", path)
         version = get_room_version(body.get("room_version", "1"))
@@ -102,6 +102,12 @@ class RemoteMemberships:
         event = {k: v for k, v in template.items()
                  if k not in ("hashes", "signatures", "unsigned", "event_id")}
         event["content"] = {**content, "membership": kind}
+        via = template.get("content", {}).get("join_authorised_via_users_server") \
+            if isinstance(template.get("content"), dict) else None
+        if kind == "join" and isinstance(via, str):
+            # A restricted join: the resident server names its member who authorises
+            # it (and signs the join in send_join).
+            event["content"]["join_authorised_via_users_server"] = via
         event["origin_server_ts"] = now_ms()
         if not version.updated_redaction_rules:
             event["origin"] = self._server_name
@@ -109,6 +115,21 @@ class RemoteMemberships:
             event["event_id"] = new_opaque_event_id(self._server_name)
         signed = sign_event(add_hashes(event), version, self._server_name, self._key)
         return version, get_event_id(signed, version), signed
+
+    async def leave_via(self, server: str, user_id: str, room_id: str,
+                        content: Mapping[str, Any]) -> None:
+        """Leave a room this server is not in (reject an invite, rescind a knock)
+        through ``server`` (``make_leave`` / ``send_leave``), then record the leave."""
+        version, event_id, leave = await self.make_event(
+            server, "leave", user_id, room_id, content)
+        await self.ask(server, "PUT", f"/_matrix/federation/v2/send_leave/"
+                       f"{quote(room_id)}/{quote(event_id)}", leave)
+
+        async def write(tx: Stores) -> list[StoredEvent]:
+            return [await self._events.persist_received(
+                tx, room_id, version, leave, event_id, in_state=True, extremities=[])]
+
+        await self._events.write_received(room_id, version, write)
 
     async def _join_via(self, server: str, user_id: str, room_id: str,
                         content: Mapping[str, Any]) -> StoredEvent:

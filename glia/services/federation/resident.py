@@ -27,6 +27,7 @@ from glia.protocol.room_versions import RoomVersion, get_room_version
 from glia.protocol.signing import sign_event
 from glia.services.events import EventsService
 from glia.services.federation.pdus import BadPdu, PduChecks, authorise, check_against_state
+from glia.services.restricted_joins import restricted_join
 from glia.storage import Storage, Stores
 from glia.storage.events import StoredEvent
 
@@ -115,7 +116,11 @@ class ResidentMemberships:
         version = await self._room(room_id)
         if versions is not None and version.identifier not in versions:
             raise _incompatible(version.identifier)
-        content = {"membership": membership}
+        content: dict[str, Any] = {"membership": membership}
+        if membership == "join":
+            authoriser = await self._join_authoriser(room_id, user_id)
+            if authoriser is not None:
+                content["join_authorised_via_users_server"] = authoriser
         types = auth_rules.auth_types_for_event("m.room.member", user_id, user_id, content,
                                                 version)
         prev = await self._storage.rooms.forward_extremities(room_id)
@@ -127,19 +132,65 @@ class ResidentMemberships:
                             event_type="m.room.member", content=content, prev_events=prev,
                             auth_events=listed, depth=depth, origin_server_ts=now_ms(),
                             server_name=origin, state_key=user_id)
-        problem = check_against_state(event, state, version)
+        # A restricted join is checked as we will sign it (the rules want our signature).
+        checked = sign_event(event, version, self._server_name, self._key) \
+            if "join_authorised_via_users_server" in content else event
+        problem = check_against_state(checked, state, version)
         if problem is not None:
             raise errors.forbidden(f"You are not allowed to {membership} this room: "
                                    f"{problem}")
         event.pop("hashes", None)
         return MembershipTemplate(version.identifier, event)
 
+    async def _join_authoriser(self, room_id: str, user_id: str) -> str | None:
+        """Our member who authorises a join to a restricted room (None: none needed,
+        or the allow rule is not met, which the auth rules then refuse); ``400
+        M_UNABLE_TO_AUTHORISE_JOIN`` when this server cannot judge it and ``400
+        M_UNABLE_TO_GRANT_JOIN`` when none of our users may invite, so the joining
+        server tries another."""
+        judged = await restricted_join(self._storage, self._server_name, room_id, user_id)
+        if judged.cannot_judge:
+            raise MatrixError(400, "M_UNABLE_TO_AUTHORISE_JOIN",
+                              "This server cannot authorise this join to the restricted "
+                              "room: try another server in the room")
+        if judged.cannot_grant:
+            raise MatrixError(400, "M_UNABLE_TO_GRANT_JOIN",
+                              "No user of this server may authorise this join: try "
+                              "another server in the room")
+        return judged.authoriser
+
+    async def _countersign(self, room_id: str, version: RoomVersion,
+                           pdu: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A restricted join naming one of our users as its authoriser must carry our
+        signature before the checks on receipt: we add it once the allow rule is met."""
+        content = pdu.get("content")
+        via = content.get("join_authorised_via_users_server") \
+            if isinstance(content, Mapping) else None
+        if not version.restricted_join_rule or not isinstance(via, str):
+            return pdu
+        try:
+            ours = server_name_of(via) == self._server_name
+        except InvalidId as e:
+            raise errors.invalid_param(f"Invalid join_authorised_via_users_server: {e}") \
+                from e
+        if not ours:
+            return pdu
+        if await self._join_authoriser(room_id, str(pdu.get("sender"))) is None:
+            raise errors.forbidden("The join does not meet the room's allow rule")
+        try:
+            return sign_event(dict(pdu), version, self._server_name, self._key)
+        except Exception as e:  # an event too malformed to sign is not a join
+            raise errors.bad_json(f"The event cannot be signed: {e}") from e
+
     async def send(self, origin: str, room_id: str, event_id: str, pdu: Mapping[str, Any],
                    membership: str) -> StoredEvent:
-        """``send_join`` / ``send_leave``: check, sign and write the event; returns it."""
+        """``send_join`` / ``send_leave`` / ``send_knock``: check, sign and write the
+        event; returns it."""
         version = await self._room(room_id)
         if not isinstance(pdu, Mapping):
             raise errors.bad_json("The body must be an event")
+        if membership == "join":
+            pdu = await self._countersign(room_id, version, pdu)
         try:
             checked_id, event = await self._checks.checked(pdu, version)
         except BadPdu as e:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -119,7 +119,12 @@ class FederationSender:
 
     async def send_edu(self, room_id: str, edu_type: str, content: dict[str, Any]) -> None:
         """Send an EDU about ``room_id`` to the room's other servers."""
-        for destination in await self.room_servers(room_id):
+        self.send_edu_to(await self.room_servers(room_id), edu_type, content)
+
+    def send_edu_to(self, destinations: Iterable[str], edu_type: str,
+                    content: dict[str, Any]) -> None:
+        """Send an EDU to each of ``destinations`` (e.g. presence, not about one room)."""
+        for destination in destinations:
             self._edus.setdefault(destination, []).append(
                 {"edu_type": edu_type, "content": content})
             self.kick(destination)

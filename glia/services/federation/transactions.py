@@ -24,7 +24,8 @@ the gap filled from the origin with ``get_missing_events`` (``gaps.py``; at most
 :data:`GAP_FETCHES_PER_TRANSACTION` fetches per transaction): the returned events are
 checked, authorised and written oldest first, like received ones. What cannot be filled
 is left: the event is accepted as a new forward extremity. EDUs: ``m.typing`` and
-``m.receipt`` about users of the origin are passed to the typing and receipt services.
+``m.receipt`` about users of the origin are passed to the typing and receipt services,
+``m.presence`` to ``presence.py``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from glia.services.events import EventsService
 from glia.services.federation.acl import RoomAcls
 from glia.services.federation.gaps import GapFiller
 from glia.services.federation.pdus import BadPdu, PduChecks, authorise, check_against_state
+from glia.services.federation.presence import FederatedPresence
 from glia.services.federation.resident import ResidentMemberships
 from glia.services.federation.state_at import ForkedState
 from glia.services.receipts import ReceiptService
@@ -80,7 +82,8 @@ class InboundTransactions:
     def __init__(self, server_name: str, storage: Storage, events: EventsService,
                  checks: PduChecks, resident: ResidentMemberships, typing: TypingService,
                  receipts: ReceiptService, clock: Clock, acls: RoomAcls,
-                 gaps: GapFiller) -> None:
+                 gaps: GapFiller, *, presence: FederatedPresence | None = None) -> None:
+        self._presence = presence
         self._server_name = server_name
         self._gaps = gaps
         self._acls = acls
@@ -272,6 +275,8 @@ class InboundTransactions:
                     await self._room_refusal(room_id, origin) is None:
                 await self._typing.set_remote(room_id, str(user_id),
                                               content.get("typing") is True)
+        elif edu.get("edu_type") == "m.presence" and self._presence is not None:
+            await self._presence.receive(origin, content)
         elif edu.get("edu_type") == "m.receipt":
             for room_id, by_type in content.items():
                 if not isinstance(by_type, Mapping):
