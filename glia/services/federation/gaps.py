@@ -81,7 +81,7 @@ class GapFiller:
             logger.info("%s answered get_missing_events for %s without a list of events",
                         origin, event_id)
             return []
-        return await self._checked(origin, room_id, version, raw[:MISSING_LIMIT])
+        return await self.checked_events(origin, room_id, version, raw[:MISSING_LIMIT])
 
     async def auth_events(self, room_id: str, ids: Sequence[str]) -> dict[str, Pdu]:
         """The PDUs of ``ids`` we have: stored events and the room's outliers."""
@@ -145,8 +145,12 @@ class GapFiller:
             return None
         return event
 
-    async def _checked(self, origin: str, room_id: str, version: RoomVersion,
-                       raw: Sequence[Any]) -> list[tuple[str, Pdu]]:
+    async def checked_events(self, origin: str, room_id: str, version: RoomVersion,
+                             raw: Sequence[Any]) -> list[tuple[str, Pdu]]:
+        """The events of ``raw`` (an answer of ``origin``) that pass the checks on
+        receipt, oldest first by depth, each once: of the room, not one of our users'
+        (never taken from another server), format, signatures, content hash (redacted on
+        a mismatch); anything else is dropped (logged)."""
         out: list[tuple[int, int, str, Pdu]] = []
         for index, pdu in enumerate(raw):
             if not isinstance(pdu, Mapping) or pdu.get("room_id") != room_id:
