@@ -61,25 +61,28 @@ class GapFiller:
                 and not await self._storage.federation_queue.is_soft_failed(p)]
 
     async def missing(self, origin: str, room_id: str, version: RoomVersion,
-                      event_id: str) -> list[tuple[str, Pdu]]:
-        """The checked events between our forward extremities and ``event_id``, oldest
-        first, as ``origin`` serves them; [] when the fetch fails (logged)."""
+                      latest: Sequence[str], seconds: float = FETCH_SECONDS
+                      ) -> list[tuple[str, Pdu]]:
+        """The checked events between our forward extremities and the ``latest`` events
+        (the nearest :data:`MISSING_LIMIT` of them), oldest first, as ``origin`` serves
+        them; [] when the fetch fails (logged). ``catch_up.py`` asks again from the
+        oldest of them while the gap stays open."""
         earliest = await self._storage.rooms.forward_extremities(room_id)
-        body = {"earliest_events": earliest[:100], "latest_events": [event_id],
+        body = {"earliest_events": earliest[:100], "latest_events": list(latest[:100]),
                 "limit": MISSING_LIMIT, "min_depth": 0}
         try:
             answer = await asyncio.wait_for(self._client.request(
                 origin, "POST",
                 f"/_matrix/federation/v1/get_missing_events/{quote(room_id, safe='')}",
-                content=body), FETCH_SECONDS)
+                content=body), seconds)
         except (FederationError, MatrixError, ValueError, TimeoutError) as e:
             logger.info("could not fetch the events missing before %s from %s: %s",
-                        event_id, origin, e or type(e).__name__)
+                        ", ".join(latest), origin, e or type(e).__name__)
             return []
         raw = answer.body.get("events") if isinstance(answer.body, dict) else None
         if not isinstance(raw, list):
             logger.info("%s answered get_missing_events for %s without a list of events",
-                        origin, event_id)
+                        origin, ", ".join(latest))
             return []
         return await self.checked_events(origin, room_id, version, raw[:MISSING_LIMIT])
 
