@@ -66,6 +66,7 @@ from glia.services.federation.remote_join import RemoteMemberships
 from glia.services.federation.resident import ResidentMemberships
 from glia.services.federation.sender import FederationSender
 from glia.services.federation.serving import FederationServing
+from glia.services.federation.state_download import StateDownload
 from glia.services.federation.transactions import InboundTransactions
 from glia.services.filters import FilterService
 from glia.services.guest_access import GuestEviction
@@ -330,6 +331,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         federation_transactions=InboundTransactions(
             config.server_name, storage, room_events, pdu_checks, federation_resident,
             typing, receipts, clock, room_acls, gap_filler),
+        federation_state_download=StateDownload(config.server_name, storage, room_events,
+                                                federation_client, gap_filler),
         openid=OpenIdService(config, storage, clock),
         appservice_sender=appservice_sender,
         appservice_queries=appservice_queries,

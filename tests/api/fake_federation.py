@@ -1,8 +1,9 @@
 """A hostile (or just scripted) federating server on loopback for the tests: it has its
-own name and signing key, serves its keys, and answers ``/event``, ``/backfill`` and
-``get_missing_events`` with whatever the test put there, so a test can make a Glia
-fetch events no honest server would serve. It joins a Glia's room the way a server does
-(``make_join`` / ``send_join``) and sends events with signed transactions."""
+own name and signing key, serves its keys, and answers ``/event``, ``/backfill``,
+``/state_ids`` and ``get_missing_events`` with whatever the test put there, so a test
+can make a Glia fetch events no honest server would serve. It joins a Glia's room the
+way a server does (``make_join`` / ``send_join``) and sends events with signed
+transactions."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ class FakeServer:
         #: What ``/backfill`` answers (its PDUs), and the queries it got.
         self.backfill_pdus: list[Pdu] = []
         self.backfill_asked: list[str] = []
+        #: What ``/state_ids`` answers (any event asked).
+        self.state_ids: dict[str, Any] = {"pdu_ids": [], "auth_chain_ids": []}
         version = get_room_version("12")
         assert version is not None
         self.version: RoomVersion = version
@@ -61,6 +64,8 @@ class FakeServer:
                         self._answer(404, {"errcode": "M_NOT_FOUND", "error": "no"})
                     else:
                         self._answer(200, fake.transaction([pdu]))
+                elif path.startswith("/_matrix/federation/v1/state_ids/"):
+                    self._answer(200, fake.state_ids)
                 elif path.startswith("/_matrix/federation/v1/backfill/"):
                     fake.backfill_asked.append(self.path)
                     self._answer(200, fake.transaction(fake.backfill_pdus))

@@ -1,8 +1,9 @@
 """A scripted server in a Glia's room: what it answers a backfill is checked like any
 received event (events of another room, bad signatures are not stored; a forged content
-hash keeps only the redacted event), and the auth events Glia had to fetch from it
+hash keeps only the redacted event), the auth events Glia had to fetch from it
 (outliers) are served back to other servers in ``event_auth`` and the auth chains of
-``state_ids`` / ``state``."""
+``state_ids`` / ``state``, and Dendrite's admin ``downloadState`` takes from it only the
+state events that pass their checks."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ import pytest
 from glia.protocol.events import compute_event_id
 from glia.protocol.signing import generate_signing_key
 from tests.api.fake_federation import FakeServer
-from tests.api.federation_rooms_kit import RoomPair, start_pair, state_ids
+from tests.api.federation_rooms_kit import RoomPair, join_on_a, start_pair, state_ids
 from tests.api.test_federation_backfill import page_all
 from tests.federation import signed_request
-from tests.kit import Kit, User, create_room, send_event, unique
+from tests.kit import Kit, User, assert_error, create_room, send_event, unique
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +148,71 @@ def test_outliers_are_served_in_auth_chains(with_fake: tuple[RoomPair, FakeServe
 
 def fake_id(fake: FakeServer, pdu: dict[str, Any]) -> str:
     return compute_event_id(pdu, fake.version)
+
+
+def _download(kit: Kit, admin: User, server: str, room_id: str, method: str = "POST"
+              ) -> Any:
+    return kit.request(method, f"/_dendrite/admin/downloadState/{quote(server)}/"
+                       f"{quote(room_id)}", admin.access_token,
+                       json={} if method == "POST" else None)
+
+
+def test_download_state_repairs_a_missed_state_event_and_checks_each(
+        with_fake: tuple[RoomPair, FakeServer]) -> None:
+    p, fake = with_fake
+    admin = p.kit_a.make_admin()
+    alice = p.kit_a.register_user(unique("alice"))
+    room_id = create_room(p.kit_a, alice, preset="public_chat")
+    mallory = fake.user()
+    join_id = fake.join(p.a, room_id, mallory)
+    r = p.kit_a.request("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
+                        "m.room.power_levels/", alice.access_token)
+    levels = r.json()
+    levels.setdefault("users", {})[mallory] = 50
+    r = p.kit_a.request("PUT", f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
+                        "m.room.power_levels/", alice.access_token, json=levels)
+    assert r.status_code == 200, r.text
+    ours = state_ids(p.kit_a, alice, room_id)
+    latest, depth = _latest(p, fake, alice, room_id)
+    power = ours[("m.room.power_levels", "")]
+    # Two state events A never received: a topic mallory may set, and a name signed
+    # with a key that is not the server's.
+    topic_id, topic = fake.event(room_id, mallory, "m.room.topic", {"topic": "repaired"},
+                                 [latest], [power, join_id], depth + 1, state_key="")
+    name_id, name = fake.event(room_id, mallory, "m.room.name", {"name": "forged"},
+                               [latest], [power, join_id], depth + 1, state_key="",
+                               key=generate_signing_key("fake"))
+    fake.events.update({topic_id: topic, name_id: name})
+    fake.state_ids = {"pdu_ids": sorted({**ours, ("m.room.topic", ""): topic_id,
+                                         ("m.room.name", ""): name_id}.values()),
+                      "auth_chain_ids": []}
+
+    r = _download(p.kit_a, admin, fake.name, room_id)
+    assert r.status_code == 200, r.text
+    assert r.json() == {}
+    after = state_ids(p.kit_a, alice, room_id)
+    assert after == {**ours, ("m.room.topic", ""): topic_id}
+    r = p.kit_a.request("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
+                        "m.room.topic/", alice.access_token)
+    assert r.json() == {"topic": "repaired"}
+    assert _visible(p.kit_a, alice, room_id, topic_id)  # written as a received event
+    # Asking again changes nothing; so does asking a real server that agrees (B).
+    assert _download(p.kit_a, admin, fake.name, room_id, "GET").json() == {}
+    bob = p.kit_b.register_user(unique("bob"))
+    join_on_a(p, alice, bob, room_id)
+    settled = state_ids(p.kit_a, alice, room_id)
+    r = _download(p.kit_a, admin, p.b.name, room_id)
+    assert r.status_code == 200, r.text
+    assert state_ids(p.kit_a, alice, room_id) == settled
+
+
+def test_download_state_refuses_bad_input(with_fake: tuple[RoomPair, FakeServer]) -> None:
+    p, fake = with_fake
+    admin = p.kit_a.make_admin()
+    alice = p.kit_a.register_user(unique("alice"))
+    room_id = create_room(p.kit_a, alice)
+    assert_error(_download(p.kit_a, admin, fake.name, "!nowhere:" + p.a.name), 404,
+                 "M_NOT_FOUND")
+    assert_error(_download(p.kit_a, admin, "bad server!", room_id), 400, "M_INVALID_PARAM")
+    assert_error(_download(p.kit_a, admin, p.a.name, room_id), 400, "M_INVALID_PARAM")
+    assert_error(_download(p.kit_a, alice, fake.name, room_id), 403, "M_FORBIDDEN")

@@ -55,7 +55,8 @@ from glia.services.redaction import apply_redaction
 from glia.storage import Storage, Stores
 from glia.storage.events import NewEvent, StoredEvent
 
-__all__ = ["BACKFILL_LIMIT", "BACKFILL_SECONDS", "BACKFILL_STREAM", "Backfiller"]
+__all__ = ["BACKFILL_LIMIT", "BACKFILL_SECONDS", "BACKFILL_STREAM", "Backfiller",
+           "authorisation_problem", "room_create_event"]
 
 logger = logging.getLogger(__name__)
 
@@ -168,11 +169,11 @@ class Backfiller:
         """Check the answer's events and store those that pass as history; how many."""
         checked = await self._gaps.checked_events(server, room_id, version, raw)
         batch = dict(checked)
-        create = await self._create_event(room_id, version)
+        create = await room_create_event(self._gaps, room_id, version)
         accepted: list[tuple[str, Pdu]] = []
         for event_id, event in checked:  # oldest first: auth events before their users
-            problem = await self._auth_problem(server, room_id, version, event, batch,
-                                               create)
+            problem = await authorisation_problem(self._gaps, server, room_id, version,
+                                                  event, batch, create)
             if problem is not None:
                 logger.info("dropped backfilled %s from %s: %s", event_id, server, problem)
                 batch.pop(event_id, None)
@@ -183,35 +184,6 @@ class Backfiller:
         async with self._storage.transaction() as tx:
             await tx.rooms.lock(room_id)
             return await self._write(tx, room_id, version, accepted)
-
-    async def _auth_problem(self, server: str, room_id: str, version: RoomVersion,
-                            event: Mapping[str, Any], batch: Mapping[str, Pdu],
-                            create: Mapping[str, Any] | None) -> str | None:
-        auth_ids = list(dict.fromkeys(auth_event_ids(event)))
-        known = {a: batch[a] for a in auth_ids if a in batch}
-        known.update(await self._gaps.auth_events(
-            room_id, [a for a in auth_ids if a not in known]))
-        if len(known) != len(auth_ids):
-            await self._gaps.fetch_auth_events(
-                server, room_id, version, [a for a in auth_ids if a not in known], create)
-            known.update(await self._gaps.auth_events(
-                room_id, [a for a in auth_ids if a not in known]))
-        if len(known) != len(auth_ids):
-            return "it names auth events this server does not know"
-        try:
-            authorise(event, known.values(), version, create)
-        except BadPdu as e:
-            return str(e)
-        return None
-
-    async def _create_event(self, room_id: str, version: RoomVersion
-                            ) -> Mapping[str, Any] | None:
-        """The room's create event, which v12 events never list among their auth events."""
-        if not version.room_id_is_create_hash:
-            return None
-        create_id = create_event_id(room_id, version, {})
-        found = await self._gaps.auth_events(room_id, [create_id] if create_id else [])
-        return found.get(create_id or "")
 
     async def _write(self, tx: Stores, room_id: str, version: RoomVersion,
                      accepted: Sequence[tuple[str, Pdu]]) -> int:
@@ -255,3 +227,37 @@ def _server(identifier: object) -> str | None:
     except InvalidId:
         return None
 
+
+async def authorisation_problem(gaps: GapFiller, server: str, room_id: str,
+                                version: RoomVersion, event: Mapping[str, Any],
+                                batch: Mapping[str, Pdu],
+                                create: Mapping[str, Any] | None) -> str | None:
+    """Why ``event`` (fetched from ``server``) fails the auth rules against its own auth
+    events — found in ``batch`` (events fetched with it), stored here, among the room's
+    outliers, or else fetched from ``server`` and kept as outliers — or None."""
+    auth_ids = list(dict.fromkeys(auth_event_ids(event)))
+    known = {a: batch[a] for a in auth_ids if a in batch}
+    known.update(await gaps.auth_events(room_id, [a for a in auth_ids if a not in known]))
+    if len(known) != len(auth_ids):
+        await gaps.fetch_auth_events(server, room_id, version,
+                                     [a for a in auth_ids if a not in known], create)
+        known.update(await gaps.auth_events(room_id,
+                                            [a for a in auth_ids if a not in known]))
+    if len(known) != len(auth_ids):
+        return "it names auth events this server does not know"
+    try:
+        authorise(event, known.values(), version, create)
+    except BadPdu as e:
+        return str(e)
+    return None
+
+
+async def room_create_event(gaps: GapFiller, room_id: str, version: RoomVersion
+                            ) -> Mapping[str, Any] | None:
+    """The room's create event where its events never list it among their auth events
+    (v12, whose room ID is the create event's hash); None otherwise."""
+    if not version.room_id_is_create_hash:
+        return None
+    create_id = create_event_id(room_id, version, {})
+    found = await gaps.auth_events(room_id, [create_id] if create_id else [])
+    return found.get(create_id or "")
