@@ -107,8 +107,10 @@ class Backfiller:
                 logger.info("backfilling %s took too long", room_id)
                 break
             pdus = await self._ask(server, room_id, missing, left)
-            if pdus:
-                stored += await self._store(server, room_id, version, pdus)
+            try:
+                stored += await self._store(server, room_id, version, pdus, deadline)
+            except Exception:  # a bug here must not cost the client its page
+                logger.exception("backfilling %s from %s failed", room_id, server)
             found = await self._storage.events.get_many(missing)
             missing = [m for m in missing if m not in found]
             if not missing:
@@ -165,15 +167,19 @@ class Backfiller:
         return pdus[:BACKFILL_LIMIT]
 
     async def _store(self, server: str, room_id: str, version: RoomVersion,
-                     raw: Sequence[Any]) -> int:
-        """Check the answer's events and store those that pass as history; how many."""
+                     raw: Sequence[Any], deadline: float) -> int:
+        """Check the answer's events and store those that pass as history; how many.
+        Past ``deadline`` no more auth events are fetched (their events are dropped)."""
+        if not raw:
+            return 0
         checked = await self._gaps.checked_events(server, room_id, version, raw)
         batch = dict(checked)
         create = await room_create_event(self._gaps, room_id, version)
         accepted: list[tuple[str, Pdu]] = []
         for event_id, event in checked:  # oldest first: auth events before their users
-            problem = await authorisation_problem(self._gaps, server, room_id, version,
-                                                  event, batch, create)
+            problem = await authorisation_problem(
+                self._gaps, server, room_id, version, event, batch, create,
+                fetch=time.monotonic() < deadline)
             if problem is not None:
                 logger.info("dropped backfilled %s from %s: %s", event_id, server, problem)
                 batch.pop(event_id, None)
@@ -231,14 +237,16 @@ def _server(identifier: object) -> str | None:
 async def authorisation_problem(gaps: GapFiller, server: str, room_id: str,
                                 version: RoomVersion, event: Mapping[str, Any],
                                 batch: Mapping[str, Pdu],
-                                create: Mapping[str, Any] | None) -> str | None:
+                                create: Mapping[str, Any] | None, *, fetch: bool = True
+                                ) -> str | None:
     """Why ``event`` (fetched from ``server``) fails the auth rules against its own auth
     events — found in ``batch`` (events fetched with it), stored here, among the room's
-    outliers, or else fetched from ``server`` and kept as outliers — or None."""
+    outliers, or else (with ``fetch``) fetched from ``server`` and kept as outliers — or
+    None."""
     auth_ids = list(dict.fromkeys(auth_event_ids(event)))
     known = {a: batch[a] for a in auth_ids if a in batch}
     known.update(await gaps.auth_events(room_id, [a for a in auth_ids if a not in known]))
-    if len(known) != len(auth_ids):
+    if len(known) != len(auth_ids) and fetch:
         await gaps.fetch_auth_events(server, room_id, version,
                                      [a for a in auth_ids if a not in known], create)
         known.update(await gaps.auth_events(room_id,

@@ -178,8 +178,9 @@ class StateDownload:
         for event_id, pdu in checked:
             if event_id not in asked:
                 continue  # the server answered an event we did not ask for
-            problem = await authorisation_problem(self._gaps, server, room_id, version,
-                                                  pdu, batch, create)
+            problem = await authorisation_problem(
+                self._gaps, server, room_id, version, pdu, batch, create,
+                fetch=time.monotonic() < deadline)
             if problem is None:
                 accepted[event_id] = pdu
             else:
