@@ -51,6 +51,7 @@ from glia.services.event_fanout import EventFanout
 from glia.services.events import EventsService
 from glia.services.federation.acl import RoomAcls
 from glia.services.federation.auth import FederationAuthService
+from glia.services.federation.backfill import Backfiller
 from glia.services.federation.backoff import DestinationBackoff
 from glia.services.federation.client import FederationClient
 from glia.services.federation.discovery import SystemResolver
@@ -67,6 +68,7 @@ from glia.services.federation.remote_join import RemoteMemberships
 from glia.services.federation.resident import ResidentMemberships
 from glia.services.federation.sender import FederationSender
 from glia.services.federation.serving import FederationServing
+from glia.services.federation.state_download import StateDownload
 from glia.services.federation.transactions import InboundTransactions
 from glia.services.filters import FilterService
 from glia.services.guest_access import GuestEviction
@@ -225,7 +227,10 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                        devices=keys, unread_counts=push.unread_counts,
                        account_data_sources=[push.sync_account_data])
     ratelimit = RatelimitOverrides(storage)
-    timeline = TimelineService(storage, aggregator)
+    gap_filler = GapFiller(config.server_name, storage, federation_client, pdu_checks, clock)
+    backfiller = Backfiller(config.server_name, storage, federation_client, gap_filler,
+                            clock)
+    timeline = TimelineService(storage, aggregator, backfiller.before_page)
     user_redact = UserRedactService(config, storage, room_events, jobs)
     room_moderation = RoomModerationService(config, storage, room_events, membership, jobs,
                                             room_admin)
@@ -336,10 +341,10 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         federation_knocks=knocks,
         federation_transactions=InboundTransactions(
             config.server_name, storage, room_events, pdu_checks, federation_resident,
-            typing, receipts, clock, room_acls,
-            GapFiller(config.server_name, storage, federation_client, pdu_checks, clock),
-            presence=federated_presence),
+            typing, receipts, clock, room_acls, gap_filler, presence=federated_presence),
         federation_presence=federated_presence,
+        federation_state_download=StateDownload(config.server_name, storage, room_events,
+                                                federation_client, gap_filler),
         openid=OpenIdService(config, storage, clock),
         appservice_sender=appservice_sender,
         appservice_queries=appservice_queries,

@@ -58,6 +58,7 @@ from glia.services.federation.queries import FederationQueryService
 from glia.services.federation.resident import ResidentMemberships
 from glia.services.federation.sender import FederationSender
 from glia.services.federation.serving import FederationServing
+from glia.services.federation.state_download import StateDownload
 from glia.services.federation.transactions import InboundTransactions
 from glia.services.filters import FilterService
 from glia.services.jobs import JobRunner, JobsService
@@ -194,6 +195,7 @@ class Services:
     federation_sender: FederationSender
     federation_resident: ResidentMemberships
     federation_transactions: InboundTransactions
+    federation_state_download: StateDownload
     federation_invites: Invites
     federation_knocks: Knocks
     federation_presence: FederatedPresence

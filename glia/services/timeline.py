@@ -4,6 +4,8 @@ and with bundled aggregations (``services.relations``)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+
 import msgspec
 from msgspec import UNSET, UnsetType
 
@@ -22,6 +24,10 @@ from glia.storage import Storage
 from glia.storage.events import StoredEvent
 
 MAX_LIMIT = 1000
+
+#: Fills a room's history behind a backwards page from other servers (federation
+#: backfill); True if it stored anything, so the page is read again.
+HistoryFill = Callable[[str, Sequence[StoredEvent]], Awaitable[bool]]
 
 
 class MessagesPage(msgspec.Struct):
@@ -52,9 +58,11 @@ class EventAtTime(msgspec.Struct, frozen=True):
 
 
 class TimelineService:
-    def __init__(self, storage: Storage, aggregator: Aggregator) -> None:
+    def __init__(self, storage: Storage, aggregator: Aggregator,
+                 history: HistoryFill | None = None) -> None:
         self._storage = storage
         self._aggregator = aggregator
+        self._history = history
 
     async def messages(self, user_id: str, device_id: str, room_id: str, *,
                        from_token: str | None, to_token: str | None, backwards: bool,
@@ -74,6 +82,11 @@ class TimelineService:
         page = await filtered_page(self._storage, room_id, event_filter or EventFilter(),
                                    backwards=backwards, from_pos=from_pos, to_pos=to_pos,
                                    limit=limit)
+        if backwards and self._history is not None and limit > 0 \
+                and await self._history(room_id, page.events):
+            page = await filtered_page(self._storage, room_id,
+                                       event_filter or EventFilter(), backwards=True,
+                                       from_pos=from_pos, to_pos=to_pos, limit=limit)
         visible = [e for e in page.events if visibility.visible(e)]
         chunk = await self._aggregator.client_events(visible, (user_id, device_id),
                                                      visibility)

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 from glia import errors
 
-_TOPOLOGICAL = re.compile(r"t([0-9]{1,18})_([0-9]{1,18})")
+#: The stream part may be negative: history backfilled from other servers is ordered
+#: below every /sync position (``services.federation.backfill``).
+_TOPOLOGICAL = re.compile(r"t([0-9]{1,18})_(-?[0-9]{1,18})")
 _STREAM = re.compile(r"s([0-9]{1,18})(?:_\S*)?")
 
 

@@ -61,6 +61,11 @@ class Visibility:
     def _allowed(self, i: int, stream: int) -> bool:
         """The spec's rules for an event at ``stream`` under the ``i``-th history
         visibility (before the first: ``shared``, the default)."""
+        if i < 0 and stream < 0 and self._history:
+            # Backfilled history (negative stream orderings) lies before everything
+            # this server saw: judged under the earliest value it knows, not the
+            # default, so a room that was never ``shared`` here does not become so.
+            i = 0
         visibility = self._history[i][1] if i >= 0 else "shared"
         if visibility == "world_readable":
             return True

@@ -25,6 +25,10 @@ class RoomPair:
         self.a, self.b = a, b
         self.kit_a, self.kit_b = Kit(a.process.url), Kit(b.process.url)
         self.started = started
+        #: The test's CA, and the allowed (name, federation port) pairs no server of the
+        #: test took: where a scripted server (tests/api/fake_federation.py) can listen.
+        self.ca: LoopbackCA | None = None
+        self.spare: list[tuple[str, int]] = []
 
     def close(self) -> None:
         self.kit_a.close()
@@ -70,6 +74,7 @@ def _start(new_database_url: Callable[[], str], count: int,
         for server in servers:
             wait_federating(server)
         rooms = rooms_of(*servers, started)
+        rooms.ca, rooms.spare = ca, list(zip(names[count:], ports[count:], strict=True))
         yield rooms
         rooms.close()
     finally:

@@ -11,7 +11,7 @@ import msgspec
 from glia import errors
 from glia.http.admin.pagination import page_params
 from glia.http.parsing import Request
-from glia.http.routes import Auth, RouteGroup, admin_paths, glia_paths
+from glia.http.routes import Auth, RouteGroup, admin_paths, dendrite_paths, glia_paths
 from glia.services.admin.federation import (
     DESTINATION_ORDER,
     DestinationQuery,
@@ -72,3 +72,18 @@ async def reset_connection(req: Request[EmptyBody]) -> dict[str, Any]:
 @routes.get(*glia_paths("/v1/federation/queue/{serverName}"), auth=Auth.ADMIN)
 async def destination_queue(req: Request) -> DestinationQueue:
     return await req.services.federation_admin.queue(req.path("serverName"))
+
+
+async def _download_state(req: Request) -> dict[str, Any]:
+    """Dendrite's state repair: the room's current state made to agree with the given
+    server's, each event checked; Dendrite answers ``{}``."""
+    await req.services.federation_state_download.download(
+        req.uow, req.path("serverName"), req.path("roomId"))
+    return {}
+
+
+# GET as Dendrite serves it (although it writes), POST as a write should be.
+routes.route("GET", *dendrite_paths("/downloadState/{serverName}/{roomId}"),
+             auth=Auth.ADMIN, audit="rooms.download_state")(_download_state)
+routes.post(*dendrite_paths("/downloadState/{serverName}/{roomId}"), auth=Auth.ADMIN,
+            audit="rooms.download_state", body=EmptyBody, empty_body=True)(_download_state)

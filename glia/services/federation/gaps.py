@@ -61,27 +61,30 @@ class GapFiller:
                 and not await self._storage.federation_queue.is_soft_failed(p)]
 
     async def missing(self, origin: str, room_id: str, version: RoomVersion,
-                      event_id: str) -> list[tuple[str, Pdu]]:
-        """The checked events between our forward extremities and ``event_id``, oldest
-        first, as ``origin`` serves them; [] when the fetch fails (logged)."""
+                      latest: Sequence[str], seconds: float = FETCH_SECONDS
+                      ) -> list[tuple[str, Pdu]]:
+        """The checked events between our forward extremities and the ``latest`` events
+        (the nearest :data:`MISSING_LIMIT` of them), oldest first, as ``origin`` serves
+        them; [] when the fetch fails (logged). ``catch_up.py`` asks again from the
+        oldest of them while the gap stays open."""
         earliest = await self._storage.rooms.forward_extremities(room_id)
-        body = {"earliest_events": earliest[:100], "latest_events": [event_id],
+        body = {"earliest_events": earliest[:100], "latest_events": list(latest[:100]),
                 "limit": MISSING_LIMIT, "min_depth": 0}
         try:
             answer = await asyncio.wait_for(self._client.request(
                 origin, "POST",
                 f"/_matrix/federation/v1/get_missing_events/{quote(room_id, safe='')}",
-                content=body), FETCH_SECONDS)
+                content=body), seconds)
         except (FederationError, MatrixError, ValueError, TimeoutError) as e:
             logger.info("could not fetch the events missing before %s from %s: %s",
-                        event_id, origin, e or type(e).__name__)
+                        ", ".join(latest), origin, e or type(e).__name__)
             return []
         raw = answer.body.get("events") if isinstance(answer.body, dict) else None
         if not isinstance(raw, list):
             logger.info("%s answered get_missing_events for %s without a list of events",
-                        origin, event_id)
+                        origin, ", ".join(latest))
             return []
-        return await self._checked(origin, room_id, version, raw[:MISSING_LIMIT])
+        return await self.checked_events(origin, room_id, version, raw[:MISSING_LIMIT])
 
     async def auth_events(self, room_id: str, ids: Sequence[str]) -> dict[str, Pdu]:
         """The PDUs of ``ids`` we have: stored events and the room's outliers."""
@@ -145,8 +148,12 @@ class GapFiller:
             return None
         return event
 
-    async def _checked(self, origin: str, room_id: str, version: RoomVersion,
-                       raw: Sequence[Any]) -> list[tuple[str, Pdu]]:
+    async def checked_events(self, origin: str, room_id: str, version: RoomVersion,
+                             raw: Sequence[Any]) -> list[tuple[str, Pdu]]:
+        """The events of ``raw`` (an answer of ``origin``) that pass the checks on
+        receipt, oldest first by depth, each once: of the room, not one of our users'
+        (never taken from another server), format, signatures, content hash (redacted on
+        a mismatch); anything else is dropped (logged)."""
         out: list[tuple[int, int, str, Pdu]] = []
         for index, pdu in enumerate(raw):
             if not isinstance(pdu, Mapping) or pdu.get("room_id") != room_id:

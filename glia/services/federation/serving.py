@@ -178,8 +178,8 @@ class FederationServing:
         return self._transaction(await self._served(access.view, [event]))
 
     async def _state_at(self, origin: str, room_id: str, event_id: str | None
-                        ) -> tuple[list[str], list[str]]:
-        """The state before the event and its auth chain, as event IDs."""
+                        ) -> tuple[list[str], dict[str, JsonDict]]:
+        """The state before the event (event IDs) and its auth chain (PDUs by ID)."""
         access = await self._access(origin, room_id)
         event = await self._event_in(room_id, event_id)
         if not access.view.visible(event) and not access.view.participating:
@@ -187,19 +187,20 @@ class FederationServing:
                 "You do not have permission to access the state at the requested event")
         state = await self._storage.state.ids_at(room_id, event.stream_ordering - 1)
         pdu_ids = sorted(state.values())
-        return pdu_ids, await self._auth_chain(pdu_ids)
+        return pdu_ids, await self._auth_chain(room_id, pdu_ids)
 
     async def state(self, origin: str, room_id: str, event_id: str | None) -> RoomState:
         """``GET /state/{roomId}?event_id=``."""
-        pdu_ids, chain_ids = await self._state_at(origin, room_id, event_id)
-        found = await self._events(sorted({*pdu_ids, *chain_ids}))
+        pdu_ids, chain = await self._state_at(origin, room_id, event_id)
+        found = await self._events(pdu_ids)
         return RoomState([found[i].pdu for i in pdu_ids if i in found],
-                         [found[i].pdu for i in chain_ids if i in found])
+                         [chain[i] for i in sorted(chain)])
 
     async def state_ids(self, origin: str, room_id: str, event_id: str | None
                         ) -> RoomStateIds:
         """``GET /state_ids/{roomId}?event_id=``."""
-        return RoomStateIds(*await self._state_at(origin, room_id, event_id))
+        pdu_ids, chain = await self._state_at(origin, room_id, event_id)
+        return RoomStateIds(pdu_ids, sorted(chain))
 
     async def event_auth(self, origin: str, room_id: str, event_id: str) -> AuthChain:
         """``GET /event_auth/{roomId}/{eventId}``: the event's auth chain."""
@@ -207,22 +208,29 @@ class FederationServing:
         event = await self._event_in(room_id, event_id)
         if not access.view.visible(event) and not access.view.participating:
             raise errors.forbidden(f"Server {origin} may not see event {event_id}")
-        chain = await self._auth_chain([event.event_id])
-        found = await self._events(chain)
-        return AuthChain([found[i].pdu for i in chain if i in found])
+        chain = await self._auth_chain(room_id, [event.event_id])
+        return AuthChain([chain[i] for i in sorted(chain)])
 
-    async def _auth_chain(self, start: Sequence[str]) -> list[str]:
+    async def _auth_chain(self, room_id: str, start: Sequence[str]) -> dict[str, JsonDict]:
         """Every auth event of ``start``'s events, recursively (one query per level of
-        the chain); a start event is in it only as another's auth event."""
+        the chain), by ID: stored events and the room's outliers (auth events we
+        fetched to authorise a received event, which the asking server may lack just as
+        we did); a start event is in it only as another's auth event."""
         seen: set[str] = set()
+        chain: dict[str, JsonDict] = {}
         frontier = list(dict.fromkeys(start))
         while frontier:
-            events = await self._events(frontier)
-            frontier = [auth_id for event in events.values()
-                        for auth_id in auth_event_ids(event.pdu) if auth_id not in seen]
+            found = {i: e.pdu for i, e in (await self._events(frontier)).items()}
+            rest = [i for i in frontier if i not in found]
+            for i in range(0, len(rest), BATCH):
+                found.update(await self._storage.federation_queue.outliers(
+                    room_id, rest[i:i + BATCH]))
+            chain.update({i: pdu for i, pdu in found.items() if i in seen})
+            frontier = [auth_id for pdu in found.values()
+                        for auth_id in auth_event_ids(pdu) if auth_id not in seen]
             frontier = list(dict.fromkeys(frontier))
             seen.update(frontier)
-        return sorted(seen)
+        return chain
 
     # -- history -----------------------------------------------------------------------
 

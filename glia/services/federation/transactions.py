@@ -20,7 +20,8 @@ passes goes through the event pipeline, so clients see it in ``/sync`` and
 ``/messages`` and a state event becomes current state.
 
 An event whose prev_events are unknown here (once its signatures and hashes are checked) first has
-the gap filled from the origin with ``get_missing_events`` (``gaps.py``; at most
+the gap filled from the origin with ``get_missing_events`` (``gaps.py``, asked again
+while the gap stays open by ``catch_up.py``; at most
 :data:`GAP_FETCHES_PER_TRANSACTION` fetches per transaction): the returned events are
 checked, authorised and written oldest first, like received ones. What cannot be filled
 is left: the event is accepted as a new forward extremity. EDUs: ``m.typing`` and
@@ -45,6 +46,7 @@ from glia.protocol.room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_r
 from glia.services.event_checks import check_redaction_power
 from glia.services.events import EventsService
 from glia.services.federation.acl import RoomAcls
+from glia.services.federation.catch_up import fetch_missing
 from glia.services.federation.gaps import GapFiller
 from glia.services.federation.pdus import BadPdu, PduChecks, authorise, check_against_state
 from glia.services.federation.presence import FederatedPresence
@@ -192,7 +194,7 @@ class InboundTransactions:
         """Write the events ``origin`` says are missing before ``event_id``, oldest
         first, each checked like any received event; whatever fails leaves the gap
         (the event then becomes a new forward extremity)."""
-        missing = await self._gaps.missing(origin, room_id, version, event_id)
+        missing = await fetch_missing(self._gaps, origin, room_id, version, event_id)
         for missing_id, missing_event in missing:
             if missing_id == event_id:
                 continue
