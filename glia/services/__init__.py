@@ -57,6 +57,7 @@ from glia.services.federation.discovery import SystemResolver
 from glia.services.federation.gaps import GapFiller
 from glia.services.federation.invites import Invites
 from glia.services.federation.keys import ServerKeysService
+from glia.services.federation.media_fetch import MediaFetcher
 from glia.services.federation.pdus import PduChecks
 from glia.services.federation.policy import FederationPolicy
 from glia.services.federation.queries import FederationQueryService
@@ -91,6 +92,7 @@ from glia.services.receipts import ReceiptService
 from glia.services.registration import RegistrationService
 from glia.services.registry import Services as Services
 from glia.services.relations import Aggregator, RelationsService
+from glia.services.remote_media import RemoteMediaService
 from glia.services.reports import ReportService
 from glia.services.retention import RetentionService
 from glia.services.rooms import RoomService
@@ -301,6 +303,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         cross_signing_admin=CrossSigningAdminService(storage, clock),
         federation_admin=FederationAdminService(storage, federation_sender.kick),
         remote_media_cache=RemoteMediaCacheService(storage, media),
+        remote_media=RemoteMediaService(config, storage, media,
+                                        MediaFetcher(federation_client), clock),
         background_updates=background_updates,
         account_validity=AccountValidityService(config, storage, clock, server_notices),
         user_directory=user_directory,
