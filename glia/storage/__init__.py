@@ -27,6 +27,7 @@ from glia.storage.events import EventStore
 from glia.storage.experimental import ExperimentalFeatureStore
 from glia.storage.failed_logins import FailedLoginStore
 from glia.storage.federation_destinations import FederationDestinationStore
+from glia.storage.federation_leases import FederationLeaseStore
 from glia.storage.federation_queue import FederationQueueStore
 from glia.storage.filters import FilterStore
 from glia.storage.health import HealthStore
@@ -260,6 +261,10 @@ class Stores:
     @cached_property
     def federation_queue(self) -> FederationQueueStore:
         return FederationQueueStore(self.db)
+
+    @cached_property
+    def federation_leases(self) -> FederationLeaseStore:
+        return FederationLeaseStore(self.db)
 
     @cached_property
     def remote_media(self) -> RemoteMediaStore:

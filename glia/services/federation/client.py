@@ -99,6 +99,11 @@ class FederationClient:
                                        timeout=httpx.Timeout(config.request_timeout))
         self.discovery = Discovery(resolver, self.fetch_well_known, clock)
 
+    @property
+    def request_timeout(self) -> float:
+        """Seconds one request may take per address tried."""
+        return self._timeout
+
     async def close(self) -> None:
         await self._http.aclose()
 
