@@ -93,6 +93,7 @@ from glia.services.registration import RegistrationService
 from glia.services.registry import Services as Services
 from glia.services.relations import Aggregator, RelationsService
 from glia.services.remote_media import RemoteMediaService
+from glia.services.remote_spaces import RemoteSpaces
 from glia.services.reports import ReportService
 from glia.services.retention import RetentionService
 from glia.services.rooms import RoomService
@@ -187,7 +188,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                 fanout=event_fanout)
     remote = RemoteQueries(federation_client)
     room_acls = RoomAcls(storage)
-    spaces = SpacesService(storage)
+    spaces = SpacesService(storage, RemoteSpaces(federation_client, clock).summary)
     profile = ProfileService(config, storage, room_events, remote.profile, appservice_queries)
     directory = DirectoryService(config, storage, remote, appservice_queries)
     pdu_checks = PduChecks(server_keys)
