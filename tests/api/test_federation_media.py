@@ -22,7 +22,7 @@ from PIL import Image
 
 from tests.api.test_media import png, upload
 from tests.federation import FederatingServer, LoopbackCA, pair_names, start_federating
-from tests.kit import Kit, User, assert_error, unique, wait_until
+from tests.kit import Kit, User, assert_error, create_room, send_event, unique, wait_until
 from tests.server import GliaProcess
 
 V1 = "/_matrix/client/v1/media"
@@ -283,3 +283,15 @@ def test_unknown_and_invalid(s: Servers) -> None:
     assert_error(download(s, "not a server", "abc"), 404, "M_NOT_FOUND")
     # A server outside the domain allow-list.
     assert_error(download(s, "elsewhere.example", "abcdef"), 403, "M_FORBIDDEN")
+
+
+def test_room_media_quarantine_covers_cached_remote_media(s: Servers) -> None:
+    _, media_id = upload(s.kit_b, s.bob, png(8, 8))
+    assert download(s, s.b.name, media_id).status_code == 200
+    room_id = create_room(s.kit_a, s.alice)
+    send_event(s.kit_a, s.alice, room_id, {"msgtype": "m.image", "body": "b.png",
+                                           "url": f"mxc://{s.b.name}/{media_id}"})
+    r = s.kit_a.request("POST", f"/_synapse/admin/v1/room/{room_id}/media/quarantine",
+                        s.admin_a.access_token, json={})
+    assert r.status_code == 200 and r.json() == {"num_quarantined": 1}, r.text
+    assert_error(download(s, s.b.name, media_id), 404, "M_NOT_FOUND")
