@@ -90,6 +90,10 @@ class _PeerHandler(BaseHTTPRequestHandler):
             self.server.release.wait(0.5)  # so concurrent requests overlap
             self._multipart(b"Content-Type: image/png\r\nContent-Disposition: inline;"
                             b" filename=peer.png\r\n\r\n" + self.server.image)
+        elif kind == "odd":
+            self._multipart(b"Content-Type: image/png\nX-Injected: 1\r\n"
+                            b"Content-Disposition: attachment; filename*=utf-8''a%0Ab.png"
+                            b"\r\n\r\n" + self.server.image)
         elif kind == "redirect":
             self._multipart(b"Location: https://127.0.0.1:%d/file/%s\r\n\r\n"
                             % (self.server.port, media_id.encode()))
@@ -250,6 +254,14 @@ def test_location_and_legacy_fallback(s: Servers) -> None:
     assert_error(download(s, s.peer_name, unique("missing_")), 404, "M_NOT_FOUND")
     assert not [p for p in s.peer.asked if p.startswith("/_matrix/media/v3/download/")
                 and "missing_" in p]
+
+
+def test_headers_the_server_should_not_have_sent_are_not_passed_on(s: Servers) -> None:
+    r = download(s, s.peer_name, unique("odd_"))
+    assert r.status_code == 200 and r.content == s.peer.image, r.text
+    assert r.headers["content-type"] == "application/octet-stream"
+    assert "x-injected" not in r.headers
+    assert r.headers["content-disposition"] == "attachment; filename*=utf-8''a%0Ab.png"
 
 
 @pytest.mark.parametrize(("kind", "errcode"), [

@@ -26,7 +26,6 @@ import httpx
 
 from glia.errors import MatrixError
 from glia.protocol.multipart import (
-    BodyEnd,
     MultipartError,
     MultipartReader,
     PartData,
@@ -109,8 +108,16 @@ class _Writer:
         await self._sink(data)
 
     def result(self, content_type: str | None, name: str | None) -> FetchedMedia:
-        return FetchedMedia(content_type or "application/octet-stream", name, self.size,
+        return FetchedMedia(_media_type(content_type), name, self.size,
                             self._hash.hexdigest())
+
+
+def _media_type(value: str | None) -> str:
+    """The type as the server gave it, if it is one we can pass on in a header."""
+    value = (value or "").strip()
+    if not value or len(value) > 255 or not all(32 <= ord(c) < 127 for c in value):
+        return "application/octet-stream"
+    return value
 
 
 async def _small_body(response: httpx.Response) -> bytes:
@@ -209,11 +216,11 @@ class MediaFetcher:
                             raise MultipartError("the JSON part is too large")
                     elif "location" not in file_headers:
                         await writer.write(piece.data)
-                elif isinstance(piece, PartEnd) and part == 1:
-                    if not isinstance(json.loads(metadata), dict):
-                        raise MultipartError("the JSON part is not an object")
-                elif isinstance(piece, BodyEnd):
-                    break
+                elif isinstance(piece, PartEnd) and part == 1 \
+                        and not isinstance(json.loads(metadata), dict):
+                    raise MultipartError("the JSON part is not an object")
+            if reader.done:
+                break  # the epilogue, if any, is not read
         if not reader.done or part != 2:
             raise MultipartError("the answer ended early")
         if "location" in file_headers:
