@@ -261,6 +261,10 @@ def _validate(config: Config, problems: list[str]) -> None:
         problems.append("max_json_depth: must be between 2 and 500")
     if config.media.max_upload_size < 0:
         problems.append("media.max_upload_size: must not be negative")
+    if config.media.max_remote_media_size < 0:
+        problems.append("media.max_remote_media_size: must not be negative")
+    if config.media.remote_media_timeout <= 0:
+        problems.append("media.remote_media_timeout: must be > 0")
     if config.media.max_image_pixels < 1:
         problems.append("media.max_image_pixels: must be at least 1")
     if config.media.max_concurrent_thumbnails < 1:

@@ -147,6 +147,11 @@ class MediaConfig(UrlPreviewConfig):
     #: served only on the authenticated /_matrix/client/v1/media paths (Synapse's
     #: default); media stored while it was off is served on the legacy paths as well.
     enable_authenticated_media: bool = True
+    #: Largest file fetched from another server, in bytes (0: ``max_upload_size``, as
+    #: Synapse); a larger one is refused while it streams in.
+    max_remote_media_size: int = 0
+    #: Seconds one fetch of another server's file may take in all.
+    remote_media_timeout: float = 120.0
 
 
 @dataclass(frozen=True)

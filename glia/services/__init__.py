@@ -59,6 +59,7 @@ from glia.services.federation.gaps import GapFiller
 from glia.services.federation.invites import Invites
 from glia.services.federation.keys import ServerKeysService
 from glia.services.federation.knock import Knocks
+from glia.services.federation.media_fetch import MediaFetcher
 from glia.services.federation.pdus import PduChecks
 from glia.services.federation.policy import FederationPolicy
 from glia.services.federation.presence import FederatedPresence
@@ -95,6 +96,8 @@ from glia.services.receipts import ReceiptService
 from glia.services.registration import RegistrationService
 from glia.services.registry import Services as Services
 from glia.services.relations import Aggregator, RelationsService
+from glia.services.remote_media import RemoteMediaService
+from glia.services.remote_spaces import RemoteSpaces
 from glia.services.reports import ReportService
 from glia.services.retention import RetentionService
 from glia.services.rooms import RoomService
@@ -196,7 +199,7 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                 fanout=event_fanout)
     remote = RemoteQueries(federation_client)
     room_acls = RoomAcls(storage)
-    spaces = SpacesService(storage)
+    spaces = SpacesService(storage, RemoteSpaces(federation_client, clock).summary)
     profile = ProfileService(config, storage, room_events, remote.profile, appservice_queries)
     directory = DirectoryService(config, storage, remote, appservice_queries)
     pdu_checks = PduChecks(server_keys)
@@ -316,6 +319,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         cross_signing_admin=CrossSigningAdminService(storage, clock),
         federation_admin=FederationAdminService(storage, federation_sender.kick),
         remote_media_cache=RemoteMediaCacheService(storage, media),
+        remote_media=RemoteMediaService(config, storage, media,
+                                        MediaFetcher(federation_client), clock),
         background_updates=background_updates,
         account_validity=AccountValidityService(config, storage, clock, server_notices),
         user_directory=user_directory,

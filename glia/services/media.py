@@ -21,9 +21,10 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar, cast
 
 from glia import errors
 from glia.clock import Clock, SystemClock
@@ -39,6 +40,7 @@ from glia.storage.media import Media, Thumbnail
 __all__ = ["Media", "MediaFile", "MediaService", "Thumbnail", "base_type", "check_media_id"]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Downloads wait at most this long for a pending upload, whatever timeout_ms says.
 MAX_WAIT_MS = 60_000
@@ -72,8 +74,9 @@ class MediaService(MediaUploads):
     def __init__(self, config: Config, storage: Storage, clock: Clock | None = None
                  ) -> None:
         super().__init__(config, storage, clock or SystemClock())
-        self._generating: dict[tuple[str, Size], asyncio.Task[Thumbnail]] = {}
-        #: Image headers by media ID: immutable once uploaded, so safe to cache.
+        self._generating: dict[tuple[str, Size], asyncio.Task[Any]] = {}
+        #: Image headers by media ID (``origin/ID`` for other servers' media): immutable
+        #: once uploaded, so safe to cache.
         self._probed: OrderedDict[str, ImageInfo] = OrderedDict()
         self._decoder = thumbnails.Decoder(config.media.max_image_pixels,
                                            config.media.max_concurrent_thumbnails)
@@ -87,15 +90,13 @@ class MediaService(MediaUploads):
                           allow_remote: bool, bypass_quarantine: bool,
                           unauthenticated: bool = False) -> Media:
         """The uploaded item behind an ``mxc://`` URI, waiting up to ``timeout_ms`` for a
-        pending upload. Remote media is not fetched (no federation yet): 404.
+        pending upload. Another server's media is ``remote_media``'s: 404 here.
 
         ``unauthenticated`` requests (the legacy download and thumbnail paths) get 404
         for authenticated media while ``enable_authenticated_media`` is on, as Synapse
         answers; turning the option off serves everything there again."""
         if server_name != self._server_name:
-            # With allow_remote=false a server must not fetch; we never fetch (yet).
-            raise errors.not_found("Not found" if not allow_remote else
-                                   "Remote media is not available: no federation yet")
+            raise errors.not_found()
         if not check_media_id(media_id):
             raise errors.not_found()
         wait_ms = DEFAULT_WAIT_MS if timeout_ms is None else min(timeout_ms, MAX_WAIT_MS)
@@ -154,30 +155,64 @@ class MediaService(MediaUploads):
                         animated: bool) -> MediaFile:
         """The best thumbnail for a request (see ``thumbnails.choose``), made now if it
         does not exist yet."""
-        content_type = base_type(media.content_type)
-        if content_type not in thumbnails.THUMBNAILABLE_TYPES:
-            raise errors.unknown("Cannot generate thumbnails for the requested content")
-        info = await self._probe(media)
-        choice = thumbnails.choose(info, content_type, width, height, method, animated)
-        if choice.original:
+        path = self.content_path(media.media_id)
+        size = await self._choose(media.media_id, path, media.content_type, width, height,
+                                  method, animated)
+        if size is None:
             return await self.open(media)
-        assert choice.size is not None
-        size = choice.size
         thumb = await self._storage.media.thumbnail(media.media_id, size.width, size.height,
                                                     size.method)
-        path = self._thumbnail_path(media.media_id, size)
+        thumb_path = self._thumbnail_path(media.media_id, size)
         if thumb is not None:
             try:
-                handle, length = await asyncio.to_thread(files.open_file, path)
+                handle, length = await asyncio.to_thread(files.open_file, thumb_path)
                 return MediaFile(handle, thumb.content_type, length, None)
             except FileNotFoundError:
                 pass  # lost or never written: generate it again
-        thumb = await self._generate(media, size)
+        thumb = await self._generate((media.media_id, size),
+                                     lambda: self._render_and_store(media, size))
         try:
-            handle, length = await asyncio.to_thread(files.open_file, path)
+            handle, length = await asyncio.to_thread(files.open_file, thumb_path)
         except FileNotFoundError as e:  # deleted while we generated it
             raise errors.not_found() from e
         return MediaFile(handle, thumb.content_type, length, None)
+
+    async def file_thumbnail(self, key: str, path: Path, content_type: str | None,
+                             thumbnail_dir: Path, width: int, height: int, method: str,
+                             animated: bool) -> MediaFile | None:
+        """The best thumbnail of a file that has no thumbnail rows (another server's
+        cached copy, ``key`` naming it), made once per size and kept as a file in
+        ``thumbnail_dir``; None when the original itself is the best answer."""
+        size = await self._choose(key, path, content_type, width, height, method, animated)
+        if size is None:
+            return None
+        thumb_path = thumbnail_dir / f"{size.width}-{size.height}-{size.method}"
+        try:
+            handle, length = await asyncio.to_thread(files.open_file, thumb_path)
+        except FileNotFoundError:
+            await self._generate((key, size), lambda: self._render_to(path, size, thumb_path))
+            try:
+                handle, length = await asyncio.to_thread(files.open_file, thumb_path)
+            except FileNotFoundError as e:  # purged while we generated it
+                raise errors.not_found() from e
+        # Thumbnails are JPEG or PNG; the file's first bytes say which.
+        head = await asyncio.to_thread(handle.read, 3)
+        await asyncio.to_thread(handle.seek, 0)
+        return MediaFile(handle, "image/jpeg" if head == b"\xff\xd8\xff" else "image/png",
+                         length, None)
+
+    async def _choose(self, key: str, path: Path, content_type: str | None, width: int,
+                      height: int, method: str, animated: bool) -> Size | None:
+        """The stored size that answers a request; None: the original does."""
+        kind = base_type(content_type)
+        if kind not in thumbnails.THUMBNAILABLE_TYPES:
+            raise errors.unknown("Cannot generate thumbnails for the requested content")
+        info = await self._probe(key, path)
+        choice = thumbnails.choose(info, kind, width, height, method, animated)
+        if choice.original:
+            return None
+        assert choice.size is not None
+        return choice.size
 
     async def dimensions(self, media_id: str) -> tuple[int, int] | None:
         """Width and height of a local image as displayed, or None when it is no image
@@ -186,56 +221,68 @@ class MediaService(MediaUploads):
         if media is None or media.pending:
             return None
         try:
-            info = await self._probe(media)
+            info = await self._probe(media.media_id, self.content_path(media.media_id))
         except MatrixError:
             return None
         return info.width, info.height
 
-    async def _probe(self, media: Media) -> ImageInfo:
-        info = self._probed.get(media.media_id)
+    async def _probe(self, key: str, path: Path) -> ImageInfo:
+        info = self._probed.get(key)
         if info is not None:
-            self._probed.move_to_end(media.media_id)
+            self._probed.move_to_end(key)
             return info
         try:
-            info = await self._decoder.probe(str(self.content_path(media.media_id)))
+            info = await self._decoder.probe(str(path))
         except FileNotFoundError as e:
             raise errors.not_found() from e
         except thumbnails.ImageTooLarge as e:
             raise errors.too_large("Content is too large to thumbnail") from e
         except thumbnails.ThumbnailError as e:
             raise errors.unknown("Cannot generate thumbnails for the requested content") from e
-        self._probed[media.media_id] = info
+        self._probed[key] = info
         if len(self._probed) > _PROBE_CACHE:
             self._probed.popitem(last=False)
         return info
 
-    async def _generate(self, media: Media, size: Size) -> Thumbnail:
-        """Render and store one thumbnail; concurrent requests for it share the work."""
-        key = (media.media_id, size)
+    def forget(self, key: str) -> None:
+        """Drop what is cached about a file that is going away."""
+        self._probed.pop(key, None)
+
+    async def _generate(self, key: tuple[str, Size],
+                        work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run ``work`` (rendering and storing one thumbnail) once for concurrent
+        requests of the same thumbnail."""
         task = self._generating.get(key)
         if task is None:
             # A task of its own, so a client that hangs up does not cancel the work
             # (or the other requests waiting on it).
-            task = asyncio.create_task(self._render_and_store(media, size))
+            task = asyncio.create_task(work())
             self._generating[key] = task
             task.add_done_callback(lambda t: self._generation_done(key, t))
-        return await asyncio.shield(task)
+        return cast(T, await asyncio.shield(task))
 
-    def _generation_done(self, key: tuple[str, Size], task: asyncio.Task[Thumbnail]) -> None:
+    def _generation_done(self, key: tuple[str, Size], task: asyncio.Task[Any]) -> None:
         self._generating.pop(key, None)
         if not task.cancelled():
             task.exception()  # retrieved here too, in case every requester hung up
 
-    async def _render_and_store(self, media: Media, size: Size) -> Thumbnail:
+    async def _render(self, path: Path, size: Size) -> thumbnails.Rendered:
         try:
-            rendered = await self._decoder.render(str(self.content_path(media.media_id)),
-                                                  size)
+            return await self._decoder.render(str(path), size)
         except FileNotFoundError as e:
             raise errors.not_found() from e
         except thumbnails.ImageTooLarge as e:
             raise errors.too_large("Content is too large to thumbnail") from e
         except thumbnails.ThumbnailError as e:
             raise errors.unknown("Cannot generate thumbnails for the requested content") from e
+
+    async def _render_to(self, path: Path, size: Size, thumb_path: Path) -> None:
+        rendered = await self._render(path, size)
+        await asyncio.to_thread(files.write_atomically, self._root / "tmp", thumb_path,
+                                rendered.data)
+
+    async def _render_and_store(self, media: Media, size: Size) -> Thumbnail:
+        rendered = await self._render(self.content_path(media.media_id), size)
         # Thumbnails can always be made again, so no fsync: only the atomic rename.
         await asyncio.to_thread(files.write_atomically, self._root / "tmp",
                                 self._thumbnail_path(media.media_id, size), rendered.data)

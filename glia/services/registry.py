@@ -79,6 +79,7 @@ from glia.services.ratelimit import RatelimitOverrides, SharedBuckets
 from glia.services.receipts import ReceiptService
 from glia.services.registration import RegistrationService
 from glia.services.relations import RelationsService
+from glia.services.remote_media import RemoteMediaService
 from glia.services.reports import ReportService
 from glia.services.retention import RetentionService
 from glia.services.rooms import RoomService
@@ -177,6 +178,7 @@ class Services:
     cross_signing_admin: CrossSigningAdminService
     federation_admin: FederationAdminService
     remote_media_cache: RemoteMediaCacheService
+    remote_media: RemoteMediaService
     background_updates: BackgroundUpdatesService
     account_validity: AccountValidityService
     user_directory: UserDirectoryService

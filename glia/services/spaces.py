@@ -6,8 +6,12 @@ then the child event's timestamp, then the room ID); a room met twice (or a loop
 visited once. For a user, a room is listed when they are joined or invited, may join
 (public rules, or a restricted rule naming a room they are in), may knock, or the room is
 world-readable; other rooms are left out and not walked into. The admin walk lists every
-room this server has. Rooms this server does not have are left out: Glia does not ask
-other servers (yet). Other servers get the federation walk (``server_hierarchy``): the
+room this server has. A room this server does not have (past the root, which it must
+have, as in Synapse) is asked of the servers its child event names (``remote_spaces``)
+and judged as Synapse does: public, knockable or world-readable, or one of the rooms a
+restricted rule names has the user joined here, or the user is in it here; the children
+that server calls inaccessible are not walked into. Other servers get the federation
+walk (``server_hierarchy``): the
 room and its direct children, judged by the same rules for the server's users. A page
 that stops early stores where it stopped (the rooms left to visit and those visited)
 under a random token for five minutes, so any process can serve the next page.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -65,6 +70,19 @@ class SpaceRoom(msgspec.Struct, kw_only=True, omit_defaults=True):
 InRoom = Callable[[str, tuple[str, ...]], Awaitable[bool]]
 
 
+@dataclass(frozen=True)
+class RemoteSpace:
+    """A room's summary as another server gave it (children state filtered to child
+    events with ``via``), and the children it named as inaccessible."""
+
+    room: SpaceRoom
+    inaccessible_children: frozenset[str]
+
+
+#: Asks other servers about a room: ``(room_id, via, suggested_only) -> RemoteSpace``.
+RemoteSummary = Callable[[str, list[str], bool], Awaitable[RemoteSpace | None]]
+
+
 class ServerHierarchy(msgspec.Struct):
     """The federation hierarchy: the room and its direct children, unpaginated."""
 
@@ -80,8 +98,11 @@ class Hierarchy(msgspec.Struct):
 
 
 class SpacesService:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, remote: RemoteSummary | None = None) -> None:
+        """``remote`` (None: rooms this server does not have are left out) asks other
+        servers about such rooms."""
         self._storage = storage
+        self._remote = remote
 
     async def hierarchy(self, user_id: str, room_id: str, *, suggested_only: bool = False,
                         max_depth: int | None = None, limit: int | None = None,
@@ -111,23 +132,29 @@ class SpacesService:
                 raise errors.invalid_param("Unknown pagination token")
             queue, processed = list(session.queue), set(session.processed)
         else:
-            queue, processed = [(room_id, 0)], set()
+            queue, processed = [(room_id, 0, [])], set()
 
         page_size = MAX_LIMIT if limit is None else min(limit, MAX_LIMIT)
         rooms: list[SpaceRoom] = []
         while queue and len(rooms) < page_size:
-            current, depth = queue.pop()
+            current, depth, via = queue.pop()
             if current in processed:
                 continue
             processed.add(current)
+            skip: frozenset[str] = frozenset()
             entry = await self._entry(current, in_room, suggested_only, admin)
+            if entry is None and not admin and via:
+                remote = await self._remote_entry(current, via, in_room, suggested_only)
+                if remote is not None:
+                    entry, skip = remote.room, remote.inaccessible_children
             if entry is None:
                 continue
             rooms.append(entry)
             if max_depth is None or depth < max_depth:
                 # Reversed, so the first child is the next room visited.
-                queue.extend((child["state_key"], depth + 1)
-                             for child in reversed(entry.children_state))
+                queue.extend((child["state_key"], depth + 1, list(child["content"]["via"]))
+                             for child in reversed(entry.children_state)
+                             if child["state_key"] not in skip)
 
         body = Hierarchy(rooms)
         if queue:
@@ -168,6 +195,30 @@ class SpacesService:
         return ServerHierarchy(root, children, inaccessible)
 
     # -- one room ----------------------------------------------------------------------
+
+    async def _remote_entry(self, room_id: str, via: list[str], in_room: InRoom,
+                            suggested_only: bool) -> RemoteSpace | None:
+        """Another server's summary of a room this server does not have, if the user
+        may see it (Synapse's rules for remote rooms)."""
+        if self._remote is None or not is_valid_room_id(room_id) \
+                or await self._storage.admin_rooms.get(room_id) is not None:
+            return None
+        remote = await self._remote(room_id, via, suggested_only)
+        if remote is None:
+            return None
+        room = remote.room
+        visible = (room.join_rule in (None, "public", "knock", "knock_restricted")
+                   or room.world_readable
+                   or await in_room(room_id, ("join", "invite")))
+        for allowed in room.allowed_room_ids or []:
+            if visible:
+                break
+            visible = isinstance(allowed, str) and await in_room(allowed, ("join",))
+        if not visible:
+            return None
+        # What other servers' users may join by is not for clients.
+        return RemoteSpace(msgspec.structs.replace(room, allowed_room_ids=None),
+                           remote.inaccessible_children)
 
     def _user_in_room(self, user_id: str) -> InRoom:
         async def in_room(room_id: str, memberships: tuple[str, ...]) -> bool:

@@ -28,6 +28,7 @@ from glia.storage.experimental import ExperimentalFeatureStore
 from glia.storage.failed_logins import FailedLoginStore
 from glia.storage.federation_destinations import FederationDestinationStore
 from glia.storage.federation_knocks import FederationKnockStore
+from glia.storage.federation_leases import FederationLeaseStore
 from glia.storage.federation_queue import FederationQueueStore
 from glia.storage.filters import FilterStore
 from glia.storage.health import HealthStore
@@ -265,6 +266,10 @@ class Stores:
     @cached_property
     def federation_knocks(self) -> FederationKnockStore:
         return FederationKnockStore(self.db)
+
+    @cached_property
+    def federation_leases(self) -> FederationLeaseStore:
+        return FederationLeaseStore(self.db)
 
     @cached_property
     def remote_media(self) -> RemoteMediaStore:

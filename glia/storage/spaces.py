@@ -16,8 +16,9 @@ class HierarchySession:
     suggested_only: bool
     max_depth: int | None
     admin: bool
-    #: Rooms still to visit as (room_id, depth); the next one is last.
-    queue: list[tuple[str, int]]
+    #: Rooms still to visit as (room_id, depth, servers to ask if this server does not
+    #: have the room: the ``via`` of the child event that named it); the next is last.
+    queue: list[tuple[str, int, list[str]]]
     processed: list[str]
     created_ts: int
 
@@ -33,7 +34,7 @@ class SpaceStore:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             token, session.user_id, session.room_id, session.suggested_only,
             session.max_depth, session.admin,
-            json.dumps([[room_id, depth] for room_id, depth in session.queue]),
+            json.dumps([[room_id, depth, via] for room_id, depth, via in session.queue]),
             json.dumps(session.processed), session.created_ts)
 
     async def session(self, token: str, created_after: int) -> HierarchySession | None:
@@ -49,7 +50,9 @@ class SpaceStore:
             suggested_only=bool(row["suggested_only"]),
             max_depth=None if row["max_depth"] is None else int(row["max_depth"]),
             admin=bool(row["admin"]),
-            queue=[(str(r), int(d)) for r, d in json.loads(row["queue"])],
+            # Sessions saved before the via lists were kept have pairs.
+            queue=[(str(e[0]), int(e[1]), [str(v) for v in e[2]] if len(e) > 2 else [])
+                   for e in json.loads(row["queue"])],
             processed=[str(r) for r in json.loads(row["processed"])],
             created_ts=int(row["created_ts"]))
 

@@ -10,7 +10,8 @@ from tests.storage.helpers import uid
 async def test_round_trip_and_age(shared: Storage) -> None:
     token = uid("tok")
     session = HierarchySession("@a:test", "!space:test", True, None, False,
-                               [("!b:test", 2), ("!ä:test", 1)], ["!space:test"], 1_000)
+                               [("!b:test", 2, ["b.test", "ä.test"]), ("!ä:test", 1, [])],
+                               ["!space:test"], 1_000)
     await shared.spaces.save_session(token, session)
     assert await shared.spaces.session(token, 999) == session
     # Only sessions created strictly after the cut count.

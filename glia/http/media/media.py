@@ -27,6 +27,7 @@ from glia.http.parsing import Request, streamed_body
 from glia.http.routes import Auth, RouteGroup
 from glia.services.media import Media, MediaFile, base_type
 from glia.services.media_uploads import CreatedMedia, UploadConfig
+from glia.services.remote_media import RemoteMedia
 
 routes = RouteGroup()
 
@@ -151,15 +152,27 @@ def _bypass_quarantine(req: Request) -> bool:
     return True
 
 
-async def _media(req: Request, *, legacy: bool) -> Media:
+async def _media(req: Request, *, legacy: bool) -> Media | RemoteMedia:
+    """Our item, or the cached copy of another server's (fetched first if need be)."""
     allow_remote = True
     if legacy:
         allow_remote = bool(req.query_bool("allow_remote", True))
         req.query_bool("allow_redirect", False)  # validated; we always answer directly
+    bypass = False if legacy else _bypass_quarantine(req)
+    server_name = req.path("serverName")
+    if server_name != req.services.config.server_name:
+        return await req.services.remote_media.get(
+            server_name, req.path("mediaId"), allow_remote=allow_remote,
+            unauthenticated=legacy, bypass_quarantine=bypass)
     return await req.services.media.local_media(
-        req.path("serverName"), req.path("mediaId"), timeout_ms=req.query_int("timeout_ms"),
-        allow_remote=allow_remote, unauthenticated=legacy,
-        bypass_quarantine=False if legacy else _bypass_quarantine(req))
+        server_name, req.path("mediaId"), timeout_ms=req.query_int("timeout_ms"),
+        allow_remote=allow_remote, unauthenticated=legacy, bypass_quarantine=bypass)
+
+
+async def _open(req: Request, media: Media | RemoteMedia) -> MediaFile:
+    if isinstance(media, RemoteMedia):
+        return await req.services.remote_media.open(media)
+    return await req.services.media.open(media)
 
 
 # -- upload ---------------------------------------------------------------------------------
@@ -198,8 +211,7 @@ async def upload_to(req: Request) -> Empty:
 
 
 async def _download(req: Request, *, legacy: bool) -> Response:
-    media = await _media(req, legacy=legacy)
-    media_file = await req.services.media.open(media)
+    media_file = await _open(req, await _media(req, legacy=legacy))
     try:
         byte_range = requested_range(req.raw.headers.get("range"),
                                      req.raw.headers.get("if-range"), media_file.size)
@@ -259,8 +271,12 @@ class ThumbnailQuery:
 async def _thumbnail(req: Request, *, legacy: bool) -> Response:
     wanted = ThumbnailQuery.of(req)
     media = await _media(req, legacy=legacy)
-    media_file = await req.services.media.thumbnail(media, wanted.width, wanted.height,
-                                                    wanted.method, wanted.animated)
+    if isinstance(media, RemoteMedia):
+        media_file = await req.services.remote_media.thumbnail(
+            media, wanted.width, wanted.height, wanted.method, wanted.animated)
+    else:
+        media_file = await req.services.media.thumbnail(media, wanted.width, wanted.height,
+                                                        wanted.method, wanted.animated)
     name = THUMBNAIL_NAMES.get(base_type(media_file.content_type), "thumbnail")
     return file_response(media_file, content_disposition("inline", name))
 

@@ -62,25 +62,32 @@ class MediaAdminService:
     # -- one item ----------------------------------------------------------------------
 
     async def info(self, server_name: str, media_id: str) -> MediaInfo:
-        """Synapse's media info. There is no remote cache yet, so a foreign server name
-        is always unknown."""
-        media = None
-        if server_name == self._server_name:
-            media = await self._storage.media.get(media_id)
+        """Synapse's media info: our item, or the cached copy of another server's
+        (never fetched for this)."""
+        if server_name != self._server_name:
+            remote = await self._storage.remote_media.get(server_name, media_id)
+            if remote is None:
+                raise errors.not_found("Unknown media")
+            return MediaInfo(MediaInfoItem.of_remote(remote))
+        media = await self._storage.media.get(media_id)
         if media is None:
             raise errors.not_found("Unknown media")
         return MediaInfo(MediaInfoItem.of(media))
 
     async def quarantine(self, uow: UnitOfWork, server_name: str, media_id: str) -> None:
-        """Succeeds whether or not the item exists, as in Synapse."""
+        """Succeeds whether or not the item exists (or is cached), as in Synapse."""
         async with uow.transaction() as tx:
             if server_name == self._server_name:
                 await tx.media.quarantine([media_id], uow.actor)
+            else:
+                await tx.remote_media.quarantine([(server_name, media_id)], uow.actor)
 
     async def unquarantine(self, uow: UnitOfWork, server_name: str, media_id: str) -> None:
         async with uow.transaction() as tx:
             if server_name == self._server_name:
                 await tx.media.unquarantine(media_id)
+            else:
+                await tx.remote_media.unquarantine(server_name, media_id)
 
     async def protect(self, uow: UnitOfWork, media_id: str, protected: bool) -> None:
         async with uow.transaction() as tx:
@@ -108,13 +115,18 @@ class MediaAdminService:
         return RoomMedia(local, remote)
 
     async def quarantine_room_media(self, uow: UnitOfWork, room_id: str) -> Quarantined:
+        """Our items and the cached copies of other servers' the room refers to."""
         prefix = f"mxc://{self._server_name}/"
         found = await self.room_media(room_id)
         ids = sorted({url[len(prefix):] for url in found.local})
+        remote = sorted({(origin, media_id) for origin, _, media_id in
+                         (url[len("mxc://"):].partition("/") for url in found.remote)
+                         if media_id})
         count = 0
         async with uow.transaction() as tx:
             for start in range(0, len(ids), BATCH):
                 count += await tx.media.quarantine(ids[start:start + BATCH], uow.actor)
+            count += await tx.remote_media.quarantine(remote, uow.actor)
         return Quarantined(count)
 
     # -- lists -------------------------------------------------------------------------

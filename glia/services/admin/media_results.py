@@ -8,6 +8,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from glia.storage.media import Media
+from glia.storage.remote_media import RemoteMedia
 
 __all__ = ["DeletedMedia", "MediaInfo", "MediaInfoItem", "Quarantined", "RoomMedia",
            "UserMediaItem", "UserMediaList"]
@@ -50,22 +51,23 @@ class UserMediaList(msgspec.Struct):
 
 
 class MediaInfoItem(msgspec.Struct, kw_only=True):
-    """Synapse's ``media_info`` object (no remote cache yet: ``media_origin`` and
-    ``filesystem_id`` are null)."""
+    """Synapse's ``media_info`` object: for our media ``media_origin`` and
+    ``filesystem_id`` are null; for a cached copy of another server's, ``user_id``,
+    ``url_cache`` and ``safe_from_quarantine`` are (its file is named by its media ID)."""
 
-    media_origin: None = None
-    user_id: str
+    media_origin: str | None = None
+    user_id: str | None
     media_id: str
     media_type: str | None
     media_length: int | None
     upload_name: str | None
     created_ts: int
-    filesystem_id: None = None
+    filesystem_id: str | None = None
     url_cache: None = None
     last_access_ts: int | None
     quarantined_by: str | None
     authenticated: bool
-    safe_from_quarantine: bool
+    safe_from_quarantine: bool | None
     sha256: str | None
 
     @classmethod
@@ -75,6 +77,15 @@ class MediaInfoItem(msgspec.Struct, kw_only=True):
                    upload_name=media.upload_name, created_ts=media.created_ts,
                    last_access_ts=media.last_access_ts, quarantined_by=media.quarantined_by,
                    safe_from_quarantine=media.safe_from_quarantine,
+                   authenticated=media.authenticated, sha256=media.sha256)
+
+    @classmethod
+    def of_remote(cls, media: RemoteMedia) -> MediaInfoItem:
+        return cls(media_origin=media.media_origin, user_id=None, media_id=media.media_id,
+                   media_type=media.content_type, media_length=media.size,
+                   upload_name=media.upload_name, created_ts=media.created_ts,
+                   filesystem_id=media.media_id, last_access_ts=media.last_access_ts,
+                   quarantined_by=media.quarantined_by, safe_from_quarantine=None,
                    authenticated=media.authenticated, sha256=media.sha256)
 
 

@@ -1,6 +1,7 @@
 """Synapse's ``purge_media_cache``: drop the cached copies of other servers' media that
-nobody read since a given time (they are fetched again on demand). Quarantined copies
-stay, so a quarantine keeps blocking a fresh download."""
+nobody read since a given time (files and thumbnails; they are fetched again on demand,
+see ``services.remote_media``). Quarantined copies stay, so a quarantine keeps blocking
+a fresh download."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ class RemoteMediaCacheService:
             for item in batch:
                 # Never a path outside the store, whatever a row says.
                 if check_media_id(item.media_id) and is_valid_server_name(item.media_origin):
+                    self._media.forget(f"{item.media_origin}/{item.media_id}")
                     await asyncio.to_thread(
                         files.remove_media_files,
                         self._media.remote_content_path(item.media_origin, item.media_id),

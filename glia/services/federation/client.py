@@ -11,9 +11,11 @@ between the check and the connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -97,6 +99,11 @@ class FederationClient:
                                        timeout=httpx.Timeout(config.request_timeout))
         self.discovery = Discovery(resolver, self.fetch_well_known, clock)
 
+    @property
+    def request_timeout(self) -> float:
+        """Seconds one request may take per address tried."""
+        return self._timeout
+
     async def close(self) -> None:
         await self._http.aclose()
 
@@ -106,9 +113,12 @@ class FederationClient:
         allowed = [a for a in addresses if self._policy.address_allowed(a)]
         return allowed, [a for a in addresses if a not in allowed]
 
-    async def _send(self, host: str, port: int, host_header: str, tls_name: str,
+    async def _open(self, host: str, port: int, host_header: str, tls_name: str,
                     method: str, uri: str, headers: dict[str, str], body: bytes | None
-                    ) -> tuple[httpx.Response, bytes, str]:
+                    ) -> tuple[httpx.Response, str, float]:
+        """The response (its body not read yet) of the first allowed address of
+        ``host`` that answers within the request timeout, its address, and the
+        event-loop time that timeout ends (each address gets the whole of it)."""
         allowed, refused = await self.allowed_addresses(host)
         if not allowed:
             why = (f"its addresses are blocked by federation.ip_range_blacklist: "
@@ -118,21 +128,15 @@ class FederationClient:
         last: Exception | None = None
         for address in allowed:
             url = f"https://{_url_host(address)}:{port}{uri}"
+            deadline = asyncio.get_running_loop().time() + self._timeout
             try:
-                # The whole exchange, not each read: a peer dripping bytes cannot hold
-                # the request (and what waits on it) longer than this.
-                async with asyncio.timeout(self._timeout):
+                async with asyncio.timeout_at(deadline):
                     request = self._http.build_request(
                         method, url, headers={**headers, "Host": host_header}, content=body,
                         extensions=extensions)
-                    response = await self._http.send(request, stream=True)
-                    try:
-                        data = await _read_capped(response)
-                    finally:
-                        await response.aclose()
-                return response, data, address
+                    return await self._http.send(request, stream=True), address, deadline
             except TimeoutError:
-                last = TimeoutError(f"no complete answer within {self._timeout:g} s")
+                last = TimeoutError(f"no answer within {self._timeout:g} s")
                 logger.info("federation %s %s via %s:%d timed out", method, host_header,
                             address, port)
             except (httpx.HTTPError, ssl.SSLError, OSError) as e:
@@ -140,6 +144,69 @@ class FederationClient:
                 logger.info("federation %s %s via %s:%d failed: %s", method, host_header,
                             address, port, e)
         raise FederationError(f"cannot reach {host_header} ({last})")
+
+    async def _send(self, host: str, port: int, host_header: str, tls_name: str,
+                    method: str, uri: str, headers: dict[str, str], body: bytes | None
+                    ) -> tuple[httpx.Response, bytes, str]:
+        response, address, deadline = await self._open(host, port, host_header, tls_name,
+                                                       method, uri, headers, body)
+        try:
+            # The whole exchange, not each read, within the timeout: a peer dripping
+            # bytes cannot hold the request (and what waits on it) longer than this.
+            async with asyncio.timeout_at(deadline):
+                data = await _read_capped(response)
+        except TimeoutError as e:
+            raise FederationError(f"cannot reach {host_header} (no complete answer within"
+                                  f" {self._timeout:g} s)") from e
+        except (httpx.HTTPError, ssl.SSLError, OSError) as e:
+            raise FederationError(f"cannot reach {host_header} ({e})") from e
+        finally:
+            await response.aclose()
+        return response, data, address
+
+    @contextlib.asynccontextmanager
+    async def stream(self, destination: str, path: str, query: dict[str, str] | None = None
+                     ) -> AsyncIterator[httpx.Response]:
+        """A signed ``GET`` of ``path`` on ``destination`` whose body is left for the
+        caller to read (media: larger than any JSON answer), which also bounds the time
+        that takes; connecting and the answer's headers take at most the request
+        timeout. As for the lookups our users ask for, it is tried whatever the
+        destination's back-off, and its failure does not count.
+
+        Raises :class:`FederationError`, ``MatrixError`` for a destination the domain
+        allow-list refuses, ValueError for an invalid server name."""
+        self._policy.check_server(destination)
+        resolution = await self.discovery.resolve(destination)
+        uri = path + (f"?{urlencode(query)}" if query else "")
+        headers = {"Authorization": authorization_header(
+            "GET", uri, self.server_name, resolution.server_name, self._key, None)}
+        target = resolution.target
+        response, _, _ = await self._open(target.host, target.port, target.host_header,
+                                          target.tls_name, "GET", uri, headers, None)
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    @contextlib.asynccontextmanager
+    async def stream_url(self, url: str) -> AsyncIterator[httpx.Response]:
+        """An unsigned ``GET`` of an ``https`` URL another server sent us to (a media
+        ``Location``), under the same IP policy as every federation request."""
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise FederationError("the redirect is not to an https URL")
+        try:
+            port = parts.port or 443
+        except ValueError as e:
+            raise FederationError("the redirect has an invalid port") from e
+        host_header = parts.netloc.rpartition("@")[2]
+        uri = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        response, _, _ = await self._open(parts.hostname, port, host_header, parts.hostname,
+                                          "GET", uri, {}, None)
+        try:
+            yield response
+        finally:
+            await response.aclose()
 
     async def request(self, destination: str, method: str, path: str,
                       query: dict[str, str] | None = None, content: Any = None,

@@ -19,6 +19,17 @@ its own task, so a slow or dead one never holds up the others.
 
 EDUs (typing, receipts) are kept in memory only: they are ephemeral, and a restart or a
 failed transaction drops them, as a later typing or receipt update replaces them anyway.
+
+Several processes on one PostgreSQL database share the queue and each runs a sender, so
+a process sends to a destination only while it holds that destination's lease (table
+``federation_sender_leases``): taken or renewed before each transaction, for longer than
+a transaction can be in flight, and given up when the queue is empty (then the queue is
+looked at once more, so a row another process queued meanwhile is not left behind). A
+process that dies leaves its lease to expire, and the loop of another takes over. A
+process whose EDUs wait for a destination another process holds sends them when it gets
+the lease (the loop tries every few seconds). Transaction IDs carry a per-process part,
+so two processes never send the same ID (the receiver would take the second for a
+retry of the first).
 """
 
 from __future__ import annotations
@@ -26,9 +37,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from glia.clock import Clock
 from glia.errors import MatrixError
@@ -47,6 +61,12 @@ MAX_PDUS = 50
 MAX_EDUS = 100
 #: How often the loop looks for destinations whose back-off has ended.
 POLL_SECONDS = 5.0
+#: A lease outlasts the longest a transaction can be in flight (discovery and a few
+#: addresses, each within the request timeout) by this many request timeouts, plus a
+#: minute.
+LEASE_TIMEOUTS = 4
+
+Outcome = Literal["sent", "empty", "failed"]
 
 
 def _server(identifier: str) -> str | None:
@@ -70,6 +90,11 @@ class FederationSender:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
         self._txn_ids = itertools.count()
+        #: This process: a random part for its transaction IDs, and with the host name
+        #: and process ID (for an admin reading the table) its name in the lease table.
+        self._instance = secrets.token_hex(4)
+        self._holder = f"{socket.gethostname()}.{os.getpid()}.{self._instance}"
+        self._lease_ms = int((LEASE_TIMEOUTS * client.request_timeout + 60) * 1000)
 
     # -- what to send -------------------------------------------------------------------
 
@@ -154,18 +179,31 @@ class FederationSender:
         self._running[destination] = asyncio.create_task(self._drain(destination))
 
     async def _drain(self, destination: str) -> None:
+        leases = self._storage.federation_leases
         try:
             while True:
+                now = self._clock.now_ms()
+                if not await leases.take(destination, self._holder, now,
+                                         now + self._lease_ms):
+                    return  # another process sends to it; our loop tries again later
                 self._again.discard(destination)
-                if not await self._send_one(destination) and destination not in self._again:
+                outcome = await self._send_one(destination)
+                if outcome == "sent" or destination in self._again:
+                    continue
+                await leases.give_up(destination, self._holder)
+                if outcome == "failed" or (
+                        not self._edus.get(destination)
+                        and not await self._storage.federation_queue.length(destination)):
                     return
+                # Queued (by another process) before we gave the lease up: send it.
         except Exception:
             logger.exception("federation sender for %s failed", destination)
         finally:
             self._running.pop(destination, None)
 
-    async def _send_one(self, destination: str) -> bool:
-        """Send one transaction; whether it went through (so there may be more)."""
+    async def _send_one(self, destination: str) -> Outcome:
+        """Send one transaction: ``sent`` (so there may be more), ``empty`` (nothing to
+        send) or ``failed`` (the destination is left to its back-off)."""
         queue = self._storage.federation_queue
         batch = await queue.next_batch(destination, MAX_PDUS)
         pending = self._edus.pop(destination, [])
@@ -173,11 +211,11 @@ class FederationSender:
         if rest:
             self._edus[destination] = rest
         if not batch and not edus:
-            return False
+            return "empty"
         stored = await self._storage.events.get_many([q.event_id for q in batch])
         pdus = [stored[q.event_id].pdu for q in batch if q.event_id in stored]
         now = self._clock.now_ms()
-        txn_id = f"{now}.{next(self._txn_ids)}"
+        txn_id = f"{now}.{self._instance}.{next(self._txn_ids)}"
         body = {"origin": self._server_name, "origin_server_ts": now, "pdus": pdus,
                 "edus": edus}
         try:
@@ -186,7 +224,7 @@ class FederationSender:
         except RemoteError as e:
             if e.status >= 500:
                 await queue.set_error(destination, str(e), now)
-                return False
+                return "failed"
             # The destination is up and refuses this transaction: retrying it cannot
             # help, so its events are dropped for this destination (and logged).
             logger.warning("%s refused a transaction of %d events: %s", destination,
@@ -195,7 +233,7 @@ class FederationSender:
             await queue.set_error(destination, str(e), now)
         except (FederationError, MatrixError, ValueError) as e:
             await queue.set_error(destination, str(e), now)
-            return False
+            return "failed"
         if answer is not None:
             await queue.set_error(destination, None, now)
             _log_refused(destination, answer.body)
@@ -203,7 +241,7 @@ class FederationSender:
             await queue.remove(destination, batch[-1].stream_ordering)
             if answer is not None:
                 await self._sent_upto(destination, batch[-1].stream_ordering)
-        return True
+        return "sent"
 
     async def _sent_upto(self, destination: str, stream: int) -> None:
         """Record the last event the destination accepted (Synapse's
@@ -223,11 +261,12 @@ class FederationSender:
             self.kick(origin)
 
     async def run(self) -> None:
-        """Resume queued destinations now (after a restart) and whenever their back-off
-        ends; runs until cancelled."""
+        """Resume queued destinations now (after a restart), whenever their back-off
+        ends, and when another process's lease on them ends; runs until cancelled."""
         while True:
             try:
-                for destination in await self._storage.federation_queue.destinations():
+                waiting = set(await self._storage.federation_queue.destinations())
+                for destination in sorted(waiting | set(self._edus)):
                     if destination in self._running:
                         continue
                     try:
