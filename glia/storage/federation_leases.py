@@ -1,5 +1,5 @@
 """Leases on destinations for the federation sender: one process at a time sends to a
-destination (see ``0036_federation_sender_leases.sql``)."""
+destination (see ``0040_federation_sender_leases.sql``)."""
 
 from __future__ import annotations
 
