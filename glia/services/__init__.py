@@ -53,7 +53,13 @@ from glia.services.federation.acl import RoomAcls
 from glia.services.federation.auth import FederationAuthService
 from glia.services.federation.backoff import DestinationBackoff
 from glia.services.federation.client import FederationClient
+from glia.services.federation.device_lists import (
+    DeviceListAnnouncer,
+    E2eeEdus,
+    RemoteDeviceLists,
+)
 from glia.services.federation.discovery import SystemResolver
+from glia.services.federation.e2ee_queries import RemoteE2ee
 from glia.services.federation.gaps import GapFiller
 from glia.services.federation.invites import Invites
 from glia.services.federation.keys import ServerKeysService
@@ -65,13 +71,14 @@ from glia.services.federation.remote_join import RemoteMemberships
 from glia.services.federation.resident import ResidentMemberships
 from glia.services.federation.sender import FederationSender
 from glia.services.federation.serving import FederationServing
+from glia.services.federation.to_device import FederationToDevice
 from glia.services.federation.transactions import InboundTransactions
 from glia.services.filters import FilterService
 from glia.services.guest_access import GuestEviction
 from glia.services.identity_servers import IdentityServers
 from glia.services.jobs import JobRunner, JobsService
 from glia.services.key_backup import KeyBackupService
-from glia.services.keys import KeysService
+from glia.services.keys import KeysService, RemoteKeys
 from glia.services.legacy_sync import LegacySyncService
 from glia.services.login import LoginService
 from glia.services.login_attempts import LoginAttempts
@@ -130,7 +137,13 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         several_processes=config.database.several_processes)
     appservice_queries = AppServiceQueries(storage, app_services, config.app_service_timeout)
     appservice_ephemeral = AppServiceEphemeral(storage, app_services, appservice_sender, clock)
-    keys = KeysService(config, storage, notifier, appservice_ephemeral)
+    # Other servers' users' keys and our users' device-list announcements go through
+    # the federation services made below (called only once requests flow).
+    keys = KeysService(
+        config, storage, notifier, appservice_ephemeral,
+        remote=RemoteKeys(query=lambda wanted, ms: remote_e2ee.query(wanted, ms),
+                          claim=lambda wanted, ms: remote_e2ee.claim(wanted, ms)),
+        device_list_listener=lambda user_id: device_announcer.changed(user_id))
     auth = AuthService(config, storage, clock, app_services,
                        device_added=keys.device_list_changed)
     uia = UiaService(storage)
@@ -160,6 +173,9 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                          backoff, clock)
     server_keys = ServerKeysService(config.server_name, signing_key, storage,
                                     federation_client, federation_policy, clock)
+    remote_e2ee = RemoteE2ee(config.server_name, storage, federation_client, clock)
+    device_announcer = DeviceListAnnouncer(config.server_name, storage, federation_sender,
+                                           clock)
     # The event-write pipeline (services/events.py). Subscribers run after each commit in
     # this order: push before the wake-ups, so a woken /sync sees the new unread counts.
     event_fanout = EventFanout(storage, [
@@ -215,6 +231,13 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                        devices=keys, unread_counts=push.unread_counts,
                        account_data_sources=[push.sync_account_data])
     ratelimit = RatelimitOverrides(storage)
+    to_device = ToDeviceService(
+        config, notifier, appservice_ephemeral,
+        remote=lambda tx, sender, kind, messages: federation_to_device.queue(
+            tx, sender, kind, messages))
+    federation_to_device = FederationToDevice(config.server_name, storage, to_device,
+                                              federation_sender.kick, clock)
+    remote_device_lists = RemoteDeviceLists(config.server_name, storage, keys, remote_e2ee)
     timeline = TimelineService(storage, aggregator)
     user_redact = UserRedactService(config, storage, room_events, jobs)
     room_moderation = RoomModerationService(config, storage, room_events, membership, jobs,
@@ -289,7 +312,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         pushers=PusherService(config, storage, push_gateway),
         keys=keys,
         cross_signing=CrossSigningService(config, storage, account, keys, clock),
-        to_device=ToDeviceService(config, notifier, appservice_ephemeral),
+        to_device=to_device,
+        remote_device_lists=remote_device_lists,
         key_backup=KeyBackupService(storage),
         statistics_admin=StatisticsAdminService(config, storage),
         ratelimit=ratelimit,
@@ -326,7 +350,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         federation_transactions=InboundTransactions(
             config.server_name, storage, room_events, pdu_checks, federation_resident,
             typing, receipts, clock, room_acls,
-            GapFiller(config.server_name, storage, federation_client, pdu_checks, clock)),
+            GapFiller(config.server_name, storage, federation_client, pdu_checks, clock),
+            E2eeEdus(federation_to_device, remote_device_lists)),
         openid=OpenIdService(config, storage, clock),
         appservice_sender=appservice_sender,
         appservice_queries=appservice_queries,

@@ -17,8 +17,11 @@ events when their back-off ends — after a restart too — and a request from a
 (it is up again) resets its back-off and sends its queue at once. Each destination has
 its own task, so a slow or dead one never holds up the others.
 
-EDUs (typing, receipts) are kept in memory only: they are ephemeral, and a restart or a
+Typing and receipt EDUs are kept in memory only: they are ephemeral, and a restart or a
 failed transaction drops them, as a later typing or receipt update replaces them anyway.
+EDUs that must not be lost (to-device messages, device-list and signing-key updates) are
+queued in ``federation_edu_queue`` by their writers and go like the PDUs: first in each
+transaction, removed once the destination accepted it.
 """
 
 from __future__ import annotations
@@ -159,10 +162,15 @@ class FederationSender:
         """Send one transaction; whether it went through (so there may be more)."""
         queue = self._storage.federation_queue
         batch = await queue.next_batch(destination, MAX_PDUS)
+        # Persistent EDUs first (to-device, device lists: they must not be lost), then
+        # the in-memory ones in the room left.
+        kept = await self._storage.federation_e2ee.next_edus(destination, MAX_EDUS)
         pending = self._edus.pop(destination, [])
-        edus, rest = pending[:MAX_EDUS], pending[MAX_EDUS:]
-        if rest:
-            self._edus[destination] = rest
+        room = MAX_EDUS - len(kept)
+        edus = [{"edu_type": e.edu_type, "content": e.content} for e in kept]
+        edus += pending[:room]
+        if pending[room:]:
+            self._edus[destination] = pending[room:]
         if not batch and not edus:
             return False
         stored = await self._storage.events.get_many([q.event_id for q in batch])
@@ -190,6 +198,8 @@ class FederationSender:
         if answer is not None:
             await queue.set_error(destination, None, now)
             _log_refused(destination, answer.body)
+        if kept:
+            await self._storage.federation_e2ee.remove_edus(destination, kept[-1].position)
         if batch:
             await queue.remove(destination, batch[-1].stream_ordering)
             if answer is not None:
@@ -218,7 +228,9 @@ class FederationSender:
         ends; runs until cancelled."""
         while True:
             try:
-                for destination in await self._storage.federation_queue.destinations():
+                queued = set(await self._storage.federation_queue.destinations())
+                queued |= set(await self._storage.federation_e2ee.edu_destinations())
+                for destination in sorted(queued):
                     if destination in self._running:
                         continue
                     try:
