@@ -5,8 +5,10 @@ Outbound (:class:`DeviceListAnnouncer`): after each committed change of one of o
 users' device lists (a device added, renamed or removed, device keys or cross-signing
 keys uploaded) the user's devices and master/self-signing keys are compared with what
 was last announced (a digest per item); each device that changed gets an
-``m.device_list_update`` (``deleted`` for one that is gone, with ``stream_id`` counting
-up per user and ``prev_id`` naming the previous update), changed cross-signing keys an
+``m.device_list_update`` (``deleted`` for one that is gone, ``prev_id`` naming the
+previous update, and a ``stream_id`` from the stream ``user/devices`` answers its
+``stream_id`` from, so a server that fetched the list knows which updates are newer),
+changed cross-signing keys an
 ``m.signing_key_update``, queued persistently for every server sharing a room with the
 user.
 
@@ -32,12 +34,7 @@ from glia.ids import InvalidId, parse_user_id, server_name_of
 from glia.services.federation.client import FederationError
 from glia.services.federation.e2ee_queries import RemoteE2ee
 from glia.services.federation.sender import FederationSender
-from glia.services.federation.to_device import (
-    DIRECT_TO_DEVICE,
-    EDU_COUNTER,
-    FederationToDevice,
-    queue_edu,
-)
+from glia.services.federation.to_device import DIRECT_TO_DEVICE, FederationToDevice, queue_edu
 from glia.services.key_formats import JsonDict, canonical
 from glia.services.keys import KeysService
 from glia.services.local_keys import LocalKeys
@@ -128,7 +125,7 @@ class DeviceListAnnouncer:
                     await queue_edu(tx, self._sender.kick, destinations, SIGNING_KEY_UPDATE,
                                     content, now)
                 else:
-                    stream_id = await tx.next_stream_position(EDU_COUNTER)
+                    stream_id = await tx.next_stream_position()
                     await queue_edu(tx, self._sender.kick, destinations, DEVICE_LIST_UPDATE,
                                     {**content, "stream_id": stream_id,
                                      "prev_id": [] if prev is None else [prev]}, now)
@@ -136,7 +133,7 @@ class DeviceListAnnouncer:
                 await store.set_sent_digest(user_id, kind, item, digest)
             for kind, item in sorted(set(sent) - set(current)):
                 if kind == "device":
-                    stream_id = await tx.next_stream_position(EDU_COUNTER)
+                    stream_id = await tx.next_stream_position()
                     await queue_edu(tx, self._sender.kick, destinations, DEVICE_LIST_UPDATE,
                                     {"user_id": user_id, "device_id": item,
                                      "stream_id": stream_id, "deleted": True,
