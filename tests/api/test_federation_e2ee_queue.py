@@ -5,13 +5,15 @@ reach the destination once it is back."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from tests.api.federation_rooms_kit import RoomPair, join_on_a, start_pair, wait_federating
 from tests.api.test_federation_e2ee import changed, send_to_device, to_device
 from tests.api.test_keys import setup_device, stream_token
-from tests.kit import create_room, send_event, unique, wait_until
+from tests.kit import User, create_room, send_event, unique, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +29,13 @@ def test_edus_wait_for_a_server_that_is_down(queue_pair: RoomPair) -> None:
     join_on_a(p, alice, bob, room_id)
     since_bob = stream_token(p.kit_b, bob)
 
+    admin = p.kit_a.make_admin(unique("admin"))
     p.b.process.stop()
     send_to_device(p.kit_a, alice, {bob.user_id: {bob.device_id: {"while": "down"}}})
     setup_device(p.kit_a, alice)  # a device-list update for B too
+    # Both wait (the to-device message and one update per device of alice's).
+    wait_until(lambda: _queue(p, admin)["edu_queue_length"] == 2,
+               what="the EDUs queued for B")
     # A restarts with both still queued: they are in its database, not its memory.
     p.a.process.stop()
     p.a.process.start()
@@ -44,3 +50,12 @@ def test_edus_wait_for_a_server_that_is_down(queue_pair: RoomPair) -> None:
                     "content": {"while": "down"}}]
     wait_until(lambda: alice.user_id in changed(p.kit_b, bob, since_bob),
                what="the queued device-list update on B")
+    wait_until(lambda: _queue(p, admin)["edu_queue_length"] == 0,
+               what="A's EDU queue for B emptied")
+
+
+def _queue(p: RoomPair, admin: User) -> dict[str, Any]:
+    r = p.kit_a.request("GET", f"/_glia/admin/v1/federation/queue/{quote(p.b.name)}",
+                        admin.access_token)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
