@@ -25,6 +25,7 @@ from glia.http.admin import media as admin_media
 from glia.http.admin import media_cache as admin_media_cache
 from glia.http.admin import pushers as admin_pushers
 from glia.http.admin import registration as admin_registration
+from glia.http.admin import remote_devices as admin_remote_devices
 from glia.http.admin import reports as admin_reports
 from glia.http.admin import rooms as admin_rooms
 from glia.http.admin import search as admin_search
@@ -87,7 +88,7 @@ ADMIN_MODULES = (admin_registration, server_version, audit, jobs, users, admin_r
                  admin_pushers, user_extras, admin_devices, admin_statistics, synapse_extras,
                  admin_cross_signing, admin_federation, admin_media_cache,
                  admin_background_updates, admin_account_validity, admin_user_directory,
-                 federation_diagnostics, admin_appservices)
+                 federation_diagnostics, admin_appservices, admin_remote_devices)
 MEDIA_MODULES = (media, previews)
 #: The Server-Server API and the key server (``/_matrix/federation``, ``/_matrix/key``).
 FEDERATION_MODULES = (federation_keys, federation_queries, federation_user,

@@ -11,30 +11,21 @@ from glia.clock import Clock, SystemClock
 from glia.config import Config
 from glia.services.account import LEAVE_ALL_ROOMS, AccountService
 from glia.services.account_data import AccountDataService
+from glia.services.admin import admin_services
 from glia.services.admin.account_validity import AccountValidityService
-from glia.services.admin.appservices import AppServiceAdminService
 from glia.services.admin.background_updates import BackgroundUpdatesService
-from glia.services.admin.cross_signing import CrossSigningAdminService
-from glia.services.admin.devices import DeviceAdminService
 from glia.services.admin.experimental import ExperimentalFeaturesService
-from glia.services.admin.federation import FederationAdminService
-from glia.services.admin.federation_diagnostics import FederationDiagnostics
 from glia.services.admin.health import HealthService
-from glia.services.admin.jobs import JobAdminService
 from glia.services.admin.media import MEDIA_DELETE, MediaAdminService
 from glia.services.admin.ratelimit import RatelimitOverrideService
 from glia.services.admin.redact import UserRedactService
-from glia.services.admin.registration_tokens import RegistrationTokenAdminService
 from glia.services.admin.remote_media import RemoteMediaCacheService
-from glia.services.admin.reports import ReportAdminService
 from glia.services.admin.room_moderation import RoomModerationService
 from glia.services.admin.room_stats import RoomStats
 from glia.services.admin.rooms import RoomAdminService
 from glia.services.admin.search import SEARCH_REINDEX, SearchAdminService
 from glia.services.admin.server_notices import ServerNoticeService
-from glia.services.admin.statistics import StatisticsAdminService
 from glia.services.admin.user_lookup import UserLookupService
-from glia.services.admin.users import UserAdminService
 from glia.services.appservices.device_lists import DeviceListLeaves
 from glia.services.appservices.ephemeral import AppServiceEphemeral
 from glia.services.appservices.queries import AppServiceQueries
@@ -50,12 +41,18 @@ from glia.services.directory import DirectoryService
 from glia.services.event_fanout import EventFanout
 from glia.services.events import EventsService
 from glia.services.federation.acl import RoomAcls
-from glia.services.federation.auth import FederationAuthService
 from glia.services.federation.backfill import Backfiller
 from glia.services.federation.backoff import DestinationBackoff
 from glia.services.federation.client import FederationClient
+from glia.services.federation.device_lists import (
+    DeviceListAnnouncer,
+    E2eeEdus,
+    RemoteDeviceLists,
+)
 from glia.services.federation.discovery import SystemResolver
+from glia.services.federation.e2ee_queries import RemoteE2ee
 from glia.services.federation.gaps import GapFiller
+from glia.services.federation.inbound import inbound_federation
 from glia.services.federation.invites import Invites
 from glia.services.federation.keys import ServerKeysService
 from glia.services.federation.knock import Knocks
@@ -63,20 +60,17 @@ from glia.services.federation.media_fetch import MediaFetcher
 from glia.services.federation.pdus import PduChecks
 from glia.services.federation.policy import FederationPolicy
 from glia.services.federation.presence import FederatedPresence
-from glia.services.federation.queries import FederationQueryService
 from glia.services.federation.remote import RemoteQueries
 from glia.services.federation.remote_join import RemoteMemberships
 from glia.services.federation.resident import ResidentMemberships
 from glia.services.federation.sender import FederationSender
-from glia.services.federation.serving import FederationServing
-from glia.services.federation.state_download import StateDownload
-from glia.services.federation.transactions import InboundTransactions
+from glia.services.federation.to_device import FederationToDevice
 from glia.services.filters import FilterService
 from glia.services.guest_access import GuestEviction
 from glia.services.identity_servers import IdentityServers
 from glia.services.jobs import JobRunner, JobsService
 from glia.services.key_backup import KeyBackupService
-from glia.services.keys import KeysService
+from glia.services.keys import KeysService, RemoteKeys
 from glia.services.legacy_sync import LegacySyncService
 from glia.services.login import LoginService
 from glia.services.login_attempts import LoginAttempts
@@ -137,7 +131,13 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         several_processes=config.database.several_processes)
     appservice_queries = AppServiceQueries(storage, app_services, config.app_service_timeout)
     appservice_ephemeral = AppServiceEphemeral(storage, app_services, appservice_sender, clock)
-    keys = KeysService(config, storage, notifier, appservice_ephemeral)
+    # Other servers' users' keys and our users' device-list announcements go through
+    # the federation services made below (called only once requests flow).
+    keys = KeysService(
+        config, storage, notifier, appservice_ephemeral,
+        remote=RemoteKeys(query=lambda wanted, ms: remote_e2ee.query(wanted, ms),
+                          claim=lambda wanted, ms: remote_e2ee.claim(wanted, ms)),
+        device_list_listener=lambda user_id: device_announcer.changed(user_id))
     auth = AuthService(config, storage, clock, app_services,
                        device_added=keys.device_list_changed)
     uia = UiaService(storage)
@@ -173,6 +173,9 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                            storage, federation_sender, presence, clock)
     server_keys = ServerKeysService(config.server_name, signing_key, storage,
                                     federation_client, federation_policy, clock)
+    remote_e2ee = RemoteE2ee(config.server_name, storage, federation_client, clock)
+    device_announcer = DeviceListAnnouncer(config.server_name, storage, federation_sender,
+                                           clock)
     # The event-write pipeline (services/events.py). Subscribers run after each commit in
     # this order: push before the wake-ups, so a woken /sync sees the new unread counts.
     event_fanout = EventFanout(storage, [
@@ -233,6 +236,13 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
     gap_filler = GapFiller(config.server_name, storage, federation_client, pdu_checks, clock)
     backfiller = Backfiller(config.server_name, storage, federation_client, gap_filler,
                             clock)
+    to_device = ToDeviceService(
+        config, notifier, appservice_ephemeral,
+        remote=lambda tx, sender, kind, messages: federation_to_device.queue(
+            tx, sender, kind, messages))
+    federation_to_device = FederationToDevice(config.server_name, storage, to_device,
+                                              federation_sender.kick, clock)
+    remote_device_lists = RemoteDeviceLists(config.server_name, storage, keys, remote_e2ee)
     timeline = TimelineService(storage, aggregator, backfiller.before_page)
     user_redact = UserRedactService(config, storage, room_events, jobs)
     room_moderation = RoomModerationService(config, storage, room_events, membership, jobs,
@@ -278,19 +288,14 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         directory=directory,
         audit=audit,
         jobs=jobs,
-        job_admin=JobAdminService(jobs),
-        user_admin=UserAdminService(config, storage, auth, account, registration, profile),
         user_lookup=UserLookupService(config, storage, registration),
         user_redact=user_redact,
-        device_admin=DeviceAdminService(config, storage, keys),
         search=search,
         search_admin=search_admin,
-        registration_tokens=RegistrationTokenAdminService(storage, clock),
         room_admin=room_admin,
         room_moderation=room_moderation,
         room_stats=room_stats,
         reports=ReportService(config, storage),
-        report_admin=ReportAdminService(storage),
         media=media,
         media_admin=media_admin,
         filters=FilterService(storage),
@@ -307,17 +312,15 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         pushers=PusherService(config, storage, push_gateway),
         keys=keys,
         cross_signing=CrossSigningService(config, storage, account, keys, clock),
-        to_device=ToDeviceService(config, notifier, appservice_ephemeral),
+        to_device=to_device,
+        remote_device_lists=remote_device_lists,
         key_backup=KeyBackupService(storage),
-        statistics_admin=StatisticsAdminService(config, storage),
         ratelimit=ratelimit,
         shared_buckets=SharedBuckets(storage) if config.database.several_processes else None,
         ratelimit_overrides=RatelimitOverrideService(config, storage, ratelimit),
         experimental_features=ExperimentalFeaturesService(config, storage),
         spaces=spaces,
         health=HealthService(storage),
-        cross_signing_admin=CrossSigningAdminService(storage, clock),
-        federation_admin=FederationAdminService(storage, federation_sender.kick),
         remote_media_cache=RemoteMediaCacheService(storage, media),
         remote_media=RemoteMediaService(config, storage, media,
                                         MediaFetcher(federation_client), clock),
@@ -331,28 +334,27 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                                     membership),
         federation_client=federation_client,
         server_keys=server_keys,
-        federation_auth=FederationAuthService(config.server_name, server_keys,
-                                              federation_policy,
-                                              seen=federation_sender.origin_seen),
-        federation_queries=FederationQueryService(config, storage, profile, directory, keys),
-        federation_serving=FederationServing(config.server_name, storage, room_acls,
-                                             spaces, clock),
         room_acls=room_acls,
-        federation_diagnostics=FederationDiagnostics(config.server_name, federation_client,
-                                                     server_keys, federation_policy),
         federation_sender=federation_sender,
         federation_resident=federation_resident,
         federation_invites=invites,
         federation_knocks=knocks,
-        federation_transactions=InboundTransactions(
-            config.server_name, storage, room_events, pdu_checks, federation_resident,
-            typing, receipts, clock, room_acls, gap_filler, presence=federated_presence),
         federation_presence=federated_presence,
-        federation_state_download=StateDownload(config.server_name, storage, room_events,
-                                                federation_client, gap_filler),
+        **inbound_federation(
+            config, storage, clock, events=room_events, client=federation_client,
+            sender=federation_sender, server_keys=server_keys, policy=federation_policy,
+            checks=pdu_checks, resident=federation_resident, acls=room_acls, gaps=gap_filler,
+            e2ee=E2eeEdus(federation_to_device, remote_device_lists),
+            presence=federated_presence, typing=typing, receipts=receipts, profile=profile,
+            directory=directory, keys=keys, spaces=spaces),
+        **admin_services(config, storage, clock, jobs=jobs, auth=auth, account=account,
+                         registration=registration, profile=profile, keys=keys,
+                         federation_sender=federation_sender,
+                         federation_client=federation_client, server_keys=server_keys,
+                         federation_policy=federation_policy,
+                         appservice_sender=appservice_sender),
         openid=OpenIdService(config, storage, clock),
         appservice_sender=appservice_sender,
         appservice_queries=appservice_queries,
         appservice_users=AppServiceUsers(storage, app_services, registration),
-        appservice_admin=AppServiceAdminService(storage, appservice_sender),
     )

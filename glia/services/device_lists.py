@@ -7,8 +7,9 @@ user's keys change. The key uploads themselves are ``keys.py``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from glia import errors
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from glia.services.appservices.ephemeral import AppServiceEphemeral
 
 __all__ = ["SIGNED_CURVE25519", "DeviceListService", "parse_stream_token"]
+
+logger = logging.getLogger(__name__)
 
 SIGNED_CURVE25519 = "signed_curve25519"
 #: The spec's recommended cap on to-device messages per ``/sync`` response.
@@ -44,7 +47,11 @@ class DeviceListService:
     whose uploads record the changes this reports."""
 
     def __init__(self, config: Config, storage: Storage, notifier: Notifier,
-                 appservices: AppServiceEphemeral | None = None) -> None:
+                 appservices: AppServiceEphemeral | None = None,
+                 listener: Callable[[str], Awaitable[None]] | None = None) -> None:
+        """``listener`` hears of each change of one of our users' device lists after it
+        committed (the federation side tells the servers sharing a room with them)."""
+        self._listener = listener
         self._config = config
         self._storage = storage
         self._notifier = notifier
@@ -194,6 +201,11 @@ class DeviceListService:
         await self._notifier.notify(users=[user_id], rooms=rooms)
         if self._appservices is not None:
             await self._appservices.device_list_changed(user_id, rooms)
+        if self._listener is not None and self.is_local(user_id):
+            try:
+                await self._listener(user_id)
+            except Exception:  # the change is stored; telling other servers is extra
+                logger.exception("announcing %s's device list change failed", user_id)
 
 # -- helpers -----------------------------------------------------------------------------
 

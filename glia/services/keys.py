@@ -11,7 +11,8 @@ follow Synapse where clients were written against them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -35,26 +36,27 @@ from glia.services.key_formats import (
     parse_signatures,
     same_one_time_key,
     verify_key_of,
-    with_signatures,
     without_keys,
 )
+from glia.services.local_keys import KeysQueryResult, LocalKeys
 from glia.services.notifier import Notifier
 from glia.storage import Storage, Stores
-from glia.storage.keys import DeviceKeys, Signature
 
 if TYPE_CHECKING:
     from glia.services.appservices.ephemeral import AppServiceEphemeral
     from glia.services.unit_of_work import UnitOfWork
 
-__all__ = ["KeysClaim", "KeysQuery", "KeysService", "KeysUpload", "parse_stream_token"]
+__all__ = ["KeysClaim", "KeysQuery", "KeysQueryResult", "KeysService", "KeysUpload",
+           "RemoteKeys", "parse_stream_token"]
 
 _REMOTE_FAILURE = {"status": 503, "message": "Federation is not available on this server"}
+#: How long a query or claim waits for other servers when the client gives no
+#: ``timeout`` (Synapse's default).
+DEFAULT_TIMEOUT_MS = 10_000
 
 #: ``one_time_keys`` / ``fallback_keys``: by ``<algorithm>:<key ID>``, a key string or a
 #: signed key object (kept whole: its signature covers every field).
 OneTimeKeys = dict[str, str | dict[str, Any]]
-#: A ``timeout`` in milliseconds. Accepted and validated; every key this server serves
-#: is local, so there is no remote server to wait for.
 
 
 class KeysUpload(msgspec.Struct):
@@ -96,17 +98,6 @@ class KeyCounts(msgspec.Struct, frozen=True):
     one_time_key_counts: dict[str, int]
 
 
-class KeysQueryResult(msgspec.Struct, frozen=True):
-    """``/keys/query``'s answer: signed key objects (free-form JSON) by user ID (and, for
-    device keys, device ID); ``failures`` by server name."""
-
-    device_keys: dict[str, dict[str, JsonDict]]
-    failures: dict[str, JsonDict]
-    master_keys: dict[str, JsonDict]
-    self_signing_keys: dict[str, JsonDict]
-    user_signing_keys: dict[str, JsonDict]
-
-
 class KeysClaimResult(msgspec.Struct, frozen=True):
     """``/keys/claim``'s answer: user ID → device ID → key ID → the signed key."""
 
@@ -114,10 +105,25 @@ class KeysClaimResult(msgspec.Struct, frozen=True):
     failures: dict[str, JsonDict]
 
 
+@dataclass(frozen=True)
+class RemoteKeys:
+    """Other servers' users' keys (``federation/e2ee_queries.py``): what to ask, by
+    server name, and how long to wait (ms); servers that could not answer are named in
+    ``failures``."""
+
+    query: Callable[[dict[str, dict[str, list[str]]], int], Awaitable[KeysQueryResult]]
+    claim: Callable[[dict[str, dict[str, dict[str, str]]], int], Awaitable[KeysClaimResult]]
+
+
 class KeysService(DeviceListService):
     def __init__(self, config: Config, storage: Storage, notifier: Notifier,
-                 appservices: AppServiceEphemeral | None = None) -> None:
-        super().__init__(config, storage, notifier, appservices)
+                 appservices: AppServiceEphemeral | None = None,
+                 remote: RemoteKeys | None = None,
+                 device_list_listener: Callable[[str], Awaitable[None]] | None = None
+                 ) -> None:
+        super().__init__(config, storage, notifier, appservices, device_list_listener)
+        self._local_keys = LocalKeys(storage)
+        self._remote = remote
 
     # -- /keys/upload ------------------------------------------------------------------
 
@@ -225,11 +231,12 @@ class KeysService(DeviceListService):
     async def query_as(self, requester_id: str, query: KeysQuery) -> KeysQueryResult:
         """:meth:`query` for a viewer named by ID; a remote server asks with an ID that
         is none of our users', so it sees no user-signing keys and only the owners'
-        signatures."""
+        signatures. Other servers' users are asked of their servers (within the
+        query's ``timeout``)."""
         wanted = query.device_keys
         assert not isinstance(wanted, msgspec.UnsetType)  # refused by the model
         local: dict[str, list[str]] = {}
-        failures: dict[str, JsonDict] = {}
+        remote: dict[str, dict[str, list[str]]] = {}
         for user_id, device_ids in wanted.items():
             try:
                 domain = parse_user_id(user_id).domain
@@ -238,35 +245,16 @@ class KeysService(DeviceListService):
             if domain == self._config.server_name:
                 local[user_id] = device_ids
             else:
-                failures[domain] = dict(_REMOTE_FAILURE)
-        result = KeysQueryResult({}, failures, {}, {}, {})
-        cross_keys = {"master": result.master_keys, "self_signing": result.self_signing_keys,
-                      "user_signing": result.user_signing_keys}
-        found = await self._storage.keys.device_keys(
-            [(u, d or None) for u, d in local.items()])
-        by_user: dict[str, list[DeviceKeys]] = {}
-        for device in found:
-            by_user.setdefault(device.user_id, []).append(device)
-        cross = await self._storage.keys.cross_signing_keys(list(local))
-        for user_id in local:
-            signers = sorted({user_id, requester_id})
-            extra: dict[str, list[Signature]] = {}
-            for sig in await self._storage.keys.signatures_of(user_id, signers):
-                extra.setdefault(sig.target_key_id, []).append(sig)
-            devices: dict[str, JsonDict] = {}
-            for device in by_user.get(user_id, []):
-                keys = with_signatures(device.keys, extra.get(device.device_id, []))
-                if device.display_name is not None:
-                    keys["unsigned"] = {"device_display_name": device.display_name}
-                devices[device.device_id] = keys
-            result.device_keys[user_id] = devices
-            for key in cross:
-                if key.user_id != user_id:
-                    continue
-                if key.key_type == "user_signing" and user_id != requester_id:
-                    continue  # only its owner sees a user-signing key
-                cross_keys[key.key_type][user_id] = with_signatures(
-                    key.key, extra.get(key.public_key, []))
+                remote.setdefault(domain, {})[user_id] = device_ids
+        result = await self._local_keys.query(requester_id, local)
+        if remote and self._remote is not None:
+            found = await self._remote.query(remote, _timeout(query.timeout))
+            result.device_keys.update(found.device_keys)
+            result.master_keys.update(found.master_keys)
+            result.self_signing_keys.update(found.self_signing_keys)
+            result.failures.update(found.failures)
+        else:
+            result.failures.update({d: dict(_REMOTE_FAILURE) for d in remote})
         return result
 
     # -- /keys/claim -------------------------------------------------------------------
@@ -274,8 +262,10 @@ class KeysService(DeviceListService):
     async def claim(self, uow: UnitOfWork, claim: KeysClaim) -> KeysClaimResult:
         """``/keys/claim``: per device, its oldest one-time key of the algorithm (deleted in
         the same statement), else its fallback key (marked used); in the request's
-        transaction."""
+        transaction. Other servers' users' keys are claimed from their servers first
+        (within the claim's ``timeout``)."""
         local: list[tuple[str, str, str]] = []
+        remote: dict[str, dict[str, dict[str, str]]] = {}
         failures: dict[str, JsonDict] = {}
         assert not isinstance(claim.one_time_keys, msgspec.UnsetType)  # refused by the model
         for user_id, devices in claim.one_time_keys.items():
@@ -284,10 +274,16 @@ class KeysService(DeviceListService):
             except InvalidId:
                 continue
             if domain != self._config.server_name:
-                failures[domain] = dict(_REMOTE_FAILURE)
+                remote.setdefault(domain, {})[user_id] = devices
                 continue
             local += [(user_id, d, a) for d, a in devices.items()]
         claimed: dict[str, dict[str, JsonDict]] = {}
+        if remote and self._remote is not None:
+            found = await self._remote.claim(remote, _timeout(claim.timeout))
+            claimed.update(found.one_time_keys)
+            failures.update(found.failures)
+        else:
+            failures.update({d: dict(_REMOTE_FAILURE) for d in remote})
         async with uow.transaction() as tx:
             for user_id, device_id, algorithm in local:
                 key = await tx.keys.claim_one_time_key(user_id, device_id, algorithm)
@@ -297,3 +293,7 @@ class KeysService(DeviceListService):
                     claimed.setdefault(user_id, {}).setdefault(device_id, {})[key.key_id] = (
                         key.key)
         return KeysClaimResult(claimed, failures)
+
+
+def _timeout(timeout: int | None) -> int:
+    return DEFAULT_TIMEOUT_MS if timeout is None else timeout

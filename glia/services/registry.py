@@ -50,6 +50,7 @@ from glia.services.events import EventsService
 from glia.services.federation.acl import RoomAcls
 from glia.services.federation.auth import FederationAuthService
 from glia.services.federation.client import FederationClient
+from glia.services.federation.device_lists import RemoteDeviceLists
 from glia.services.federation.invites import Invites
 from glia.services.federation.keys import ServerKeysService
 from glia.services.federation.knock import Knocks
@@ -166,6 +167,7 @@ class Services:
     keys: KeysService
     cross_signing: CrossSigningService
     to_device: ToDeviceService
+    remote_device_lists: RemoteDeviceLists
     key_backup: KeyBackupService
     statistics_admin: StatisticsAdminService
     ratelimit: RatelimitOverrides

@@ -27,6 +27,7 @@ from glia.storage.events import EventStore
 from glia.storage.experimental import ExperimentalFeatureStore
 from glia.storage.failed_logins import FailedLoginStore
 from glia.storage.federation_destinations import FederationDestinationStore
+from glia.storage.federation_e2ee import FederationE2eeStore
 from glia.storage.federation_knocks import FederationKnockStore
 from glia.storage.federation_leases import FederationLeaseStore
 from glia.storage.federation_queue import FederationQueueStore
@@ -270,6 +271,10 @@ class Stores:
     @cached_property
     def federation_leases(self) -> FederationLeaseStore:
         return FederationLeaseStore(self.db)
+
+    @cached_property
+    def federation_e2ee(self) -> FederationE2eeStore:
+        return FederationE2eeStore(self.db)
 
     @cached_property
     def remote_media(self) -> RemoteMediaStore:

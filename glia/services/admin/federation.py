@@ -34,6 +34,8 @@ class DestinationQueue:
     last_successful_stream_ordering: int | None
     last_error: str | None
     last_error_ts: int | None
+    #: EDUs that must not be lost (to-device, device lists) waiting for it.
+    edu_queue_length: int = 0
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,15 @@ class FederationAdminService:
         contacted and with nothing queued."""
         known = await self._storage.federation_destinations.get(destination)
         length = await self._storage.federation_queue.length(destination)
-        if known is None and not length:
+        edus = await self._storage.federation_e2ee.edu_count(destination)
+        if known is None and not length and not edus:
             raise errors.not_found("Unknown destination")
         error = await self._storage.federation_queue.last_error(destination)
         return DestinationQueue(
             destination, length, known.retry_last_ts if known else None,
             known.retry_interval if known else None, known.failure_ts if known else None,
             known.last_successful_stream_ordering if known else None,
-            error.error if error else None, error.error_ts if error else None)
+            error.error if error else None, error.error_ts if error else None, edus)
 
     async def destinations(self, query: DestinationQuery) -> tuple[list[Destination], int]:
         return await self._storage.federation_destinations.page(

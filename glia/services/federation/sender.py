@@ -17,7 +17,7 @@ events when their back-off ends — after a restart too — and a request from a
 (it is up again) resets its back-off and sends its queue at once. Each destination has
 its own task, so a slow or dead one never holds up the others.
 
-EDUs (typing, receipts) are kept in memory only: they are ephemeral, and a restart or a
+Typing and receipt EDUs are kept in memory only: they are ephemeral, and a restart or a
 failed transaction drops them, as a later typing or receipt update replaces them anyway.
 
 Several processes on one PostgreSQL database share the queue and each runs a sender, so
@@ -30,6 +30,9 @@ process whose EDUs wait for a destination another process holds sends them when 
 the lease (the loop tries every few seconds). Transaction IDs carry a per-process part,
 so two processes never send the same ID (the receiver would take the second for a
 retry of the first).
+EDUs that must not be lost (to-device messages, device-list and signing-key updates) are
+queued in ``federation_edu_queue`` by their writers and go like the PDUs: first in each
+transaction, removed once the destination accepted it.
 """
 
 from __future__ import annotations
@@ -206,10 +209,15 @@ class FederationSender:
         send) or ``failed`` (the destination is left to its back-off)."""
         queue = self._storage.federation_queue
         batch = await queue.next_batch(destination, MAX_PDUS)
+        # Persistent EDUs first (to-device, device lists: they must not be lost), then
+        # the in-memory ones in the room left.
+        kept = await self._storage.federation_e2ee.next_edus(destination, MAX_EDUS)
         pending = self._edus.pop(destination, [])
-        edus, rest = pending[:MAX_EDUS], pending[MAX_EDUS:]
-        if rest:
-            self._edus[destination] = rest
+        room = MAX_EDUS - len(kept)
+        edus = [{"edu_type": e.edu_type, "content": e.content} for e in kept]
+        edus += pending[:room]
+        if pending[room:]:
+            self._edus[destination] = pending[room:]
         if not batch and not edus:
             return "empty"
         stored = await self._storage.events.get_many([q.event_id for q in batch])
@@ -237,6 +245,8 @@ class FederationSender:
         if answer is not None:
             await queue.set_error(destination, None, now)
             _log_refused(destination, answer.body)
+        if kept:
+            await self._storage.federation_e2ee.remove_edus(destination, kept[-1].position)
         if batch:
             await queue.remove(destination, batch[-1].stream_ordering)
             if answer is not None:
@@ -265,8 +275,10 @@ class FederationSender:
         ends, and when another process's lease on them ends; runs until cancelled."""
         while True:
             try:
-                waiting = set(await self._storage.federation_queue.destinations())
-                for destination in sorted(waiting | set(self._edus)):
+                queued = set(await self._storage.federation_queue.destinations())
+                queued |= set(await self._storage.federation_e2ee.edu_destinations())
+                queued |= set(self._edus)
+                for destination in sorted(queued):
                     if destination in self._running:
                         continue
                     try:

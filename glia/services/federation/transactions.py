@@ -26,7 +26,8 @@ while the gap stays open by ``catch_up.py``; at most
 checked, authorised and written oldest first, like received ones. What cannot be filled
 is left: the event is accepted as a new forward extremity. EDUs: ``m.typing`` and
 ``m.receipt`` about users of the origin are passed to the typing and receipt services,
-``m.presence`` to ``presence.py``.
+``m.presence`` to ``presence.py``, to-device, device-list and signing-key updates to
+``device_lists.E2eeEdus``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from glia.services.event_checks import check_redaction_power
 from glia.services.events import EventsService
 from glia.services.federation.acl import RoomAcls
 from glia.services.federation.catch_up import fetch_missing
+from glia.services.federation.device_lists import E2eeEdus
 from glia.services.federation.gaps import GapFiller
 from glia.services.federation.pdus import BadPdu, PduChecks, authorise, check_against_state
 from glia.services.federation.presence import FederatedPresence
@@ -84,9 +86,11 @@ class InboundTransactions:
     def __init__(self, server_name: str, storage: Storage, events: EventsService,
                  checks: PduChecks, resident: ResidentMemberships, typing: TypingService,
                  receipts: ReceiptService, clock: Clock, acls: RoomAcls,
-                 gaps: GapFiller, *, presence: FederatedPresence | None = None) -> None:
+                 gaps: GapFiller, e2ee: E2eeEdus | None = None, *,
+                 presence: FederatedPresence | None = None) -> None:
         self._presence = presence
         self._server_name = server_name
+        self._e2ee = e2ee
         self._gaps = gaps
         self._acls = acls
         self._storage = storage
@@ -271,7 +275,9 @@ class InboundTransactions:
         if not isinstance(edu, Mapping) or not isinstance(edu.get("content"), Mapping):
             return
         content = edu["content"]
-        if edu.get("edu_type") == "m.typing":
+        if self._e2ee is not None and edu.get("edu_type") in E2eeEdus.TYPES:
+            await self._e2ee.receive(origin, str(edu["edu_type"]), content)
+        elif edu.get("edu_type") == "m.typing":
             room_id, user_id = content.get("room_id"), content.get("user_id")
             if isinstance(room_id, str) and _server(user_id) == origin and \
                     await self._room_refusal(room_id, origin) is None:
