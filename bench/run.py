@@ -138,13 +138,17 @@ async def run_one(t: Target, sc: Scenario, scale: Scale) -> dict[str, Any]:
         why = sc.note.get(t.name)
         return _entry("n/a", "; ".join(([why] if why else []) + missing))
     start = time.perf_counter()
+    limit = asyncio.timeout(scale.time_limit_s)
     try:
-        outcome = await asyncio.wait_for(sc.run(t, scale), scale.time_limit_s)
+        async with limit:
+            outcome = await sc.run(t, scale)
     except (NotAvailable, Unsupported) as e:
         return _entry("n/a", str(e), seconds=time.perf_counter() - start)
-    except TimeoutError:
-        return _entry("failed", f"timed out after {scale.time_limit_s:.0f} s",
-                      seconds=time.perf_counter() - start)
+    except TimeoutError as e:
+        # The scenario's time limit, or a wait of its own that gave up (say so).
+        reason = f"timed out after {scale.time_limit_s:.0f} s" if limit.expired() \
+            else f"TimeoutError: {e}"
+        return _entry("failed", reason, seconds=time.perf_counter() - start)
     except Exception as e:  # a bug or a server error: report it, keep going
         reason = f"{type(e).__name__}: {e}"
         if not t.server.proc.alive():
