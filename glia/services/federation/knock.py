@@ -19,7 +19,6 @@ the knock arrives like any invite, and joining then goes through the inviting se
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -28,7 +27,6 @@ import msgspec
 
 from glia import errors
 from glia.clock import Clock
-from glia.errors import MatrixError
 from glia.ids import InvalidId, server_name_of
 from glia.services.events import EventsService
 from glia.services.federation.invites import STRIPPED_TYPES
@@ -39,7 +37,6 @@ from glia.storage.events import StoredEvent
 
 __all__ = ["Knocks", "SendKnockResult"]
 
-logger = logging.getLogger(__name__)
 
 
 class SendKnockResult(msgspec.Struct, frozen=True):
@@ -82,19 +79,9 @@ class Knocks:
                            content: dict[str, Any]) -> None:
         """Knock through the first of ``servers`` that takes it (the last refusal is
         raised if none does)."""
-        candidates = [s for s in dict.fromkeys(servers) if s != self._server_name]
-        if not candidates:
-            raise errors.not_found("No known servers for this room")
-        last: MatrixError | None = None
-        for server in candidates:
-            try:
-                await self._knock_via(server, user_id, room_id, content)
-                return
-            except MatrixError as e:
-                logger.info("knocking on %s via %s failed: %s", room_id, server, e)
-                last = e
-        assert last is not None
-        raise last
+        await self._remote.through_first(
+            servers, lambda server: self._knock_via(server, user_id, room_id, content),
+            f"knocking on {room_id}")
 
     async def _knock_via(self, server: str, user_id: str, room_id: str,
                          content: dict[str, Any]) -> None:

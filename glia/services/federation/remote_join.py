@@ -10,8 +10,8 @@ and the join as the first event written by us, through the event pipeline.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from signedjson.types import SigningKey
@@ -39,6 +39,7 @@ __all__ = ["RemoteMemberships"]
 logger = logging.getLogger(__name__)
 
 Pdu = dict[str, Any]
+T = TypeVar("T")
 
 
 class RemoteMemberships:
@@ -54,15 +55,23 @@ class RemoteMemberships:
                    content: Mapping[str, Any]) -> StoredEvent:
         """Join ``room_id`` through the first of ``servers`` that lets us; the last
         server's refusal is raised if none does (``404`` without any server)."""
+        return await self.through_first(
+            servers, lambda server: self._join_via(server, user_id, room_id, content),
+            f"joining {room_id}")
+
+    async def through_first(self, servers: Sequence[str],
+                            attempt: Callable[[str], Awaitable[T]], what: str) -> T:
+        """``attempt`` with each of ``servers`` but us, in order, until one succeeds;
+        each refusal is logged, the last one raised (``404`` without any server)."""
         candidates = [s for s in dict.fromkeys(servers) if s != self._server_name]
         if not candidates:
             raise errors.not_found("No known servers for this room")
         last: MatrixError | None = None
         for server in candidates:
             try:
-                return await self._join_via(server, user_id, room_id, content)
+                return await attempt(server)
             except MatrixError as e:
-                logger.info("joining %s via %s failed: %s", room_id, server, e)
+                logger.info("%s via %s failed: %s", what, server, e)
                 last = e
         assert last is not None
         raise last
