@@ -38,7 +38,6 @@ from glia.storage.events import StoredEvent
 __all__ = ["Knocks", "SendKnockResult"]
 
 
-
 class SendKnockResult(msgspec.Struct, frozen=True):
     """The answer of ``send_knock``."""
 
