@@ -45,6 +45,11 @@ def test_down_destination_gets_its_queue_when_back(queue_pair: RoomPair) -> None
     wait_until(lambda: _queue(p, admin)["queue_length"] == 0, what="A's queue emptied")
 
     p.b.process.stop()
+    # A presence update (an in-memory EDU) fails with the first transaction; A keeps it.
+    status = unique("away")
+    r = p.kit_a.request("PUT", f"/_matrix/client/v3/presence/{quote(alice.user_id)}/status",
+                        alice.access_token, json={"presence": "online", "status_msg": status})
+    assert r.status_code == 200, r.text
     send_event(p.kit_a, alice, room_id, {"msgtype": "m.text", "body": "while down 1"})
     send_event(p.kit_a, alice, room_id, {"msgtype": "m.text", "body": "while down 2"})
     down = wait_until(lambda: (q := _queue(p, admin))["retry_interval"] and q,
@@ -69,3 +74,11 @@ def test_down_destination_gets_its_queue_when_back(queue_pair: RoomPair) -> None
                        what="A's queue for B emptied")
     assert not after["retry_interval"]
     assert after["last_error"] is None
+    wait_until(lambda: _status_msg(p, bob, alice.user_id) == status,
+               what="alice's presence from while B was down, on B")
+
+
+def _status_msg(p: RoomPair, reader: User, user_id: str) -> Any:
+    r = p.kit_b.request("GET", f"/_matrix/client/v3/presence/{quote(user_id)}/status",
+                        reader.access_token)
+    return r.json().get("status_msg") if r.status_code == 200 else None

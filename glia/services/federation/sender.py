@@ -17,8 +17,9 @@ events when their back-off ends — after a restart too — and a request from a
 (it is up again) resets its back-off and sends its queue at once. Each destination has
 its own task, so a slow or dead one never holds up the others.
 
-Typing and receipt EDUs are kept in memory only: they are ephemeral, and a restart or a
-failed transaction drops them, as a later typing or receipt update replaces them anyway.
+Typing, receipt and presence EDUs are kept in memory only: they are ephemeral, and a
+restart drops them, as a later update replaces them anyway; a transaction that fails
+keeps them for the destination's next one (the newest :data:`MAX_HELD_EDUS`).
 
 Several processes on one PostgreSQL database share the queue and each runs a sender, so
 a process sends to a destination only while it holds that destination's lease (table
@@ -62,6 +63,8 @@ logger = logging.getLogger(__name__)
 #: The spec's limits of one transaction.
 MAX_PDUS = 50
 MAX_EDUS = 100
+#: In-memory EDUs kept for a destination that cannot be reached (the newest).
+MAX_HELD_EDUS = 1000
 #: How often the loop looks for destinations whose back-off has ended.
 POLL_SECONDS = 5.0
 #: A lease outlasts the longest a transaction can be in flight (discovery and a few
@@ -215,7 +218,8 @@ class FederationSender:
         pending = self._edus.pop(destination, [])
         room = MAX_EDUS - len(kept)
         edus = [{"edu_type": e.edu_type, "content": e.content} for e in kept]
-        edus += pending[:room]
+        sending = pending[:room]
+        edus += sending
         if pending[room:]:
             self._edus[destination] = pending[room:]
         if not batch and not edus:
@@ -232,6 +236,7 @@ class FederationSender:
         except RemoteError as e:
             if e.status >= 500:
                 await queue.set_error(destination, str(e), now)
+                self._hold(destination, sending)
                 return "failed"
             # The destination is up and refuses this transaction: retrying it cannot
             # help, so its events are dropped for this destination (and logged).
@@ -241,6 +246,7 @@ class FederationSender:
             await queue.set_error(destination, str(e), now)
         except (FederationError, MatrixError, ValueError) as e:
             await queue.set_error(destination, str(e), now)
+            self._hold(destination, sending)
             return "failed"
         if answer is not None:
             await queue.set_error(destination, None, now)
@@ -252,6 +258,15 @@ class FederationSender:
             if answer is not None:
                 await self._sent_upto(destination, batch[-1].stream_ordering)
         return "sent"
+
+    def _hold(self, destination: str, edus: list[dict[str, Any]]) -> None:
+        """The in-memory EDUs of a transaction that failed go back to the front of the
+        destination's list (the newest :data:`MAX_HELD_EDUS` kept), so one failed
+        transaction loses no presence, typing or receipt update; they go with the next
+        transaction the destination takes."""
+        held = edus + self._edus.get(destination, [])
+        if held:
+            self._edus[destination] = held[-MAX_HELD_EDUS:]
 
     async def _sent_upto(self, destination: str, stream: int) -> None:
         """Record the last event the destination accepted (Synapse's
