@@ -16,6 +16,7 @@ our clients sharing a room with them see them in ``/sync`` and
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ from glia.services.event_fanout import WrittenEvent
 from glia.services.federation.sender import FederationSender
 from glia.services.presence import MAX_STATUS_LENGTH, STATES, PresenceService
 from glia.storage import Storage
+from glia.storage.presence import Presence
 
 __all__ = ["FederatedPresence"]
 
@@ -38,6 +40,8 @@ _PAGE = 500
 #: Entries per EDU when a server is told of many users at once (a transaction's size
 #: stays well under the spec's limit).
 _PER_EDU = 50
+#: (destination, user) pairs whose latest queued presence stream is remembered.
+_REMEMBERED = 100_000
 
 
 def _server(user_id: object) -> str | None:
@@ -57,6 +61,7 @@ class FederatedPresence:
         self._sender = sender
         self._presence = presence
         self._clock = clock
+        self._queued: OrderedDict[tuple[str, str], int] = OrderedDict()
 
     async def changed(self, user_id: str) -> None:
         """The user's presence was written: pass it on if they are ours."""
@@ -71,8 +76,8 @@ class FederatedPresence:
         if not destinations:
             return
         entry = msgspec.to_builtins(PresenceService.content(current, self._clock.now_ms()))
-        self._sender.send_edu_to(sorted(destinations), "m.presence",
-                                 {"push": [{"user_id": user_id, **entry}]})
+        for destination in sorted(destinations):
+            self._send(destination, [(current, {"user_id": user_id, **entry})])
 
     # -- event-pipeline subscriber: presence for servers that newly share a room --------
 
@@ -100,13 +105,29 @@ class FederatedPresence:
                                                                         ["join"])
                 if _server(m.user_id) == self._server_name]
         now = self._clock.now_ms()
-        entries = [{"user_id": p.user_id,
-                    **msgspec.to_builtins(PresenceService.content(p, now))}
-                   for p in await self._storage.presence.of_users(ours)
-                   if p.state != "offline"]
-        for at in range(0, len(entries), _PER_EDU):
+        self._send(destination, [
+            (p, {"user_id": p.user_id, **msgspec.to_builtins(PresenceService.content(p, now))})
+            for p in await self._storage.presence.of_users(ours) if p.state != "offline"])
+
+    def _send(self, destination: str, entries: list[tuple[Presence, dict[str, Any]]]) -> None:
+        """Queue ``entries`` for ``destination``, but an entry older (by presence
+        stream) than one already queued for the same user there: two readers of
+        presence can queue in another order than they read (a join's subscriber and
+        the user's own update), and a stale entry sent last would win on the other
+        side. What was queued is remembered for the :data:`_REMEMBERED` latest pairs."""
+        fresh = []
+        for p, entry in entries:
+            key = (destination, p.user_id)
+            if self._queued.get(key, p.stream) > p.stream:
+                continue
+            self._queued[key] = p.stream
+            self._queued.move_to_end(key)
+            fresh.append(entry)
+        while len(self._queued) > _REMEMBERED:
+            self._queued.popitem(last=False)
+        for at in range(0, len(fresh), _PER_EDU):
             self._sender.send_edu_to([destination], "m.presence",
-                                     {"push": entries[at:at + _PER_EDU]})
+                                     {"push": fresh[at:at + _PER_EDU]})
 
     # -- inbound --------------------------------------------------------------------------
 
