@@ -12,8 +12,14 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.federation import FederatingServer, LoopbackCA, pair_names, start_federating
-from tests.kit import Kit, User, wait_until
+from tests.federation import (
+    FederatingServer,
+    LoopbackCA,
+    pair_names,
+    signed_request,
+    start_federating,
+)
+from tests.kit import Kit, User, unique, wait_until
 from tests.server import GliaProcess
 
 R = TypeVar("R", bound="RoomPair")
@@ -147,3 +153,13 @@ def state_ids(kit: Kit, user: User, room_id: str) -> dict[tuple[str, str], str]:
                     user.access_token)
     assert r.status_code == 200, r.text
     return {(e["type"], e["state_key"]): e["event_id"] for e in r.json()}
+
+
+def send_as_b(p: RoomPair, pdus: list[dict[str, Any]]) -> dict[str, Any]:
+    """A transaction of ``pdus`` signed by B, put straight to A: A's answer per PDU."""
+    r = signed_request(p.b.name, p.b.signing_key(), p.a, "PUT",
+                       f"/_matrix/federation/v1/send/{unique('txn')}",
+                       {"origin": p.b.name, "origin_server_ts": p.kit_a.server_now(),
+                        "pdus": pdus, "edus": []})
+    assert r.status_code == 200, r.text
+    return dict(r.json()["pdus"])

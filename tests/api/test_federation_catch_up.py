@@ -6,12 +6,17 @@ before the event, in order."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from tests.api.federation_rooms_kit import RoomPair, join_on_a, start_pair, wait_federating
+from tests.api.federation_rooms_kit import (
+    RoomPair,
+    join_on_a,
+    send_as_b,
+    start_pair,
+    wait_federating,
+)
 from tests.api.test_federation_backfill import page_all, texts
 from tests.federation import signed_request
 from tests.kit import create_room, send_event, unique, wait_until
@@ -21,14 +26,6 @@ from tests.kit import create_room, send_event, unique, wait_until
 def catch_up_pair(new_database_url: Callable[[], str]) -> Iterator[RoomPair]:
     yield from start_pair(new_database_url)
 
-
-def _send_as_b(p: RoomPair, pdus: list[dict[str, Any]]) -> dict[str, Any]:
-    r = signed_request(p.b.name, p.b.signing_key(), p.a, "PUT",
-                       f"/_matrix/federation/v1/send/{unique('txn')}",
-                       {"origin": p.b.name, "origin_server_ts": p.kit_a.server_now(),
-                        "pdus": pdus, "edus": []})
-    assert r.status_code == 200, r.text
-    return dict(r.json()["pdus"])
 
 
 def test_a_server_stopped_mid_conversation_catches_up_on_every_event(
@@ -69,7 +66,7 @@ def test_a_server_stopped_mid_conversation_catches_up_on_every_event(
     # answered, so no waiting here.
     p.a.process.start()
     wait_federating(p.a)
-    assert _send_as_b(p, [pdu]) == {last: {}}
+    assert send_as_b(p, [pdu]) == {last: {}}
     # Caught up events are news for A's users: all of them in the next /sync, in order
     # (not left to /messages to backfill, which /sync never shows).
     timeline_filter = quote('{"room": {"timeline": {"limit": 100}}}')

@@ -6,7 +6,6 @@ accepted (a new forward extremity)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -19,6 +18,7 @@ from tests.api.federation_rooms_kit import (
     bodies,
     join_on_a,
     messages,
+    send_as_b,
     start_pair,
     state_ids,
     wait_federating,
@@ -31,14 +31,6 @@ from tests.kit import create_room, send_event, unique, wait_until
 def gap_pair(new_database_url: Callable[[], str]) -> Iterator[RoomPair]:
     yield from start_pair(new_database_url)
 
-
-def _send_as_b(p: RoomPair, pdus: list[dict[str, Any]]) -> dict[str, Any]:
-    r = signed_request(p.b.name, p.b.signing_key(), p.a, "PUT",
-                       f"/_matrix/federation/v1/send/{unique('txn')}",
-                       {"origin": p.b.name, "origin_server_ts": p.kit_a.server_now(),
-                        "pdus": pdus, "edus": []})
-    assert r.status_code == 200, r.text
-    return dict(r.json()["pdus"])
 
 
 def test_a_gap_the_origin_cannot_fill_leaves_a_forward_extremity(
@@ -63,7 +55,7 @@ def test_a_gap_the_origin_cannot_fill_leaves_a_forward_extremity(
                       server_name=p.b.name)
     pdu = sign_event(pdu, version, p.b.name, p.b.signing_key())
     event_id = compute_event_id(pdu, version)
-    assert _send_as_b(p, [pdu]) == {event_id: {}}
+    assert send_as_b(p, [pdu]) == {event_id: {}}
     assert "after a hole" in bodies(p.kit_a, alice, room_id)
     send_event(p.kit_a, alice, room_id, {"msgtype": "m.text", "body": "answer"})
     wait_until(lambda: "answer" in bodies(p.kit_b, bob, room_id), what="A → B after it")
@@ -120,7 +112,7 @@ def test_missing_events_are_fetched_from_the_origin(gap_pair: RoomPair) -> None:
     # A is back and receives only those two (B's queue waits out its back-off).
     p.a.process.start()
     wait_federating(p.a)
-    assert _send_as_b(p, [aside, pdu]) == {aside_id: {}, second: {}}
+    assert send_as_b(p, [aside, pdu]) == {aside_id: {}, second: {}}
     # The gaps are filled before the transaction is answered, so no waiting here:
     # "gap 1" came from B's get_missing_events, and the timeline has it before "gap 2".
     seen = bodies(p.kit_a, alice, room_id)
