@@ -101,13 +101,7 @@ class FederationQueueStore:
     async def soft_failed(self, room_id: str, event_ids: list[str]
                           ) -> dict[str, dict[str, Any]]:
         """The room's soft-failed events among ``event_ids``, by ID."""
-        if not event_ids:
-            return {}
-        marks = ", ".join("?" for _ in event_ids)
-        rows = await self._db.fetchall(
-            f"SELECT event_id, pdu FROM federation_soft_failed WHERE room_id = ?"
-            f" AND event_id IN ({marks})", room_id, *event_ids)
-        return {r["event_id"]: json.loads(r["pdu"]) for r in rows}
+        return await self._pdus("federation_soft_failed", room_id, event_ids)
 
     # -- outliers -----------------------------------------------------------------------
 
@@ -120,10 +114,16 @@ class FederationQueueStore:
 
     async def outliers(self, room_id: str, event_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The room's outliers among ``event_ids``, by ID."""
+        return await self._pdus("federation_outliers", room_id, event_ids)
+
+    async def _pdus(self, table: str, room_id: str, event_ids: list[str]
+                    ) -> dict[str, dict[str, Any]]:
+        """The PDUs of ``table`` (soft-failed events or outliers) of the room among
+        ``event_ids``, by ID."""
         if not event_ids:
             return {}
         marks = ", ".join("?" for _ in event_ids)
         rows = await self._db.fetchall(
-            f"SELECT event_id, pdu FROM federation_outliers WHERE room_id = ?"
+            f"SELECT event_id, pdu FROM {table} WHERE room_id = ?"
             f" AND event_id IN ({marks})", room_id, *event_ids)
         return {r["event_id"]: json.loads(r["pdu"]) for r in rows}
