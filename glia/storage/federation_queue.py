@@ -40,10 +40,17 @@ class FederationQueueStore:
             " ORDER BY stream_ordering LIMIT ?", destination, limit)
         return [QueuedPdu(int(r["stream_ordering"]), r["event_id"]) for r in rows]
 
-    async def remove(self, destination: str, upto_stream: int) -> None:
+    async def remove(self, destination: str, sent: list[QueuedPdu]) -> None:
+        """Remove exactly the rows a transaction carried: not a range up to the last,
+        since another process may queue a row below it (its event got its stream
+        position first but committed later) after the batch was read."""
+        if not sent:
+            return
+        marks = ", ".join("?" for _ in sent)
         await self._db.execute(
-            "DELETE FROM federation_queue WHERE destination = ? AND stream_ordering <= ?",
-            destination, upto_stream)
+            f"DELETE FROM federation_queue WHERE destination = ?"
+            f" AND stream_ordering IN ({marks})",
+            destination, *(q.stream_ordering for q in sent))
 
     async def destinations(self) -> list[str]:
         rows = await self._db.fetchall("SELECT DISTINCT destination FROM federation_queue")

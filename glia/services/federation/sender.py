@@ -254,7 +254,7 @@ class FederationSender:
         if kept:
             await self._storage.federation_e2ee.remove_edus(destination, kept[-1].position)
         if batch:
-            await queue.remove(destination, batch[-1].stream_ordering)
+            await queue.remove(destination, batch)
             if answer is not None:
                 await self._sent_upto(destination, batch[-1].stream_ordering)
         return "sent"
