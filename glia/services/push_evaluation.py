@@ -14,18 +14,20 @@ position), whenever it runs.
 Its cost per event does not grow with what each member has set, only with the number
 of distinct rule sets among the members: recipients are grouped by their rules (most
 have the bare server defaults and share one template) and each group is evaluated once
-for the event (see ``evaluate_members`` in ``glia.protocol.push_rules``). The members
-and their own rules are read with the events, once per room for all the events of one
-write (a room created with thousands of invites reads them once, not per invite), so a
-change made by any process is seen at once. Display names and power levels are read
-only for the events whose rules need them (``MissingFact``); display names are kept per
-room, whole, for the rooms evaluated last (a room cannot outgrow that).
+for the event (see ``evaluate_members`` in ``glia.protocol.push_rules``). The members'
+own rules are read with the events, once per room for all the events of one write (a
+room created with thousands of invites reads them once, not per invite), so a change
+made by any process is seen at once; the joined members are kept per room and brought
+up to date from the membership changes since (``services/push_members.py``). Display
+names and power levels are read only for the events whose rules need them
+(``MissingFact``); display names are kept per room, whole, for the rooms evaluated last
+(a room cannot outgrow that).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -38,15 +40,15 @@ from glia.protocol.power_levels import room_creators, user_level
 from glia.protocol.room_versions import RoomVersion
 from glia.services.event_fanout import WrittenEvent
 from glia.services.push_gateway import PushGateway
+from glia.services.push_members import JoinedMembers, RoomBatch, invitee_of
 from glia.services.push_outcome import EventOutcome
 from glia.storage import Storage, Stores
 from glia.storage.events import StoredEvent
 from glia.storage.push import UserRules
-from glia.storage.state import Membership
 
 __all__ = ["PushEvaluator"]
 
-#: Rooms whose members' display names are kept (each room whole).
+#: Rooms whose joined members and their display names are kept (each room whole).
 NAMED_ROOMS = 32
 #: Built rule sets kept, by content (users with the same rules share one).
 TEMPLATES = 1024
@@ -64,6 +66,7 @@ class PushEvaluator:
         self._gateway = gateway
         self._suffix = f":{server_name}"
         self._names = _MemberNames(NAMED_ROOMS)
+        self._joined = JoinedMembers(NAMED_ROOMS)
         self._templates: OrderedDict[bytes, pr.Ruleset] = OrderedDict()
 
     def _is_local(self, user_id: str) -> bool:
@@ -73,11 +76,12 @@ class PushEvaluator:
         """Evaluate the local recipients' rules on each event; store the notifications
         they cause and queue their pushes; wake the push gateway if pushes were queued."""
         outcomes: list[EventOutcome] = []
-        batches: dict[str, _RoomBatch] = {}
+        batches: dict[str, RoomBatch] = {}
         for w in events:
-            batch = batches.get(w.event.room_id)
+            room_id = w.event.room_id
+            batch = batches.get(room_id)
             if batch is None:
-                batch = batches[w.event.room_id] = _RoomBatch(w.event.room_id)
+                batch = batches[room_id] = RoomBatch(room_id, self._joined.take(room_id))
             batch.add(w.event, self._is_local)
         async with self._storage.transaction() as tx:
             # An event redacted since it was written notifies nobody (its redaction's
@@ -91,11 +95,15 @@ class PushEvaluator:
                 if outcome is not None:
                     outcomes.append(outcome)
             queued = await self._record(tx, outcomes) if outcomes else 0
+        for batch in batches.values():
+            members = batch.members()
+            if members is not None:
+                self._joined.put(batch.room_id, *members)
         if queued:
             self._gateway.wake()
 
     async def _evaluate(self, tx: Stores, event: StoredEvent, version: RoomVersion,
-                        batch: _RoomBatch, notify: bool) -> EventOutcome | None:
+                        batch: RoomBatch, notify: bool) -> EventOutcome | None:
         """The notifications ``event`` causes. Also moves read positions the event
         implies: a sender has read up to their own event, and leaving a room reads it."""
         room_id, sender, stream = event.room_id, event.sender, event.stream_ordering
@@ -116,7 +124,7 @@ class PushEvaluator:
         if not notify:
             return None
 
-        invitee = _invitee(event, self._is_local)
+        invitee = invitee_of(event, self._is_local)
         if event.type == "m.room.member" and not await batch.rules(tx):
             # Everyone with the bare server defaults is decided by their shared
             # ``.m.rule.member_event`` (no notification), but the invitee of an invite
@@ -208,106 +216,6 @@ class PushEvaluator:
             if pushed:
                 queued += await tx.push.queue_deliveries(pushed, o.stream, o.ts)
         return queued
-
-
-class _RoomBatch:
-    """One room's events in one batch (a room created with its invites, a retry), and
-    the members and push rules their evaluation needs, read once for the batch instead
-    of once per event: the joined members at the first event, then the membership
-    changes up to the last one, applied in stream order; the own rules of every member
-    joined at some event and of every invitee."""
-
-    def __init__(self, room_id: str) -> None:
-        self._room_id = room_id
-        self._streams: list[int] = []
-        self._invitees: set[str] = set()
-        self._joined: dict[str, str] | None = None
-        self._changes: list[tuple[Membership, int]] | None = None
-        self._applied = 0
-        self._at = 0
-        self._rules: dict[str, UserRules] | None = None
-        self._pusher_users: frozenset[str] | None = None
-
-    def add(self, event: StoredEvent, is_local: Callable[[str], bool]) -> None:
-        self._streams.append(event.stream_ordering)
-        invitee = _invitee(event, is_local)
-        if invitee is not None:
-            self._invitees.add(invitee)
-
-    async def _load_changes(self, tx: Stores) -> None:
-        """The membership changes between the batch's first and last events."""
-        if self._changes is None:
-            first, last = min(self._streams), max(self._streams)
-            self._changes = await tx.state.member_changes(self._room_id, first, last) \
-                if last > first else []
-
-    async def _load(self, tx: Stores) -> dict[str, str]:
-        if self._joined is None:
-            await self._load_changes(tx)
-            first = min(self._streams)
-            self._joined = {m.user_id: m.event_id
-                            for m in await tx.state.members_at(self._room_id, first, ["join"])}
-            self._at = first
-        return self._joined
-
-    async def joined_at(self, tx: Stores, stream: int) -> Mapping[str, str]:
-        """The joined members (user ID → member event ID) just after ``stream``; asked
-        for in stream order (the writer hands events over so)."""
-        joined = await self._load(tx)
-        assert self._changes is not None
-        if stream < self._at:
-            return {m.user_id: m.event_id
-                    for m in await tx.state.members_at(self._room_id, stream, ["join"])}
-        changes = self._changes
-        while self._applied < len(changes) and changes[self._applied][1] <= stream:
-            member = changes[self._applied][0]
-            if member.membership == "join":
-                joined[member.user_id] = member.event_id
-            else:
-                joined.pop(member.user_id, None)
-            self._applied += 1
-        self._at = stream
-        return joined
-
-    async def _later_candidates(self, tx: Stores) -> set[str]:
-        """Who may be a recipient besides the members joined at the first event: those
-        joining within the batch, and invitees."""
-        await self._load_changes(tx)
-        assert self._changes is not None
-        return {m.user_id for m, _ in self._changes if m.membership == "join"} | \
-            self._invitees
-
-    async def rules(self, tx: Stores) -> Mapping[str, UserRules]:
-        """The own rules of the batch's possible recipients who have any (left out:
-        the bare server defaults)."""
-        if self._rules is None:
-            rules = await tx.push.rules_of_members(self._room_id, min(self._streams))
-            others = sorted(await self._later_candidates(tx) - set(rules))
-            if others:
-                found = await tx.push.rules_for_users(others)
-                rules.update({u: r for u, r in found.items() if r.rules or r.changes})
-            self._rules = rules
-        return self._rules
-
-    async def pusher_users(self, tx: Stores) -> frozenset[str]:
-        """The batch's possible recipients who have an HTTP pusher."""
-        if self._pusher_users is None:
-            found = await tx.push.http_pusher_users_of_members(self._room_id,
-                                                               min(self._streams))
-            others = sorted(await self._later_candidates(tx) - found)
-            if others:
-                found |= await tx.push.http_pusher_users(others)
-            self._pusher_users = frozenset(found)
-        return self._pusher_users
-
-
-def _invitee(event: StoredEvent, is_local: Callable[[str], bool]) -> str | None:
-    """The local user an invite event invites (not a self-invite), else None."""
-    target = event.state_key if event.type == "m.room.member" else None
-    if target and target != event.sender and is_local(target) and \
-            event.content.get("membership") == "invite":
-        return target
-    return None
 
 
 class _MemberNames:

@@ -167,14 +167,23 @@ class StateStore:
 
     async def member_changes(self, room_id: str, after: int, upto: int
                              ) -> list[tuple[Membership, int]]:
-        """The room's membership events with stream position in (after, upto], oldest
-        first, each with its position (what changed the members between two events)."""
+        """The room's membership changes with stream position in (after, upto], oldest
+        first, each with its position (what changed the members between two events). A
+        membership that ended without a new one (state resolution dropped the key)
+        comes as a ``leave`` at the position it ended."""
         rows = await self._db.fetchall(
-            "SELECT room_id, state_key, membership, event_id, from_stream FROM room_state"
-            " WHERE room_id = ? AND from_stream > ? AND from_stream <= ?"
-            " AND type = 'm.room.member' ORDER BY from_stream", room_id, after, upto)
+            "SELECT room_id, state_key, membership, event_id, from_stream AS at, 0 AS ended"
+            " FROM room_state WHERE room_id = ? AND from_stream > ? AND from_stream <= ?"
+            " AND type = 'm.room.member'"
+            " UNION ALL SELECT room_id, state_key, 'leave', event_id, to_stream, 1"
+            " FROM room_state e WHERE room_id = ? AND to_stream > ? AND to_stream <= ?"
+            " AND type = 'm.room.member' AND NOT EXISTS (SELECT 1 FROM room_state n"
+            " WHERE n.room_id = e.room_id AND n.type = e.type"
+            " AND n.state_key = e.state_key AND n.from_stream = e.to_stream)"
+            " ORDER BY at, ended DESC",
+            room_id, after, upto, room_id, after, upto)
         return [(Membership(r["room_id"], r["state_key"], r["membership"], r["event_id"]),
-                 int(r["from_stream"])) for r in rows]
+                 int(r["at"])) for r in rows]
 
     async def membership_of(self, room_id: str, user_id: str) -> Membership | None:
         row = await self._db.fetchone(

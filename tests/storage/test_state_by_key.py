@@ -55,3 +55,18 @@ async def test_member_changes_are_the_rooms_membership_events_in_the_range(share
     changes = await st.member_changes(r, 10, 14)
     assert [(m.user_id, m.membership, m.event_id, s) for m, s in changes] == [
         ("@b:test", "invite", "$b1", 13), ("@a:test", "leave", "$a2", 14)]
+
+
+async def test_a_membership_dropped_from_the_state_is_a_change(shared: Storage) -> None:
+    """State resolution may end a member's row without a new one: whoever keeps a
+    room's members up to date from its changes must see that member go."""
+    async with shared.transaction() as tx:
+        r = await room(tx)
+    st = shared.state
+    await st.set(r, "m.room.member", "@a:test", "$a1", "join", 10)
+    await st.set(r, "m.room.member", "@b:test", "$b1", "join", 11)
+    await st.unset(r, "m.room.member", "@a:test", 12)
+    await st.set(r, "m.room.member", "@b:test", "$b2", "leave", 13)
+    changes = await st.member_changes(r, 11, 13)
+    assert [(m.user_id, m.membership, m.event_id, s) for m, s in changes] == [
+        ("@a:test", "leave", "$a1", 12), ("@b:test", "leave", "$b2", 13)]

@@ -1,0 +1,69 @@
+"""Push evaluation keeps each room's joined members from one event to the next: it must
+bring them up to date with what changed since, including changes another process wrote
+(here a second writer and evaluator on the same database) and a member that state
+resolution dropped from the state without a membership event."""
+
+from __future__ import annotations
+
+from glia.config import Config
+from glia.protocol.room_versions import KNOWN_ROOM_VERSIONS
+from glia.protocol.signing import generate_signing_key
+from glia.services.event_fanout import EventFanout
+from glia.services.events import EventRequest, EventsService
+from glia.services.push_evaluation import PushEvaluator
+from glia.storage import Storage
+from tests.storage.test_push_big_room import QuietGateway
+
+ALICE, BOB, CAROL, DAN = "@alice:test", "@bob:test", "@carol:test", "@dan:test"
+#: Members never mentioned: the outcome most members share (stored room-wide) is theirs,
+#: so each highlighted recipient gets a row of their own.
+QUIET = ["@erin:test", "@fay:test", "@gus:test"]
+
+
+def writer_of(storage: Storage) -> EventsService:
+    """One process's event writer with its own push evaluator (its own kept members)."""
+    evaluator = PushEvaluator("test", storage, QuietGateway(storage, "test"))
+    return EventsService(Config(server_name="test"), storage, generate_signing_key(),
+                         persist_steps=[], fanout=EventFanout(storage, [evaluator]))
+
+
+async def counts(storage: Storage, user_id: str, room_id: str) -> tuple[int, int]:
+    """(notifications, highlights) of the user in the room."""
+    return (await storage.push.unread_counts(user_id, [room_id])).get(room_id, (0, 0))
+
+
+async def test_members_changed_elsewhere_are_seen_at_the_next_event(storage: Storage
+                                                                    ) -> None:
+    one, other = writer_of(storage), writer_of(storage)
+    room_id, _ = await one.create_room(ALICE, KNOWN_ROOM_VERSIONS["12"], {}, lambda r: [
+        EventRequest(ALICE, "m.room.member", {"membership": "join"}, state_key=ALICE),
+        EventRequest(ALICE, "m.room.join_rules", {"join_rule": "public"}, state_key="")])
+
+    def join(user_id: str) -> EventRequest:
+        return EventRequest(user_id, "m.room.member", {"membership": "join"},
+                            state_key=user_id)
+
+    def mention(*user_ids: str) -> EventRequest:
+        """A message that highlights each of ``user_ids`` who is a recipient."""
+        return EventRequest(ALICE, "m.room.message", {
+            "msgtype": "m.text", "body": "hello", "m.mentions": {"user_ids": list(user_ids)}})
+
+    for user_id in (BOB, DAN, *QUIET):
+        await one.send(room_id, join(user_id))
+    await one.send(room_id, mention(BOB))  # the first writer now keeps the members
+    assert await counts(storage, BOB, room_id) == (1, 1)
+    # Carol joins and Bob leaves through the other writer; Dan's membership is dropped
+    # from the state (as state resolution may) at a position of its own.
+    await other.send(room_id, join(CAROL))
+    await other.send(room_id, EventRequest(BOB, "m.room.member", {"membership": "leave"},
+                                           state_key=BOB))
+    async with storage.transaction() as tx:
+        await tx.state.unset(room_id, "m.room.member", DAN, await tx.next_stream_position())
+    last = await one.send(room_id, mention(BOB, CAROL, DAN))
+    assert await counts(storage, CAROL, room_id) == (1, 1)
+    assert await counts(storage, BOB, room_id) == (0, 0)  # leaving read the room
+    # Counts are read against memberships; the recipients show in the rows written.
+    rows = await storage.engine.fetchall(
+        "SELECT user_id FROM push_notifications WHERE stream = ? AND highlight",
+        last.stream_ordering)
+    assert [r["user_id"] for r in rows] == [CAROL]
