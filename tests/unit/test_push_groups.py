@@ -22,7 +22,7 @@ from glia.protocol.push_rules import (
     evaluate_members,
     notifies,
 )
-from glia.protocol.push_rules.words import display_names_in, fold, literals_in
+from glia.protocol.push_rules.words import display_names_in, fold, literals_in, word_pieces
 from glia.protocol.room_versions import KNOWN_ROOM_VERSIONS
 from tests.push_reference import NOT_COMPARED, display_name_in_body, reference_evaluate
 
@@ -159,6 +159,31 @@ def test_localparts_follow_the_glob_word_boundary() -> None:
     # Like glob_match: a boundary is a non-word character on either side.
     assert literals_in("x@room and bob.", ["@room", "bob", "ob", "and bob"]) == \
         {"@room", "bob", "and bob"}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_localparts_looked_up_among_the_body_pieces_are_those_found_one_by_one(
+        seed: int) -> None:
+    """A big room's localparts are looked up among the body's pieces (one pass over the
+    body) instead of each searched for: both must find the same."""
+    rng = random.Random(seed)
+    alphabet = list("abAB019._=-/+ \n\té,!@:ß")
+    for _ in range(300):
+        parts = {"".join(rng.choices("aAb1._=-/+éİ", k=rng.randint(1, 4)))
+                 for _ in range(10)}
+        body = "".join(rng.choices(alphabet + list(parts), k=rng.randint(0, 15)))
+        pieces = word_pieces(body, max(len(p.lower()) for p in parts), 10_000)
+        assert pieces is not None
+        assert {p for p in parts if p.lower() in pieces} == literals_in(body, parts), \
+            (body, parts)
+
+
+def test_a_body_of_many_short_words_is_searched_per_localpart_instead() -> None:
+    assert word_pieces("a." * 5000, 20, 400) is None
+    pieces = word_pieces("Hi Bob.Smith!", 9, 400)
+    assert pieces is not None
+    assert {"hi", "bob", "bob.smith", "smith", ".smith!"} <= pieces
+    assert not {"hi bob", "bob.smith!", "ob", "Bob"} & pieces
 
 
 def test_fold_keeps_positions() -> None:

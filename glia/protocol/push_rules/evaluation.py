@@ -11,6 +11,7 @@ mentioned user IDs are one set. Nothing is done per user but the bookkeeping.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -22,17 +23,20 @@ from glia.protocol.push_rules.conditions import (
     condition_matches,
     lookup,
 )
-from glia.protocol.push_rules.defaults import personalise
+from glia.protocol.push_rules.defaults import localpart, personalise
 from glia.protocol.push_rules.rules import (
     HISTORICAL_ACTIONS,
     LEGACY_MENTION_RULES,
+    LOCALPART_PLACEHOLDER,
     USER_PLACEHOLDER,
     Action,
     PushRule,
     Ruleset,
     names_owner,
 )
-from glia.protocol.push_rules.words import display_names_in, literals_in
+from glia.protocol.push_rules.words import display_names_in, literals_in, word_pieces
+
+_SPACE = re.compile(r"\s")
 
 
 def evaluate(ruleset: Ruleset, facts: EventFacts, user_id: str,
@@ -133,15 +137,36 @@ def _personal_matches(condition: Mapping[str, Any], facts: EventFacts, users: se
     return {u for u in users if condition_matches(personalise(condition, u), facts)}
 
 
-def _body_pattern_matches(pattern: str, body: str, users: Iterable[str]) -> set[str]:
+def _body_pattern_matches(pattern: str, body: str, users: Collection[str]) -> set[str]:
     """Which users' own form of a ``content.body`` glob pattern (their localpart, say)
     matches the body at word boundaries."""
+    if pattern == LOCALPART_PLACEHOLDER:
+        found = _localparts_in(body, users)
+        if found is not None:
+            return found
     mine = {u: personalise(pattern, u) for u in users}
     literal = {u: p for u, p in mine.items() if "*" not in p and "?" not in p}
     found = literals_in(body, set(literal.values()))
     return {u for u, p in literal.items() if p in found} | {
         u for u, p in mine.items()
         if u not in literal and glob_match(p, body, word_boundary=True)}
+
+
+def _localparts_in(body: str, users: Collection[str]) -> set[str] | None:
+    """The users whose localpart occurs in the body as :func:`literals_in` finds it,
+    each a look-up among the body's :func:`word_pieces`; None (look for each) if a
+    localpart is empty, a wildcard pattern or holds white space, which no valid user
+    ID's is, or if the body has more such pieces than there are users."""
+    parts = {u: localpart(u).lower() for u in users}
+    every = "".join(parts.values())
+    lengths = list(map(len, parts.values()))
+    if not parts or min(lengths) == 0 or "*" in every or "?" in every or \
+            _SPACE.search(every):
+        return None
+    pieces = word_pieces(body, max(lengths), 4 * len(parts))
+    if pieces is None:
+        return None
+    return {u for u, part in parts.items() if part in pieces}
 
 
 def _body(event: Mapping[str, Any]) -> str | None:

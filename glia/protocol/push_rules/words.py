@@ -8,7 +8,9 @@ Two matchings share one search (:func:`_occurring`):
   letter without case (:func:`fold`);
 - literal ``content.body`` glob patterns (:func:`literals_in`, e.g. each member's
   localpart in ``.m.rule.contains_user_name``): :func:`glob_match`'s word-boundary
-  rule on the lower-cased body, exactly as for one pattern.
+  rule on the lower-cased body, exactly as for one pattern. For the localparts of a
+  big room, :func:`word_pieces` turns it around: the few pieces of the body such a
+  pattern can match are listed once, and each member's localpart is one set look-up.
 
 A word character is one of ``[A-Za-z0-9_]`` (the spec's word boundary for
 ``content.body``).
@@ -21,7 +23,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Final
 
-__all__ = ["display_names_in", "fold", "literals_in"]
+__all__ = ["display_names_in", "fold", "literals_in", "word_pieces"]
 
 #: Letters that Python's case-insensitive matching treats as one but whose upper case is
 #: several characters (so :func:`_fold_char` cannot find their common form itself).
@@ -30,6 +32,7 @@ _SAME_LETTER: Final = {"\u1fd3": "\u0390", "\u1fe3": "\u03b0", "\ufb05": "\ufb06
 _NOT_AFTER_WORD: Final = re.compile(r"(?<![A-Za-z0-9_])")
 _NOT_BEFORE_WORD: Final = re.compile(r"(?![A-Za-z0-9_])")
 _BOUNDARY: Final = re.compile(r"(?<![A-Za-z0-9_])|(?![A-Za-z0-9_])")
+_SPACE: Final = re.compile(r"\s")
 
 
 @lru_cache(maxsize=4096)
@@ -109,3 +112,29 @@ def _occurring(text: str, starts: set[int], ends: set[int],
                     break
                 at = text.find(folded, at + 1)
     return {original for folded in found for original in wanted[folded]}
+
+
+def word_pieces(body: str, longest: int, limit: int) -> set[str] | None:
+    """Every piece of the lower-cased ``body`` that :func:`literals_in` could find a
+    pattern without white space of at most ``longest`` characters as: starting and
+    ending at a word boundary, holding no white space. None if there are more than
+    ``limit`` such places (a long body of short words): then looking for each pattern
+    is less work.
+    """
+    text = body.lower()
+    bounds = sorted({m.start() for m in _BOUNDARY.finditer(text)})
+    spaces = [m.start() for m in _SPACE.finditer(text)] + [len(text)]
+    pieces: set[str] = set()
+    space = taken = 0
+    for i, start in enumerate(bounds):
+        while spaces[space] < start:
+            space += 1
+        stop = min(spaces[space], start + longest)
+        for end in bounds[i + 1:]:
+            if end > stop:
+                break
+            pieces.add(text[start:end])
+            taken += 1
+        if taken > limit:
+            return None
+    return pieces
