@@ -24,6 +24,7 @@ from glia.protocol.power_levels import (
 )
 from glia.protocol.room_versions import DEFAULT_ROOM_VERSION, RoomVersion, get_room_version
 from glia.services.events import EventRequest, EventsService
+from glia.services.federation.invites import Invites
 from glia.services.profile import member_profile, member_profiles
 from glia.storage import Storage, Stores
 
@@ -72,10 +73,13 @@ class CreateRoom(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class RoomService:
-    def __init__(self, config: Config, storage: Storage, events: EventsService) -> None:
+    def __init__(self, config: Config, storage: Storage, events: EventsService,
+                 invites: Invites | None = None) -> None:
+        """``invites`` sends the invites of other servers' users over federation."""
         self._config = config
         self._storage = storage
         self._events = events
+        self._invites = invites
         self._upgrade_lock = asyncio.Lock()
 
     async def create_room(self, creator: str, command: CreateRoom,
@@ -154,16 +158,24 @@ class RoomService:
                     "topic": topic, "m.topic": {"m.text": [{"body": topic}]}}, ""))
             return events
 
-        invites = []
+        contents: dict[str, dict[str, Any]] = {}
         for invitee in invite:
-            content: dict[str, Any] = {"membership": "invite", **profiles[invitee]}
+            contents[invitee] = {"membership": "invite", **profiles[invitee]}
             if is_direct:
-                content["is_direct"] = True
-            invites.append(EventRequest(creator, "m.room.member", content, invitee))
+                contents[invitee]["is_direct"] = True
+        remote = [u for u in contents if self._invites is not None
+                  and parse_user_id(u).domain != self._config.server_name]
+        invites = [EventRequest(creator, "m.room.member", content, invitee)
+                   for invitee, content in contents.items() if invitee not in remote]
         room_id, _ = await self._events.create_room(creator, version, create_content, later,
                                                     alias, in_tx, invites=invites)
         if visibility == "public":
             await self._storage.rooms.set_published(room_id, True)
+        # Another server's user is invited through their server (it signs the invite),
+        # once the room exists; a refusal fails the request, as Synapse's does.
+        for invitee in remote:
+            assert self._invites is not None
+            await self._invites.invite_remote(room_id, creator, invitee, contents[invitee])
         return room_id
 
     def _default_version(self) -> str:

@@ -149,6 +149,30 @@ def _invited_rooms(kit: Kit, user: User) -> dict[str, Any]:
     return dict(_sync(kit, user).get("rooms", {}).get("invite", {}))
 
 
+def test_a_room_created_with_a_remote_invitee_invites_them_on_their_server(
+        rooms_pair: RoomPair) -> None:
+    """A direct chat with another server's user, as Element starts one: ``createRoom``
+    with ``invite`` and ``is_direct``; the invitee's server gets the invite."""
+    p = rooms_pair
+    alice = p.kit_a.register_user(unique("alice"))
+    bob = p.kit_b.register_user(unique("bob"))
+    carol = p.kit_a.register_user(unique("carol"))
+    room_id = create_room(p.kit_a, alice, preset="trusted_private_chat", is_direct=True,
+                          invite=[bob.user_id, carol.user_id])
+    assert membership(p.kit_a, alice, room_id, bob.user_id) == "invite"
+    assert membership(p.kit_a, alice, room_id, carol.user_id) == "invite"
+    invites = wait_until(lambda: _invited_rooms(p.kit_b, bob), what="the invite on B")
+    mine = [e for e in invites[room_id]["invite_state"]["events"]
+            if e["type"] == "m.room.member" and e["state_key"] == bob.user_id]
+    assert mine and mine[0]["content"]["membership"] == "invite"
+    assert mine[0]["content"]["is_direct"] is True
+    r = p.kit_b.request("POST", f"/_matrix/client/v3/rooms/{quote(room_id)}/join",
+                        bob.access_token, json={})
+    assert r.status_code == 200, r.text
+    wait_until(lambda: membership(p.kit_a, alice, room_id, bob.user_id) == "join",
+               what="bob's join on A")
+
+
 def test_invite_both_ways(rooms_pair: RoomPair) -> None:
     p = rooms_pair
     alice = p.kit_a.register_user(unique("alice"))
