@@ -95,15 +95,20 @@ class RoomSection:
     async def stripped_state(self, room_id: str, member_event_id: str
                              ) -> list[dict[str, Any]]:
         """The room's stripped state, the invite or knock itself, and the member event of
-        whoever sent it (a client names a DM after the inviter, as on Synapse)."""
+        whoever sent it (a client names a DM after the inviter, as on Synapse); for a
+        room this server is not in, what the other server sent with the invite or knock
+        fills in the events it does not have."""
         member = await self._storage.events.get(member_event_id)
         keys = [(t, "") for t in STRIPPED_TYPES]
         if member is not None:
             keys.append(("m.room.member", member.sender))
         ids = await self._storage.state.current_ids(room_id, keys)
         events = await self._storage.events.get_many([*ids.values(), member_event_id])
-        return [{"type": e.type, "state_key": e.state_key, "content": e.content,
+        ours = [{"type": e.type, "state_key": e.state_key, "content": e.content,
                  "sender": e.sender} for e in events.values()]
+        have = {(e["type"], e["state_key"]) for e in ours}
+        sent = await self._storage.stripped_state.of(member_event_id)
+        return ours + [e for e in sent if (e["type"], e["state_key"]) not in have]
 
     async def _timeline_and_state(self, window: RoomWindow, room_id: str, since: int | None,
                                   upto: int, account: list[AccountData]

@@ -65,6 +65,7 @@ from glia.storage.streams import (
     current_position,
     next_position,
 )
+from glia.storage.stripped_state import StrippedStateStore
 from glia.storage.threepids import ThreepidStore
 from glia.storage.to_device import ToDeviceStore
 from glia.storage.typing import TypingStore
@@ -267,6 +268,10 @@ class Stores:
     @cached_property
     def federation_knocks(self) -> FederationKnockStore:
         return FederationKnockStore(self.db)
+
+    @cached_property
+    def stripped_state(self) -> StrippedStateStore:
+        return StrippedStateStore(self.db)
 
     @cached_property
     def federation_leases(self) -> FederationLeaseStore:

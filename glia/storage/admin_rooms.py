@@ -41,7 +41,8 @@ ROOM_TABLES = (
     "event_reports", "receipts", "typing", "typing_rooms", "account_data",
     "server_notice_rooms", "room_stats", "room_aliases", "forgotten_rooms",
     "forward_extremities", "room_state", "redacted_originals", "federation_soft_failed",
-    "federation_outliers", "federation_knocks", "event_state_overrides",
+    "federation_outliers", "federation_knocks", "remote_stripped_state",
+    "event_state_overrides",
     "event_state_anchors", "events",
 )
 

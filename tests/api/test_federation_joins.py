@@ -192,6 +192,12 @@ def test_invite_both_ways(rooms_pair: RoomPair) -> None:
     shown = invites[room_id]["invite_state"]["events"]
     assert any(e["type"] == "m.room.member" and e["state_key"] == bob.user_id
                and e["content"]["membership"] == "invite" for e in shown)
+    # What A sent with the invite (B is not in the room): its name and join rule, and
+    # who invited.
+    by_type = {e["type"]: e for e in shown}
+    assert by_type["m.room.name"]["content"] == {"name": "Invite only"}
+    assert by_type["m.room.join_rules"]["content"]["join_rule"] == "invite"
+    assert by_type["m.room.create"]["sender"] == alice.user_id
     r = p.kit_b.request("POST", f"/_matrix/client/v3/rooms/{quote(room_id)}/join",
                         bob.access_token, json={})
     assert r.status_code == 200, r.text

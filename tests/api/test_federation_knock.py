@@ -51,6 +51,10 @@ def test_knock_on_remote_room_then_invited_and_joined(rooms_pair: RoomPair) -> N
     own = [e for e in knocked[room_id]["knock_state"]["events"]
            if e["type"] == "m.room.member" and e["state_key"] == bob.user_id]
     assert own and own[0]["content"]["membership"] == "knock"
+    # What A answered the knock with (B is not in the room): the room's join rule.
+    rules = [e for e in knocked[room_id]["knock_state"]["events"]
+             if e["type"] == "m.room.join_rules"]
+    assert [e["content"]["join_rule"] for e in rules] == ["knock"]
     # A's admin sees the knock, with its reason, and lets bob in.
     wait_until(lambda: membership(p.kit_a, alice, room_id, bob.user_id) == "knock",
                what="bob's knock on A")

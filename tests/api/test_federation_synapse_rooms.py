@@ -113,11 +113,12 @@ def test_synapse_user_joins_a_glia_room(peers: Peers, room_version: str) -> None
         wait_seen(kit, user, room_id, "from synapse")
 
 
-def wait_invited(kit: Kit, user: User, room_id: str) -> None:
-    def invited() -> bool:
+def wait_invited(kit: Kit, user: User, room_id: str) -> dict[str, Any]:
+    """The invite's entry in the invitee's ``/sync``, once it shows."""
+    def invited() -> dict[str, Any] | None:
         r = ok(kit.request("GET", f"{V3}/sync?timeout=0", user.access_token))
-        return room_id in r.get("rooms", {}).get("invite", {})
-    wait_until(invited, what=f"{user.user_id} to see the invite")
+        return r.get("rooms", {}).get("invite", {}).get(room_id)
+    return wait_until(invited, what=f"{user.user_id} to see the invite")
 
 
 def test_invites_both_ways_are_accepted(peers: Peers) -> None:
@@ -125,10 +126,14 @@ def test_invites_both_ways_are_accepted(peers: Peers) -> None:
     for inviter_kit, invitee_kit in ((kit_g, kit_s), (kit_s, kit_g)):
         inviter = inviter_kit.register_user(unique("inv"))
         invitee = invitee_kit.register_user(unique("ive"))
-        room_id = create_room(inviter_kit, inviter, preset="private_chat")
+        name = unique("named")
+        room_id = create_room(inviter_kit, inviter, preset="private_chat", name=name)
         ok(inviter_kit.request("POST", f"{V3}/rooms/{quote(room_id)}/invite",
                                inviter.access_token, json={"user_id": invitee.user_id}))
-        wait_invited(invitee_kit, invitee, room_id)
+        # The room's name travels with the invite (the invitee's server is not in it).
+        shown = wait_invited(invitee_kit, invitee, room_id)["invite_state"]["events"]
+        assert [e["content"] for e in shown if e["type"] == "m.room.name"] == \
+            [{"name": name}]
         ok(invitee_kit.request("POST", f"{V3}/rooms/{quote(room_id)}/join",
                                invitee.access_token, json={}))
         wait_member(inviter_kit, inviter, room_id, invitee.user_id, "join")

@@ -25,6 +25,7 @@ from glia.errors import MatrixError
 from glia.ids import InvalidId, server_name_of
 from glia.protocol.room_versions import get_room_version
 from glia.protocol.signing import sign_event
+from glia.protocol.stripped_state import stripped_events
 from glia.services.events import EventRequest, EventsService
 from glia.services.federation.pdus import BadPdu, PduChecks
 from glia.services.federation.remote_join import RemoteMemberships
@@ -121,6 +122,9 @@ class Invites:
         async def write(tx: Stores) -> list[StoredEvent]:
             if await tx.events.get(event_id) is not None:
                 return []
+            # What the inviting server says of the room, for the invitee's client.
+            await tx.stripped_state.put(event_id, room_id,
+                                        stripped_events(invite_room_state))
             return [await self._events.persist_received(
                 tx, room_id, version, signed, event_id, in_state=True, extremities=[])]
 

@@ -28,6 +28,7 @@ import msgspec
 from glia import errors
 from glia.clock import Clock
 from glia.ids import InvalidId, server_name_of
+from glia.protocol.stripped_state import stripped_events
 from glia.services.events import EventsService
 from glia.services.federation.invites import STRIPPED_TYPES
 from glia.services.federation.remote_join import RemoteMemberships
@@ -99,6 +100,7 @@ class Knocks:
             await tx.federation_knocks.put(room_id, user_id, server, self._clock.now_ms())
             if await tx.events.get(event_id) is not None:
                 return []
+            await tx.stripped_state.put(event_id, room_id, stripped_events(state))
             return [await self._events.persist_received(
                 tx, room_id, version, knock, event_id, in_state=True, extremities=[])]
 
