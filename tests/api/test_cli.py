@@ -194,8 +194,9 @@ def test_serve_reports_every_config_problem(tmp_path: Path) -> None:
 # -- migrate ---------------------------------------------------------------------------------
 
 
-def test_migrate_fresh_database(tmp_path: Path, new_database_url: Callable[[], str]) -> None:
-    env = clean_env(GLIA_DATABASE__URL=new_database_url())
+def test_migrate_fresh_database(tmp_path: Path, new_empty_database_url: Callable[[], str]
+                                ) -> None:
+    env = clean_env(GLIA_DATABASE__URL=new_empty_database_url())
     r = run_glia("migrate", cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stderr
     expected = [f"Applied {m.version:04d}_{m.name}" for m in available_migrations()]

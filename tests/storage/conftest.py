@@ -20,15 +20,22 @@ def config_for(url: str) -> Config:
 
 
 @pytest.fixture
-def database_url(new_database_url: Callable[[], str]) -> str:
-    # Synchronous: creating a PostgreSQL database runs its own event loop.
+def database_url(new_empty_database_url: Callable[[], str]) -> str:
+    """A fresh, empty database (no schema). Synchronous: creating a PostgreSQL database
+    runs its own event loop."""
+    return new_empty_database_url()
+
+
+@pytest.fixture
+def migrated_database_url(new_database_url: Callable[[], str]) -> str:
+    """A fresh database with Glia's schema."""
     return new_database_url()
 
 
 @pytest_asyncio.fixture
-async def storage(database_url: str) -> AsyncIterator[Storage]:
+async def storage(migrated_database_url: str) -> AsyncIterator[Storage]:
     """Storage on a fresh, migrated database."""
-    s = await open_storage(config_for(database_url))
+    s = await open_storage(config_for(migrated_database_url))
     try:
         yield s
     finally:
