@@ -68,6 +68,7 @@ class RoomBatch:
         self._invitees: set[str] = set()
         self._joined: Joined | None = None
         self._changes: list[tuple[Membership, int]] | None = None
+        self._changes_since = 0
         self._applied = 0
         self._at = 0
         self._rules: dict[str, UserRules] | None = None
@@ -86,25 +87,28 @@ class RoomBatch:
             return self._kept
         return self._at, self._joined
 
-    async def _load_changes(self, tx: Stores) -> None:
-        """The membership changes between the members' position (the kept one, or the
-        batch's first event) and the batch's last event."""
-        if self._changes is None:
-            first, last = min(self._streams), max(self._streams)
-            kept = self._kept
-            since = kept[0] if kept is not None and kept[0] <= first else first
+    async def _load_changes(self, tx: Stores, since: int) -> list[tuple[Membership, int]]:
+        """The membership changes from ``since`` (the kept members' position, or the
+        batch's first event) to the batch's last event, read once (again only if asked
+        from further back, before any was applied)."""
+        if self._changes is None or self._changes_since > since:
+            assert self._applied == 0
+            last = max(self._streams)
             self._changes = await tx.state.member_changes(self.room_id, since, last) \
                 if last > since else []
+            self._changes_since = since
+        return self._changes
 
     async def _load(self, tx: Stores) -> Joined:
         if self._joined is None:
-            await self._load_changes(tx)
             first = min(self._streams)
             kept = self._kept
             if kept is not None and kept[0] <= first:
+                await self._load_changes(tx, kept[0])
                 self._at, self._joined = kept
                 self.joined_at_position(first)
             else:
+                await self._load_changes(tx, first)
                 self._joined = {m.user_id: m.event_id for m in
                                 await tx.state.members_at(self.room_id, first, ["join"])}
                 self._at = first
@@ -136,11 +140,12 @@ class RoomBatch:
 
     async def _later_candidates(self, tx: Stores) -> set[str]:
         """Who may be a recipient besides the members joined at the first event: those
-        joining within the batch (or since the kept members), and invitees."""
-        await self._load_changes(tx)
-        assert self._changes is not None
-        return {m.user_id for m, _ in self._changes if m.membership == "join"} | \
-            self._invitees
+        joining within the batch, and invitees."""
+        first = min(self._streams)
+        changes = self._changes if self._changes is not None \
+            else await self._load_changes(tx, first)
+        return {m.user_id for m, at in changes if at > first and m.membership == "join"} \
+            | self._invitees
 
     async def rules(self, tx: Stores) -> Mapping[str, UserRules]:
         """The own rules of the batch's possible recipients who have any (left out:

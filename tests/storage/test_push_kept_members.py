@@ -5,6 +5,8 @@ resolution dropped from the state without a membership event."""
 
 from __future__ import annotations
 
+import pytest
+
 from glia.config import Config
 from glia.protocol.room_versions import KNOWN_ROOM_VERSIONS
 from glia.protocol.signing import generate_signing_key
@@ -12,6 +14,7 @@ from glia.services.event_fanout import EventFanout
 from glia.services.events import EventRequest, EventsService
 from glia.services.push_evaluation import PushEvaluator
 from glia.storage import Storage
+from glia.storage.state import Membership, StateStore
 from tests.storage.test_push_big_room import QuietGateway
 
 ALICE, BOB, CAROL, DAN = "@alice:test", "@bob:test", "@carol:test", "@dan:test"
@@ -67,3 +70,31 @@ async def test_members_changed_elsewhere_are_seen_at_the_next_event(storage: Sto
         "SELECT user_id FROM push_notifications WHERE stream = ? AND highlight",
         last.stream_ordering)
     assert [r["user_id"] for r in rows] == [CAROL]
+
+
+async def test_joins_after_a_message_do_not_reread_the_changes_since(
+        storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A member event with everyone on the default rules needs no member list; it must
+    not read the membership changes since the members were kept either (each join of a
+    bulk join would read every join before it)."""
+    writer = writer_of(storage)
+    room_id, _ = await writer.create_room(ALICE, KNOWN_ROOM_VERSIONS["12"], {}, lambda r: [
+        EventRequest(ALICE, "m.room.member", {"membership": "join"}, state_key=ALICE),
+        EventRequest(ALICE, "m.room.join_rules", {"join_rule": "public"}, state_key="")])
+    await writer.send(room_id, EventRequest(ALICE, "m.room.message",
+                                            {"msgtype": "m.text", "body": "kept"}))
+    read: list[int] = []
+    changes = StateStore.member_changes
+
+    async def counted(self: StateStore, room: str, after: int, upto: int
+                      ) -> list[tuple[Membership, int]]:
+        found = await changes(self, room, after, upto)
+        read.append(len(found))
+        return found
+
+    monkeypatch.setattr(StateStore, "member_changes", counted)
+    for i in range(20):
+        user_id = f"@joiner{i}:test"
+        await writer.send(room_id, EventRequest(user_id, "m.room.member",
+                                                {"membership": "join"}, state_key=user_id))
+    assert sum(read) <= 20, read
