@@ -40,7 +40,7 @@ from glia.protocol.power_levels import room_creators, user_level
 from glia.protocol.room_versions import RoomVersion
 from glia.services.event_fanout import WrittenEvent
 from glia.services.push_gateway import PushGateway
-from glia.services.push_members import JoinedMembers, RoomBatch, invitee_of
+from glia.services.push_members import Joined, JoinedMembers, RoomBatch, invitee_of
 from glia.services.push_outcome import EventOutcome
 from glia.storage import Storage, Stores
 from glia.storage.events import StoredEvent
@@ -140,7 +140,7 @@ class PushEvaluator:
 
         facts = pr.EventFacts({**event.pdu, "event_id": event.event_id, "room_id": room_id},
                               len(joined))
-        names: dict[str, str | None] | None = None
+        names: pr.NameIndex | None = None
         winners: dict[str, pr.PushRule] = {}
         for ruleset, users in self._groups(await batch.rules(tx), recipients):
             while True:
@@ -149,7 +149,8 @@ class PushEvaluator:
                     break
                 except pr.MissingFact as missing_fact:
                     if missing_fact.fact == "display_name" and names is None:
-                        names = await self._names.of(tx, room_id, recipients)
+                        names = await self._names.index(
+                            tx, room_id, joined if invitee is None else recipients)
                     elif missing_fact.fact == "power_levels" and facts.power is pr.UNKNOWN:
                         facts = replace(facts, power=await _power_facts(tx, event, version))
                     else:
@@ -220,21 +221,38 @@ class PushEvaluator:
 
 class _MemberNames:
     """Display names by member event ID, whole rooms at a time, for the rooms evaluated
-    last. Entries of members who left or changed their name are dropped as the room's
-    map is refreshed, so a room's map is about its member count."""
+    last, and each room's :class:`~glia.protocol.push_rules.NameIndex` while its joined
+    members do not change. Entries of members who left or changed their name are
+    dropped as the room's map is refreshed, so a room's map is about its member count."""
 
     def __init__(self, rooms: int) -> None:
         self._rooms = rooms
         self._by_room: OrderedDict[str, dict[str, str | None]] = OrderedDict()
+        self._indexes: dict[str, tuple[Joined, int, pr.NameIndex]] = {}
 
     def forget(self, room_id: str, event_id: str) -> None:
         """A member event was redacted (its display name went with its content)."""
         known = self._by_room.get(room_id)
         if known is not None:
             known.pop(event_id, None)
+        self._indexes.pop(room_id, None)
 
-    async def of(self, tx: Stores, room_id: str, members: Mapping[str, str]
-                 ) -> dict[str, str | None]:
+    async def index(self, tx: Stores, room_id: str, members: Mapping[str, str]
+                    ) -> pr.NameIndex:
+        """The display names of ``members`` (user ID → member event ID), indexed; kept
+        for as long as ``members`` is the room's kept :class:`Joined` map and unchanged
+        (the names come from the member events, so they change only with them)."""
+        kept = self._indexes.get(room_id)
+        if isinstance(members, Joined) and kept is not None and kept[0] is members \
+                and kept[1] == members.version:
+            return kept[2]
+        index = pr.NameIndex(await self._of(tx, room_id, members))
+        if isinstance(members, Joined):
+            self._indexes[room_id] = (members, members.version, index)
+        return index
+
+    async def _of(self, tx: Stores, room_id: str, members: Mapping[str, str]
+                  ) -> dict[str, str | None]:
         """Each member's display name in the room, from their member event (given by
         user ID)."""
         known = self._by_room.pop(room_id, None) or {}
@@ -251,7 +269,8 @@ class _MemberNames:
             known = {e: n for e, n in known.items() if e in wanted}
         self._by_room[room_id] = known
         while len(self._by_room) > self._rooms:
-            self._by_room.popitem(last=False)
+            evicted, _ = self._by_room.popitem(last=False)
+            self._indexes.pop(evicted, None)
         return out
 
 

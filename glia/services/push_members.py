@@ -25,8 +25,12 @@ from glia.storage.state import Membership
 
 __all__ = ["JoinedMembers", "RoomBatch", "invitee_of"]
 
-Joined = dict[str, str]
-"""Joined members: user ID → the event ID of their member event."""
+class Joined(dict[str, str]):
+    """Joined members: user ID → the event ID of their member event. ``version`` counts
+    the changes applied to it, so what is derived from it (the members' display names)
+    can be kept while it is unchanged."""
+
+    version = 0
 
 
 class JoinedMembers:
@@ -109,8 +113,8 @@ class RoomBatch:
                 self.joined_at_position(first)
             else:
                 await self._load_changes(tx, first)
-                self._joined = {m.user_id: m.event_id for m in
-                                await tx.state.members_at(self.room_id, first, ["join"])}
+                self._joined = Joined((m.user_id, m.event_id) for m in
+                                      await tx.state.members_at(self.room_id, first, ["join"]))
                 self._at = first
         return self._joined
 
@@ -125,17 +129,18 @@ class RoomBatch:
                     joined[member.user_id] = member.event_id
                 else:
                     joined.pop(member.user_id, None)
+                joined.version += 1
             self._applied += 1
         self._at = max(self._at, stream)
         return joined
 
-    async def joined_at(self, tx: Stores, stream: int) -> Mapping[str, str]:
+    async def joined_at(self, tx: Stores, stream: int) -> Joined:
         """The joined members (user ID → member event ID) just after ``stream``; asked
         for in stream order (the writer hands events over so)."""
         await self._load(tx)
         if stream < self._at:
-            return {m.user_id: m.event_id
-                    for m in await tx.state.members_at(self.room_id, stream, ["join"])}
+            return Joined((m.user_id, m.event_id)
+                          for m in await tx.state.members_at(self.room_id, stream, ["join"]))
         return self.joined_at_position(stream)
 
     async def _later_candidates(self, tx: Stores) -> set[str]:

@@ -98,3 +98,42 @@ async def test_joins_after_a_message_do_not_reread_the_changes_since(
         await writer.send(room_id, EventRequest(user_id, "m.room.member",
                                                 {"membership": "join"}, state_key=user_id))
     assert sum(read) <= 20, read
+
+
+async def test_a_renamed_or_redacted_member_is_looked_for_by_their_new_name(
+        storage: Storage) -> None:
+    """The members' display names are kept, indexed, between events: a new name (a new
+    member event) and a redacted member event (no name) must be seen at once."""
+    writer = writer_of(storage)
+    room_id, _ = await writer.create_room(ALICE, KNOWN_ROOM_VERSIONS["12"], {}, lambda r: [
+        EventRequest(ALICE, "m.room.member", {"membership": "join"}, state_key=ALICE),
+        EventRequest(ALICE, "m.room.join_rules", {"join_rule": "public"}, state_key="")])
+
+    async def named(name: str) -> str:
+        member = await writer.send(room_id, EventRequest(
+            BOB, "m.room.member", {"membership": "join", "displayname": name},
+            state_key=BOB))
+        return member.event_id
+
+    async def highlighted(body: str) -> bool:
+        sent = await writer.send(room_id, EventRequest(
+            ALICE, "m.room.message", {"msgtype": "m.text", "body": body}))
+        rows = await storage.engine.fetchall(
+            "SELECT user_id FROM push_notifications WHERE stream = ? AND highlight",
+            sent.stream_ordering)
+        room_wide = await storage.engine.fetchval(
+            "SELECT highlight FROM push_room_notifications WHERE stream = ?",
+            sent.stream_ordering)
+        return [r["user_id"] for r in rows] == [BOB] or bool(room_wide)
+
+    for user_id in QUIET:
+        await writer.send(room_id, EventRequest(user_id, "m.room.member",
+                                                {"membership": "join"}, state_key=user_id))
+    await named("Zed")
+    assert await highlighted("hi zed")
+    member_event = await named("Yan")
+    assert not await highlighted("hi zed again")
+    assert await highlighted("hi yan")
+    await writer.send(room_id, EventRequest(ALICE, "m.room.redaction", {},
+                                            redacts=member_event))
+    assert not await highlighted("hi yan again")

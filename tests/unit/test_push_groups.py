@@ -14,6 +14,7 @@ from glia.protocol.push_rules import (
     DEFAULT_TEMPLATE,
     DefaultRuleChange,
     EventFacts,
+    NameIndex,
     PowerFacts,
     PushRule,
     build_ruleset,
@@ -118,8 +119,12 @@ def test_grouped_evaluation_agrees_with_the_per_member_evaluator(seed: int) -> N
         power = PowerFacts(rng.choice([0, 50, 100]), {"notifications": {"room": 50}}, V11)
         facts = EventFacts(event, count, power)
         got: dict[str, PushRule] = {}
+        indexed: dict[str, PushRule] = {}
+        index = NameIndex(names)
         for key, members in groups.items():
             got.update(evaluate_members(templates[key], facts, members, names))
+            indexed.update(evaluate_members(templates[key], facts, members, index))
+        assert indexed == got
         for u in users:
             want = reference_evaluate(personal[u], facts, names[u])
             mine = got.get(u)

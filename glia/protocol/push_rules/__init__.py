@@ -57,6 +57,7 @@ from glia.protocol.push_rules.rules import (
     PushRule,
     Ruleset,
 )
+from glia.protocol.push_rules.words import NameIndex
 
 __all__ = [
     "DEFAULT_RULE_IDS",
@@ -72,6 +73,7 @@ __all__ = [
     "DefaultRuleChange",
     "EventFacts",
     "MissingFact",
+    "NameIndex",
     "PowerFacts",
     "PushRule",
     "Ruleset",

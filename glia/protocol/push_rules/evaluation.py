@@ -23,7 +23,7 @@ from glia.protocol.push_rules.conditions import (
     condition_matches,
     lookup,
 )
-from glia.protocol.push_rules.defaults import localpart, personalise
+from glia.protocol.push_rules.defaults import personalise
 from glia.protocol.push_rules.rules import (
     HISTORICAL_ACTIONS,
     LEGACY_MENTION_RULES,
@@ -34,7 +34,12 @@ from glia.protocol.push_rules.rules import (
     Ruleset,
     names_owner,
 )
-from glia.protocol.push_rules.words import display_names_in, literals_in, word_pieces
+from glia.protocol.push_rules.words import (
+    NameIndex,
+    display_names_in,
+    literals_in,
+    word_pieces,
+)
 
 _SPACE = re.compile(r"\s")
 
@@ -50,14 +55,15 @@ def evaluate(ruleset: Ruleset, facts: EventFacts, user_id: str,
 
 
 def evaluate_members(ruleset: Ruleset, facts: EventFacts, user_ids: Collection[str],
-                     display_names: Mapping[str, Any] | None = None
+                     display_names: Mapping[str, Any] | NameIndex | None = None
                      ) -> dict[str, PushRule]:
     """The first enabled rule that matches the event for each of ``user_ids``, who all
     have ``ruleset``; users no rule matches are left out.
 
-    ``display_names`` (by user; a non-string is no name) is None until loaded: a rule
-    that needs them then raises :class:`MissingFact`, as does one that needs the power
-    levels while ``facts.power`` is :data:`UNKNOWN`.
+    ``display_names`` (by user; a non-string is no name; or a :class:`NameIndex` of
+    them, kept between events) is None until loaded: a rule that needs them then raises
+    :class:`MissingFact`, as does one that needs the power levels while ``facts.power``
+    is :data:`UNKNOWN`.
     """
     undecided = set(user_ids)
     out: dict[str, PushRule] = {}
@@ -77,7 +83,7 @@ def evaluate_members(ruleset: Ruleset, facts: EventFacts, user_ids: Collection[s
 
 
 def _matching(rule: PushRule, facts: EventFacts, users: set[str],
-              names: Mapping[str, Any] | None) -> set[str]:
+              names: Mapping[str, Any] | NameIndex | None) -> set[str]:
     """Which of ``users`` the rule matches the event for."""
     event = facts.event
     if rule.kind == "content":
@@ -107,7 +113,7 @@ def _matching(rule: PushRule, facts: EventFacts, users: set[str],
 
 
 def _personal_matches(condition: Mapping[str, Any], facts: EventFacts, users: set[str],
-                      names: Mapping[str, Any] | None) -> set[str]:
+                      names: Mapping[str, Any] | NameIndex | None) -> set[str]:
     """Which of ``users`` a condition that depends on the user holds for."""
     event = facts.event
     kind, key = condition.get("kind"), condition.get("key")
@@ -117,6 +123,8 @@ def _personal_matches(condition: Mapping[str, Any], facts: EventFacts, users: se
             return set()
         if names is None:
             raise MissingFact("display_name")
+        if isinstance(names, NameIndex):
+            return names.users_in(body) & users
         by_name: dict[str, list[str]] = {}
         for user_id in users:
             name = names.get(user_id)
@@ -157,7 +165,8 @@ def _localparts_in(body: str, users: Collection[str]) -> set[str] | None:
     each a look-up among the body's :func:`word_pieces`; None (look for each) if a
     localpart is empty, a wildcard pattern or holds white space, which no valid user
     ID's is, or if the body has more such pieces than there are users."""
-    parts = {u: localpart(u).lower() for u in users}
+    # localpart(), inline: a function call per member is most of the cost here.
+    parts = {u: u.removeprefix("@").partition(":")[0].lower() for u in users}
     every = "".join(parts.values())
     lengths = list(map(len, parts.values()))
     if not parts or min(lengths) == 0 or "*" in every or "?" in every or \

@@ -19,11 +19,11 @@ A word character is one of ``[A-Za-z0-9_]`` (the spec's word boundary for
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["display_names_in", "fold", "literals_in", "word_pieces"]
+__all__ = ["NameIndex", "display_names_in", "fold", "literals_in", "word_pieces"]
 
 #: Letters that Python's case-insensitive matching treats as one but whose upper case is
 #: several characters (so :func:`_fold_char` cannot find their common form itself).
@@ -61,11 +61,36 @@ def display_names_in(body: str, names: Iterable[str]) -> set[str]:
     for name in names:
         if name.strip():
             wanted.setdefault(fold(name), []).append(name)
+    return _names_in(body, wanted, None)
+
+
+def _names_in(body: str, wanted: dict[str, list[str]],
+              by_length: dict[int, set[str]] | None) -> set[str]:
     if not wanted:
         return set()
     starts = {m.start() for m in _NOT_AFTER_WORD.finditer(body)}
     ends = {m.start() for m in _NOT_BEFORE_WORD.finditer(body)}
-    return _occurring(fold(body), starts, ends, wanted)
+    return _occurring(fold(body), starts, ends, wanted, by_length)
+
+
+class NameIndex:
+    """Many users' display names, folded and grouped once, to be looked for in many
+    bodies: a room's members change their names far less often than messages arrive,
+    so each message costs a pass over its body, not over every member's name."""
+
+    def __init__(self, names: Mapping[str, Any]) -> None:
+        """``names``: user ID → display name (a non-string or blank one is no name)."""
+        users_by_name: dict[str, list[str]] = {}
+        for user_id, name in names.items():
+            if isinstance(name, str) and name.strip():
+                users_by_name.setdefault(fold(name), []).append(user_id)
+        self._users_by_name = users_by_name
+        self._by_length = _by_length(users_by_name)
+
+    def users_in(self, body: str) -> set[str]:
+        """The users whose display name occurs in ``body``, as :func:`display_names_in`
+        finds names."""
+        return _names_in(body, self._users_by_name, self._by_length)
 
 
 def literals_in(body: str, patterns: Iterable[str]) -> set[str]:
@@ -82,17 +107,22 @@ def literals_in(body: str, patterns: Iterable[str]) -> set[str]:
     return _occurring(text, bounds, bounds, wanted)
 
 
-def _occurring(text: str, starts: set[int], ends: set[int],
-               wanted: dict[str, list[str]]) -> set[str]:
+def _by_length(wanted: Iterable[str]) -> dict[int, set[str]]:
+    by_length: dict[int, set[str]] = {}
+    for folded in wanted:
+        by_length.setdefault(len(folded), set()).add(folded)
+    return by_length
+
+
+def _occurring(text: str, starts: set[int], ends: set[int], wanted: dict[str, list[str]],
+               by_length: dict[int, set[str]] | None = None) -> set[str]:
     """The originals of the ``wanted`` (folded) strings found in ``text`` starting at one
     of ``starts`` and ending at one of ``ends``.
 
     Either every start position is tried with every wanted length (a dictionary look-up
     each: cheap for short bodies and many names), or each wanted string is searched for
     (cheap for long bodies and few names) — whichever is less work."""
-    by_length: dict[int, set[str]] = {}
-    for folded in wanted:
-        by_length.setdefault(len(folded), set()).add(folded)
+    by_length = _by_length(wanted) if by_length is None else by_length
     found: set[str] = set()
     n = len(text)
     if len(starts) * len(by_length) <= len(wanted) * (n // 32 + 1):
