@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from glia.storage.engine import Dialect, Executor, Row
 
 
@@ -45,14 +47,27 @@ _COLUMNS = (
 )
 
 
+_DECODER = msgspec.json.Decoder()
+
+
+def _load_json(text: str) -> Any:
+    """A stored JSON text: msgspec reads an event in half the time of ``json``; what it
+    refuses (an integer past 64 bits, which events of the oldest room versions may hold)
+    ``json`` reads."""
+    try:
+        return _DECODER.decode(text)
+    except msgspec.ValidationError:
+        return json.loads(text)
+
+
 def _event(row: Row) -> StoredEvent:
     return StoredEvent(
         event_id=row["event_id"],
         room_id=row["room_id"],
         stream_ordering=int(row["stream_ordering"]),
         depth=int(row["depth"]),
-        pdu=json.loads(row["pdu"]),
-        unsigned=json.loads(row["unsigned"]),
+        pdu=_load_json(row["pdu"]),
+        unsigned=_load_json(row["unsigned"]),
         redacted_by=row["redacted_by"],
         sender_device=row["sender_device"],
         txn_id=row["txn_id"],

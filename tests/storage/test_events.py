@@ -43,6 +43,18 @@ async def test_insert_get_round_trip(shared: Storage) -> None:
                                             "DEV", "txn1"))
 
 
+async def test_an_integer_past_64_bits_reads_back(shared: Storage) -> None:
+    """Events of the oldest room versions may hold integers outside canonical JSON's
+    range (from other servers); reading them back must not fail."""
+    r = await _room(shared)
+    pdu = {"type": "m.room.message", "sender": "@a:test", "room_id": r,
+           "origin_server_ts": 1, "content": {"body": "big", "n": 2**70, "f": 1.5}}
+    await shared.events.insert(NewEvent("$big", r, stream(), 1, pdu, {}, None, None,
+                                        None, None))
+    got = await shared.events.get_many(["$big"])
+    assert got["$big"].content == {"body": "big", "n": 2**70, "f": 1.5}
+
+
 async def test_get_many_by_streams_max_depth(shared: Storage) -> None:
     r = await _room(shared)
     async with shared.transaction() as tx:
