@@ -158,8 +158,8 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
                                config.push.allow_private_gateways)
     room_stats = RoomStats(config, storage)
     user_directory = UserDirectoryService(config, storage, jobs)
-    # Federation: the outbound client, what our users ask other servers through it, and
-    # the sender that passes our events on to the servers in our rooms.
+    # Federation: the outbound client, our users' queries through it, and the sender
+    # that passes our events to the servers in our rooms.
     federation_policy = FederationPolicy(config.federation)
     backoff = DestinationBackoff(storage, clock)
     federation_client = FederationClient(config.server_name, signing_key, config.federation,
@@ -184,14 +184,14 @@ def build_services(config: Config, storage: Storage, clock: Clock | None = None)
         UserDirectoryIndexer(user_directory),
         AppServiceQueue(storage, app_services, appservice_sender),
         DeviceListLeaves(storage, app_services, appservice_sender),
-        # Before the wake-ups: the /sync that sees a join into an upgraded room also
-        # sees the settings that followed the member there.
+        # Before the wake-ups: a /sync that sees a join into an upgraded room sees the
+        # settings that followed the member there.
         UpgradeFollow(config.server_name, storage, notifier),
         RoomEventWakeups(notifier, room_members.is_local),
         federation_sender,
         federated_presence,
         # After the wake-ups: its leaves are events of their own. (`membership` is
-        # made below; the subscriber only runs once requests flow.)
+        # made below; subscribers run only once requests flow.)
         GuestEviction(storage, lambda user, room: membership.leave(user, room, None)),
     ])
     # Persist steps commit with each event: room statistics, and the audit row of an
