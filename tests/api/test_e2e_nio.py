@@ -11,10 +11,6 @@ from pathlib import Path
 import pytest
 from nio import (
     AsyncClient,
-    AsyncClientConfig,
-    KeysQueryResponse,
-    KeysUploadResponse,
-    LoginResponse,
     MegolmEvent,
     RoomCreateResponse,
     RoomMessageText,
@@ -22,37 +18,19 @@ from nio import (
     SyncResponse,
 )
 
-from tests.kit import PASSWORD, Kit
+from tests.api.nio_e2ee_kit import MEGOLM, encrypting_client, needs_e2e, sync_with_keys
+from tests.kit import Kit
 from tests.server import GliaProcess
 
-nio_crypto = pytest.importorskip("nio.crypto")
-pytestmark = pytest.mark.skipif(not nio_crypto.ENCRYPTION_ENABLED,
-                                reason="matrix-nio without its e2e extra (vodozemac)")
-
-MEGOLM = {"algorithm": "m.megolm.v1.aes-sha2"}
+pytestmark = needs_e2e
 
 
 async def _client(glia: GliaProcess, user_id: str, store: Path) -> AsyncClient:
-    store.mkdir()
-    config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False)
-    client = AsyncClient(glia.url, user_id, store_path=str(store), config=config)
-    login = await client.login(PASSWORD, device_name="nio e2e")
-    assert isinstance(login, LoginResponse), login
-    assert client.should_upload_keys
-    uploaded = await client.keys_upload()
-    assert isinstance(uploaded, KeysUploadResponse), uploaded
-    assert uploaded.signed_curve25519_count > 0
-    return client
+    return await encrypting_client(glia.url, user_id, store, "nio e2e")
 
 
 async def _sync(client: AsyncClient) -> SyncResponse:
-    response = await client.sync(timeout=3000)
-    assert isinstance(response, SyncResponse), response
-    if client.should_upload_keys:
-        await client.keys_upload()
-    if client.should_query_keys:
-        assert isinstance(await client.keys_query(), KeysQueryResponse)
-    return response
+    return await sync_with_keys(client, 3000)
 
 
 async def test_encrypted_message_between_nio_clients(glia: GliaProcess, kit: Kit,

@@ -11,52 +11,24 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from nio import (
     AsyncClient,
-    AsyncClientConfig,
-    KeysQueryResponse,
-    KeysUploadResponse,
-    LoginResponse,
     MegolmEvent,
     RoomCreateResponse,
     RoomInviteResponse,
     RoomMessageText,
     RoomSendResponse,
-    SyncResponse,
 )
 
 from tests.api.federation_rooms_kit import RoomPair
 from tests.api.federation_rooms_kit import rooms_pair as rooms_pair
-from tests.kit import PASSWORD, unique
+from tests.api.nio_e2ee_kit import MEGOLM, encrypting_client, needs_e2e, sync_with_keys
+from tests.kit import unique
 
-nio_crypto = pytest.importorskip("nio.crypto")
-pytestmark = pytest.mark.skipif(not nio_crypto.ENCRYPTION_ENABLED,
-                                reason="matrix-nio without its e2e extra (vodozemac)")
+pytestmark = needs_e2e
 
-MEGOLM = {"algorithm": "m.megolm.v1.aes-sha2"}
 #: How long a client keeps syncing for something on its way from the other server.
 WAIT_SECONDS = 60
-
-
-async def _client(url: str, user_id: str, store: Path) -> AsyncClient:
-    store.mkdir()
-    config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False)
-    client = AsyncClient(url, user_id, store_path=str(store), config=config)
-    login = await client.login(PASSWORD, device_name="nio federated e2e")
-    assert isinstance(login, LoginResponse), login
-    uploaded = await client.keys_upload()
-    assert isinstance(uploaded, KeysUploadResponse), uploaded
-    return client
-
-
-async def _sync(client: AsyncClient) -> None:
-    response = await client.sync(timeout=1000)
-    assert isinstance(response, SyncResponse), response
-    if client.should_upload_keys:
-        await client.keys_upload()
-    if client.should_query_keys:
-        assert isinstance(await client.keys_query(), KeysQueryResponse)
 
 
 async def _sync_until(client: AsyncClient, done: Callable[[], bool], what: str) -> None:
@@ -64,7 +36,7 @@ async def _sync_until(client: AsyncClient, done: Callable[[], bool], what: str) 
     deadline = time.monotonic() + WAIT_SECONDS
     while not done():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await _sync(client)
+        await sync_with_keys(client, 1000)
 
 
 async def test_encrypted_messages_between_servers(rooms_pair: RoomPair,
@@ -72,8 +44,10 @@ async def test_encrypted_messages_between_servers(rooms_pair: RoomPair,
     p = rooms_pair
     a_user = p.kit_a.register_user(unique("alice"))
     b_user = p.kit_b.register_user(unique("bob"))
-    alice = await _client(p.a.process.url, a_user.user_id, tmp_path / "alice")
-    bob = await _client(p.b.process.url, b_user.user_id, tmp_path / "bob")
+    alice = await encrypting_client(p.a.process.url, a_user.user_id, tmp_path / "alice",
+                                    "nio federated e2e")
+    bob = await encrypting_client(p.b.process.url, b_user.user_id, tmp_path / "bob",
+                                  "nio federated e2e")
     try:
         created = await alice.room_create(
             name="secret room",
